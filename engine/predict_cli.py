@@ -1,0 +1,13 @@
+"""`main.py predict`: not built yet (see its issue)."""
+from __future__ import annotations
+
+import sys
+
+
+def add_arguments(p, name):
+    pass
+
+
+def run(args) -> int:
+    print("main.py predict is not available yet.", file=sys.stderr)
+    return 2

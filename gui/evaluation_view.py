@@ -1,0 +1,5 @@
+"""Placeholder until its issue lands: install(window) adds this feature to the main window."""
+
+
+def install(window) -> None:
+    pass

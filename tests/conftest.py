@@ -1,0 +1,40 @@
+"""Test configuration: Qt offscreen, no downloads, small thread counts on the 2-core machines."""
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TORCH_HOME", str(Path(__file__).parent / ".torch-home-unused"))  # nothing is downloaded
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import pytest  # noqa: E402
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def demo_project_template(tmp_path_factory):
+    """A small demo project generated once per session; copy it before changing it."""
+    from annotations.demo import generate_demo
+    path = tmp_path_factory.mktemp("demo_template") / "demo"
+    generate_demo(path, n_images=40, seed=1).close()
+    return path
+
+
+@pytest.fixture
+def demo_project(demo_project_template, tmp_path):
+    """A fresh, writable copy of the small demo project (path)."""
+    import shutil
+    dst = tmp_path / "demo"
+    shutil.copytree(demo_project_template, dst)
+    return dst
+
+
+@pytest.fixture
+def store(tmp_path):
+    from annotations.store import Store
+    s = Store.open(tmp_path / "project")
+    yield s
+    s.close()
