@@ -42,15 +42,17 @@ def decode_rle(rle: dict) -> np.ndarray:
 
 
 def polygon_to_rle(polygons, height: int, width: int, holes=None) -> dict:
-    """Rings (unioned) minus holes -> one compressed RLE of the image size."""
+    """Rings -> one compressed RLE of the image size. Without holes the rings are unioned (COCO);
+    with holes, all rings follow the even-odd rule (holes cut, islands inside holes stay)."""
     rings = _rings(polygons)
     if not rings:
         return encode_mask(np.zeros((height, width), np.uint8))
     rle = mask_utils.merge(mask_utils.frPyObjects(rings, height, width))
     hole_rings = _rings(holes)
-    if hole_rings:
-        hole = mask_utils.merge(mask_utils.frPyObjects(hole_rings, height, width))
-        m = decode_rle(rle) & (1 - decode_rle(hole))
+    if hole_rings:  # with holes, rings follow the even-odd rule (an island inside a hole stays set)
+        m = np.zeros((height, width), np.uint8)
+        for r in mask_utils.frPyObjects(rings + hole_rings, height, width):
+            m ^= mask_utils.decode(r)
         return encode_mask(m)
     return normalize_rle(rle)
 
@@ -81,27 +83,81 @@ def polygon_area(polygons, holes=None) -> float:
 
 
 def mask_to_polygons(mask: np.ndarray, tolerance: float = 0.0) -> tuple[list[list[float]], list[list[float]]]:
-    """Binary mask -> (outer rings, hole rings), each ring flat [x0, y0, ...] in pixel-edge terms.
+    """Binary mask -> (outer rings, hole rings), each ring flat [x0, y0, x1, y1, ...].
 
-    Rings follow pixel centres; `tolerance` > 0 simplifies them (Douglas-Peucker, in pixels).
+    Rings follow pixel edges, so polygon_to_rle(outers, h, w, holes) gives back exactly the same
+    pixels. `tolerance` > 0 simplifies the rings (Douglas-Peucker, in pixels) at the cost of exactness.
     """
-    import cv2  # image library: allowed in annotations (no torch, no Qt)
-
-    m = np.ascontiguousarray(mask.astype(np.uint8))
-    contours, hierarchy = cv2.findContours(m, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    rings = [r for r in _edge_loops(np.asarray(mask).astype(bool)) if len(r) >= 3]
+    if tolerance > 0:
+        import cv2  # image library: allowed in annotations (no torch, no Qt)
+        rings = [cv2.approxPolyDP(np.asarray(r, np.float32).reshape(-1, 1, 2), tolerance, True).reshape(-1, 2)
+                 for r in rings]
+        rings = [r for r in rings if len(r) >= 3]
     outers, holes = [], []
-    if hierarchy is None:
-        return outers, holes
-    for c, h in zip(contours, hierarchy[0]):
-        if tolerance > 0:
-            c = cv2.approxPolyDP(c, tolerance, True)
-        if len(c) < 3:
-            continue
-        # Contours run through pixel centres; shift by half a pixel so a polygon rasterised
-        # by pycocotools covers the same pixels.
-        ring = (c.reshape(-1, 2).astype(float) + 0.5).ravel().tolist()
-        (holes if h[3] >= 0 else outers).append(ring)
+    for r in rings:
+        r = np.asarray(r, float)
+        flat = r.ravel().tolist()
+        (outers if _signed_area(r) > 0 else holes).append(flat)
     return outers, holes
+
+
+def _signed_area(pts: np.ndarray) -> float:
+    x, y = pts[:, 0], pts[:, 1]
+    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
+
+
+def _edge_loops(m: np.ndarray) -> list[list[tuple[int, int]]]:
+    """Closed loops along the pixel edges between set and unset pixels, the set side on the right
+    (outer loops have positive signed area in image coordinates, holes negative). Pixels touching
+    only at a corner belong to separate loops."""
+    p = np.pad(m, 1)
+    edges: dict[tuple[int, int], list[tuple[int, int]]] = {}
+
+    def add(starts, ends):
+        for s, e in zip(map(tuple, starts.tolist()), map(tuple, ends.tolist())):
+            edges.setdefault(s, []).append(e)
+
+    r, c = np.nonzero(p[1:-1, 1:-1] & ~p[:-2, 1:-1])  # top edges, left to right
+    add(np.c_[c, r], np.c_[c + 1, r])
+    r, c = np.nonzero(p[1:-1, 1:-1] & ~p[2:, 1:-1])  # bottom edges, right to left
+    add(np.c_[c + 1, r + 1], np.c_[c, r + 1])
+    r, c = np.nonzero(p[1:-1, 1:-1] & ~p[1:-1, :-2])  # left edges, upwards
+    add(np.c_[c, r + 1], np.c_[c, r])
+    r, c = np.nonzero(p[1:-1, 1:-1] & ~p[1:-1, 2:])  # right edges, downwards
+    add(np.c_[c + 1, r], np.c_[c + 1, r + 1])
+
+    loops = []
+    while edges:
+        start = next(iter(edges))
+        loop, prev, cur = [start], None, start
+        while True:
+            outs = edges[cur]
+            if len(outs) == 1 or prev is None:
+                nxt = outs.pop(0)
+            else:  # a corner shared by two loops: turn towards the set side (right) to keep them apart
+                dx, dy = cur[0] - prev[0], cur[1] - prev[1]
+                right = (cur[0] - dy, cur[1] + dx)
+                nxt = right if right in outs else outs[0]
+                outs.remove(nxt)
+            if not outs:
+                del edges[cur]
+            prev, cur = cur, nxt
+            if cur == start:
+                break
+            loop.append(cur)
+        loops.append(_drop_collinear(loop))
+    return loops
+
+
+def _drop_collinear(loop: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    n = len(loop)
+    keep = []
+    for i in range(n):
+        a, b, c = loop[i - 1], loop[i], loop[(i + 1) % n]
+        if (b[0] - a[0]) * (c[1] - b[1]) != (b[1] - a[1]) * (c[0] - b[0]):
+            keep.append(b)
+    return keep
 
 
 def rle_to_polygons(rle: dict, tolerance: float = 0.0):
