@@ -1,0 +1,81 @@
+"""The two COCO evaluators behind evaluate_coco: pycocotools (the oracle) and faster-coco-eval.
+
+Both return the same thing: the accumulated arrays ("precision" TxRxKxAxM, "recall" TxKxAxM,
+"scores" TxRxKxAxM) and the parameters they were computed with. Neither prints.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+from dataclasses import dataclass
+
+import numpy as np
+
+BACKENDS = ("pycocotools", "faster")
+
+
+@dataclass
+class Accumulated:
+    precision: np.ndarray
+    recall: np.ndarray
+    scores: np.ndarray
+    iou_thrs: np.ndarray
+    rec_thrs: np.ndarray
+    cat_ids: list[int]
+    image_ids: list[int]
+    area_labels: list[str]
+    max_dets: list[int]
+    backend: str
+
+
+def _copies(dt: list[dict]) -> list[dict]:
+    # loadRes writes id/area (and for boxes a polygon) into each result: keep the caller's intact.
+    return [dict(d) for d in dt]
+
+
+def run_pycocotools(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets) -> Accumulated:
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco_gt = COCO()
+        coco_gt.dataset = gt
+        coco_gt.createIndex()
+        coco_dt = coco_gt.loadRes(_copies(dt))
+        ev = COCOeval(coco_gt, coco_dt, iou_type)
+        if image_ids is not None:
+            ev.params.imgIds = list(image_ids)
+        ev.params.maxDets = list(max_dets)
+        ev.evaluate()
+        ev.accumulate()
+    p = ev.params
+    return Accumulated(ev.eval["precision"], ev.eval["recall"], ev.eval["scores"], np.asarray(p.iouThrs),
+                       np.asarray(p.recThrs), list(p.catIds), list(p.imgIds), list(p.areaRngLbl),
+                       list(p.maxDets), "pycocotools")
+
+
+def run_faster(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets) -> Accumulated:
+    from faster_coco_eval import COCO, COCOeval_faster
+
+    quiet = lambda *a, **k: None  # noqa: E731
+    coco_gt = COCO(gt, print_function=quiet)
+    coco_dt = coco_gt.loadRes(_copies(dt))
+    ev = COCOeval_faster(coco_gt, coco_dt, iou_type, print_function=quiet)
+    if image_ids is not None:
+        ev.params.imgIds = list(image_ids)
+    ev.params.maxDets = list(max_dets)
+    ev.evaluate()
+    ev.accumulate()
+    p = ev.params
+    return Accumulated(np.asarray(ev.eval["precision"]), np.asarray(ev.eval["recall"]),
+                       np.asarray(ev.eval["scores"]), np.asarray(p.iouThrs), np.asarray(p.recThrs),
+                       [int(c) for c in p.catIds], [int(i) for i in p.imgIds], list(p.areaRngLbl),
+                       [int(m) for m in p.maxDets], "faster")
+
+
+def run(backend: str, gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets) -> Accumulated:
+    if backend == "pycocotools":
+        return run_pycocotools(gt, dt, iou_type, image_ids, max_dets)
+    if backend == "faster":
+        return run_faster(gt, dt, iou_type, image_ids, max_dets)
+    raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")

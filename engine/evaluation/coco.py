@@ -1,0 +1,225 @@
+"""COCO evaluation (boxes and masks) with every figure read from the evaluator's own arrays.
+
+pycocotools' summarize() looks up maxDets=100 for the first stat and indexes maxDets[2] for the
+others, so a custom maxDets list breaks it. Here the stats are computed from eval["precision"] and
+eval["recall"] with the same arithmetic, for whatever maxDets list was asked: the AP stats use the
+largest maxDets, then one AR per maxDets entry, then AR by area at the largest. With the default
+(1, 10, 100) this is exactly pycocotools' 12 stats.
+
+"-1" means undefined, as in pycocotools (no ground truth for that class, area or subset).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import backends
+from .inputs import EvaluationError, check_detections, check_ground_truth, check_image_ids
+
+DEFAULT_MAX_DETS = (1, 10, 100)
+AREAS = ("all", "small", "medium", "large")
+# faster-coco-eval matches pycocotools on every oracle and edge-case test (tests/engine/evaluation)
+# and is several times faster (tests/benchmarks/bench_evaluation.py), so it is the default.
+DEFAULT_BACKEND = "faster"
+
+
+def _mean_defined(s: np.ndarray) -> float:
+    """pycocotools' reduction: the mean of the entries > -1, or -1 when there are none."""
+    d = s[s > -1]
+    return float(np.mean(d)) if len(d) else -1.0
+
+
+@dataclass
+class ClassMetrics:
+    category_id: int
+    name: str
+    ap: float
+    ap50: float
+    ap75: float
+    ar: float
+    ap_small: float
+    ap_medium: float
+    ap_large: float
+    num_gt: int
+    num_dt: int
+
+
+@dataclass
+class PRCurve:
+    """Precision at COCO's recall thresholds; `scores[i]` is the confidence at which point i is
+    reached (NaN for the averaged curve over classes, which has no single threshold)."""
+    label: str
+    iou: float
+    recall: np.ndarray
+    precision: np.ndarray
+    scores: np.ndarray
+    ap: float
+
+    def reached(self) -> "PRCurve":
+        """Only the points the detector actually reaches (pycocotools pads the rest with 0)."""
+        keep = self.precision > 0
+        if keep.any():
+            last = int(np.nonzero(keep)[0][-1]) + 1
+            keep = np.arange(len(self.recall)) < last
+        return PRCurve(self.label, self.iou, self.recall[keep], self.precision[keep], self.scores[keep], self.ap)
+
+
+@dataclass
+class CocoResult:
+    iou_type: str
+    stats: np.ndarray
+    stat_names: list[str]
+    stat_lines: list[str]
+    precision: np.ndarray  # TxRxKxAxM, as pycocotools' eval["precision"]
+    recall: np.ndarray  # TxKxAxM
+    scores: np.ndarray  # TxRxKxAxM
+    iou_thrs: np.ndarray
+    rec_thrs: np.ndarray
+    cat_ids: list[int]
+    cat_names: list[str]
+    image_ids: list[int]
+    max_dets: list[int]
+    per_class: list[ClassMetrics]
+    backend: str
+    seconds: float
+    extra: dict = field(default_factory=dict)
+
+    def iou_index(self, iou: float) -> int:
+        hits = np.nonzero(np.isclose(self.iou_thrs, iou))[0]
+        if not len(hits):
+            raise EvaluationError(f"IoU {iou} is not one of the evaluated thresholds "
+                                  f"{', '.join(f'{t:.2f}' for t in self.iou_thrs)}")
+        return int(hits[0])
+
+    def class_index(self, category_id: int) -> int:
+        try:
+            return self.cat_ids.index(category_id)
+        except ValueError:
+            raise EvaluationError(f"category {category_id} was not evaluated") from None
+
+    def pr_curve(self, category_id: int | None = None, iou: float = 0.5, area: str = "all") -> PRCurve:
+        """One class's curve, or with category_id None the mean over classes that have ground truth."""
+        t, a = self.iou_index(iou), AREAS.index(area)
+        if category_id is None:
+            p = self.precision[t, :, :, a, -1]  # R x K
+            defined = p > -1
+            with np.errstate(invalid="ignore"):
+                prec = np.where(defined.any(1), np.where(defined, p, 0).sum(1) / defined.sum(1), -1.0)
+            return PRCurve("all classes", float(self.iou_thrs[t]), self.rec_thrs.copy(), prec,
+                           np.full(len(self.rec_thrs), np.nan), _mean_defined(p))
+        k = self.class_index(category_id)
+        prec = self.precision[t, :, k, a, -1]
+        return PRCurve(self.cat_names[k], float(self.iou_thrs[t]), self.rec_thrs.copy(), prec.copy(),
+                       self.scores[t, :, k, a, -1].copy(), _mean_defined(prec))
+
+    def pr_curves(self, iou: float = 0.5, area: str = "all") -> dict[int, PRCurve]:
+        return {c: self.pr_curve(c, iou, area) for c in self.cat_ids}
+
+    def to_dict(self) -> dict:
+        return {
+            "iou_type": self.iou_type, "backend": self.backend, "max_dets": self.max_dets,
+            "images": len(self.image_ids),
+            "stats": dict(zip(self.stat_names, map(float, self.stats))),
+            "per_class": [vars(c) for c in self.per_class],
+        }
+
+
+def _stat_plan(max_dets: list[int]) -> list[tuple[int, float | None, str, int]]:
+    """(ap?, iou, area, maxDets) for each stat, in pycocotools' order."""
+    top = max_dets[-1]
+    plan = [(1, None, "all", top), (1, 0.5, "all", top), (1, 0.75, "all", top),
+            (1, None, "small", top), (1, None, "medium", top), (1, None, "large", top)]
+    plan += [(0, None, "all", m) for m in max_dets]
+    plan += [(0, None, "small", top), (0, None, "medium", top), (0, None, "large", top)]
+    return plan
+
+
+def _summary(acc: backends.Accumulated) -> tuple[np.ndarray, list[str], list[str]]:
+    stats, names, lines = [], [], []
+    line = " {:<18} {} @[ IoU={:<9} | area={:>6s} | maxDets={:>3d} ] = {:0.3f}"
+    for ap, iou, area, md in _stat_plan(acc.max_dets):
+        a = acc.area_labels.index(area)
+        m = acc.max_dets.index(md)
+        s = acc.precision if ap else acc.recall
+        if iou is not None:
+            s = s[np.nonzero(np.isclose(acc.iou_thrs, iou))[0]]
+        s = s[:, :, :, a, m] if ap else s[:, :, a, m]
+        v = _mean_defined(s)
+        iou_s = f"{acc.iou_thrs[0]:0.2f}:{acc.iou_thrs[-1]:0.2f}" if iou is None else f"{iou:0.2f}"
+        stats.append(v)
+        names.append(f"{'AP' if ap else 'AR'}{'' if iou is None else int(round(iou * 100))}"
+                     f"{'' if area == 'all' else '_' + area}@{md}")
+        lines.append(line.format("Average Precision" if ap else "Average Recall", "(AP)" if ap else "(AR)",
+                                 iou_s, area, md, v))
+    return np.asarray(stats), names, lines
+
+
+def _per_class(acc: backends.Accumulated, gt: dict, dt: list[dict], image_ids) -> list[ClassMetrics]:
+    names = {c["id"]: c.get("name", str(c["id"])) for c in gt["categories"]}
+    keep = None if image_ids is None else set(image_ids)
+    n_gt: dict[int, int] = {}
+    for a in gt["annotations"]:
+        if (keep is None or a["image_id"] in keep) and not a.get("iscrowd", 0):
+            n_gt[a["category_id"]] = n_gt.get(a["category_id"], 0) + 1
+    n_dt: dict[int, int] = {}
+    for d in dt:
+        if keep is None or d["image_id"] in keep:
+            n_dt[d["category_id"]] = n_dt.get(d["category_id"], 0) + 1
+    t50 = np.nonzero(np.isclose(acc.iou_thrs, 0.5))[0]
+    t75 = np.nonzero(np.isclose(acc.iou_thrs, 0.75))[0]
+    out = []
+    for k, c in enumerate(acc.cat_ids):
+        p = acc.precision[:, :, k, :, -1]  # T x R x A
+        out.append(ClassMetrics(
+            c, names.get(c, str(c)),
+            ap=_mean_defined(p[:, :, 0]),
+            ap50=_mean_defined(p[t50, :, 0]) if len(t50) else -1.0,
+            ap75=_mean_defined(p[t75, :, 0]) if len(t75) else -1.0,
+            ar=_mean_defined(acc.recall[:, k, 0, -1]),
+            ap_small=_mean_defined(p[:, :, 1]), ap_medium=_mean_defined(p[:, :, 2]),
+            ap_large=_mean_defined(p[:, :, 3]),
+            num_gt=n_gt.get(c, 0), num_dt=n_dt.get(c, 0)))
+    return out
+
+
+def evaluate_coco(gt: dict, dt: list[dict], iou_type: str = "bbox", image_ids=None,
+                  max_dets=DEFAULT_MAX_DETS, backend: str | None = None) -> CocoResult:
+    """COCO evaluation of results `dt` (COCO results format) against the COCO dict `gt`.
+
+    image_ids: evaluate on this subset only (a split, a filter). max_dets: any ascending list.
+    backend: "pycocotools" or "faster" (default DEFAULT_BACKEND). Raises EvaluationError on bad input.
+    """
+    start = time.perf_counter()
+    check_ground_truth(gt, iou_type)
+    check_detections(dt, gt, iou_type)
+    if image_ids is not None:
+        image_ids = check_image_ids(image_ids, gt)
+    max_dets = sorted(int(m) for m in max_dets)
+    if not max_dets or max_dets[0] < 1:
+        raise EvaluationError(f"max_dets must be positive integers, got {max_dets}")
+    acc = backends.run(backend or DEFAULT_BACKEND, gt, dt, iou_type, image_ids, max_dets)
+    stats, names, lines = _summary(acc)
+    cat_names = {c["id"]: c.get("name", str(c["id"])) for c in gt["categories"]}
+    return CocoResult(
+        iou_type=iou_type, stats=stats, stat_names=names, stat_lines=lines,
+        precision=acc.precision, recall=acc.recall, scores=acc.scores, iou_thrs=acc.iou_thrs,
+        rec_thrs=acc.rec_thrs, cat_ids=acc.cat_ids, cat_names=[cat_names.get(c, str(c)) for c in acc.cat_ids],
+        image_ids=acc.image_ids, max_dets=acc.max_dets, per_class=_per_class(acc, gt, dt, image_ids),
+        backend=acc.backend, seconds=time.perf_counter() - start)
+
+
+def evaluate_project(store, run_id: int, iou_type: str = "bbox", image_ids=None,
+                     max_dets=DEFAULT_MAX_DETS, backend: str | None = None, progress=None) -> CocoResult:
+    """COCO evaluation of run `run_id`'s predictions against the project's labels.
+
+    The returned result carries the COCO dicts in `extra["data"]` (a ProjectData) so that
+    per-object matching can reuse them without reading the store again.
+    """
+    from .project_data import project_to_coco
+
+    data = project_to_coco(store, run_id, iou_type, image_ids, progress)
+    result = evaluate_coco(data.gt, data.dt, iou_type, data.image_ids, max_dets, backend)
+    result.extra["data"] = data
+    return result
