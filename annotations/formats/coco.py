@@ -1,0 +1,355 @@
+"""COCO JSON: ground truth import/export (exact round trip) and detections in results format."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Iterable
+
+from ..imageio import ImageReadError, atomic_write_text, image_size
+from ..model import LABEL, PREDICTION, Annotation, ModelRun
+from ..store import Store
+from .coco_annotation import (Rejected, annotation_from_coco, annotation_to_coco, geometry_from_coco,
+                              result_from_annotation)
+from .common import (Cancelled, CategoryMapper, ExportReport, FormatError, IdAllocator, ImageMapper,
+                     ImportReport, Progress, Ticker, check_numbers, existing_ids)
+
+IMAGE_FIELDS = ("id", "file_name", "width", "height")
+CATEGORY_FIELDS = ("id", "name", "supercategory")
+TOP_FIELDS = ("images", "annotations", "categories", "info", "licenses")
+
+
+def load_json(path: str | os.PathLike):
+    p = Path(path)
+    try:
+        with open(p, "rb") as f:
+            return json.loads(f.read())
+    except FileNotFoundError:
+        raise FormatError(f"{p}: file not found") from None
+    except json.JSONDecodeError as e:
+        raise FormatError(f"{p}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+    except UnicodeDecodeError as e:
+        raise FormatError(f"{p}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except OSError as e:
+        raise FormatError(f"{p}: cannot be read ({e.strerror})") from None
+
+
+def _entry(name: str, i: int, d) -> str:
+    ident = d.get("id") if isinstance(d, dict) else None
+    return f"{name}[{i}]" + (f" (id {ident})" if ident is not None else "")
+
+
+def _whole_id(v, where: str, what: str = "id") -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise FormatError(f"{where}: {what} must be a whole number, got {v!r}")
+    return v
+
+
+# ---- import ---------------------------------------------------------------------------------
+def import_coco(store: Store, path: str | os.PathLike, image_dir: str | os.PathLike | None = None,
+                progress: Progress | None = None) -> ImportReport:
+    """Import a COCO ground-truth file in one transaction.
+
+    Image file names are relative to `image_dir` (default: the project folder, so names are kept
+    as they are). An image already registered under the same name receives the annotations.
+    Ids are kept where free in the project, else remapped (the report says so)."""
+    path = Path(path)
+    data = load_json(path)
+    if isinstance(data, list):
+        raise FormatError(f"{path}: a list of detections (COCO results format), not a COCO data set; "
+                          "import it as coco-results with a model name")
+    if not isinstance(data, dict) or not isinstance(data.get("images"), list):
+        raise FormatError(f"{path}: not a COCO file (expected an object with an 'images' list)")
+    root = Path(image_dir) if image_dir is not None else store.root
+    anns_in = data.get("annotations") or []
+    cats_in = data.get("categories") or []
+    if not isinstance(anns_in, list) or not isinstance(cats_in, list):
+        raise FormatError(f"{path}: 'annotations' and 'categories' must be lists")
+    report = ImportReport()
+    ticker = Ticker(progress, len(data["images"]) + len(anns_in), every=2000)
+    try:
+        with store.transaction():
+            cat_map = _import_categories(store, path, cats_in, report)
+            sizes, image_map = _import_images(store, path, data["images"], root, report, ticker)
+            anns = _read_annotations(path, anns_in, image_map, sizes, cat_map, report, ticker)
+            ids = IdAllocator(existing_ids(store, "annotations"))
+            for a, wanted in anns:
+                a.id = ids.take(wanted)
+            if ids.remapped:
+                report.warnings.append(f"{ids.remapped} annotation id(s) were already used in the project; "
+                                       "those annotations got new ids")
+            store.add_annotations(a for a, _ in anns)
+            report.annotations = len(anns)
+            _keep_meta(store, data, report)
+            ticker.report()
+    except Cancelled:
+        return ImportReport(cancelled=True)
+    return report
+
+
+def _import_categories(store: Store, path: Path, cats_in: list, report: ImportReport) -> dict[int, int]:
+    cats = CategoryMapper(store)
+    cat_map: dict[int, int] = {}
+    names: set[str] = set()
+    for i, c in enumerate(cats_in):
+        where = f"{path}: {_entry('categories', i, c)}"
+        if not isinstance(c, dict):
+            raise FormatError(f"{where}: expected an object")
+        cid = _whole_id(c.get("id"), where)
+        name = c.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise FormatError(f"{where}: has no name")
+        if cid in cat_map:
+            raise FormatError(f"{where}: category id {cid} appears twice")
+        if name.strip() in names:
+            raise FormatError(f"{where}: category name {name!r} appears twice")
+        names.add(name.strip())
+        extra = {k: v for k, v in c.items() if k not in CATEGORY_FIELDS}
+        cat_map[cid] = cats.id_for(name, cid, str(c.get("supercategory") or ""), extra)
+    remapped = cats.ids.remapped
+    report.categories = cats.flush()
+    if remapped:
+        report.warnings.append(f"{remapped} new category id(s) were taken in the project; those got new ids")
+    return cat_map
+
+
+def _import_images(store, path, images_in, root, report, ticker):
+    images = ImageMapper(store)
+    image_map: dict[int, int] = {}
+    sizes: dict[int, tuple[int, int]] = {}
+    for i, im in enumerate(images_in):
+        where = f"{path}: {_entry('images', i, im)}"
+        if not isinstance(im, dict):
+            raise FormatError(f"{where}: expected an object")
+        iid = _whole_id(im.get("id"), where)
+        if iid in image_map:
+            raise FormatError(f"{where}: image id {iid} appears twice")
+        file_name = im.get("file_name")
+        if not isinstance(file_name, str) or not file_name:
+            raise FormatError(f"{where}: has no file_name")
+        name = images.registered_name(root / file_name)
+        w, h = im.get("width"), im.get("height")
+        if w is None or h is None:
+            try:
+                w, h = image_size(root / file_name)
+            except ImageReadError as e:
+                raise FormatError(f"{where}: no width/height in the file and the image cannot be read: {e}") \
+                    from None
+        w, h = (_whole_id(v, where, k) for v, k in ((w, "width"), (h, "height")))
+        if w <= 0 or h <= 0:
+            raise FormatError(f"{where}: width and height must be positive, got {w}x{h}")
+        known = images.known(name)
+        if known is not None:
+            rec = store.image(known)
+            if (rec.width, rec.height) != (w, h):
+                raise FormatError(f"{where}: {file_name} is in the project as {rec.width}x{rec.height}, "
+                                  f"the file says {w}x{h}")
+        extra = {k: v for k, v in im.items() if k not in IMAGE_FIELDS}
+        image_map[iid] = images.id_for(name, w, h, iid, extra=extra)
+        sizes[image_map[iid]] = (h, w)
+        ticker.step()
+    if images.ids.remapped:
+        report.warnings.append(f"{images.ids.remapped} image id(s) were already used in the project; "
+                               "those images got new ids")
+    if images.matched:
+        report.images_matched = len(images.matched)
+        report.warnings.append(f"{len(images.matched)} image(s) were already in the project; their new "
+                               "annotations were added beside the existing ones")
+    report.images = images.flush()
+    return sizes, image_map
+
+
+def _read_annotations(path, anns_in, image_map, sizes, cat_map, report, ticker):
+    out: list[tuple[Annotation, int | None]] = []
+    seen: set[int] = set()
+    rejected = 0
+    for i, d in enumerate(anns_in):
+        where = f"{path}: {_entry('annotations', i, d)}"
+        if not isinstance(d, dict):
+            raise FormatError(f"{where}: expected an object")
+        aid = d.get("id")
+        if aid is not None:
+            aid = _whole_id(aid, where)
+            if aid in seen:
+                raise FormatError(f"{where}: annotation id {aid} appears twice")
+            seen.add(aid)
+        img = d.get("image_id")
+        if img not in image_map:
+            raise FormatError(f"{where}: image_id {img!r} is not among the file's images")
+        cat = d.get("category_id")
+        if cat not in cat_map:
+            raise FormatError(f"{where}: category_id {cat!r} is not among the file's categories")
+        image_id = image_map[img]
+        h, w = sizes[image_id]
+        try:
+            a = annotation_from_coco(d, where, image_id, cat_map[cat], h, w)
+        except Rejected as e:
+            rejected += 1
+            if rejected <= 20:
+                report.warnings.append(f"rejected {e}")
+            continue
+        out.append((a, aid))
+        ticker.step()
+    if rejected > 20:
+        report.warnings.append(f"... {rejected - 20} more annotations rejected")
+    return out
+
+
+def _keep_meta(store: Store, data: dict, report: ImportReport) -> None:
+    for key in ("info", "licenses"):
+        if key in data:
+            old = store.get_meta(key)
+            if old is not None and old != data[key]:
+                report.warnings.append(f"the project's COCO {key} was replaced by the file's")
+            store.set_meta(key, data[key])
+    others = {k: v for k, v in data.items() if k not in TOP_FIELDS}
+    if others:
+        store.set_meta("coco_extra", others)
+
+
+# ---- export ---------------------------------------------------------------------------------
+def _selected(store: Store, image_ids, status: str | None, run_id: int | None,
+              include_predictions: bool = False) -> tuple[list, list[Annotation]]:
+    records = store.images(ids=image_ids)
+    wanted = {r.id for r in records}
+    if run_id is not None:
+        anns = store.annotations(run_id=run_id, status=status)
+    elif include_predictions:
+        anns = store.annotations()
+    else:
+        anns = store.annotations(status=status)
+    if image_ids is not None:
+        anns = [a for a in anns if a.image_id in wanted]
+    return records, anns
+
+
+def coco_dict(store: Store, image_ids: Iterable[int] | None = None, status: str | None = LABEL,
+              run_id: int | None = None, include_predictions: bool = False,
+              progress: Progress | None = None) -> tuple[dict, list[str]]:
+    """(COCO ground-truth dict, warnings)."""
+    records, anns = _selected(store, None if image_ids is None else list(image_ids), status, run_id,
+                              include_predictions)
+    sizes = {r.id: (r.height, r.width) for r in records}
+    images = []
+    for r in records:
+        d = dict(r.extra)
+        d.update(id=r.id, file_name=r.file_name, width=r.width, height=r.height)
+        images.append(d)
+    categories = []
+    for c in store.categories():
+        d = dict(c.extra)
+        d.update(id=c.id, name=c.name, supercategory=c.supercategory)
+        categories.append(d)
+    ticker = Ticker(progress, len(anns), every=5000)
+    out_anns, holes = [], 0
+    for a in anns:
+        h, w = sizes[a.image_id]
+        d, had_holes = annotation_to_coco(a, h, w, with_score=a.status == PREDICTION)
+        holes += had_holes
+        out_anns.append(d)
+        ticker.step()
+    warnings = []
+    if holes:
+        warnings.append(f"{holes} polygon(s) with holes cannot be COCO polygons; they were written as RLE masks")
+    data = dict(store.get_meta("coco_extra", {}) or {})
+    data.update(info=store.get_meta("info", {"description": "exported by Sightline",
+                                            "date_created": time.strftime("%Y-%m-%d %H:%M:%S")}),
+                licenses=store.get_meta("licenses", []), images=images, annotations=out_anns,
+                categories=categories)
+    return data, warnings
+
+
+def store_to_coco_dict(store: Store, image_ids: Iterable[int] | None = None, status: str | None = LABEL,
+                       run_id: int | None = None) -> dict:
+    """The project (or some images, one status, one run) as a COCO ground-truth dict."""
+    return coco_dict(store, image_ids, status, run_id)[0]
+
+
+def export_coco(store: Store, out_path: str | os.PathLike, image_ids=None, progress: Progress | None = None,
+                include_predictions: bool = False) -> ExportReport:
+    try:
+        data, warnings = coco_dict(store, image_ids, LABEL, None, include_predictions, progress)
+    except Cancelled:
+        return ExportReport(cancelled=True)
+    atomic_write_text(out_path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+    return ExportReport(images=len(data["images"]), annotations=len(data["annotations"]),
+                        categories=len(data["categories"]), files=1, path=str(out_path), warnings=warnings)
+
+
+# ---- results (detections) -------------------------------------------------------------------
+def coco_results(store: Store, run_id: int, image_ids: Iterable[int] | None = None) -> list[dict]:
+    """The predictions of one run as a COCO results list (what COCO.loadRes reads)."""
+    records, anns = _selected(store, None if image_ids is None else list(image_ids), PREDICTION, run_id)
+    sizes = {r.id: (r.height, r.width) for r in records}
+    with_masks = any(a.polygons or a.rle is not None for a in anns)
+    return [result_from_annotation(a, *sizes[a.image_id], with_masks) for a in anns]
+
+
+def export_coco_results(store: Store, out_path: str | os.PathLike, run_id: int,
+                        image_ids: Iterable[int] | None = None) -> ExportReport:
+    if store.run(run_id) is None:
+        raise FormatError(f"{out_path}: the project has no model run {run_id}")
+    results = coco_results(store, run_id, image_ids)
+    atomic_write_text(out_path, json.dumps(results, separators=(",", ":")))
+    return ExportReport(images=len({r["image_id"] for r in results}), annotations=len(results),
+                        categories=len({r["category_id"] for r in results}), files=1, path=str(out_path))
+
+
+def import_coco_results(store: Store, path: str | os.PathLike, model_name: str,
+                        image_id_map: dict[int, int] | None = None,
+                        category_id_map: dict[int, int] | None = None,
+                        progress: Progress | None = None) -> int:
+    """Detections in COCO results format become predictions of a new run (kind "import").
+
+    image_id / category_id refer to the project's ids unless a map is given. Returns the run id,
+    or None when progress() cancelled (nothing is stored then)."""
+    path = Path(path)
+    data = load_json(path)
+    if not isinstance(data, list):
+        raise FormatError(f"{path}: a COCO results file is a list of detections")
+    if not model_name or not str(model_name).strip():
+        raise FormatError(f"{path}: a model name is needed for imported detections")
+    images = {r.id: r for r in store.images()}
+    cats = {c.id for c in store.categories()}
+    ticker = Ticker(progress, len(data), every=2000)
+    try:
+        anns = _read_results(path, data, model_name, images, cats, image_id_map, category_id_map, ticker)
+    except Cancelled:
+        return None
+    with store.transaction():
+        run_id = store.add_run(ModelRun(None, str(model_name), kind="import",
+                                        params={"file": str(path), "detections": len(anns)}))
+        for a in anns:
+            a.run_id = run_id
+        store.add_annotations(anns)
+    return run_id
+
+
+def _read_results(path, data, model_name, images, cats, image_id_map, category_id_map, ticker):
+    anns = []
+    for i, d in enumerate(data):
+        where = f"{path}: detection [{i}]"
+        if not isinstance(d, dict):
+            raise FormatError(f"{where}: expected an object")
+        img = d.get("image_id")
+        image_id = image_id_map.get(img) if image_id_map is not None else img
+        if image_id not in images:
+            raise FormatError(f"{where}: image_id {img!r} is not an image of the project")
+        cat = d.get("category_id")
+        category_id = category_id_map.get(cat) if category_id_map is not None else cat
+        if category_id not in cats:
+            raise FormatError(f"{where}: category_id {cat!r} is not a category of the project")
+        if "score" not in d:
+            raise FormatError(f"{where}: has no score")
+        score = check_numbers([d["score"]], where, "score")[0]
+        rec = images[image_id]
+        try:
+            g = geometry_from_coco(d, where, rec.height, rec.width)
+        except Rejected as e:
+            raise FormatError(str(e)) from None
+        anns.append(Annotation(None, image_id, category_id, kind=g["kind"], bbox=g["bbox"],
+                               polygons=g["polygons"], rle=g["rle"], score=float(score), status=PREDICTION,
+                               source=str(model_name), iscrowd=0))
+        ticker.step()
+    return anns
