@@ -1,0 +1,60 @@
+"""Which device and precision a model runs on, said plainly (never a silent CPU fallback)."""
+from __future__ import annotations
+
+import contextlib
+import gc
+
+import torch
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
+
+
+class DeviceUnavailable(Exception):
+    """The device or precision asked for cannot be used here; the message says why."""
+
+
+def resolve_device(choice: str | torch.device = "auto") -> torch.device:
+    """"auto" = CUDA when present, else the CPU. Asking for CUDA without it is an error."""
+    if isinstance(choice, torch.device):
+        choice = str(choice)
+    choice = (choice or "auto").strip().lower()
+    if choice == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if choice == "cpu":
+        return torch.device("cpu")
+    if choice.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise DeviceUnavailable(f"Device {choice!r} was asked for, but CUDA is not available "
+                                    f"(torch {torch.__version__}, built for CUDA {torch.version.cuda or 'none'}). "
+                                    "Choose 'cpu' or 'auto'.")
+        dev = torch.device(choice)
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise DeviceUnavailable(f"{choice}: only {torch.cuda.device_count()} CUDA device(s) present.")
+        return dev
+    raise DeviceUnavailable(f"Unknown device {choice!r}; choose one of {', '.join(DEVICE_CHOICES)}.")
+
+
+def check_precision(device: torch.device, fp16: bool) -> str:
+    """The precision label in use; fp16 autocast exists only on CUDA here."""
+    if fp16 and device.type != "cuda":
+        raise DeviceUnavailable("fp16 needs a CUDA device; this model runs on the CPU in fp32.")
+    return "fp16 autocast" if fp16 else "fp32"
+
+
+def describe_device(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    return "cpu"
+
+
+def autocast(device: torch.device, fp16: bool):
+    if fp16 and device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.float16)
+    return contextlib.nullcontext()
+
+
+def free_memory() -> None:
+    """Return freed tensors' memory: Python garbage first, then CUDA's cache."""
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()

@@ -1,0 +1,292 @@
+"""Where a model's weights come from: a checkpoint file, torchvision's cache/download, or random.
+
+Checkpoint file (this app's format) = torch.save of a dict:
+  {"format": "sightline-checkpoint", "version": 1, "model_name": str,
+   "categories": [names, "__background__" first for detection], "model": state_dict,
+   optional "optimizer", "scheduler", "scaler", "epoch", "options", "metrics"}.
+A bare torchvision state dict (or a torchvision references checkpoint {"model": ...}) is read too;
+its categories are then the registry's.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urlparse
+
+import torch
+
+from .category_mapping import SUPPRESS, CategoryMapping, CategoryMismatch, remap_state_dict
+from .device import check_precision, describe_device, free_memory, resolve_device
+from .registry import BACKGROUND, SEMANTIC, ModelSpec, build_model, get_spec
+
+CHECKPOINT_FORMAT = "sightline-checkpoint"
+CHECKPOINT_VERSION = 1
+OFFLINE_ENV = "SIGHTLINE_OFFLINE"  # set to 1: never try to download weights
+DOWNLOAD_TIMEOUT_S = 10.0
+_HASH_IN_NAME = re.compile(r"-([a-f0-9]*)\.")  # torchvision file names carry a sha256 prefix
+
+
+class WeightsUnavailable(Exception):
+    """torchvision's pretrained weights are neither cached nor downloadable right now."""
+
+    def __init__(self, model_name: str, file_name: str, directory: Path, url: str, reason: str = ""):
+        self.model_name, self.file_name, self.directory, self.url = model_name, file_name, directory, url
+        why = f" ({reason})" if reason else ""
+        super().__init__(
+            f"Pretrained weights for {model_name} are not on this machine and could not be downloaded{why}. "
+            f"torchvision expects the file {file_name} in {directory} (it is downloaded from {url}). "
+            "Copy that file there, or choose a checkpoint file, or use random weights (train from scratch).")
+
+
+class CheckpointError(Exception):
+    """A checkpoint file that cannot be used; the message names the file and the reason."""
+
+
+@dataclass
+class LoadedModel:
+    model: torch.nn.Module | None  # eval mode, on `device`; None once released
+    spec: ModelSpec
+    categories: list[str]  # index = model label
+    device: torch.device
+    source: str  # human readable: "random weights", "torchvision DEFAULT (file)", "checkpoint PATH"
+    precision: str = "fp32"  # "fp32" | "fp16 autocast"
+    mapping: CategoryMapping | None = None  # how checkpoint classes were mapped onto the project's
+    build_kwargs: dict = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def fp16(self) -> bool:
+        return self.precision.startswith("fp16")
+
+    def describe(self) -> str:
+        text = f"{self.spec.name} · {self.source} · {describe_device(self.device)} · {self.precision}"
+        if self.mapping is not None and not self.mapping.identity:
+            text += f" · {self.mapping.summary()}"
+        return text
+
+    def info(self) -> dict:
+        """Plain data for the GUI (what a model_loaded signal carries)."""
+        return {"name": self.spec.name, "task": self.spec.task, "categories": list(self.categories),
+                "device": str(self.device), "device_name": describe_device(self.device),
+                "precision": self.precision, "source": self.source, "description": self.describe(),
+                "default_score": self.spec.default_score,
+                "mapping": None if self.mapping is None else self.mapping.summary()}
+
+
+def release_model(loaded: LoadedModel | None) -> None:
+    """Free a model's memory (CPU RAM, and GPU memory back to the driver's pool)."""
+    if loaded is None:
+        return
+    loaded.model = None
+    free_memory()
+
+
+# ---- torchvision's own weights -------------------------------------------------------------------
+def default_weights_path(name: str) -> Path:
+    """Where torchvision looks for `name`'s DEFAULT weights (whether or not the file is there)."""
+    url = get_spec(name).default_weights.url
+    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(url).path)
+
+
+def _download(url: str, dst: Path, timeout: float, progress: Callable[[int, int], bool | None] | None) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.part{os.getpid()}")
+    sha = hashlib.sha256()
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as r, open(tmp, "wb") as f:
+            total, done = int(r.headers.get("Content-Length") or 0), 0
+            while chunk := r.read(1 << 20):
+                f.write(chunk)
+                sha.update(chunk)
+                done += len(chunk)
+                if progress is not None and progress(done, total) is False:
+                    raise OSError("download cancelled")
+        m = _HASH_IN_NAME.search(dst.name)
+        if m and not sha.hexdigest().startswith(m.group(1)):
+            raise OSError("downloaded file does not match its checksum")
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def ensure_default_weights(name: str, allow_download: bool = True, timeout: float = DOWNLOAD_TIMEOUT_S,
+                           progress: Callable[[int, int], bool | None] | None = None) -> Path:
+    """The cached DEFAULT weights file of `name`, downloading it once when online.
+
+    The cache is looked at first, so offline work with cached weights never touches the network;
+    a download that fails or times out (short socket timeout) raises WeightsUnavailable.
+    """
+    spec = get_spec(name)
+    url = spec.default_weights.url
+    path = default_weights_path(name)
+    if path.is_file():
+        return path
+    unavailable = WeightsUnavailable(name, path.name, path.parent, url)
+    if not allow_download or os.environ.get(OFFLINE_ENV, "") not in ("", "0"):
+        raise unavailable
+    try:
+        _download(url, path, timeout, progress)
+    except Exception as e:  # any network or disk failure means the same thing to the user
+        raise WeightsUnavailable(name, path.name, path.parent, url, reason=f"{e.__class__.__name__}: {e}") from e
+    return path
+
+
+# ---- checkpoint files ---------------------------------------------------------------------------
+def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    return getattr(model, "module", model)  # DistributedDataParallel / DataParallel
+
+
+def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, model_name: str, categories: list[str],
+                    **extra) -> Path:
+    """Write a checkpoint atomically (temporary file, fsync, rename)."""
+    get_spec(model_name)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu() for k, v in _unwrap(model).state_dict().items()}
+    obj = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "model_name": model_name,
+           "categories": list(categories), "model": state, **extra}
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _is_state_dict(obj) -> bool:
+    return isinstance(obj, dict) and bool(obj) and all(isinstance(v, torch.Tensor) for v in obj.values())
+
+
+def _strip_prefix(sd: dict) -> dict:
+    if all(k.startswith("module.") for k in sd):
+        return {k[len("module."):]: v for k, v in sd.items()}
+    return sd
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    """Read a checkpoint on the CPU without running any pickled code.
+
+    Returns the app's dict; a bare state dict comes back as {"format": "state_dict",
+    "model_name": None, "categories": None, "model": state_dict}.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise CheckpointError(f"{p}: file not found")
+    try:
+        with torch.serialization.safe_globals([argparse.Namespace]):
+            obj = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise CheckpointError(f"{p}: not a readable checkpoint ({e.__class__.__name__}: {first[:200]})") from e
+    if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT:
+        if int(obj.get("version", 0)) > CHECKPOINT_VERSION:
+            raise CheckpointError(f"{p}: written by a newer version of this app (checkpoint version {obj['version']})")
+        for key in ("model_name", "categories", "model"):
+            if key not in obj:
+                raise CheckpointError(f"{p}: checkpoint has no {key!r} entry")
+        if not _is_state_dict(obj["model"]):
+            raise CheckpointError(f"{p}: the 'model' entry is not a state dict")
+        obj["model"] = _strip_prefix(obj["model"])
+        return obj
+    if _is_state_dict(obj):
+        return {"format": "state_dict", "model_name": None, "categories": None, "model": _strip_prefix(obj)}
+    if isinstance(obj, dict) and _is_state_dict(obj.get("model")):  # torchvision references' checkpoints
+        return {"format": "state_dict", "model_name": None, "categories": None, "model": _strip_prefix(obj["model"])}
+    raise CheckpointError(f"{p}: holds no model weights (expected a state dict or this app's checkpoint)")
+
+
+def _load_state(model: torch.nn.Module, sd: dict, where: str) -> None:
+    try:
+        model.load_state_dict(sd, strict=True)
+    except RuntimeError as e:
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+        raise CheckpointError(f"{where}: weights do not fit the model ({' '.join(lines[1:3])[:300]})") from e
+
+
+def _checkpoint_build_kwargs(ckpt: dict) -> dict:
+    opts = ckpt.get("options")
+    if not isinstance(opts, dict):
+        return {}
+    return {k: int(opts[k]) for k in ("min_size", "max_size") if isinstance(opts.get(k), int)}
+
+
+# ---- loading a model ----------------------------------------------------------------------------
+def load_model(name: str | None, source: str = "random", device: str | torch.device = "auto",
+               project_categories: list[str] | None = None, fp16: bool = False, allow_download: bool = True,
+               progress: Callable[[int, int], bool | None] | None = None, **build_kw) -> LoadedModel:
+    """Build a registry model with weights from `source` ("random", "default" or a checkpoint path).
+
+    project_categories (names, no background): re-index the classifier so model label i is the
+    project's category i-1 (by name), or refuse with the reason; None or empty keeps the model's
+    own classes. name may be None for a checkpoint of this app (its model name is used).
+    Raises KeyError (unknown model), DeviceUnavailable, WeightsUnavailable, CheckpointError.
+    """
+    kind = (source or "random").strip()
+    ckpt = None
+    if kind.lower() not in ("random", "default"):
+        ckpt = load_checkpoint(kind)
+        ckpt_name = ckpt.get("model_name")
+        if name is None:
+            if not ckpt_name:
+                raise CheckpointError(f"{kind}: a bare state dict; say which model it is for")
+            name = ckpt_name
+        elif ckpt_name and ckpt_name != name:
+            raise CheckpointError(f"{kind}: a checkpoint of {ckpt_name}, not of {name}")
+    if name is None:
+        raise KeyError("No model name given")
+    spec = get_spec(name)
+    dev = resolve_device(device)
+    precision = check_precision(dev, fp16)
+    target = [BACKGROUND, *project_categories] if project_categories else None
+
+    if kind.lower() == "random":
+        categories = target or list(spec.categories)
+        model = build_model(name, num_classes=len(categories), **build_kw)
+        return _finish(model, spec, categories, dev, "random weights", precision, None, build_kw)
+
+    if kind.lower() == "default":
+        path = ensure_default_weights(name, allow_download=allow_download, progress=progress)
+        model = build_model(name, weights="DEFAULT", **build_kw)
+        categories, described, where = list(spec.categories), f"torchvision DEFAULT ({path.name})", str(path)
+    else:
+        build_kw = {**_checkpoint_build_kwargs(ckpt), **build_kw}
+        categories = list(ckpt["categories"] or spec.categories)
+        sd = ckpt["model"]
+        if spec.task == SEMANTIC:
+            build_kw.setdefault("aux_loss", any(k.startswith("aux_classifier.") for k in sd))
+        model = build_model(name, num_classes=len(categories), **build_kw)
+        described, where = f"checkpoint {kind}", kind
+        _load_state(model, sd, where)
+    if target is None or target == categories:
+        return _finish(model, spec, categories, dev, described, precision, None, build_kw)
+
+    try:
+        sd, mapping = remap_state_dict(model.state_dict(), name, categories, target, fill=SUPPRESS)
+    except CategoryMismatch as e:
+        raise CheckpointError(f"{where}: {e}") from e
+    del model
+    if spec.task == SEMANTIC:
+        build_kw.setdefault("aux_loss", any(k.startswith("aux_classifier.") for k in sd))
+    model = build_model(name, num_classes=len(target), **build_kw)
+    _load_state(model, sd, where)
+    return _finish(model, spec, target, dev, described, precision, mapping, build_kw)
+
+
+def _finish(model, spec, categories, dev, source, precision, mapping, build_kw) -> LoadedModel:
+    model.eval().to(dev)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return LoadedModel(model, spec, list(categories), dev, source, precision, mapping, dict(build_kw))
