@@ -1,0 +1,171 @@
+"""The File menu of the main window: open a project or an image folder, recent projects, import and
+export of labels in the formats of annotations.formats (run as background jobs), settings, quit."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QFileDialog, QMenu
+
+from .jobs import Job
+
+RECENT_KEY = "recent_projects"
+MAX_RECENT = 10
+FORMAT_TITLES = {"coco": "COCO JSON", "voc": "Pascal VOC (XML folder)", "yolo": "YOLO (txt folder)",
+                 "labelme": "labelme (JSON folder)", "masks": "PNG masks (folder)"}
+# Formats read from or written to one file; the others use a folder.
+SINGLE_FILE = {"coco"}
+
+
+def _format_names() -> tuple[str, ...]:
+    try:
+        from annotations.formats import FORMATS
+        return tuple(FORMATS)
+    except ImportError:
+        return tuple(FORMAT_TITLES)
+
+
+class FileMenu(QObject):
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        menu = window.menu("&File")
+        window._action("file.open_project", self.choose_project, "&File")
+        window._action("file.open_folder", self.choose_image_folder, "&File")
+        self.recent_menu = menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        menu.addSeparator()
+        self.import_menu: QMenu = menu.addMenu("&Import labels")
+        self.export_menu: QMenu = menu.addMenu("&Export labels")
+        for fmt in _format_names():
+            title = FORMAT_TITLES.get(fmt, fmt)
+            if fmt != "masks":  # PNG masks are written, never read
+                act = self.import_menu.addAction(f"{title}\u2026")
+                act.triggered.connect(lambda _=False, f=fmt: self.choose_import(f))
+            act = self.export_menu.addAction(f"{title}\u2026")
+            act.triggered.connect(lambda _=False, f=fmt: self.choose_export(f))
+        self.export_predictions = QAction("Include predictions in exports", self)
+        self.export_predictions.setCheckable(True)
+        self.export_menu.addSeparator()
+        self.export_menu.addAction(self.export_predictions)
+        menu.addSeparator()
+
+    def add_tail(self) -> None:
+        """Settings and Quit go last, after whatever the features added."""
+        menu = self.window.menu("&File")
+        menu.addSeparator()
+        self.window._action("file.settings", self.window.show_settings, "&File")
+        self.window._action("file.quit", self.window.close, "&File")
+        self.window.apply_keymap(self.window.keymap)
+
+    def update_enabled(self, has_project: bool) -> None:
+        self.import_menu.setEnabled(has_project)
+        self.export_menu.setEnabled(has_project)
+
+    # ---- opening ----------------------------------------------------------------------------
+    def choose_project(self) -> None:
+        path = QFileDialog.getExistingDirectory(self.window, "Open project folder", self._last_dir())
+        if path:
+            self._set_last_dir(path)
+            self.window.open_path(path)
+
+    def choose_image_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self.window, "Open a folder of images (it becomes a project)",
+                                                self._last_dir())
+        if path:
+            self._set_last_dir(path)
+            self.window.open_path(path)
+
+    # ---- recent projects ---------------------------------------------------------------------
+    def recent(self) -> list[str]:
+        value = QSettings().value(RECENT_KEY, [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in value or []]
+
+    def remember(self, root: Path) -> None:
+        path = Path(root).as_posix()
+        items = [path] + [p for p in self.recent() if p != path]
+        QSettings().setValue(RECENT_KEY, items[:MAX_RECENT])
+
+    def forget(self, root: Path) -> None:
+        path = Path(root).as_posix()
+        QSettings().setValue(RECENT_KEY, [p for p in self.recent() if p != path])
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        items = self.recent()
+        for p in items:
+            act = self.recent_menu.addAction(p)
+            act.triggered.connect(lambda _=False, path=p: self.window.open_path(path))
+        if not items:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+        else:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear list").triggered.connect(lambda: QSettings().remove(RECENT_KEY))
+
+    def _last_dir(self) -> str:
+        return str(QSettings().value("file_dialog/last_dir", str(Path.home())))
+
+    def _set_last_dir(self, path: str) -> None:
+        QSettings().setValue("file_dialog/last_dir", str(Path(path).parent if Path(path).is_file() else path))
+
+    # ---- import and export ---------------------------------------------------------------------
+    def choose_import(self, fmt: str) -> None:
+        title = f"Import {FORMAT_TITLES.get(fmt, fmt)}"
+        if fmt in SINGLE_FILE:
+            path, _ = QFileDialog.getOpenFileName(self.window, title, self._last_dir(), "JSON (*.json);;All files (*)")
+        else:
+            path = QFileDialog.getExistingDirectory(self.window, title, self._last_dir())
+        if path:
+            self._set_last_dir(path)
+            self.import_labels(fmt, path)
+
+    def choose_export(self, fmt: str) -> None:
+        title = f"Export {FORMAT_TITLES.get(fmt, fmt)}"
+        if fmt in SINGLE_FILE:
+            path, _ = QFileDialog.getSaveFileName(self.window, title, str(Path(self._last_dir()) / "labels.json"),
+                                                  "JSON (*.json)")
+        else:
+            path = QFileDialog.getExistingDirectory(self.window, title, self._last_dir())
+        if path:
+            self._set_last_dir(path)
+            self.export_labels(fmt, path, include_predictions=self.export_predictions.isChecked())
+
+    def import_labels(self, fmt: str, path: str | Path, image_dir: str | Path | None = None) -> Job | None:
+        """Import in a background job (all or nothing); the result or the problem becomes a message."""
+        store = self.window.store
+        if store is None:
+            return None
+        from annotations import formats
+
+        def run(ctx):
+            return formats.import_labels(store, fmt, Path(path), image_dir=image_dir,
+                                         progress=lambda d, t: ctx.progress(d, t, f"Importing {Path(path).name}"))
+        job = Job(run)
+        job.finished.connect(lambda report: self._report("Import", path, report))
+        return self.window.run_job(job, f"Importing {FORMAT_TITLES.get(fmt, fmt)} from {path}")
+
+    def export_labels(self, fmt: str, out_path: str | Path, include_predictions: bool = False) -> Job | None:
+        store = self.window.store
+        if store is None:
+            return None
+        from annotations import formats
+
+        def run(ctx):
+            return formats.export_labels(store, fmt, Path(out_path), include_predictions=include_predictions,
+                                         progress=lambda d, t: ctx.progress(d, t, f"Writing {Path(out_path).name}"))
+        job = Job(run)
+        job.finished.connect(lambda report: self._report("Export", out_path, report))
+        return self.window.run_job(job, f"Exporting {FORMAT_TITLES.get(fmt, fmt)} to {out_path}")
+
+    def _report(self, what: str, path, report) -> None:
+        text = (f"{what} of {path}: {report.images} images, {report.annotations} annotations, "
+                f"{report.categories} categories.")
+        warnings = list(getattr(report, "warnings", []) or [])
+        if warnings:
+            text += f"\n\n{len(warnings)} warning(s):\n" + "\n".join(warnings[:20])
+            if len(warnings) > 20:
+                text += f"\n... and {len(warnings) - 20} more"
+        self.window.inform(what, text)

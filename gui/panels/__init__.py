@@ -1,0 +1,1 @@
+"""Dockable panels of the labelling window: file list, category list, annotation list."""

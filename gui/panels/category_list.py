@@ -1,0 +1,305 @@
+"""The category list: pick the category new shapes get (click, or number keys 1-9), show or hide a
+category on the canvas, add, rename (in place), recolour and delete categories.
+
+Deleting a category that has annotations first says how many labels and predictions on how many
+images it holds, and lets the user delete them with it or move them to another category.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (QButtonGroup, QColorDialog, QComboBox, QDialog, QDialogButtonBox, QHBoxLayout,
+                               QHeaderView, QLabel, QPushButton, QRadioButton, QTreeWidget, QTreeWidgetItem,
+                               QVBoxLayout, QWidget)
+
+from annotations.model import LABEL, Category
+from annotations.store import Store, StoreError
+
+# Colours for categories without one of their own (a category's id picks one, so it never changes).
+PALETTE = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
+           "#fabed4", "#469990", "#dcbeff", "#9a6324", "#fffac8", "#800000", "#aaffc3", "#808000")
+COL_KEY, COL_NAME, COL_COUNT = 0, 1, 2
+
+
+def category_color(cat: Category) -> QColor:
+    c = QColor(cat.color) if cat.color else QColor()
+    return c if c.isValid() else QColor(PALETTE[(cat.id or 0) % len(PALETTE)])
+
+
+def _swatch(color: QColor) -> QIcon:
+    pm = QPixmap(12, 12)
+    pm.fill(color)
+    return QIcon(pm)
+
+
+class DeleteCategoryDialog(QDialog):
+    """States what deleting `cat` does to its annotations and asks: delete them too, or move them."""
+
+    def __init__(self, cat: Category, labels: int, predictions: int, images: int,
+                 others: list[Category], parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(f"Delete category \u201c{cat.name}\u201d")
+        self.category = cat
+        total = labels + predictions
+        lay = QVBoxLayout(self)
+        if total:
+            text = (f"Category \u201c{cat.name}\u201d has {labels} label{'s' * (labels != 1)} and "
+                    f"{predictions} prediction{'s' * (predictions != 1)} on {images} image{'s' * (images != 1)}."
+                    "\nWhat should happen to them? This cannot be undone.")
+        else:
+            text = f"Category \u201c{cat.name}\u201d has no annotations. Delete it? This cannot be undone."
+        self.message = QLabel(text)
+        self.message.setWordWrap(True)
+        lay.addWidget(self.message)
+        self.delete_radio = QRadioButton(f"Delete its {total} annotation{'s' * (total != 1)} with it")
+        self.move_radio = QRadioButton(f"Move its {total} annotation{'s' * (total != 1)} to:")
+        self.target = QComboBox()
+        for o in others:
+            self.target.addItem(_swatch(category_color(o)), o.name, o.id)
+        group = QButtonGroup(self)
+        group.addButton(self.delete_radio)
+        group.addButton(self.move_radio)
+        self.delete_radio.setChecked(True)
+        if total:
+            lay.addWidget(self.delete_radio)
+            row = QHBoxLayout()
+            row.addWidget(self.move_radio)
+            row.addWidget(self.target, 1)
+            lay.addLayout(row)
+        self.move_radio.setEnabled(bool(others))
+        self.target.setEnabled(False)
+        self.move_radio.toggled.connect(self.target.setEnabled)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.Cancel)
+        self.ok_button = self.buttons.addButton("Delete category", QDialogButtonBox.AcceptRole)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        lay.addWidget(self.buttons)
+
+    def reassign_to(self) -> int | None:
+        return self.target.currentData() if self.move_radio.isChecked() else None
+
+
+class CategoryListPanel(QWidget):
+    category_chosen = Signal(int)  # the category new shapes get
+    hidden_changed = Signal(set)  # ids of categories not drawn on the canvas
+    category_deleted = Signal(int)  # after the store has deleted it
+    message = Signal(str, str)  # title, text: something the user should read
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.store: Store | None = None
+        self.hidden: set[int] = set()
+        self._current: int | None = None
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Key", "Category", "Labels"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setEditTriggers(QTreeWidget.DoubleClicked | QTreeWidget.EditKeyPressed)
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(COL_NAME, QHeaderView.Stretch)
+        header.setSectionResizeMode(COL_KEY, QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(COL_COUNT, QHeaderView.ResizeToContents)
+        self.add_button = QPushButton("Add")
+        self.rename_button = QPushButton("Rename")
+        self.color_button = QPushButton("Colour")
+        self.delete_button = QPushButton("Delete")
+        buttons = QHBoxLayout()
+        for b in (self.add_button, self.rename_button, self.color_button, self.delete_button):
+            buttons.addWidget(b)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.tree, 1)
+        lay.addLayout(buttons)
+        self.tree.currentItemChanged.connect(self._current_item_changed)
+        self.tree.itemChanged.connect(self._item_changed)
+        self.add_button.clicked.connect(self.add_category)
+        self.rename_button.clicked.connect(self.rename_current)
+        self.color_button.clicked.connect(self.recolour_current)
+        self.delete_button.clicked.connect(self.delete_current)
+        self._update_buttons()
+
+    # ---- state -----------------------------------------------------------------------------
+    def set_store(self, store: Store | None) -> None:
+        self.store = store
+        self.hidden = set()
+        self._current = None
+        self.reload()
+        cats = self.categories()
+        if cats:
+            self.choose(cats[0].id)
+
+    def categories(self) -> list[Category]:
+        return self.store.categories() if self.store is not None else []
+
+    def current_category(self) -> int | None:
+        return self._current
+
+    def reload(self) -> None:
+        cats = self.categories()
+        counts = self.store.category_counts() if self.store is not None else {}
+        with QSignalBlocker(self.tree):
+            self.tree.clear()
+            for i, cat in enumerate(cats):
+                item = QTreeWidgetItem([str(i + 1) if i < 9 else "", cat.name, str(counts.get(cat.id, 0))])
+                item.setData(COL_NAME, Qt.UserRole, cat.id)
+                item.setIcon(COL_NAME, _swatch(category_color(cat)))
+                item.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled | Qt.ItemIsEditable | Qt.ItemIsUserCheckable)
+                item.setCheckState(COL_KEY, Qt.Unchecked if cat.id in self.hidden else Qt.Checked)
+                item.setToolTip(COL_KEY, "Shown on the canvas (untick to hide)")
+                item.setTextAlignment(COL_COUNT, int(Qt.AlignRight | Qt.AlignVCenter))
+                self.tree.addTopLevelItem(item)
+                if cat.id == self._current:
+                    self.tree.setCurrentItem(item)
+        known = {c.id for c in cats}
+        if self.hidden - known:
+            self.hidden &= known
+            self.hidden_changed.emit(set(self.hidden))
+        if self._current not in known:
+            self._current = None
+            if cats:
+                self.choose(cats[0].id)
+        self._update_buttons()
+
+    def _item(self, category_id: int | None) -> QTreeWidgetItem | None:
+        for i in range(self.tree.topLevelItemCount()):
+            it = self.tree.topLevelItem(i)
+            if it.data(COL_NAME, Qt.UserRole) == category_id:
+                return it
+        return None
+
+    def _update_buttons(self) -> None:
+        has_store, has_current = self.store is not None, self._current is not None
+        self.add_button.setEnabled(has_store)
+        for b in (self.rename_button, self.color_button, self.delete_button):
+            b.setEnabled(has_store and has_current)
+
+    # ---- choosing and visibility -------------------------------------------------------------
+    def choose(self, category_id: int) -> None:
+        item = self._item(category_id)
+        if item is None:
+            return
+        self.tree.setCurrentItem(item)  # emits through _current_item_changed
+        if self._current != category_id:
+            self._current = category_id
+            self.category_chosen.emit(category_id)
+        self._update_buttons()
+
+    def choose_number(self, n: int) -> bool:
+        """Number key n (1-9) picks the n-th category; False when there is none."""
+        item = self.tree.topLevelItem(n - 1) if 1 <= n <= self.tree.topLevelItemCount() else None
+        if item is None:
+            return False
+        self.choose(item.data(COL_NAME, Qt.UserRole))
+        return True
+
+    def _current_item_changed(self, item, _previous) -> None:
+        if item is None:
+            return
+        cid = item.data(COL_NAME, Qt.UserRole)
+        if cid != self._current:
+            self._current = cid
+            self.category_chosen.emit(cid)
+        self._update_buttons()
+
+    def set_visible(self, category_id: int, visible: bool) -> None:
+        item = self._item(category_id)
+        if item is not None:
+            item.setCheckState(COL_KEY, Qt.Checked if visible else Qt.Unchecked)
+
+    # ---- edits -------------------------------------------------------------------------------
+    def _item_changed(self, item: QTreeWidgetItem, column: int) -> None:
+        cid = item.data(COL_NAME, Qt.UserRole)
+        if column == COL_KEY:
+            hidden = item.checkState(COL_KEY) != Qt.Checked
+            if hidden != (cid in self.hidden):
+                (self.hidden.add if hidden else self.hidden.discard)(cid)
+                self.hidden_changed.emit(set(self.hidden))
+        elif column == COL_NAME and self.store is not None:
+            cat = self.store.category(cid)
+            name = item.text(COL_NAME).strip()
+            if cat is None or name == cat.name:
+                return
+            try:
+                if not name:
+                    raise StoreError("A category needs a name.")
+                cat.name = name
+                self.store.update_category(cat)
+            except StoreError as e:
+                self.message.emit("Rename category", str(e))
+                self.reload()
+
+    def add_category(self) -> int | None:
+        if self.store is None:
+            return None
+        names = {c.name for c in self.categories()}
+        n = len(names) + 1
+        while f"category {n}" in names:
+            n += 1
+        cid = self.store.add_category(Category(None, f"category {n}"))
+        self.reload()
+        self.choose(cid)
+        self.rename_current()
+        return cid
+
+    def rename_current(self) -> None:
+        item = self._item(self._current)
+        if item is not None:
+            self.tree.editItem(item, COL_NAME)
+
+    def recolour_current(self) -> QColorDialog | None:
+        if self.store is None or self._current is None:
+            return None
+        cat = self.store.category(self._current)
+        dlg = QColorDialog(category_color(cat), self)
+        dlg.setWindowTitle(f"Colour of \u201c{cat.name}\u201d")
+        dlg.setAttribute(Qt.WA_DeleteOnClose)
+        dlg.colorSelected.connect(lambda color, cid=cat.id: self.set_color(cid, color.name()))
+        dlg.open()
+        return dlg
+
+    def set_color(self, category_id: int, color: str) -> None:
+        cat = self.store.category(category_id) if self.store is not None else None
+        if cat is not None and cat.color != color:
+            cat.color = color
+            self.store.update_category(cat)
+
+    def delete_current(self) -> DeleteCategoryDialog | None:
+        """Open the confirmation for the current category (non-blocking); the store changes on OK."""
+        if self.store is None or self._current is None:
+            return None
+        cat = self.store.category(self._current)
+        anns = self.store.annotations(category_id=cat.id)
+        labels = sum(1 for a in anns if a.status == LABEL)
+        images = len({a.image_id for a in anns})
+        others = [c for c in self.categories() if c.id != cat.id]
+        dlg = DeleteCategoryDialog(cat, labels, len(anns) - labels, images, others, self)
+        dlg.setAttribute(Qt.WA_DeleteOnClose)
+        dlg.accepted.connect(lambda: self._delete(cat.id, dlg.reassign_to()))
+        dlg.open()
+        return dlg
+
+    def _delete(self, category_id: int, reassign_to: int | None) -> None:
+        try:
+            self.store.delete_category(category_id, reassign_to=reassign_to)
+        except StoreError as e:
+            self.message.emit("Delete category", str(e))
+            return
+        self.hidden.discard(category_id)
+        self.reload()
+        self.category_deleted.emit(category_id)
+
+    def on_store_changed(self, table: str, action: str, ids: list) -> None:
+        if self.store is None:
+            return
+        if table == "categories":
+            self.reload()
+        elif table == "annotations":
+            self._update_counts()
+
+    def _update_counts(self) -> None:
+        counts = self.store.category_counts()
+        with QSignalBlocker(self.tree):
+            for i in range(self.tree.topLevelItemCount()):
+                it = self.tree.topLevelItem(i)
+                it.setText(COL_COUNT, str(counts.get(it.data(COL_NAME, Qt.UserRole), 0)))

@@ -1,0 +1,298 @@
+"""The file list: the project's images with label and prediction counts, filtered by state and split.
+
+The model reads the store twice per reload (image rows and per-image counts, one query each) and
+filters in memory, so a 20k-image project filters in milliseconds. The image on the canvas stays in
+the list even when it stops matching the filter (labelling an "unlabelled" image must not pull the
+row from under the cursor); it drops out at the next filter change.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QTreeView, QVBoxLayout,
+                               QWidget)
+
+from annotations.model import LABEL
+from annotations.store import Store
+
+STATES = (("all", "All images"), ("labelled", "Labelled"), ("unlabelled", "Unlabelled"),
+          ("predictions", "With predictions"))
+SPLIT_FILTERS = (("*", "Any split"), ("train", "train"), ("val", "val"), ("test", "test"), ("", "No split"))
+COLUMNS = ("Image", "Labels", "Pred.", "Split")
+# A change touching more annotations than this recounts every image instead of only those touched.
+_INCREMENTAL_LIMIT = 200
+
+
+@dataclass
+class ImageRow:
+    id: int
+    name: str
+    split: str
+    labels: int = 0
+    predictions: int = 0
+
+
+class ImageListModel(QAbstractTableModel):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.store: Store | None = None
+        self._rows: list[ImageRow] = []
+        self._by_id: dict[int, ImageRow] = {}
+        self._visible: list[ImageRow] = []
+        self._row_of: dict[int, int] = {}
+        self.state = "all"
+        self.split = "*"
+        self.text = ""
+        self.pinned: int | None = None
+
+    # ---- loading ---------------------------------------------------------------------------
+    def set_store(self, store: Store | None) -> None:
+        self.store = store
+        self.reload()
+
+    def reload(self) -> None:
+        rows: list[ImageRow] = []
+        if self.store is not None:
+            counts = self.store.annotation_counts()
+            for rec in self.store.images():
+                lab, pred = counts.get(rec.id, (0, 0))
+                rows.append(ImageRow(rec.id, rec.file_name, rec.split, lab, pred))
+        self._rows = rows
+        self._by_id = {r.id: r for r in rows}
+        self._refilter()
+
+    def recount(self, image_ids=None) -> None:
+        """Refresh label/prediction counts (of the given images, or of all)."""
+        if self.store is None:
+            return
+        if image_ids is None:
+            counts = self.store.annotation_counts()
+            for r in self._rows:
+                r.labels, r.predictions = counts.get(r.id, (0, 0))
+        else:
+            for iid in image_ids:
+                r = self._by_id.get(iid)
+                if r is None:
+                    continue
+                anns = self.store.annotations(image_id=iid)
+                r.labels = sum(1 for a in anns if a.status == LABEL)
+                r.predictions = len(anns) - r.labels
+        self._refilter()
+
+    # ---- filtering -------------------------------------------------------------------------
+    def set_filter(self, state: str | None = None, split: str | None = None, text: str | None = None) -> None:
+        if state is not None:
+            self.state = state
+        if split is not None:
+            self.split = split
+        if text is not None:
+            self.text = text.strip().lower()
+        self._refilter()
+
+    def set_pinned(self, image_id: int | None) -> None:
+        """The current image: kept visible whatever the filter."""
+        old, self.pinned = self.pinned, image_id
+        if old != image_id and (old is not None and not self._matches(self._by_id.get(old))
+                                or image_id is not None and image_id not in self._row_of):
+            self._refilter()
+
+    def _matches(self, r: ImageRow | None) -> bool:
+        if r is None:
+            return False
+        if self.state == "labelled" and not r.labels:
+            return False
+        if self.state == "unlabelled" and r.labels:
+            return False
+        if self.state == "predictions" and not r.predictions:
+            return False
+        if self.split != "*" and r.split != self.split:
+            return False
+        return not self.text or self.text in r.name.lower()
+
+    def _refilter(self) -> None:
+        visible = [r for r in self._rows if r.id == self.pinned or self._matches(r)]
+        if [r.id for r in visible] == [r.id for r in self._visible]:
+            self._visible = visible
+            if visible:
+                self.dataChanged.emit(self.index(0, 1), self.index(len(visible) - 1, len(COLUMNS) - 1))
+            return
+        self.beginResetModel()
+        self._visible = visible
+        self._row_of = {r.id: i for i, r in enumerate(visible)}
+        self.endResetModel()
+
+    # ---- queries ---------------------------------------------------------------------------
+    def visible_ids(self) -> list[int]:
+        return [r.id for r in self._visible]
+
+    def row_of(self, image_id: int) -> int | None:
+        return self._row_of.get(image_id)
+
+    def image_id(self, row: int) -> int:
+        return self._visible[row].id
+
+    def totals(self) -> dict[str, int]:
+        return {"images": len(self._rows), "shown": len(self._visible),
+                "labelled": sum(1 for r in self._rows if r.labels),
+                "unlabelled": sum(1 for r in self._rows if not r.labels),
+                "predictions": sum(1 for r in self._rows if r.predictions)}
+
+    # ---- Qt model --------------------------------------------------------------------------
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._visible)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):
+        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index, role=Qt.DisplayRole):
+        if not index.isValid():
+            return None
+        r = self._visible[index.row()]
+        col = index.column()
+        if role == Qt.DisplayRole:
+            return (r.name, r.labels or "", r.predictions or "", r.split)[col]
+        if role == Qt.ToolTipRole:
+            return f"{r.name}\n{r.labels} labels, {r.predictions} predictions, split: {r.split or 'none'}"
+        if role == Qt.ForegroundRole and col == 0 and not r.labels:
+            return QBrush(QColor("#8a8f98"))
+        if role == Qt.FontRole and r.id == self.pinned:
+            f = QFont()
+            f.setBold(True)
+            return f
+        if role == Qt.TextAlignmentRole and col in (1, 2):
+            return int(Qt.AlignRight | Qt.AlignVCenter)
+        if role == Qt.UserRole:
+            return r.id
+        return None
+
+
+class FileListPanel(QWidget):
+    """Dock content: filters, counts and the list. Emits image_activated(id) on a click or Enter."""
+    image_activated = Signal(int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.model = ImageListModel(self)
+        self.state_box = QComboBox()
+        for key, text in STATES:
+            self.state_box.addItem(text, key)
+        self.split_box = QComboBox()
+        for key, text in SPLIT_FILTERS:
+            self.split_box.addItem(text, key)
+        self.search = QLineEdit(placeholderText="Filter by name")
+        self.search.setClearButtonEnabled(True)
+        self.counts = QLabel()
+        self.counts.setObjectName("counts")
+        self.view = QTreeView()
+        self.view.setRootIsDecorated(False)
+        self.view.setUniformRowHeights(True)
+        self.view.setAlternatingRowColors(True)
+        self.view.setModel(self.model)
+        self.view.setSelectionMode(QTreeView.SingleSelection)
+        self.view.setSelectionBehavior(QTreeView.SelectRows)
+        self.view.setEditTriggers(QTreeView.NoEditTriggers)
+        header = self.view.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(0, QHeaderView.Stretch)
+        for col in (1, 2, 3):
+            header.setSectionResizeMode(col, QHeaderView.ResizeToContents)
+
+        filters = QHBoxLayout()
+        filters.addWidget(self.state_box, 2)
+        filters.addWidget(self.split_box, 1)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addLayout(filters)
+        lay.addWidget(self.search)
+        lay.addWidget(self.view, 1)
+        lay.addWidget(self.counts)
+
+        self.state_box.currentIndexChanged.connect(lambda _: self._apply_filter())
+        self.split_box.currentIndexChanged.connect(lambda _: self._apply_filter())
+        self.search.textChanged.connect(lambda _: self._apply_filter())
+        self.view.clicked.connect(self._activated)
+        self.view.activated.connect(self._activated)
+        self.model.modelReset.connect(self._after_reset)
+        self.model.dataChanged.connect(lambda *_: self._update_counts())
+        self._update_counts()
+        self._full_recount = QTimer(self, singleShot=True, interval=300)
+        self._full_recount.timeout.connect(lambda: self.model.recount())
+
+    def set_store(self, store: Store | None) -> None:
+        self.model.pinned = None
+        self.model.set_store(store)
+
+    def _apply_filter(self) -> None:
+        self.model.set_filter(self.state_box.currentData(), self.split_box.currentData(), self.search.text())
+
+    def _activated(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.image_activated.emit(self.model.image_id(index.row()))
+
+    def _after_reset(self) -> None:
+        self._update_counts()
+        self._select_row(self.model.pinned)
+
+    def _update_counts(self) -> None:
+        t = self.model.totals()
+        shown = f"{t['shown']} of {t['images']} shown" if t["shown"] != t["images"] else f"{t['images']} images"
+        self.counts.setText(f"{shown} \u00b7 {t['labelled']} labelled \u00b7 {t['unlabelled']} unlabelled"
+                            f" \u00b7 {t['predictions']} with predictions")
+
+    def _select_row(self, image_id: int | None) -> None:
+        row = None if image_id is None else self.model.row_of(image_id)
+        sel = self.view.selectionModel()
+        if row is None:
+            sel.clearSelection()
+            return
+        idx = self.model.index(row, 0)
+        sel.setCurrentIndex(idx, QItemSelectionModel.ClearAndSelect | QItemSelectionModel.Rows)
+        self.view.scrollTo(idx)
+
+    # ---- window side -----------------------------------------------------------------------
+    def set_current(self, image_id: int | None) -> None:
+        """The canvas now shows this image: pin it and select its row."""
+        self.model.set_pinned(image_id)
+        self._select_row(image_id)
+        self.view.viewport().update()
+
+    def current_id(self) -> int | None:
+        return self.model.pinned
+
+    def neighbour(self, step: int) -> int | None:
+        """The image `step` rows away from the current one in the list as filtered (None at the ends)."""
+        ids = self.model.visible_ids()
+        if not ids:
+            return None
+        row = self.model.row_of(self.model.pinned) if self.model.pinned is not None else None
+        if row is None:
+            return ids[0] if step > 0 else ids[-1]
+        j = row + step
+        return ids[j] if 0 <= j < len(ids) else None
+
+    def on_store_changed(self, table: str, action: str, ids: list) -> None:
+        if self.model.store is None:
+            return
+        if table == "images":
+            self.model.reload()
+        elif table in ("annotations", "runs"):
+            if table == "annotations" and action != "removed" and ids and len(ids) <= _INCREMENTAL_LIMIT:
+                touched = {a.image_id for a in (self.model.store.annotation(i) for i in ids) if a is not None}
+                if self.model.pinned is not None:
+                    touched.add(self.model.pinned)
+                self.model.recount(touched)
+            elif table == "annotations" and action == "removed" and ids and len(ids) <= _INCREMENTAL_LIMIT \
+                    and self.model.pinned is not None:
+                # Removed rows cannot tell their image any more: recount the current image now (where
+                # edits happen) and every image a moment later, once a burst of removals is over.
+                self.model.recount([self.model.pinned])
+                self._full_recount.start()
+            else:
+                self.model.recount()
