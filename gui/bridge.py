@@ -1,0 +1,214 @@
+"""The one bridge between the GUI and the engine (DESIGN.md, "Threads and processes").
+
+One long-lived QThread runs an EngineWorker (gui/engine_worker.py), which alone touches the loaded
+model. Every request gets a rising id, returned by the call; results come back through `result`.
+
+- predict_image(id): the newest image request wins; an older one still waiting is skipped and an
+  older result arriving late is dropped (the user moved on to another image).
+- predict_frame(frame): while the worker is busy, a new frame replaces the pending one instead of
+  queueing, so a live view lags by at most one frame. `frames_dropped` counts the replaced ones.
+- predict_images(ids): a batch stored as a new run, with progress; cancel() stops it between batches.
+- cancel() applies to every request made before it (a generation counter, checked between steps).
+- Failures arrive as `error(str)` (and `failed(id, str)`): readable text, never a dead thread.
+
+Call everything from the GUI thread. window.add_shutdown_hook(bridge.shutdown) ends the thread
+cleanly on close.
+"""
+from __future__ import annotations
+
+import itertools
+import time
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from annotations.store import Store
+
+from . import qt_compat  # noqa: F401 - must precede any emit (see its docstring)
+from .engine_worker import (BatchResult, EngineHooks, EngineWorker, FrameResult, ImageResult, SharedState,
+                            default_hooks)
+
+__all__ = ["EngineBridge", "EngineHooks", "ImageResult", "FrameResult", "BatchResult", "LiveFrame"]
+
+
+class LiveFrame:
+    """A frame handed in as a bare array (captured now); engine.video.Frame has the same fields."""
+    __slots__ = ("index", "image", "captured_at", "position_ms")
+
+    def __init__(self, image: np.ndarray, index: int = 0, captured_at: float | None = None):
+        self.image = image
+        self.index = index
+        self.captured_at = time.perf_counter() if captured_at is None else captured_at
+        self.position_ms = 0.0
+
+
+class EngineBridge(QObject):
+    model_loaded = Signal(dict)  # name, task, device, precision, source, categories, note, ...
+    model_failed = Signal(str)
+    result = Signal(int, object)  # request id, ImageResult | FrameResult | BatchResult
+    progress = Signal(int, int)  # done, total of the running batch
+    error = Signal(str)
+    busy = Signal(bool)
+    capabilities = Signal(dict)  # cuda, cuda_name, models (answer to describe_engine)
+    failed = Signal(int, str)  # request id, message (error carries the same message)
+
+    _req_load = Signal(int, str, str, str, bool, float)
+    _req_threshold = Signal(float)
+    _req_image = Signal(int, int, int)
+    _req_images = Signal(int, object, bool, int, int)
+    _req_frame = Signal()
+    _req_describe = Signal()
+
+    def __init__(self, parent: QObject | None = None, hooks: EngineHooks | None = None, batch_size: int = 2):
+        super().__init__(parent)
+        self._ids = itertools.count(1)
+        self.shared = SharedState()
+        self.batch_size = batch_size
+        self.model_info: dict = {}
+        self.is_busy = False
+        self.results_dropped = 0  # stale image results dropped on arrival
+        self._thread = QThread()
+        self._thread.setObjectName("engine")
+        self._worker = EngineWorker(self.shared, hooks or default_hooks())
+        self._worker.moveToThread(self._thread)
+        # Bound methods of the worker: queued onto the engine thread.
+        self._req_load.connect(self._worker.load)
+        self._req_threshold.connect(self._worker.set_score_threshold)
+        self._req_image.connect(self._worker.predict_image)
+        self._req_images.connect(self._worker.predict_images)
+        self._req_frame.connect(self._worker.predict_pending_frame)
+        self._req_describe.connect(self._worker.describe)
+        self._worker.loaded.connect(self._on_loaded)
+        self._worker.load_failed.connect(self._on_load_failed)
+        self._worker.done.connect(self._on_done)
+        self._worker.failed.connect(self._on_failed)
+        self._worker.progress.connect(self._on_progress)
+        self._worker.busy.connect(self._on_busy)
+        self._worker.described.connect(self.capabilities)
+        self._running_batch = 0
+        self._stopped = False
+        self._thread.start()
+
+    # ---- requests ------------------------------------------------------------------------------
+    def _next(self) -> int:
+        return next(self._ids)
+
+    def set_store(self, store: Store | None) -> None:
+        """The project predictions go to. Waits for a store write in flight (never an inference)."""
+        with self.shared.store_lock:
+            self.shared.store = store
+
+    def describe_engine(self) -> None:
+        """Ask the engine which models exist and whether CUDA is there (answer: `capabilities`)."""
+        self._req_describe.emit()
+
+    def load_model(self, name: str, source: str = "default", device: str = "auto", fp16: bool = False,
+                   score_threshold: float | None = None) -> int:
+        rid = self._next()
+        self.model_info = {}
+        self._req_load.emit(rid, name, str(source), device, bool(fp16),
+                            -1.0 if score_threshold is None else float(score_threshold))
+        return rid
+
+    def set_score_threshold(self, score: float) -> None:
+        self._req_threshold.emit(float(score))
+
+    def predict_image(self, image_id: int) -> int:
+        rid = self._next()
+        self.shared.latest_image_request = rid
+        self._req_image.emit(rid, int(image_id), self.shared.cancel_generation)
+        return rid
+
+    def predict_images(self, image_ids=None, unlabelled_only: bool = False) -> int:
+        """Predict `image_ids` (None: all; unlabelled_only: those without labels) into a new run."""
+        rid = self._next()
+        self._running_batch = rid
+        ids = None if image_ids is None else [int(i) for i in image_ids]
+        self._req_images.emit(rid, ids, bool(unlabelled_only), self.batch_size, self.shared.cancel_generation)
+        return rid
+
+    def predict_frame(self, frame) -> int:
+        """Newest frame wins: replaces a frame still waiting for the worker."""
+        if isinstance(frame, np.ndarray):
+            frame = LiveFrame(frame)
+        rid = self._next()
+        with self.shared.lock:
+            if self.shared.pending_frame is not None:
+                self.shared.frames_dropped += 1
+            self.shared.pending_frame = (rid, frame, self.shared.cancel_generation)
+            post = not self.shared.frame_wake_posted
+            self.shared.frame_wake_posted = True
+        if post:
+            self._req_frame.emit()
+        return rid
+
+    def cancel(self) -> None:
+        """Cancel every request made so far (the running one stops at its next check)."""
+        with self.shared.lock:
+            self.shared.cancel_generation += 1
+            if self.shared.pending_frame is not None:
+                self.shared.pending_frame = None
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block until the worker has finished its current request (shutdown and tests only)."""
+        return self.shared.idle.wait(timeout)
+
+    @property
+    def frames_dropped(self) -> int:
+        return self.shared.frames_dropped
+
+    @property
+    def stale_dropped(self) -> int:
+        """Image requests skipped or results dropped because a newer image was asked for."""
+        return self.shared.stale_dropped + self.results_dropped
+
+    @property
+    def running(self) -> bool:
+        return self._thread.isRunning()
+
+    def shutdown(self, timeout_ms: int = 30000) -> None:
+        """Cancel, let the current step finish, free the model, end the thread. Safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.cancel()
+        self._thread.quit()
+        if not self._thread.wait(timeout_ms):
+            self.error.emit("The engine thread did not stop in time.")
+            return
+        self._worker.release()
+        self.set_store(None)
+
+    # ---- results (GUI thread) -------------------------------------------------------------------
+    @Slot(int, dict)
+    def _on_loaded(self, rid: int, info: dict) -> None:
+        self.model_info = info
+        self.model_loaded.emit(info)
+
+    @Slot(int, str)
+    def _on_load_failed(self, rid: int, message: str) -> None:
+        self.model_info = {}
+        self.model_failed.emit(message)
+
+    @Slot(int, object)
+    def _on_done(self, rid: int, payload) -> None:
+        if isinstance(payload, ImageResult) and rid < self.shared.latest_image_request:
+            self.results_dropped += 1
+            return
+        if isinstance(payload, BatchResult) and rid == self._running_batch:
+            self._running_batch = 0
+        self.result.emit(rid, payload)
+
+    @Slot(int, str)
+    def _on_failed(self, rid: int, message: str) -> None:
+        self.failed.emit(rid, message)
+        self.error.emit(message)
+
+    @Slot(int, int, int)
+    def _on_progress(self, rid: int, done: int, total: int) -> None:
+        self.progress.emit(done, total)
+
+    @Slot(bool)
+    def _on_busy(self, busy: bool) -> None:
+        self.is_busy = busy
+        self.busy.emit(busy)

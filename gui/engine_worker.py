@@ -1,0 +1,379 @@
+"""The worker that lives on the engine thread and alone touches the loaded model.
+
+EngineBridge (gui/bridge.py) creates it, moves it onto its QThread and calls its slots through queued
+signals; this module never runs on the GUI thread except for construction. What the worker calls in
+the engine is gathered in EngineHooks so tests can swap in a slow fake predictor.
+"""
+from __future__ import annotations
+
+import gc
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal, Slot
+
+from annotations.imageio import read_rgb
+from annotations.model import LABEL, ModelRun
+from annotations.store import Store
+
+from .overlay import blend_masks
+
+SKIPPED_NAMES = {"__background__", "background", "__ignore__"}
+
+
+@dataclass
+class EngineHooks:
+    """The engine entry points the worker uses (defaults import engine/ lazily, on the engine thread)."""
+    load_model: Callable[..., Any]  # (name, source, device, project_categories) -> LoadedModel
+    make_predictor: Callable[..., Any]  # (loaded, score_threshold, fp16) -> object with predict(images, cancel)
+    describe: Callable[[], dict]  # {"cuda": bool, "cuda_name": str, "models": [{name, task, default_score}]}
+
+
+def _default_load_model(name, source, device, project_categories):
+    from engine.weights import load_model
+    return load_model(name, source=source, device=device, project_categories=project_categories)
+
+
+def _default_make_predictor(loaded, score_threshold, fp16):
+    from engine.predictor import Predictor
+    return Predictor(loaded, score_threshold=score_threshold, fp16=fp16)
+
+
+def _default_describe() -> dict:
+    import torch
+    from engine.registry import SPECS
+    cuda = bool(torch.cuda.is_available())
+    return {"cuda": cuda, "cuda_name": torch.cuda.get_device_name(0) if cuda else "",
+            "models": [{"name": s.name, "task": s.task, "default_score": float(s.default_score)}
+                       for s in SPECS.values()]}
+
+
+def default_hooks() -> EngineHooks:
+    return EngineHooks(_default_load_model, _default_make_predictor, _default_describe)
+
+
+@dataclass
+class ImageResult:
+    image_id: int
+    prediction: Any  # engine.predictor.ImagePrediction
+    run_id: int | None  # where it was stored (None: no project open)
+    stored_ids: list[int]
+    seconds: float
+
+
+@dataclass
+class FrameResult:
+    frame: Any  # engine.video.Frame (index, image, captured_at)
+    prediction: Any
+    display: np.ndarray  # the frame with the predicted masks blended in (HxWx3 RGB)
+    seconds: float  # inference time of this frame
+    finished_at: float  # time.perf_counter() when the worker was done
+
+
+@dataclass
+class BatchResult:
+    run_id: int | None
+    images: int  # images predicted
+    total: int  # images asked for
+    stored: int  # predictions stored
+    cancelled: bool
+    problems: list[str] = field(default_factory=list)  # images that could not be read
+    seconds: float = 0.0
+
+
+class Cancelled(Exception):
+    pass
+
+
+class SharedState:
+    """What the GUI thread and the engine thread both touch, behind one lock."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.store_lock = threading.Lock()  # held while the worker reads or writes the store
+        self.store: Store | None = None
+        self.cancel_generation = 0
+        self.latest_image_request = 0
+        self.pending_frame: tuple[int, Any, int] | None = None  # (request id, frame, generation)
+        self.frame_wake_posted = False
+        self.frames_dropped = 0  # frames replaced while waiting (never queued)
+        self.stale_dropped = 0  # image requests skipped or results dropped as stale
+        self.idle = threading.Event()
+        self.idle.set()
+
+    def cancelled(self, generation: int) -> bool:
+        return self.cancel_generation != generation
+
+    def take_frame(self):
+        with self.lock:
+            item, self.pending_frame = self.pending_frame, None
+            self.frame_wake_posted = False
+            return item
+
+
+def _message(e: BaseException) -> str:
+    text = str(e).strip()
+    return text if text else e.__class__.__name__
+
+
+class EngineWorker(QObject):
+    loaded = Signal(int, dict)
+    load_failed = Signal(int, str)
+    done = Signal(int, object)  # request id, ImageResult | FrameResult | BatchResult
+    failed = Signal(int, str)
+    skipped = Signal(int)  # a stale or cancelled request that did nothing
+    progress = Signal(int, int, int)  # request id, done, total
+    busy = Signal(bool)
+    described = Signal(dict)
+
+    def __init__(self, shared: SharedState, hooks: EngineHooks):
+        super().__init__()
+        self.shared = shared
+        self.hooks = hooks
+        self.loaded_model = None
+        self.predictor = None
+        self.info: dict = {}
+        self._fp16 = False
+        self._interactive_run: int | None = None  # run that "predict this image" writes to
+        self._run_store: Store | None = None
+
+    # ---- slots (engine thread) -------------------------------------------------------------------
+    @Slot()
+    def describe(self) -> None:
+        try:
+            self.described.emit(self.hooks.describe())
+        except Exception as e:  # noqa: BLE001
+            self.described.emit({"cuda": False, "cuda_name": "", "models": [], "error": _message(e)})
+
+    @Slot(int, str, str, str, bool, float)
+    def load(self, rid: int, name: str, source: str, device: str, fp16: bool, score: float) -> None:
+        self._begin()
+        try:
+            self.release()
+            t0 = time.perf_counter()
+            store = self.shared.store
+            with self.shared.store_lock:
+                names = [c.name for c in store.categories()] if store is not None else None
+            loaded = self.hooks.load_model(name, source, device, names)
+            device_type = getattr(loaded.device, "type", str(loaded.device))
+            self._fp16 = bool(fp16 and device_type == "cuda")
+            threshold = None if score < 0 else score
+            self.predictor = self.hooks.make_predictor(loaded, threshold, self._fp16)
+            self.loaded_model = loaded
+            spec = loaded.spec
+            self.info = {
+                "name": name, "task": getattr(spec, "task", ""), "device": str(loaded.device),
+                "precision": "fp16" if self._fp16 else "fp32", "source": str(loaded.source),
+                "weights": source, "categories": list(loaded.categories), "score_threshold": threshold,
+                "seconds": time.perf_counter() - t0,
+                "note": "fp16 needs CUDA: running in fp32." if fp16 and not self._fp16 else "",
+            }
+            self.loaded.emit(rid, dict(self.info))
+        except Exception as e:  # noqa: BLE001 - WeightsUnavailable and friends carry readable text
+            self.release()
+            self.load_failed.emit(rid, f"Could not load {name} ({source}): {_message(e)}")
+        finally:
+            self._end()
+
+    @Slot(float)
+    def set_score_threshold(self, score: float) -> None:
+        if self.loaded_model is None:
+            return
+        threshold = None if score < 0 else score
+        try:
+            self.predictor = self.hooks.make_predictor(self.loaded_model, threshold, self._fp16)
+            self.info["score_threshold"] = threshold
+        except Exception as e:  # noqa: BLE001
+            self.failed.emit(0, f"Could not change the score threshold: {_message(e)}")
+
+    @Slot(int, int, int)
+    def predict_image(self, rid: int, image_id: int, generation: int) -> None:
+        if self._stale(rid) or self.shared.cancelled(generation):
+            self.skipped.emit(rid)
+            return
+        self._begin()
+        try:
+            predictor = self._require_model()
+            t0 = time.perf_counter()
+            with self.shared.store_lock:
+                store = self._store()
+                rec = store.image(image_id)
+                if rec is None:
+                    raise LookupError(f"Image {image_id} is not in the project.")
+                rgb = read_rgb(store.image_path(rec))
+            pred = predictor.predict([rgb], cancel=lambda: self.shared.cancelled(generation))[0]
+            seconds = time.perf_counter() - t0
+            if self._stale(rid) or self.shared.cancelled(generation):
+                self.skipped.emit(rid)
+                return
+            with self.shared.store_lock:
+                store = self.shared.store
+                run_id, ids = None, []
+                if store is not None:
+                    run_id = self._interactive_run_id(store)
+                    ids = self._store_predictions(store, run_id, [(image_id, pred)], replace=True)
+            self.done.emit(rid, ImageResult(image_id, pred, run_id, ids, seconds))
+        except Exception as e:  # noqa: BLE001
+            self.failed.emit(rid, f"Predicting image {image_id} failed: {_message(e)}")
+        finally:
+            self._end()
+
+    @Slot(int, object, bool, int, int)
+    def predict_images(self, rid: int, image_ids, unlabelled_only: bool, batch_size: int, generation: int) -> None:
+        if self.shared.cancelled(generation):
+            self.skipped.emit(rid)
+            return
+        self._begin()
+        t0 = time.perf_counter()
+        try:
+            predictor = self._require_model()
+            with self.shared.store_lock:
+                store = self._store()
+                ids = list(store.image_ids()) if image_ids is None else list(image_ids)
+                if unlabelled_only:
+                    counts = store.annotation_counts()
+                    ids = [i for i in ids if counts.get(i, (0, 0))[0] == 0]
+                run_id = store.add_run(ModelRun(None, self.info["name"], self.info["weights"], "predict",
+                                                self._run_params(len(ids), unlabelled_only)))
+            result = BatchResult(run_id, 0, len(ids), 0, False)
+            self.progress.emit(rid, 0, len(ids))
+            cancel = lambda: self.shared.cancelled(generation)  # noqa: E731
+            for start in range(0, len(ids), max(1, batch_size)):
+                if cancel():
+                    raise Cancelled()
+                batch_ids, images = [], []
+                with self.shared.store_lock:
+                    store = self._store()
+                    for image_id in ids[start:start + batch_size]:
+                        rec = store.image(image_id)
+                        try:
+                            if rec is None:
+                                raise LookupError(f"image {image_id} is no longer in the project")
+                            images.append(read_rgb(store.image_path(rec)))
+                            batch_ids.append(image_id)
+                        except Exception as e:  # noqa: BLE001 - one unreadable file does not stop the run
+                            result.problems.append(_message(e))
+                preds = predictor.predict(images, cancel=cancel) if images else []
+                if cancel():
+                    raise Cancelled()
+                with self.shared.store_lock:
+                    result.stored += len(self._store_predictions(self._store(), run_id, list(zip(batch_ids, preds))))
+                result.images += len(batch_ids)
+                self.progress.emit(rid, min(start + batch_size, len(ids)), len(ids))
+        except Cancelled:
+            result.cancelled = True
+        except Exception as e:  # noqa: BLE001
+            self.failed.emit(rid, f"Predicting images failed: {_message(e)}")
+            return
+        finally:
+            self._end()
+        result.seconds = time.perf_counter() - t0
+        self.done.emit(rid, result)
+
+    @Slot()
+    def predict_pending_frame(self) -> None:
+        item = self.shared.take_frame()
+        if item is None:
+            return
+        rid, frame, generation = item
+        if self.shared.cancelled(generation):
+            self.skipped.emit(rid)
+            return
+        self._begin()
+        try:
+            predictor = self._require_model()
+            t0 = time.perf_counter()
+            pred = predictor.predict([frame.image], cancel=lambda: self.shared.cancelled(generation))[0]
+            seconds = time.perf_counter() - t0
+            display = blend_masks(frame.image, pred)
+            self.done.emit(rid, FrameResult(frame, pred, display, seconds, time.perf_counter()))
+        except Exception as e:  # noqa: BLE001
+            self.failed.emit(rid, f"Predicting frame {getattr(frame, 'index', '?')} failed: {_message(e)}")
+        finally:
+            self._end()
+
+    @Slot()
+    def release(self) -> None:
+        """Drop the model so its memory (GPU memory included) returns."""
+        had_model = self.loaded_model is not None
+        self.predictor = None
+        self.loaded_model = None
+        self.info = {}
+        self._interactive_run = None
+        if had_model:
+            gc.collect()
+            torch = sys.modules.get("torch")
+            if torch is not None and torch.cuda.is_available():
+                torch.cuda.empty_cache()
+
+    # ---- helpers -------------------------------------------------------------------------------
+    def _begin(self) -> None:
+        self.shared.idle.clear()
+        self.busy.emit(True)
+
+    def _end(self) -> None:
+        self.busy.emit(False)
+        self.shared.idle.set()
+
+    def _stale(self, rid: int) -> bool:
+        if rid < self.shared.latest_image_request:
+            with self.shared.lock:
+                self.shared.stale_dropped += 1
+            return True
+        return False
+
+    def _require_model(self):
+        if self.predictor is None:
+            raise RuntimeError("No model is loaded: pick one in the Model panel and press Load.")
+        return self.predictor
+
+    def _store(self) -> Store:
+        store = self.shared.store
+        if store is None:
+            raise RuntimeError("No project is open.")
+        return store
+
+    def _run_params(self, n_images: int | None = None, unlabelled_only: bool = False) -> dict:
+        params = {"device": self.info.get("device"), "precision": self.info.get("precision"),
+                  "score_threshold": self.info.get("score_threshold"), "source": self.info.get("source")}
+        if n_images is not None:
+            params.update(images=n_images, unlabelled_only=unlabelled_only)
+        return params
+
+    def _interactive_run_id(self, store: Store) -> int:
+        if self._interactive_run is None or self._run_store is not store or store.run(self._interactive_run) is None:
+            params = dict(self._run_params(), interactive=True)
+            self._interactive_run = store.add_run(ModelRun(None, self.info["name"], self.info["weights"],
+                                                           "predict", params))
+            self._run_store = store
+        return self._interactive_run
+
+    def _store_predictions(self, store: Store, run_id: int, items, replace: bool = False) -> list[int]:
+        """Store predictions in one transaction; model classes missing from the project become categories."""
+        model_name = self.info["name"]
+        with store.transaction():
+            category_ids = {c.name: c.id for c in store.categories()}
+            for name in sorted({n for _, p in items for n in predicted_names(p)} - set(category_ids)):
+                category_ids[name] = store.ensure_category(name)
+            anns = []
+            for image_id, pred in items:
+                if replace:
+                    old = [a.id for a in store.annotations(image_id=image_id, run_id=run_id) if a.status != LABEL]
+                    if old:
+                        store.reject_predictions(old)
+                anns.extend(pred.to_annotations(image_id, category_ids, run_id, model_name))
+            return store.add_annotations(anns) if anns else []
+
+
+def predicted_names(pred) -> set[str]:
+    """Class names a prediction would store (boxes' labels, or the classes present in a semantic map)."""
+    names = set(pred.labels or [])
+    semantic = getattr(pred, "semantic", None)
+    if semantic is not None:
+        present = np.unique(semantic)
+        names |= {pred.class_names[i] for i in present.tolist() if 0 <= i < len(pred.class_names)}
+    return {n for n in names if n and n not in SKIPPED_NAMES}

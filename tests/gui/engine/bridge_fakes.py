@@ -1,0 +1,113 @@
+"""A slow fake engine for the bridge tests: same entry points as engine/, no torch, timings chosen by
+the test. Its predictions are the real engine.predictor.ImagePrediction once that exists."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import numpy as np
+
+from annotations.model import PREDICTION, Annotation
+from gui.engine_worker import EngineHooks
+
+try:  # the engine's own result type, when engine/predictor.py has landed
+    from engine.predictor import ImagePrediction as _RealPrediction
+except Exception:  # noqa: BLE001
+    _RealPrediction = None
+
+
+@dataclass
+class FakeImagePrediction:
+    boxes: np.ndarray
+    scores: np.ndarray
+    labels: list
+    masks: list | None = None
+    semantic: np.ndarray | None = None
+    class_names: list = field(default_factory=list)
+
+    def to_annotations(self, image_id, category_ids, run_id, model_name):
+        return [Annotation(None, image_id, category_ids[name], bbox=tuple(map(float, box)), score=float(score),
+                           status=PREDICTION, source=model_name, run_id=run_id)
+                for box, score, name in zip(self.boxes, self.scores, self.labels) if name in category_ids]
+
+
+def make_prediction(boxes, scores, labels, masks=None):
+    cls = _RealPrediction or FakeImagePrediction
+    return cls(boxes=np.asarray(boxes, np.float32).reshape(-1, 4), scores=np.asarray(scores, np.float32),
+               labels=list(labels), masks=masks, semantic=None,
+               class_names=["__background__", "dark", "bright"])
+
+
+def level_of(image: np.ndarray) -> int:
+    """Tests tell their images apart by a flat grey level."""
+    return int(round(float(image.mean())))
+
+
+class SlowFakePredictor:
+    """Sleeps `delay` seconds per call (checking cancel every 10 ms); one box per image, "bright"
+    when the image is light, else "dark". `fail_levels`: image levels on which predict raises."""
+
+    def __init__(self, delay=0.2, fail_levels=(), with_masks=False):
+        self.delay = delay
+        self.fail_levels = set(fail_levels)
+        self.with_masks = with_masks
+        self.calls: list[list[int]] = []  # levels of the images of each call
+        self.started = threading.Event()  # set when a call begins
+        self.score_threshold = None
+
+    def predict(self, images, cancel=None):
+        levels = [level_of(im) for im in images]
+        self.calls.append(levels)
+        self.started.set()
+        end = time.perf_counter() + self.delay
+        while time.perf_counter() < end:
+            if cancel is not None and cancel():
+                return []
+            time.sleep(0.01)
+        out = []
+        for im, lv in zip(images, levels):
+            if lv in self.fail_levels:
+                raise RuntimeError(f"simulated CUDA out of memory on level {lv}")
+            h, w = im.shape[:2]
+            masks = None
+            if self.with_masks:
+                from annotations.geometry import encode_mask
+                m = np.zeros((h, w), np.uint8)
+                m[h // 4:3 * h // 4, w // 4:3 * w // 4] = 1
+                masks = [encode_mask(m)]
+            out.append(make_prediction([[w / 4, h / 4, w / 2, h / 2]], [0.9],
+                                       ["bright" if lv > 127 else "dark"], masks))
+        return out
+
+
+class FakeEngine:
+    """EngineHooks over SlowFakePredictor; load_model("broken", ...) fails like missing weights."""
+
+    def __init__(self, predictor: SlowFakePredictor, cuda=False):
+        self.predictor = predictor
+        self.cuda = cuda
+        self.loads: list[tuple] = []
+
+    def load_model(self, name, source, device, project_categories):
+        self.loads.append((name, source, device, project_categories))
+        if name == "broken":
+            raise FileNotFoundError("torchvision expects broken.pth in /nowhere/hub/checkpoints; "
+                                    "or pick a checkpoint file, or random weights")
+        spec = SimpleNamespace(name=name, task="detection", default_score=0.5)
+        return SimpleNamespace(model=object(), spec=spec, categories=["__background__", "dark", "bright"],
+                               device="cuda" if device == "cuda" else "cpu", source=f"fake {source}")
+
+    def make_predictor(self, loaded, score_threshold, fp16):
+        self.predictor.score_threshold = score_threshold
+        return self.predictor
+
+    def describe(self):
+        return {"cuda": self.cuda, "cuda_name": "", "models": [
+            {"name": "fake_detector", "task": "detection", "default_score": 0.5},
+            {"name": "fake_segmenter", "task": "semantic", "default_score": 0.5},
+            {"name": "broken", "task": "detection", "default_score": 0.5}]}
+
+    def hooks(self) -> EngineHooks:
+        return EngineHooks(self.load_model, self.make_predictor, self.describe)

@@ -1,0 +1,31 @@
+import numpy as np
+import pytest
+
+from annotations.imageio import write_rgb
+from annotations.model import ImageRecord
+
+
+@pytest.fixture
+def grey_store(store):
+    """A project with six 64x48 images of flat grey levels 30, 60, ..., 180 (ids in that order)."""
+    for i, level in enumerate(range(30, 181, 30)):
+        name = f"images/grey_{i}.png"
+        write_rgb(store.root / name, np.full((48, 64, 3), level, np.uint8))
+        store.add_image(ImageRecord(None, name, 64, 48))
+    return store
+
+
+@pytest.fixture
+def make_bridge(qtbot):
+    """Factory for EngineBridge over a fake engine; every bridge is shut down after the test."""
+    from gui.bridge import EngineBridge
+    made = []
+
+    def make(engine, **kw):
+        b = EngineBridge(hooks=engine.hooks(), **kw)
+        made.append(b)
+        return b
+    yield make
+    for b in made:
+        b.shutdown()
+        assert not b.running
