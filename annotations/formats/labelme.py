@@ -1,0 +1,281 @@
+"""labelme JSON: one file per image with its shapes (rectangle, polygon, circle, mask; points and
+lines cannot be represented and are skipped with a warning). Shapes sharing a label and a
+group_id are one object. imagePath is relative to the JSON file; imageData is optional."""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .. import geometry
+from ..imageio import ImageReadError, atomic_write_bytes, image_size
+from ..model import BOX, LABEL, MASK, POLYGON, PREDICTION, Annotation
+from ..store import Store
+from .coco import load_json
+from .common import (Cancelled, CategoryMapper, ExportReport, FormatError, ImageMapper, ImportReport, Progress,
+                     StagedFolder, Ticker, check_numbers, unique_stems)
+
+LABELME_VERSION = "5.5.0"
+CIRCLE_POINTS = 64
+SHAPE_FIELDS = ("label", "points", "group_id", "shape_type", "mask", "flags", "description")
+SKIPPED_TYPES = ("point", "points", "line", "linestrip")
+
+
+def _png_to_array(b64: str, where: str) -> np.ndarray:
+    try:
+        with Image.open(io.BytesIO(base64.b64decode(b64))) as im:
+            return np.asarray(im.convert("L")) > 0
+    except Exception as e:  # noqa: BLE001 - PIL and base64 raise many kinds
+        raise FormatError(f"{where}: the mask is not a base64 PNG ({e.__class__.__name__}: {e})") from None
+
+
+def _array_to_png(mask: np.ndarray) -> str:
+    buf = io.BytesIO()
+    Image.fromarray(mask.astype(bool)).save(buf, format="PNG")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _points(shape: dict, where: str) -> list[float]:
+    pts = shape.get("points")
+    if not isinstance(pts, list) or any(not isinstance(p, (list, tuple)) or len(p) != 2 for p in pts):
+        raise FormatError(f"{where}: 'points' must be a list of [x, y] pairs")
+    return check_numbers([v for p in pts for v in p], where, "points")
+
+
+def _circle(flat: list[float]) -> list[float]:
+    cx, cy, px, py = flat[:4]
+    r = math.hypot(px - cx, py - cy)
+    ring = []
+    for i in range(CIRCLE_POINTS):
+        t = 2 * math.pi * i / CIRCLE_POINTS
+        ring += [max(cx + r * math.cos(t), 0.0), max(cy + r * math.sin(t), 0.0)]
+    return ring
+
+
+def _shape_geometry(shape: dict, where: str, h: int, w: int) -> tuple[str, object] | None:
+    """("box", bbox) | ("polygon", ring) | ("mask", HxW bool) or None with a reason raised as ValueError."""
+    kind = shape.get("shape_type") or "polygon"
+    if kind in SKIPPED_TYPES:
+        raise ValueError(f"a {kind} shape cannot be represented (only areas are)")
+    flat = _points(shape, where)
+    if kind == "rectangle":
+        if len(flat) != 4:
+            raise FormatError(f"{where}: a rectangle needs 2 points, it has {len(flat) // 2}")
+        x0, x1 = sorted(flat[0::2])
+        y0, y1 = sorted(flat[1::2])
+        return BOX, (x0, y0, x1 - x0, y1 - y0)
+    if kind == "polygon":
+        if len(flat) < 6:
+            raise ValueError(f"polygon has {len(flat) // 2} point(s); a polygon needs at least 3")
+        return POLYGON, flat
+    if kind == "circle":
+        if len(flat) != 4:
+            raise FormatError(f"{where}: a circle needs 2 points (centre and rim), it has {len(flat) // 2}")
+        return POLYGON, _circle(flat)
+    if kind == "mask":
+        if not shape.get("mask") or len(flat) != 4:
+            raise FormatError(f"{where}: a mask shape needs 'mask' (base64 PNG) and 2 corner points")
+        crop = _png_to_array(shape["mask"], where)
+        full = np.zeros((h, w), bool)
+        x0, y0 = int(flat[0]), int(flat[1])
+        ch, cw = min(crop.shape[0], h - y0), min(crop.shape[1], w - x0)
+        if ch > 0 and cw > 0:
+            full[y0:y0 + ch, x0:x0 + cw] = crop[:ch, :cw]
+        return MASK, full
+    raise ValueError(f"unknown shape_type {kind!r}")
+
+
+def _files(path: Path) -> list[Path]:
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        return sorted(path.rglob("*.json"))
+    raise FormatError(f"{path}: no such file or folder")
+
+
+def import_labelme(store: Store, path: str | os.PathLike, image_dir: str | os.PathLike | None = None,
+                   progress: Progress | None = None) -> ImportReport:
+    path = Path(path)
+    files = _files(path)
+    if not files:
+        raise FormatError(f"{path}: no labelme .json files found")
+    report = ImportReport()
+    ticker = Ticker(progress, len(files), every=100)
+    written: list[Path] = []
+    try:
+        with store.transaction():
+            cats, images = CategoryMapper(store), ImageMapper(store)
+            anns: list[Annotation] = []
+            for f in files:
+                anns += _read_one(store, f, image_dir, cats, images, report, written)
+                ticker.step()
+            report.categories = cats.flush()
+            report.images = images.flush()
+            report.images_matched = len(images.matched)
+            store.add_annotations(anns)
+            report.annotations = len(anns)
+    except BaseException as e:
+        for p in written:  # images unpacked from imageData for an import that did not happen
+            p.unlink(missing_ok=True)
+        if isinstance(e, Cancelled):
+            return ImportReport(cancelled=True)
+        raise
+    return report
+
+
+def _image_file(store: Store, f: Path, data: dict, image_dir, written: list[Path]) -> Path:
+    image_path = data.get("imagePath")
+    if not isinstance(image_path, str) or not image_path:
+        raise FormatError(f"{f}: 'imagePath' is missing")
+    image_path = image_path.replace("\\", "/")
+    p = (Path(image_dir) / Path(image_path).name) if image_dir is not None else f.parent / image_path
+    if p.is_file():
+        return p
+    if data.get("imageData"):
+        # The image exists only inside the JSON: unpack it into the project so it can be registered.
+        try:
+            raw = base64.b64decode(data["imageData"])
+            with Image.open(io.BytesIO(raw)) as im:
+                im.verify()
+        except Exception as e:  # noqa: BLE001
+            raise FormatError(f"{f}: imageData cannot be decoded as an image ({e})") from None
+        dst = store.root / "labelme_images" / Path(image_path).name
+        if not dst.exists():
+            atomic_write_bytes(dst, raw)
+            written.append(dst)
+        return dst
+    raise FormatError(f"{f}: its image {image_path} was not found (and the file has no imageData)")
+
+
+def _read_one(store, f: Path, image_dir, cats, images, report, written) -> list[Annotation]:
+    data = load_json(f)
+    if not isinstance(data, dict) or not isinstance(data.get("shapes"), list):
+        raise FormatError(f"{f}: not a labelme file (expected an object with a 'shapes' list)")
+    image_file = _image_file(store, f, data, image_dir, written)
+    w, h = data.get("imageWidth"), data.get("imageHeight")
+    if not (isinstance(w, int) and isinstance(h, int) and w > 0 and h > 0):
+        try:
+            w, h = image_size(image_file)
+        except ImageReadError as e:
+            raise FormatError(f"{f}: no imageWidth/imageHeight and the image cannot be decoded: {e}") from None
+    extra = {"flags": data["flags"]} if data.get("flags") else {}
+    image_id = images.id_for(images.registered_name(image_file), w, h, extra=extra)
+    groups: dict[tuple, list] = {}
+    for i, shape in enumerate(data["shapes"]):
+        label = shape.get("label") if isinstance(shape, dict) else None
+        where = f"{f}: shape {i} ({label!r})"
+        if not isinstance(label, str) or not label.strip():
+            raise FormatError(f"{f}: shape {i} has no label")
+        try:
+            geom = _shape_geometry(shape, where, h, w)
+        except ValueError as e:
+            report.warnings.append(f"skipped {where}: {e}")
+            continue
+        gid = shape.get("group_id")
+        key = (label, gid) if gid is not None else (label, None, i)
+        groups.setdefault(key, []).append((geom, shape))
+    return [_object(image_id, cats.id_for(key[0]), parts, h, w) for key, parts in groups.items()]
+
+
+def _object(image_id: int, category_id: int, parts: list, h: int, w: int) -> Annotation:
+    """One annotation from the shapes of a group (polygons stay polygons; anything else is unioned)."""
+    extra = {}
+    first = parts[0][1]
+    for k in ("description", "flags"):
+        if first.get(k):
+            extra[k] = first[k]
+    if first.get("group_id") is not None:
+        extra["group_id"] = first["group_id"]
+    extra.update({k: v for k, v in first.items() if k not in SHAPE_FIELDS and k != "score"})
+    score = first.get("score") if isinstance(first.get("score"), (int, float)) else None
+    kinds = {g[0] for g, _ in parts}
+    if len(parts) == 1 and kinds == {BOX}:
+        return Annotation(None, image_id, category_id, kind=BOX, bbox=parts[0][0][1], extra=extra, score=score)
+    if kinds == {POLYGON}:
+        rings = [g[1] for g, _ in parts]
+        return Annotation(None, image_id, category_id, kind=POLYGON, polygons=rings,
+                          bbox=geometry.polygon_bbox(rings), extra=extra, score=score)
+    full = np.zeros((h, w), bool)
+    for (kind, g), _ in parts:
+        if kind == MASK:
+            full |= g
+        elif kind == POLYGON:
+            full |= geometry.decode_rle(geometry.polygon_to_rle([g], h, w)).astype(bool)
+        else:
+            x, y, bw, bh = g
+            full[int(y):int(math.ceil(y + bh)), int(x):int(math.ceil(x + bw))] = True
+    rle = geometry.encode_mask(full)
+    return Annotation(None, image_id, category_id, kind=MASK, rle=rle, bbox=geometry.rle_bbox(rle),
+                      extra=extra, score=score)
+
+
+# ---- export -----------------------------------------------------------------------------------
+def _shape(label: str, kind: str, points, a: Annotation, group_id, mask: str | None = None) -> dict:
+    d = {"label": label, "points": [[float(x), float(y)] for x, y in points], "group_id": group_id,
+         "description": a.extra.get("description", ""), "shape_type": kind, "flags": a.extra.get("flags", {}),
+         "mask": mask}
+    if a.status == PREDICTION and a.score is not None:
+        d["score"] = a.score
+    return d
+
+
+def labelme_shapes(a: Annotation, label: str, h: int, w: int, next_group: list[int]) -> tuple[list[dict], bool]:
+    """(labelme shapes of one annotation, whether holes forced a mask)."""
+    if a.kind == POLYGON and a.polygons and not a.holes:
+        gid = a.extra.get("group_id")
+        if len(a.polygons) > 1 and gid is None:
+            next_group[0] += 1
+            gid = next_group[0]
+        return [_shape(label, "polygon", zip(r[0::2], r[1::2]), a, gid) for r in a.polygons], False
+    if a.kind == BOX or not (a.polygons or a.rle is not None):
+        x, y, bw, bh = a.bbox
+        return [_shape(label, "rectangle", [(x, y), (x + bw, y + bh)], a, a.extra.get("group_id"))], False
+    rle = a.rle if a.rle is not None else geometry.polygon_to_rle(a.polygons, h, w, a.holes)
+    x0, y0, crop = geometry.crop_rle(rle)
+    if crop.size == 0:
+        return [], False
+    ch, cw = crop.shape
+    return [_shape(label, "mask", [(x0, y0), (x0 + cw - 1, y0 + ch - 1)], a, a.extra.get("group_id"),
+                   _array_to_png(crop))], a.kind == POLYGON
+
+
+def export_labelme(store: Store, out_path: str | os.PathLike, image_ids=None, progress: Progress | None = None,
+                   include_predictions: bool = False) -> ExportReport:
+    """OUT/<stem>.json per image; imagePath points at the project's image, relative to OUT."""
+    out_dir = Path(out_path).resolve()
+    records = store.images(ids=image_ids)
+    anns = store.annotations(image_ids=[r.id for r in records], status=None if include_predictions else LABEL)
+    names = {c.id: c.name for c in store.categories()}
+    by_image: dict[int, list[Annotation]] = {}
+    for a in anns:
+        by_image.setdefault(a.image_id, []).append(a)
+    report = ExportReport(images=len(records), annotations=len(anns), categories=len(names), path=str(out_path))
+    stems = unique_stems(records, report.warnings)
+    ticker = Ticker(progress, len(records), every=100)
+    holes = 0
+    try:
+        with StagedFolder(out_dir) as out:
+            for rec in records:
+                shapes, next_group = [], [max([a.extra.get("group_id") or 0 for a in by_image.get(rec.id, [])],
+                                             default=0)]
+                for a in by_image.get(rec.id, []):
+                    s, had_holes = labelme_shapes(a, names[a.category_id], rec.height, rec.width, next_group)
+                    shapes += s
+                    holes += had_holes
+                doc = {"version": LABELME_VERSION, "flags": rec.extra.get("flags", {}), "shapes": shapes,
+                       "imagePath": os.path.relpath(store.image_path(rec), out_dir).replace(os.sep, "/"),
+                       "imageData": None, "imageHeight": rec.height, "imageWidth": rec.width}
+                out.write_text(f"{stems[rec.id]}.json", json.dumps(doc, ensure_ascii=False, indent=2))
+                ticker.step()
+            report.files = out.files
+    except Cancelled:
+        return ExportReport(cancelled=True)
+    if holes:
+        report.warnings.append(f"{holes} polygon(s) with holes were written as mask shapes")
+    return report
