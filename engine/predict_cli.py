@@ -1,13 +1,176 @@
-"""`main.py predict`: not built yet (see its issue)."""
+"""`main.py predict`: run a registry model on a project or an image folder.
+
+  main.py predict --model NAME [--weights FILE|default|random] [--device auto|cpu|cuda] [--fp16]
+                  [--score 0.5] (--project P [--split S] | --images DIR) [--out FILE.json]
+
+Writes COCO results JSON. With --project, image and category ids are the project's (as its COCO
+export writes them) and the predictions are also stored in the project as a new run. With
+--images, images are numbered 1..N in sorted path order and category ids are the model's label
+indices (COCO's own ids for the COCO models); FILE.images.json beside the results holds that
+numbering as a COCO file without annotations, so pycocotools can load the results against it.
+"""
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
+
+EXIT_BAD_INPUT = 2
 
 
 def add_arguments(p, name):
-    pass
+    p.add_argument("--model", required=True, help="registry model name (e.g. fasterrcnn_resnet50_fpn)")
+    p.add_argument("--weights", default="default",
+                   help="checkpoint FILE, 'default' (torchvision's pretrained weights) or 'random' (default: default)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto = CUDA when present)")
+    p.add_argument("--fp16", action="store_true", help="fp16 autocast (CUDA only)")
+    p.add_argument("--score", type=float, default=None, help="score threshold (default: the model's)")
+    p.add_argument("--classes", default=None, help="comma-separated class names to keep (default: all)")
+    p.add_argument("--nms", type=float, default=None, metavar="IOU", help="extra class-wise NMS at this IoU")
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--min-size", type=int, default=None,
+                   help="shorter side the model sees (detectors; semantic models: input size)")
+    p.add_argument("--max-size", type=int, default=None, help="longer side limit (detectors)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--project", help="project folder: predictions are stored in it as a new run")
+    src.add_argument("--images", help="folder of images (searched recursively)")
+    p.add_argument("--split", default=None, help="with --project: only images of this split (train, val, test)")
+    p.add_argument("--out", default=None, help="COCO results JSON to write (required with --images)")
+
+
+def _error(msg: str) -> int:
+    print(f"error: {msg}", file=sys.stderr)
+    return EXIT_BAD_INPUT
 
 
 def run(args) -> int:
-    print("main.py predict is not available yet.", file=sys.stderr)
-    return 2
+    from annotations.store import StoreError
+
+    from .device import DeviceUnavailable
+    from .registry import SEMANTIC, get_spec
+    from .weights import CheckpointError, WeightsUnavailable
+
+    if args.images and not args.out:
+        return _error("--out FILE.json is needed with --images")
+    if args.split and not args.project:
+        return _error("--split goes with --project")
+    try:
+        spec = get_spec(args.model)
+    except KeyError as e:
+        return _error(e.args[0])
+    build_kw, input_size = {}, None
+    if spec.task == SEMANTIC:
+        input_size = args.min_size
+    else:
+        build_kw = {k: v for k, v in (("min_size", args.min_size), ("max_size", args.max_size)) if v}
+    try:
+        if args.project:
+            return _run_project(args, build_kw, input_size)
+        return _run_images(args, build_kw, input_size)
+    except (WeightsUnavailable, CheckpointError, DeviceUnavailable, StoreError, ValueError, OSError) as e:
+        return _error(str(e))
+
+
+def _load(args, build_kw, input_size):
+    from .predictor import Predictor
+    from .weights import load_model
+
+    loaded = load_model(args.model, args.weights, args.device, fp16=args.fp16, **build_kw)
+    classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
+    predictor = Predictor(loaded, score_threshold=args.score, classes=classes, nms_iou=args.nms,
+                          batch_size=args.batch_size, input_size=input_size)
+    print(f"model: {loaded.describe()}", file=sys.stderr)
+    return loaded, predictor
+
+
+def _warn(msg: str) -> None:
+    print(f"warning: {msg}", file=sys.stderr)
+
+
+def _run_project(args, build_kw, input_size) -> int:
+    from annotations.formats.coco import coco_results
+    from annotations.imageio import atomic_write_text
+    from annotations.progress import TerminalProgress
+    from annotations.store import Store
+
+    from .predictor import new_prediction_run
+
+    store = Store.open(args.project, create=False)
+    try:
+        image_ids = store.image_ids(args.split)
+        if not image_ids:
+            where = f"split {args.split!r} of " if args.split else ""
+            return _error(f"{where}project {store.root} has no images")
+        loaded, predictor = _load(args, build_kw, input_size)
+        run_id = new_prediction_run(store, predictor, split=args.split, command="main.py predict")
+        with TerminalProgress("predict") as bar:
+            n = predictor.predict_store_images(store, image_ids, run_id, progress=bar,
+                                               batch_size=args.batch_size, warn=_warn)
+        text = f"{len(image_ids)} images, {n} predictions stored as run {run_id} in {store.root}"
+        if args.out:
+            results = coco_results(store, run_id)
+            atomic_write_text(args.out, json.dumps(results, separators=(",", ":")))
+            text += f"; results written to {args.out}"
+        print(text)
+        return 0
+    finally:
+        store.close()
+
+
+def _image_files(folder: Path) -> list[Path]:
+    from annotations.store import DB_NAME, IMAGE_EXTENSIONS
+
+    return sorted(p for p in folder.rglob("*")
+                  if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and DB_NAME not in p.name)
+
+
+def images_map_path(out: str | Path) -> Path:
+    out = Path(out)
+    return out.with_name(out.stem + ".images.json")
+
+
+def _run_images(args, build_kw, input_size) -> int:
+    from annotations.imageio import ImageReadError, atomic_write_text, read_rgb
+    from annotations.progress import TerminalProgress
+
+    from .registry import BACKGROUND, PLACEHOLDER
+
+    folder = Path(args.images)
+    if not folder.is_dir():
+        return _error(f"{folder}: not a folder")
+    files = _image_files(folder)
+    if not files:
+        return _error(f"{folder}: no image files found")
+    loaded, predictor = _load(args, build_kw, input_size)
+    label_of = {n: i for i, n in reversed(list(enumerate(loaded.categories)))}
+    images, results = [], []
+    with TerminalProgress("predict") as bar:
+        for start in range(0, len(files), predictor.batch_size):
+            batch = []
+            for image_id, path in enumerate(files[start:start + predictor.batch_size], start + 1):
+                try:
+                    rgb = read_rgb(path)
+                except ImageReadError as e:
+                    _warn(f"{e}; skipped")
+                    continue
+                images.append({"id": image_id, "file_name": path.relative_to(folder).as_posix(),
+                               "width": int(rgb.shape[1]), "height": int(rgb.shape[0])})
+                batch.append((image_id, rgb))
+            preds = predictor.predict([rgb for _, rgb in batch])
+            for (image_id, _), p in zip(batch, preds):
+                for i, name in enumerate(p.labels):
+                    r = {"image_id": image_id, "category_id": label_of[name],
+                         "bbox": [round(float(v), 3) for v in p.boxes[i]], "score": round(float(p.scores[i]), 5)}
+                    if p.masks is not None:
+                        r["segmentation"] = p.masks[i]
+                    results.append(r)
+            bar(min(start + predictor.batch_size, len(files)), len(files))
+    categories = [{"id": i, "name": n, "supercategory": ""} for i, n in enumerate(loaded.categories)
+                  if n not in (BACKGROUND, PLACEHOLDER)]
+    index = {"info": {"description": f"images of {folder} as numbered by main.py predict"},
+             "images": images, "annotations": [], "categories": categories}
+    atomic_write_text(images_map_path(args.out), json.dumps(index, separators=(",", ":")))
+    atomic_write_text(args.out, json.dumps(results, separators=(",", ":")))
+    print(f"{len(images)} images, {len(results)} predictions; results written to {args.out}, "
+          f"image ids in {images_map_path(args.out)}")
+    return 0

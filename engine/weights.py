@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import pickle
 import re
 import urllib.request
 from dataclasses import dataclass, field
@@ -189,8 +190,12 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
         with torch.serialization.safe_globals([argparse.Namespace]):
             obj = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-        raise CheckpointError(f"{p}: not a readable checkpoint ({e.__class__.__name__}: {first[:200]})") from e
+        if isinstance(e, pickle.UnpicklingError):
+            why = "not a PyTorch weights file, or it holds Python objects that are not loaded for safety"
+        else:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            why = f"{e.__class__.__name__}: {first[:200]}"
+        raise CheckpointError(f"{p}: not a readable checkpoint ({why})") from e
     if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT:
         if int(obj.get("version", 0)) > CHECKPOINT_VERSION:
             raise CheckpointError(f"{p}: written by a newer version of this app (checkpoint version {obj['version']})")
