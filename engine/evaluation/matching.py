@@ -1,0 +1,284 @@
+"""Per-object matching of predictions to labels, once, for every confidence threshold at once.
+
+Rules (one IoU threshold `iou`, IoU as pycocotools computes it, crowd regions included):
+- Predictions are taken in falling score order (stable, per image). Each takes the unmatched
+  non-crowd label of its own class with the highest IoU >= iou: a true positive.
+- Otherwise, it is ignored (neither TP nor FP) if it covers a crowd region or a "difficult" label
+  of its class with IoU >= iou, as COCO and VOC do. Otherwise it is a false positive, because of:
+    duplicate    a label of its class with IoU >= iou was already matched by a higher score;
+    wrong_class  a label of another class has IoU >= iou (the first such prediction, in score
+                 order, "confuses" the best unmatched one: that pair is a confusion-matrix cell);
+    low_iou      a label of its class overlaps, but with IoU in [LOW_IOU_FLOOR, iou);
+    background   nothing of its class overlaps that much.
+- A label no kept prediction matched is a false negative.
+
+Because every decision depends only on predictions with higher scores, the matching at score
+threshold s is the prefix of this one pass: `Matches.at(s)` answers any threshold with array
+operations and no re-matching (the threshold slider's cache).
+
+Confusion matrix at s: (K+1)x(K+1), rows = label class, columns = predicted class, index K =
+background. TP -> (c, c); a kept wrong-class prediction whose confused label is still unmatched ->
+(label class, predicted class); any other kept FP -> (K, predicted class); an unmatched label not
+confused by a kept prediction -> (label class, K). Row c sums to the labels of class c, column c to
+the kept predictions of class c.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from pycocotools import mask as mask_utils
+
+LOW_IOU_FLOOR = 0.1
+TP, FP, IGNORED = 0, 1, 2
+REASONS = ("", "duplicate", "wrong_class", "low_iou", "background", "ignored")
+NO_REASON, DUPLICATE, WRONG_CLASS, LOW_IOU, BACKGROUND, IGNORE = range(6)
+
+
+@dataclass
+class ObjectOutcome:
+    """One row of an error list: a prediction (pred_id) and/or a label (gt_id)."""
+    kind: str  # "TP" | "FP" | "FN"
+    reason: str
+    image_id: int
+    category_id: int
+    pred_id: int | None
+    gt_id: int | None
+    score: float | None
+    iou: float
+
+
+@dataclass
+class ThresholdCounts:
+    score_threshold: float
+    tp: np.ndarray  # per class
+    fp: np.ndarray
+    fn: np.ndarray
+    confusion: np.ndarray  # (K+1)x(K+1) int64
+    precision: np.ndarray  # per class, NaN where no kept prediction
+    recall: np.ndarray  # per class, NaN where no label
+    f1: np.ndarray
+
+    @property
+    def totals(self) -> tuple[int, int, int]:
+        return int(self.tp.sum()), int(self.fp.sum()), int(self.fn.sum())
+
+
+def _to_rle(seg, h: int, w: int):
+    if isinstance(seg, list):
+        return mask_utils.merge(mask_utils.frPyObjects(seg, h, w))
+    if isinstance(seg.get("counts"), list):
+        return mask_utils.frPyObjects(seg, h, w)
+    counts = seg["counts"]
+    return {"size": seg["size"], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
+
+
+def _iou(dts: list[dict], gts: list[dict], iou_type: str, h: int, w: int) -> np.ndarray:
+    if not dts or not gts:
+        return np.zeros((len(dts), len(gts)))
+    crowd = [int(g.get("iscrowd", 0)) for g in gts]
+    if iou_type == "segm":
+        d = [_to_rle(x["segmentation"], h, w) for x in dts]
+        g = [_to_rle(x["segmentation"], h, w) for x in gts]
+    else:
+        d = np.asarray([x["bbox"] for x in dts], float)
+        g = np.asarray([x["bbox"] for x in gts], float)
+    return np.asarray(mask_utils.iou(d, g, crowd), float).reshape(len(dts), len(gts))
+
+
+class Matches:
+    """The one-pass matching of a whole evaluation, plus the arrays `at(s)` needs."""
+
+    def __init__(self, cat_ids: list[int], cat_names: list[str], iou: float, n_pred: int, n_gt: int):
+        self.cat_ids, self.cat_names, self.iou = list(cat_ids), list(cat_names), float(iou)
+        self.K = len(cat_ids)
+        z = lambda dt, fill=0: np.full(n_pred, fill, dt)  # noqa: E731
+        self.p_image, self.p_id, self.p_cls = z(np.int64), z(np.int64), z(np.int64)
+        self.p_score = z(np.float64)
+        self.p_outcome, self.p_reason = z(np.int8), z(np.int8)
+        self.p_gt, self.p_confused = z(np.int64, -1), z(np.int64, -1)
+        self.p_iou = z(np.float64)
+        g = lambda dt, fill=0: np.full(n_gt, fill, dt)  # noqa: E731
+        self.g_image, self.g_id, self.g_cls = g(np.int64), g(np.int64), g(np.int64)
+        self.g_ignored = g(bool, False)
+        self.g_tp_pred, self.g_confused_by = g(np.int64, -1), g(np.int64, -1)
+        self.g_tp_score, self.g_confused_score = g(np.float64, -np.inf), g(np.float64, -np.inf)
+        self.g_best_pred, self.g_best_iou = g(np.int64, -1), g(np.float64)
+
+    # ---- any threshold, from the cached arrays ----------------------------------------------
+    def _kept(self, s: float) -> np.ndarray:
+        return (self.p_score >= s) & (self.p_outcome != IGNORED)
+
+    def _pred_rows(self, s: float) -> np.ndarray:
+        """Confusion-matrix row of every prediction at threshold s (meaningful where kept)."""
+        rows = np.full(len(self.p_score), self.K, np.int64)
+        tp = self.p_outcome == TP
+        rows[tp] = self.p_cls[tp]
+        conf = self.p_confused >= 0
+        idx = self.p_confused[conf]
+        still_open = self.g_tp_score[idx] < s
+        rows[np.nonzero(conf)[0][still_open]] = self.g_cls[idx[still_open]]
+        return rows
+
+    def at(self, score_threshold: float) -> ThresholdCounts:
+        s = float(score_threshold)
+        K = self.K
+        kept = self._kept(s)
+        rows = self._pred_rows(s)[kept]
+        cols = self.p_cls[kept]
+        cm = np.bincount(rows * (K + 1) + cols, minlength=(K + 1) ** 2)
+        fn_mask = ~self.g_ignored & (self.g_tp_score < s)
+        plain_fn = fn_mask & (self.g_confused_score < s)
+        cm += np.bincount(self.g_cls[plain_fn] * (K + 1) + K, minlength=(K + 1) ** 2)
+        cm = cm.reshape(K + 1, K + 1)
+        tp = np.bincount(self.p_cls[kept & (self.p_outcome == TP)], minlength=K)
+        fp = np.bincount(self.p_cls[kept & (self.p_outcome == FP)], minlength=K)
+        fn = np.bincount(self.g_cls[fn_mask], minlength=K)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            precision = np.where(tp + fp > 0, tp / (tp + fp), np.nan)
+            recall = np.where(tp + fn > 0, tp / (tp + fn), np.nan)
+            f1 = np.where(tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), np.nan)
+        return ThresholdCounts(s, tp, fp, fn, cm, precision, recall, f1)
+
+    # ---- object lists --------------------------------------------------------------------------
+    def _pred_outcome(self, i: int, kind: str, reason: str) -> ObjectOutcome:
+        g = int(self.p_gt[i])
+        return ObjectOutcome(kind, reason, int(self.p_image[i]), self.cat_ids[self.p_cls[i]], int(self.p_id[i]),
+                             int(self.g_id[g]) if g >= 0 else None, float(self.p_score[i]), float(self.p_iou[i]))
+
+    def _gt_outcome(self, j: int, kind: str, reason: str = "") -> ObjectOutcome:
+        b = int(self.g_best_pred[j])
+        return ObjectOutcome(kind, reason, int(self.g_image[j]), self.cat_ids[self.g_cls[j]],
+                             int(self.p_id[b]) if b >= 0 else None, int(self.g_id[j]),
+                             float(self.p_score[b]) if b >= 0 else None, float(self.g_best_iou[j]))
+
+    def false_positives(self, s: float) -> list[ObjectOutcome]:
+        idx = np.nonzero(self._kept(s) & (self.p_outcome == FP))[0]
+        return [self._pred_outcome(i, "FP", REASONS[self.p_reason[i]]) for i in idx]
+
+    def true_positives(self, s: float) -> list[ObjectOutcome]:
+        idx = np.nonzero(self._kept(s) & (self.p_outcome == TP))[0]
+        return [self._pred_outcome(i, "TP", "") for i in idx]
+
+    def false_negatives(self, s: float) -> list[ObjectOutcome]:
+        idx = np.nonzero(~self.g_ignored & (self.g_tp_score < s))[0]
+        return [self._gt_outcome(j, "FN", "missed") for j in idx]
+
+    def cell(self, row: int, col: int, s: float) -> list[ObjectOutcome]:
+        """The objects counted in confusion cell (row, col) at threshold s."""
+        K, out = self.K, []
+        if col < K:
+            kept = self._kept(s)
+            rows = self._pred_rows(s)
+            for i in np.nonzero(kept & (rows == row) & (self.p_cls == col))[0]:
+                kind = "TP" if self.p_outcome[i] == TP else "FP"
+                out.append(self._pred_outcome(int(i), kind, REASONS[self.p_reason[i]]))
+                if row < K and kind == "FP":  # the confused label is part of the story
+                    out[-1].gt_id = int(self.g_id[self.p_confused[i]])
+        elif row < K:
+            fn = ~self.g_ignored & (self.g_tp_score < s) & (self.g_confused_score < s) & (self.g_cls == row)
+            out = [self._gt_outcome(int(j), "FN", "missed") for j in np.nonzero(fn)[0]]
+        return out
+
+
+def match_objects(gt: dict, dt: list[dict], iou: float = 0.5, iou_type: str = "bbox",
+                  dt_ids: list[int] | None = None, difficult_ids=(), image_ids=None,
+                  cancel=None) -> Matches:
+    """One pass over every image; see the module text for the rules. dt_ids: the id to report for
+    each result (default: its index). difficult_ids: label ids treated like crowd regions."""
+    cats = sorted(c["id"] for c in gt["categories"])
+    names = {c["id"]: c.get("name", str(c["id"])) for c in gt["categories"]}
+    cls_of = {c: k for k, c in enumerate(cats)}
+    keep = None if image_ids is None else set(image_ids)
+    sizes = {im["id"]: (im.get("height", 0), im.get("width", 0)) for im in gt["images"]}
+    difficult = set(difficult_ids)
+    gts_by_img: dict[int, list[int]] = {}
+    for j, a in enumerate(gt["annotations"]):
+        if keep is None or a["image_id"] in keep:
+            gts_by_img.setdefault(a["image_id"], []).append(j)
+    dts_by_img: dict[int, list[int]] = {}
+    for i, d in enumerate(dt):
+        if keep is None or d["image_id"] in keep:
+            dts_by_img.setdefault(d["image_id"], []).append(i)
+    n_pred = sum(map(len, dts_by_img.values()))
+    n_gt = sum(map(len, gts_by_img.values()))
+    m = Matches(cats, [names[c] for c in cats], iou, n_pred, n_gt)
+    pi = gi = 0
+    for n_img, img in enumerate(sorted(set(gts_by_img) | set(dts_by_img))):
+        if cancel is not None and n_img % 200 == 0 and cancel():
+            raise InterruptedError("cancelled")
+        g_idx = gts_by_img.get(img, [])
+        d_idx = dts_by_img.get(img, [])
+        d_idx = [d_idx[k] for k in np.argsort([-dt[i]["score"] for i in d_idx], kind="mergesort")]
+        g_anns = [gt["annotations"][j] for j in g_idx]
+        d_anns = [dt[i] for i in d_idx]
+        g0, p0 = gi, pi
+        for a in g_anns:
+            m.g_image[gi], m.g_id[gi], m.g_cls[gi] = img, a["id"], cls_of[a["category_id"]]
+            m.g_ignored[gi] = bool(a.get("iscrowd", 0)) or a["id"] in difficult
+            gi += 1
+        for k, d in enumerate(d_anns):
+            m.p_image[pi] = img
+            m.p_id[pi] = dt_ids[d_idx[k]] if dt_ids is not None else d_idx[k]
+            m.p_cls[pi], m.p_score[pi] = cls_of[d["category_id"]], d["score"]
+            pi += 1
+        _match_image(m, _iou(d_anns, g_anns, iou_type, *sizes.get(img, (0, 0))), p0, pi, g0, gi)
+    return m
+
+
+def _match_image(m: Matches, ious: np.ndarray, p0: int, p1: int, g0: int, g1: int) -> None:
+    t = m.iou
+    g_cls = m.g_cls[g0:g1]
+    ignored = m.g_ignored[g0:g1]
+    tp_taken = np.zeros(g1 - g0, bool)
+    confused = np.zeros(g1 - g0, bool)
+    if g1 > g0:
+        m.g_best_iou[g0:g1] = 0.0
+    for k in range(p1 - p0):
+        p = p0 + k
+        c = m.p_cls[p]
+        row = ious[k] if g1 > g0 else np.zeros(0)
+        same = g_cls == c
+        over = row >= t
+        if g1 > g0:  # remember each label's best-overlapping prediction of its class, for FN rows
+            better = same & (row > m.g_best_iou[g0:g1])
+            m.g_best_iou[g0:g1][better] = row[better]
+            m.g_best_pred[g0:g1][better] = p
+        free = same & over & ~ignored & ~tp_taken
+        if free.any():
+            # Among equal IoUs pycocotools keeps the last label it sees: so does this.
+            cand = np.where(free, row, -1.0)
+            j = len(cand) - 1 - int(np.argmax(cand[::-1]))
+            tp_taken[j] = True
+            m.p_outcome[p], m.p_gt[p], m.p_iou[p] = TP, g0 + j, row[j]
+            m.g_tp_pred[g0 + j], m.g_tp_score[g0 + j] = p, m.p_score[p]
+            continue
+        if (same & over & ignored).any():
+            j = int(np.argmax(np.where(same & over & ignored, row, -1.0)))
+            m.p_outcome[p], m.p_reason[p], m.p_gt[p], m.p_iou[p] = IGNORED, IGNORE, g0 + j, row[j]
+            continue
+        m.p_outcome[p] = FP
+        if (same & over).any():
+            j = int(np.argmax(np.where(same & over, row, -1.0)))
+            m.p_reason[p], m.p_gt[p], m.p_iou[p] = DUPLICATE, g0 + j, row[j]
+            continue
+        other = ~same & over & ~ignored
+        if other.any():
+            j = int(np.argmax(np.where(other, row, -1.0)))
+            m.p_reason[p], m.p_gt[p], m.p_iou[p] = WRONG_CLASS, g0 + j, row[j]
+            open_ = other & ~tp_taken & ~confused
+            if open_.any():
+                j = int(np.argmax(np.where(open_, row, -1.0)))
+                confused[j] = True
+                m.p_confused[p] = g0 + j
+                m.g_confused_by[g0 + j], m.g_confused_score[g0 + j] = p, m.p_score[p]
+            continue
+        best_same = np.where(same, row, -1.0)
+        if g1 > g0 and best_same.max() >= LOW_IOU_FLOOR:
+            j = int(np.argmax(best_same))
+            m.p_reason[p], m.p_gt[p], m.p_iou[p] = LOW_IOU, g0 + j, row[j]
+        else:
+            m.p_reason[p] = BACKGROUND
+            if g1 > g0:
+                j = int(np.argmax(row))
+                m.p_gt[p], m.p_iou[p] = (g0 + j, row[j]) if row[j] > 0 else (-1, 0.0)
