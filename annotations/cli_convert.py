@@ -1,13 +1,81 @@
-"""`main.py import` / `main.py export`: not built yet."""
+"""`main.py import` and `main.py export`: labels in and out of a project, from the terminal.
+
+    main.py import --project P --format coco|voc|yolo|labelme PATH [--images DIR]
+    main.py import --project P --format coco-results --model NAME FILE.json
+    main.py export --project P --format coco|voc|yolo|labelme|masks OUT [--split S]
+                   [--with-predictions] [--predictions RUN]
+
+Bad input ends with one line naming the file and the entry, and exit code 2."""
 from __future__ import annotations
 
 import sys
 
+IMPORT_CHOICES = ("coco", "voc", "yolo", "labelme", "coco-results")
+EXPORT_CHOICES = ("coco", "voc", "yolo", "labelme", "masks")
+
 
 def add_arguments(p, name):
-    pass
+    p.add_argument("--project", required=True, help="project folder")
+    if name == "import":
+        p.add_argument("--format", required=True, choices=IMPORT_CHOICES)
+        p.add_argument("path", help="label file or data-set folder")
+        p.add_argument("--images", help="folder the file's image names are relative to")
+        p.add_argument("--model", help="model name for coco-results (detections become its predictions)")
+    else:
+        p.add_argument("--format", required=True, choices=EXPORT_CHOICES)
+        p.add_argument("out", help="output file (coco) or folder (the others)")
+        p.add_argument("--split", choices=("train", "val", "test"), help="only the images of this split")
+        p.add_argument("--with-predictions", action="store_true",
+                       help="also export model predictions (with scores where the format has a place)")
+        p.add_argument("--predictions", type=int, metavar="RUN",
+                       help="with --format coco: write the predictions of model run RUN as COCO results")
 
 
 def run(args) -> int:
-    print(f"main.py {args.command} is not available yet.", file=sys.stderr)
-    return 2
+    from .formats import FormatError
+    from .store import Store, StoreError
+    try:
+        if args.command == "export" and not Store.exists(args.project):
+            raise StoreError(f"No project at {args.project}.")
+        with Store.open(args.project) as store:
+            return _import(store, args) if args.command == "import" else _export(store, args)
+    except (FormatError, StoreError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def _import(store, args) -> int:
+    from .formats import FormatError, import_labels
+    from .formats.coco import import_coco_results
+    from .progress import TerminalProgress
+    if args.format == "coco-results":
+        if not args.model:
+            raise FormatError(f"{args.path}: --model NAME is needed to import detections")
+        with TerminalProgress("import") as bar:
+            run_id = import_coco_results(store, args.path, args.model, progress=bar)
+        n = len(store.annotations(run_id=run_id))
+        print(f"Imported {n} detections of {args.model} as model run {run_id}.")
+        return 0
+    with TerminalProgress("import") as bar:
+        report = import_labels(store, args.format, args.path, image_dir=args.images, progress=bar)
+    print(report)
+    return 0
+
+
+def _export(store, args) -> int:
+    from .formats import FormatError, export_labels
+    from .formats.coco import export_coco_results
+    from .progress import TerminalProgress
+    image_ids = store.image_ids(args.split) if args.split else None
+    if args.predictions is not None:
+        if args.format != "coco":
+            raise FormatError(f"{args.out}: --predictions RUN writes COCO results; use it with --format coco "
+                              "(or --with-predictions for the other formats)")
+        report = export_coco_results(store, args.out, args.predictions, image_ids)
+        print(f"Wrote {report.annotations} detections of run {args.predictions} to {args.out}.")
+        return 0
+    with TerminalProgress("export") as bar:
+        report = export_labels(store, args.format, args.out, image_ids=image_ids, progress=bar,
+                               include_predictions=args.with_predictions)
+    print(report)
+    return 0
