@@ -147,7 +147,7 @@ class CategoryListPanel(QWidget):
                 item.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled | Qt.ItemIsEditable | Qt.ItemIsUserCheckable)
                 item.setCheckState(COL_KEY, Qt.Unchecked if cat.id in self.hidden else Qt.Checked)
                 item.setToolTip(COL_KEY, "Shown on the canvas (untick to hide)")
-                item.setTextAlignment(COL_COUNT, int(Qt.AlignRight | Qt.AlignVCenter))
+                item.setTextAlignment(COL_COUNT, Qt.AlignRight | Qt.AlignVCenter)
                 self.tree.addTopLevelItem(item)
                 if cat.id == self._current:
                     self.tree.setCurrentItem(item)

@@ -1,10 +1,16 @@
-def test_window_opens_a_demo_project(qtbot, demo_project):
+def test_window_opens_a_demo_project(qtbot, demo_project, tmp_path):
+    from PySide6.QtCore import QCoreApplication, QSettings
     from annotations.store import Store
     from gui.main_window import MainWindow
+    QSettings.setDefaultFormat(QSettings.IniFormat)
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "settings"))
+    QCoreApplication.setOrganizationName("SightlineTests")
     win = MainWindow()
     qtbot.addWidget(win)
     with qtbot.waitSignal(win.project_opened, timeout=10000):
         win.open_path(demo_project)
     assert isinstance(win.store, Store) and win.store.image_count() == 40
+    assert win.file_list.model.rowCount() == 40
+    assert win.file_list.current_id() == win.store.image_ids()[0]
     win.close()
     assert win.store is None

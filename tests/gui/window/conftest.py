@@ -1,0 +1,63 @@
+"""Fixtures for the window tests: private QSettings, and a factory that builds the real window on a
+real demo project, then closes it and checks that nothing was left running."""
+from __future__ import annotations
+
+import gc
+
+import pytest
+from PySide6.QtCore import QCoreApplication, QSettings, QThread, QThreadPool
+
+
+@pytest.fixture
+def settings_dir(qapp, tmp_path):
+    """QSettings() everywhere in the app reads and writes an INI file under tmp_path."""
+    path = tmp_path / "settings"
+    path.mkdir()
+    QSettings.setDefaultFormat(QSettings.IniFormat)
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(path))
+    QCoreApplication.setOrganizationName("SightlineTests")
+    QCoreApplication.setApplicationName("window")
+    QSettings().clear()
+    return path
+
+
+def _running_qthreads() -> list:
+    main = QCoreApplication.instance().thread()
+    out = []
+    for obj in gc.get_objects():
+        if isinstance(obj, QThread):
+            try:
+                if obj is not main and obj.isRunning():
+                    out.append(obj)
+            except RuntimeError:  # wrapper of a deleted C++ object
+                pass
+    return out
+
+
+@pytest.fixture
+def make_window(qtbot, settings_dir):
+    """make_window(project_path) -> MainWindow showing the project's first image on the canvas."""
+    from gui.main_window import MainWindow
+    made = []
+
+    def make(project, wait_for_image: bool = True) -> MainWindow:
+        win = MainWindow()
+        qtbot.addWidget(win)
+        made.append(win)
+        win.show()
+        qtbot.waitExposed(win)
+        with qtbot.waitSignal(win.project_opened, timeout=20000):
+            win.open_path(project)
+        if wait_for_image:
+            qtbot.waitUntil(lambda: win.canvas.current_image_id is not None, timeout=10000)
+        win.activateWindow()
+        return win
+
+    yield make
+    for win in made:
+        win.close()
+        assert win.store is None, "the project was not closed with the window"
+        assert not win._jobs, "a job outlived the window"
+    assert QThreadPool.globalInstance().waitForDone(10000), "pool threads still busy after close"
+    qtbot.wait(10)
+    assert not _running_qthreads(), "a QThread is still running after the window closed"
