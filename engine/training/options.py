@@ -1,0 +1,92 @@
+"""Training options: one dataclass, defaults that suit each model family, JSON round trip."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+
+@dataclass
+class TrainOptions:
+    model: str = "fasterrcnn_mobilenet_v3_large_320_fpn"
+    source: str = "random"  # "random" | "default" (torchvision weights) | checkpoint path
+    train_split: str = "train"  # "" = every image (with labels) not in the validation split
+    val_split: str = "val"  # "" = no validation
+    train_image_ids: list[int] | None = None  # an explicit filter; overrides train_split
+    val_image_ids: list[int] | None = None
+    negatives: bool = False  # images without labels train as background only when asked
+    image_size: int = 320  # longest side the model sees
+    epochs: int = 20
+    batch_size: int = 4
+    optimizer: str = "sgd"  # "sgd" | "adamw"
+    lr: float = 0.02
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    warmup_iters: int = 100
+    schedule: str = "cosine"  # "cosine" | "step" | "constant"
+    step_epochs: list[int] = field(default_factory=list)  # step decay: epochs where lr *= gamma
+    gamma: float = 0.1
+    freeze_backbone_epochs: int = 0  # backbone frozen for these first epochs, then trained
+    trainable_layers: int = -1  # last K backbone blocks train (-1 = all)
+    augment: bool = True
+    amp: bool = False  # mixed precision, CUDA only
+    grad_clip: float = 0.0  # max gradient norm; 0 = off
+    monitor: str = "map"  # validation metric that picks the best checkpoint: map, map50, miou...
+    early_stopping: int = 0  # stop after this many validations without improvement; 0 = off
+    val_every: int = 1  # epochs between validations
+    seed: int = 0
+    device: str = "auto"
+    workers: int = 0
+    log_every: int = 10  # iterations between progress lines
+    checkpoint_every: int = 0  # iterations between "last" checkpoints inside an epoch; 0 = epoch ends only
+    max_iterations: int = 0  # stop (saving a resumable checkpoint) after this many; 0 = run all epochs
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainOptions":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+def task_of(model_name: str) -> str:
+    """"detection" | "instance" | "semantic", from the registry when it knows the name."""
+    try:
+        from engine.registry import get_spec
+        return get_spec(model_name).task
+    except (ImportError, KeyError):
+        pass
+    if model_name.startswith("maskrcnn"):
+        return "instance"
+    if model_name.startswith(("deeplabv3", "fcn_", "lraspp")):
+        return "semantic"
+    return "detection"
+
+
+def family_defaults(model_name: str, pretrained: bool) -> dict[str, Any]:
+    """Options that work for a family of models on a small data set (overridable one by one).
+
+    Training from random weights wants AdamW and more epochs; fine-tuning wants SGD with a small
+    learning rate and, for the first epochs, a frozen backbone so new heads do not wreck it.
+    """
+    task = task_of(model_name)
+    d: dict[str, Any] = {}
+    small = "320" in model_name or model_name.startswith("ssdlite")
+    d["image_size"] = 320 if small else (512 if task == "semantic" else 640)
+    d["batch_size"] = 8 if small else 4
+    if pretrained:
+        d.update(optimizer="sgd", lr=0.01 if task != "semantic" else 0.005, weight_decay=1e-4,
+                 epochs=12, warmup_iters=50, freeze_backbone_epochs=2)
+    else:
+        d.update(optimizer="adamw", lr=1e-3 if task != "semantic" else 5e-4, weight_decay=1e-4,
+                 epochs=40, warmup_iters=100, freeze_backbone_epochs=0)
+    if model_name.startswith("ssd"):
+        d["weight_decay"] = 4e-5
+    return d
+
+
+def default_options(model_name: str, source: str = "random", **overrides) -> TrainOptions:
+    opts = TrainOptions(model=model_name, source=source)
+    for k, v in {**family_defaults(model_name, source != "random"), **overrides}.items():
+        setattr(opts, k, v)
+    return opts

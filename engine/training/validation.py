@@ -1,0 +1,137 @@
+"""Validation during training: the model on the validation images, scored against their labels.
+
+Detection and instance models get COCO mAP (through engine.evaluation when it is there, otherwise
+pycocotools directly: the same oracle); semantic models get pixel accuracy and mIoU.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+from typing import Callable
+
+import numpy as np
+import torch
+
+from annotations import geometry
+from annotations.imageio import read_rgb
+from annotations.model import LABEL
+from annotations.store import Store
+
+from .data import IGNORE, SampleRecord, semantic_target
+
+STAT_NAMES = ("map", "map50", "map75", "map_small", "map_medium", "map_large",
+              "mar1", "mar10", "mar100", "mar_small", "mar_medium", "mar_large")
+
+
+def coco_ground_truth(store: Store, image_ids: list[int], category_ids: list[int]) -> dict:
+    """COCO GT dict of the labels on these images, for these categories."""
+    images = store.images(ids=image_ids)
+    size = {r.id: (r.height, r.width) for r in images}
+    wanted = set(category_ids)
+    anns = []
+    for a in store.annotations(status=LABEL, image_ids=image_ids):
+        if a.category_id not in wanted:
+            continue
+        h, w = size[a.image_id]
+        anns.append({"id": len(anns) + 1, "image_id": a.image_id, "category_id": a.category_id,
+                     "bbox": list(geometry.annotation_bbox(a)), "area": geometry.annotation_area(a),
+                     "iscrowd": int(a.iscrowd), "segmentation": geometry.annotation_rle(a, h, w)})
+    return {"images": [{"id": r.id, "width": r.width, "height": r.height, "file_name": r.file_name} for r in images],
+            "annotations": anns,
+            "categories": [{"id": c, "name": str(c)} for c in sorted(wanted)]}
+
+
+def coco_stats(gt: dict, dt: list[dict], iou_type: str) -> list[float]:
+    """The 12 COCO summary numbers (-1 where undefined)."""
+    if not dt:
+        return [0.0] * 12
+    try:
+        from engine.evaluation.coco import evaluate_coco
+    except ImportError:
+        evaluate_coco = None
+    if evaluate_coco is not None:
+        return [float(v) for v in evaluate_coco(gt, dt, iou_type=iou_type).stats]
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints; stdout is our JSON stream
+        coco_gt = COCO()
+        coco_gt.dataset = gt
+        coco_gt.createIndex()
+        coco_dt = coco_gt.loadRes(dt)
+        ev = COCOeval(coco_gt, coco_dt, iou_type)
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    return [float(v) for v in ev.stats]
+
+
+@torch.no_grad()
+def predict_for_coco(model, samples: list[SampleRecord], category_of_label: dict[int, int], device,
+                     batch_size: int = 4, with_masks: bool = False, amp: bool = False,
+                     cancel: Callable[[], bool] | None = None) -> list[dict]:
+    """COCO results (bbox, score, category_id, and segmentation when asked) for every sample."""
+    model.eval()
+    out = []
+    for k in range(0, len(samples), batch_size):
+        if cancel is not None and cancel():
+            break
+        chunk = samples[k:k + batch_size]
+        images = [torch.from_numpy(read_rgb(s.path)).permute(2, 0, 1).to(device, torch.float32) / 255 for s in chunk]
+        with torch.autocast(device.type, enabled=amp and device.type == "cuda"):
+            preds = model(images)
+        for s, p in zip(chunk, preds):
+            boxes = p["boxes"].float().cpu().numpy()
+            scores = p["scores"].float().cpu().numpy()
+            labels = p["labels"].cpu().numpy()
+            masks = (p["masks"][:, 0] > 0.5).cpu().numpy() if with_masks and "masks" in p else None
+            for i in range(len(boxes)):
+                cat = category_of_label.get(int(labels[i]))
+                if cat is None:
+                    continue
+                x0, y0, x1, y1 = boxes[i].tolist()
+                d = {"image_id": s.image_id, "category_id": cat, "bbox": [x0, y0, x1 - x0, y1 - y0],
+                     "score": float(scores[i])}
+                if masks is not None:
+                    d["segmentation"] = geometry.encode_mask(masks[i])
+                out.append(d)
+    return out
+
+
+def detection_metrics(model, store_gt: dict, samples, category_of_label, device, task: str,
+                      amp: bool = False, cancel=None) -> dict[str, float]:
+    with_masks = task == "instance"
+    dt = predict_for_coco(model, samples, category_of_label, device, with_masks=with_masks, amp=amp, cancel=cancel)
+    metrics = dict(zip(STAT_NAMES, coco_stats(store_gt, [{k: v for k, v in d.items() if k != "segmentation"}
+                                                          for d in dt], "bbox")))
+    if with_masks:
+        segm = coco_stats(store_gt, dt, "segm")
+        metrics.update({f"segm_{k}": v for k, v in zip(STAT_NAMES, segm)})
+    metrics["detections"] = len(dt)
+    return metrics
+
+
+@torch.no_grad()
+def semantic_metrics(model, samples: list[SampleRecord], num_classes: int, device, amp: bool = False,
+                     cancel=None) -> dict[str, float]:
+    """Pixel accuracy and mIoU over the classes present in the labels or the predictions."""
+    model.eval()
+    conf = np.zeros((num_classes, num_classes), np.int64)
+    mean = torch.tensor([0.485, 0.456, 0.406], device=device).view(3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225], device=device).view(3, 1, 1)
+    for s in samples:
+        if cancel is not None and cancel():
+            break
+        img = torch.from_numpy(read_rgb(s.path)).permute(2, 0, 1).to(device, torch.float32) / 255
+        with torch.autocast(device.type, enabled=amp and device.type == "cuda"):
+            logits = model(((img - mean) / std)[None])["out"]
+        pred = logits.argmax(1)[0].cpu().numpy()
+        gt = semantic_target(s, s.height, s.width)
+        keep = gt != IGNORE
+        conf += np.bincount(gt[keep].astype(np.int64) * num_classes + pred[keep],
+                            minlength=num_classes ** 2).reshape(num_classes, num_classes)
+    inter = np.diag(conf).astype(float)
+    union = conf.sum(0) + conf.sum(1) - inter
+    present = union > 0
+    iou = np.where(present, inter / np.maximum(union, 1), 0.0)
+    return {"pixel_accuracy": float(inter.sum() / max(conf.sum(), 1)),
+            "miou": float(iou[present].mean()) if present.any() else 0.0}
