@@ -1,0 +1,70 @@
+"""The image under the shapes: draws the pyramid level that fits the zoom, tile by tile, or a
+placeholder while the pixels are decoded elsewhere."""
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QPainter
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
+
+from .image_cache import DecodedImage
+
+PLACEHOLDER = QColor(60, 60, 64)
+
+
+class ImageLayer(QGraphicsItem):
+    def __init__(self):
+        super().__init__()
+        self.setZValue(-1e18)
+        self.setFlag(QGraphicsItem.ItemUsesExtendedStyleOption)  # exposedRect = what needs painting
+        self._size = (0, 0)
+        self._image: DecodedImage | None = None
+
+    def set_size(self, width: int, height: int) -> None:
+        self.prepareGeometryChange()
+        self._size = (width, height)
+        self._image = None
+        self.update()
+
+    def set_image(self, image: DecodedImage | None) -> None:
+        self._image = image
+        self.update()
+
+    @property
+    def has_pixels(self) -> bool:
+        return self._image is not None
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, 0, *self._size)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget=None) -> None:
+        exposed = option.exposedRect.intersected(self.boundingRect())
+        img = self._image
+        if img is None:
+            painter.fillRect(exposed, PLACEHOLDER)
+            return
+        scale = abs(painter.worldTransform().m11()) or 1.0
+        # The smallest level still at least as detailed as the screen.
+        level = img.levels[0]
+        for lv in img.levels[1:]:
+            if lv.width / img.width >= scale:
+                level = lv
+        sx, sy = img.width / level.width, img.height / level.height
+        smooth = scale < 1.0
+        painter.setRenderHint(QPainter.SmoothPixmapTransform, smooth)
+        for t in level.tiles:
+            target = QRectF(t.x * sx, t.y * sy, t.width * sx, t.height * sy)
+            if not target.intersects(exposed):
+                continue
+            # Whole source pixels only: a fractional source rect shifts pixels at high zoom.
+            part = target.intersected(exposed)
+            c0 = max(math.floor(part.left() / sx) - t.x, 0)
+            r0 = max(math.floor(part.top() / sy) - t.y, 0)
+            c1 = min(math.ceil(part.right() / sx) - t.x, t.width)
+            r1 = min(math.ceil(part.bottom() / sy) - t.y, t.height)
+            if c1 <= c0 or r1 <= r0:
+                continue
+            painter.drawImage(QRectF((t.x + c0) * sx, (t.y + r0) * sy, (c1 - c0) * sx, (r1 - r0) * sy),
+                              t.image, QRectF(c0, r0, c1 - c0, r1 - r0))
+        painter.setRenderHint(QPainter.SmoothPixmapTransform, False)

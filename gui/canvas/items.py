@@ -1,0 +1,189 @@
+"""Scene items: one per annotation (outline or mask), the selection handles, and tool previews.
+
+Shape items are Qt's own C++ items (path and pixmap items) configured from painting.appearance(),
+so the view paints thousands of them without a Python call per shape per frame.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QPixmap
+from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsRectItem,
+                               QGraphicsSimpleTextItem)
+
+from annotations import geometry
+from annotations.model import MASK, POLYGON, PREDICTION, Annotation
+
+from . import shapes
+from .painting import (MASK_ALPHA, MASKS, PREDICTION_MASK_ALPHA, Appearance, RenderContext, appearance,
+                       outline_path)
+
+HANDLE_PX = 8  # handle size on screen
+Z_SHAPES, Z_HANDLES, Z_PREVIEW = 0.0, 1e9, 2e9
+
+
+def _z_for(ann: Annotation) -> float:
+    # Smaller shapes above larger ones, so a click reaches the one inside.
+    x, y, w, h = ann.bbox
+    return -float(w * h)
+
+
+def _geometry_key(ann: Annotation):
+    return (ann.kind, tuple(ann.bbox), repr(ann.polygons), repr(ann.holes),
+            None if ann.rle is None else ann.rle.get("counts"))
+
+
+class _Caption(QGraphicsSimpleTextItem):
+    def __init__(self, parent: QGraphicsItem, text: str, color: QColor):
+        super().__init__(text, parent)
+        self.setFlag(QGraphicsItem.ItemIgnoresTransformations)
+        self.setBrush(QBrush(color.lighter(150)))
+
+
+class AnnotationItem:
+    """What the canvas needs from any shape item."""
+    ann: Annotation
+
+    @property
+    def ann_id(self) -> int:
+        return self.ann.id
+
+    def _decorate(self, look: Appearance, ctx: RenderContext) -> None:
+        for child in self.childItems():
+            child.setParentItem(None)
+            if child.scene() is not None:
+                child.scene().removeItem(child)
+        if look.caption:
+            x, y, _, _ = self.ann.bbox
+            cap = _Caption(self, look.caption, ctx.color(self.ann.category_id))
+            cap.setPos(x, y)
+
+
+class ShapeItem(QGraphicsPathItem, AnnotationItem):
+    """A box or a polygon."""
+
+    def __init__(self, ann: Annotation, ctx: RenderContext):
+        super().__init__()
+        self._key = None
+        self._look = None
+        self.set_annotation(ann, ctx)
+
+    def set_annotation(self, ann: Annotation, ctx: RenderContext) -> None:
+        self.ann = ann
+        key = _geometry_key(ann)
+        if key != self._key:
+            self.setPath(outline_path(ann))
+            self._key = key
+        look = appearance(ann, ctx)
+        self.setPen(look.pen)
+        self.setBrush(look.brush)
+        self.setZValue(_z_for(ann))
+        self._decorate(look, ctx)
+
+    def hit(self, scene_pos: QPointF) -> bool:
+        return self.path().contains(scene_pos - self.pos())
+
+
+class MaskItem(QGraphicsPixmapItem, AnnotationItem):
+    """A pixel mask, drawn from its coloured crop (cached per RLE and colour)."""
+
+    def __init__(self, ann: Annotation, ctx: RenderContext):
+        super().__init__()
+        self.setTransformationMode(Qt.FastTransformation)  # pixel-exact when zoomed in
+        self.setShapeMode(QGraphicsPixmapItem.BoundingRectShape)
+        self._key = None
+        self._crop: tuple[int, int, np.ndarray] | None = None
+        self.set_annotation(ann, ctx)
+
+    def set_annotation(self, ann: Annotation, ctx: RenderContext) -> None:
+        self.ann = ann
+        look = appearance(ann, ctx)
+        color = ctx.color(ann.category_id)
+        alpha = PREDICTION_MASK_ALPHA if ann.status == PREDICTION else MASK_ALPHA
+        key = (_geometry_key(ann), color.rgb(), alpha)
+        if key != self._key:
+            x0, y0, image = MASKS.get(ann.rle, color, alpha)
+            self.setPixmap(QPixmap.fromImage(image) if not image.isNull() else QPixmap())
+            self.setOffset(x0, y0)
+            self._crop = None
+            self._key = key
+        self.setZValue(_z_for(ann))
+        self._decorate(look, ctx)
+        if ann.status == PREDICTION:
+            frame = QGraphicsRectItem(QRectF(*ann.bbox), self)
+            frame.setPen(look.pen)
+
+    def hit(self, scene_pos: QPointF) -> bool:
+        if self._crop is None:
+            self._crop = geometry.crop_rle(self.ann.rle)
+        x0, y0, crop = self._crop
+        p = scene_pos - self.pos()
+        c, r = int(np.floor(p.x())) - x0, int(np.floor(p.y())) - y0
+        return 0 <= r < crop.shape[0] and 0 <= c < crop.shape[1] and bool(crop[r, c])
+
+
+def make_item(ann: Annotation, ctx: RenderContext):
+    return MaskItem(ann, ctx) if ann.kind == MASK else ShapeItem(ann, ctx)
+
+
+class HandlesItem(QGraphicsItem):
+    """Outlines and handles of the selected shapes: box corners and edges, polygon vertices."""
+
+    def __init__(self):
+        super().__init__()
+        self.setZValue(Z_HANDLES)
+        self._anns: list[Annotation] = []
+        self._scale = 1.0
+        self._rect = QRectF()
+
+    def set_shapes(self, anns: list[Annotation], scale: float) -> None:
+        self.prepareGeometryChange()
+        self._anns = list(anns)
+        self._scale = max(scale, 1e-6)
+        rect = QRectF()
+        for a in anns:
+            rect = rect.united(QRectF(*a.bbox))
+        m = 2 * HANDLE_PX / self._scale
+        self._rect = rect.adjusted(-m, -m, m, m) if anns else QRectF()
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        scale = painter.worldTransform().m11() or self._scale
+        s = HANDLE_PX / scale
+        pen = QPen(QColor("white"), 1)
+        pen.setCosmetic(True)
+        outline = QPen(QColor("white"), 1, Qt.DashLine)
+        outline.setCosmetic(True)
+        painter.setBrush(QBrush(QColor(30, 30, 30)))
+        for a in self._anns:
+            painter.setPen(outline)
+            painter.drawRect(QRectF(*a.bbox))
+            painter.setPen(pen)
+            for x, y in handle_points(a):
+                painter.drawRect(QRectF(x - s / 2, y - s / 2, s, s))
+
+
+def handle_points(ann: Annotation) -> list[tuple[float, float]]:
+    if ann.kind == POLYGON and ann.polygons:
+        return [tuple(p) for r in ann.polygons for p in np.asarray(r, float).reshape(-1, 2).tolist()]
+    if ann.kind == MASK:
+        return []
+    return shapes.box_handles(ann.bbox)
+
+
+def cosmetic_pen(color: str = "#ffffff", style=Qt.SolidLine, width: float = 1.5) -> QPen:
+    pen = QPen(QColor(color), width, style)
+    pen.setCosmetic(True)
+    return pen
+
+
+class PreviewPath(QGraphicsPathItem):
+    """What a drawing tool has so far (rubber band, rectangle, open polygon)."""
+
+    def __init__(self, color: str = "#ffffff"):
+        super().__init__()
+        self.setZValue(Z_PREVIEW)
+        self.setPen(cosmetic_pen(color, Qt.DashLine))

@@ -1,0 +1,114 @@
+"""How a shape looks: a pure function of (annotation, render context), plus caches for what is
+expensive to build (the QPainterPath of an outline, the coloured QImage of a mask crop).
+
+Items (items.py) ask `appearance()` for pen, brush and caption and keep the path they were given;
+painting itself then runs in Qt's C++ items, which is what keeps 2000 shapes under a frame.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QImage, QPainterPath, QPen, QPolygonF
+
+from annotations import geometry
+from annotations.model import MASK, PREDICTION, Annotation
+
+PALETTE = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
+           "#fabed4", "#469990", "#dcbeff", "#9a6324", "#fffac8", "#800000", "#aaffc3", "#808000")
+FILL_ALPHA = 60
+MASK_ALPHA = 110
+PREDICTION_MASK_ALPHA = 70
+
+
+def category_color(category_id: int, color: str = "") -> QColor:
+    c = QColor(color) if color else QColor()
+    return c if c.isValid() else QColor(PALETTE[(category_id - 1) % len(PALETTE)])
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    """Everything besides the shape that decides how it is drawn."""
+    colors: tuple[tuple[int, str], ...] = ()  # (category id, "#rrggbb")
+    names: tuple[tuple[int, str], ...] = ()  # (category id, name)
+
+    def color(self, category_id: int) -> QColor:
+        return category_color(category_id, dict(self.colors).get(category_id, ""))
+
+    def name(self, category_id: int) -> str:
+        return dict(self.names).get(category_id, str(category_id))
+
+
+@dataclass(frozen=True)
+class Appearance:
+    pen: QPen
+    brush: QBrush
+    caption: str  # "" = none; predictions show their category and score
+
+
+def appearance(ann: Annotation, ctx: RenderContext) -> Appearance:
+    color = ctx.color(ann.category_id)
+    pen = QPen(color, 2)
+    pen.setCosmetic(True)  # same width on screen at every zoom
+    fill = QColor(color)
+    fill.setAlpha(FILL_ALPHA)
+    caption = ""
+    if ann.status == PREDICTION:
+        pen.setStyle(Qt.DashLine)
+        fill.setAlpha(FILL_ALPHA // 2)
+        score = "" if ann.score is None else f" {ann.score:.2f}"
+        caption = f"{ctx.name(ann.category_id)}{score}"
+    brush = QBrush(Qt.NoBrush) if ann.kind == MASK else QBrush(fill)
+    return Appearance(pen, brush, caption)
+
+
+def outline_path(ann: Annotation) -> QPainterPath:
+    """Boxes and polygons (rings unioned, holes cut) as one path in image pixels."""
+    path = QPainterPath()
+    path.setFillRule(Qt.OddEvenFill)
+    if ann.polygons:
+        for ring in list(ann.polygons) + list(ann.holes or []):
+            pts = np.asarray(ring, float).reshape(-1, 2)
+            path.addPolygon(QPolygonF([QPointF(x, y) for x, y in pts]))
+            path.closeSubpath()
+    else:
+        path.addRect(QRectF(*ann.bbox))
+    return path
+
+
+class MaskImageCache:
+    """Coloured, semi-transparent QImages of mask crops, keyed by (RLE counts, colour)."""
+
+    def __init__(self, capacity: int = 512):
+        self.capacity = capacity
+        self._images: OrderedDict[tuple, tuple[int, int, QImage]] = OrderedDict()
+
+    def get(self, rle: dict, color: QColor, alpha: int) -> tuple[int, int, QImage]:
+        key = (rle["counts"], tuple(rle["size"]), color.rgb(), alpha)
+        hit = self._images.get(key)
+        if hit is not None:
+            self._images.move_to_end(key)
+            return hit
+        x0, y0, crop = geometry.crop_rle(rle)
+        value = (alpha << 24) | (color.red() * alpha // 255 << 16) | (color.green() * alpha // 255 << 8) \
+            | (color.blue() * alpha // 255)
+        made = (x0, y0, mask_image(crop, value))
+        self._images[key] = made
+        if len(self._images) > self.capacity:
+            self._images.popitem(last=False)
+        return made
+
+
+def mask_image(crop: np.ndarray, argb_premultiplied: int) -> QImage:
+    """A 0/1 crop as an ARGB32_Premultiplied QImage (the QImage owns a copy of the pixels)."""
+    h, w = crop.shape
+    if h == 0 or w == 0:
+        return QImage()
+    px = np.where(crop.astype(bool), np.uint32(argb_premultiplied), np.uint32(0)).astype(np.uint32)
+    px = np.ascontiguousarray(px)
+    return QImage(px.data, w, h, 4 * w, QImage.Format_ARGB32_Premultiplied).copy()
+
+
+MASKS = MaskImageCache()

@@ -1,0 +1,191 @@
+"""Drawing and editing with real mouse and key events on the real canvas; results read from the store."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from annotations.model import BOX, POLYGON, Annotation
+from canvas_helpers import click, drag, key, move, press, release
+
+
+def test_rectangle_drag_creates_a_box_of_the_current_category(qtbot, project, make_canvas):
+    store, ids, (cat, dog) = project
+    canvas = make_canvas(store, ids[0])
+    canvas.set_tool("rectangle")
+    canvas.set_current_category(dog)
+    drag(qtbot, canvas, (20, 30), (70, 55))
+    anns = store.annotations(image_id=ids[0])
+    assert len(anns) == 1
+    a = anns[0]
+    assert a.kind == BOX and a.category_id == dog and a.status == "label"
+    assert a.bbox == pytest.approx((20, 30, 50, 25), abs=0.26)
+    assert canvas.selected_ids() == [a.id]
+    # a drag backwards gives the same kind of box; one past the image edge is clipped to it
+    drag(qtbot, canvas, (150, 110), (140, 130))
+    b = store.annotations(image_id=ids[0])[-1]
+    assert b.bbox == pytest.approx((140, 110, 10, 10), abs=0.26)
+
+
+def test_a_click_without_drag_adds_nothing(qtbot, project, make_canvas):
+    store, ids, _ = project
+    canvas = make_canvas(store, ids[0])
+    canvas.set_tool("rectangle")
+    click(qtbot, canvas, 40, 40)
+    assert store.annotations() == []
+
+
+def _box(store, image_id, cat, bbox):
+    return store.add_annotation(Annotation(None, image_id, cat, kind=BOX, bbox=bbox))
+
+
+def test_select_tool_moves_resizes_and_deletes_a_box(qtbot, project, make_canvas):
+    store, ids, (cat, _) = project
+    box_id = _box(store, ids[0], cat, (20, 20, 40, 30))
+    canvas = make_canvas(store, ids[0])
+    canvas.set_tool("select")
+    drag(qtbot, canvas, (30, 30), (45, 40))  # grab inside, move by (15, 10)
+    assert canvas.selected_ids() == [box_id]
+    assert store.annotation(box_id).bbox == pytest.approx((35, 30, 40, 30), abs=0.26)
+    drag(qtbot, canvas, (75, 60), (90, 80))  # bottom-right handle
+    assert store.annotation(box_id).bbox == pytest.approx((35, 30, 55, 50), abs=0.26)
+    drag(qtbot, canvas, (35, 55), (25, 55))  # left edge handle
+    assert store.annotation(box_id).bbox == pytest.approx((25, 30, 65, 50), abs=0.26)
+    assert canvas.annotations() == store.annotations(image_id=ids[0])
+    key(qtbot, canvas, Qt.Key_Delete)
+    assert store.annotation(box_id) is None and canvas.annotations() == []
+
+
+def test_moves_stay_inside_the_image(qtbot, project, make_canvas):
+    store, ids, (cat, _) = project
+    box_id = _box(store, ids[0], cat, (20, 20, 40, 30))
+    canvas = make_canvas(store, ids[0])
+    drag(qtbot, canvas, (30, 30), (0, 0))
+    x, y, w, h = store.annotation(box_id).bbox
+    assert (x, y, w, h) == pytest.approx((0, 0, 40, 30), abs=0.26)
+
+
+def test_polygon_closes_on_first_point_and_backspace_removes_the_last(qtbot, project, make_canvas):
+    store, ids, (cat, _) = project
+    canvas = make_canvas(store, ids[0])
+    canvas.set_tool("polygon")
+    for x, y in ((20, 20), (80, 20), (99, 99), (80, 60)):
+        click(qtbot, canvas, x, y)
+    key(qtbot, canvas, Qt.Key_Backspace)  # drops (80, 60)
+    assert store.annotations() == []  # nothing stored while drawing
+    click(qtbot, canvas, 20, 60)
+    click(qtbot, canvas, 20.5, 20.5)  # near the first point: closes
+    anns = store.annotations()
+    assert len(anns) == 1 and anns[0].kind == POLYGON
+    assert anns[0].polygons[0] == pytest.approx([20, 20, 80, 20, 99, 99, 20, 60], abs=0.26)
+    assert anns[0].bbox == pytest.approx((20, 20, 79, 79), abs=0.5)
+
+
+def test_polygon_enter_closes_and_escape_cancels(qtbot, project, make_canvas):
+    store, ids, _ = project
+    canvas = make_canvas(store, ids[0])
+    canvas.set_tool("polygon")
+    for x, y in ((10, 10), (50, 10), (30, 40)):
+        click(qtbot, canvas, x, y)
+    key(qtbot, canvas, Qt.Key_Escape)
+    assert store.annotations() == [] and not canvas.active_tool().busy
+    for x, y in ((10, 10), (50, 10), (30, 40)):
+        click(qtbot, canvas, x, y)
+    key(qtbot, canvas, Qt.Key_Return)
+    anns = store.annotations()
+    assert len(anns) == 1 and len(anns[0].polygons[0]) == 6
+
+
+def test_polygon_vertices_drag_insert_and_delete(qtbot, project, make_canvas):
+    store, ids, (cat, _) = project
+    pid = store.add_annotation(Annotation(None, ids[0], cat, kind=POLYGON,
+                                          polygons=[[20, 20, 100, 20, 100, 80, 20, 80]]))
+    canvas = make_canvas(store, ids[0])
+    click(qtbot, canvas, 50, 50)  # select it
+    assert canvas.selected_ids() == [pid]
+    drag(qtbot, canvas, (100, 80), (110, 90))  # drag a vertex
+    assert store.annotation(pid).polygons[0] == pytest.approx([20, 20, 100, 20, 110, 90, 20, 80], abs=0.26)
+    drag(qtbot, canvas, (60, 20), (60, 10))  # press on the top edge: inserts a vertex and drags it
+    assert store.annotation(pid).polygons[0] == pytest.approx([20, 20, 60, 10, 100, 20, 110, 90, 20, 80], abs=0.26)
+    click(qtbot, canvas, 60, 10, mods=Qt.AltModifier)  # Alt-click deletes it again
+    assert store.annotation(pid).polygons[0] == pytest.approx([20, 20, 100, 20, 110, 90, 20, 80], abs=0.26)
+    assert store.annotation(pid).area == pytest.approx(
+        0.5 * abs(20 * 20 - 100 * 20 + 100 * 90 - 110 * 20 + 110 * 80 - 20 * 90 + 20 * 20 - 20 * 80), abs=1e-6)
+
+
+def test_rubber_band_and_shift_click_select_several(qtbot, project, make_canvas):
+    store, ids, (cat, _) = project
+    a = _box(store, ids[0], cat, (10, 10, 20, 20))
+    b = _box(store, ids[0], cat, (40, 10, 20, 20))
+    c = _box(store, ids[0], cat, (100, 80, 20, 20))
+    canvas = make_canvas(store, ids[0])
+    drag(qtbot, canvas, (5, 5), (70, 40))
+    assert sorted(canvas.selected_ids()) == [a, b]
+    click(qtbot, canvas, 110, 90, mods=Qt.ShiftModifier)
+    assert sorted(canvas.selected_ids()) == [a, b, c]
+    click(qtbot, canvas, 20, 20, mods=Qt.ShiftModifier)
+    assert sorted(canvas.selected_ids()) == [b, c]
+    drag(qtbot, canvas, (45, 15), (55, 25))  # moves both selected
+    assert store.annotation(b).bbox == pytest.approx((50, 20, 20, 20), abs=0.26)
+    assert store.annotation(c).bbox == pytest.approx((110, 90, 20, 20), abs=0.26)
+    assert store.annotation(a).bbox == (10, 10, 20, 20)
+    click(qtbot, canvas, 150, 5)  # empty place: clears
+    assert canvas.selected_ids() == []
+
+
+def test_arrow_keys_nudge_the_selection(qtbot, project, make_canvas):
+    store, ids, (cat, _) = project
+    a = _box(store, ids[0], cat, (10, 10, 20, 20))
+    canvas = make_canvas(store, ids[0])
+    canvas.select_annotations([a])
+    key(qtbot, canvas, Qt.Key_Right)
+    key(qtbot, canvas, Qt.Key_Down, Qt.ShiftModifier)
+    assert store.annotation(a).bbox == (11, 20, 20, 20)
+
+
+def test_copy_paste_across_images_and_duplicate(qtbot, project, make_canvas):
+    store, ids, (cat, dog) = project
+    a = _box(store, ids[0], dog, (10, 10, 20, 20))
+    canvas = make_canvas(store, ids[0])
+    canvas.select_annotations([a])
+    assert canvas.copy_selection() == 1
+    new = canvas.duplicate_selection()
+    assert store.annotation(new[0]).bbox == (20, 20, 20, 20)
+    canvas.show_image(ids[1])
+    pasted = canvas.paste()
+    p = store.annotation(pasted[0])
+    assert (p.image_id, p.category_id, p.bbox, p.source) == (ids[1], dog, (10, 10, 20, 20), "hand")
+    assert canvas.selected_ids() == pasted
+
+
+def test_no_category_means_no_drawing_and_a_message(qtbot, tmp_path, make_canvas):
+    import numpy as np
+    from annotations.imageio import write_rgb
+    from annotations.model import ImageRecord
+    from annotations.store import Store
+    store = Store.open(tmp_path / "p")
+    write_rgb(tmp_path / "p" / "a.png", np.zeros((50, 50, 3), np.uint8))
+    image_id = store.add_image(ImageRecord(None, "a.png", 50, 50))
+    canvas = make_canvas(store, image_id)
+    canvas.set_tool("rectangle")
+    with qtbot.waitSignal(canvas.message, timeout=1000) as sig:
+        drag(qtbot, canvas, (5, 5), (30, 30))
+    assert "category" in sig.args[0]
+    assert store.annotations() == []
+    store.close()
+
+
+def test_unknown_tool_names_the_tools(make_canvas, project):
+    canvas = make_canvas(project[0])
+    with pytest.raises(ValueError, match="rectangle"):
+        canvas.set_tool("lasso")
+
+
+def test_escape_cancels_a_rectangle_drag(qtbot, project, make_canvas):
+    store, ids, _ = project
+    canvas = make_canvas(store, ids[0])
+    canvas.set_tool("rectangle")
+    press(qtbot, canvas, 10, 10)
+    move(qtbot, canvas, 40, 40)
+    key(qtbot, canvas, Qt.Key_Escape)
+    release(qtbot, canvas, 40, 40)
+    assert store.annotations() == []
