@@ -1,13 +1,80 @@
-"""`main.py evaluate`: not built yet (see its issue)."""
+"""`main.py evaluate`: COCO (and VOC, F1) evaluation of detections against ground truth.
+
+    main.py evaluate --gt GT.json --dt DT.json [--iou-type bbox|segm] [--json OUT]
+    main.py evaluate --project P --model-run R [--split val] [--iou-type segm]
+
+Prints pycocotools' 12 summary lines, then a per-class table. Bad input: one line on stderr and
+exit code 2.
+"""
 from __future__ import annotations
 
+import json
 import sys
 
 
 def add_arguments(p, name):
-    pass
+    src = p.add_argument_group("what to evaluate (either files or a project)")
+    src.add_argument("--gt", help="ground truth, COCO JSON")
+    src.add_argument("--dt", help="detections, COCO results JSON (a list)")
+    src.add_argument("--project", help="project folder: its labels are the ground truth")
+    src.add_argument("--model-run", type=int, help="with --project: the run whose predictions are evaluated")
+    src.add_argument("--split", choices=["train", "val", "test"], help="with --project: only this split")
+    p.add_argument("--iou-type", choices=["bbox", "segm"], default="bbox")
+    p.add_argument("--max-dets", type=int, nargs="+", default=[1, 10, 100], metavar="N",
+                   help="maxDets list (default 1 10 100)")
+    p.add_argument("--match-iou", type=float, default=0.5, help="IoU for VOC AP, F1 and matching (default 0.5)")
+    p.add_argument("--backend", choices=["faster", "pycocotools"], default=None,
+                   help="COCO evaluator (default: faster; both give the same figures)")
+    p.add_argument("--json", metavar="OUT", help="also write every figure to this JSON file")
+
+
+def _fail(msg: str) -> int:
+    print(f"error: {msg}", file=sys.stderr)
+    return 2
 
 
 def run(args) -> int:
-    print("main.py evaluate is not available yet.", file=sys.stderr)
-    return 2
+    from annotations.imageio import atomic_write_text
+    from engine.evaluation.inputs import EvaluationError, load_json_file
+    from engine.evaluation.report import evaluate_files_report, evaluate_project_report, format_table
+
+    files = args.gt is not None or args.dt is not None
+    if files == (args.project is not None):
+        return _fail("give either --gt and --dt, or --project and --model-run")
+    try:
+        if files:
+            if args.gt is None or args.dt is None:
+                return _fail("--gt and --dt go together")
+            gt = load_json_file(args.gt, "ground truth")
+            dt = load_json_file(args.dt, "detections")
+            try:
+                report = evaluate_files_report(gt, dt, args.iou_type, None, args.max_dets, args.backend,
+                                               args.match_iou)
+            except EvaluationError as e:
+                text = str(e)
+                for what, path in (("ground truth", args.gt), ("detections", args.dt)):
+                    text = text.replace(f"{what}:", f"{path}:", 1) if text.startswith(what) else text
+                raise EvaluationError(text) from e
+        else:
+            if args.model_run is None:
+                return _fail("--project needs --model-run (the id of a run of predictions)")
+            from annotations.store import Store, StoreError
+            try:
+                store = Store.open(args.project, create=False)
+            except StoreError as e:
+                return _fail(str(e))
+            try:
+                ids = store.image_ids(args.split) if args.split else None
+                if ids is not None and not ids:
+                    return _fail(f"project {store.root} has no images in split {args.split!r}")
+                report = evaluate_project_report(store, args.model_run, args.iou_type, ids, args.max_dets,
+                                                 args.backend, args.match_iou)
+            finally:
+                store.close()
+    except EvaluationError as e:
+        return _fail(str(e))
+    print(format_table(report))
+    if args.json:
+        atomic_write_text(args.json, json.dumps(report.to_dict(), indent=1))
+        print(f"wrote {args.json}", file=sys.stderr)
+    return 0

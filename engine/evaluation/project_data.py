@@ -64,10 +64,13 @@ def project_to_coco(store: Store, run_id: int, iou_type: str = "bbox", image_ids
     for i, a in enumerate(preds):
         if progress is not None and i % 500 == 0 and progress(len(labels) + i, total) is False:
             raise InterruptedError("cancelled")
-        entry = {"image_id": a.image_id, "category_id": a.category_id, "bbox": list(a.bbox),
+        entry = {"image_id": a.image_id, "category_id": a.category_id,
                  "score": float(a.score if a.score is not None else 1.0)}
         if iou_type == "segm":
+            # No bbox: pycocotools' loadRes would then take the box area for the area ranges.
             entry["segmentation"] = _segmentation(a, *sizes[a.image_id])
+        else:
+            entry["bbox"] = list(a.bbox)
         dt.append(entry)
         dt_ids.append(a.id)
     gt = {

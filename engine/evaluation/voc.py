@@ -60,18 +60,25 @@ def evaluate_voc(gt: dict, dt: list[dict], iou: float = 0.5, eleven_point: bool 
     difficult_ids = set(difficult_ids)
     keep = None if image_ids is None else set(image_ids)
     names = {c["id"]: c.get("name", str(c["id"])) for c in gt["categories"]}
+    gt_by_cat: dict[int, list[dict]] = {}
+    for a in gt["annotations"]:
+        if keep is None or a["image_id"] in keep:
+            gt_by_cat.setdefault(a["category_id"], []).append(a)
+    dt_by_cat: dict[int, list[dict]] = {}
+    for d in dt:
+        if keep is None or d["image_id"] in keep:
+            dt_by_cat.setdefault(d["category_id"], []).append(d)
     per_class = []
     for cat in sorted(names):
         labels: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         by_img: dict[int, list] = {}
-        for a in gt["annotations"]:
-            if a["category_id"] == cat and (keep is None or a["image_id"] in keep):
-                hard = a["id"] in difficult_ids or bool(a.get("difficult")) or bool(a.get("iscrowd"))
-                by_img.setdefault(a["image_id"], []).append((a["bbox"], hard))
+        for a in gt_by_cat.get(cat, []):
+            hard = a["id"] in difficult_ids or bool(a.get("difficult")) or bool(a.get("iscrowd"))
+            by_img.setdefault(a["image_id"], []).append((a["bbox"], hard))
         for img, items in by_img.items():
             labels[img] = (np.asarray([b for b, _ in items], float), np.asarray([h for _, h in items], bool))
         n_pos = int(sum((~hard).sum() for _, hard in labels.values()))
-        preds = [d for d in dt if d["category_id"] == cat and (keep is None or d["image_id"] in keep)]
+        preds = dt_by_cat.get(cat, [])
         order = np.argsort([-d["score"] for d in preds], kind="mergesort")
         taken = {img: np.zeros(len(h), bool) for img, (_, h) in labels.items()}
         tp, fp = [], []
