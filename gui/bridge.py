@@ -52,7 +52,7 @@ class EngineBridge(QObject):
     capabilities = Signal(dict)  # cuda, cuda_name, models (answer to describe_engine)
     failed = Signal(int, str)  # request id, message (error carries the same message)
 
-    _req_load = Signal(int, str, str, str, bool, float)
+    _req_load = Signal(int, str, str, str, bool, float, bool)
     _req_threshold = Signal(float)
     _req_image = Signal(int, int, int)
     _req_images = Signal(int, object, bool, int, int)
@@ -103,11 +103,13 @@ class EngineBridge(QObject):
         self._req_describe.emit()
 
     def load_model(self, name: str, source: str = "default", device: str = "auto", fp16: bool = False,
-                   score_threshold: float | None = None) -> int:
+                   score_threshold: float | None = None, map_to_project: bool = False) -> int:
+        """Load `name` with weights from `source` ("default", "random" or a checkpoint path), freeing
+        the model loaded before. map_to_project: the model's classes become the project's (by name)."""
         rid = self._next()
         self.model_info = {}
         self._req_load.emit(rid, name, str(source), device, bool(fp16),
-                            -1.0 if score_threshold is None else float(score_threshold))
+                            -1.0 if score_threshold is None else float(score_threshold), bool(map_to_project))
         return rid
 
     def set_score_threshold(self, score: float) -> None:

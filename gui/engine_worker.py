@@ -28,19 +28,24 @@ SKIPPED_NAMES = {"__background__", "background", "__ignore__"}
 @dataclass
 class EngineHooks:
     """The engine entry points the worker uses (defaults import engine/ lazily, on the engine thread)."""
-    load_model: Callable[..., Any]  # (name, source, device, project_categories) -> LoadedModel
-    make_predictor: Callable[..., Any]  # (loaded, score_threshold, fp16) -> object with predict(images, cancel)
+    load_model: Callable[..., Any]  # (name, source, device, project_categories, fp16) -> LoadedModel
+    make_predictor: Callable[..., Any]  # (loaded, score_threshold) -> object with predict(images, cancel)
     describe: Callable[[], dict]  # {"cuda": bool, "cuda_name": str, "models": [{name, task, default_score}]}
+    release_model: Callable[[Any], None] = lambda loaded: None
 
 
-def _default_load_model(name, source, device, project_categories):
+def _default_load_model(name, source, device, project_categories, fp16):
+    from engine.device import resolve_device
     from engine.weights import load_model
-    return load_model(name, source=source, device=device, project_categories=project_categories)
+    # fp16 autocast exists only on CUDA; on "auto" without CUDA the model runs in fp32 and the
+    # loaded info says so (the panel only offers fp16 when CUDA is there).
+    fp16 = bool(fp16 and resolve_device(device).type == "cuda")
+    return load_model(name, source=source, device=device, project_categories=project_categories, fp16=fp16)
 
 
-def _default_make_predictor(loaded, score_threshold, fp16):
+def _default_make_predictor(loaded, score_threshold):
     from engine.predictor import Predictor
-    return Predictor(loaded, score_threshold=score_threshold, fp16=fp16)
+    return Predictor(loaded, score_threshold=score_threshold)
 
 
 def _default_describe() -> dict:
@@ -48,12 +53,17 @@ def _default_describe() -> dict:
     from engine.registry import SPECS
     cuda = bool(torch.cuda.is_available())
     return {"cuda": cuda, "cuda_name": torch.cuda.get_device_name(0) if cuda else "",
-            "models": [{"name": s.name, "task": s.task, "default_score": float(s.default_score)}
-                       for s in SPECS.values()]}
+            "models": [{"name": s.name, "task": s.task, "default_score": float(s.default_score),
+                        "description": s.description} for s in SPECS.values()]}
+
+
+def _default_release_model(loaded) -> None:
+    from engine.weights import release_model
+    release_model(loaded)
 
 
 def default_hooks() -> EngineHooks:
-    return EngineHooks(_default_load_model, _default_make_predictor, _default_describe)
+    return EngineHooks(_default_load_model, _default_make_predictor, _default_describe, _default_release_model)
 
 
 @dataclass
@@ -137,7 +147,6 @@ class EngineWorker(QObject):
         self.loaded_model = None
         self.predictor = None
         self.info: dict = {}
-        self._fp16 = False
         self._interactive_run: int | None = None  # run that "predict this image" writes to
         self._run_store: Store | None = None
 
@@ -149,28 +158,32 @@ class EngineWorker(QObject):
         except Exception as e:  # noqa: BLE001
             self.described.emit({"cuda": False, "cuda_name": "", "models": [], "error": _message(e)})
 
-    @Slot(int, str, str, str, bool, float)
-    def load(self, rid: int, name: str, source: str, device: str, fp16: bool, score: float) -> None:
+    @Slot(int, str, str, str, bool, float, bool)
+    def load(self, rid: int, name: str, source: str, device: str, fp16: bool, score: float,
+             map_to_project: bool) -> None:
         self._begin()
         try:
             self.release()
             t0 = time.perf_counter()
-            store = self.shared.store
-            with self.shared.store_lock:
-                names = [c.name for c in store.categories()] if store is not None else None
-            loaded = self.hooks.load_model(name, source, device, names)
-            device_type = getattr(loaded.device, "type", str(loaded.device))
-            self._fp16 = bool(fp16 and device_type == "cuda")
-            threshold = None if score < 0 else score
-            self.predictor = self.hooks.make_predictor(loaded, threshold, self._fp16)
+            names = None
+            if map_to_project:
+                with self.shared.store_lock:
+                    store = self.shared.store
+                    names = [c.name for c in store.categories()] if store is not None else None
+            loaded = self.hooks.load_model(name, source, device, names, fp16)
             self.loaded_model = loaded
-            spec = loaded.spec
+            threshold = None if score < 0 else score
+            self.predictor = self.hooks.make_predictor(loaded, threshold)
+            described = loaded.info() if hasattr(loaded, "info") else {}
+            precision = getattr(loaded, "precision", "fp32")
             self.info = {
-                "name": name, "task": getattr(spec, "task", ""), "device": str(loaded.device),
-                "precision": "fp16" if self._fp16 else "fp32", "source": str(loaded.source),
-                "weights": source, "categories": list(loaded.categories), "score_threshold": threshold,
-                "seconds": time.perf_counter() - t0,
-                "note": "fp16 needs CUDA: running in fp32." if fp16 and not self._fp16 else "",
+                "name": name, "task": getattr(loaded.spec, "task", ""), "device": str(loaded.device),
+                "device_name": described.get("device_name", str(loaded.device)), "precision": precision,
+                "source": str(loaded.source), "weights": source, "categories": list(loaded.categories),
+                "score_threshold": getattr(self.predictor, "score_threshold", threshold),
+                "description": described.get("description", f"{name} · {loaded.source} · {loaded.device} · {precision}"),
+                "mapping": described.get("mapping"), "seconds": time.perf_counter() - t0,
+                "note": "fp16 needs CUDA: running in fp32." if fp16 and not precision.startswith("fp16") else "",
             }
             self.loaded.emit(rid, dict(self.info))
         except Exception as e:  # noqa: BLE001 - WeightsUnavailable and friends carry readable text
@@ -185,8 +198,8 @@ class EngineWorker(QObject):
             return
         threshold = None if score < 0 else score
         try:
-            self.predictor = self.hooks.make_predictor(self.loaded_model, threshold, self._fp16)
-            self.info["score_threshold"] = threshold
+            self.predictor = self.hooks.make_predictor(self.loaded_model, threshold)
+            self.info["score_threshold"] = getattr(self.predictor, "score_threshold", threshold)
         except Exception as e:  # noqa: BLE001
             self.failed.emit(0, f"Could not change the score threshold: {_message(e)}")
 
@@ -218,7 +231,10 @@ class EngineWorker(QObject):
                     ids = self._store_predictions(store, run_id, [(image_id, pred)], replace=True)
             self.done.emit(rid, ImageResult(image_id, pred, run_id, ids, seconds))
         except Exception as e:  # noqa: BLE001
-            self.failed.emit(rid, f"Predicting image {image_id} failed: {_message(e)}")
+            if self.shared.cancelled(generation):
+                self.skipped.emit(rid)
+            else:
+                self.failed.emit(rid, f"Predicting image {image_id} failed: {_message(e)}")
         finally:
             self._end()
 
@@ -229,6 +245,7 @@ class EngineWorker(QObject):
             return
         self._begin()
         t0 = time.perf_counter()
+        result = None
         try:
             predictor = self._require_model()
             with self.shared.store_lock:
@@ -267,8 +284,11 @@ class EngineWorker(QObject):
         except Cancelled:
             result.cancelled = True
         except Exception as e:  # noqa: BLE001
-            self.failed.emit(rid, f"Predicting images failed: {_message(e)}")
-            return
+            if result is not None and self.shared.cancelled(generation):
+                result.cancelled = True  # the predictor's own cancellation exception
+            else:
+                self.failed.emit(rid, f"Predicting images failed: {_message(e)}")
+                return
         finally:
             self._end()
         result.seconds = time.perf_counter() - t0
@@ -292,19 +312,26 @@ class EngineWorker(QObject):
             display = blend_masks(frame.image, pred)
             self.done.emit(rid, FrameResult(frame, pred, display, seconds, time.perf_counter()))
         except Exception as e:  # noqa: BLE001
-            self.failed.emit(rid, f"Predicting frame {getattr(frame, 'index', '?')} failed: {_message(e)}")
+            if self.shared.cancelled(generation):
+                self.skipped.emit(rid)
+            else:
+                self.failed.emit(rid, f"Predicting frame {getattr(frame, 'index', '?')} failed: {_message(e)}")
         finally:
             self._end()
 
     @Slot()
     def release(self) -> None:
         """Drop the model so its memory (GPU memory included) returns."""
-        had_model = self.loaded_model is not None
+        loaded, self.loaded_model = self.loaded_model, None
         self.predictor = None
-        self.loaded_model = None
         self.info = {}
         self._interactive_run = None
-        if had_model:
+        if loaded is not None:
+            try:
+                self.hooks.release_model(loaded)
+            except Exception:  # noqa: BLE001 - freeing must never fail a shutdown
+                pass
+            del loaded
             gc.collect()
             torch = sys.modules.get("torch")
             if torch is not None and torch.cuda.is_available():

@@ -90,8 +90,8 @@ class FakeEngine:
         self.cuda = cuda
         self.loads: list[tuple] = []
 
-    def load_model(self, name, source, device, project_categories):
-        self.loads.append((name, source, device, project_categories))
+    def load_model(self, name, source, device, project_categories, fp16):
+        self.loads.append((name, source, device, project_categories, fp16))
         if name == "broken":
             raise FileNotFoundError("torchvision expects broken.pth in /nowhere/hub/checkpoints; "
                                     "or pick a checkpoint file, or random weights")
@@ -99,7 +99,7 @@ class FakeEngine:
         return SimpleNamespace(model=object(), spec=spec, categories=["__background__", "dark", "bright"],
                                device="cuda" if device == "cuda" else "cpu", source=f"fake {source}")
 
-    def make_predictor(self, loaded, score_threshold, fp16):
+    def make_predictor(self, loaded, score_threshold):
         self.predictor.score_threshold = score_threshold
         return self.predictor
 

@@ -35,8 +35,12 @@ def test_load_reports_device_precision_and_project_categories(qtbot, make_bridge
     assert info["name"] == "fake_detector" and info["device"] == "cpu"
     assert info["precision"] == "fp32" and "fp16 needs CUDA" in info["note"]  # fp16 asked for on a CPU
     assert info["score_threshold"] == 0.4 and engine.predictor.score_threshold == 0.4
-    assert engine.loads == [("fake_detector", "random", "cpu", [])]
+    assert engine.loads == [("fake_detector", "random", "cpu", None, True)]
     assert bridge.model_info == info
+    grey_store.ensure_category("bright")
+    with qtbot.waitSignal(bridge.model_loaded, timeout=5000):
+        bridge.load_model("fake_detector", "default", "auto", map_to_project=True)
+    assert engine.loads[-1] == ("fake_detector", "default", "auto", ["bright"], False)
 
 
 def test_load_failure_is_a_readable_message(qtbot, make_bridge):
