@@ -278,19 +278,25 @@ def export_coco(store: Store, out_path: str | os.PathLike, image_ids=None, progr
 
 
 # ---- results (detections) -------------------------------------------------------------------
-def coco_results(store: Store, run_id: int, image_ids: Iterable[int] | None = None) -> list[dict]:
-    """The predictions of one run as a COCO results list (what COCO.loadRes reads)."""
+def coco_results(store: Store, run_id: int, image_ids: Iterable[int] | None = None,
+                 iou_type: str | None = None) -> list[dict]:
+    """The predictions of one run as a COCO results list (what COCO.loadRes reads).
+
+    iou_type "bbox" writes boxes, "segm" masks (RLE); default: "segm" when the run has masks."""
     records, anns = _selected(store, None if image_ids is None else list(image_ids), PREDICTION, run_id)
     sizes = {r.id: (r.height, r.width) for r in records}
-    with_masks = any(a.polygons or a.rle is not None for a in anns)
-    return [result_from_annotation(a, *sizes[a.image_id], with_masks) for a in anns]
+    if iou_type is None:
+        iou_type = "segm" if any(a.polygons or a.rle is not None for a in anns) else "bbox"
+    if iou_type not in ("bbox", "segm"):
+        raise ValueError(f"iou_type must be 'bbox' or 'segm', not {iou_type!r}")
+    return [result_from_annotation(a, *sizes[a.image_id], iou_type) for a in anns]
 
 
 def export_coco_results(store: Store, out_path: str | os.PathLike, run_id: int,
-                        image_ids: Iterable[int] | None = None) -> ExportReport:
+                        image_ids: Iterable[int] | None = None, iou_type: str | None = None) -> ExportReport:
     if store.run(run_id) is None:
         raise FormatError(f"{out_path}: the project has no model run {run_id}")
-    results = coco_results(store, run_id, image_ids)
+    results = coco_results(store, run_id, image_ids, iou_type)
     atomic_write_text(out_path, json.dumps(results, separators=(",", ":")))
     return ExportReport(images=len({r["image_id"] for r in results}), annotations=len(results),
                         categories=len({r["category_id"] for r in results}), files=1, path=str(out_path))

@@ -129,11 +129,15 @@ def annotation_to_coco(a: Annotation, height: int, width: int, with_score: bool)
     return d, holes
 
 
-def result_from_annotation(a: Annotation, height: int, width: int, with_masks: bool) -> dict:
-    d = {"image_id": a.image_id, "category_id": a.category_id, "bbox": [float(v) for v in a.bbox],
-         "score": float(a.score if a.score is not None else 1.0)}
-    if with_masks:
-        seg, _ = segmentation_of(a, height, width, results=True)
-        if seg is not None:
-            d["segmentation"] = seg
+def result_from_annotation(a: Annotation, height: int, width: int, iou_type: str) -> dict:
+    """One detection in COCO results form. "segm" results carry no bbox: pycocotools' loadRes
+    takes any result with a bbox as a box result (area = box area), which would change the mask
+    evaluation."""
+    d = {"image_id": a.image_id, "category_id": a.category_id}
+    if iou_type == "segm":
+        d["segmentation"] = segmentation_of(a, height, width, results=True)[0] or \
+            geometry.annotation_rle(a, height, width)
+    else:
+        d["bbox"] = [float(v) for v in a.bbox]
+    d["score"] = float(a.score if a.score is not None else 1.0)
     return d
