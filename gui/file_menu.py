@@ -2,6 +2,7 @@
 export of labels in the formats of annotations.formats (run as background jobs), settings, quit."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings
@@ -161,11 +162,8 @@ class FileMenu(QObject):
         return self.window.run_job(job, f"Exporting {FORMAT_TITLES.get(fmt, fmt)} to {out_path}")
 
     def _report(self, what: str, path, report) -> None:
-        text = (f"{what} of {path}: {report.images} images, {report.annotations} annotations, "
-                f"{report.categories} categories.")
-        warnings = list(getattr(report, "warnings", []) or [])
-        if warnings:
-            text += f"\n\n{len(warnings)} warning(s):\n" + "\n".join(warnings[:20])
-            if len(warnings) > 20:
-                text += f"\n... and {len(warnings) - 20} more"
+        warnings = list(report.warnings)
+        text = str(replace(report, warnings=warnings[:20]))
+        if len(warnings) > 20:
+            text += f"\n  ... and {len(warnings) - 20} more warnings"
         self.window.inform(what, text)

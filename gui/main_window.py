@@ -430,6 +430,8 @@ class MainWindow(QMainWindow):
         cv.zoom_changed.connect(lambda z: self._zoom.setText(f"{z * 100:.0f}%"))
         cv.tool_changed.connect(self._canvas_tool)
         cv.image_failed.connect(lambda iid, msg: self.statusBar().showMessage(msg, 8000))
+        if hasattr(cv, "message"):
+            cv.message.connect(lambda text: self.statusBar().showMessage(text, 5000))
 
     def _store_changed(self, table: str, action: str, ids: list) -> None:
         if self.canvas is not None and hasattr(self.canvas, "on_store_changed"):

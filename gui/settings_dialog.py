@@ -40,7 +40,8 @@ class ShortcutEditor(QWidget):
                 edit.setObjectName(f"{cmd.id}#{slot}")
                 edit.setMaximumSequenceLength(1)
                 edit.setClearButtonEnabled(True)
-                edit.keySequenceChanged.connect(lambda _seq, key=(cmd.id, slot): self._changed(key))
+                # Checked when a key has been recorded (recording first clears the field).
+                edit.editingFinished.connect(lambda key=(cmd.id, slot): self._changed(key))
                 self.edits[(cmd.id, slot)] = edit
                 self.table.setCellWidget(row, col, edit)
         lay = QVBoxLayout(self)

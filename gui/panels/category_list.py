@@ -15,7 +15,8 @@ from PySide6.QtWidgets import (QButtonGroup, QColorDialog, QComboBox, QDialog, Q
 from annotations.model import LABEL, Category
 from annotations.store import Store, StoreError
 
-# Colours for categories without one of their own (a category's id picks one, so it never changes).
+# Colours for categories without one of their own (a category's id picks one, so it never changes);
+# the same palette and rule as the canvas (gui/canvas/painting.py), so swatches match the shapes.
 PALETTE = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
            "#fabed4", "#469990", "#dcbeff", "#9a6324", "#fffac8", "#800000", "#aaffc3", "#808000")
 COL_KEY, COL_NAME, COL_COUNT = 0, 1, 2
@@ -23,7 +24,7 @@ COL_KEY, COL_NAME, COL_COUNT = 0, 1, 2
 
 def category_color(cat: Category) -> QColor:
     c = QColor(cat.color) if cat.color else QColor()
-    return c if c.isValid() else QColor(PALETTE[(cat.id or 0) % len(PALETTE)])
+    return c if c.isValid() else QColor(PALETTE[((cat.id or 1) - 1) % len(PALETTE)])
 
 
 def _swatch(color: QColor) -> QIcon:
@@ -138,17 +139,26 @@ class CategoryListPanel(QWidget):
     def reload(self) -> None:
         cats = self.categories()
         counts = self.store.category_counts() if self.store is not None else {}
+        same_rows = [c.id for c in cats] == [self.tree.topLevelItem(i).data(COL_NAME, Qt.UserRole)
+                                             for i in range(self.tree.topLevelItemCount())]
         with QSignalBlocker(self.tree):
-            self.tree.clear()
+            if not same_rows:  # else update in place: an open rename editor survives
+                self.tree.clear()
             for i, cat in enumerate(cats):
-                item = QTreeWidgetItem([str(i + 1) if i < 9 else "", cat.name, str(counts.get(cat.id, 0))])
+                item = self.tree.topLevelItem(i) if same_rows else QTreeWidgetItem()
+                item.setText(COL_COUNT, str(counts.get(cat.id, 0)))
+                if same_rows and self.tree.state() == QTreeWidget.EditingState and self.tree.currentItem() is item:
+                    continue  # any change to the item being renamed would reset the editor's text
+                item.setText(COL_KEY, str(i + 1) if i < 9 else "")
+                item.setText(COL_NAME, cat.name)
                 item.setData(COL_NAME, Qt.UserRole, cat.id)
                 item.setIcon(COL_NAME, _swatch(category_color(cat)))
                 item.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled | Qt.ItemIsEditable | Qt.ItemIsUserCheckable)
                 item.setCheckState(COL_KEY, Qt.Unchecked if cat.id in self.hidden else Qt.Checked)
                 item.setToolTip(COL_KEY, "Shown on the canvas (untick to hide)")
                 item.setTextAlignment(COL_COUNT, Qt.AlignRight | Qt.AlignVCenter)
-                self.tree.addTopLevelItem(item)
+                if not same_rows:
+                    self.tree.addTopLevelItem(item)
                 if cat.id == self._current:
                     self.tree.setCurrentItem(item)
         known = {c.id for c in cats}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QTreeView, QVBoxLayout,
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QSizePolicy, QTreeView, QVBoxLayout,
                                QWidget)
 
 from annotations.model import LABEL
@@ -190,6 +190,9 @@ class FileListPanel(QWidget):
         self.search.setClearButtonEnabled(True)
         self.counts = QLabel()
         self.counts.setObjectName("counts")
+        self.counts.setWordWrap(True)
+        # Changing text must not change the dock's width (the canvas would resize and refit).
+        self.counts.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.view = QTreeView()
         self.view.setRootIsDecorated(False)
         self.view.setUniformRowHeights(True)

@@ -6,6 +6,7 @@ import gc
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QSettings, QThread, QThreadPool
+from PySide6.QtWidgets import QApplication
 
 
 @pytest.fixture
@@ -49,8 +50,10 @@ def make_window(qtbot, settings_dir):
         with qtbot.waitSignal(win.project_opened, timeout=20000):
             win.open_path(project)
         if wait_for_image:
-            qtbot.waitUntil(lambda: win.canvas.current_image_id is not None, timeout=10000)
-        win.activateWindow()
+            qtbot.waitUntil(lambda: win.canvas.current_image_id is not None and win.canvas.image_ready,
+                            timeout=10000)
+        win.activateWindow()  # shortcuts only fire in the active window
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is win, timeout=5000)
         return win
 
     yield make

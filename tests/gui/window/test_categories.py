@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLineEdit
 
 from annotations.model import LABEL, PREDICTION, Annotation, ModelRun
 from gui.panels.category_list import DeleteCategoryDialog
@@ -102,7 +102,9 @@ def test_deleting_a_category_deletes_or_moves_its_annotations(qtbot, make_window
 def test_add_rename_and_hide_a_category(qtbot, make_window, demo_project):
     win = make_window(demo_project)
     qtbot.mouseClick(win.categories.add_button, Qt.LeftButton)
-    editor = QApplication.focusWidget()
+    qtbot.waitUntil(lambda: isinstance(QApplication.focusWidget(), QLineEdit)
+                    and win.categories.tree.isAncestorOf(QApplication.focusWidget()), timeout=3000)
+    editor = QApplication.focusWidget()  # the in-place name editor
     qtbot.keyClick(editor, Qt.Key_A, Qt.ControlModifier)
     qtbot.keyClicks(editor, "hexagon")
     qtbot.keyClick(editor, Qt.Key_Return)

@@ -1,0 +1,49 @@
+"""File menu import and export: run as jobs, report in a message, and bad input changes nothing."""
+from __future__ import annotations
+
+import json
+
+from PySide6.QtWidgets import QMessageBox
+
+from annotations.formats.coco import store_to_coco_dict
+
+
+def _messages(win) -> list[str]:
+    return [b.text() for b in win.findChildren(QMessageBox) if b.isVisible()]
+
+
+def test_export_then_import_coco_through_jobs(qtbot, make_window, demo_project, tmp_path):
+    win = make_window(demo_project)
+    out = tmp_path / "labels.json"
+    win.file_menu.export_labels("coco", out)
+    qtbot.waitUntil(lambda: not win._jobs, timeout=20000)
+    qtbot.waitUntil(lambda: any("Exported" in m for m in _messages(win)), timeout=3000)
+    written = json.loads(out.read_text())
+    expected = store_to_coco_dict(win.store)
+    assert len(written["annotations"]) == len(expected["annotations"]) == win.store.annotation_count()
+    assert [c["name"] for c in written["categories"]] == [c.name for c in win.store.categories()]
+
+    # Empty the project's labels, then import them back: the panels follow the store.
+    n = win.store.annotation_count()
+    win.store.delete_annotations([a.id for a in win.store.annotations()])
+    qtbot.waitUntil(lambda: win.annotation_list.ids() == [], timeout=3000)
+    qtbot.waitUntil(lambda: "40 unlabelled" in win.file_list.counts.text(), timeout=3000)
+    win.file_menu.import_labels("coco", out)
+    qtbot.waitUntil(lambda: not win._jobs, timeout=20000)
+    assert win.store.annotation_count() == n
+    qtbot.waitUntil(lambda: "0 unlabelled" in win.file_list.counts.text(), timeout=3000)
+    iid = win.canvas.current_image_id
+    qtbot.waitUntil(lambda: len(win.annotation_list.ids()) == len(win.store.annotations(image_id=iid)) > 0,
+                    timeout=3000)
+    assert any(f"Imported {n} annotations" in m for m in _messages(win))
+
+
+def test_a_bad_file_gives_a_message_naming_it_and_changes_nothing(qtbot, make_window, demo_project, tmp_path):
+    win = make_window(demo_project)
+    bad = tmp_path / "broken.json"
+    bad.write_text('{"images": [{"id": 1, "file_name": "a.jpg"}], "annotations": [{"id": 5}], "categories": []}')
+    n, cats = win.store.annotation_count(None), len(win.store.categories())
+    win.file_menu.import_labels("coco", bad)
+    qtbot.waitUntil(lambda: not win._jobs, timeout=20000)
+    qtbot.waitUntil(lambda: any("broken.json" in m for m in _messages(win)), timeout=3000)
+    assert win.store.annotation_count(None) == n and len(win.store.categories()) == cats
