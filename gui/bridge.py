@@ -62,6 +62,7 @@ class EngineBridge(QObject):
     def __init__(self, parent: QObject | None = None, hooks: EngineHooks | None = None, batch_size: int = 2):
         super().__init__(parent)
         self._ids = itertools.count(1)
+        self._last_id = 0
         self.shared = SharedState()
         self.batch_size = batch_size
         self.model_info: dict = {}
@@ -91,7 +92,12 @@ class EngineBridge(QObject):
 
     # ---- requests ------------------------------------------------------------------------------
     def _next(self) -> int:
-        return next(self._ids)
+        self._last_id = next(self._ids)
+        return self._last_id
+
+    def peek_request_id(self) -> int:
+        """The id of the latest request made (0 before any): later requests have larger ids."""
+        return self._last_id
 
     def set_store(self, store: Store | None) -> None:
         """The project predictions go to. Waits for a store write in flight (never an inference)."""
@@ -214,3 +220,24 @@ class EngineBridge(QObject):
     def _on_busy(self, busy: bool) -> None:
         self.is_busy = busy
         self.busy.emit(busy)
+
+
+def bridge_for(window) -> EngineBridge:
+    """The window's one EngineBridge, made on first use: it follows the open project and is shut
+    down when the window closes. The model panel and the live view both use it."""
+    bridge = getattr(window, "engine_bridge", None)
+    if bridge is None:
+        bridge = EngineBridge(window)
+        window.engine_bridge = bridge
+        window.add_shutdown_hook(bridge.shutdown)
+        window.project_opened.connect(bridge.set_store)
+        window.project_closing.connect(lambda _store: _detach_store(bridge))
+        if getattr(window, "store", None) is not None:
+            bridge.set_store(window.store)
+    return bridge
+
+
+def _detach_store(bridge: EngineBridge) -> None:
+    """Before a project closes: cancel what writes to it, then let go of it."""
+    bridge.cancel()
+    bridge.set_store(None)

@@ -111,3 +111,38 @@ class FakeEngine:
 
     def hooks(self) -> EngineHooks:
         return EngineHooks(self.load_model, self.make_predictor, self.describe)
+
+
+def write_avi(path, n=15, size=(64, 48), fps=25.0, step=16):
+    """An MJPG .avi whose frame i is a flat grey of level step*i (+8), written with cv2.VideoWriter."""
+    import cv2
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+    assert w.isOpened()
+    for i in range(n):
+        w.write(np.full((size[1], size[0], 3), (8 + step * i) % 256, np.uint8))
+    w.release()
+    return path
+
+
+class VanishingCamera:
+    """A cv2.VideoCapture stand-in that delivers `n` frames and then fails, like an unplugged webcam."""
+
+    def __init__(self, n, size=(64, 48)):
+        self.n, self.size = n, size
+
+    def isOpened(self):
+        return True
+
+    def get(self, prop):
+        return 0.0
+
+    def read(self):
+        import time
+        time.sleep(0.01)
+        if self.n <= 0:
+            return False, None
+        self.n -= 1
+        return True, np.full((self.size[1], self.size[0], 3), 100, np.uint8)
+
+    def release(self):
+        pass
