@@ -282,3 +282,35 @@ def _match_image(m: Matches, ious: np.ndarray, p0: int, p1: int, g0: int, g1: in
             if g1 > g0:
                 j = int(np.argmax(row))
                 m.p_gt[p], m.p_iou[p] = (g0 + j, row[j]) if row[j] > 0 else (-1, 0.0)
+
+
+def outcome_table(m: Matches, kind: str, s: float) -> dict[str, np.ndarray]:
+    """The FP ("FP") or FN ("FN") objects at threshold s as columns of equal length, built with
+    array operations (an error list of 100k rows costs milliseconds). gt_id/pred_id -1 = none,
+    score NaN = none."""
+    if kind == "FP":
+        idx = np.nonzero(m._kept(s) & (m.p_outcome == FP))[0]
+        g = m.p_gt[idx]
+        return {"kind": np.full(len(idx), "FP", object), "reason": np.asarray(REASONS, object)[m.p_reason[idx]],
+                "image_id": m.p_image[idx], "category_id": np.asarray(m.cat_ids, np.int64)[m.p_cls[idx]],
+                "pred_id": m.p_id[idx], "gt_id": np.where(g >= 0, m.g_id[np.maximum(g, 0)], -1),
+                "score": m.p_score[idx], "iou": m.p_iou[idx]}
+    if kind == "FN":
+        idx = np.nonzero(~m.g_ignored & (m.g_tp_score < s))[0]
+        b = m.g_best_pred[idx]
+        return {"kind": np.full(len(idx), "FN", object), "reason": np.full(len(idx), "missed", object),
+                "image_id": m.g_image[idx], "category_id": np.asarray(m.cat_ids, np.int64)[m.g_cls[idx]],
+                "pred_id": np.where(b >= 0, m.p_id[np.maximum(b, 0)], -1), "gt_id": m.g_id[idx],
+                "score": np.where(b >= 0, m.p_score[np.maximum(b, 0)], np.nan), "iou": m.g_best_iou[idx]}
+    raise ValueError(f"kind must be 'FP' or 'FN', not {kind!r}")
+
+
+def outcomes_to_table(rows: list[ObjectOutcome]) -> dict[str, np.ndarray]:
+    return {"kind": np.asarray([r.kind for r in rows], object),
+            "reason": np.asarray([r.reason for r in rows], object),
+            "image_id": np.asarray([r.image_id for r in rows], np.int64),
+            "category_id": np.asarray([r.category_id for r in rows], np.int64),
+            "pred_id": np.asarray([-1 if r.pred_id is None else r.pred_id for r in rows], np.int64),
+            "gt_id": np.asarray([-1 if r.gt_id is None else r.gt_id for r in rows], np.int64),
+            "score": np.asarray([np.nan if r.score is None else r.score for r in rows], float),
+            "iou": np.asarray([r.iou for r in rows], float)}

@@ -136,3 +136,19 @@ def test_counts_agree_with_coco_true_positives_on_generated_case():
         np.testing.assert_array_equal(again.tp, now.tp)
         np.testing.assert_array_equal(again.fp, now.fp)
         np.testing.assert_array_equal(again.confusion, now.confusion)
+
+
+def test_outcome_tables_agree_with_object_lists():
+    from engine.evaluation.matching import outcome_table
+    gt, dt, ids = hand_case()
+    m = match_objects(gt, dt, iou=0.5, dt_ids=ids)
+    for s in (0.0, 0.65):
+        fp = outcome_table(m, "FP", s)
+        listed = m.false_positives(s)
+        assert list(fp["pred_id"]) == [o.pred_id for o in listed]
+        assert list(fp["reason"]) == [o.reason for o in listed]
+        assert list(fp["gt_id"]) == [-1 if o.gt_id is None else o.gt_id for o in listed]
+        fn = outcome_table(m, "FN", s)
+        assert list(fn["gt_id"]) == [o.gt_id for o in m.false_negatives(s)]
+    with pytest.raises(ValueError):
+        outcome_table(m, "TP", 0)

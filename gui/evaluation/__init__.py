@@ -1,0 +1,1 @@
+"""Widgets of the evaluation view (see gui/evaluation_view.py)."""

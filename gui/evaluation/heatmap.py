@@ -1,0 +1,106 @@
+"""The confusion matrix as a heat map: rows are label classes, columns predicted classes, the last
+row and column are "background". Colour is the share of the row; the number is the count.
+Clicking a cell emits cell_clicked(row, col)."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+BACKGROUND = "background"
+
+
+class ConfusionHeatmap(QWidget):
+    cell_clicked = Signal(int, int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.matrix = np.zeros((1, 1), np.int64)
+        self.names: list[str] = [BACKGROUND]
+        self.selected: tuple[int, int] | None = None
+        self.setMinimumSize(260, 220)
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.setMouseTracking(True)
+
+    def sizeHint(self) -> QSize:
+        return QSize(520, 440)
+
+    def set_matrix(self, matrix: np.ndarray, class_names: list[str]) -> None:
+        self.matrix = np.asarray(matrix)
+        self.names = list(class_names) + [BACKGROUND]
+        self.update()
+
+    # ---- geometry ---------------------------------------------------------------------------
+    def _layout(self) -> tuple[int, int, float]:
+        """(left margin, top margin, cell size)."""
+        n = len(self.names)
+        left = min(120, max(60, self.width() // 5))
+        top = min(90, max(40, self.height() // 6))
+        cell = max(4.0, min((self.width() - left - 4) / n, (self.height() - top - 4) / n))
+        return left, top, cell
+
+    def cell_rect(self, row: int, col: int) -> QRect:
+        left, top, cell = self._layout()
+        return QRect(int(left + col * cell), int(top + row * cell), max(1, int(cell) - 1), max(1, int(cell) - 1))
+
+    def cell_at(self, pos: QPoint) -> tuple[int, int] | None:
+        left, top, cell = self._layout()
+        n = len(self.names)
+        col, row = int((pos.x() - left) // cell), int((pos.y() - top) // cell)
+        if pos.x() < left or pos.y() < top or row >= n or col >= n:
+            return None
+        return row, col
+
+    # ---- painting and input -------------------------------------------------------------------
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), self.palette().base())
+        left, top, cell = self._layout()
+        n = len(self.names)
+        m = self.matrix.astype(float)
+        share = m / np.maximum(m.sum(1, keepdims=True), 1)
+        font = QFont(self.font())
+        font.setPointSizeF(max(5.0, min(10.0, cell / 3.2)))
+        p.setFont(font)
+        for r in range(n):
+            for c in range(n):
+                rect = self.cell_rect(r, c)
+                v = share[r, c] if r < len(share) and c < len(share) else 0.0
+                hue = QColor.fromHsvF(0.33 if r == c and r < n - 1 else 0.0, min(1.0, 0.15 + 0.85 * v), 0.95) \
+                    if m[r, c] else QColor(245, 245, 245)
+                p.fillRect(rect, hue)
+                if (r, c) == self.selected:
+                    p.setPen(QColor(0, 0, 0))
+                    p.drawRect(rect.adjusted(0, 0, -1, -1))
+                if cell >= 14 and m[r, c]:
+                    p.setPen(QColor(0, 0, 0))
+                    p.drawText(rect, Qt.AlignCenter, str(int(m[r, c])))
+        p.setPen(self.palette().text().color())
+        for i, name in enumerate(self.names):
+            p.drawText(QRect(2, int(top + i * cell), left - 6, int(cell)), Qt.AlignRight | Qt.AlignVCenter,
+                       name[:16])
+            p.save()
+            p.translate(left + i * cell + cell / 2, top - 4)
+            p.rotate(-60)
+            p.drawText(0, 0, name[:14])
+            p.restore()
+        p.drawText(QRect(0, 0, left, top), Qt.AlignLeft | Qt.AlignTop, "label \\ predicted")
+        p.end()
+
+    def mousePressEvent(self, event) -> None:
+        hit = self.cell_at(event.position().toPoint())
+        if hit is not None and event.button() == Qt.LeftButton:
+            self.selected = hit
+            self.update()
+            self.cell_clicked.emit(*hit)
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:
+        hit = self.cell_at(event.position().toPoint())
+        if hit is None:
+            self.setToolTip("")
+        else:
+            r, c = hit
+            self.setToolTip(f"label {self.names[r]}, predicted {self.names[c]}: {int(self.matrix[r, c])}")
+        super().mouseMoveEvent(event)

@@ -1,0 +1,498 @@
+"""The evaluation view: choose a run of predictions, evaluate it against the labels in a background
+job, and read the result: summary and per-class tables, PR and F1 curves, the confusion matrix and
+the error lists, all following one score-threshold slider. Clicking an object opens its image on the
+canvas with the prediction and the label highlighted (window.show_image).
+
+The slider never re-evaluates: it reads the cached one-pass matching (engine.evaluation.matching).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
+                               QListWidget, QListWidgetItem, QMenu, QMessageBox, QProgressBar, QPushButton,
+                               QSlider, QSplitter, QTableView, QTableWidget, QTabWidget, QVBoxLayout, QWidget)
+
+from engine.evaluation.matching import outcome_table, outcomes_to_table
+from engine.evaluation.report import EvaluationReport, evaluate_project_report
+
+from ..jobs import Job
+from .charts import CurveChart, f1_tooltip, pr_tooltip
+from .export import export_widget
+from .heatmap import ConfusionHeatmap
+from .tables import ERROR_COLUMNS, ErrorsModel, fill_table, table_rows, write_csv
+
+SPLITS = (("All images", None), ("Train split", "train"), ("Validation split", "val"), ("Test split", "test"))
+CLASS_HEADERS = ["Class", "AP", "AP50", "AP75", "AR", "AP small", "AP medium", "AP large", "VOC AP",
+                 "VOC AP 11pt", "Best F1", "at score", "Labels", "Predictions"]
+ALL = -1  # class-list key of the averaged curve
+
+
+class EvaluationPanel(QWidget):
+    evaluated = Signal(object)  # EvaluationReport
+    threshold_applied = Signal(float)
+
+    def __init__(self, window, parent=None):
+        super().__init__(parent)
+        self.window = window
+        self.store = None
+        self.report: EvaluationReport | None = None
+        self._job: Job | None = None
+        self._serial = 0
+        self.last_update_ms = 0.0
+        self._cell: tuple[int, int] | None = None
+        self._build()
+        self._set_busy(False)
+
+    # ---- layout -------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.run_combo = QComboBox()
+        self.run_combo.setMinimumContentsLength(18)
+        self.type_combo = QComboBox()
+        self.type_combo.addItem("Boxes", "bbox")
+        self.type_combo.addItem("Masks", "segm")
+        self.split_combo = QComboBox()
+        for text, split in SPLITS:
+            self.split_combo.addItem(text, split)
+        self.iou_spin = QDoubleSpinBox(decimals=2, minimum=0.05, maximum=0.95, singleStep=0.05, value=0.5)
+        self.iou_spin.setToolTip("IoU for matching objects, VOC AP, F1 and the confusion matrix")
+        self.evaluate_button = QPushButton("Evaluate")
+        self.evaluate_button.clicked.connect(self.start_evaluation)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_evaluation)
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(180)
+        self.status = QLabel("Open a project with predictions, choose a run and press Evaluate.")
+        top = QHBoxLayout()
+        for label, w in (("Run", self.run_combo), ("", self.type_combo), ("", self.split_combo),
+                         ("Match IoU", self.iou_spin)):
+            if label:
+                top.addWidget(QLabel(label))
+            top.addWidget(w)
+        for w in (self.evaluate_button, self.cancel_button, self.progress):
+            top.addWidget(w)
+        top.addStretch(1)
+
+        self.slider = QSlider(Qt.Horizontal)
+        self.slider.setRange(0, 100)
+        self.slider.setValue(50)
+        self.slider.valueChanged.connect(self._slider_moved)
+        self.threshold_label = QLabel("score >= 0.50")
+        self.counts_label = QLabel("")
+        self.best_button = QPushButton("Best F1")
+        self.best_button.setToolTip("Move the threshold to the score with the highest F1 over all classes")
+        self.best_button.clicked.connect(self.go_to_best_threshold)
+        slider_row = QHBoxLayout()
+        for w in (QLabel("Threshold"), self.slider, self.threshold_label, self.best_button, self.counts_label):
+            slider_row.addWidget(w)
+        slider_row.setStretch(1, 1)
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._summary_tab(), "Summary")
+        self.tabs.addTab(self._curves_tab(), "Curves")
+        self.tabs.addTab(self._confusion_tab(), "Confusion")
+        self.tabs.addTab(self._errors_tab(), "Errors")
+
+        self.export_plot_button = QPushButton("Export plot...")
+        plot_menu = QMenu(self)
+        for key, text in (("pr", "Precision-recall curves"), ("f1", "F1 curves"), ("confusion", "Confusion matrix")):
+            plot_menu.addAction(text, lambda k=key: self._ask_export_plot(k))
+        self.export_plot_button.setMenu(plot_menu)
+        self.export_csv_button = QPushButton("Export table...")
+        csv_menu = QMenu(self)
+        for key, text in (("classes", "Per-class table"), ("summary", "Summary (12 stats)"),
+                          ("confusion", "Confusion matrix"), ("errors", "Error list")):
+            csv_menu.addAction(text, lambda k=key: self._ask_export_csv(k))
+        self.export_csv_button.setMenu(csv_menu)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status, 1)
+        bottom.addWidget(self.export_plot_button)
+        bottom.addWidget(self.export_csv_button)
+
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addLayout(slider_row)
+        lay.addWidget(self.tabs, 1)
+        lay.addLayout(bottom)
+
+    def _summary_tab(self) -> QWidget:
+        self.stats_table = QTableWidget()
+        self.class_table = QTableWidget()
+        for t in (self.stats_table, self.class_table):
+            t.verticalHeader().setVisible(False)
+            t.setSelectionBehavior(QTableWidget.SelectRows)
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(self.stats_table)
+        split.addWidget(self.class_table)
+        split.setStretchFactor(1, 2)
+        return split
+
+    def _curves_tab(self) -> QWidget:
+        self.class_list = QListWidget()
+        self.class_list.setMaximumWidth(200)
+        self.class_list.itemChanged.connect(lambda _item: self._draw_curves())
+        self.curve_iou = QComboBox()
+        for t in np.linspace(0.5, 0.95, 10):
+            self.curve_iou.addItem(f"IoU {t:.2f}", float(round(t, 2)))
+        self.curve_iou.currentIndexChanged.connect(lambda _i: self._draw_curves())
+        self.pr_chart = CurveChart("Precision-recall", "Recall", "Precision")
+        self.pr_chart.set_describer(pr_tooltip)
+        self.f1_chart = CurveChart("F1 against confidence", "Score threshold", "F1")
+        self.f1_chart.set_describer(f1_tooltip)
+        self.hover_label = QLabel("")
+        self.pr_chart.hovered.connect(self.hover_label.setText)
+        self.f1_chart.hovered.connect(self.hover_label.setText)
+        charts = QSplitter(Qt.Vertical)
+        charts.addWidget(self.pr_chart)
+        charts.addWidget(self.f1_chart)
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        row = QHBoxLayout()
+        row.addWidget(self.curve_iou)
+        row.addWidget(self.hover_label, 1)
+        rl.addLayout(row)
+        rl.addWidget(charts, 1)
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(self.class_list)
+        split.addWidget(right)
+        split.setStretchFactor(1, 3)
+        return split
+
+    def _confusion_tab(self) -> QWidget:
+        self.heatmap = ConfusionHeatmap()
+        self.heatmap.cell_clicked.connect(self.open_cell)
+        self.cell_model = ErrorsModel(self)
+        self.cell_view = self._object_view(self.cell_model)
+        self.cell_label = QLabel("Click a cell to list its objects.")
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.addWidget(self.cell_label)
+        rl.addWidget(self.cell_view, 1)
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(self.heatmap)
+        split.addWidget(right)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        return split
+
+    def _errors_tab(self) -> QWidget:
+        self.error_kind = QComboBox()
+        self.error_kind.addItem("False positives", "FP")
+        self.error_kind.addItem("False negatives (missed labels)", "FN")
+        self.error_sort = QComboBox()
+        self.error_sort.addItem("Sort by score", "score")
+        self.error_sort.addItem("Sort by IoU", "iou")
+        for combo in (self.error_kind, self.error_sort):
+            combo.currentIndexChanged.connect(lambda _i: self._refresh_errors())
+        self.errors_model = ErrorsModel(self)
+        self.errors_view = self._object_view(self.errors_model)
+        self.errors_label = QLabel("")
+        w = QWidget()
+        lay = QVBoxLayout(w)
+        row = QHBoxLayout()
+        for x in (self.error_kind, self.error_sort, self.errors_label):
+            row.addWidget(x)
+        row.addStretch(1)
+        lay.addLayout(row)
+        lay.addWidget(self.errors_view, 1)
+        return w
+
+    def _object_view(self, model: ErrorsModel) -> QTableView:
+        view = QTableView()
+        view.setModel(model)
+        view.setSortingEnabled(True)
+        view.setSelectionBehavior(QTableView.SelectRows)
+        view.setSelectionMode(QTableView.SingleSelection)
+        view.verticalHeader().setVisible(False)
+        view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        view.clicked.connect(lambda index, m=model: self.open_object(m, index.row()))
+        return view
+
+    # ---- project and runs -------------------------------------------------------------------------
+    def set_store(self, store) -> None:
+        self.cancel_evaluation()
+        self.store = store
+        self.report = None
+        self._clear_results()
+        self.refresh_runs()
+        signals = getattr(self.window, "store_signals", None)
+        if store is not None and signals is not None:
+            signals.changed.connect(self._store_changed)
+
+    def _store_changed(self, table: str, _action: str, _ids: list) -> None:
+        if table == "runs":
+            self.refresh_runs()
+
+    def refresh_runs(self) -> None:
+        current = self.run_combo.currentData()
+        self.run_combo.clear()
+        if self.store is None:
+            return
+        for run in self.store.runs():
+            if run.kind != "train":
+                self.run_combo.addItem(f"#{run.id} {run.model}", run.id)
+        i = self.run_combo.findData(current)
+        self.run_combo.setCurrentIndex(i if i >= 0 else self.run_combo.count() - 1)
+        self._set_busy(self._job is not None)
+
+    # ---- the background job ------------------------------------------------------------------------
+    def start_evaluation(self) -> Job | None:
+        if self.store is None or self.run_combo.currentData() is None:
+            self.status.setText("Nothing to evaluate: open a project that has a run of predictions.")
+            return None
+        self.cancel_evaluation()
+        store, run_id = self.store, int(self.run_combo.currentData())
+        iou_type, split = self.type_combo.currentData(), self.split_combo.currentData()
+        match_iou = round(self.iou_spin.value(), 2)
+        image_ids = store.image_ids(split) if split else None
+        if image_ids is not None and not image_ids:
+            self.status.setText(f"The {split} split has no images.")
+            return None
+
+        def work(ctx):
+            return evaluate_project_report(store, run_id, iou_type, image_ids, match_iou=match_iou,
+                                           progress=ctx.progress, cancel=lambda: ctx.cancelled)
+        self._serial += 1
+        serial = self._serial
+        job = Job(work, parent=self)
+        job.progress.connect(self._job_progress)
+        job.finished.connect(lambda report, n=serial: self._job_done(n, report))
+        job.failed.connect(lambda msg, n=serial: self._job_failed(n, msg))
+        job.cancelled.connect(lambda n=serial: self._job_failed(n, "Evaluation cancelled."))
+        self._job = job
+        self._set_busy(True)
+        self.status.setText(f"Evaluating run #{run_id}...")
+        return job.start()
+
+    def cancel_evaluation(self) -> None:
+        if self._job is not None:
+            self._job.cancel()
+            self._serial += 1  # whatever it still delivers is stale
+            self._job = None
+            self._set_busy(False)
+
+    def shutdown(self) -> None:
+        job = self._job
+        self.cancel_evaluation()
+        if job is not None:
+            job.wait(5)
+
+    def _job_progress(self, done: int, total: int, text: str) -> None:
+        self.progress.setMaximum(max(total, 1))
+        self.progress.setValue(done)
+        if text:
+            self.status.setText(text)
+
+    def _job_done(self, serial: int, report: EvaluationReport) -> None:
+        if serial != self._serial:
+            return
+        self._job = None
+        self._set_busy(False)
+        self.show_report(report)
+
+    def _job_failed(self, serial: int, message: str) -> None:
+        if serial != self._serial:
+            return
+        self._job = None
+        self._set_busy(False)
+        self.status.setText(message.replace("InterruptedError", "Evaluation cancelled."))
+
+    def _set_busy(self, busy: bool) -> None:
+        self.evaluate_button.setEnabled(not busy and self.run_combo.count() > 0)
+        self.cancel_button.setEnabled(busy)
+        self.progress.setVisible(busy)
+        if busy:
+            self.progress.setRange(0, 0)
+
+    # ---- showing a result ------------------------------------------------------------------------
+    def _clear_results(self) -> None:
+        for t in (self.stats_table, self.class_table):
+            t.clear()
+            t.setRowCount(0)
+        self.class_list.clear()
+        self.pr_chart.clear()
+        self.f1_chart.clear()
+        self.heatmap.set_matrix(np.zeros((1, 1), np.int64), [])
+        self.cell_model.set_table({}, {})
+        self.errors_model.set_table({}, {})
+        self.counts_label.setText("")
+
+    def show_report(self, report: EvaluationReport) -> None:
+        self.report = report
+        coco = report.coco
+        self.status.setText(f"{coco.iou_type} evaluation of {len(coco.image_ids)} images "
+                            f"({coco.backend}, {coco.seconds:.2f} s). AP {coco.stats[0]:.3f}, "
+                            f"AP50 {coco.stats[1]:.3f}.")
+        fill_table(self.stats_table, ["Figure", "Value"],
+                   [[line.split("] =")[0].strip() + "]", float(v)] for line, v in zip(coco.stat_lines, coco.stats)])
+        self.stats_table.setSortingEnabled(False)
+        self.stats_table.resizeColumnsToContents()
+        rows = [[r["name"], r["ap"], r["ap50"], r["ap75"], r["ar"], r["ap_small"], r["ap_medium"], r["ap_large"],
+                 r["voc_ap"], r["voc_ap11"], r["best_f1"], r["best_threshold"], int(r["num_gt"]),
+                 int(r["num_dt"])] for r in report.class_rows()]
+        fill_table(self.class_table, CLASS_HEADERS, rows)
+        self.class_table.resizeColumnsToContents()
+        self.class_list.blockSignals(True)
+        self.class_list.clear()
+        for key, name in [(ALL, "All classes (mean)")] + list(zip(coco.cat_ids, coco.cat_names)):
+            item = QListWidgetItem(name)
+            item.setData(Qt.UserRole, key)
+            item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
+            item.setCheckState(Qt.Checked if key == ALL else Qt.Unchecked)
+            self.class_list.addItem(item)
+        self.class_list.blockSignals(False)
+        self._draw_curves()
+        self._cell = None
+        self.cell_model.set_table({}, {})
+        best = report.curves[None].best_threshold
+        self.set_threshold(best if best is not None else 0.5, force=True)
+        self.evaluated.emit(report)
+
+    def chosen_classes(self) -> list[int]:
+        return [self.class_list.item(i).data(Qt.UserRole) for i in range(self.class_list.count())
+                if self.class_list.item(i).checkState() == Qt.Checked]
+
+    def choose_classes(self, keys: list[int]) -> None:
+        self.class_list.blockSignals(True)
+        for i in range(self.class_list.count()):
+            item = self.class_list.item(i)
+            item.setCheckState(Qt.Checked if item.data(Qt.UserRole) in keys else Qt.Unchecked)
+        self.class_list.blockSignals(False)
+        self._draw_curves()
+
+    def _draw_curves(self) -> None:
+        self.pr_chart.clear()
+        self.f1_chart.clear()
+        if self.report is None:
+            return
+        iou = self.curve_iou.currentData()
+        for n, key in enumerate(self.chosen_classes()):
+            cat = None if key == ALL else key
+            pr = self.report.coco.pr_curve(cat, iou=iou).reached()
+            if len(pr.recall):
+                self.pr_chart.add_curve(f"{pr.label} (AP {max(pr.ap, 0):.3f})", pr.recall, pr.precision, pr.scores,
+                                        n, width=2.4 if cat is None else 1.6)
+            f1 = self.report.curves.get(cat)
+            if f1 is not None and len(f1.thresholds):
+                self.f1_chart.add_curve(f1.label if cat is not None else "all classes (pooled)",
+                                        f1.thresholds, f1.f1, f1.f1, n)
+                self.f1_chart.add_marker(f"best {f1.label}", f1.best_threshold, f1.best_f1, n)
+        self.f1_chart.x_axis.setTitleText(f"Score threshold (matching at IoU {self.report.match_iou:.2f})")
+
+    # ---- the threshold --------------------------------------------------------------------------
+    def threshold(self) -> float:
+        return self.slider.value() / 100.0
+
+    def set_threshold(self, score: float, force: bool = False) -> None:
+        v = int(round(float(np.clip(score, 0, 1)) * 100))
+        if v == self.slider.value() and force:
+            self._slider_moved(v)
+        else:
+            self.slider.setValue(v)
+
+    def go_to_best_threshold(self) -> None:
+        if self.report is not None and self.report.curves[None].best_threshold is not None:
+            self.set_threshold(self.report.curves[None].best_threshold)
+
+    def _slider_moved(self, value: int) -> None:
+        s = value / 100.0
+        self.threshold_label.setText(f"score >= {s:.2f}")
+        if self.report is None:
+            return
+        start = time.perf_counter()
+        m = self.report.matches
+        counts = m.at(s)
+        self.heatmap.set_matrix(counts.confusion, m.cat_names)
+        tp, fp, fn = counts.totals
+        p = tp / (tp + fp) if tp + fp else float("nan")
+        r = tp / (tp + fn) if tp + fn else float("nan")
+        f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
+        self.counts_label.setText(f"TP {tp}   FP {fp}   FN {fn}   precision {p:.3f}   recall {r:.3f}   F1 {f1:.3f}")
+        self._refresh_errors()
+        if self._cell is not None:
+            self._fill_cell(*self._cell)
+        self.last_update_ms = (time.perf_counter() - start) * 1000
+        self.threshold_applied.emit(s)
+
+    def _class_names(self) -> dict[int, str]:
+        m = self.report.matches
+        return dict(zip(m.cat_ids, m.cat_names))
+
+    def _refresh_errors(self) -> None:
+        if self.report is None:
+            return
+        kind = self.error_kind.currentData()
+        cols = outcome_table(self.report.matches, kind, self.threshold())
+        self.errors_model.set_table(cols, self._class_names(), sort_by=self.error_sort.currentData())
+        self.errors_label.setText(f"{len(cols['image_id'])} objects")
+
+    # ---- cells and objects --------------------------------------------------------------------------
+    def _fill_cell(self, row: int, col: int) -> list:
+        m = self.report.matches
+        objs = m.cell(row, col, self.threshold())
+        names = m.cat_names + ["background"]
+        self.cell_label.setText(f"label {names[row]}, predicted {names[col]}: {len(objs)} objects")
+        self.cell_model.set_table(outcomes_to_table(objs), self._class_names())
+        return objs
+
+    def open_cell(self, row: int, col: int) -> None:
+        """List the cell's objects and open the first one's image."""
+        if self.report is None:
+            return
+        self._cell = (row, col)
+        if self.cell_model.rowCount():
+            self.cell_view.scrollToTop()
+        if self._fill_cell(row, col):
+            self.open_object(self.cell_model, 0)
+
+    def open_object(self, model: ErrorsModel, row: int) -> None:
+        if row < 0 or row >= model.rowCount():
+            return
+        r = model.row(row)
+        highlight = [int(i) for i in (r["pred_id"], r["gt_id"]) if int(i) >= 0]
+        self.window.show_image(int(r["image_id"]), highlight)
+
+    # ---- export ---------------------------------------------------------------------------------------
+    def plot_widget(self, which: str) -> QWidget:
+        return {"pr": self.pr_chart, "f1": self.f1_chart, "confusion": self.heatmap}[which]
+
+    def export_plot(self, which: str, path) -> None:
+        export_widget(self.plot_widget(which), path, title=which)
+
+    def csv_table(self, which: str) -> tuple[list[str], list[list[str]]]:
+        if self.report is None:
+            return [], []
+        if which == "classes":
+            return CLASS_HEADERS, table_rows(self.class_table)
+        if which == "summary":
+            return ["figure", "value"], [[n, f"{v:.6f}"] for n, v in zip(self.report.coco.stat_names,
+                                                                         self.report.coco.stats)]
+        if which == "confusion":
+            names = self.report.matches.cat_names + ["background"]
+            cm = self.report.matches.at(self.threshold()).confusion
+            return ["label \\ predicted"] + names, [[names[i]] + [str(int(v)) for v in cm[i]] for i in range(len(cm))]
+        if which == "errors":
+            return [h for _, h in ERROR_COLUMNS], self.errors_model.rows_as_text()
+        raise ValueError(which)
+
+    def export_csv(self, which: str, path) -> None:
+        headers, rows = self.csv_table(which)
+        write_csv(path, headers, rows)
+
+    def _ask_export_plot(self, which: str) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export plot", f"{which}.png", "PNG image (*.png);;SVG (*.svg)")
+        if path:
+            try:
+                self.export_plot(which, path)
+            except Exception as e:  # noqa: BLE001 - shown to the user
+                QMessageBox.warning(self, "Export plot", str(e))
+
+    def _ask_export_csv(self, which: str) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export table", f"{which}.csv", "CSV (*.csv)")
+        if path:
+            try:
+                self.export_csv(which, path)
+            except OSError as e:
+                QMessageBox.warning(self, "Export table", f"{path}: {e}")

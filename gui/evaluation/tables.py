@@ -1,0 +1,144 @@
+"""Tables of the evaluation view: the error list model (columns of numpy arrays, sorted with numpy,
+so 100k rows cost milliseconds), a sortable numeric item, and CSV writing."""
+from __future__ import annotations
+
+import csv
+import io
+import math
+
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtWidgets import QTableWidget, QTableWidgetItem
+
+from annotations.imageio import atomic_write_text
+
+ERROR_COLUMNS = (("kind", "Kind"), ("reason", "Reason"), ("image_id", "Image"), ("class", "Class"),
+                 ("score", "Score"), ("iou", "IoU"), ("pred_id", "Prediction"), ("gt_id", "Label"))
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, (float, np.floating)):
+        return "" if math.isnan(v) else f"{v:.3f}"
+    if isinstance(v, (int, np.integer)) and v < 0:
+        return ""
+    return str(v)
+
+
+class ErrorsModel(QAbstractTableModel):
+    """Rows are objects (FP, FN, or one confusion cell); `row(i)` gives what a click needs."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._cols: dict[str, np.ndarray] = {}
+        self._names: dict[int, str] = {}
+        self._order = np.zeros(0, np.int64)
+
+    def set_table(self, cols: dict[str, np.ndarray], class_names: dict[int, str], sort_by: str = "score",
+                  descending: bool = True) -> None:
+        self.beginResetModel()
+        self._cols = cols
+        self._names = class_names
+        self._order = np.arange(len(cols.get("image_id", ())))
+        self._sort(sort_by, descending)
+        self.endResetModel()
+
+    def _sort(self, key: str, descending: bool) -> None:
+        if not len(self._order) or key not in self._cols:
+            return
+        v = self._cols[key]
+        if v.dtype == object:
+            v = v.astype(str)
+            order = np.argsort(v, kind="stable")
+            self._order = order[::-1] if descending else order
+            return
+        v = np.where(np.isnan(v), -np.inf, v) if v.dtype.kind == "f" else v
+        self._order = np.argsort(-v if descending else v, kind="stable")
+
+    def sort(self, column: int, order=Qt.AscendingOrder) -> None:
+        key = ERROR_COLUMNS[column][0]
+        key = "category_id" if key == "class" else key
+        self.layoutAboutToBeChanged.emit()
+        self._sort(key, order == Qt.DescendingOrder)
+        self.layoutChanged.emit()
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._order)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(ERROR_COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):
+        if role == Qt.DisplayRole and orientation == Qt.Horizontal:
+            return ERROR_COLUMNS[section][1]
+        return None
+
+    def row(self, i: int) -> dict:
+        j = int(self._order[i])
+        out = {k: v[j] for k, v in self._cols.items()}
+        out["class"] = self._names.get(int(out["category_id"]), str(out["category_id"]))
+        return out
+
+    def data(self, index, role=Qt.DisplayRole):
+        if not index.isValid() or role not in (Qt.DisplayRole, Qt.TextAlignmentRole):
+            return None
+        key = ERROR_COLUMNS[index.column()][0]
+        if role == Qt.TextAlignmentRole:
+            return int(Qt.AlignRight | Qt.AlignVCenter) if key in ("score", "iou", "image_id") else None
+        return _fmt(self.row(index.row())[key])
+
+    def rows_as_text(self) -> list[list[str]]:
+        return [[_fmt(self.row(i)[k]) for k, _ in ERROR_COLUMNS] for i in range(self.rowCount())]
+
+
+class NumberItem(QTableWidgetItem):
+    """Sorts by its number (NaN and 'undefined' last), shows it with three decimals."""
+
+    def __init__(self, value, decimals: int = 3):
+        self.value = float("nan") if value is None else float(value)
+        undefined = math.isnan(self.value) or (decimals and self.value < 0)
+        text = "-" if undefined else (f"{self.value:.{decimals}f}" if decimals else str(int(self.value)))
+        super().__init__(text)
+        self.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+        self.setFlags(self.flags() & ~Qt.ItemIsEditable)
+        self._key = -math.inf if undefined else self.value
+
+    def __lt__(self, other) -> bool:
+        if isinstance(other, NumberItem):
+            return self._key < other._key
+        return super().__lt__(other)
+
+
+def fill_table(table: QTableWidget, headers: list[str], rows: list[list]) -> None:
+    """rows hold str (text) or numbers (NumberItem; ints shown without decimals)."""
+    table.setSortingEnabled(False)
+    table.clear()
+    table.setColumnCount(len(headers))
+    table.setHorizontalHeaderLabels(headers)
+    table.setRowCount(len(rows))
+    for r, row in enumerate(rows):
+        for c, v in enumerate(row):
+            if isinstance(v, str):
+                item = QTableWidgetItem(v)
+                item.setFlags(item.flags() & ~Qt.ItemIsEditable)
+            else:
+                item = NumberItem(v, 0 if isinstance(v, (int, np.integer)) else 3)
+            table.setItem(r, c, item)
+    table.setSortingEnabled(True)
+
+
+def table_rows(table: QTableWidget) -> list[list[str]]:
+    """What the table shows, in its current sort order."""
+    out = []
+    for r in range(table.rowCount()):
+        out.append([table.item(r, c).text() if table.item(r, c) else "" for c in range(table.columnCount())])
+    return out
+
+
+def write_csv(path, headers: list[str], rows: list[list[str]]) -> None:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(headers)
+    w.writerows(rows)
+    atomic_write_text(path, buf.getvalue())
