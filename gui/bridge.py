@@ -104,6 +104,10 @@ class EngineBridge(QObject):
         with self.shared.store_lock:
             self.shared.store = store
 
+    def use_hooks(self, hooks: EngineHooks) -> None:
+        """Swap the engine entry points (tests, embedding). Call while no request is running."""
+        self._worker.hooks = hooks
+
     def describe_engine(self) -> None:
         """Ask the engine which models exist and whether CUDA is there (answer: `capabilities`)."""
         self._req_describe.emit()

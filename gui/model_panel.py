@@ -1,5 +1,383 @@
-"""Placeholder until its issue lands: install(window) adds this feature to the main window."""
+"""The Model dock: choose a model, its weights, device, precision and score threshold; load it on the
+engine thread; predict the image shown, all images or the unlabelled ones into a run of predictions.
+
+Predictions are stored as status="prediction" annotations of a model run; the canvas draws them dashed
+and accepts or rejects them. Class names the model predicts that the project lacks are added to the
+project as categories (the panel says so), unless the model's classes are mapped onto the project's.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
+                               QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget)
+
+from annotations.model import PREDICTION
+
+from . import qt_compat  # noqa: F401 - must precede any emit (see its docstring)
+from .bridge import BatchResult, EngineBridge, ImageResult, bridge_for
+
+TASK_TITLES = {"detection": "Detection", "instance": "Instance segmentation", "semantic": "Semantic segmentation"}
+WEIGHTS = (("default", "Default (torchvision)"), ("random", "Random (train from scratch)"),
+           ("checkpoint", "Checkpoint file…"))
+CHECKPOINT_FILTER = "Checkpoints (*.pth *.pt *.ckpt *.tar);;All files (*)"
+CATEGORY_RULE = ("Classes the model predicts that the project lacks are added to the project as "
+                 "categories. Predictions stay proposals until accepted on the canvas.")
+ERROR_STYLE = "color: #d04040;"
+
+
+class ModelPanel(QWidget):
+    def __init__(self, bridge: EngineBridge, window=None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.bridge = bridge
+        self.window = window
+        self.store = None
+        self.current_image: int | None = None
+        self.cuda = False
+        self.models: dict[str, dict] = {}
+        self._batch_request = 0
+        self._loading = False
+        self._build()
+        bridge.capabilities.connect(self._on_capabilities)
+        bridge.model_loaded.connect(self._on_loaded)
+        bridge.model_failed.connect(self._on_load_failed)
+        bridge.result.connect(self._on_result)
+        bridge.failed.connect(self._on_failed)
+        bridge.progress.connect(self._on_progress)
+        self._described = False
+        self._update_controls()
+
+    # ---- layout ----------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.model_combo = QComboBox()
+        self.model_combo.setModel(QStandardItemModel(self.model_combo))
+        self.model_combo.currentIndexChanged.connect(self._on_model_changed)
+        self.model_help = QLabel("Asking the engine which models exist…", wordWrap=True)
+        self.weights_combo = QComboBox()
+        for key, text in WEIGHTS:
+            self.weights_combo.addItem(text, key)
+        self.weights_combo.currentIndexChanged.connect(self._on_weights_changed)
+        self.checkpoint_edit = QLineEdit(placeholderText="Checkpoint file (.pth)")
+        self.checkpoint_button = QPushButton("Browse…")
+        self.checkpoint_button.clicked.connect(self._browse_checkpoint)
+        self.device_combo = QComboBox()
+        self.device_combo.setModel(QStandardItemModel(self.device_combo))
+        for d in ("auto", "cpu", "cuda"):
+            self.device_combo.model().appendRow(QStandardItem(d))
+        self.device_combo.currentIndexChanged.connect(lambda _: self._update_controls())
+        self.precision_combo = QComboBox()
+        self.precision_combo.setModel(QStandardItemModel(self.precision_combo))
+        for p in ("fp32", "fp16"):
+            self.precision_combo.model().appendRow(QStandardItem(p))
+        self.threshold_spin = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, decimals=2, value=0.5)
+        self.threshold_spin.valueChanged.connect(self._on_threshold_changed)
+        self.map_check = QCheckBox("Map the model's classes onto the project's categories (by name)")
+        self.map_check.setToolTip("For checkpoints trained on this project's classes. Off: the model keeps "
+                                  "its own classes and predicted ones missing from the project are added.")
+        self.load_button = QPushButton("Load model")
+        self.load_button.clicked.connect(self.load)
+        self.status_label = QLabel("No model loaded.", wordWrap=True)
+        self.status_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+
+        self.predict_image_button = QPushButton("Predict this image")
+        self.predict_image_button.clicked.connect(self.predict_current_image)
+        self.predict_all_button = QPushButton("Predict all images")
+        self.predict_all_button.clicked.connect(lambda: self.predict_images(unlabelled_only=False))
+        self.predict_unlabelled_button = QPushButton("Predict unlabelled images")
+        self.predict_unlabelled_button.clicked.connect(lambda: self.predict_images(unlabelled_only=True))
+        self.auto_check = QCheckBox("Predict each image shown")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setTextVisible(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.accept_button = QPushButton("Accept all above threshold")
+        self.accept_button.clicked.connect(self.accept_above_threshold)
+        self.reject_button = QPushButton("Reject all")
+        self.reject_button.clicked.connect(self.reject_all)
+        self.result_label = QLabel("", wordWrap=True)
+        self.result_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        rule = QLabel(CATEGORY_RULE, wordWrap=True)
+        rule.setStyleSheet("color: gray;")
+
+        checkpoint_row = QHBoxLayout()
+        checkpoint_row.addWidget(self.checkpoint_edit, 1)
+        checkpoint_row.addWidget(self.checkpoint_button)
+        form = QFormLayout()
+        form.addRow("Model", self.model_combo)
+        form.addRow("", self.model_help)
+        form.addRow("Weights", self.weights_combo)
+        form.addRow("", checkpoint_row)
+        form.addRow("Device", self.device_combo)
+        form.addRow("Precision", self.precision_combo)
+        form.addRow("Score threshold", self.threshold_spin)
+        model_box = QGroupBox("Model")
+        model_layout = QVBoxLayout(model_box)
+        model_layout.addLayout(form)
+        model_layout.addWidget(self.map_check)
+        model_layout.addWidget(self.load_button)
+        model_layout.addWidget(self.status_label)
+
+        predict_box = QGroupBox("Predict")
+        p = QVBoxLayout(predict_box)
+        for w in (self.predict_image_button, self.predict_all_button, self.predict_unlabelled_button, self.auto_check):
+            p.addWidget(w)
+        progress_row = QHBoxLayout()
+        progress_row.addWidget(self.progress_bar, 1)
+        progress_row.addWidget(self.cancel_button)
+        p.addLayout(progress_row)
+        review_row = QHBoxLayout()
+        review_row.addWidget(self.accept_button)
+        review_row.addWidget(self.reject_button)
+        p.addLayout(review_row)
+        p.addWidget(self.result_label)
+        p.addWidget(rule)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(model_box)
+        layout.addWidget(predict_box)
+        layout.addStretch(1)
+
+    def showEvent(self, event) -> None:
+        # Asking the engine imports torch on the engine thread: only once the panel is seen.
+        if not self._described:
+            self._described = True
+            self.bridge.describe_engine()
+        super().showEvent(event)
+
+    # ---- state -----------------------------------------------------------------------------------
+    @property
+    def model_name(self) -> str | None:
+        return self.model_combo.currentData()
+
+    @property
+    def device(self) -> str:
+        return self.device_combo.currentText()
+
+    @property
+    def fp16(self) -> bool:
+        return self.precision_combo.currentText() == "fp16"
+
+    def weights_source(self) -> str | None:
+        """"default", "random", or the checkpoint path (None when no file is chosen)."""
+        key = self.weights_combo.currentData()
+        if key != "checkpoint":
+            return key
+        path = self.checkpoint_edit.text().strip()
+        return path or None
+
+    def _cuda_selected(self) -> bool:
+        return self.device == "cuda" or (self.device == "auto" and self.cuda)
+
+    def _update_controls(self) -> None:
+        devices = self.device_combo.model()
+        devices.item(2).setEnabled(self.cuda)
+        devices.item(2).setToolTip("" if self.cuda else "CUDA is not available on this machine")
+        if self.device == "cuda" and not self.cuda:
+            self.device_combo.setCurrentIndex(0)
+        fp16_ok = self._cuda_selected()
+        self.precision_combo.model().item(1).setEnabled(fp16_ok)
+        self.precision_combo.model().item(1).setToolTip("" if fp16_ok else "fp16 needs a CUDA device")
+        if self.fp16 and not fp16_ok:
+            self.precision_combo.setCurrentIndex(0)
+        checkpoint = self.weights_combo.currentData() == "checkpoint"
+        self.checkpoint_edit.setVisible(checkpoint)
+        self.checkpoint_button.setVisible(checkpoint)
+        self.load_button.setEnabled(self.model_name is not None and not self._loading)
+        loaded = bool(self.bridge.model_info) and not self._loading
+        batch = self._batch_request != 0
+        has_project = self.store is not None
+        self.predict_image_button.setEnabled(loaded and has_project and self._image_id() is not None)
+        self.predict_all_button.setEnabled(loaded and has_project and not batch)
+        self.predict_unlabelled_button.setEnabled(loaded and has_project and not batch)
+        self.cancel_button.setEnabled(batch)
+        canvas = getattr(self.window, "canvas", None)
+        self.accept_button.setVisible(canvas is not None)
+        self.reject_button.setVisible(canvas is not None)
+
+    def set_store(self, store) -> None:
+        self.store = store
+        self.current_image = None
+        self._update_controls()
+
+    def _image_id(self) -> int | None:
+        canvas = getattr(self.window, "canvas", None)
+        shown = getattr(canvas, "current_image_id", None) if canvas is not None else None
+        return shown if shown is not None else self.current_image
+
+    @Slot(int)
+    def on_image_shown(self, image_id: int) -> None:
+        self.current_image = image_id
+        self._update_controls()
+        if self.auto_check.isChecked() and self.bridge.model_info and self.store is not None:
+            self.bridge.predict_image(image_id)
+
+    # ---- engine answers ----------------------------------------------------------------------------
+    @Slot(dict)
+    def _on_capabilities(self, caps: dict) -> None:
+        self.cuda = bool(caps.get("cuda"))
+        items: QStandardItemModel = self.model_combo.model()
+        items.clear()
+        models = caps.get("models", [])
+        self.models = {m["name"]: m for m in models}
+        for task, title in TASK_TITLES.items():
+            group = [m for m in models if m["task"] == task]
+            if not group:
+                continue
+            header = QStandardItem(title)
+            header.setEnabled(False)
+            header.setSelectable(False)
+            items.appendRow(header)
+            for m in group:
+                item = QStandardItem(f"   {m['name']}")
+                item.setData(m["name"], Qt.UserRole)
+                item.setToolTip(m.get("description", ""))
+                items.appendRow(item)
+        first = next((i for i in range(items.rowCount()) if items.item(i).data(Qt.UserRole)), -1)
+        self.model_combo.setCurrentIndex(first)
+        device = f"CUDA: {caps['cuda_name']}" if self.cuda else "No CUDA device: models run on the CPU."
+        self.model_help.setText(caps["error"] if caps.get("error") else device)
+        self._update_controls()
+
+    def _on_model_changed(self, _index: int) -> None:
+        m = self.models.get(self.model_name or "")
+        if m is not None:
+            self.threshold_spin.blockSignals(True)
+            self.threshold_spin.setValue(float(m.get("default_score", 0.5)))
+            self.threshold_spin.blockSignals(False)
+            self.model_help.setText(m.get("description", "") or TASK_TITLES.get(m["task"], ""))
+        self._update_controls()
+
+    def _on_weights_changed(self, _index: int) -> None:
+        if self.weights_combo.currentData() == "checkpoint" and not self.checkpoint_edit.text():
+            self._browse_checkpoint()
+        self._update_controls()
+
+    def _browse_checkpoint(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a checkpoint", "", CHECKPOINT_FILTER)
+        if path:
+            self.checkpoint_edit.setText(path)
+
+    @Slot(dict)
+    def _on_loaded(self, info: dict) -> None:
+        self._loading = False
+        text = f"Loaded {info.get('description') or info['name']}"
+        text += f"\nDevice: {info.get('device_name', info.get('device'))} · precision: {info.get('precision')}"
+        if info.get("mapping"):
+            text += f"\nClasses: {info['mapping']}"
+        if info.get("note"):
+            text += f"\n{info['note']}"
+        self._status(text, False)
+        self._update_controls()
+
+    @Slot(str)
+    def _on_load_failed(self, message: str) -> None:
+        self._loading = False
+        self._status(message, True)
+        self._update_controls()
+
+    @Slot(int, object)
+    def _on_result(self, rid: int, payload) -> None:
+        if isinstance(payload, ImageResult):
+            where = f"run {payload.run_id}" if payload.run_id is not None else "not stored (no project)"
+            self._result(f"{len(payload.prediction.labels) if payload.prediction.labels is not None else 0} "
+                         f"predictions on image {payload.image_id} in {payload.seconds:.2f} s ({where}).", False)
+        elif isinstance(payload, BatchResult) and rid == self._batch_request:
+            self._batch_request = 0
+            if payload.cancelled:
+                text = (f"Cancelled after {payload.images} of {payload.total} images; the {payload.stored} "
+                        f"predictions so far are kept in run {payload.run_id}.")
+            else:
+                text = (f"Predicted {payload.images} of {payload.total} images in {payload.seconds:.1f} s: "
+                        f"{payload.stored} predictions stored in run {payload.run_id}.")
+            if payload.problems:
+                text += "\nNot read: " + "; ".join(payload.problems[:5])
+                if len(payload.problems) > 5:
+                    text += f" (and {len(payload.problems) - 5} more)"
+            self._result(text, bool(payload.problems))
+            self._update_controls()
+
+    @Slot(int, str)
+    def _on_failed(self, rid: int, message: str) -> None:
+        if rid == self._batch_request:
+            self._batch_request = 0
+        self._result(message, True)
+        self._update_controls()
+
+    @Slot(int, int)
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress_bar.setMaximum(max(total, 1))
+        self.progress_bar.setValue(done)
+        self.progress_bar.setFormat(f"{done} / {total} images")
+
+    def _status(self, text: str, failed: bool) -> None:
+        self.status_label.setStyleSheet(ERROR_STYLE if failed else "")
+        self.status_label.setText(text)
+
+    def _result(self, text: str, failed: bool) -> None:
+        self.result_label.setStyleSheet(ERROR_STYLE if failed else "")
+        self.result_label.setText(text)
+
+    # ---- actions -----------------------------------------------------------------------------------
+    @Slot()
+    def load(self) -> int | None:
+        name, source = self.model_name, self.weights_source()
+        if name is None:
+            return None
+        if source is None:
+            self._status("Choose a checkpoint file first (Weights: Checkpoint file…).", True)
+            return None
+        self._loading = True
+        self._status(f"Loading {name} ({source}) on {self.device}…", False)
+        self._update_controls()
+        return self.bridge.load_model(name, source, self.device, self.fp16, self.threshold_spin.value(),
+                                      map_to_project=self.map_check.isChecked())
+
+    def _on_threshold_changed(self, value: float) -> None:
+        if self.bridge.model_info:
+            self.bridge.set_score_threshold(value)
+
+    @Slot()
+    def predict_current_image(self) -> int | None:
+        image_id = self._image_id()
+        if image_id is None:
+            self._result("No image is shown.", True)
+            return None
+        self._result(f"Predicting image {image_id}…", False)
+        return self.bridge.predict_image(image_id)
+
+    def predict_images(self, unlabelled_only: bool = False) -> int:
+        self.progress_bar.setValue(0)
+        self._batch_request = self.bridge.predict_images(None, unlabelled_only=unlabelled_only)
+        self._result("Predicting unlabelled images…" if unlabelled_only else "Predicting all images…", False)
+        self._update_controls()
+        return self._batch_request
+
+    @Slot()
+    def cancel(self) -> None:
+        self.bridge.cancel()
+        self._result("Cancelling…", False)
+
+    @Slot()
+    def accept_above_threshold(self) -> None:
+        canvas = getattr(self.window, "canvas", None)
+        if canvas is not None:
+            canvas.accept_predictions_above(self.threshold_spin.value())
+
+    @Slot()
+    def reject_all(self) -> None:
+        canvas = getattr(self.window, "canvas", None)
+        image_id = self._image_id()
+        if canvas is not None and self.store is not None and image_id is not None:
+            canvas.reject_predictions([a.id for a in self.store.annotations(image_id=image_id, status=PREDICTION)])
 
 
 def install(window) -> None:
-    pass
+    bridge = bridge_for(window)
+    panel = ModelPanel(bridge, window)
+    window.model_panel = panel
+    window.add_panel("model", "Model", panel)
+    window.project_opened.connect(panel.set_store)
+    window.project_closing.connect(lambda _store: panel.set_store(None))
+    window.image_shown.connect(panel.on_image_shown)
+    if getattr(window, "store", None) is not None:
+        panel.set_store(window.store)

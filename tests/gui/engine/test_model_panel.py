@@ -1,0 +1,180 @@
+"""The Model dock in the real window, driven with real clicks; the engine is the slow fake unless said."""
+import pytest
+from bridge_fakes import FakeEngine, SlowFakePredictor
+from PySide6.QtCore import Qt
+
+from annotations.model import LABEL, PREDICTION
+
+
+@pytest.fixture
+def window_with(qtbot, qtlog):
+    from gui.main_window import MainWindow
+    windows = []
+
+    def make(store, engine=None):
+        win = MainWindow()
+        qtbot.addWidget(win)
+        if engine is not None:
+            win.engine_bridge.use_hooks(engine.hooks())
+        win.open_project(store)
+        win.show()
+        qtbot.waitExposed(win)
+        panel = win.model_panel
+        qtbot.waitUntil(lambda: bool(panel.models), timeout=60000)
+        windows.append(win)
+        return win, panel
+    yield make
+    for win in windows:
+        win.close()
+        assert not win.engine_bridge.running
+    assert not [r for r in qtlog.records if "QThread" in r.message]
+
+
+def click(qtbot, button):
+    assert button.isEnabled() and button.isVisible(), button.text()
+    qtbot.mouseClick(button, Qt.LeftButton)
+
+
+def select_model(panel, name):
+    index = panel.model_combo.findData(name, Qt.UserRole)
+    assert index >= 0
+    panel.model_combo.setCurrentIndex(index)
+
+
+def load(qtbot, panel, name="fake_detector", weights="random"):
+    select_model(panel, name)
+    panel.weights_combo.setCurrentIndex(panel.weights_combo.findData(weights))
+    with qtbot.waitSignal(panel.bridge.model_loaded, timeout=60000):
+        click(qtbot, panel.load_button)
+
+
+def test_models_are_grouped_by_task_and_cuda_choices_follow_the_machine(qtbot, window_with, grey_store):
+    win, panel = window_with(grey_store, FakeEngine(SlowFakePredictor(0), cuda=False))
+    items = panel.model_combo.model()
+    rows = [(items.item(i).text().strip(), items.item(i).isEnabled()) for i in range(items.rowCount())]
+    assert rows[0] == ("Detection", False) and ("Semantic segmentation", False) in rows
+    assert ("fake_detector", True) in rows and panel.model_name == "fake_detector"
+    assert not panel.device_combo.model().item(2).isEnabled()  # cuda
+    assert not panel.precision_combo.model().item(1).isEnabled()  # fp16
+    assert "No CUDA device" in panel.model_help.text()
+    # Only the buttons that can work are enabled before a model is loaded.
+    assert not panel.predict_image_button.isEnabled() and not panel.predict_all_button.isEnabled()
+    panel.bridge.use_hooks(FakeEngine(SlowFakePredictor(0), cuda=True).hooks())
+    with qtbot.waitSignal(panel.bridge.capabilities, timeout=5000):
+        panel.bridge.describe_engine()
+    assert panel.device_combo.model().item(2).isEnabled() and panel.precision_combo.model().item(1).isEnabled()
+
+
+def test_load_failure_is_shown_with_the_choices(qtbot, window_with, grey_store):
+    win, panel = window_with(grey_store, FakeEngine(SlowFakePredictor(0)))
+    select_model(panel, "broken")
+    panel.weights_combo.setCurrentIndex(panel.weights_combo.findData("default"))
+    with qtbot.waitSignal(panel.bridge.model_failed, timeout=5000):
+        click(qtbot, panel.load_button)
+    text = panel.status_label.text()
+    assert "Could not load broken" in text and "broken.pth" in text and "random weights" in text
+    assert "d04040" in panel.status_label.styleSheet()
+    assert not panel.predict_all_button.isEnabled()
+
+
+def test_load_then_predict_this_image_all_and_unlabelled(qtbot, window_with, grey_store):
+    win, panel = window_with(grey_store, FakeEngine(SlowFakePredictor(0)))
+    load(qtbot, panel)
+    assert "Device: cpu" in panel.status_label.text() and "precision: fp32" in panel.status_label.text()
+    ids = grey_store.image_ids()
+    with qtbot.waitSignal(win.image_shown, timeout=5000):
+        win.show_image(ids[4])
+    with qtbot.waitSignal(panel.bridge.result, timeout=5000):
+        click(qtbot, panel.predict_image_button)
+    preds = grey_store.annotations(status=PREDICTION)
+    assert [p.image_id for p in preds] == [ids[4]] and grey_store.category(preds[0].category_id).name == "bright"
+    assert f"on image {ids[4]}" in panel.result_label.text()
+
+    grey_store.accept_predictions([preds[0].id])  # image 5 now has a label
+    with qtbot.waitSignal(panel.bridge.result, timeout=5000):
+        click(qtbot, panel.predict_unlabelled_button)
+    unlabelled = grey_store.annotations(status=PREDICTION)
+    assert sorted(a.image_id for a in unlabelled) == sorted(set(ids) - {ids[4]})
+    assert "Predicted 5 of 5 images" in panel.result_label.text()
+    assert panel.progress_bar.value() == 5 and panel.predict_all_button.isEnabled()
+
+
+def test_predict_all_shows_progress_and_cancels(qtbot, window_with, grey_store):
+    fake = SlowFakePredictor(0.25)
+    win, panel = window_with(grey_store, FakeEngine(fake))
+    panel.bridge.batch_size = 1
+    load(qtbot, panel)
+    click(qtbot, panel.predict_all_button)
+    assert not panel.predict_all_button.isEnabled() and panel.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: panel.progress_bar.value() >= 1, timeout=5000)
+    assert panel.progress_bar.maximum() == 6
+    with qtbot.waitSignal(panel.bridge.result, timeout=5000) as done:
+        click(qtbot, panel.cancel_button)
+    result = done.args[1]
+    assert result.cancelled and "Cancelled after" in panel.result_label.text()
+    assert len(grey_store.annotations(status=PREDICTION, run_id=result.run_id)) == result.stored < 6
+    assert panel.predict_all_button.isEnabled() and not panel.cancel_button.isEnabled()
+
+
+def test_threshold_follows_the_model_and_reaches_the_predictor(qtbot, window_with, grey_store):
+    engine = FakeEngine(SlowFakePredictor(0))
+    win, panel = window_with(grey_store, engine)
+    load(qtbot, panel)
+    assert engine.predictor.score_threshold == pytest.approx(0.5)
+    panel.threshold_spin.setValue(0.8)
+    qtbot.waitUntil(lambda: engine.predictor.score_threshold == pytest.approx(0.8), timeout=5000)
+
+
+def test_auto_predict_keeps_only_the_image_left_on_screen(qtbot, window_with, grey_store):
+    fake = SlowFakePredictor(0.2)
+    win, panel = window_with(grey_store, FakeEngine(fake))
+    load(qtbot, panel)
+    panel.auto_check.setChecked(True)
+    ids = grey_store.image_ids()
+    for image_id in ids[:4]:  # the user flips through four images quickly
+        win.show_image(image_id)
+    qtbot.waitUntil(lambda: len(grey_store.annotations(status=PREDICTION)) >= 1, timeout=5000)
+    qtbot.wait(600)
+    assert [a.image_id for a in grey_store.annotations(status=PREDICTION)] == [ids[3]]
+    assert len(fake.calls) < 4 and panel.bridge.stale_dropped >= 2
+
+
+def test_accept_all_above_threshold_through_the_canvas(qtbot, window_with, grey_store):
+    win, panel = window_with(grey_store, FakeEngine(SlowFakePredictor(0)))
+    if win.canvas is None:
+        pytest.skip("the canvas is not available in this checkout")
+    load(qtbot, panel)
+    image_id = grey_store.image_ids()[0]
+    with qtbot.waitSignal(win.image_shown, timeout=5000):
+        win.show_image(image_id)
+    with qtbot.waitSignal(panel.bridge.result, timeout=5000):
+        click(qtbot, panel.predict_image_button)
+    qtbot.waitUntil(lambda: len(win.canvas._predictions()) == 1, timeout=5000)
+    panel.threshold_spin.setValue(0.95)  # the fake scores 0.9: nothing to accept
+    click(qtbot, panel.accept_button)
+    assert grey_store.annotations(status=LABEL) == []
+    panel.threshold_spin.setValue(0.5)
+    click(qtbot, panel.accept_button)
+    qtbot.waitUntil(lambda: len(grey_store.annotations(status=LABEL)) == 1, timeout=5000)
+    assert grey_store.annotations(status=PREDICTION) == []
+
+
+def test_real_tiny_model_from_the_panel(qtbot, window_with, grey_store):
+    pytest.importorskip("engine.predictor")
+    import torch
+    torch.manual_seed(0)
+    win, panel = window_with(grey_store)  # the real engine
+    assert "fasterrcnn_mobilenet_v3_large_320_fpn" in panel.models and "deeplabv3_resnet50" in panel.models
+    assert panel.device_combo.model().item(2).isEnabled() == torch.cuda.is_available()
+    load(qtbot, panel, "fasterrcnn_mobilenet_v3_large_320_fpn", "random")
+    assert "random weights" in panel.status_label.text() and "cpu" in panel.status_label.text()
+    panel.threshold_spin.setValue(0.0)
+    image_id = grey_store.image_ids()[1]
+    with qtbot.waitSignal(win.image_shown, timeout=5000):
+        win.show_image(image_id)
+    with qtbot.waitSignal(panel.bridge.result, timeout=60000) as done:
+        click(qtbot, panel.predict_image_button)
+    result = done.args[1]
+    stored = grey_store.annotations(status=PREDICTION, image_id=image_id)
+    assert len(stored) == len(result.prediction.labels)
+    assert all(a.source == "fasterrcnn_mobilenet_v3_large_320_fpn" for a in stored)
