@@ -92,6 +92,10 @@ def release_model(loaded: LoadedModel | None) -> None:
 
 
 # ---- torchvision's own weights -------------------------------------------------------------------
+def default_weights_url(name: str) -> str:
+    return get_spec(name).default_weights.url
+
+
 def default_weights_path(name: str) -> Path:
     """Where torchvision looks for `name`'s DEFAULT weights (whether or not the file is there)."""
     url = get_spec(name).default_weights.url
@@ -126,8 +130,7 @@ def ensure_default_weights(name: str, allow_download: bool = True, timeout: floa
     The cache is looked at first, so offline work with cached weights never touches the network;
     a download that fails or times out (short socket timeout) raises WeightsUnavailable.
     """
-    spec = get_spec(name)
-    url = spec.default_weights.url
+    url = default_weights_url(name)
     path = default_weights_path(name)
     if path.is_file():
         return path
