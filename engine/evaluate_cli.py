@@ -2,6 +2,7 @@
 
     main.py evaluate --gt GT.json --dt DT.json [--iou-type bbox|segm] [--json OUT]
     main.py evaluate --project P --model-run R [--split val] [--iou-type segm]
+    main.py evaluate --project P --model-run R --iou-type semantic
 
 Prints pycocotools' 12 summary lines, then a per-class table. Bad input: one line on stderr and
 exit code 2.
@@ -19,7 +20,8 @@ def add_arguments(p, name):
     src.add_argument("--project", help="project folder: its labels are the ground truth")
     src.add_argument("--model-run", type=int, help="with --project: the run whose predictions are evaluated")
     src.add_argument("--split", choices=["train", "val", "test"], help="with --project: only this split")
-    p.add_argument("--iou-type", choices=["bbox", "segm"], default="bbox")
+    p.add_argument("--iou-type", choices=["bbox", "segm", "semantic"], default="bbox",
+                   help="bbox or segm: COCO; semantic (with --project): pixel accuracy, IoU, mIoU, Dice")
     p.add_argument("--max-dets", type=int, nargs="+", default=[1, 10, 100], metavar="N",
                    help="maxDets list (default 1 10 100)")
     p.add_argument("--match-iou", type=float, default=0.5, help="IoU for VOC AP, F1 and matching (default 0.5)")
@@ -31,6 +33,23 @@ def add_arguments(p, name):
 def _fail(msg: str) -> int:
     print(f"error: {msg}", file=sys.stderr)
     return 2
+
+
+def _semantic(store, run_id: int, image_ids, json_path) -> int:
+    from annotations.imageio import atomic_write_text
+    from engine.evaluation.semantic_project import evaluate_project_semantic, format_semantic
+
+    m = evaluate_project_semantic(store, run_id, image_ids)
+    print(format_semantic(m))
+    if json_path:
+        nan_free = lambda v: None if v != v else float(v)  # noqa: E731
+        data = {"pixel_accuracy": nan_free(m.pixel_accuracy), "mean_pixel_accuracy": nan_free(m.mean_pixel_accuracy),
+                "miou": nan_free(m.miou), "mean_dice": nan_free(m.mean_dice),
+                "per_class": [{"name": n, "iou": nan_free(m.iou[k]), "dice": nan_free(m.dice[k]),
+                               "accuracy": nan_free(m.class_accuracy[k])} for k, n in enumerate(m.class_names)],
+                "confusion": m.confusion.tolist()}
+        atomic_write_text(json_path, json.dumps(data, indent=1))
+    return 0
 
 
 def run(args) -> int:
@@ -45,6 +64,8 @@ def run(args) -> int:
         if files:
             if args.gt is None or args.dt is None:
                 return _fail("--gt and --dt go together")
+            if args.iou_type == "semantic":
+                return _fail("--iou-type semantic evaluates a project run: use --project and --model-run")
             gt = load_json_file(args.gt, "ground truth")
             dt = load_json_file(args.dt, "detections")
             try:
@@ -67,6 +88,8 @@ def run(args) -> int:
                 ids = store.image_ids(args.split) if args.split else None
                 if ids is not None and not ids:
                     return _fail(f"project {store.root} has no images in split {args.split!r}")
+                if args.iou_type == "semantic":
+                    return _semantic(store, args.model_run, ids, args.json)
                 report = evaluate_project_report(store, args.model_run, args.iou_type, ids, args.max_dets,
                                                  args.backend, args.match_iou)
             finally:

@@ -101,9 +101,10 @@ def evaluate_project_report(store, run_id: int, iou_type="bbox", image_ids=None,
         if progress is not None and progress(i, 4, text) is False:
             raise InterruptedError("cancelled")
     step(0, "Reading labels and predictions")
-    coco = evaluate_project(store, run_id, iou_type, image_ids, max_dets, backend)
-    data = coco.extra["data"]
+    reading = None if progress is None else (lambda d, t: progress(d, t, "Reading labels and predictions"))
+    coco = evaluate_project(store, run_id, iou_type, image_ids, max_dets, backend, reading)
     step(2, "Matching predictions to labels")
+    data = coco.extra["data"]
     report = build_report(coco, data.gt, data.dt, data.dt_ids, data.difficult_ids, match_iou, cancel)
     step(4, "Done")
     return report

@@ -297,7 +297,7 @@ class EvaluationPanel(QWidget):
             return
         self._job = None
         self._set_busy(False)
-        self.status.setText(message.replace("InterruptedError", "Evaluation cancelled."))
+        self.status.setText(message)
 
     def _set_busy(self, busy: bool) -> None:
         self.evaluate_button.setEnabled(not busy and self.run_combo.count() > 0)
