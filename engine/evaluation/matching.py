@@ -164,6 +164,28 @@ class Matches:
         idx = np.nonzero(~self.g_ignored & (self.g_tp_score < s))[0]
         return [self._gt_outcome(j, "FN", "missed") for j in idx]
 
+    def predictions(self, s: float) -> list[ObjectOutcome]:
+        """Every prediction with score >= s (crowd/difficult-covered ones left out), by falling score:
+        TP or FP and why."""
+        idx = np.nonzero(self._kept(s))[0]
+        idx = idx[np.argsort(-self.p_score[idx], kind="stable")]
+        return [self._pred_outcome(i, "TP" if self.p_outcome[i] == TP else "FP", REASONS[self.p_reason[i]])
+                for i in idx]
+
+    def labels(self, s: float) -> list[ObjectOutcome]:
+        """Every label (crowd/difficult left out): TP with the matching prediction and its IoU, or FN
+        with the best-overlapping prediction of its class."""
+        out = []
+        for j in np.nonzero(~self.g_ignored)[0]:
+            if self.g_tp_score[j] >= s:
+                p = int(self.g_tp_pred[j])
+                out.append(ObjectOutcome("TP", "", int(self.g_image[j]), self.cat_ids[self.g_cls[j]],
+                                         int(self.p_id[p]), int(self.g_id[j]), float(self.p_score[p]),
+                                         float(self.p_iou[p])))
+            else:
+                out.append(self._gt_outcome(int(j), "FN", "missed"))
+        return out
+
     def cell(self, row: int, col: int, s: float) -> list[ObjectOutcome]:
         """The objects counted in confusion cell (row, col) at threshold s."""
         K, out = self.K, []

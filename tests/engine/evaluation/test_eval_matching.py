@@ -152,3 +152,15 @@ def test_outcome_tables_agree_with_object_lists():
         assert list(fn["gt_id"]) == [o.gt_id for o in m.false_negatives(s)]
     with pytest.raises(ValueError):
         outcome_table(m, "TP", 0)
+
+
+def test_every_prediction_and_label_has_an_outcome():
+    gt, dt, ids = hand_case()
+    m = match_objects(gt, dt, iou=0.5, dt_ids=ids)
+    preds = m.predictions(0.65)
+    assert [(o.pred_id, o.kind) for o in preds] == [(109, "FP"), (101, "TP"), (102, "FP"), (103, "FP")]
+    labels = {o.gt_id: o for o in m.labels(0.65)}
+    assert set(labels) == {11, 12, 13, 14}  # crowd 15 left out
+    assert (labels[11].kind, labels[11].pred_id, labels[11].iou) == ("TP", 101, 1.0)
+    assert labels[13].kind == "FN"  # 104 (score 0.6) is below 0.65
+    assert {o.gt_id: o.kind for o in m.labels(0.0)}[13] == "TP"
