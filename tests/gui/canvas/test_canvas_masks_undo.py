@@ -1,0 +1,159 @@
+"""Brush and eraser strokes, polygon <-> mask, and undo/redo restoring the store exactly."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from annotations import geometry
+from annotations.model import MASK, POLYGON, Annotation
+from annotations.store import Store
+from canvas_helpers import click, drag, key, snapshot
+from conftest import IMAGE_H, IMAGE_W
+
+
+def capsule(p, q, r, h=IMAGE_H, w=IMAGE_W) -> np.ndarray:
+    """Pixels whose centre lies within r of segment p-q (what a brush stroke is defined to cover)."""
+    yy, xx = np.mgrid[0:h, 0:w] + 0.5
+    px, py = p
+    dx, dy = q[0] - px, q[1] - py
+    t = np.clip(((xx - px) * dx + (yy - py) * dy) / max(dx * dx + dy * dy, 1e-12), 0, 1)
+    return ((xx - (px + t * dx)) ** 2 + (yy - (py + t * dy)) ** 2 <= r * r).astype(np.uint8)
+
+
+def test_brush_stroke_creates_a_mask_with_the_right_area(qtbot, project, make_canvas):
+    store, ids, (cat, dog) = project
+    canvas = make_canvas(store, ids[0])
+    canvas.set_tool("brush")
+    canvas.set_brush_radius(5)
+    canvas.set_current_category(dog)
+    drag(qtbot, canvas, (20, 30), (60, 30), steps=8)
+    anns = store.annotations()
+    assert len(anns) == 1 and anns[0].kind == MASK and anns[0].category_id == dog
+    mask = geometry.decode_rle(anns[0].rle)
+    assert mask.shape == (IMAGE_H, IMAGE_W)
+    assert np.array_equal(mask, capsule((20, 30), (60, 30), 5))
+    # and close to the continuous area of a 40 x 10 capsule
+    assert anns[0].area == pytest.approx(40 * 10 + math.pi * 25, rel=0.03)
+    assert anns[0].bbox == pytest.approx(geometry.rle_bbox(anns[0].rle))
+
+
+def test_eraser_removes_pixels_and_undo_redo_restore_them(qtbot, project, make_canvas):
+    store, ids, (cat, _) = project
+    canvas = make_canvas(store, ids[0])
+    canvas.set_tool("brush")
+    canvas.set_brush_radius(6)
+    drag(qtbot, canvas, (20, 30), (80, 30), steps=6)
+    painted = snapshot(store)
+    canvas.set_tool("eraser")
+    canvas.set_brush_radius(3)
+    drag(qtbot, canvas, (50, 15), (50, 45), steps=6)
+    after = store.annotations()[0]
+    expected = capsule((20, 30), (80, 30), 6) & (1 - capsule((50, 15), (50, 45), 3))
+    assert np.array_equal(geometry.decode_rle(after.rle), expected)
+    assert after.area == expected.sum()
+    erased = snapshot(store)
+    canvas.undo_stack.undo()
+    assert snapshot(store) == painted and canvas.annotations() == painted
+    canvas.undo_stack.redo()
+    assert snapshot(store) == erased and canvas.annotations() == erased
+    # the stroke is kept as the pixels it flipped, not as two copies of the mask
+    from gui.commands import mask_pixels_changed
+    cmd = canvas.undo_stack.command(canvas.undo_stack.index() - 1)
+    assert mask_pixels_changed(cmd) == int(capsule((20, 30), (80, 30), 6).sum() - expected.sum())
+    assert set(cmd._diffs[after.id]) == {"rle", "area"}  # bbox unchanged by this stroke
+
+
+def test_brushing_into_a_selected_mask_extends_it(qtbot, project, make_canvas):
+    store, ids, (cat, _) = project
+    canvas = make_canvas(store, ids[0])
+    canvas.set_tool("brush")
+    canvas.set_brush_radius(4)
+    drag(qtbot, canvas, (20, 20), (30, 20))
+    drag(qtbot, canvas, (100, 90), (100, 100))  # still selected: same annotation grows
+    anns = store.annotations()
+    assert len(anns) == 1
+    assert np.array_equal(geometry.decode_rle(anns[0].rle),
+                          capsule((20, 20), (30, 20), 4) | capsule((100, 90), (100, 100), 4))
+
+
+def test_polygon_to_mask_and_back(qtbot, project, make_canvas):
+    store, ids, (cat, _) = project
+    pid = store.add_annotation(Annotation(None, ids[0], cat, kind=POLYGON, polygons=[[10, 10, 60, 10, 60, 40, 10, 40]]))
+    canvas = make_canvas(store, ids[0])
+    canvas.polygon_to_mask([pid])
+    a = store.annotation(pid)
+    assert a.kind == MASK and a.polygons is None and a.area == 50 * 30
+    canvas.mask_to_polygon([pid])
+    b = store.annotation(pid)
+    assert b.kind == POLYGON and b.rle is None
+    assert geometry.polygon_area(b.polygons) == pytest.approx(50 * 30)
+    canvas.undo_stack.undo()
+    canvas.undo_stack.undo()
+    assert store.annotation(pid).polygons == [[10, 10, 60, 10, 60, 40, 10, 40]]
+
+
+def test_undo_and_redo_restore_the_store_exactly(qtbot, project, make_canvas):
+    store, ids, (cat, dog) = project
+    canvas = make_canvas(store, ids[0])
+    states = [snapshot(store)]
+    canvas.set_tool("rectangle")
+    drag(qtbot, canvas, (10, 10), (50, 40))
+    states.append(snapshot(store))
+    canvas.set_tool("polygon")
+    for x, y in ((70, 10), (120, 10), (100, 60)):
+        click(qtbot, canvas, x, y)
+    key(qtbot, canvas, Qt.Key_Return)
+    states.append(snapshot(store))
+    canvas.set_tool("select")
+    drag(qtbot, canvas, (100, 20), (110, 40))  # move the polygon
+    states.append(snapshot(store))
+    canvas.relabel(canvas.selected_ids(), dog)
+    states.append(snapshot(store))
+    click(qtbot, canvas, 20, 20)
+    key(qtbot, canvas, Qt.Key_Delete)
+    states.append(snapshot(store))
+    assert len(states[-1]) == 1 and len({repr(s) for s in states}) == len(states)
+    for expected in reversed(states[:-1]):
+        canvas.undo_stack.undo()
+        assert snapshot(store) == expected
+        assert canvas.annotations() == expected
+    for expected in states[1:]:
+        canvas.undo_stack.redo()
+        assert snapshot(store) == expected
+        assert canvas.annotations() == expected
+
+
+def test_undo_is_at_least_200_steps_deep(qtbot, project, make_canvas):
+    store, ids, (cat, _) = project
+    box = store.add_annotation(Annotation(None, ids[0], cat, bbox=(10, 10, 20, 20)))
+    canvas = make_canvas(store, ids[0])
+    canvas.select_annotations([box])
+    for i in range(210):
+        key(qtbot, canvas, Qt.Key_Down if i % 7 < 3 else Qt.Key_Right)  # 90 down, 120 right
+    assert store.annotation(box).bbox == (130, 100, 20, 20)
+    assert canvas.undo_stack.count() == 210
+    while canvas.undo_stack.canUndo():
+        canvas.undo_stack.undo()
+    assert store.annotation(box).bbox == (10, 10, 20, 20)
+    while canvas.undo_stack.canRedo():
+        canvas.undo_stack.redo()
+    assert store.annotation(box).bbox == (130, 100, 20, 20)
+
+
+def test_the_store_holds_the_work_after_the_canvas_is_closed(qtbot, project, make_canvas, tmp_path):
+    store, ids, (cat, _) = project
+    canvas = make_canvas(store, ids[0])
+    canvas.set_tool("rectangle")
+    drag(qtbot, canvas, (10, 10), (50, 40))
+    canvas.set_tool("brush")
+    drag(qtbot, canvas, (100, 80), (120, 80))
+    expected = snapshot(store)
+    canvas.close()
+    root = store.root
+    store.close()
+    with Store.open(root, create=False) as again:
+        assert snapshot(again) == expected
+        assert [a.kind for a in again.annotations()] == ["box", "mask"]
