@@ -45,13 +45,10 @@ def palette(n: int = 256) -> list[int]:
 
 def _png(arr: np.ndarray, with_palette: bool) -> bytes:
     buf = io.BytesIO()
-    if arr.dtype == np.uint16:
-        Image.fromarray(arr, mode="I;16").save(buf, format="PNG")
-    else:
-        im = Image.fromarray(arr.astype(np.uint8), mode="P" if with_palette else "L")
-        if with_palette:
-            im.putpalette(palette())
-        im.save(buf, format="PNG")
+    im = Image.fromarray(np.ascontiguousarray(arr))  # uint8 -> "L", uint16 -> "I;16"
+    if with_palette and arr.dtype == np.uint8:
+        im.putpalette(palette())  # an "L" image with a palette becomes "P"
+    im.save(buf, format="PNG")
     return buf.getvalue()
 
 
