@@ -1,0 +1,60 @@
+"""`main.py import` / `main.py export` from the terminal."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import main as entry
+from annotations.store import Store
+
+from fmt_helpers import COCO_BBOX_RESULTS, COCO_GT
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_import_export_and_results(tmp_path, capsys):
+    project = tmp_path / "p"
+    assert entry.main(["import", "--project", str(project), "--format", "coco", str(COCO_GT)]) == 0
+    assert "Imported 839 annotations on 100 new images" in capsys.readouterr().out
+    assert entry.main(["import", "--project", str(project), "--format", "coco-results", "--model", "frcnn",
+                       str(COCO_BBOX_RESULTS)]) == 0
+    assert "as model run 1" in capsys.readouterr().out
+    with Store.open(project) as s:
+        assert s.run(1).model == "frcnn" and s.annotation_count("prediction") == 734
+        s.set_split(s.image_ids()[:10], "val")
+    out = tmp_path / "val.json"
+    assert entry.main(["export", "--project", str(project), "--format", "coco", str(out), "--split", "val"]) == 0
+    assert len(json.loads(out.read_text())["images"]) == 10
+    res = tmp_path / "res.json"
+    assert entry.main(["export", "--project", str(project), "--format", "coco", str(res), "--predictions", "1"]) == 0
+    assert json.loads(res.read_text()) == json.loads(COCO_BBOX_RESULTS.read_text())
+    assert entry.main(["export", "--project", str(project), "--format", "voc", str(tmp_path / "voc")]) == 0
+    assert len(list((tmp_path / "voc" / "Annotations").glob("*.xml"))) == 100
+
+
+def test_bad_input_is_one_line_and_exit_code_2(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"images": [{"id": 1, "file_name": "a.jpg", "width": 5, "height": 5}],
+                               "categories": [{"id": 1, "name": "x"}],
+                               "annotations": [{"id": 4, "image_id": 1, "category_id": 2, "bbox": [0, 0, 1, 1]}]}))
+    proc = subprocess.run([sys.executable, str(ROOT / "main.py"), "import", "--project", str(tmp_path / "p"),
+                           "--format", "coco", str(bad)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr
+    assert lines[0].startswith("error: ") and "bad.json" in lines[0] and "annotations[0] (id 4)" in lines[0]
+    with Store.open(tmp_path / "p") as s:
+        assert s.image_count() == 0 and s.categories() == []
+
+
+def test_cli_usage_errors(tmp_path, capsys):
+    assert entry.main(["export", "--project", str(tmp_path / "none"), "--format", "coco", "x.json"]) == 2
+    assert "No project" in capsys.readouterr().err
+    assert not (tmp_path / "none").exists()  # export never creates a project
+    Store.open(tmp_path / "p").close()
+    assert entry.main(["import", "--project", str(tmp_path / "p"), "--format", "coco-results",
+                       str(COCO_BBOX_RESULTS)]) == 2
+    assert "--model" in capsys.readouterr().err
+    assert entry.main(["export", "--project", str(tmp_path / "p"), "--format", "yolo", str(tmp_path / "y"),
+                       "--predictions", "1"]) == 2
+    assert "--format coco" in capsys.readouterr().err
