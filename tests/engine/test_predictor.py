@@ -21,6 +21,7 @@ SMALL = {"min_size": 64, "max_size": 128}
 @pytest.fixture(scope="module")
 def detector():
     """A random Faster R-CNN: at score 0 it returns plenty of boxes of many classes."""
+    torch.manual_seed(0)
     return load_model(FAST, "random", "cpu", **SMALL)
 
 
