@@ -128,7 +128,7 @@ def _import_images(store, path, images_in, root, report, ticker):
         file_name = im.get("file_name")
         if not isinstance(file_name, str) or not file_name:
             raise FormatError(f"{where}: has no file_name")
-        name = images.registered_name(root / file_name)
+        name = images.name_under(root, file_name)
         w, h = im.get("width"), im.get("height")
         if w is None or h is None:
             try:

@@ -6,7 +6,7 @@ import math
 import os
 import shutil
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable
 
 from ..model import Category, ImageRecord
@@ -78,6 +78,8 @@ class Ticker:
 
 
 # ---- checks ---------------------------------------------------------------------------------
+_NUMBER_TYPES = {int, float}  # exact types: a JSON true/false is not a coordinate
+
 def check_numbers(values, where: str, what: str, allow_negative: bool = False) -> list[float]:
     """Finite, non-negative numbers, else a FormatError naming `where` and `what`.
 
@@ -85,7 +87,7 @@ def check_numbers(values, where: str, what: str, allow_negative: bool = False) -
     if isinstance(values, list) and values:
         try:  # fast path in C for the usual case: sum is NaN/inf when any value is
             if math.isfinite(sum(values)) and (allow_negative or min(values) >= 0) \
-                    and not any(type(v) is bool for v in values):
+                    and set(map(type, values)) <= _NUMBER_TYPES:
                 return values
         except TypeError:
             pass
@@ -191,9 +193,21 @@ class ImageMapper:
         self.ids = IdAllocator(self.by_name.values())
         self.new: list[ImageRecord] = []
         self.matched: set[int] = set()
+        self._folders: dict[Path, str] = {}
 
     def registered_name(self, path: str | os.PathLike) -> str:
         return self.store.relative_name(path)
+
+    def name_under(self, folder: Path, file_name: str) -> str:
+        """registered_name(folder / file_name), resolving the folder once rather than every file
+        (thousands of resolve() calls dominate a big import otherwise)."""
+        rel = PurePosixPath(file_name.replace("\\", "/"))
+        if rel.is_absolute() or ".." in rel.parts:
+            return self.store.relative_name(folder / file_name)
+        if folder not in self._folders:
+            self._folders[folder] = self.store.relative_name(folder)
+        base = self._folders[folder]
+        return rel.as_posix() if base == "." else f"{base}/{rel.as_posix()}"
 
     def known(self, name: str) -> int | None:
         return self.by_name.get(name)
