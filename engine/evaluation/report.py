@@ -12,7 +12,7 @@ import numpy as np
 from .coco import CocoResult, evaluate_coco, evaluate_project
 from .curves import ConfidenceCurve, confidence_curves
 from .matching import Matches, match_objects
-from .voc import VocResult, evaluate_voc
+from .voc import VocResult, evaluate_voc_both
 
 
 @dataclass
@@ -83,8 +83,7 @@ def build_report(coco: CocoResult, gt: dict, dt: list[dict], dt_ids=None, diffic
     image_ids = coco.image_ids
     matches = match_objects(gt, dt, match_iou, iou_type, dt_ids, difficult_ids, image_ids, cancel)
     boxes = _with_boxes(dt)
-    voc = evaluate_voc(gt, boxes, match_iou, False, difficult_ids, image_ids)
-    voc11 = evaluate_voc(gt, boxes, match_iou, True, difficult_ids, image_ids)
+    voc, voc11 = evaluate_voc_both(gt, boxes, match_iou, difficult_ids, image_ids)
     return EvaluationReport(coco, matches, confidence_curves(matches), voc, voc11, match_iou)
 
 

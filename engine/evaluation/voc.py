@@ -53,53 +53,80 @@ class VocResult:
         return float(np.mean(aps)) if aps else float("nan")
 
 
-def evaluate_voc(gt: dict, dt: list[dict], iou: float = 0.5, eleven_point: bool = False,
-                 difficult_ids=(), image_ids=None) -> VocResult:
-    """VOC AP per class from a COCO dict and COCO results. A label is difficult when its id is in
-    difficult_ids, when it has "difficult": 1, or when it is a crowd region."""
-    difficult_ids = set(difficult_ids)
-    keep = None if image_ids is None else set(image_ids)
-    names = {c["id"]: c.get("name", str(c["id"])) for c in gt["categories"]}
-    gt_by_cat: dict[int, list[dict]] = {}
+TP_FLAG, FP_FLAG, IGNORED_FLAG = 1, 0, -1
+
+
+def _flags(gt: dict, dt: list[dict], iou: float, difficult_ids, keep) -> tuple[np.ndarray, dict[int, int]]:
+    """Each result's fate (TP_FLAG, FP_FLAG, IGNORED_FLAG) and the positives per class.
+
+    The devkit walks all results of a class by falling score; a result's fate depends only on
+    higher-scored results in the same image, so walking image by image (stable order inside)
+    gives the same answer with one IoU matrix per image."""
+    labels: dict[int, list[dict]] = {}
+    n_pos: dict[int, int] = {}
     for a in gt["annotations"]:
         if keep is None or a["image_id"] in keep:
-            gt_by_cat.setdefault(a["category_id"], []).append(a)
-    dt_by_cat: dict[int, list[dict]] = {}
-    for d in dt:
-        if keep is None or d["image_id"] in keep:
-            dt_by_cat.setdefault(d["category_id"], []).append(d)
-    per_class = []
-    for cat in sorted(names):
-        labels: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        by_img: dict[int, list] = {}
-        for a in gt_by_cat.get(cat, []):
+            labels.setdefault(a["image_id"], []).append(a)
             hard = a["id"] in difficult_ids or bool(a.get("difficult")) or bool(a.get("iscrowd"))
-            by_img.setdefault(a["image_id"], []).append((a["bbox"], hard))
-        for img, items in by_img.items():
-            labels[img] = (np.asarray([b for b, _ in items], float), np.asarray([h for _, h in items], bool))
-        n_pos = int(sum((~hard).sum() for _, hard in labels.values()))
-        preds = dt_by_cat.get(cat, [])
-        order = np.argsort([-d["score"] for d in preds], kind="mergesort")
-        taken = {img: np.zeros(len(h), bool) for img, (_, h) in labels.items()}
-        tp, fp = [], []
-        for i in order:
-            d = preds[i]
-            boxes, hard = labels.get(d["image_id"], (np.zeros((0, 4)), np.zeros(0, bool)))
-            ov = iou_boxes([d["bbox"]], boxes)[0] if len(boxes) else np.zeros(0)
-            if len(ov) and ov.max() > iou:
-                j = int(np.argmax(ov))
-                if hard[j]:
-                    continue
-                if not taken[d["image_id"]][j]:
-                    taken[d["image_id"]][j] = True
-                    tp.append(1), fp.append(0)
+            if not hard:
+                n_pos[a["category_id"]] = n_pos.get(a["category_id"], 0) + 1
+    results: dict[int, list[int]] = {}
+    for i, d in enumerate(dt):
+        if keep is None or d["image_id"] in keep:
+            results.setdefault(d["image_id"], []).append(i)
+    flags = np.full(len(dt), IGNORED_FLAG - 1, np.int8)  # -2: not evaluated (outside the subset)
+    for img, idx in results.items():
+        anns = labels.get(img, [])
+        order = [idx[k] for k in np.argsort([-dt[i]["score"] for i in idx], kind="mergesort")]
+        if not anns:
+            flags[order] = FP_FLAG
+            continue
+        g_cat = np.asarray([a["category_id"] for a in anns])
+        g_hard = np.asarray([a["id"] in difficult_ids or bool(a.get("difficult")) or bool(a.get("iscrowd"))
+                             for a in anns])
+        ious = iou_boxes([dt[i]["bbox"] for i in order], [a["bbox"] for a in anns])
+        taken = np.zeros(len(anns), bool)
+        for k, i in enumerate(order):
+            ov = np.where(g_cat == dt[i]["category_id"], ious[k], -1.0)
+            j = int(np.argmax(ov))
+            if ov[j] > iou:
+                if g_hard[j]:
+                    flags[i] = IGNORED_FLAG
+                elif not taken[j]:
+                    taken[j] = True
+                    flags[i] = TP_FLAG
                 else:
-                    tp.append(0), fp.append(1)
+                    flags[i] = FP_FLAG
             else:
-                tp.append(0), fp.append(1)
-        ctp, cfp = np.cumsum(tp, dtype=float), np.cumsum(fp, dtype=float)
-        recall = ctp / n_pos if n_pos else np.zeros(len(ctp))
+                flags[i] = FP_FLAG
+    return flags, n_pos
+
+
+def evaluate_voc_both(gt: dict, dt: list[dict], iou: float = 0.5, difficult_ids=(),
+                      image_ids=None) -> tuple[VocResult, VocResult]:
+    """(all-point, 11-point) from one matching pass. A label is difficult when its id is in
+    difficult_ids, when it has "difficult": 1, or when it is a crowd region."""
+    keep = None if image_ids is None else set(image_ids)
+    flags, n_pos = _flags(gt, dt, iou, set(difficult_ids), keep)
+    cats = np.asarray([d["category_id"] for d in dt], np.int64)
+    scores = np.asarray([d["score"] for d in dt], float)
+    names = {c["id"]: c.get("name", str(c["id"])) for c in gt["categories"]}
+    both: tuple[list, list] = ([], [])
+    for cat in sorted(names):
+        sel = np.nonzero((cats == cat) & (flags >= FP_FLAG))[0]
+        sel = sel[np.argsort(-scores[sel], kind="mergesort")]
+        tp = (flags[sel] == TP_FLAG).astype(float)
+        ctp, cfp = np.cumsum(tp), np.cumsum(1 - tp)
+        npos = n_pos.get(cat, 0)
+        recall = ctp / npos if npos else np.zeros(len(ctp))
         precision = ctp / np.maximum(ctp + cfp, np.finfo(float).eps)
-        ap = voc_ap(recall, precision, eleven_point) if n_pos else float("nan")
-        per_class.append(VocClass(cat, names[cat], ap, n_pos, recall, precision))
-    return VocResult(iou, eleven_point, per_class)
+        for out, eleven in zip(both, (False, True)):
+            ap = voc_ap(recall, precision, eleven) if npos else float("nan")
+            out.append(VocClass(cat, names[cat], ap, npos, recall, precision))
+    return VocResult(iou, False, both[0]), VocResult(iou, True, both[1])
+
+
+def evaluate_voc(gt: dict, dt: list[dict], iou: float = 0.5, eleven_point: bool = False,
+                 difficult_ids=(), image_ids=None) -> VocResult:
+    """VOC AP per class from a COCO dict and COCO results (see evaluate_voc_both)."""
+    return evaluate_voc_both(gt, dt, iou, difficult_ids, image_ids)[1 if eleven_point else 0]
