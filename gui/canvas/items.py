@@ -19,7 +19,7 @@ from .painting import (MASK_ALPHA, MASKS, PREDICTION_MASK_ALPHA, Appearance, Ren
                        outline_path)
 
 HANDLE_PX = 8  # handle size on screen
-Z_SHAPES, Z_HANDLES, Z_PREVIEW = 0.0, 1e9, 2e9
+Z_SHAPES_LAYER, Z_HANDLES, Z_PREVIEW = -1e17, 1e9, 2e9
 
 
 def _z_for(ann: Annotation) -> float:
@@ -60,15 +60,19 @@ class AnnotationItem:
 
 
 class ShapeItem(QGraphicsPathItem, AnnotationItem):
-    """A box or a polygon."""
+    """A box or a polygon. Unless `live` (selected or being edited) it paints nothing itself: the
+    ShapesLayer draws it into its cache; the item still serves hit-testing through the scene index."""
 
-    def __init__(self, ann: Annotation, ctx: RenderContext):
+    def __init__(self, ann: Annotation, ctx: RenderContext, layer: "ShapesLayer"):
         super().__init__()
         self._key = None
-        self._look = None
+        self.layer = layer
+        self.live = False
+        self.setFlag(QGraphicsItem.ItemHasNoContents, True)
         self.set_annotation(ann, ctx)
 
     def set_annotation(self, ann: Annotation, ctx: RenderContext) -> None:
+        old = self.sceneBoundingRect()
         self.ann = ann
         key = _geometry_key(ann)
         if key != self._key:
@@ -79,6 +83,14 @@ class ShapeItem(QGraphicsPathItem, AnnotationItem):
         self.setBrush(look.brush)
         self.setZValue(_z_for(ann))
         self._decorate(look, ctx)
+        if not self.live:
+            self.layer.invalidate(old.united(self.sceneBoundingRect()))
+
+    def set_live(self, live: bool) -> None:
+        if live != self.live:
+            self.live = live
+            self.setFlag(QGraphicsItem.ItemHasNoContents, not live)
+            self.layer.invalidate(self.sceneBoundingRect())
 
     def hit(self, scene_pos: QPointF) -> bool:
         return self.path().contains(scene_pos - self.pos())
@@ -122,8 +134,58 @@ class MaskItem(QGraphicsPixmapItem, AnnotationItem):
         return 0 <= r < crop.shape[0] and 0 <= c < crop.shape[1] and bool(crop[r, c])
 
 
-def make_item(ann: Annotation, ctx: RenderContext):
-    return MaskItem(ann, ctx) if ann.kind == MASK else ShapeItem(ann, ctx)
+def make_item(ann: Annotation, ctx: RenderContext, layer: "ShapesLayer"):
+    return MaskItem(ann, ctx) if ann.kind == MASK else ShapeItem(ann, ctx, layer)
+
+
+class ShapesLayer(QGraphicsItem):
+    """Draws every box and polygon that is not live, through a device-coordinate cache: a frame
+    that changes nothing under it (cursor, handles, a dragged shape) is one blit, and an edit
+    re-renders only the region it touched. This is what keeps 2000 shapes under a frame."""
+
+    def __init__(self):
+        super().__init__()
+        self.setZValue(Z_SHAPES_LAYER)
+        self.setFlag(QGraphicsItem.ItemUsesExtendedStyleOption)
+        self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+        self._rect = QRectF()
+
+    def set_size(self, width: int, height: int) -> None:
+        self.prepareGeometryChange()
+        m = max(width, height)  # shapes may lie a little outside; pens add a margin
+        self._rect = QRectF(-0.05 * m - 8, -0.05 * m - 8, 1.1 * m + width + 16, 1.1 * m + height + 16)
+        self.update()
+
+    def invalidate(self, rect: QRectF) -> None:
+        if rect.isNull():
+            return
+        views = self.scene().views() if self.scene() is not None else []
+        scale = abs(views[0].transform().m11()) if views else 1.0
+        m = 4.0 / max(scale, 1e-6)  # pens are cosmetic: their margin is in screen pixels
+        self.update(rect.adjusted(-m, -m, m, m))
+
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        scene = self.scene()
+        if scene is None:
+            return
+        exposed = option.exposedRect
+        thin = abs(painter.worldTransform().m11()) < 1.0  # zoomed out: 1-pixel outlines are far cheaper
+        pen_key = None
+        for item in scene.items(exposed, Qt.IntersectsItemBoundingRect, Qt.AscendingOrder):
+            if type(item) is not ShapeItem or item.live or not item.isVisible():
+                continue
+            pen = item.pen()
+            key = (pen.color().rgba(), pen.style(), item.brush().color().rgba(), item.brush().style())
+            if key != pen_key:
+                if thin:
+                    pen.setWidth(0)
+                painter.setPen(pen)
+                painter.setBrush(item.brush())
+                pen_key = key
+            painter.drawPath(item.path())
 
 
 class HandlesItem(QGraphicsItem):

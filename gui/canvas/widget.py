@@ -20,7 +20,7 @@ from .. import commands
 from .edits import EditActions
 from .image_cache import DecodedImage, ImageCache
 from .image_layer import ImageLayer
-from .items import AnnotationItem, HandlesItem, make_item
+from .items import AnnotationItem, HandlesItem, ShapeItem, ShapesLayer, make_item
 from .painting import RenderContext
 from .tools import TOOLS
 from .view import ImageView
@@ -61,6 +61,7 @@ class CanvasWidget(QWidget, EditActions):
         self._unlisten = None
         self._items: dict[int, AnnotationItem] = {}
         self._selected: list[int] = []
+        self._live: set[int] = set()  # shapes painting themselves (selected), not the cached layer
         self._hidden_categories: set[int] = set()
         self._hidden_ids: set[int] = set()
         self._locked: set[int] = set()
@@ -73,6 +74,8 @@ class CanvasWidget(QWidget, EditActions):
 
         self._layer = ImageLayer()
         self.scene.addItem(self._layer)
+        self._shapes = ShapesLayer()
+        self.scene.addItem(self._shapes)
         self._handles = HandlesItem()
         self.scene.addItem(self._handles)
         self._cache = ImageCache(parent=self)
@@ -125,6 +128,7 @@ class CanvasWidget(QWidget, EditActions):
         m = max(w, h)
         self.scene.setSceneRect(QRectF(-m, -m, w + 2 * m, h + 2 * m))  # room to pan past the edges
         self._layer.set_size(w, h)
+        self._shapes.set_size(w, h)
         for ann in self.store.annotations(image_id=image_id):
             self._add_item(ann)
         if self._fitted_size != (w, h):
@@ -140,6 +144,7 @@ class CanvasWidget(QWidget, EditActions):
         for item in self._items.values():
             self.scene.removeItem(item)
         self._items.clear()
+        self._live.clear()
         self._suppressed.clear()
         self.image = None
         self._layer.set_size(0, 0)
@@ -232,14 +237,17 @@ class CanvasWidget(QWidget, EditActions):
 
     # ---- items -------------------------------------------------------------------------------------
     def _add_item(self, ann: Annotation) -> None:
-        item = make_item(ann, self._ctx)
+        item = make_item(ann, self._ctx, self._shapes)
         self.scene.addItem(item)
         self._items[ann.id] = item
+        if ann.id in self._live and isinstance(item, ShapeItem):
+            item.set_live(True)
         self._apply_visibility(item)
 
     def _remove_item(self, ann_id: int) -> None:
         item = self._items.pop(ann_id, None)
         if item is not None:
+            self._shapes.invalidate(item.sceneBoundingRect())
             self.scene.removeItem(item)
 
     def _upsert(self, ann: Annotation) -> bool:
@@ -257,8 +265,11 @@ class CanvasWidget(QWidget, EditActions):
 
     def _apply_visibility(self, item: AnnotationItem) -> None:
         a = item.ann
-        item.setVisible(a.id not in self._hidden_ids and a.category_id not in self._hidden_categories
-                        and a.id not in self._suppressed)
+        visible = (a.id not in self._hidden_ids and a.category_id not in self._hidden_categories
+                   and a.id not in self._suppressed)
+        if visible != item.isVisible():
+            item.setVisible(visible)
+            self._shapes.invalidate(item.sceneBoundingRect())
 
     def set_hidden(self, categories: set[int], annotations: set[int]) -> None:
         self._hidden_categories, self._hidden_ids = set(categories), set(annotations)
@@ -350,6 +361,12 @@ class CanvasWidget(QWidget, EditActions):
             self.select_annotations(keep)
 
     def _update_handles(self) -> None:
+        live = set(self._selected)
+        for i in live ^ self._live:
+            item = self._items.get(i)
+            if isinstance(item, ShapeItem):
+                item.set_live(i in live)
+        self._live = live
         self._handles.setPos(0, 0)
         self._handles.set_shapes(self.selected_annotations(editable=True), self.zoom())
 

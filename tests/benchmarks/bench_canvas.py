@@ -1,0 +1,233 @@
+"""Canvas benchmarks (not collected by pytest). Run:
+
+    .venv/bin/python tests/benchmarks/bench_canvas.py [--quick]
+
+Prints, each against a reference measured in the same run:
+  paint    frame time of the view at fit and at 400% on an 8000x6000 image with 2000 polygons of
+           50 vertices, vs the same scene with 20 shapes (goal < 16 ms per frame, offscreen)
+  switch   time to the next image in a 20k-image project, to a usable canvas (annotations shown,
+           tools live) and to pixels, with next/previous prefetch (goal < 100 ms), vs the bare
+           store query for the image's annotations
+  hit      shape under the cursor with 2000 shapes (goal < 1 ms), vs a scan of every shape
+  memory   RSS after 500 image switches vs after the first 50 (goal: within 10%)
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import numpy as np  # noqa: E402
+from PySide6.QtCore import QPointF  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from annotations.imageio import write_rgb  # noqa: E402
+from annotations.model import BOX, POLYGON, Annotation, Category, ImageRecord  # noqa: E402
+from annotations.store import Store  # noqa: E402
+
+APP = QApplication.instance() or QApplication([])
+
+
+def wait_until(cond, timeout=30.0):
+    end = time.perf_counter() + timeout
+    while not cond():
+        if time.perf_counter() > end:
+            raise TimeoutError("benchmark waited too long")
+        APP.processEvents()
+        time.sleep(0.001)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def polygons(rng, n, w, h, vertices=50):
+    out = []
+    for _ in range(n):
+        r = rng.uniform(20, 90)
+        cx, cy = rng.uniform(r, w - r), rng.uniform(r, h - r)
+        t = np.sort(rng.uniform(0, 2 * math.pi, vertices))
+        rr = r * rng.uniform(0.7, 1.0, vertices)
+        ring = np.stack([cx + rr * np.cos(t), cy + rr * np.sin(t)], 1).round(2).ravel().tolist()
+        out.append([ring])
+    return out
+
+
+def make_canvas(store, size=(1280, 800)):
+    from gui.canvas import CanvasWidget
+    c = CanvasWidget()
+    c.resize(*size)
+    c.show()
+    c.set_store(store)
+    APP.processEvents()
+    return c
+
+
+def frame_ms(canvas, frames: int) -> float:
+    port = canvas.view.viewport()
+    port.repaint()  # warm caches
+    times = []
+    for _ in range(frames):
+        t = time.perf_counter()
+        port.repaint()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+def bench_paint(tmp: Path, frames: int) -> list[str]:
+    w, h = 8000, 6000
+    rng = np.random.default_rng(0)
+    lines = []
+    yy, xx = np.mgrid[0:h:1, 0:w:1]
+    img = np.stack([(xx // 32 % 256), (yy // 24 % 256), ((xx + yy) // 64 % 256)], -1).astype(np.uint8)
+    del yy, xx
+    results = {}
+    for n in (2000, 20):
+        root = tmp / f"paint{n}"
+        store = Store.open(root)
+        write_rgb(root / "big.jpg", img, quality=85)
+        cat = store.add_category(Category(None, "thing"))
+        image_id = store.add_image(ImageRecord(None, "big.jpg", w, h))
+        store.add_annotations(Annotation(None, image_id, cat, kind=POLYGON, polygons=p)
+                              for p in polygons(rng, n, w, h))
+        canvas = make_canvas(store)
+        canvas.show_image(image_id)
+        wait_until(lambda: canvas.image_ready, 120)
+        canvas.fit()
+        fit = frame_ms(canvas, frames)
+        canvas.set_zoom(4.0)
+        canvas.view.centerOn(w / 2, h / 2)
+        zoomed = frame_ms(canvas, frames)
+        results[n] = (fit, zoomed)
+        canvas.close()
+        store.close()
+    (f2000, z2000), (f20, z20) = results[2000], results[20]
+    lines.append(f"paint  fit   2000 polygons x 50 vertices: {f2000:6.2f} ms/frame  (20 shapes: {f20:6.2f} ms, "
+                 f"ratio {f2000 / f20:5.2f})  goal < 16 ms: {'met' if f2000 < 16 else 'NOT met'}")
+    lines.append(f"paint  400%  2000 polygons x 50 vertices: {z2000:6.2f} ms/frame  (20 shapes: {z20:6.2f} ms, "
+                 f"ratio {z2000 / z20:5.2f})  goal < 16 ms: {'met' if z2000 < 16 else 'NOT met'}")
+    return lines
+
+
+def bench_hit(tmp: Path) -> list[str]:
+    w, h = 8000, 6000
+    rng = np.random.default_rng(1)
+    root = tmp / "hit"
+    store = Store.open(root)
+    write_rgb(root / "small.png", np.zeros((60, 80, 3), np.uint8))
+    cat = store.add_category(Category(None, "thing"))
+    image_id = store.add_image(ImageRecord(None, "small.png", w, h))  # pixels do not matter here
+    store.add_annotations(Annotation(None, image_id, cat, kind=POLYGON, polygons=p) for p in polygons(rng, 2000, w, h))
+    canvas = make_canvas(store)
+    canvas.show_image(image_id)
+    points = [QPointF(*rng.uniform((0, 0), (w, h))) for _ in range(2000)]
+    t = time.perf_counter()
+    found = [canvas.hit(p) for p in points]
+    indexed = (time.perf_counter() - t) * 1000 / len(points)
+    items = list(canvas._items.values())
+    t = time.perf_counter()
+    for p in points[:200]:
+        next((it for it in sorted(items, key=lambda i: -i.zValue()) if it.hit(p)), None)
+    scan = (time.perf_counter() - t) * 1000 / 200
+    hits = sum(f is not None for f in found)
+    canvas.close()
+    store.close()
+    return [f"hit    2000 shapes: {indexed * 1000:7.1f} us per query ({hits} of {len(points)} points on a shape); "
+            f"scan of every shape {scan * 1000:8.1f} us (ratio {scan / indexed:6.1f}x)  goal < 1 ms: "
+            f"{'met' if indexed < 1 else 'NOT met'}"]
+
+
+def build_big_project(tmp: Path, n_images: int, per_image: int) -> tuple[Store, list[int]]:
+    root = tmp / "big"
+    store = Store.open(root)
+    rng = np.random.default_rng(2)
+    files = []
+    for i in range(20):
+        img = rng.integers(0, 255, (60, 80, 3), np.uint8)
+        img = np.kron(img, np.ones((16, 16, 1), np.uint8))  # 1280x960, blocky, fast to make
+        name = f"src/frame{i:02d}.jpg"
+        write_rgb(root / name, img, quality=90)
+        files.append(name)
+    (root / "links").mkdir()
+    records = []
+    for i in range(n_images):
+        link = root / "links" / f"img{i:05d}.jpg"
+        os.symlink(root / files[i % 20], link)
+        records.append(ImageRecord(None, f"links/img{i:05d}.jpg", 1280, 960))
+    cat = store.add_category(Category(None, "thing"))
+    ids = store.add_images(records)
+    with store.transaction():
+        anns = []
+        for image_id in ids:
+            for k in range(per_image):
+                x, y = rng.uniform(0, 1100), rng.uniform(0, 800)
+                if k % 2:
+                    anns.append(Annotation(None, image_id, cat, kind=BOX, bbox=(x, y, 100.0, 80.0)))
+                else:
+                    anns.append(Annotation(None, image_id, cat, kind=POLYGON,
+                                           polygons=[[x, y, x + 90, y, x + 100, y + 70, x, y + 80]]))
+        store.add_annotations(anns)
+    return store, ids
+
+
+def bench_switch_and_memory(tmp: Path, n_images: int, switches: int) -> list[str]:
+    t = time.perf_counter()
+    store, ids = build_big_project(tmp, n_images, 10)
+    built = time.perf_counter() - t
+    canvas = make_canvas(store)
+    usable, to_pixels, query = [], [], []
+    rss = {}
+    for k in range(switches):
+        image_id = ids[k]
+        t = time.perf_counter()
+        store.annotations(image_id=image_id)
+        query.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        canvas.show_image(image_id)
+        usable.append((time.perf_counter() - t) * 1000)
+        wait_until(lambda: canvas.image_ready)
+        to_pixels.append((time.perf_counter() - t) * 1000)
+        canvas.prefetch([ids[k + 1], ids[k - 1]] if k + 1 < len(ids) else [])
+        wait_until(lambda: not canvas._cache.is_pending(ids[k + 1]) if k + 1 < len(ids) else True)
+        if k + 1 in (50, switches):
+            gc.collect()
+            APP.processEvents()
+            rss[k + 1] = rss_mb()
+    canvas.close()
+    store.close()
+    u, p, q = statistics.median(usable), statistics.median(to_pixels), statistics.median(query)
+    growth = (rss[switches] - rss[50]) / rss[50] * 100
+    return [f"switch {n_images} images x 10 shapes (built in {built:.0f} s): usable canvas {u:6.2f} ms median, "
+            f"{max(usable):6.2f} ms max; pixels on screen {p:6.2f} ms median (prefetched); bare annotation query "
+            f"{q:5.2f} ms (ratio {u / q:5.1f})  goal < 100 ms: {'met' if max(usable) < 100 and p < 100 else 'NOT met'}",
+            f"memory RSS after 50 switches {rss[50]:7.1f} MB, after {switches}: {rss[switches]:7.1f} MB "
+            f"({growth:+.1f}%)  goal within 10%: {'met' if abs(growth) <= 10 else 'NOT met'}"]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="smaller project and fewer frames (a smoke run)")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        lines = bench_hit(tmp)
+        print(lines[-1], flush=True)
+        for line in bench_paint(tmp, 5 if args.quick else 30):
+            print(line, flush=True)
+        for line in bench_switch_and_memory(tmp, 2000 if args.quick else 20000, 100 if args.quick else 500):
+            print(line, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
