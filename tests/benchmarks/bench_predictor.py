@@ -1,0 +1,93 @@
+"""Predictor overhead: the app's predict path against a bare `model(images)` loop.
+
+Same model object, same images, same batches, same device and precision. The bare loop does the
+least a script would: uint8 -> float tensors on the device, model(batch) under inference_mode,
+outputs to the CPU. The app path is Predictor.predict (validation, filtering, boxes to xywh,
+masks to RLE, names). Prints images/s for both and the ratio app time / bare time (goal <= 1.15).
+
+  .venv/bin/python tests/benchmarks/bench_predictor.py [--model NAME] [--device cpu|cuda] [--fp16]
+      [--images 16] [--size 320x240] [--batch 4] [--repeats 3] [--weights random|default|FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from engine.device import autocast  # noqa: E402
+from engine.predictor import Predictor  # noqa: E402
+from engine.weights import load_model  # noqa: E402
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def bare_loop(model, images, batch: int, device, fp16: bool) -> list:
+    outs = []
+    for s in range(0, len(images), batch):
+        with torch.inference_mode(), autocast(device, fp16):
+            x = [torch.from_numpy(im).to(device).permute(2, 0, 1).float().div_(255) for im in images[s:s + batch]]
+            out = model(x)
+        outs += [{k: v.cpu() for k, v in o.items()} for o in out]
+    return outs
+
+
+def timed(fn, device) -> float:
+    _sync(device)
+    t = time.perf_counter()
+    fn()
+    _sync(device)
+    return time.perf_counter() - t
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default="fasterrcnn_mobilenet_v3_large_320_fpn")
+    ap.add_argument("--weights", default="random")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--fp16", action="store_true")
+    ap.add_argument("--images", type=int, default=16)
+    ap.add_argument("--size", default="320x240", help="WxH of the test images")
+    ap.add_argument("--batch", type=int, default=4)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--score", type=float, default=None, help="app score threshold (default: the model's)")
+    args = ap.parse_args(argv)
+    if args.model.startswith(("fcn", "deeplab", "lraspp")):
+        ap.error("semantic models take normalised, resized input; this benchmark compares detectors")
+
+    w, h = (int(v) for v in args.size.lower().split("x"))
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for _ in range(args.images)]
+    torch.manual_seed(0)
+    loaded = load_model(args.model, args.weights, args.device, fp16=args.fp16)
+    predictor = Predictor(loaded, score_threshold=args.score, batch_size=args.batch)
+    model, device = loaded.model, loaded.device
+    print(f"model: {loaded.describe()}")
+    print(f"{args.images} images of {w}x{h}, batch {args.batch}, torch threads {torch.get_num_threads()}")
+
+    bare_loop(model, images[:args.batch], args.batch, device, loaded.fp16)  # warm-up (kernels, allocator)
+    predictor.predict(images[:args.batch])
+    bare_t, app_t = [], []
+    for _ in range(args.repeats):  # interleaved, so drift in machine load hits both alike
+        bare_t.append(timed(lambda: bare_loop(model, images, args.batch, device, loaded.fp16), device))
+        app_t.append(timed(lambda: predictor.predict(images), device))
+    bare, app = statistics.median(bare_t), statistics.median(app_t)
+    n = len(images)
+    detections = sum(len(p) for p in predictor.predict(images[:args.batch]))
+    print(f"bare model(images) loop: {n / bare:8.2f} images/s  (runs: {', '.join(f'{t:.2f}s' for t in bare_t)})")
+    print(f"app Predictor.predict:   {n / app:8.2f} images/s  (runs: {', '.join(f'{t:.2f}s' for t in app_t)})")
+    print(f"ratio app/bare time: {app / bare:.3f}  (goal <= 1.15; {detections} detections kept on the first batch)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
