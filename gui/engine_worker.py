@@ -82,6 +82,7 @@ class FrameResult:
     display: np.ndarray  # the frame with the predicted masks blended in (HxWx3 RGB)
     seconds: float  # inference time of this frame
     finished_at: float  # time.perf_counter() when the worker was done
+    started_at: float = 0.0  # time.perf_counter() when the worker took the frame
 
 
 @dataclass
@@ -310,7 +311,7 @@ class EngineWorker(QObject):
             pred = predictor.predict([frame.image], cancel=lambda: self.shared.cancelled(generation))[0]
             seconds = time.perf_counter() - t0
             display = blend_masks(frame.image, pred)
-            self.done.emit(rid, FrameResult(frame, pred, display, seconds, time.perf_counter()))
+            self.done.emit(rid, FrameResult(frame, pred, display, seconds, time.perf_counter(), t0))
         except Exception as e:  # noqa: BLE001
             if self.shared.cancelled(generation):
                 self.skipped.emit(rid)
