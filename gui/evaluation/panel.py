@@ -205,8 +205,16 @@ class EvaluationPanel(QWidget):
         view.setSortingEnabled(True)
         view.setSelectionBehavior(QTableView.SelectRows)
         view.setSelectionMode(QTableView.SingleSelection)
-        view.verticalHeader().setVisible(False)
-        view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        # Fixed sizes: sizing to contents would measure every row of a 100k-row error list on each
+        # threshold change.
+        rows = view.verticalHeader()
+        rows.setVisible(False)
+        rows.setSectionResizeMode(QHeaderView.Fixed)
+        rows.setDefaultSectionSize(view.fontMetrics().height() + 6)
+        cols = view.horizontalHeader()
+        cols.setSectionResizeMode(QHeaderView.Interactive)
+        cols.setDefaultSectionSize(84)
+        cols.setStretchLastSection(True)
         view.clicked.connect(lambda index, m=model: self.open_object(m, index.row()))
         return view
 

@@ -16,6 +16,12 @@ ERROR_COLUMNS = (("kind", "Kind"), ("reason", "Reason"), ("image_id", "Image"), 
                  ("score", "Score"), ("iou", "IoU"), ("pred_id", "Prediction"), ("gt_id", "Label"))
 
 
+_KEYS = tuple(k for k, _ in ERROR_COLUMNS)
+_RIGHT = {"score", "iou", "image_id", "pred_id", "gt_id"}
+_DISPLAY, _ALIGN = Qt.DisplayRole, Qt.TextAlignmentRole
+_RIGHT_ALIGN = int(Qt.AlignRight | Qt.AlignVCenter)
+
+
 def _fmt(v) -> str:
     if v is None:
         return ""
@@ -81,12 +87,17 @@ class ErrorsModel(QAbstractTableModel):
         return out
 
     def data(self, index, role=Qt.DisplayRole):
-        if not index.isValid() or role not in (Qt.DisplayRole, Qt.TextAlignmentRole):
-            return None
-        key = ERROR_COLUMNS[index.column()][0]
-        if role == Qt.TextAlignmentRole:
-            return int(Qt.AlignRight | Qt.AlignVCenter) if key in ("score", "iou", "image_id") else None
-        return _fmt(self.row(index.row())[key])
+        # Called for every visible cell and role on each repaint: keep it to one array lookup.
+        if role == _DISPLAY:
+            key = _KEYS[index.column()]
+            j = self._order[index.row()]
+            if key == "class":
+                c = int(self._cols["category_id"][j])
+                return self._names.get(c, str(c))
+            return _fmt(self._cols[key][j])
+        if role == _ALIGN and _KEYS[index.column()] in _RIGHT:
+            return _RIGHT_ALIGN
+        return None
 
     def rows_as_text(self) -> list[list[str]]:
         return [[_fmt(self.row(i)[k]) for k, _ in ERROR_COLUMNS] for i in range(self.rowCount())]
