@@ -82,6 +82,7 @@ def import_coco(store: Store, path: str | os.PathLike, image_dir: str | os.PathL
             store.add_annotations(a for a, _ in anns)
             report.annotations = len(anns)
             _keep_meta(store, data, report)
+            ticker.done = ticker.total  # rejected entries count as done
             ticker.report()
     except Cancelled:
         return ImportReport(cancelled=True)

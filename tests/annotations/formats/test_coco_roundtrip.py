@@ -272,3 +272,22 @@ def test_round_trip_hints_never_leak_into_files(store, tmp_path):
     assert '"_coco"' not in text
     data = json.loads(text)
     assert copy.deepcopy(data) == data
+
+
+def test_unicode_names_empty_images_and_border_boxes_survive(store, tmp_path):
+    src = {"images": [{"id": 1, "file_name": "fotos/München 猫.jpg", "width": 64, "height": 48},
+                      {"id": 2, "file_name": "leer.jpg", "width": 10, "height": 10}],  # no annotations
+           "categories": [{"id": 5, "name": "Katze 🐱", "supercategory": ""}],
+           "annotations": [{"id": 1, "image_id": 1, "category_id": 5, "bbox": [0, 0, 64, 48], "area": 3072,
+                            "iscrowd": 0, "segmentation": [[0, 0, 64, 0, 64, 48, 0, 48]]},
+                           {"id": 2, "image_id": 1, "category_id": 5, "bbox": [60.5, 40.25, 3.5, 7.75],
+                            "area": 27.125, "iscrowd": 0}]}
+    f = tmp_path / "ünï.json"
+    f.write_text(json.dumps(src, ensure_ascii=False), encoding="utf-8")
+    report = import_labels(store, "coco", f)
+    assert (report.images, report.annotations) == (2, 2)
+    out = tmp_path / "out.json"
+    export_labels(store, "coco", out)
+    back = json.loads(out.read_text(encoding="utf-8"))
+    assert back["images"] == src["images"] and back["categories"] == src["categories"]
+    assert back["annotations"] == src["annotations"]
