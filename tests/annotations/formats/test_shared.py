@@ -1,0 +1,108 @@
+"""Pieces every format relies on: RLE strings, staged folder writes, repeated imports."""
+import base64
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from pycocotools import mask as mask_utils
+
+from annotations.formats import FormatError, export_labels, import_labels
+from annotations.formats.common import StagedFolder
+from annotations.formats.rle_counts import counts_from_string, string_from_counts
+from annotations.model import Annotation, Category, ImageRecord
+
+from fmt_helpers import write_image
+
+
+@pytest.mark.parametrize("counts", [[12], [0, 12], [3, 0, 4, 5], [0, 0, 0, 12], [1, 10, 1]])
+def test_rle_strings_keep_every_run_even_empty_ones(counts):
+    rle = mask_utils.frPyObjects({"size": [3, 4], "counts": counts}, 3, 4)
+    assert counts_from_string(rle["counts"]) == counts
+    assert string_from_counts(counts) == rle["counts"].decode()
+
+
+def test_rle_strings_of_random_masks():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        m = (rng.random((37, 53)) > rng.random()).astype(np.uint8)
+        rle = mask_utils.encode(np.asfortranarray(m))
+        counts = counts_from_string(rle["counts"])
+        assert sum(counts) == m.size
+        assert string_from_counts(counts) == rle["counts"].decode()
+        flat = m.ravel(order="F")
+        assert int(flat.sum()) == sum(counts[1::2])
+
+
+def test_rle_string_errors():
+    with pytest.raises(ValueError):
+        counts_from_string("a b")
+
+
+def test_staged_folder_replaces_its_files_and_keeps_others(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "user_notes.txt").write_text("mine")
+    (out / "a.txt").write_text("old")
+    with StagedFolder(out) as st:
+        st.write_text("a.txt", "new")
+        st.write_text("sub/b.txt", "b")
+        assert not (out / "sub").exists()  # nothing appears before the end
+    assert (out / "a.txt").read_text() == "new" and (out / "sub/b.txt").read_text() == "b"
+    assert (out / "user_notes.txt").read_text() == "mine"
+    with pytest.raises(RuntimeError):
+        with StagedFolder(out) as st:
+            st.write_text("a.txt", "half")
+            raise RuntimeError("stop")
+    assert (out / "a.txt").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_staged_folder_refuses_a_file(tmp_path):
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(FormatError, match="not a folder"):
+        StagedFolder(tmp_path / "f")
+
+
+def test_yolo_import_twice_does_not_duplicate_images(store, tmp_path):
+    root = tmp_path / "ds"
+    write_image(root / "images/a.jpg", 20, 10)
+    (root / "labels").mkdir()
+    (root / "labels/a.txt").write_text("0 0.5 0.5 0.5 0.5\n")
+    (root / "classes.txt").write_text("x\n")
+    import_labels(store, "yolo", root)
+    report = import_labels(store, "yolo", root)
+    assert (report.images, report.images_matched, report.categories) == (0, 1, 0)
+    assert store.image_count() == 1 and store.annotation_count() == 2
+
+
+def test_failed_labelme_import_removes_images_it_unpacked(store, tmp_path):
+    buf = io.BytesIO()
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(buf, format="PNG")
+    d = tmp_path / "lm"
+    d.mkdir()
+    good = {"shapes": [], "imagePath": "inline.png", "imageData": base64.b64encode(buf.getvalue()).decode(),
+            "imageHeight": 8, "imageWidth": 8}
+    (d / "a.json").write_text(json.dumps(good))
+    (d / "b.json").write_text(json.dumps({"shapes": "nope"}))
+    with pytest.raises(FormatError, match=r"b\.json: not a labelme file"):
+        import_labels(store, "labelme", d)
+    assert not (store.root / "labelme_images" / "inline.png").exists()
+    assert store.image_count() == 0
+
+
+def test_predictions_are_left_out_unless_asked(store, tmp_path):
+    cid = store.add_category(Category(None, "c"))
+    iid = store.add_image(ImageRecord(None, "i.png", 10, 10))
+    store.add_annotation(Annotation(None, iid, cid, bbox=(0, 0, 4, 4)))
+    store.add_annotation(Annotation(None, iid, cid, bbox=(5, 5, 4, 4), status="prediction", score=0.7))
+    for fmt in ("voc", "yolo", "labelme", "masks"):
+        assert export_labels(store, fmt, tmp_path / f"{fmt}_labels").annotations == 1
+        assert export_labels(store, fmt, tmp_path / f"{fmt}_all", include_predictions=True).annotations == 2
+    assert (tmp_path / "yolo_all/labels/i.txt").read_text().splitlines()[1].split()[-1] == "0.700000"
+
+
+def test_unknown_format(store, tmp_path):
+    with pytest.raises(FormatError, match="unknown format 'csv'"):
+        export_labels(store, "csv", tmp_path / "x")
