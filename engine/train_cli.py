@@ -32,6 +32,7 @@ _OPTIONS = {
     "gamma": (float, "step schedule: factor at each step"),
     "freeze_backbone_epochs": (int, "train with the backbone frozen for these first epochs"),
     "trainable_layers": (int, "last K backbone blocks train (-1 = all)"),
+    "roi_batch_size": (int, "R-CNN models: sampled regions per image in the box head (0 = 512)"),
     "grad_clip": (float, "clip the gradient norm to this (0 = off)"),
     "early_stopping": (int, "stop after this many validations without improvement (0 = off)"),
     "monitor": (str, "validation metric for the best checkpoint and early stopping (map, map50, miou...)"),

@@ -80,6 +80,11 @@ class _Trainer:
         self.device = resolve_device(opts.device, self.dist)
         self._emit = emit
         self.resume = resume
+        self.categories: list[str] = []
+        self.position = {"epoch": 0, "batch": 0, "iteration": 0}
+        self.best = {"value": None, "epoch": None, "checkpoint": None}
+        self.bad_validations = 0
+        self.history: list[dict] = []
 
     # ---- events ----------------------------------------------------------------------------
     def emit(self, event: dict) -> None:
@@ -131,7 +136,7 @@ class _Trainer:
         if self.resume:
             ckpt = checkpoints.load(self.files.last)
             source = "random"
-        start = build_for_training(o.model, self.category_names, source, o.image_size)
+        start = build_for_training(o.model, self.category_names, source, o.image_size, o.roi_batch_size)
         self.model = start.model.to(self.device)
         self.categories = start.categories
         self.source_description = start.description

@@ -69,12 +69,14 @@ def _load_matching(model: nn.Module, state: dict) -> tuple[int, int]:
 
 
 def build_for_training(name: str, project_categories: list[str], source: str = "random",
-                       image_size: int | None = None) -> StartingPoint:
+                       image_size: int | None = None, roi_batch_size: int = 0) -> StartingPoint:
     categories = [BACKGROUND, *project_categories]
     model = _build(name, len(categories))
     if image_size and hasattr(model, "transform") and getattr(model.transform, "fixed_size", None) is None:
         model.transform.min_size = (int(image_size),)
         model.transform.max_size = int(image_size)
+    if roi_batch_size and hasattr(model, "roi_heads"):
+        model.roi_heads.fg_bg_sampler.batch_size_per_image = int(roi_batch_size)
     if source in ("random", "", None):
         return StartingPoint(model, categories, f"{name}, random weights")
     if source == "default":
