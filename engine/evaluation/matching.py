@@ -254,18 +254,25 @@ def _match_image(m: Matches, ious: np.ndarray, p0: int, p1: int, g0: int, g1: in
     ignored = m.g_ignored[g0:g1]
     tp_taken = np.zeros(g1 - g0, bool)
     confused = np.zeros(g1 - g0, bool)
-    if g1 > g0:
-        m.g_best_iou[g0:g1] = 0.0
+    if g1 == g0:  # nothing labelled here: every prediction is background
+        m.p_outcome[p0:p1], m.p_reason[p0:p1] = FP, BACKGROUND
+        return
+    # Each label's best-overlapping prediction of its class (first in score order among equals),
+    # for the FN rows.
+    same_all = m.p_cls[p0:p1, None] == g_cls[None, :]
+    if p1 > p0:
+        ov = np.where(same_all, ious, -1.0)
+        best = np.argmax(ov, axis=0)
+        best_iou = ov[best, np.arange(g1 - g0)]
+        hit = best_iou > 0
+        m.g_best_iou[g0:g1] = np.where(hit, best_iou, 0.0)
+        m.g_best_pred[g0:g1] = np.where(hit, p0 + best, -1)
+    over_all = ious >= t
     for k in range(p1 - p0):
         p = p0 + k
-        c = m.p_cls[p]
-        row = ious[k] if g1 > g0 else np.zeros(0)
-        same = g_cls == c
-        over = row >= t
-        if g1 > g0:  # remember each label's best-overlapping prediction of its class, for FN rows
-            better = same & (row > m.g_best_iou[g0:g1])
-            m.g_best_iou[g0:g1][better] = row[better]
-            m.g_best_pred[g0:g1][better] = p
+        row = ious[k]
+        same = same_all[k]
+        over = over_all[k]
         free = same & over & ~ignored & ~tp_taken
         if free.any():
             # Among equal IoUs pycocotools keeps the last label it sees: so does this.
@@ -296,14 +303,13 @@ def _match_image(m: Matches, ious: np.ndarray, p0: int, p1: int, g0: int, g1: in
                 m.g_confused_by[g0 + j], m.g_confused_score[g0 + j] = p, m.p_score[p]
             continue
         best_same = np.where(same, row, -1.0)
-        if g1 > g0 and best_same.max() >= LOW_IOU_FLOOR:
+        if best_same.max() >= LOW_IOU_FLOOR:
             j = int(np.argmax(best_same))
             m.p_reason[p], m.p_gt[p], m.p_iou[p] = LOW_IOU, g0 + j, row[j]
         else:
             m.p_reason[p] = BACKGROUND
-            if g1 > g0:
-                j = int(np.argmax(row))
-                m.p_gt[p], m.p_iou[p] = (g0 + j, row[j]) if row[j] > 0 else (-1, 0.0)
+            j = int(np.argmax(row))
+            m.p_gt[p], m.p_iou[p] = (g0 + j, row[j]) if row[j] > 0 else (-1, 0.0)
 
 
 def outcome_table(m: Matches, kind: str, s: float) -> dict[str, np.ndarray]:
