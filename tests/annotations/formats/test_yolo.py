@@ -183,3 +183,21 @@ def test_no_class_names(store, tmp_path):
     (tmp_path / "nothing").mkdir()
     with pytest.raises(FormatError, match="no data.yaml or classes.txt"):
         import_labels(store, "yolo", tmp_path / "nothing")
+
+
+def test_data_yaml_with_path_and_image_lists(store, tmp_path):
+    """Splits given as .txt lists of images, and a `path` the entries are relative to."""
+    root = tmp_path / "data_root"
+    for name in ("a", "b", "c"):
+        write_image(root / f"images/{name}.jpg", W, H)
+    (root / "labels").mkdir()
+    (root / "labels/a.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    (root / "train.txt").write_text("./images/a.jpg\n./images/b.jpg\n")
+    (root / "val.txt").write_text("./images/c.jpg\n")
+    cfg = tmp_path / "configs" / "mine.yaml"
+    cfg.parent.mkdir()
+    cfg.write_text(yaml.safe_dump({"path": str(root), "train": "train.txt", "val": ["val.txt"],
+                                   "names": {0: "thing"}}))
+    report = import_labels(store, "yolo", cfg)
+    assert report.images == 3 and report.annotations == 1
+    assert {n: r.split for n, r in by_file(store).items()} == {"a.jpg": "train", "b.jpg": "train", "c.jpg": "val"}
