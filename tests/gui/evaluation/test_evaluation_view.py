@@ -4,7 +4,7 @@ import csv
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QImage
 
 from annotations.imageio import write_rgb
@@ -128,15 +128,22 @@ def test_tables_curves_and_exports(qtbot, window_with_panel, tmp_path):
     qtbot.mouseClick(header.viewport(), Qt.LeftButton, pos=QPoint(x, header.height() // 2))
     aps = [panel.class_table.item(r, 1).text() for r in range(2)]
     assert aps == sorted(aps) or aps == sorted(aps, reverse=True)
-    # Curves: the mean curve by default; choosing class b adds its curve; hover names the threshold.
+    # Curves: the mean curve by default; choosing classes redraws; hovering names the threshold.
     assert len(panel.pr_chart.series()) == 1
     panel.choose_classes([-1, p["cats"][1]])
     assert len(panel.pr_chart.series()) == 2
-    series = panel.pr_chart.series()[1]
+    panel.choose_classes([p["cats"][1]])
+    panel.tabs.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: panel.pr_chart.isVisible())
+    series = panel.pr_chart.series()[0]
+    # Class b: 3 labels, the 0.6 prediction finds one -> precision 1 up to recall 1/3, at score 0.6.
     curve = report.coco.pr_curve(p["cats"][1], iou=0.5).reached()
-    series.hovered.emit(QPointF(float(curve.recall[0]), float(curve.precision[0])), True)
-    assert "score threshold 0.600" in panel.hover_label.text()
-    assert f"precision {curve.precision[0]:.3f}" in panel.hover_label.text()
+    assert curve.recall[-1] == pytest.approx(0.33) and set(curve.scores) == {0.6}
+    pos = panel.pr_chart.position_of(series, 0.2, 1.0)
+    qtbot.mouseMove(panel.pr_chart.viewport(), pos + QPoint(0, 12))
+    qtbot.mouseMove(panel.pr_chart.viewport(), pos)
+    qtbot.waitUntil(lambda: "score threshold 0.600" in panel.hover_label.text())
+    assert "precision 1.000" in panel.hover_label.text() and "recall 0.200" in panel.hover_label.text()
     # Exports.
     for which in ("pr", "f1", "confusion"):
         panel.export_plot(which, tmp_path / f"{which}.png")
