@@ -18,6 +18,8 @@ class ImageLayer(QGraphicsItem):
         super().__init__()
         self.setZValue(-1e18)
         self.setFlag(QGraphicsItem.ItemUsesExtendedStyleOption)  # exposedRect = what needs painting
+        # Scaled once per zoom into device pixels; later frames (cursor, handles, drags) blit it.
+        self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         self._size = (0, 0)
         self._image: DecodedImage | None = None
 

@@ -11,7 +11,7 @@ from typing import Iterable
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QUndoStack
-from PySide6.QtWidgets import QGraphicsScene, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QLabel, QVBoxLayout, QWidget
 
 from annotations.model import Annotation, ImageRecord
 from annotations.store import Store
@@ -441,6 +441,16 @@ class CanvasWidget(QWidget, EditActions):
         self.view.set_zoom(zoom)
 
     def _on_zoom(self, zoom: float) -> None:
+        # Device-coordinate caches pay off zoomed out (a frame is one blit instead of scaling the
+        # image and drawing every shape) but cost more than they save once a layer is many
+        # viewports large; then only the exposed part is drawn each frame.
+        vp = self.view.viewport().rect()
+        for layer in (self._layer, self._shapes):
+            r = layer.boundingRect()
+            small = r.width() * zoom <= 3 * vp.width() and r.height() * zoom <= 3 * vp.height()
+            mode = QGraphicsItem.DeviceCoordinateCache if small else QGraphicsItem.NoCache
+            if layer.cacheMode() != mode:
+                layer.setCacheMode(mode)
         self._update_handles()
         self.zoom_changed.emit(zoom)
 
