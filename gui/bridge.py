@@ -20,7 +20,7 @@ import itertools
 import time
 
 import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from annotations.store import Store
 
@@ -88,6 +88,9 @@ class EngineBridge(QObject):
         self._worker.described.connect(self.capabilities)
         self._running_batch = 0
         self._stopped = False
+        app = QCoreApplication.instance()
+        if app is not None:  # quitting without closing the window must not leave the thread running
+            app.aboutToQuit.connect(self.shutdown)
         self._thread.start()
 
     # ---- requests ------------------------------------------------------------------------------
@@ -160,6 +163,11 @@ class EngineBridge(QObject):
             self.shared.cancel_generation += 1
             if self.shared.pending_frame is not None:
                 self.shared.pending_frame = None
+
+    def drop_pending_frame(self) -> None:
+        """Forget a frame still waiting for the worker (a live view stopping); nothing else is cancelled."""
+        with self.shared.lock:
+            self.shared.pending_frame = None
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until the worker has finished its current request (shutdown and tests only)."""

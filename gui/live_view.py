@@ -172,7 +172,7 @@ class LiveView(QWidget):
         src, self.source = self.source, None
         if src is not None:
             src.stop()
-            self.bridge.cancel()  # a frame still waiting for the worker is of no use now
+            self.bridge.drop_pending_frame()  # of no use now; a batch of the Model panel goes on
             message = f"Stopped {src.name} after {src.frames_read} frames."
             self._message(message, False)
             self.stopped.emit(message, False)

@@ -278,9 +278,11 @@ class ModelPanel(QWidget):
     @Slot(int, object)
     def _on_result(self, rid: int, payload) -> None:
         if isinstance(payload, ImageResult):
-            where = f"run {payload.run_id}" if payload.run_id is not None else "not stored (no project)"
-            self._result(f"{len(payload.prediction.labels) if payload.prediction.labels is not None else 0} "
-                         f"predictions on image {payload.image_id} in {payload.seconds:.2f} s ({where}).", False)
+            if payload.run_id is None:
+                text = f"{len(payload.prediction.labels)} predictions (not stored: no project)"
+            else:
+                text = f"{len(payload.stored_ids)} predictions stored in run {payload.run_id}"
+            self._result(f"{text} for image {payload.image_id}, in {payload.seconds:.2f} s.", False)
         elif isinstance(payload, BatchResult) and rid == self._batch_request:
             self._batch_request = 0
             if payload.cancelled:

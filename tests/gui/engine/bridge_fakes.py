@@ -82,6 +82,11 @@ class SlowFakePredictor:
         return out
 
 
+class FakeLoaded(SimpleNamespace):
+    """Like engine.weights.LoadedModel (and weak-referenceable, to check it is freed)."""
+    __slots__ = ("__weakref__",)
+
+
 class FakeEngine:
     """EngineHooks over SlowFakePredictor; load_model("broken", ...) fails like missing weights."""
 
@@ -96,8 +101,8 @@ class FakeEngine:
             raise FileNotFoundError("torchvision expects broken.pth in /nowhere/hub/checkpoints; "
                                     "or pick a checkpoint file, or random weights")
         spec = SimpleNamespace(name=name, task="detection", default_score=0.5)
-        return SimpleNamespace(model=object(), spec=spec, categories=["__background__", "dark", "bright"],
-                               device="cuda" if device == "cuda" else "cpu", source=f"fake {source}")
+        return FakeLoaded(model=object(), spec=spec, categories=["__background__", "dark", "bright"],
+                          device="cuda" if device == "cuda" else "cpu", source=f"fake {source}")
 
     def make_predictor(self, loaded, score_threshold):
         self.predictor.score_threshold = score_threshold

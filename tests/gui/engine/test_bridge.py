@@ -221,3 +221,39 @@ def test_shutdown_mid_inference_is_clean(qtbot, qtlog, make_bridge, grey_store):
     assert not bridge.running and bridge._worker.predictor is None
     bridge.shutdown()  # twice is harmless
     assert not [m for m in qtlog.records if "QThread" in m.message]
+
+
+def test_switching_models_frees_the_old_one(qtbot, make_bridge):
+    import gc
+    import weakref
+    engine = FakeEngine(SlowFakePredictor(0))
+    released = []
+    hooks = engine.hooks()
+    hooks.release_model = released.append
+    bridge = make_bridge(engine)
+    bridge.use_hooks(hooks)
+    with qtbot.waitSignal(bridge.model_loaded, timeout=5000):
+        bridge.load_model("fake_detector", "random")
+    first = weakref.ref(bridge._worker.loaded_model)
+    with qtbot.waitSignal(bridge.model_loaded, timeout=5000):
+        bridge.load_model("fake_segmenter", "random")
+    released_first = released[0]
+    assert released_first is first()
+    del released_first
+    released.clear()
+    gc.collect()
+    assert first() is None  # nothing in the bridge or the worker holds the old model
+    assert bridge._worker.loaded_model.spec.name == "fake_segmenter"
+
+
+def test_live_stop_drops_the_pending_frame_but_not_a_batch(qtbot, make_bridge, grey_store):
+    fake = SlowFakePredictor(delay=0.15)
+    bridge, rec, _ = loaded_bridge(qtbot, make_bridge, fake, grey_store, batch_size=1)
+    bridge.predict_images()
+    qtbot.waitUntil(lambda: any(d >= 1 for d, _ in rec.progress), timeout=5000)
+    bridge.predict_frame(np.full((8, 8, 3), 7, np.uint8))
+    bridge.drop_pending_frame()
+    qtbot.waitUntil(lambda: bool(rec.results), timeout=10000)
+    assert not rec.results[0][1].cancelled and rec.results[0][1].images == 6
+    qtbot.wait(300)
+    assert len(rec.results) == 1 and [7] not in fake.calls

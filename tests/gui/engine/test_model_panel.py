@@ -88,7 +88,7 @@ def test_load_then_predict_this_image_all_and_unlabelled(qtbot, window_with, gre
         click(qtbot, panel.predict_image_button)
     preds = grey_store.annotations(status=PREDICTION)
     assert [p.image_id for p in preds] == [ids[4]] and grey_store.category(preds[0].category_id).name == "bright"
-    assert f"on image {ids[4]}" in panel.result_label.text()
+    assert f"1 predictions stored in run {preds[0].run_id} for image {ids[4]}" in panel.result_label.text()
 
     grey_store.accept_predictions([preds[0].id])  # image 5 now has a label
     with qtbot.waitSignal(panel.bridge.result, timeout=5000):
@@ -178,3 +178,16 @@ def test_real_tiny_model_from_the_panel(qtbot, window_with, grey_store):
     stored = grey_store.annotations(status=PREDICTION, image_id=image_id)
     assert len(stored) == len(result.prediction.labels)
     assert all(a.source == "fasterrcnn_mobilenet_v3_large_320_fpn" for a in stored)
+
+
+def test_closing_the_project_during_a_batch(qtbot, window_with, grey_store):
+    fake = SlowFakePredictor(0.2)
+    win, panel = window_with(grey_store, FakeEngine(fake))
+    panel.bridge.batch_size = 1
+    load(qtbot, panel)
+    click(qtbot, panel.predict_all_button)
+    qtbot.waitUntil(lambda: panel.progress_bar.value() >= 1, timeout=5000)
+    with qtbot.waitSignal(panel.bridge.result, timeout=5000) as done:
+        win.close_project()
+    assert done.args[1].cancelled and panel.bridge.shared.store is None
+    assert not panel.predict_all_button.isEnabled() and panel.bridge.running
