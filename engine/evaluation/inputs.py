@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
 from pathlib import Path
 
@@ -32,7 +33,12 @@ def load_json_file(path: str | os.PathLike, what: str):
 
 
 def _is_number(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    # numpy scalars count: results often come straight from arrays.
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
 
 def check_ground_truth(gt, iou_type: str, name: str = "ground truth") -> None:
@@ -51,12 +57,12 @@ def check_ground_truth(gt, iou_type: str, name: str = "ground truth") -> None:
     if not gt["categories"]:
         raise EvaluationError(f"{name}: no categories")
     for i, img in enumerate(gt["images"]):
-        if not isinstance(img, dict) or not isinstance(img.get("id"), int):
+        if not isinstance(img, dict) or not _is_int(img.get("id")):
             raise EvaluationError(f"{name}: images[{i}] has no integer 'id'")
         if iou_type == "segm" and not (_is_number(img.get("height")) and _is_number(img.get("width"))):
             raise EvaluationError(f"{name}: images[{i}] (id {img['id']}) needs 'height' and 'width' for masks")
     for i, cat in enumerate(gt["categories"]):
-        if not isinstance(cat, dict) or not isinstance(cat.get("id"), int):
+        if not isinstance(cat, dict) or not _is_int(cat.get("id")):
             raise EvaluationError(f"{name}: categories[{i}] has no integer 'id'")
     image_ids = {img["id"] for img in gt["images"]}
     cat_ids = {c["id"] for c in gt["categories"]}
@@ -64,7 +70,7 @@ def check_ground_truth(gt, iou_type: str, name: str = "ground truth") -> None:
         if not isinstance(a, dict):
             raise EvaluationError(f"{name}: annotations[{i}] is not an object")
         for key in ("id", "image_id", "category_id"):
-            if not isinstance(a.get(key), int):
+            if not _is_int(a.get(key)):
                 raise EvaluationError(f"{name}: annotations[{i}] has no integer {key!r}")
         if a["image_id"] not in image_ids:
             raise EvaluationError(f"{name}: annotations[{i}] (id {a['id']}) refers to unknown image {a['image_id']}")
@@ -99,12 +105,12 @@ def check_detections(dt, gt: dict, iou_type: str, name: str = "detections") -> N
         if not isinstance(d, dict):
             raise EvaluationError(f"{name}: entry {i} is not an object")
         img = d.get("image_id")
-        if not isinstance(img, int) or isinstance(img, bool):
+        if not _is_int(img):
             raise EvaluationError(f"{name}: entry {i} has no integer 'image_id'")
         if img not in image_ids:
             raise EvaluationError(f"{name}: entry {i} is for image {img}, which the ground truth does not have")
         cat = d.get("category_id")
-        if not isinstance(cat, int) or isinstance(cat, bool):
+        if not _is_int(cat):
             raise EvaluationError(f"{name}: entry {i} has no integer 'category_id'")
         if cat not in cat_ids:
             raise EvaluationError(f"{name}: entry {i} has category {cat}, which the ground truth does not have")

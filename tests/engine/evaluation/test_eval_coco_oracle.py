@@ -173,3 +173,14 @@ def test_bad_input_is_named():
         evaluate_coco(dt, gt, "bbox")
     with pytest.raises(EvaluationError, match="not in the ground truth"):
         evaluate_coco(gt, dt, "bbox", image_ids=[1, 2])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_numpy_scalars_are_accepted(backend):
+    """Results built from arrays (as a training loop makes them) carry numpy numbers."""
+    gt, dt = make_case(2)
+    np_dt = [{"image_id": np.int64(d["image_id"]), "category_id": np.int64(d["category_id"]),
+              "bbox": [np.float32(v) for v in d["bbox"]], "score": np.float32(d["score"])} for d in dt]
+    a = evaluate_coco(gt, dt, "bbox", backend="pycocotools").stats
+    b = evaluate_coco(gt, np_dt, "bbox", backend=backend).stats
+    np.testing.assert_allclose(a, b, atol=1e-6)
