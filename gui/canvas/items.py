@@ -5,6 +5,8 @@ so the view paints thousands of them without a Python call per shape per frame.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QPixmap
@@ -16,9 +18,10 @@ from annotations.model import MASK, POLYGON, PREDICTION, Annotation
 
 from . import shapes
 from .painting import (MASK_ALPHA, MASKS, PREDICTION_MASK_ALPHA, Appearance, RenderContext, appearance,
-                       outline_path)
+                       outline_path, simplified_path)
 
 HANDLE_PX = 8  # handle size on screen
+LOD_BELOW = 0.5  # zoom under which the layer draws simplified outlines
 Z_SHAPES_LAYER, Z_HANDLES, Z_PREVIEW = -1e17, 1e9, 2e9
 
 
@@ -78,6 +81,7 @@ class ShapeItem(QGraphicsPathItem, AnnotationItem):
         if key != self._key:
             self.setPath(outline_path(ann))
             self._key = key
+            self._lod: dict[int, QPainterPath] = {}
         look = appearance(ann, ctx)
         self.setPen(look.pen)
         self.setBrush(look.brush)
@@ -85,6 +89,17 @@ class ShapeItem(QGraphicsPathItem, AnnotationItem):
         self._decorate(look, ctx)
         if not self.live:
             self.layer.invalidate(old.united(self.sceneBoundingRect()))
+
+    def lod_path(self, scale: float) -> QPainterPath:
+        """The outline simplified to within half a screen pixel at `scale` (cached per octave)."""
+        if scale >= LOD_BELOW or not self.ann.polygons:
+            return self.path()
+        octave = math.floor(math.log2(scale))
+        path = self._lod.get(octave)
+        if path is None:
+            path = simplified_path(self.ann, 0.5 / 2 ** (octave + 1))
+            self._lod[octave] = path
+        return path
 
     def set_live(self, live: bool) -> None:
         if live != self.live:
@@ -172,7 +187,8 @@ class ShapesLayer(QGraphicsItem):
         if scene is None:
             return
         exposed = option.exposedRect
-        thin = abs(painter.worldTransform().m11()) < 1.0  # zoomed out: 1-pixel outlines are far cheaper
+        scale = abs(painter.worldTransform().m11())
+        thin = scale < 1.0  # zoomed out: 1-pixel outlines are far cheaper
         pen_key = None
         for item in scene.items(exposed, Qt.IntersectsItemBoundingRect, Qt.AscendingOrder):
             if type(item) is not ShapeItem or item.live or not item.isVisible():
@@ -185,7 +201,7 @@ class ShapesLayer(QGraphicsItem):
                 painter.setPen(pen)
                 painter.setBrush(item.brush())
                 pen_key = key
-            painter.drawPath(item.path())
+            painter.drawPath(item.lod_path(scale))
 
 
 class HandlesItem(QGraphicsItem):

@@ -78,6 +78,23 @@ def outline_path(ann: Annotation) -> QPainterPath:
     return path
 
 
+def simplified_path(ann: Annotation, tolerance: float) -> QPainterPath:
+    """outline_path with rings simplified (Douglas-Peucker) to `tolerance` image pixels; a ring
+    that would collapse keeps its points."""
+    import cv2
+
+    path = QPainterPath()
+    path.setFillRule(Qt.OddEvenFill)
+    for ring in list(ann.polygons or []) + list(ann.holes or []):
+        pts = np.asarray(ring, np.float32).reshape(-1, 1, 2)
+        few = cv2.approxPolyDP(pts, tolerance, True).reshape(-1, 2)
+        if len(few) < 3:
+            few = pts.reshape(-1, 2)
+        path.addPolygon(QPolygonF([QPointF(float(x), float(y)) for x, y in few]))
+        path.closeSubpath()
+    return path
+
+
 class MaskImageCache:
     """Coloured, semi-transparent QImages of mask crops, keyed by (RLE counts, colour)."""
 

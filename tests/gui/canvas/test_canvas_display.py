@@ -226,3 +226,31 @@ def test_hidden_and_locked_shapes_cannot_be_picked(qtbot, project, make_canvas):
     canvas.set_locked({b})
     drag(qtbot, canvas, (60, 20), (80, 40))
     assert store.annotation(b).bbox == (50, 10, 20, 20) and canvas.selected_ids() == []
+
+
+def test_zoomed_out_outlines_are_drawn_where_the_shape_is(qtbot, tmp_path, make_canvas):
+    """Below 50% the layer draws simplified outlines: still within a pixel of the true ones."""
+    import math
+    from annotations.model import Category
+    from annotations.store import Store
+    store = Store.open(tmp_path / "p")
+    write_rgb(tmp_path / "p" / "big.png", np.full((1500, 2000, 3), 90, np.uint8))
+    image_id = store.add_image(ImageRecord(None, "big.png", 2000, 1500))
+    cat = store.add_category(Category(None, "thing", color="#ff0000"))
+    ring = [v for k in range(120) for v in (1000 + 400 * math.cos(k * math.pi / 60), 750 + 400 * math.sin(k * math.pi / 60))]
+    store.add_annotation(Annotation(None, image_id, cat, kind="polygon", polygons=[ring]))
+    canvas = make_canvas(store, image_id)
+    canvas.fit()
+    assert canvas.zoom() < 0.5
+    px = grab(canvas)
+    for angle in (0, 90, 200, 300):
+        x = 1000 + 400 * math.cos(math.radians(angle))
+        y = 750 + 400 * math.sin(math.radians(angle))
+        c = vp(canvas, x, y)
+        near = px[c.y() - 1:c.y() + 2, c.x() - 1:c.x() + 2].reshape(-1, 3)
+        assert any(p[0] > 200 and p[1] < 60 for p in near), f"outline at {angle} degrees"
+    centre = px[vp(canvas, 1000, 750).y(), vp(canvas, 1000, 750).x()].astype(int)
+    assert centre[0] > centre[1] + 20  # filled
+    far = px[vp(canvas, 1000, 100).y(), vp(canvas, 1000, 100).x()]
+    assert tuple(far) == (90, 90, 90)
+    store.close()
