@@ -12,8 +12,8 @@ from ..model import LABEL, PREDICTION, Annotation, ModelRun
 from ..store import Store
 from .coco_annotation import (Rejected, annotation_from_coco, annotation_to_coco, geometry_from_coco,
                               result_from_annotation)
-from .common import (Cancelled, CategoryMapper, ExportReport, FormatError, IdAllocator, ImageMapper,
-                     ImportReport, Progress, Ticker, check_numbers, existing_ids)
+from .common import Cancelled, ExportReport, FormatError, ImportReport, Progress, Ticker, check_numbers
+from .pending import NameResolver, PendingCategory, PendingImage, commit_import
 
 IMAGE_FIELDS = ("id", "file_name", "width", "height")
 CATEGORY_FIELDS = ("id", "name", "supercategory")
@@ -69,29 +69,22 @@ def import_coco(store: Store, path: str | os.PathLike, image_dir: str | os.PathL
     report = ImportReport()
     ticker = Ticker(progress, len(data["images"]) + len(anns_in), every=2000)
     try:
-        with store.transaction():
-            cat_map = _import_categories(store, path, cats_in, report)
-            sizes, image_map = _import_images(store, path, data["images"], root, report, ticker)
-            anns = _read_annotations(path, anns_in, image_map, sizes, cat_map, report, ticker)
-            ids = IdAllocator(existing_ids(store, "annotations"))
-            for a, wanted in anns:
-                a.id = ids.take(wanted)
-            if ids.remapped:
-                report.warnings.append(f"{ids.remapped} annotation id(s) were already used in the project; "
-                                       "those annotations got new ids")
-            store.add_annotations(a for a, _ in anns)
-            report.annotations = len(anns)
-            _keep_meta(store, data, report)
-            ticker.done = ticker.total  # rejected entries count as done
-            ticker.report()
+        categories = _read_categories(path, cats_in)
+        images = _read_images(path, data["images"], root, NameResolver(store), ticker)
+        _read_annotations(path, anns_in, images, {c.wanted_id: c.name for c in categories}, report, ticker)
+        ticker.done = ticker.total  # rejected entries count as done
+        ticker.report()
     except Cancelled:
         return ImportReport(cancelled=True)
+    with store.transaction():
+        commit_import(store, list(images.values()), report, categories)
+        _keep_meta(store, data, report)
     return report
 
 
-def _import_categories(store: Store, path: Path, cats_in: list, report: ImportReport) -> dict[int, int]:
-    cats = CategoryMapper(store)
-    cat_map: dict[int, int] = {}
+def _read_categories(path: Path, cats_in: list) -> list[PendingCategory]:
+    out: list[PendingCategory] = []
+    ids: set[int] = set()
     names: set[str] = set()
     for i, c in enumerate(cats_in):
         where = f"{path}: {_entry('categories', i, c)}"
@@ -101,35 +94,30 @@ def _import_categories(store: Store, path: Path, cats_in: list, report: ImportRe
         name = c.get("name")
         if not isinstance(name, str) or not name.strip():
             raise FormatError(f"{where}: has no name")
-        if cid in cat_map:
+        if cid in ids:
             raise FormatError(f"{where}: category id {cid} appears twice")
         if name.strip() in names:
             raise FormatError(f"{where}: category name {name!r} appears twice")
+        ids.add(cid)
         names.add(name.strip())
         extra = {k: v for k, v in c.items() if k not in CATEGORY_FIELDS}
-        cat_map[cid] = cats.id_for(name, cid, str(c.get("supercategory") or ""), extra)
-    remapped = cats.ids.remapped
-    report.categories = cats.flush()
-    if remapped:
-        report.warnings.append(f"{remapped} new category id(s) were taken in the project; those got new ids")
-    return cat_map
+        out.append(PendingCategory(name.strip(), cid, str(c.get("supercategory") or ""), extra))
+    return out
 
 
-def _import_images(store, path, images_in, root, report, ticker):
-    images = ImageMapper(store)
-    image_map: dict[int, int] = {}
-    sizes: dict[int, tuple[int, int]] = {}
+def _read_images(path: Path, images_in: list, root: Path, names: NameResolver,
+                 ticker: Ticker) -> dict[int, PendingImage]:
+    out: dict[int, PendingImage] = {}
     for i, im in enumerate(images_in):
         where = f"{path}: {_entry('images', i, im)}"
         if not isinstance(im, dict):
             raise FormatError(f"{where}: expected an object")
         iid = _whole_id(im.get("id"), where)
-        if iid in image_map:
+        if iid in out:
             raise FormatError(f"{where}: image id {iid} appears twice")
         file_name = im.get("file_name")
         if not isinstance(file_name, str) or not file_name:
             raise FormatError(f"{where}: has no file_name")
-        name = images.name_under(root, file_name)
         w, h = im.get("width"), im.get("height")
         if w is None or h is None:
             try:
@@ -140,29 +128,14 @@ def _import_images(store, path, images_in, root, report, ticker):
         w, h = (_whole_id(v, where, k) for v, k in ((w, "width"), (h, "height")))
         if w <= 0 or h <= 0:
             raise FormatError(f"{where}: width and height must be positive, got {w}x{h}")
-        known = images.known(name)
-        if known is not None:
-            rec = store.image(known)
-            if (rec.width, rec.height) != (w, h):
-                raise FormatError(f"{where}: {file_name} is in the project as {rec.width}x{rec.height}, "
-                                  f"the file says {w}x{h}")
         extra = {k: v for k, v in im.items() if k not in IMAGE_FIELDS}
-        image_map[iid] = images.id_for(name, w, h, iid, extra=extra)
-        sizes[image_map[iid]] = (h, w)
+        out[iid] = PendingImage(names.name_under(root, file_name), w, h, extra=extra, wanted_id=iid, source=where)
         ticker.step()
-    if images.ids.remapped:
-        report.warnings.append(f"{images.ids.remapped} image id(s) were already used in the project; "
-                               "those images got new ids")
-    if images.matched:
-        report.images_matched = len(images.matched)
-        report.warnings.append(f"{len(images.matched)} image(s) were already in the project; their new "
-                               "annotations were added beside the existing ones")
-    report.images = images.flush()
-    return sizes, image_map
+    return out
 
 
-def _read_annotations(path, anns_in, image_map, sizes, cat_map, report, ticker):
-    out: list[tuple[Annotation, int | None]] = []
+def _read_annotations(path: Path, anns_in: list, images: dict[int, PendingImage], cat_names: dict[int, str],
+                      report: ImportReport, ticker: Ticker) -> None:
     seen: set[int] = set()
     rejected = 0
     for i, d in enumerate(anns_in):
@@ -175,26 +148,23 @@ def _read_annotations(path, anns_in, image_map, sizes, cat_map, report, ticker):
             if aid in seen:
                 raise FormatError(f"{where}: annotation id {aid} appears twice")
             seen.add(aid)
-        img = d.get("image_id")
-        if img not in image_map:
-            raise FormatError(f"{where}: image_id {img!r} is not among the file's images")
+        image = images.get(d.get("image_id"))
+        if image is None:
+            raise FormatError(f"{where}: image_id {d.get('image_id')!r} is not among the file's images")
         cat = d.get("category_id")
-        if cat not in cat_map:
+        if cat not in cat_names:
             raise FormatError(f"{where}: category_id {cat!r} is not among the file's categories")
-        image_id = image_map[img]
-        h, w = sizes[image_id]
         try:
-            a = annotation_from_coco(d, where, image_id, cat_map[cat], h, w)
+            a = annotation_from_coco(d, where, 0, 0, image.height, image.width)
         except Rejected as e:
             rejected += 1
             if rejected <= 20:
                 report.warnings.append(f"rejected {e}")
             continue
-        out.append((a, aid))
+        image.add(cat_names[cat], a, aid)
         ticker.step()
     if rejected > 20:
         report.warnings.append(f"... {rejected - 20} more annotations rejected")
-    return out
 
 
 def _keep_meta(store: Store, data: dict, report: ImportReport) -> None:

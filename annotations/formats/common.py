@@ -6,11 +6,10 @@ import math
 import os
 import shutil
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-from typing import Callable, Iterable
+from pathlib import Path
+from typing import Callable
 
-from ..model import Category, ImageRecord
-from ..store import Store
+from ..model import ImageRecord
 
 Progress = Callable[[int, int], "bool | None"]
 
@@ -122,112 +121,6 @@ def check_box(bbox, where: str) -> tuple[float, float, float, float]:
         raise FormatError(f"{where}: bbox must be 4 numbers [x, y, width, height], got {bbox!r}")
     x, y, w, h = check_numbers(bbox, where, "bbox")
     return (x, y, w, h)
-
-
-# ---- ids ------------------------------------------------------------------------------------
-def existing_ids(store: Store, table: str) -> set[int]:
-    with store.transaction() as conn:  # joins the import's transaction when there is one
-        return {r[0] for r in conn.execute(f"SELECT id FROM {table}")}  # noqa: S608 - fixed names
-
-
-class IdAllocator:
-    """Keeps a wanted id when it is free, otherwise hands out a new one above all used ids."""
-
-    def __init__(self, used: Iterable[int]):
-        self.used = set(used)
-        self.next = max(self.used, default=0) + 1
-        self.remapped = 0
-
-    def take(self, wanted) -> int:
-        if isinstance(wanted, int) and not isinstance(wanted, bool) and wanted > 0 and wanted not in self.used:
-            self.used.add(wanted)
-            self.next = max(self.next, wanted + 1)
-            return wanted
-        if wanted is not None:
-            self.remapped += 1
-        while self.next in self.used:
-            self.next += 1
-        self.used.add(self.next)
-        return self.next
-
-
-# ---- categories -----------------------------------------------------------------------------
-class CategoryMapper:
-    """Names (or a file's category ids) -> project category ids, adding missing categories.
-
-    A category whose name is already in the project maps onto it; a new one keeps the file's id
-    when that id is free."""
-
-    def __init__(self, store: Store):
-        self.store = store
-        self.by_name = {c.name: c.id for c in store.categories()}
-        self.ids = IdAllocator(self.by_name.values())
-        self.new: list[Category] = []
-
-    def id_for(self, name: str, wanted_id: int | None = None, supercategory: str = "",
-               extra: dict | None = None) -> int:
-        name = str(name).strip()
-        if name in self.by_name:
-            return self.by_name[name]
-        cid = self.ids.take(wanted_id)
-        self.by_name[name] = cid
-        self.new.append(Category(cid, name, supercategory, "", dict(extra or {})))
-        return cid
-
-    def flush(self) -> int:
-        """Add the new categories to the store (inside the caller's transaction)."""
-        if self.new:
-            self.store.add_categories(self.new)
-        n, self.new = len(self.new), []
-        return n
-
-
-# ---- images ---------------------------------------------------------------------------------
-class ImageMapper:
-    """Image files -> project image ids: an image registered under the same name is reused,
-    a new one is added (keeping a wanted id when free)."""
-
-    def __init__(self, store: Store):
-        self.store = store
-        self.by_name = {r.file_name: r.id for r in store.images()}
-        self.ids = IdAllocator(self.by_name.values())
-        self.new: list[ImageRecord] = []
-        self.matched: set[int] = set()
-        self._folders: dict[Path, str] = {}
-
-    def registered_name(self, path: str | os.PathLike) -> str:
-        return self.store.relative_name(path)
-
-    def name_under(self, folder: Path, file_name: str) -> str:
-        """registered_name(folder / file_name), resolving the folder once rather than every file
-        (thousands of resolve() calls dominate a big import otherwise)."""
-        rel = PurePosixPath(file_name.replace("\\", "/"))
-        if rel.is_absolute() or ".." in rel.parts:
-            return self.store.relative_name(folder / file_name)
-        if folder not in self._folders:
-            self._folders[folder] = self.store.relative_name(folder)
-        base = self._folders[folder]
-        return rel.as_posix() if base == "." else f"{base}/{rel.as_posix()}"
-
-    def known(self, name: str) -> int | None:
-        return self.by_name.get(name)
-
-    def id_for(self, name: str, width: int, height: int, wanted_id: int | None = None, split: str = "",
-               extra: dict | None = None) -> int:
-        if name in self.by_name:
-            iid = self.by_name[name]
-            self.matched.add(iid)
-            return iid
-        iid = self.ids.take(wanted_id)
-        self.by_name[name] = iid
-        self.new.append(ImageRecord(iid, name, int(width), int(height), split, dict(extra or {})))
-        return iid
-
-    def flush(self) -> int:
-        if self.new:
-            self.store.add_images(self.new)
-        n, self.new = len(self.new), []
-        return n
 
 
 # ---- writing a folder of files all at once ----------------------------------------------------

@@ -18,8 +18,9 @@ from ..imageio import ImageReadError, atomic_write_bytes, image_size
 from ..model import BOX, LABEL, MASK, POLYGON, PREDICTION, Annotation
 from ..store import Store
 from .coco import load_json
-from .common import (Cancelled, CategoryMapper, ExportReport, FormatError, ImageMapper, ImportReport, Progress,
-                     StagedFolder, Ticker, check_numbers, unique_stems)
+from .common import (Cancelled, ExportReport, FormatError, ImportReport, Progress, StagedFolder, Ticker,
+                     check_numbers, unique_stems)
+from .pending import NameResolver, PendingImage, commit_import
 
 LABELME_VERSION = "5.5.0"
 CIRCLE_POINTS = 64
@@ -108,18 +109,13 @@ def import_labelme(store: Store, path: str | os.PathLike, image_dir: str | os.Pa
     report = ImportReport()
     ticker = Ticker(progress, len(files), every=100)
     written: list[Path] = []
+    resolver = NameResolver(store)
     try:
-        with store.transaction():
-            cats, images = CategoryMapper(store), ImageMapper(store)
-            anns: list[Annotation] = []
-            for f in files:
-                anns += _read_one(store, f, image_dir, cats, images, report, written)
-                ticker.step()
-            report.categories = cats.flush()
-            report.images = images.flush()
-            report.images_matched = len(images.matched)
-            store.add_annotations(anns)
-            report.annotations = len(anns)
+        images = []
+        for f in files:
+            images.append(_read_one(store, f, image_dir, resolver, report, written))
+            ticker.step()
+        commit_import(store, images, report)
     except BaseException as e:
         for p in written:  # images unpacked from imageData for an import that did not happen
             p.unlink(missing_ok=True)
@@ -153,7 +149,7 @@ def _image_file(store: Store, f: Path, data: dict, image_dir, written: list[Path
     raise FormatError(f"{f}: its image {image_path} was not found (and the file has no imageData)")
 
 
-def _read_one(store, f: Path, image_dir, cats, images, report, written) -> list[Annotation]:
+def _read_one(store, f: Path, image_dir, resolver: NameResolver, report, written) -> PendingImage:
     data = load_json(f)
     if not isinstance(data, dict) or not isinstance(data.get("shapes"), list):
         raise FormatError(f"{f}: not a labelme file (expected an object with a 'shapes' list)")
@@ -165,7 +161,7 @@ def _read_one(store, f: Path, image_dir, cats, images, report, written) -> list[
         except ImageReadError as e:
             raise FormatError(f"{f}: no imageWidth/imageHeight and the image cannot be decoded: {e}") from None
     extra = {"flags": data["flags"]} if data.get("flags") else {}
-    image_id = images.id_for(images.registered_name(image_file), w, h, extra=extra)
+    image = PendingImage(resolver.name(image_file), w, h, extra=extra, source=str(f))
     groups: dict[tuple, list] = {}
     for i, shape in enumerate(data["shapes"]):
         label = shape.get("label") if isinstance(shape, dict) else None
@@ -180,10 +176,12 @@ def _read_one(store, f: Path, image_dir, cats, images, report, written) -> list[
         gid = shape.get("group_id")
         key = (label, gid) if gid is not None else (label, None, i)
         groups.setdefault(key, []).append((geom, shape))
-    return [_object(image_id, cats.id_for(key[0]), parts, h, w) for key, parts in groups.items()]
+    for key, parts in groups.items():
+        image.add(key[0], _object(parts, h, w))
+    return image
 
 
-def _object(image_id: int, category_id: int, parts: list, h: int, w: int) -> Annotation:
+def _object(parts: list, h: int, w: int) -> Annotation:
     """One annotation from the shapes of a group (polygons stay polygons; anything else is unioned)."""
     extra = {}
     first = parts[0][1]
@@ -196,10 +194,10 @@ def _object(image_id: int, category_id: int, parts: list, h: int, w: int) -> Ann
     score = first.get("score") if isinstance(first.get("score"), (int, float)) else None
     kinds = {g[0] for g, _ in parts}
     if len(parts) == 1 and kinds == {BOX}:
-        return Annotation(None, image_id, category_id, kind=BOX, bbox=parts[0][0][1], extra=extra, score=score)
+        return Annotation(None, 0, 0, kind=BOX, bbox=parts[0][0][1], extra=extra, score=score)
     if kinds == {POLYGON}:
         rings = [g[1] for g, _ in parts]
-        return Annotation(None, image_id, category_id, kind=POLYGON, polygons=rings,
+        return Annotation(None, 0, 0, kind=POLYGON, polygons=rings,
                           bbox=geometry.polygon_bbox(rings), extra=extra, score=score)
     full = np.zeros((h, w), bool)
     for (kind, g), _ in parts:
@@ -211,7 +209,7 @@ def _object(image_id: int, category_id: int, parts: list, h: int, w: int) -> Ann
             x, y, bw, bh = g
             full[int(y):int(math.ceil(y + bh)), int(x):int(math.ceil(x + bw))] = True
     rle = geometry.encode_mask(full)
-    return Annotation(None, image_id, category_id, kind=MASK, rle=rle, bbox=geometry.rle_bbox(rle),
+    return Annotation(None, 0, 0, kind=MASK, rle=rle, bbox=geometry.rle_bbox(rle),
                       extra=extra, score=score)
 
 

@@ -13,8 +13,9 @@ from pathlib import Path
 from ..imageio import ImageReadError, image_size
 from ..model import BOX, LABEL, PREDICTION, Annotation
 from ..store import Store
-from .common import (Cancelled, CategoryMapper, ExportReport, FormatError, ImageMapper, ImportReport, Progress,
-                     StagedFolder, Ticker, check_numbers, unique_stems)
+from .common import (Cancelled, ExportReport, FormatError, ImportReport, Progress, StagedFolder, Ticker,
+                     check_numbers, unique_stems)
+from .pending import NameResolver, PendingImage, commit_import
 
 FLAG_FIELDS = ("truncated", "difficult", "occluded")
 SPLITS = ("train", "val", "test")
@@ -73,25 +74,20 @@ def import_voc(store: Store, path: str | os.PathLike, image_dir: str | os.PathLi
     splits = _splits(sets)
     report = ImportReport()
     ticker = Ticker(progress, len(xmls), every=200)
+    names = NameResolver(store)
+    images: list[PendingImage] = []
     try:
-        with store.transaction():
-            cats, images = CategoryMapper(store), ImageMapper(store)
-            anns: list[Annotation] = []
-            for xml_path in xmls:
-                anns += _read_one(xml_path, image_root, splits, cats, images, report)
-                ticker.step()
-            report.categories = cats.flush()
-            report.images = images.flush()
-            report.images_matched = len(images.matched)
-            store.add_annotations(anns)
-            report.annotations = len(anns)
+        for xml_path in xmls:
+            images.append(_read_one(xml_path, image_root, splits, names, report))
+            ticker.step()
     except Cancelled:
         return ImportReport(cancelled=True)
+    commit_import(store, images, report)
     return report
 
 
-def _read_one(xml_path: Path, image_root: Path, splits: dict, cats: CategoryMapper, images: ImageMapper,
-              report: ImportReport) -> list[Annotation]:
+def _read_one(xml_path: Path, image_root: Path, splits: dict, names: NameResolver,
+              report: ImportReport) -> PendingImage:
     root = _parse(xml_path)
     filename = _text(root, "filename")
     if not filename:
@@ -113,9 +109,8 @@ def _read_one(xml_path: Path, image_root: Path, splits: dict, cats: CategoryMapp
             w, h = image_size(image_file)
         except ImageReadError as e:
             raise FormatError(f"{xml_path}: no <size> and the image cannot be decoded: {e}") from None
-    image_id = images.id_for(images.registered_name(image_file), w, h,
-                             split=splits.get(Path(filename).stem, ""))
-    out = []
+    image = PendingImage(names.name(image_file), w, h, split=splits.get(Path(filename).stem, ""),
+                         source=str(xml_path))
     for i, obj in enumerate(root.iter("object")):
         name = _text(obj, "name")
         where = f"{xml_path}: object {i} ({name!r})"
@@ -144,10 +139,13 @@ def _read_one(xml_path: Path, image_root: Path, splits: dict, cats: CategoryMapp
                 except ValueError:
                     raise FormatError(f"{where}: <{flag}> must be 0 or 1, got {v!r}") from None
         score = _text(obj, "score")
-        out.append(Annotation(None, image_id, cats.id_for(name), kind=BOX,
-                              bbox=(x0, y0, float(xmax) - x0, float(ymax) - y0),
-                              score=float(score) if score else None, extra=extra))
-    return out
+        try:
+            score = float(score) if score else None
+        except ValueError:
+            raise FormatError(f"{where}: <score> is not a number: {score!r}") from None
+        image.add(name, Annotation(None, 0, 0, kind=BOX, bbox=(x0, y0, float(xmax) - x0, float(ymax) - y0),
+                                   score=score, extra=extra))
+    return image
 
 
 def _sub(parent, tag: str, text) -> ET.Element:

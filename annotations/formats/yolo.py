@@ -14,8 +14,9 @@ from .. import geometry
 from ..imageio import ImageReadError, image_size
 from ..model import BOX, LABEL, POLYGON, PREDICTION, Annotation
 from ..store import IMAGE_EXTENSIONS, Store
-from .common import (Cancelled, CategoryMapper, ExportReport, FormatError, ImageMapper, ImportReport, Progress,
-                     StagedFolder, Ticker, unique_stems)
+from .common import (Cancelled, ExportReport, FormatError, ImportReport, Progress, StagedFolder, Ticker,
+                     unique_stems)
+from .pending import NameResolver, PendingCategory, PendingImage, commit_import
 
 SPLIT_NAMES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
 TOLERANCE = 1e-3  # normalised coordinates a hair outside [0, 1] are rounding, not errors
@@ -119,27 +120,23 @@ def import_yolo(store: Store, path: str | os.PathLike, image_dir: str | os.PathL
     _check_orphan_labels(root, labels, names_file)
     report = ImportReport()
     ticker = Ticker(progress, len(images), every=200)
+    resolver = NameResolver(store)
+    pending: list[PendingImage] = []
     try:
-        with store.transaction():
-            cats, mapper = CategoryMapper(store), ImageMapper(store)
-            cat_ids = {i: cats.id_for(n, i + 1) for i, n in sorted(names.items())}
-            anns: list[Annotation] = []
-            for label_file, image_file in labels.items():
-                try:
-                    w, h = image_size(image_file)
-                except ImageReadError as e:
-                    raise FormatError(f"{label_file}: its image cannot be decoded: {e}") from None
-                image_id = mapper.id_for(mapper.registered_name(image_file), w, h, split=images[image_file])
-                if label_file.is_file():
-                    anns += _read_labels(label_file, image_id, w, h, cat_ids, report)
-                ticker.step()
-            report.categories = cats.flush()
-            report.images = mapper.flush()
-            report.images_matched = len(mapper.matched)
-            store.add_annotations(anns)
-            report.annotations = len(anns)
+        for label_file, image_file in labels.items():
+            try:
+                w, h = image_size(image_file)
+            except ImageReadError as e:
+                raise FormatError(f"{label_file}: its image cannot be decoded: {e}") from None
+            image = PendingImage(resolver.name(image_file), w, h, split=images[image_file], source=str(label_file))
+            if label_file.is_file():
+                _read_labels(label_file, image, names, report)
+            pending.append(image)
+            ticker.step()
     except Cancelled:
         return ImportReport(cancelled=True)
+    categories = [PendingCategory(n, i + 1) for i, n in sorted(names.items())]  # class order = id order
+    commit_import(store, pending, report, categories)
     return report
 
 
@@ -154,13 +151,12 @@ def _check_orphan_labels(root: Path, labels: dict[Path, Path], names_file: Path)
                               f"(no {f.stem}.* in the matching images folder)")
 
 
-def _read_labels(label_file: Path, image_id: int, w: int, h: int, cat_ids: dict[int, int],
-                 report: ImportReport) -> list[Annotation]:
+def _read_labels(label_file: Path, image: PendingImage, names: dict[int, str], report: ImportReport) -> None:
     try:
         text = label_file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise FormatError(f"{label_file}: cannot be read ({e})") from None
-    out = []
+    w, h = image.width, image.height
     for n, line in enumerate(text.splitlines(), 1):
         tokens = line.split()
         if not tokens:
@@ -171,8 +167,8 @@ def _read_labels(label_file: Path, image_id: int, w: int, h: int, cat_ids: dict[
             values = [float(t) for t in tokens[1:]]
         except ValueError:
             raise FormatError(f"{where}: expected a class index and numbers, got {line.strip()!r}") from None
-        if cls not in cat_ids:
-            raise FormatError(f"{where}: class {cls} is not among the {len(cat_ids)} class names")
+        if cls not in names:
+            raise FormatError(f"{where}: class {cls} is not among the {len(names)} class names")
         for v in values:
             if v != v or v in (float("inf"), float("-inf")):
                 raise FormatError(f"{where}: coordinates must be finite numbers, got {v}")
@@ -187,16 +183,14 @@ def _read_labels(label_file: Path, image_id: int, w: int, h: int, cat_ids: dict[
             cx, cy, bw, bh = values
             x0, y0 = max(0.0, (cx - bw / 2) * w), max(0.0, (cy - bh / 2) * h)
             x1, y1 = min(float(w), (cx + bw / 2) * w), min(float(h), (cy + bh / 2) * h)
-            out.append(Annotation(None, image_id, cat_ids[cls], kind=BOX, bbox=(x0, y0, x1 - x0, y1 - y0),
-                                  score=score))
+            image.add(names[cls], Annotation(None, 0, 0, kind=BOX, bbox=(x0, y0, x1 - x0, y1 - y0), score=score))
         elif len(values) >= 6:
             ring = [min(max(v, 0.0), 1.0) * (w if i % 2 == 0 else h) for i, v in enumerate(values)]
-            out.append(Annotation(None, image_id, cat_ids[cls], kind=POLYGON, polygons=[ring],
-                                  bbox=geometry.polygon_bbox([ring]), score=score))
+            image.add(names[cls], Annotation(None, 0, 0, kind=POLYGON, polygons=[ring],
+                                             bbox=geometry.polygon_bbox([ring]), score=score))
         else:
             report.warnings.append(f"rejected {where}: polygon has {len(values) // 2} point(s); "
                                    "a polygon needs at least 3")
-    return out
 
 
 # ---- export -----------------------------------------------------------------------------------

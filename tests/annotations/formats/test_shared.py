@@ -106,3 +106,21 @@ def test_predictions_are_left_out_unless_asked(store, tmp_path):
 def test_unknown_format(store, tmp_path):
     with pytest.raises(FormatError, match="unknown format 'csv'"):
         export_labels(store, "csv", tmp_path / "x")
+
+
+def test_reading_a_big_file_does_not_hold_the_write_lock(store, tmp_path):
+    """While an import parses and checks its file, other writers (the GUI) are not blocked: a
+    second connection with a 0.1 s busy timeout can write from inside the progress callback."""
+    import sqlite3
+    from fmt_helpers import COCO_GT
+    other = sqlite3.connect(store.db_path, timeout=0.1, isolation_level=None)
+    writes = []
+
+    def progress(done, total):
+        other.execute("INSERT OR REPLACE INTO meta VALUES ('probe', ?)", (json.dumps(done),))
+        writes.append(done)
+
+    report = import_labels(store, "coco", COCO_GT, progress=progress)
+    other.close()
+    assert writes and report.annotations == 839
+    assert store.get_meta("probe") == writes[-1]
