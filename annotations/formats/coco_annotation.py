@@ -105,9 +105,9 @@ def segmentation_of(a: Annotation, height: int, width: int, results: bool = Fals
     if a.kind == POLYGON and a.polygons:
         if a.holes or results:
             return geometry.polygon_to_rle(a.polygons, height, width, a.holes), bool(a.holes)
-        return [list(r) for r in a.polygons], False
+        return a.polygons, False  # annotations come fresh from the store: no copy needed
     if a.rle is not None:
-        rle = geometry.normalize_rle(a.rle)
+        rle = a.rle if isinstance(a.rle.get("counts"), str) else geometry.normalize_rle(a.rle)
         if hints.get("rle") == "uncompressed" and not results:
             return {"size": rle["size"], "counts": counts_from_string(rle["counts"])}, False
         return rle, False
