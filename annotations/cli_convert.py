@@ -42,6 +42,9 @@ def run(args) -> int:
     except (FormatError, StoreError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # an unwritable output folder, a full disk
+        print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return 2
 
 
 def _import(store, args) -> int:

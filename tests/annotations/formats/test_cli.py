@@ -58,3 +58,15 @@ def test_cli_usage_errors(tmp_path, capsys):
     assert entry.main(["export", "--project", str(tmp_path / "p"), "--format", "yolo", str(tmp_path / "y"),
                        "--predictions", "1"]) == 2
     assert "--format coco" in capsys.readouterr().err
+
+
+def test_unwritable_output_is_a_one_line_error(tmp_path, capsys):
+    project = tmp_path / "p"
+    assert entry.main(["import", "--project", str(project), "--format", "coco", str(COCO_GT)]) == 0
+    capsys.readouterr()
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    code = entry.main(["export", "--project", str(project), "--format", "coco", str(blocker / "o.json")])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and "a_file" in err and len(err.strip().splitlines()) == 1
+    assert blocker.read_text() == "not a folder"
