@@ -131,7 +131,6 @@ class EvaluationPanel(QWidget):
 
     def _curves_tab(self) -> QWidget:
         self.class_list = QListWidget()
-        self.class_list.setMaximumWidth(200)
         self.class_list.itemChanged.connect(lambda _item: self._draw_curves())
         self.curve_iou = QComboBox()
         for t in np.linspace(0.5, 0.95, 10):
@@ -154,11 +153,27 @@ class EvaluationPanel(QWidget):
         row.addWidget(self.hover_label, 1)
         rl.addLayout(row)
         rl.addWidget(charts, 1)
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(self.class_list, 1)
+        buttons = QHBoxLayout()
+        self.all_classes_button = QPushButton("Every class")
+        self.all_classes_button.clicked.connect(lambda: self.choose_classes(self._class_keys()))
+        self.mean_only_button = QPushButton("Mean only")
+        self.mean_only_button.clicked.connect(lambda: self.choose_classes([ALL]))
+        buttons.addWidget(self.all_classes_button)
+        buttons.addWidget(self.mean_only_button)
+        ll.addLayout(buttons)
+        left.setMaximumWidth(220)
         split = QSplitter(Qt.Horizontal)
-        split.addWidget(self.class_list)
+        split.addWidget(left)
         split.addWidget(right)
         split.setStretchFactor(1, 3)
         return split
+
+    def _class_keys(self) -> list[int]:
+        return [self.class_list.item(i).data(Qt.UserRole) for i in range(self.class_list.count())]
 
     def _confusion_tab(self) -> QWidget:
         self.heatmap = ConfusionHeatmap()
