@@ -5,6 +5,7 @@ emit made from Python takes one reference away from True. After a few hundred em
 aborts ("Fatal Python error: bool_dealloc"), typically while a live view or a batch reports progress.
 True and False are never freed (Python 3.12 makes them immortal), so when the defect is detected they
 are given references to spare. Harmless where the binding is fixed: then nothing is changed.
+gui/pyside_fix.py guards None against the same kind of defect in void-returning methods.
 """
 from __future__ import annotations
 
@@ -29,7 +30,9 @@ def emit_steals_a_reference() -> bool:
 
 
 def _pin_bools() -> bool:
-    if sys.version_info >= (3, 12) or not emit_steals_a_reference():
+    if sys.version_info >= (3, 12) or sys.getrefcount(True) > SPARE_REFERENCES // 2:
+        return False  # immortal bools, or already pinned
+    if not emit_steals_a_reference():
         return False
     for value in (True, False):
         ctypes.c_ssize_t.from_address(id(value)).value += SPARE_REFERENCES
