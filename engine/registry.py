@@ -134,8 +134,8 @@ def build_model(name: str, num_classes: int | None = None, weights=None, weights
 
     num_classes: heads sized for that many classes (background included for detection); None =
     the spec's categories. weights: None = random heads, "DEFAULT" (or a weights enum member) asks
-    torchvision, which reads its cache and downloads once when online; callers that must not hang
-    offline check `engine.weights.ensure_default_weights` first. With pretrained weights and a
+    torchvision for its weights: read from its cache, downloaded once when online (short timeout),
+    else engine.weights.WeightsUnavailable says what to do. With pretrained weights and a
     different num_classes, every layer but the class-indexed ones is loaded.
     Extra keywords go to torchvision's builder (min_size, max_size, aux_loss, ...); min_size and
     max_size are ignored for the fixed-size SSD models.
@@ -143,6 +143,9 @@ def build_model(name: str, num_classes: int | None = None, weights=None, weights
     spec = get_spec(name)
     n_spec = len(spec.categories)
     n = n_spec if num_classes is None else int(num_classes)
+    if weights is not None:  # fail fast offline instead of a download that hangs
+        from .weights import ensure_default_weights  # weights.py builds on this module
+        ensure_default_weights(name, weights=weights)
     if n < 2 and spec.task != SEMANTIC:
         raise ValueError(f"{name} needs at least 2 classes (background and one category), got {n}")
     if weights is None or n == n_spec:

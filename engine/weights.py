@@ -92,13 +92,14 @@ def release_model(loaded: LoadedModel | None) -> None:
 
 
 # ---- torchvision's own weights -------------------------------------------------------------------
-def default_weights_url(name: str) -> str:
-    return get_spec(name).default_weights.url
+def default_weights_url(name: str, weights="DEFAULT") -> str:
+    """The URL of torchvision's weights for `name` ("DEFAULT" or another member of its enum)."""
+    return get_spec(name).weights_enum.verify(weights).url
 
 
-def default_weights_path(name: str) -> Path:
-    """Where torchvision looks for `name`'s DEFAULT weights (whether or not the file is there)."""
-    url = get_spec(name).default_weights.url
+def default_weights_path(name: str, weights="DEFAULT") -> Path:
+    """Where torchvision looks for those weights (whether or not the file is there)."""
+    url = get_spec(name).weights_enum.verify(weights).url
     return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(url).path)
 
 
@@ -124,14 +125,14 @@ def _download(url: str, dst: Path, timeout: float, progress: Callable[[int, int]
 
 
 def ensure_default_weights(name: str, allow_download: bool = True, timeout: float = DOWNLOAD_TIMEOUT_S,
-                           progress: Callable[[int, int], bool | None] | None = None) -> Path:
+                           progress: Callable[[int, int], bool | None] | None = None, weights="DEFAULT") -> Path:
     """The cached DEFAULT weights file of `name`, downloading it once when online.
 
     The cache is looked at first, so offline work with cached weights never touches the network;
     a download that fails or times out (short socket timeout) raises WeightsUnavailable.
     """
-    url = default_weights_url(name)
-    path = default_weights_path(name)
+    url = default_weights_url(name, weights)
+    path = default_weights_path(name, weights)
     if path.is_file():
         return path
     unavailable = WeightsUnavailable(name, path.name, path.parent, url)

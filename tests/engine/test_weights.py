@@ -225,3 +225,23 @@ def test_switching_models_frees_memory(images):
     end = _rss_mb()
     assert end - start < 30, f"RSS grew from {start:.0f} to {end:.0f} MB over 3 load/release cycles"
     assert min(held) - end > 50, f"release returned too little: held {held} MB, after {end:.0f} MB"
+
+
+def test_build_model_with_pretrained_weights_and_other_class_count(empty_torch_home, monkeypatch):
+    """Fine-tuning start: every layer but the class-indexed ones comes from torchvision's file."""
+    name = "lraspp_mobilenet_v3_large"
+    monkeypatch.setenv(W.OFFLINE_ENV, "1")
+    with pytest.raises(WeightsUnavailable):
+        build_model(name, num_classes=3, weights="DEFAULT")  # offline, nothing cached: no hang
+    reference = build_model(name).eval()
+    path = default_weights_path(name)
+    path.parent.mkdir(parents=True)
+    torch.save(reference.state_dict(), path)
+    model = build_model(name, num_classes=3, weights="DEFAULT")
+    assert model.classifier.low_classifier.out_channels == 3
+    ref = reference.state_dict()
+    for k, v in model.state_dict().items():
+        if "low_classifier" in k or "high_classifier" in k:
+            assert v.shape[0] == 3
+        else:
+            assert torch.equal(v, ref[k]), k
