@@ -17,6 +17,6 @@ def install(window) -> EvaluationPanel:
         dock.raise_()
     window.menu("&Model").addAction("Evaluate predictions...", open_view)
     window.project_opened.connect(panel.set_store)
-    window.project_closing.connect(lambda _store: panel.set_store(None))
+    window.project_closing.connect(panel.project_closing)
     window.add_shutdown_hook(panel.shutdown)
     return panel

@@ -284,6 +284,8 @@ class EvaluationPanel(QWidget):
         job.finished.connect(lambda report, n=serial: self._job_done(n, report))
         job.failed.connect(lambda msg, n=serial: self._job_failed(n, msg))
         job.cancelled.connect(lambda n=serial: self._job_failed(n, "Evaluation cancelled."))
+        for sig in (job.finished, job.failed, job.cancelled):
+            sig.connect(job.deleteLater)  # one evaluation after another must not pile up jobs
         self._job = job
         self._set_busy(True)
         self.status.setText(f"Evaluating run #{run_id}...")
@@ -297,10 +299,15 @@ class EvaluationPanel(QWidget):
             self._set_busy(False)
 
     def shutdown(self) -> None:
+        """Cancel a running evaluation and give it a moment to stop reading the store."""
         job = self._job
         self.cancel_evaluation()
         if job is not None:
             job.wait(5)
+
+    def project_closing(self, _store) -> None:
+        self.shutdown()
+        self.set_store(None)
 
     def _job_progress(self, done: int, total: int, text: str) -> None:
         self.progress.setMaximum(max(total, 1))

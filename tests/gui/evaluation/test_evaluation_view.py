@@ -176,3 +176,15 @@ def test_empty_split_and_cancel(qtbot, window_with_panel):
     job = panel.start_evaluation()
     panel.cancel_evaluation()
     assert job.wait(30) and panel.report is None and panel.evaluate_button.isEnabled()
+
+
+def test_jobs_do_not_pile_up_and_closing_the_project_stops_one(qtbot, window_with_panel):
+    from gui.jobs import Job
+    win, panel, p = window_with_panel
+    for _ in range(3):
+        run_evaluation(qtbot, panel)
+    qtbot.waitUntil(lambda: not panel.findChildren(Job), timeout=5000)
+    job = panel.start_evaluation()
+    win.close_project()
+    assert job.wait(30)
+    assert panel.store is None and panel.report is None and panel.run_combo.count() == 0
