@@ -288,7 +288,9 @@ class EngineWorker(QObject):
             if result is not None and self.shared.cancelled(generation):
                 result.cancelled = True  # the predictor's own cancellation exception
             else:
-                self.failed.emit(rid, f"Predicting images failed: {_message(e)}")
+                kept = "" if result is None else (f" after {result.images} of {result.total} images (the "
+                                                  f"{result.stored} predictions so far are kept in run {result.run_id})")
+                self.failed.emit(rid, f"Predicting images failed{kept}: {_message(e)}")
                 return
         finally:
             self._end()

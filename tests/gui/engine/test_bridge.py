@@ -257,3 +257,14 @@ def test_live_stop_drops_the_pending_frame_but_not_a_batch(qtbot, make_bridge, g
     assert not rec.results[0][1].cancelled and rec.results[0][1].images == 6
     qtbot.wait(300)
     assert len(rec.results) == 1 and [7] not in fake.calls
+
+
+def test_a_batch_that_fails_midway_says_what_was_kept(qtbot, make_bridge, grey_store):
+    fake = SlowFakePredictor(delay=0, fail_levels={120})  # the fourth image
+    bridge, rec, _ = loaded_bridge(qtbot, make_bridge, fake, grey_store, batch_size=1)
+    with qtbot.waitSignal(bridge.error, timeout=5000) as blocker:
+        bridge.predict_images()
+    run_id = grey_store.runs()[-1].id
+    assert blocker.args[0].startswith("Predicting images failed after 3 of 6 images")
+    assert f"kept in run {run_id}" in blocker.args[0] and "simulated CUDA out of memory" in blocker.args[0]
+    assert len(grey_store.annotations(status=PREDICTION, run_id=run_id)) == 3 and rec.results == []
