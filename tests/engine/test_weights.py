@@ -101,7 +101,8 @@ def test_offline_default_weights_name_the_file_the_folder_and_the_other_choices(
 
 def test_failed_download_is_unavailable_not_a_crash(empty_torch_home, monkeypatch):
     # A port nothing listens on: the connection is refused at once, as offline DNS failures are.
-    monkeypatch.setattr(W, "default_weights_url", lambda name, weights="DEFAULT": "http://127.0.0.1:9/fcos_resnet50_fpn_coco-99b0c9b7.pth")
+    url = "http://127.0.0.1:9/fcos_resnet50_fpn_coco-99b0c9b7.pth"
+    monkeypatch.setattr(W, "default_weights_url", lambda name, weights="DEFAULT": url)
     with pytest.raises(WeightsUnavailable) as e:
         load_model("fcos_resnet50_fpn", "default")
     assert "could not be downloaded (" in str(e.value)
