@@ -1,5 +1,5 @@
-"""What every format shares: errors, reports, progress with cancel, checks on coordinates,
-and the mapping of a file's categories and images onto the project's."""
+"""What every format shares: errors, reports, progress with cancel, checks on coordinates, and
+writing a folder of outputs atomically. (Mapping onto the project's ids lives in pending.py.)"""
 from __future__ import annotations
 
 import math
