@@ -40,6 +40,18 @@ def _entry(name: str, i: int, d) -> str:
     return f"{name}[{i}]" + (f" (id {ident})" if ident is not None else "")
 
 
+class _Where:
+    """"file: entry" for messages, formatted only when a message is made (an import of 100k
+    annotations builds 100k of these and normally formats none)."""
+    __slots__ = ("path", "name", "i", "d")
+
+    def __init__(self, path, name, i, d):
+        self.path, self.name, self.i, self.d = path, name, i, d
+
+    def __str__(self) -> str:
+        return f"{self.path}: {_entry(self.name, self.i, self.d)}"
+
+
 def _whole_id(v, where: str, what: str = "id") -> int:
     if isinstance(v, bool) or not isinstance(v, int):
         raise FormatError(f"{where}: {what} must be a whole number, got {v!r}")
@@ -139,7 +151,7 @@ def _read_annotations(path: Path, anns_in: list, images: dict[int, PendingImage]
     seen: set[int] = set()
     rejected = 0
     for i, d in enumerate(anns_in):
-        where = f"{path}: {_entry('annotations', i, d)}"
+        where = _Where(path, "annotations", i, d)
         if not isinstance(d, dict):
             raise FormatError(f"{where}: expected an object")
         aid = d.get("id")
