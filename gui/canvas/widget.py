@@ -114,6 +114,7 @@ class CanvasWidget(QWidget, EditActions):
         if self.image is not None and self.image.id == image_id:
             if highlight:
                 self.select_annotations(highlight)
+                self._reveal(highlight)
             return
         self._tool.cancel()
         rec = self.store.image(image_id)
@@ -138,6 +139,19 @@ class CanvasWidget(QWidget, EditActions):
         if decoded is not None:
             self._on_image_decoded(rec.id, decoded)
         self.select_annotations(highlight)
+        self._reveal(highlight)
+
+    def _reveal(self, ids: list[int]) -> None:
+        """Bring these shapes into view (centred) when they are not all visible."""
+        rect = QRectF()
+        for i in ids:
+            if i in self._items:
+                rect = rect.united(QRectF(*self._items[i].ann.bbox))
+        if rect.isNull():
+            return
+        shown = self.view.mapToScene(self.view.viewport().rect()).boundingRect()
+        if not shown.contains(rect):
+            self.view.centerOn(rect.center())
 
     def _clear_image(self) -> None:
         self._tool.cancel()

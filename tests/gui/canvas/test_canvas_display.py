@@ -254,3 +254,45 @@ def test_zoomed_out_outlines_are_drawn_where_the_shape_is(qtbot, tmp_path, make_
     far = px[vp(canvas, 1000, 100).y(), vp(canvas, 1000, 100).x()]
     assert tuple(far) == (90, 90, 90)
     store.close()
+
+
+def test_decoding_is_off_the_gui_thread_with_shapes_usable_at_once(qtbot, project, make_canvas):
+    store, ids, (cat, _) = project
+    a = store.add_annotation(Annotation(None, ids[1], cat, bbox=(10, 10, 20, 20)))
+    canvas = make_canvas(store, ids[0])
+    canvas.show_image(ids[1])
+    assert not canvas.image_ready  # placeholder: the pixels arrive from a worker thread
+    assert [x.id for x in canvas.annotations()] == [a]
+    canvas.select_annotations([a])
+    canvas.nudge(1, 0)  # the canvas is usable before the pixels are there
+    assert store.annotation(a).bbox == (11, 10, 20, 20)
+    with qtbot.waitSignal(canvas.image_loaded, timeout=5000) as sig:
+        pass
+    assert sig.args == [ids[1]] and canvas.image_ready
+
+
+def test_the_decoded_image_cache_stays_small(qtbot, project, make_canvas):
+    store, ids, _ = project
+    extra = []
+    for i in range(10):
+        write_rgb(store.root / f"more{i}.png", np.full((IMAGE_H, IMAGE_W, 3), i, np.uint8))
+        extra.append(store.add_image(ImageRecord(None, f"more{i}.png", IMAGE_W, IMAGE_H)))
+    canvas = make_canvas(store, ids[0])
+    for image_id in extra:
+        canvas.show_image(image_id)
+        qtbot.waitUntil(lambda: canvas.image_ready, timeout=5000)
+    cached = [i for i in [*ids, *extra] if canvas._cache.get(i) is not None]
+    assert len(cached) <= canvas._cache.capacity
+    assert extra[-1] in cached and ids[0] not in cached  # least recently used went first
+
+
+def test_show_image_with_highlight_selects_and_reveals(qtbot, project, make_canvas):
+    store, ids, (cat, _) = project
+    a = store.add_annotation(Annotation(None, ids[0], cat, bbox=(140, 100, 10, 10)))
+    canvas = make_canvas(store, ids[0])
+    canvas.set_zoom(16.0)
+    canvas.view.centerOn(10, 10)
+    canvas.show_image(ids[0], highlight=[a])
+    assert canvas.selected_ids() == [a]
+    shown = canvas.view.mapToScene(canvas.view.viewport().rect()).boundingRect()
+    assert shown.contains(QPointF(145, 105))
