@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 from pycocotools.coco import COCO  # noqa: E402
 from pycocotools.cocoeval import COCOeval  # noqa: E402
 
-from coco_cases import make_large_case  # noqa: E402
+from eval_coco_cases import make_large_case  # noqa: E402
 from engine.evaluation import evaluate_coco  # noqa: E402
 from engine.evaluation.matching import match_objects  # noqa: E402
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from annotations.model import PREDICTION, Annotation, Category, ImageRecord, ModelRun
-from coco_cases import make_case
+from eval_coco_cases import make_case
 from main import main
 from test_eval_coco_oracle import DATA, oracle
 
@@ -111,7 +111,7 @@ def test_project_run_matches_pycocotools_on_the_same_data(store, capsys, tmp_pat
 def test_project_segm_uses_box_masks(store, capsys):
     """Boxes evaluated as masks: their masks are the boxes' pixels, as pycocotools rasterises
     the box polygons; results carry no bbox, so their area is the mask's."""
-    from coco_cases import _rect, _rle
+    from eval_coco_cases import _rect, _rle
     gt, dt = make_case(8, crowd=False)
     run_id = store_from_coco(store, gt, dt)
     root = store.root

@@ -10,7 +10,7 @@ import pytest
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
-from coco_cases import NO_DETECTIONS_CAT, NO_GT_CAT, make_case
+from eval_coco_cases import NO_DETECTIONS_CAT, NO_GT_CAT, make_case
 from engine.evaluation import EvaluationError, evaluate_coco
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "coco_val2014_100"

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from coco_cases import make_case
+from eval_coco_cases import make_case
 from engine.evaluation import evaluate_coco
 from engine.evaluation.curves import confidence_curves
 from engine.evaluation.matching import match_objects

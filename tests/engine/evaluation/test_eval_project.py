@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from annotations.model import ModelRun
-from coco_cases import make_case
+from eval_coco_cases import make_case
 from engine.evaluation import EvaluationError, evaluate_coco, evaluate_project
 from test_eval_cli import store_from_coco
 

@@ -114,7 +114,7 @@ def devkit_reference(gt, dt, iou, difficult, eleven):
 @pytest.mark.parametrize("seed", [0, 1])
 @pytest.mark.parametrize("eleven", [False, True])
 def test_voc_equals_the_devkit_loop_on_generated_cases(seed, eleven):
-    from coco_cases import make_case
+    from eval_coco_cases import make_case
     gt, dt = make_case(seed)
     difficult = {a["id"] for a in gt["annotations"][::9]}
     res = evaluate_voc(gt, dt, 0.5, eleven, difficult_ids=difficult)
