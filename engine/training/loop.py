@@ -61,6 +61,24 @@ def resolve_device(name: str, dist_ctx: DistContext | None = None) -> torch.devi
     return torch.device(name)
 
 
+def make_optimizer(model, o: TrainOptions) -> torch.optim.Optimizer:
+    """SGD or AdamW over every parameter (frozen ones get no gradient and are skipped). The fused
+    kernels are many times faster than the per-tensor loop on the CPU as well as on CUDA."""
+    params = list(model.parameters())
+    if o.optimizer == "sgd":
+        def make(**kw):
+            return torch.optim.SGD(params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay, **kw)
+    elif o.optimizer == "adamw":
+        def make(**kw):
+            return torch.optim.AdamW(params, lr=o.lr, weight_decay=o.weight_decay, **kw)
+    else:
+        raise TrainingError(f"Unknown optimizer {o.optimizer!r} (sgd or adamw).")
+    try:
+        return make(fused=True)
+    except (RuntimeError, ValueError, TypeError):  # a device or dtype without the fused kernel
+        return make()
+
+
 def _split_ids(store: Store, split: str, ids: list[int] | None, exclude: set[int]) -> list[int]:
     if ids is not None:
         return list(ids)
@@ -142,13 +160,7 @@ class _Trainer:
         self.source_description = start.description
         if ckpt is not None:
             self.model.load_state_dict(ckpt["model"])
-        if o.optimizer == "sgd":
-            self.optimizer = torch.optim.SGD(self.model.parameters(), lr=o.lr, momentum=o.momentum,
-                                             weight_decay=o.weight_decay)
-        elif o.optimizer == "adamw":
-            self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=o.lr, weight_decay=o.weight_decay)
-        else:
-            raise TrainingError(f"Unknown optimizer {o.optimizer!r} (sgd or adamw).")
+        self.optimizer = make_optimizer(self.model, o)
         self.sampler = AspectGroupedBatches([s.aspect for s in self.train_samples], o.batch_size, o.seed,
                                             group=True, rank=self.dist.rank,
                                             world_size=self.dist.world_size)
