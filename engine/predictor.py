@@ -257,7 +257,10 @@ class Predictor:
                 for j, i in enumerate(idx):
                     h, w = batch[i].shape[:2]
                     up = F.interpolate(logits[j:j + 1].float(), size=(h, w), mode="bilinear", align_corners=False)[0]
-                    conf, cls = up.softmax(0).max(0)
+                    top, cls = up.max(0)
+                    # Softmax probability of the winning class, in place (C x H x W is large):
+                    # p_max = 1 / sum_c exp(l_c - l_max).
+                    conf = up.sub_(top).exp_().sum(0).reciprocal_()
                     maps[i] = (cls.to(torch.int32).cpu(), conf.cpu())
             del logits
         out = []

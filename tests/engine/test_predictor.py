@@ -93,14 +93,22 @@ def test_instance_masks_are_the_model_masks_at_half(images):
 
 
 def test_semantic_map_is_the_argmax_of_the_model(images):
+    torch.manual_seed(0)
     loaded = load_model("lraspp_mobilenet_v3_large", "random", "cpu")
+    with torch.no_grad():  # a random head may call every pixel background; make sure it does not
+        loaded.model.classifier.low_classifier.bias[0] -= 50.0
     im = images[0]
     p = Predictor(loaded, input_size=min(im.shape[:2])).predict([im])[0]  # no resize: compare pixel for pixel
     x = torch.from_numpy(im).permute(2, 0, 1).float() / 255
     x = (x - torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)) / torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)
     with torch.inference_mode():
-        expected = loaded.model(x[None])["out"][0].argmax(0).numpy()
+        logits = loaded.model(x[None])["out"][0]
+    expected = logits.argmax(0).numpy()
+    confidence = logits.softmax(0).max(0).values.numpy()
     assert np.array_equal(p.semantic, expected)
+    assert len(p.labels) > 0
+    for name, score in zip(p.labels, p.scores):  # a class's score: mean confidence over its pixels
+        assert score == pytest.approx(confidence[expected == loaded.categories.index(name)].mean(), rel=1e-4)
     cats = {n: i + 1 for i, n in enumerate(loaded.categories)}
     anns = p.to_annotations(4, cats, None, loaded.name)
     present = sorted(set(np.unique(expected).tolist()) - {0})
