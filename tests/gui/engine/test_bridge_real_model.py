@@ -61,3 +61,17 @@ def test_missing_default_weights_message_reaches_the_gui(qtbot, real_bridge, mon
     message = blocker.args[0]
     assert f"Could not load {MODEL} (default)" in message
     assert ".pth" in message and "checkpoint" in message and "random" in message
+
+
+@pytest.mark.gpu
+def test_fp16_on_cuda_is_reported(qtbot, real_bridge):
+    import torch
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    with qtbot.waitSignal(real_bridge.model_loaded, timeout=120000) as loaded:
+        real_bridge.load_model(MODEL, "random", "cuda", fp16=True)
+    info = loaded.args[0]
+    assert info["device"].startswith("cuda") and info["precision"].startswith("fp16") and not info["note"]
+    with qtbot.waitSignal(real_bridge.result, timeout=60000) as blocker:
+        real_bridge.predict_frame(np.full((240, 320, 3), 128, np.uint8))
+    assert blocker.args[1].seconds > 0
