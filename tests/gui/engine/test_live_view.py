@@ -174,3 +174,24 @@ def test_camera_that_disappears_stops_the_view(qtbot, make_live, monkeypatch):
     message, failed = ended.args
     assert failed and "Webcam 0 stopped delivering frames after 5" in message
     assert view.source is None and view.frames_received >= 1 and view.message_label.text() == message
+
+
+def test_model_menu_opens_the_live_view_dock_and_close_stops_it(qtbot, tmp_path, store):
+    from PySide6.QtWidgets import QDockWidget
+
+    from gui.main_window import MainWindow
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.open_project(store)
+    win.show()
+    qtbot.waitExposed(win)
+    dock = win.findChild(QDockWidget, "live_view")
+    action = next(a for a in win.menu("&Model").actions() if a.text() == "&Live view…")
+    action.trigger()
+    assert dock.isVisible() and dock.widget() is win.live_view and win.live_view.store is store
+    path = write_avi(tmp_path / "clip.avi", n=400, fps=25.0)
+    win.live_view.start(str(path))
+    qtbot.waitUntil(lambda: win.live_view.frames_received >= 2, timeout=5000)
+    source = win.live_view.source
+    win.close()  # the capture thread and the engine thread both end
+    assert not source.running and not win.engine_bridge.running
