@@ -24,7 +24,7 @@ import torch
 
 from .category_mapping import SUPPRESS, CategoryMapping, CategoryMismatch, remap_state_dict
 from .device import check_precision, describe_device, free_memory, resolve_device
-from .registry import BACKGROUND, SEMANTIC, ModelSpec, build_model, get_spec
+from .registry import BACKGROUND, SEMANTIC, ModelSpec, build_model, class_indexed_parameters, get_spec
 
 CHECKPOINT_FORMAT = "sightline-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -225,6 +225,17 @@ def _load_state(model: torch.nn.Module, sd: dict, where: str) -> None:
         raise CheckpointError(f"{where}: weights do not fit the model ({' '.join(lines[1:3])[:300]})") from e
 
 
+def _check_bare_class_count(name: str, sd: dict, expected: int, where: str) -> None:
+    """A bare state dict carries no class names: it must have the registry's classes."""
+    for key, k in class_indexed_parameters(name, any(k.startswith("aux_classifier.") for k in sd)).items():
+        if key in sd and sd[key].shape[0] != k * expected:
+            n = sd[key].shape[0] // k
+            raise CheckpointError(
+                f"{where}: a bare state dict for {n} classes, but {name}'s registry classes are {expected}, and "
+                "a bare state dict does not say which classes it has. Use a checkpoint saved by this app "
+                "(it records the class names).")
+
+
 def _checkpoint_build_kwargs(ckpt: dict) -> dict:
     opts = ckpt.get("options")
     if not isinstance(opts, dict):
@@ -276,6 +287,8 @@ def load_model(name: str | None, source: str = "random", device: str | torch.dev
         sd = ckpt["model"]
         if spec.task == SEMANTIC:
             build_kw.setdefault("aux_loss", any(k.startswith("aux_classifier.") for k in sd))
+        if not ckpt["categories"]:
+            _check_bare_class_count(name, sd, len(categories), kind)
         model = build_model(name, num_classes=len(categories), **build_kw)
         described, where = f"checkpoint {kind}", kind
         _load_state(model, sd, where)

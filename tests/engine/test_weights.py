@@ -61,6 +61,10 @@ def test_bare_torchvision_state_dict_loads_with_registry_categories(tmp_path, im
         assert torch.equal(v, loaded.model.state_dict()[k]), k
     with pytest.raises(CheckpointError, match="bare state dict"):
         load_model(None, str(tmp_path / "bare.pth"))
+    torch.save(build_model(FAST, num_classes=4).state_dict(), tmp_path / "four.pth")
+    with pytest.raises(CheckpointError, match="a bare state dict for 4 classes") as e:
+        load_model(FAST, str(tmp_path / "four.pth"), **SMALL)
+    assert str(tmp_path / "four.pth") in str(e.value)
 
 
 def test_unreadable_or_wrong_checkpoints_are_refused_with_the_file_named(tmp_path):
