@@ -84,7 +84,8 @@ def test_instance_masks_are_the_model_masks_at_half(images):
     preds = Predictor(loaded, score_threshold=0.0).predict(images)
     raw = _bare(loaded.model, images)
     for p, r in zip(preds, raw):
-        keep = [i for i, lab in enumerate(r["labels"].tolist()) if loaded.categories[lab] not in (BACKGROUND, PLACEHOLDER)]
+        keep = [i for i, lab in enumerate(r["labels"].tolist())
+                if loaded.categories[lab] not in (BACKGROUND, PLACEHOLDER)]
         assert len(p.masks) == len(keep) > 0
         for rle, i in zip(p.masks, keep):
             assert np.array_equal(_decode(rle).astype(bool), (r["masks"][i, 0] > 0.5).numpy())
