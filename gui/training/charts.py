@@ -1,0 +1,88 @@
+"""Live line charts of a run (QtCharts): losses, learning rate, validation metrics against iterations."""
+from __future__ import annotations
+
+from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QTabWidget, QWidget
+
+
+class LiveChart(QChartView):
+    """Named line series sharing one x axis (iterations); axes follow the data."""
+
+    def __init__(self, title: str, y_label: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setRenderHint(QPainter.Antialiasing)
+        self.chart_ = QChart()
+        self.chart_.setTitle(title)
+        self.chart_.legend().setAlignment(Qt.AlignBottom)
+        self.x_axis, self.y_axis = QValueAxis(), QValueAxis()
+        self.x_axis.setTitleText("iteration")
+        self.x_axis.setLabelFormat("%d")
+        self.y_axis.setTitleText(y_label)
+        self.chart_.addAxis(self.x_axis, Qt.AlignBottom)
+        self.chart_.addAxis(self.y_axis, Qt.AlignLeft)
+        self.setChart(self.chart_)
+        self.series: dict[str, QLineSeries] = {}
+        self._x = [0.0, 1.0]
+        self._y = [0.0, 1.0]
+        self.setMinimumHeight(160)
+
+    def add_point(self, name: str, x: float, y: float) -> None:
+        s = self.series.get(name)
+        if s is None:
+            s = QLineSeries()
+            s.setName(name)
+            self.chart_.addSeries(s)
+            s.attachAxis(self.x_axis)
+            s.attachAxis(self.y_axis)
+            self.series[name] = s
+        s.append(float(x), float(y))
+        if sum(v.count() for v in self.series.values()) == 1:
+            self._x, self._y = [x, x], [y, y]
+        self._x = [min(self._x[0], x), max(self._x[1], x)]
+        self._y = [min(self._y[0], y), max(self._y[1], y)]
+        pad = (self._y[1] - self._y[0]) * 0.05 or abs(self._y[1]) * 0.05 or 1e-3
+        self.x_axis.setRange(self._x[0], max(self._x[1], self._x[0] + 1))
+        self.y_axis.setRange(self._y[0] - pad, self._y[1] + pad)
+
+    def points(self, name: str) -> list[tuple[float, float]]:
+        s = self.series.get(name)
+        return [] if s is None else [(p.x(), p.y()) for p in s.points()]
+
+    def clear(self) -> None:
+        for s in self.series.values():
+            self.chart_.removeSeries(s)
+        self.series.clear()
+
+
+class RunCharts(QTabWidget):
+    """Losses, learning rate and validation metrics of one run, fed with its events."""
+
+    VALIDATION_KEYS = ("map", "map50", "segm_map", "segm_map50", "miou")
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.losses = LiveChart("Training loss", "loss")
+        self.lr = LiveChart("Learning rate", "lr")
+        self.validation = LiveChart("Validation", "metric")
+        self.addTab(self.losses, "Losses")
+        self.addTab(self.lr, "Learning rate")
+        self.addTab(self.validation, "Validation")
+
+    def clear(self) -> None:
+        for c in (self.losses, self.lr, self.validation):
+            c.clear()
+
+    def add_event(self, ev: dict) -> None:
+        kind = ev.get("event")
+        if kind == "iteration":
+            it = ev["iteration"]
+            self.losses.add_point("total", it, ev["loss"])
+            for name, value in ev.get("losses", {}).items():
+                self.losses.add_point(name.removeprefix("loss_"), it, value)
+            self.lr.add_point("lr", it, ev["lr"])
+        elif kind == "validation":
+            for key in self.VALIDATION_KEYS:
+                if key in ev and ev[key] is not None and ev[key] >= 0:
+                    self.validation.add_point(key, ev["iteration"], ev[key])

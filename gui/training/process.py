@@ -1,0 +1,114 @@
+"""`main.py train` as a child process (QProcess): JSON lines in, signals out.
+
+The GUI thread only reads what the child prints; all the work is in the child. Stop asks the child
+to save and end (SIGTERM on POSIX, which the child handles like Ctrl+C); kill ends it at once.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
+
+from .. import qt_compat  # noqa: F401 - must precede any emit (see its docstring)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MAIN_PY = REPO_ROOT / "main.py"
+
+
+class TrainingProcess(QObject):
+    event = Signal(dict)  # one JSON object the child printed
+    log = Signal(str)  # a line of its stderr, or stdout that is not JSON
+    started = Signal()
+    ended = Signal(int, str)  # exit code, last status ("finished", "interrupted", "failed", "crashed")
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.proc: QProcess | None = None
+        self._buffer = b""
+        self._err = b""
+        self.status = ""
+        self.run_dir: str | None = None
+        self.last_error = ""
+
+    def is_running(self) -> bool:
+        return self.proc is not None and self.proc.state() != QProcess.NotRunning
+
+    def start(self, args: list[str], run_dir: str | None = None) -> None:
+        if self.is_running():
+            raise RuntimeError("a training run is already going")
+        self.status, self.last_error, self.run_dir = "running", "", run_dir
+        self._buffer = self._err = b""
+        proc = QProcess(self)
+        env = QProcessEnvironment.systemEnvironment()
+        env.insert("PYTHONUNBUFFERED", "1")
+        proc.setProcessEnvironment(env)
+        proc.setWorkingDirectory(str(REPO_ROOT))
+        proc.readyReadStandardOutput.connect(self._read_stdout)
+        proc.readyReadStandardError.connect(self._read_stderr)
+        proc.finished.connect(self._finished)
+        proc.errorOccurred.connect(self._error)
+        self.proc = proc
+        proc.start(sys.executable, [str(MAIN_PY), "train", *args])
+        self.started.emit()
+
+    def stop(self) -> None:
+        """Ask the run to save a checkpoint and end."""
+        if self.is_running():
+            self.proc.terminate()
+
+    def kill(self) -> None:
+        if self.is_running():
+            self.proc.kill()
+
+    def wait(self, msecs: int) -> bool:
+        return self.proc is None or self.proc.state() == QProcess.NotRunning or self.proc.waitForFinished(msecs)
+
+    def _lines(self, data: bytes, pending: bytes) -> tuple[list[str], bytes]:
+        pending += data
+        *lines, rest = pending.split(b"\n")
+        return [ln.decode("utf-8", "replace").rstrip("\r") for ln in lines], rest
+
+    def _read_stdout(self) -> None:
+        lines, self._buffer = self._lines(bytes(self.proc.readAllStandardOutput()), self._buffer)
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                self.log.emit(line)
+                continue
+            if isinstance(ev, dict) and "event" in ev:
+                if ev["event"] == "done":
+                    self.status = ev.get("status", "finished")
+                elif ev["event"] == "error":
+                    self.status, self.last_error = "failed", ev.get("message", "")
+                elif ev["event"] == "start" and not self.run_dir:
+                    pass
+                self.event.emit(ev)
+            else:
+                self.log.emit(line)
+
+    def _read_stderr(self) -> None:
+        lines, self._err = self._lines(bytes(self.proc.readAllStandardError()), self._err)
+        for line in lines:
+            if line.strip():
+                self.log.emit(line)
+
+    def _finished(self, code: int, exit_status) -> None:
+        self._read_stdout()
+        self._read_stderr()
+        if exit_status == QProcess.CrashExit and self.status == "running":
+            self.status = "crashed"
+        elif self.status == "running":
+            self.status = "failed" if code else "finished"
+        self.ended.emit(int(code), self.status)
+
+    def _error(self, err) -> None:
+        if err == QProcess.FailedToStart:
+            self.status = "failed"
+            self.last_error = f"Could not start {sys.executable} {MAIN_PY}: {self.proc.errorString()}"
+            self.log.emit(self.last_error)
+            self.ended.emit(-1, "failed")
