@@ -89,23 +89,24 @@ def decode_for_display(path: Path, image_id: int) -> DecodedImage:
 
 class _Relay(QObject):
     """Carries results out of worker threads; parentless and held by the runnables, so a result
-    arriving after the canvas is gone has a live sender and no receiver."""
-    done = Signal(int, object)
-    failed = Signal(int, str)
+    arriving after the canvas is gone has a live sender and no receiver. Each result carries the
+    cache generation it was asked in: image ids of a project closed meanwhile mean nothing now."""
+    done = Signal(int, int, object)  # generation, image id, DecodedImage
+    failed = Signal(int, int, str)  # generation, image id, message
 
 
 class _DecodeRunnable(QRunnable):
-    def __init__(self, relay: _Relay, image_id: int, path: Path):
+    def __init__(self, relay: _Relay, generation: int, image_id: int, path: Path):
         super().__init__()
-        self.relay, self.image_id, self.path = relay, image_id, path
+        self.relay, self.generation, self.image_id, self.path = relay, generation, image_id, path
 
     def run(self) -> None:
         try:
             decoded = decode_for_display(self.path, self.image_id)
         except Exception as e:  # noqa: BLE001 - any decoder failure becomes the canvas message
-            self.relay.failed.emit(self.image_id, str(e) or e.__class__.__name__)
+            self.relay.failed.emit(self.generation, self.image_id, str(e) or e.__class__.__name__)
         else:
-            self.relay.done.emit(self.image_id, decoded)
+            self.relay.done.emit(self.generation, self.image_id, decoded)
 
 
 class ImageCache(QObject):
@@ -120,6 +121,7 @@ class ImageCache(QObject):
         self._images: OrderedDict[int, DecodedImage] = OrderedDict()
         self._pending: set[int] = set()
         self._errors: dict[int, str] = {}
+        self._generation = 0
         self._pool = QThreadPool()
         self._pool.setMaxThreadCount(2)
         self._relay = _Relay()
@@ -144,11 +146,13 @@ class ImageCache(QObject):
         if img is None and image_id not in self._pending:
             self._errors.pop(image_id, None)
             self._pending.add(image_id)
-            self._pool.start(_DecodeRunnable(self._relay, image_id, path))
+            self._pool.start(_DecodeRunnable(self._relay, self._generation, image_id, path))
         return img
 
-    @Slot(int, object)
-    def _on_done(self, image_id: int, decoded: DecodedImage) -> None:
+    @Slot(int, int, object)
+    def _on_done(self, generation: int, image_id: int, decoded: DecodedImage) -> None:
+        if generation != self._generation:
+            return
         self._pending.discard(image_id)
         self._images[image_id] = decoded
         self._images.move_to_end(image_id)
@@ -157,19 +161,23 @@ class ImageCache(QObject):
             self._images.popitem(last=False)
         self.loaded.emit(image_id, decoded)
 
-    @Slot(int, str)
-    def _on_failed(self, image_id: int, message: str) -> None:
+    @Slot(int, int, str)
+    def _on_failed(self, generation: int, image_id: int, message: str) -> None:
+        if generation != self._generation:
+            return
         self._pending.discard(image_id)
         self._errors[image_id] = message
         self.failed.emit(image_id, message)
 
     def clear(self) -> None:
+        """Forget everything, including decodes still running (their results will be dropped)."""
+        self._generation += 1
         self._images.clear()
         self._errors.clear()
+        self._pending.clear()
 
     def shutdown(self) -> None:
         """Drop queued decodes and wait for running ones (at most one image each)."""
         self._pool.clear()
         self._pool.waitForDone()
-        self._pending.clear()
         self.clear()

@@ -85,6 +85,11 @@ class ShapeItem(QGraphicsPathItem, AnnotationItem):
         look = appearance(ann, ctx)
         self.setPen(look.pen)
         self.setBrush(look.brush)
+        thin = QPen(look.pen)
+        thin.setWidth(0)
+        # What the layer needs per shape, ready-made: (style key, pen, 1-pixel pen, brush).
+        self.style = ((look.pen.color().rgba(), int(look.pen.style().value), look.brush.color().rgba(),
+                       int(look.brush.style().value)), look.pen, thin, look.brush)
         self.setZValue(_z_for(ann))
         self._decorate(look, ctx)
         if not self.live:
@@ -189,18 +194,15 @@ class ShapesLayer(QGraphicsItem):
         exposed = option.exposedRect
         scale = abs(painter.worldTransform().m11())
         thin = scale < 1.0  # zoomed out: 1-pixel outlines are far cheaper
-        pen_key = None
+        current = None
         for item in scene.items(exposed, Qt.IntersectsItemBoundingRect, Qt.AscendingOrder):
             if type(item) is not ShapeItem or item.live or not item.isVisible():
                 continue
-            pen = item.pen()
-            key = (pen.color().rgba(), pen.style(), item.brush().color().rgba(), item.brush().style())
-            if key != pen_key:
-                if thin:
-                    pen.setWidth(0)
-                painter.setPen(pen)
-                painter.setBrush(item.brush())
-                pen_key = key
+            key, pen, thin_pen, brush = item.style
+            if key != current:
+                painter.setPen(thin_pen if thin else pen)
+                painter.setBrush(brush)
+                current = key
             painter.drawPath(item.lod_path(scale))
 
 

@@ -296,3 +296,24 @@ def test_show_image_with_highlight_selects_and_reveals(qtbot, project, make_canv
     assert canvas.selected_ids() == [a]
     shown = canvas.view.mapToScene(canvas.view.viewport().rect()).boundingRect()
     assert shown.contains(QPointF(145, 105))
+
+
+def test_a_decode_from_a_closed_project_never_shows_in_the_next(qtbot, project, make_canvas, tmp_path):
+    from annotations.store import Store
+    store, ids, _ = project
+    canvas = make_canvas(store)
+    canvas.prefetch([ids[0]])  # decode under way for project A's image 1 ...
+    other = Store.open(tmp_path / "other")
+    write_rgb(other.root / "red.png", np.full((IMAGE_H, IMAGE_W, 3), (255, 0, 0), np.uint8))
+    rid = other.add_image(ImageRecord(None, "red.png", IMAGE_W, IMAGE_H))
+    assert rid == ids[0]  # ... and project B's image has the same id
+    canvas.set_store(other)
+    canvas.show_image(rid)
+    qtbot.waitUntil(lambda: canvas.image_ready, timeout=5000)
+    qtbot.wait(100)
+    canvas.set_zoom(4.0)
+    canvas.view.centerOn(IMAGE_W / 2, IMAGE_H / 2)
+    c = vp(canvas, 50, 50)
+    assert tuple(grab(canvas)[c.y(), c.x()]) == (255, 0, 0)
+    canvas.set_store(None)
+    other.close()
