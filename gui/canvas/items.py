@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QPainter, QPen, QPixmap
+from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsRectItem,
                                QGraphicsSimpleTextItem)
 
@@ -267,3 +267,41 @@ class PreviewPath(QGraphicsPathItem):
         super().__init__()
         self.setZValue(Z_PREVIEW)
         self.setPen(cosmetic_pen(color, Qt.DashLine))
+
+
+class StrokePreview(QGraphicsItem):
+    """A brush stroke in progress: the stroke buffer coloured into a QImage that wraps a numpy
+    array, re-coloured and repainted only where the last stamp touched."""
+
+    def __init__(self):
+        super().__init__()
+        self.setZValue(Z_PREVIEW)
+        self._origin = (0, 0)
+        self._argb = np.zeros((0, 0), np.uint32)
+        self._image = QImage()
+        self._value = np.uint32(0)
+
+    def set_buffer(self, origin: tuple[int, int], buf: np.ndarray, argb_premultiplied: int) -> None:
+        """Take a new (or grown) buffer: everything is re-coloured."""
+        self.prepareGeometryChange()
+        self._origin = origin
+        self._value = np.uint32(argb_premultiplied)
+        self._argb = np.where(buf.astype(bool), self._value, np.uint32(0)).astype(np.uint32)
+        h, w = buf.shape
+        self._image = QImage(self._argb.data, w, h, 4 * w, QImage.Format_ARGB32_Premultiplied) if w and h else QImage()
+        self.update()
+
+    def refresh(self, buf: np.ndarray, r0: int, r1: int, c0: int, c1: int) -> None:
+        """Re-colour rows r0:r1, columns c0:c1 of the buffer (same buffer as set_buffer's)."""
+        self._argb[r0:r1, c0:c1] = np.where(buf[r0:r1, c0:c1].astype(bool), self._value, np.uint32(0))
+        x0, y0 = self._origin
+        self.update(QRectF(x0 + c0, y0 + r0, c1 - c0, r1 - r0))
+
+    def boundingRect(self) -> QRectF:
+        h, w = self._argb.shape
+        return QRectF(self._origin[0], self._origin[1], w, h)
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        if not self._image.isNull():
+            painter.setRenderHint(QPainter.SmoothPixmapTransform, False)
+            painter.drawImage(QPointF(*self._origin), self._image)

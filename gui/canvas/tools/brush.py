@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPixmapItem
+from PySide6.QtWidgets import QGraphicsEllipseItem
 
 from annotations import geometry
 from annotations.model import MASK
@@ -18,8 +17,8 @@ from annotations.store import copy_annotation
 
 from ...commands import AddAnnotations, ChangeAnnotations, RemoveAnnotations
 from .. import shapes
-from ..items import Z_PREVIEW, cosmetic_pen
-from ..painting import MASK_ALPHA, mask_image
+from ..items import Z_PREVIEW, StrokePreview, cosmetic_pen
+from ..painting import MASK_ALPHA
 from .base import Tool
 
 GROW_MARGIN = 64  # pixels added around the buffer when a stroke leaves it
@@ -36,7 +35,7 @@ class BrushTool(Tool):
         self._buf: np.ndarray | None = None
         self._origin = (0, 0)
         self._last: tuple[float, float] | None = None
-        self._preview: QGraphicsPixmapItem | None = None
+        self._preview: StrokePreview | None = None
         self._ring: QGraphicsEllipseItem | None = None
 
     @property
@@ -101,17 +100,24 @@ class BrushTool(Tool):
     # ---- the stroke buffer ---------------------------------------------------------------------
     def _stamp(self, p, q) -> None:
         r = self.canvas.brush_radius
-        self._grow(min(p[0], q[0]) - r, min(p[1], q[1]) - r, max(p[0], q[0]) + r, max(p[1], q[1]) + r)
+        xa, ya, xb, yb = min(p[0], q[0]) - r, min(p[1], q[1]) - r, max(p[0], q[0]) + r, max(p[1], q[1]) + r
+        grown = self._grow(xa, ya, xb, yb)
         shapes.stamp_segment(self._buf, *self._origin, p, q, r, 0 if self.erase else 1)
-        self._update_preview()
+        if grown or self._preview is None:
+            self._new_preview()
+        else:
+            x0, y0 = self._origin
+            h, w = self._buf.shape
+            self._preview.refresh(self._buf, max(int(ya) - 1 - y0, 0), min(int(yb) + 2 - y0, h),
+                                  max(int(xa) - 1 - x0, 0), min(int(xb) + 2 - x0, w))
 
-    def _grow(self, xa: float, ya: float, xb: float, yb: float) -> None:
-        """Make the buffer cover [xa, xb] x [ya, yb] (clipped to the image)."""
+    def _grow(self, xa: float, ya: float, xb: float, yb: float) -> bool:
+        """Make the buffer cover [xa, xb] x [ya, yb] (clipped to the image); True if it grew."""
         img = self.canvas.image
         x0, y0 = self._origin
         h, w = self._buf.shape
         if w and h and xa >= x0 and ya >= y0 and xb <= x0 + w and yb <= y0 + h:
-            return
+            return False
         nx0 = max(0, min(x0 if w else int(xa), int(xa) - GROW_MARGIN))
         ny0 = max(0, min(y0 if h else int(ya), int(ya) - GROW_MARGIN))
         nx1 = min(img.width, max(x0 + w if w else int(xb), int(xb) + GROW_MARGIN + 1))
@@ -120,20 +126,17 @@ class BrushTool(Tool):
         if w and h:
             buf[y0 - ny0:y0 - ny0 + h, x0 - nx0:x0 - nx0 + w] = self._buf
         self._buf, self._origin = buf, (nx0, ny0)
+        return True
 
-    def _update_preview(self) -> None:
+    def _new_preview(self) -> None:
         c = self.canvas
         if self._preview is None:
-            self._preview = QGraphicsPixmapItem()
-            self._preview.setZValue(Z_PREVIEW)
-            self._preview.setTransformationMode(Qt.FastTransformation)
+            self._preview = StrokePreview()
             c.scene.addItem(self._preview)
         color = c.category_color(self._target.category_id if self._target else c.current_category())
         a = MASK_ALPHA
         value = (a << 24) | (color.red() * a // 255 << 16) | (color.green() * a // 255 << 8) | (color.blue() * a // 255)
-        image = mask_image(self._buf, value)
-        self._preview.setPixmap(QPixmap.fromImage(image) if not image.isNull() else QPixmap())
-        self._preview.setOffset(*self._origin)
+        self._preview.set_buffer(self._origin, self._buf, value)
 
     def _show_ring(self, pos: QPointF) -> None:
         r = self.canvas.brush_radius

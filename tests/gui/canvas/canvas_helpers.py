@@ -1,7 +1,9 @@
 """Real mouse and key events on the canvas, at image coordinates."""
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QImage
 
 
 def vp(canvas, x, y):
@@ -41,3 +43,11 @@ def key(qtbot, canvas, k, mods=Qt.NoModifier):
 def snapshot(store, image_id=None):
     """Store contents for exact comparison (every field of every annotation)."""
     return [a for a in store.annotations(image_id=image_id)]
+
+
+def grab(canvas) -> np.ndarray:
+    """What the view shows, as an HxWx3 RGB array."""
+    img = canvas.view.viewport().grab().toImage().convertToFormat(QImage.Format_RGB888)
+    w, h = img.width(), img.height()
+    arr = np.frombuffer(img.constBits(), np.uint8, img.bytesPerLine() * h).reshape(h, img.bytesPerLine())
+    return arr[:, :w * 3].reshape(h, w, 3).copy()

@@ -12,15 +12,8 @@ from PySide6.QtWidgets import QApplication
 
 from annotations.imageio import write_rgb
 from annotations.model import Annotation, ImageRecord
-from canvas_helpers import click, drag, vp
+from canvas_helpers import click, drag, grab, vp
 from conftest import IMAGE_H, IMAGE_W
-
-
-def grab(canvas) -> np.ndarray:
-    img = canvas.view.viewport().grab().toImage().convertToFormat(canvas.view.viewport().grab().toImage().Format.Format_RGB888)
-    w, h = img.width(), img.height()
-    arr = np.frombuffer(img.constBits(), np.uint8, img.bytesPerLine() * h).reshape(h, img.bytesPerLine())
-    return arr[:, :w * 3].reshape(h, w, 3).copy()
 
 
 def test_a_drawn_box_appears_at_the_right_place(qtbot, project, make_canvas):

@@ -157,3 +157,23 @@ def test_the_store_holds_the_work_after_the_canvas_is_closed(qtbot, project, mak
     with Store.open(root, create=False) as again:
         assert snapshot(again) == expected
         assert [a.kind for a in again.annotations()] == ["box", "mask"]
+
+
+def test_a_stroke_in_progress_is_drawn_and_stored_only_on_release(qtbot, project, make_canvas):
+    from canvas_helpers import grab, move, press, release, vp
+    store, ids, (cat, _) = project  # cat is red, image 0 is grey 80
+    canvas = make_canvas(store, ids[0])
+    canvas.set_tool("brush")
+    canvas.set_brush_radius(4)
+    press(qtbot, canvas, 20, 20)
+    for x in (30, 40, 50, 60):
+        move(qtbot, canvas, x, 20)
+    px = grab(canvas)
+    for x in (20, 45, 60):
+        p = px[vp(canvas, x, 20).y(), vp(canvas, x, 20).x()].astype(int)
+        assert p[0] > p[1] + 40, f"stroke not drawn at x={x}"
+    far = px[vp(canvas, 40, 60).y(), vp(canvas, 40, 60).x()]
+    assert tuple(far) == (80, 80, 80)
+    assert store.annotations() == []
+    release(qtbot, canvas, 60, 20)
+    assert len(store.annotations()) == 1
