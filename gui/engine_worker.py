@@ -177,12 +177,13 @@ class EngineWorker(QObject):
             self.predictor = self.hooks.make_predictor(loaded, threshold)
             described = loaded.info() if hasattr(loaded, "info") else {}
             precision = getattr(loaded, "precision", "fp32")
+            fallback_description = f"{name} · {loaded.source} · {loaded.device} · {precision}"
             self.info = {
                 "name": name, "task": getattr(loaded.spec, "task", ""), "device": str(loaded.device),
                 "device_name": described.get("device_name", str(loaded.device)), "precision": precision,
                 "source": str(loaded.source), "weights": source, "categories": list(loaded.categories),
                 "score_threshold": getattr(self.predictor, "score_threshold", threshold),
-                "description": described.get("description", f"{name} · {loaded.source} · {loaded.device} · {precision}"),
+                "description": described.get("description", fallback_description),
                 "mapping": described.get("mapping"), "seconds": time.perf_counter() - t0,
                 "note": "fp16 needs CUDA: running in fp32." if fp16 and not precision.startswith("fp16") else "",
             }
@@ -288,8 +289,9 @@ class EngineWorker(QObject):
             if result is not None and self.shared.cancelled(generation):
                 result.cancelled = True  # the predictor's own cancellation exception
             else:
-                kept = "" if result is None else (f" after {result.images} of {result.total} images (the "
-                                                  f"{result.stored} predictions so far are kept in run {result.run_id})")
+                kept = "" if result is None else (
+                    f" after {result.images} of {result.total} images (the {result.stored} predictions "
+                    f"so far are kept in run {result.run_id})")
                 self.failed.emit(rid, f"Predicting images failed{kept}: {_message(e)}")
                 return
         finally:

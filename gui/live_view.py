@@ -158,7 +158,8 @@ class LiveView(QWidget):
         self.shown_frame = None
         self.pause_button.setChecked(False)
         cell: list[VideoSource] = []  # lets the end callback say which source ended
-        self.source = VideoSource(spec, self._on_capture, lambda msg, failed: self._source_ended.emit(cell[0], msg, failed),
+        self.source = VideoSource(spec, self._on_capture,
+                                  lambda msg, failed: self._source_ended.emit(cell[0], msg, failed),
                                   realtime=self.realtime_check.isChecked())
         cell.append(self.source)
         self.source.start()
@@ -171,7 +172,7 @@ class LiveView(QWidget):
     def stop(self) -> None:
         src, self.source = self.source, None
         if src is not None:
-            src.stop()
+            src.stop(timeout=1.0)  # a camera read that hangs ends on its own (daemon thread)
             self.bridge.drop_pending_frame()  # of no use now; a batch of the Model panel goes on
             message = f"Stopped {src.name} after {src.frames_read} frames."
             self._message(message, False)
@@ -252,7 +253,7 @@ class LiveView(QWidget):
         if source is not self.source:  # a source stopped by the user: stop() already tidied up
             return
         self.source = None
-        source.stop()
+        source.stop(timeout=1.0)
         self._stats_timer.stop()
         self._show_stats()
         self._message(message, failed)
