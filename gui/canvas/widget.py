@@ -431,6 +431,11 @@ class CanvasWidget(QWidget, EditActions):
         self.view.viewport().setCursor(self._tool.cursor)
         self.tool_changed.emit(name)
 
+    def set_view_cursor(self, cursor) -> None:
+        port = self.view.viewport()
+        if port.cursor().shape() != cursor:
+            port.setCursor(cursor)
+
     def tool(self) -> str:
         return self._tool.name
 

@@ -87,6 +87,7 @@ class SelectTool(Tool):
     def move(self, pos: QPointF, ev) -> None:
         d = self._drag
         if d is None:
+            self._hover(pos)
             return
         c = self.canvas
         w, h = c.image.width, c.image.height
@@ -138,6 +139,23 @@ class SelectTool(Tool):
             ids = c.ids_in_rect(rect)
             c.select_annotations((c.selected_ids() + [i for i in ids if i not in c.selected_ids()])
                                  if d["add"] else ids)
+
+    def _hover(self, pos: QPointF) -> None:
+        """Cursor says what a press would do: a handle or vertex, a shape to move, or nothing."""
+        c = self.canvas
+        if c.image is None:
+            return
+        x, y = pos.x(), pos.y()
+        tol = HANDLE_PX / c.zoom()
+        cursor = Qt.ArrowCursor
+        for ann in c.selected_annotations(editable=True):
+            if ann.kind == POLYGON and (shapes.vertex_at(ann, x, y, tol) or shapes.edge_at(ann, x, y, tol / 2)):
+                cursor = Qt.CrossCursor
+            elif ann.kind == BOX and any(math.hypot(hx - x, hy - y) <= tol for hx, hy in shapes.box_handles(ann.bbox)):
+                cursor = Qt.SizeAllCursor
+        if cursor == Qt.ArrowCursor and c.hit(pos) is not None:
+            cursor = Qt.OpenHandCursor
+        c.set_view_cursor(cursor)
 
     def _delete_vertex(self, ann, ring: int, index: int) -> None:
         c = self.canvas

@@ -189,3 +189,37 @@ def test_escape_cancels_a_rectangle_drag(qtbot, project, make_canvas):
     key(qtbot, canvas, Qt.Key_Escape)
     release(qtbot, canvas, 40, 40)
     assert store.annotations() == []
+
+
+def test_hovering_tells_what_a_press_would_do(qtbot, project, make_canvas):
+    store, ids, (cat, _) = project
+    a = _box(store, ids[0], cat, (20, 20, 40, 30))
+    canvas = make_canvas(store, ids[0])
+    port = canvas.view.viewport()
+    move(qtbot, canvas, 100, 100)
+    assert port.cursor().shape() == Qt.ArrowCursor
+    move(qtbot, canvas, 30, 30)
+    assert port.cursor().shape() == Qt.OpenHandCursor
+    canvas.select_annotations([a])
+    move(qtbot, canvas, 60, 50)  # bottom-right handle
+    assert port.cursor().shape() == Qt.SizeAllCursor
+
+
+def test_space_drag_pans_instead_of_drawing(qtbot, project, make_canvas):
+    from PySide6.QtCore import QPoint
+    store, ids, _ = project
+    canvas = make_canvas(store, ids[0])
+    canvas.set_tool("rectangle")
+    port = canvas.view.viewport()
+    before = canvas.view.mapToScene(QPoint(300, 300))
+    qtbot.keyPress(canvas.view, Qt.Key_Space)
+    qtbot.mousePress(port, Qt.LeftButton, Qt.NoModifier, QPoint(200, 200))
+    qtbot.mouseMove(port, QPoint(160, 180))
+    qtbot.mouseMove(port, QPoint(120, 160))
+    qtbot.mouseRelease(port, Qt.LeftButton, Qt.NoModifier, QPoint(120, 160))
+    qtbot.keyRelease(canvas.view, Qt.Key_Space)
+    after = canvas.view.mapToScene(QPoint(300, 300))
+    assert (after.x() - before.x(), after.y() - before.y()) == pytest.approx((20, 10), abs=0.5)
+    assert store.annotations() == []
+    drag(qtbot, canvas, (10, 10), (30, 30))  # space released: draws again
+    assert len(store.annotations()) == 1
