@@ -36,6 +36,7 @@ class ModelPanel(QWidget):
         self.cuda = False
         self.models: dict[str, dict] = {}
         self._batch_request = 0
+        self._image_requests: set[int] = set()  # this panel's image requests (not the live view's frames)
         self._loading = False
         self._build()
         bridge.capabilities.connect(self._on_capabilities)
@@ -209,7 +210,7 @@ class ModelPanel(QWidget):
         self.current_image = image_id
         self._update_controls()
         if self.auto_check.isChecked() and self.bridge.model_info and self.store is not None:
-            self.bridge.predict_image(image_id)
+            self._image_requests.add(self.bridge.predict_image(image_id))
 
     # ---- engine answers ----------------------------------------------------------------------------
     @Slot(dict)
@@ -278,6 +279,7 @@ class ModelPanel(QWidget):
     @Slot(int, object)
     def _on_result(self, rid: int, payload) -> None:
         if isinstance(payload, ImageResult):
+            self._image_requests.discard(rid)
             if payload.run_id is None:
                 text = f"{len(payload.prediction.labels)} predictions (not stored: no project)"
             else:
@@ -302,6 +304,9 @@ class ModelPanel(QWidget):
     def _on_failed(self, rid: int, message: str) -> None:
         if rid == self._batch_request:
             self._batch_request = 0
+        elif rid not in self._image_requests and rid != 0:
+            return  # a live frame: the live view shows its own failures
+        self._image_requests.discard(rid)
         self._result(message, True)
         self._update_controls()
 
@@ -345,7 +350,9 @@ class ModelPanel(QWidget):
             self._result("No image is shown.", True)
             return None
         self._result(f"Predicting image {image_id}…", False)
-        return self.bridge.predict_image(image_id)
+        rid = self.bridge.predict_image(image_id)
+        self._image_requests.add(rid)
+        return rid
 
     def predict_images(self, unlabelled_only: bool = False) -> int:
         self.progress_bar.setValue(0)

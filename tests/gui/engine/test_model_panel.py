@@ -191,3 +191,20 @@ def test_closing_the_project_during_a_batch(qtbot, window_with, grey_store):
         win.close_project()
     assert done.args[1].cancelled and panel.bridge.shared.store is None
     assert not panel.predict_all_button.isEnabled() and panel.bridge.running
+
+
+def test_failures_show_where_they_belong(qtbot, window_with, grey_store):
+    import numpy as np
+    fake = SlowFakePredictor(0, fail_levels={30, 77})
+    win, panel = window_with(grey_store, FakeEngine(fake))
+    load(qtbot, panel)
+    with qtbot.waitSignal(win.image_shown, timeout=5000):
+        win.show_image(grey_store.image_ids()[0])  # level 30: the fake fails on it
+    with qtbot.waitSignal(panel.bridge.failed, timeout=5000):
+        click(qtbot, panel.predict_image_button)
+    assert "Predicting image 1 failed" in panel.result_label.text()
+    assert "simulated CUDA out of memory" in panel.result_label.text()
+    panel.result_label.clear()
+    with qtbot.waitSignal(panel.bridge.failed, timeout=5000):
+        panel.bridge.predict_frame(np.full((8, 8, 3), 77, np.uint8))  # a live frame failing
+    assert panel.result_label.text() == ""
