@@ -100,6 +100,7 @@ def run(args) -> int:
 
     import torch
 
+    from annotations.store import Store, StoreError
     from engine.training import (ModelSourceError, TrainingDataError, TrainingError, default_options, new_run_dir,
                                  resume_options, train)
 
@@ -131,7 +132,6 @@ def run(args) -> int:
                 return fail(f"{run_dir} already holds a run; use --resume {run_dir} or another --out.", 2)
         if not project:
             return fail("The project of this run is unknown; pass --project.", 2)
-        from annotations.store import Store, StoreError
         if not Store.exists(project):
             return fail(f"No project at {project}.", 2)
     except (FileNotFoundError, KeyError, ValueError, StoreError) as e:
