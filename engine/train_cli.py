@@ -43,9 +43,10 @@ _OPTIONS = {
     "log_every": (int, "iterations between progress lines"),
     "checkpoint_every": (int, "iterations between resumable checkpoints inside an epoch (0 = at epoch ends)"),
     "max_iterations": (int, "stop after this many iterations in all, saving a resumable checkpoint"),
+    "max_minutes": (float, "the same after this many minutes of training"),
 }
 # What may change when a run is resumed without breaking it.
-_RESUME_OVERRIDES = ("epochs", "device", "workers", "log_every", "checkpoint_every", "max_iterations",
+_RESUME_OVERRIDES = ("epochs", "device", "workers", "log_every", "checkpoint_every", "max_iterations", "max_minutes",
                      "early_stopping", "val_every")
 
 

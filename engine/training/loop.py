@@ -189,7 +189,7 @@ class _Trainer:
     def _state(self, position: dict, with_rng: bool = True) -> dict:
         extra = {"optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                  "scaler": self.scaler.state_dict(), "epoch": position["epoch"], "position": dict(position),
-                 "options": self.opts.to_dict(), "best": dict(self.best), "bad_validations": self.bad_validations,
+                 "options": self._checkpoint_options(), "best": dict(self.best), "bad_validations": self.bad_validations,
                  "history": list(self.history), "metrics": self.history[-1] if self.history else {},
                  "project": self.project_root}
         if with_rng:
@@ -197,6 +197,15 @@ class _Trainer:
             if self.device.type == "cuda":
                 extra["rng"]["cuda"] = torch.cuda.get_rng_state(self.device)
         return extra
+
+    def _checkpoint_options(self) -> dict:
+        """The run's options, plus the input size the model was trained at, which loading the
+        checkpoint for prediction reads (engine.weights: options min_size/max_size)."""
+        d = self.opts.to_dict()
+        transform = getattr(self._bare_model(), "transform", None)
+        if transform is not None and getattr(transform, "fixed_size", None) is None:
+            d["min_size"], d["max_size"] = int(transform.min_size[0]), int(transform.max_size)
+        return d
 
     def _bare_model(self):
         return self.model.module if hasattr(self.model, "module") else self.model
@@ -265,6 +274,7 @@ class _Trainer:
         pos = self.position
         frozen_state = None
         recent: list[tuple[float, int]] = []
+        self.t_start = time.perf_counter()
         while pos["epoch"] < o.epochs:
             epoch = pos["epoch"]
             frozen = epoch < o.freeze_backbone_epochs
@@ -286,14 +296,15 @@ class _Trainer:
                 pos["batch"] += 1
                 pos["iteration"] += 1
                 total = losses["loss"]
-                stop, nan = self.dist.any(bool(self.stop_requested()), not math.isfinite(total))
+                now = time.perf_counter()
+                late = bool(o.max_minutes and now - self.t_start > 60 * o.max_minutes)
+                stop, nan, out_of_time = self.dist.any(bool(self.stop_requested()), not math.isfinite(total), late)
                 if nan:
                     raise TrainingError(
                         f"The loss became {total} at iteration {pos['iteration']} (epoch {epoch + 1}); training "
                         f"stopped. The last good checkpoint is kept"
                         f"{': ' + str(self.files.last) if self.files.last.exists() else ' (none was written yet)'}. "
                         "Try a lower learning rate (--lr) or gradient clipping (--grad-clip 10).")
-                now = time.perf_counter()
                 recent.append((now - t_last, n_images * self.dist.world_size))
                 t_last = now
                 recent = recent[-20:]
@@ -307,11 +318,13 @@ class _Trainer:
                                "losses": {k: v for k, v in losses.items() if k != "loss"},
                                "lr": self.optimizer.param_groups[0]["lr"],
                                "images_per_s": round(sum(r[1] for r in recent) / secs, 3) if secs > 0 else 0.0,
-                               "eta_s": round(left / it_s, 1) if it_s > 0 else None})
+                               "eta_s": round(left / it_s, 1) if it_s > 0 else None,
+                               "elapsed_s": round(now - self.t_start, 2)})
                 hit_max = o.max_iterations and pos["iteration"] >= o.max_iterations
-                if stop or hit_max:
+                if stop or hit_max or out_of_time:
                     self.save_last(pos)
-                    self.emit({"event": "stopped", "reason": "interrupted" if stop else "max_iterations", **pos})
+                    reason = "interrupted" if stop else "max_iterations" if hit_max else "max_minutes"
+                    self.emit({"event": "stopped", "reason": reason, **pos})
                     return "interrupted"
                 if o.checkpoint_every and pos["iteration"] % o.checkpoint_every == 0 and pos["batch"] < n_batches:
                     self.save_last(pos)
@@ -353,7 +366,8 @@ class _Trainer:
             record = {"epoch": epoch + 1, "iteration": self.position["iteration"], **metrics}
             self.history.append(record)
             self.emit({"event": "validation", **record, "monitor": monitor, "best": improved,
-                       "seconds": round(time.perf_counter() - t0, 2)})
+                       "seconds": round(time.perf_counter() - t0, 2),
+                       "elapsed_s": round(time.perf_counter() - self.t_start, 2)})
             stop = bool(o.early_stopping and self.bad_validations >= o.early_stopping)
             self.model.train()
         stop, self.best, self.bad_validations = self.dist.broadcast_object((stop, self.best, self.bad_validations))

@@ -40,6 +40,7 @@ class TrainOptions:
     log_every: int = 10  # iterations between progress lines
     checkpoint_every: int = 0  # iterations between "last" checkpoints inside an epoch; 0 = epoch ends only
     max_iterations: int = 0  # stop (saving a resumable checkpoint) after this many; 0 = run all epochs
+    max_minutes: float = 0.0  # the same after this much training time (this process); 0 = no limit
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
