@@ -7,6 +7,7 @@ masks to RLE, names). Prints images/s for both and the ratio app time / bare tim
 
   .venv/bin/python tests/benchmarks/bench_predictor.py [--model NAME] [--device cpu|cuda] [--fp16]
       [--images 16] [--size 320x240] [--batch 4] [--repeats 3] [--weights random|default|FILE]
+      [--score S] [--min-size N --max-size N] [--threads N]
 """
 from __future__ import annotations
 
@@ -61,6 +62,8 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--score", type=float, default=None, help="app score threshold (default: the model's)")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's choice)")
+    ap.add_argument("--min-size", type=int, default=None, help="model input shorter side (default: the model's)")
+    ap.add_argument("--max-size", type=int, default=None)
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -71,7 +74,8 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(0)
     images = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for _ in range(args.images)]
     torch.manual_seed(0)
-    loaded = load_model(args.model, args.weights, args.device, fp16=args.fp16)
+    size_kw = {k: v for k, v in (("min_size", args.min_size), ("max_size", args.max_size)) if v}
+    loaded = load_model(args.model, args.weights, args.device, fp16=args.fp16, **size_kw)
     predictor = Predictor(loaded, score_threshold=args.score, batch_size=args.batch)
     model, device = loaded.model, loaded.device
     print(f"model: {loaded.describe()}")
