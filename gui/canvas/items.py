@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen, QPixmap
+from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsRectItem,
                                QGraphicsSimpleTextItem)
 
@@ -32,8 +32,8 @@ def _z_for(ann: Annotation) -> float:
 
 
 def _geometry_key(ann: Annotation):
-    return (ann.kind, tuple(ann.bbox), repr(ann.polygons), repr(ann.holes),
-            None if ann.rle is None else ann.rle.get("counts"))
+    # Annotations are replaced, never changed in place, so holding their lists is safe.
+    return (ann.kind, tuple(ann.bbox), ann.polygons, ann.holes, None if ann.rle is None else ann.rle.get("counts"))
 
 
 class _Caption(QGraphicsSimpleTextItem):
@@ -66,33 +66,30 @@ class ShapeItem(QGraphicsPathItem, AnnotationItem):
     """A box or a polygon. Unless `live` (selected or being edited) it paints nothing itself: the
     ShapesLayer draws it into its cache; the item still serves hit-testing through the scene index."""
 
-    def __init__(self, ann: Annotation, ctx: RenderContext, layer: "ShapesLayer"):
+    def __init__(self, ann: Annotation, ctx: RenderContext, layer: "ShapesLayer", path: QPainterPath | None = None):
         super().__init__()
         self._key = None
         self.layer = layer
         self.live = False
         self.setFlag(QGraphicsItem.ItemHasNoContents, True)
-        self.set_annotation(ann, ctx)
+        self.set_annotation(ann, ctx, path)
 
-    def set_annotation(self, ann: Annotation, ctx: RenderContext) -> None:
-        old = self.sceneBoundingRect()
+    def set_annotation(self, ann: Annotation, ctx: RenderContext, path: QPainterPath | None = None) -> None:
+        in_scene = self.scene() is not None  # a new item's area is invalidated when it is added
+        old = self.sceneBoundingRect() if in_scene else None
         self.ann = ann
         key = _geometry_key(ann)
         if key != self._key:
-            self.setPath(outline_path(ann))
+            self.setPath(path if path is not None else outline_path(ann))
             self._key = key
             self._lod: dict[int, QPainterPath] = {}
         look = appearance(ann, ctx)
         self.setPen(look.pen)
         self.setBrush(look.brush)
-        thin = QPen(look.pen)
-        thin.setWidth(0)
-        # What the layer needs per shape, ready-made: (style key, pen, 1-pixel pen, brush).
-        self.style = ((look.pen.color().rgba(), int(look.pen.style().value), look.brush.color().rgba(),
-                       int(look.brush.style().value)), look.pen, thin, look.brush)
+        self.style = (look.key, look.pen, look.thin_pen, look.brush)  # what the layer draws it with
         self.setZValue(_z_for(ann))
         self._decorate(look, ctx)
-        if not self.live:
+        if in_scene and not self.live:
             self.layer.invalidate(old.united(self.sceneBoundingRect()))
 
     def lod_path(self, scale: float) -> QPainterPath:
@@ -127,7 +124,7 @@ class MaskItem(QGraphicsPixmapItem, AnnotationItem):
         self._crop: tuple[int, int, np.ndarray] | None = None
         self.set_annotation(ann, ctx)
 
-    def set_annotation(self, ann: Annotation, ctx: RenderContext) -> None:
+    def set_annotation(self, ann: Annotation, ctx: RenderContext, path=None) -> None:
         self.ann = ann
         look = appearance(ann, ctx)
         color = ctx.color(ann.category_id)
@@ -154,8 +151,8 @@ class MaskItem(QGraphicsPixmapItem, AnnotationItem):
         return 0 <= r < crop.shape[0] and 0 <= c < crop.shape[1] and bool(crop[r, c])
 
 
-def make_item(ann: Annotation, ctx: RenderContext, layer: "ShapesLayer"):
-    return MaskItem(ann, ctx) if ann.kind == MASK else ShapeItem(ann, ctx, layer)
+def make_item(ann: Annotation, ctx: RenderContext, layer: "ShapesLayer", path: QPainterPath | None = None):
+    return MaskItem(ann, ctx) if ann.kind == MASK else ShapeItem(ann, ctx, layer, path)
 
 
 class ShapesLayer(QGraphicsItem):

@@ -21,7 +21,7 @@ from .edits import EditActions
 from .image_cache import DecodedImage, ImageCache
 from .image_layer import ImageLayer
 from .items import AnnotationItem, HandlesItem, ShapeItem, ShapesLayer, make_item
-from .painting import RenderContext
+from .painting import RenderContext, outline_paths
 from .tools import TOOLS
 from .view import ImageView
 
@@ -130,8 +130,11 @@ class CanvasWidget(QWidget, EditActions):
         self.scene.setSceneRect(QRectF(-m, -m, w + 2 * m, h + 2 * m))  # room to pan past the edges
         self._layer.set_size(w, h)
         self._shapes.set_size(w, h)
-        for ann in self.store.annotations(image_id=image_id):
-            self._add_item(ann)
+        anns = self.store.annotations(image_id=image_id)
+        outlined = [a for a in anns if a.kind != "mask"]
+        paths = dict(zip((a.id for a in outlined), outline_paths(outlined)))
+        for ann in anns:
+            self._add_item(ann, paths.get(ann.id), invalidate=False)  # the layer repaints whole anyway
         if self._fitted_size != (w, h):
             self.fit()
             self._fitted_size = (w, h)
@@ -250,9 +253,11 @@ class CanvasWidget(QWidget, EditActions):
         self.message.emit(text)
 
     # ---- items -------------------------------------------------------------------------------------
-    def _add_item(self, ann: Annotation) -> None:
-        item = make_item(ann, self._ctx, self._shapes)
+    def _add_item(self, ann: Annotation, path=None, invalidate: bool = True) -> None:
+        item = make_item(ann, self._ctx, self._shapes, path)
         self.scene.addItem(item)
+        if invalidate and isinstance(item, ShapeItem):
+            self._shapes.invalidate(item.sceneBoundingRect())
         self._items[ann.id] = item
         if ann.id in self._live and isinstance(item, ShapeItem):
             item.set_live(True)

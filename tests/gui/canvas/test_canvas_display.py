@@ -310,3 +310,19 @@ def test_a_decode_from_a_closed_project_never_shows_in_the_next(qtbot, project, 
     assert tuple(grab(canvas)[c.y(), c.x()]) == (255, 0, 0)
     canvas.set_store(None)
     other.close()
+
+
+def test_shapes_added_or_moved_elsewhere_are_repainted(qtbot, project, make_canvas):
+    store, ids, (cat, _) = project  # cat is red over grey 80
+    canvas = make_canvas(store, ids[0])
+    grab(canvas)  # the layer cache is built now; later changes must invalidate it
+    a = store.add_annotation(Annotation(None, ids[0], cat, bbox=(20, 20, 30, 30)))
+    canvas.on_store_changed("annotations", "added", [a])
+    c = vp(canvas, 35, 35)
+    assert grab(canvas)[c.y(), c.x()][0] > 100
+    store.update_annotation(Annotation(a, ids[0], cat, bbox=(100, 60, 30, 30)))
+    canvas.on_store_changed("annotations", "updated", [a])
+    px = grab(canvas)
+    assert tuple(px[c.y(), c.x()]) == (80, 80, 80)
+    c2 = vp(canvas, 115, 75)
+    assert px[c2.y(), c2.x()][0] > 100
