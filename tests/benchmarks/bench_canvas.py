@@ -165,6 +165,36 @@ def bench_hit(tmp: Path) -> list[str]:
             f"{'met' if indexed < 1 else 'NOT met'}"]
 
 
+def bench_dense_switch(tmp: Path) -> list[str]:
+    """Switching between images that each hold 2000 polygons of 50 vertices."""
+    root = tmp / "dense"
+    store = Store.open(root)
+    write_rgb(root / "small.png", np.zeros((60, 80, 3), np.uint8))
+    cat = store.add_category(Category(None, "thing"))
+    rng = np.random.default_rng(3)
+    ids = []
+    for k in range(3):
+        os.symlink(root / "small.png", root / f"img{k}.png")
+        ids.append(store.add_image(ImageRecord(None, f"img{k}.png", 8000, 6000)))
+        store.add_annotations(Annotation(None, ids[-1], cat, kind=POLYGON, polygons=p)
+                              for p in polygons(rng, 2000, 8000, 6000))
+    canvas = make_canvas(store)
+    switch, query = [], []
+    for k in range(9):
+        image_id = ids[k % 3]
+        t = time.perf_counter()
+        store.annotations(image_id=image_id)
+        query.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        canvas.show_image(image_id)
+        switch.append((time.perf_counter() - t) * 1000)
+    canvas.close()
+    store.close()
+    s, q = statistics.median(switch), statistics.median(query)
+    return [f"switch to an image with 2000 polygons x 50 vertices: {s:7.1f} ms median, of which the store's own "
+            f"query (JSON polygons) {q:6.1f} ms (ratio {s / q:4.2f})"]
+
+
 def build_big_project(tmp: Path, n_images: int, per_image: int) -> tuple[Store, list[int]]:
     root = tmp / "big"
     store = Store.open(root)
@@ -242,6 +272,8 @@ def main() -> int:
         lines = bench_hit(tmp)
         print(lines[-1], flush=True)
         for line in bench_paint(tmp, 5 if args.quick else 30):
+            print(line, flush=True)
+        for line in bench_dense_switch(tmp):
             print(line, flush=True)
         if args.paint_only:
             return 0
