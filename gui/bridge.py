@@ -11,8 +11,9 @@ model. Every request gets a rising id, returned by the call; results come back t
 - cancel() applies to every request made before it (a generation counter, checked between steps).
 - Failures arrive as `error(str)` (and `failed(id, str)`): readable text, never a dead thread.
 
-Call everything from the GUI thread. window.add_shutdown_hook(bridge.shutdown) ends the thread
-cleanly on close.
+Call everything from the GUI thread. bridge_for(window) makes the window's one bridge: it follows the
+open project and is shut down by the window's shutdown hooks (no "QThread destroyed while running").
+EngineBridge(hooks=...) or use_hooks() swaps the engine entry points (tests use a slow fake).
 """
 from __future__ import annotations
 
