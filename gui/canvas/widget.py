@@ -98,6 +98,7 @@ class CanvasWidget(QWidget, EditActions):
         self.store = store
         self._category = None
         self._hidden_categories, self._hidden_ids, self._locked = set(), set(), set()
+        self._fitted_size = None
         if store is not None:
             self._unlisten = commands.listen(store, self._refresh_ids)
             self._reload_categories()
@@ -138,6 +139,7 @@ class CanvasWidget(QWidget, EditActions):
         if self._fitted_size != (w, h):
             self.fit()
             self._fitted_size = (w, h)
+        self._apply_cache_policy()
         decoded = self._cache.request(rec.id, self.store.image_path(rec))
         if decoded is not None:
             self._on_image_decoded(rec.id, decoded)
@@ -175,6 +177,9 @@ class CanvasWidget(QWidget, EditActions):
         if self.image is not None and self.image.id == image_id:
             self._layer.set_image(decoded)
             self._notice.hide()
+            if (decoded.width, decoded.height) != (self.image.width, self.image.height):
+                self._say(f"{self.image.file_name} is {decoded.width} x {decoded.height} pixels but the project "
+                          f"records {self.image.width} x {self.image.height}; shapes use the recorded size.")
             self.image_loaded.emit(image_id)
 
     def _on_image_failed(self, image_id: int, message: str) -> None:
@@ -213,6 +218,7 @@ class CanvasWidget(QWidget, EditActions):
 
     def resizeEvent(self, ev) -> None:
         super().resizeEvent(ev)
+        self._apply_cache_policy()
         if self._notice.isVisible():
             self._place_notice()
 
@@ -465,9 +471,15 @@ class CanvasWidget(QWidget, EditActions):
         self.view.set_zoom(zoom)
 
     def _on_zoom(self, zoom: float) -> None:
+        self._apply_cache_policy()
+        self._update_handles()
+        self.zoom_changed.emit(zoom)
+
+    def _apply_cache_policy(self) -> None:
         # Device-coordinate caches pay off zoomed out (a frame is one blit instead of scaling the
         # image and drawing every shape) but cost more than they save once a layer is many
         # viewports large; then only the exposed part is drawn each frame.
+        zoom = self.zoom()
         vp = self.view.viewport().rect()
         for layer in (self._layer, self._shapes):
             r = layer.boundingRect()
@@ -475,8 +487,6 @@ class CanvasWidget(QWidget, EditActions):
             mode = QGraphicsItem.DeviceCoordinateCache if small else QGraphicsItem.NoCache
             if layer.cacheMode() != mode:
                 layer.setCacheMode(mode)
-        self._update_handles()
-        self.zoom_changed.emit(zoom)
 
     # ---- events from the view ----------------------------------------------------------------------
     def press(self, pos: QPointF, ev) -> None:
