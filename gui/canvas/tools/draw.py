@@ -108,11 +108,14 @@ class PolygonTool(_DrawingTool):
         if ev.button() != Qt.LeftButton or self.canvas.image is None or not self.canvas.can_draw():
             return
         p = _clamped(self.canvas, pos)
+        tol = HANDLE_PX / self.canvas.zoom()
         if len(self.points) >= 3:
             fx, fy = self.points[0]
-            if math.hypot(p[0] - fx, p[1] - fy) <= HANDLE_PX / self.canvas.zoom():
+            if math.hypot(p[0] - fx, p[1] - fy) <= tol:
                 self.finish()
                 return
+        if self.points and math.hypot(p[0] - self.points[-1][0], p[1] - self.points[-1][1]) < tol / 4:
+            return  # a double click, not a second point
         self.points.append(p)
         self._redraw()
 
