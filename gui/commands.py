@@ -13,6 +13,7 @@ shows the message.
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
 import weakref
 from typing import Callable, Iterable
 
@@ -45,7 +46,7 @@ class StoreCommand(QUndoCommand):
         try:
             fn()
             self.error = ""
-        except StoreError as e:
+        except (StoreError, sqlite3.Error, OSError) as e:  # the store refused or could not write
             self.error = f"{self.text()}: {e}"
             self.setObsolete(True)
         _notify(self.store, self.affected_ids())
