@@ -177,3 +177,37 @@ def test_a_stroke_in_progress_is_drawn_and_stored_only_on_release(qtbot, project
     assert store.annotations() == []
     release(qtbot, canvas, 60, 20)
     assert len(store.annotations()) == 1
+
+
+def test_the_eraser_finds_the_mask_under_the_cursor_and_removes_it_when_empty(qtbot, project, make_canvas):
+    store, ids, (cat, _) = project
+    m = np.zeros((IMAGE_H, IMAGE_W), np.uint8)
+    m[20:24, 20:24] = 1
+    a = store.add_annotation(Annotation(None, ids[0], cat, kind=MASK, rle=geometry.encode_mask(m)))
+    canvas = make_canvas(store, ids[0])
+    assert canvas.selected_ids() == []
+    canvas.set_tool("eraser")
+    canvas.set_brush_radius(6)
+    drag(qtbot, canvas, (22, 22), (22.5, 22))
+    assert store.annotation(a) is None  # nothing left: the annotation goes
+    canvas.undo_stack.undo()
+    assert np.array_equal(geometry.decode_rle(store.annotation(a).rle), m)
+
+
+def test_a_mask_pasted_onto_a_smaller_image_is_clipped_to_it(qtbot, project, make_canvas):
+    from annotations.imageio import write_rgb
+    from annotations.model import ImageRecord
+    store, ids, (cat, _) = project
+    m = np.zeros((IMAGE_H, IMAGE_W), np.uint8)
+    m[30:50, 60:100] = 1  # 20 x 40
+    a = store.add_annotation(Annotation(None, ids[0], cat, kind=MASK, rle=geometry.encode_mask(m)))
+    write_rgb(store.root / "small.png", np.zeros((40, 80, 3), np.uint8))
+    small = store.add_image(ImageRecord(None, "small.png", 80, 40))
+    canvas = make_canvas(store, ids[0])
+    canvas.select_annotations([a])
+    canvas.copy_selection()
+    canvas.show_image(small)
+    (new,) = canvas.paste()
+    b = store.annotation(new)
+    assert b.rle["size"] == [40, 80]
+    assert b.area == 10 * 20 and b.bbox == (60, 30, 20, 10)
