@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
 
 from annotations.imageio import write_rgb
 from annotations.model import Category, ImageRecord
