@@ -1,4 +1,4 @@
-"""A real CanvasWidget on a store built in the test, and helpers that drive it with real events."""
+"""Fixtures: a store built in the test and a real CanvasWidget on it (helpers: canvas_helpers.py)."""
 from __future__ import annotations
 
 import numpy as np
