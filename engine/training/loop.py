@@ -351,7 +351,8 @@ class _Trainer:
             t0 = time.perf_counter()
             model = self._bare_model()
             if self.task == "semantic":
-                metrics = semantic_metrics(model, self.val_samples, len(self.categories), self.device, self.amp)
+                metrics = semantic_metrics(model, self.val_samples, len(self.categories), self.device, self.amp,
+                                           image_size=o.image_size)
             else:
                 metrics = detection_metrics(model, self.val_gt, self.val_samples, self.category_of_label,
                                             self.device, self.task, self.amp)

@@ -112,8 +112,11 @@ def detection_metrics(model, store_gt: dict, samples, category_of_label, device,
 
 @torch.no_grad()
 def semantic_metrics(model, samples: list[SampleRecord], num_classes: int, device, amp: bool = False,
-                     cancel=None) -> dict[str, float]:
-    """Pixel accuracy and mIoU over the classes present in the labels or the predictions."""
+                     cancel=None, image_size: int | None = None) -> dict[str, float]:
+    """Pixel accuracy and mIoU over the classes present in the labels or the predictions. The
+    model sees each image at the training size (longest side image_size); its scores are scaled
+    back to the labels' size."""
+    import torch.nn.functional as F
     model.eval()
     conf = np.zeros((num_classes, num_classes), np.int64)
     mean = torch.tensor([0.485, 0.456, 0.406], device=device).view(3, 1, 1)
@@ -122,8 +125,13 @@ def semantic_metrics(model, samples: list[SampleRecord], num_classes: int, devic
         if cancel is not None and cancel():
             break
         img = torch.from_numpy(read_rgb(s.path)).permute(2, 0, 1).to(device, torch.float32) / 255
+        x = ((img - mean) / std)[None]
+        if image_size and max(x.shape[-2:]) != image_size:
+            scale = image_size / max(x.shape[-2:])
+            x = F.interpolate(x, scale_factor=scale, mode="bilinear", align_corners=False, antialias=scale < 1)
         with torch.autocast(device.type, enabled=amp and device.type == "cuda"):
-            logits = model(((img - mean) / std)[None])["out"]
+            logits = model(x)["out"].float()
+        logits = F.interpolate(logits, size=(s.height, s.width), mode="bilinear", align_corners=False)
         pred = logits.argmax(1)[0].cpu().numpy()
         gt = semantic_target(s, s.height, s.width)
         keep = gt != IGNORE

@@ -143,8 +143,12 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--minutes", type=float, default=15.0)
     p.add_argument("--workers", type=int, default=0)
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
     p.add_argument("--workdir", help="folder for the demo project and the run (default: a temporary one)")
     args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"torch threads: {torch.get_num_threads()}", flush=True)
     (throughput if args.part == "throughput" else accuracy)(args)
 
 

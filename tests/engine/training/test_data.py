@@ -88,3 +88,22 @@ def test_batches_are_deterministic_grouped_and_sharded():
     assert len(shards[0]) == len(shards[1]) >= 2
     seen = [tuple(b) for sh in shards for b in sh]
     assert len(seen) == len(set(seen))
+
+
+def test_semantic_targets_paint_labels_and_pad_with_ignore(demo_project):
+    from engine.training.data import IGNORE, collate_semantic
+    from annotations import geometry
+    _, samples, label_of = _samples(demo_project, "semantic")
+    s = samples[0]
+    ds = LabelledImages(samples, "semantic", build_transforms(False, 160, False, "semantic"))
+    image, target = ds[0]
+    sem = target["semantic"]
+    assert sem.shape == image.shape[-2:]
+    full = LabelledImages(samples, "semantic").load(0)[1]["semantic"].numpy()
+    for rle, label in zip(s.rles, s.labels):
+        inside = geometry.decode_rle(rle).astype(bool)
+        assert (full[inside] == label).mean() > 0.95  # overlaps aside, each shape is painted with its class
+    assert set(np.unique(full)) <= {0, *s.labels}
+    x, y = collate_semantic([ds[0], (image[:, :50, :70], {"semantic": sem[:50, :70]})])
+    assert x.shape[0] == 2 and y.shape == x.shape[:1] + x.shape[2:]
+    assert (y[1, 50:, :] == IGNORE).all() and (y[1, :50, :70] == sem[:50, :70]).all()
