@@ -8,6 +8,7 @@ as COCO RLE, semantic maps as the argmax class per pixel (plus one mask per clas
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -143,34 +144,37 @@ class Predictor:
         """
         warn = warn or log.warning
         ids = list(image_ids)
-        total, done, stored = len(ids), 0, 0
+        size = max(1, batch_size)
+        batches = [ids[i:i + size] for i in range(0, len(ids), size)]
+        records = {r.id: r for r in store.images(ids=ids)}  # the store is read on this thread only
         category_ids = {c.name: c.id for c in store.categories()}
-        for start in range(0, total, max(1, batch_size)):
-            if cancel is not None and cancel():
-                break
-            batch_ids = ids[start:start + max(1, batch_size)]
-            images, kept = [], []
-            for image_id in batch_ids:
-                rgb = _read_store_image(store, image_id, warn)
-                if rgb is not None:
-                    images.append(rgb)
-                    kept.append(image_id)
-            try:
-                preds = self.predict(images, cancel)
-            except PredictionCancelled:
-                break
-            with store.transaction():
-                if add_categories:
-                    for name in sorted({n for p in preds for n in p.labels} - set(category_ids)):
-                        category_ids[name] = store.ensure_category(name)
-                anns = [a for image_id, p in zip(kept, preds)
-                        for a in p.to_annotations(image_id, category_ids, run_id, self.loaded.name)]
-                if anns:
-                    store.add_annotations(anns)
-            stored += len(anns)
-            done += len(batch_ids)
-            if progress is not None and progress(done, total) is False:
-                break
+        done, stored = 0, 0
+        # The next batch's files are decoded on a reader thread while this one runs the model.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sightline-image-reader") as reader:
+            pending = reader.submit(_read_images, store, records, batches[0]) if batches else None
+            for k, batch_ids in enumerate(batches):
+                if cancel is not None and cancel():
+                    break
+                kept, images, problems = pending.result()
+                pending = reader.submit(_read_images, store, records, batches[k + 1]) if k + 1 < len(batches) else None
+                for text in problems:
+                    warn(text)
+                try:
+                    preds = self.predict(images, cancel)
+                except PredictionCancelled:
+                    break
+                with store.transaction():
+                    if add_categories:
+                        for name in sorted({n for p in preds for n in p.labels} - set(category_ids)):
+                            category_ids[name] = store.ensure_category(name)
+                    anns = [a for image_id, p in zip(kept, preds)
+                            for a in p.to_annotations(image_id, category_ids, run_id, self.loaded.name)]
+                    if anns:
+                        store.add_annotations(anns)
+                stored += len(anns)
+                done += len(batch_ids)
+                if progress is not None and progress(done, len(ids)) is False:
+                    break
         return stored
 
     def run_params(self) -> dict:
@@ -295,20 +299,25 @@ def _check(cancel: Cancel) -> None:
         raise PredictionCancelled("prediction cancelled")
 
 
-def _read_store_image(store, image_id: int, warn: Callable[[str], None]) -> np.ndarray | None:
-    rec = store.image(image_id)
-    if rec is None:
-        warn(f"image id {image_id}: not in the project; skipped")
-        return None
-    try:
-        rgb = read_rgb(store.image_path(rec))
-    except ImageReadError as e:
-        warn(f"{e}; skipped")
-        return None
-    if rgb.shape[:2] != (rec.height, rec.width):
-        warn(f"{rec.file_name}: decoded as {rgb.shape[1]}x{rgb.shape[0]}, registered as {rec.width}x{rec.height}; "
-             "predictions are in the decoded image's pixels")
-    return rgb
+def _read_images(store, records: dict, image_ids: list[int]) -> tuple[list[int], list[np.ndarray], list[str]]:
+    """(ids read, their pixels, problems). Touches files only, not the database."""
+    kept, images, problems = [], [], []
+    for image_id in image_ids:
+        rec = records.get(image_id)
+        if rec is None:
+            problems.append(f"image id {image_id}: not in the project; skipped")
+            continue
+        try:
+            rgb = read_rgb(store.image_path(rec))
+        except ImageReadError as e:
+            problems.append(f"{e}; skipped")
+            continue
+        if rgb.shape[:2] != (rec.height, rec.width):
+            problems.append(f"{rec.file_name}: decoded as {rgb.shape[1]}x{rgb.shape[0]}, registered as "
+                            f"{rec.width}x{rec.height}; predictions are in the decoded image's pixels")
+        kept.append(image_id)
+        images.append(rgb)
+    return kept, images, problems
 
 
 def new_prediction_run(store, predictor: Predictor, **params) -> int:

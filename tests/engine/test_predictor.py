@@ -178,12 +178,12 @@ def test_predict_store_images_stores_a_run_and_skips_unreadable_images(detector,
     run_id = new_prediction_run(store, predictor)
     commits, warnings, progress = [], [], []
     store.subscribe(lambda ev: commits.append(ev) if ev.table == "annotations" else None)
-    n = predictor.predict_store_images(store, ids, run_id, progress=lambda d, t: progress.append((d, t)),
+    n = predictor.predict_store_images(store, ids + [9999], run_id, progress=lambda d, t: progress.append((d, t)),
                                        batch_size=2, warn=warnings.append)
     stored = store.annotations(run_id=run_id)
     assert n == len(stored) > 0
-    assert len(warnings) == 1 and broken.file_name in warnings[0]
-    assert progress == [(2, 5), (4, 5), (5, 5)]
+    assert len(warnings) == 2 and broken.file_name in warnings[0] and "image id 9999" in warnings[1]
+    assert progress == [(2, 6), (4, 6), (6, 6)]
     assert len(commits) == 3  # one transaction per batch
     assert ids[2] not in {a.image_id for a in stored}
     assert {a.image_id for a in stored} == set(ids) - {ids[2]}
