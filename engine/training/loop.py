@@ -24,7 +24,7 @@ from . import checkpoints
 from .data import (LabelledImages, TrainingDataError, build_transforms, category_labels, collate_detection,
                    collate_semantic, read_samples)
 from .distributed import DistContext, from_environment
-from .models import build_for_training, set_backbone_trainable
+from .models import ModelSourceError, build_for_training, set_backbone_trainable
 from .options import TrainOptions, task_of
 from .runs import RunFiles
 from .sampler import AspectGroupedBatches
@@ -229,7 +229,7 @@ class _Trainer:
                    "train_images": len(self.train_samples), "val_images": len(self.val_samples),
                    "categories": self.categories, "epochs": o.epochs, "total_iterations": self.total_iters,
                    "resumed_from": dict(self.position) if ckpt is not None else None, "options": o.to_dict()})
-        self.files.write_summary(self._summary("running"))
+        self._write_summary("running")
         if ckpt is not None and ckpt.get("rng"):
             torch.set_rng_state(ckpt["rng"]["torch"])
             if self.device.type == "cuda" and "cuda" in ckpt["rng"]:
@@ -239,9 +239,13 @@ class _Trainer:
         self.emit({"event": "done", "status": status, "epoch": self.position["epoch"],
                    "iteration": self.position["iteration"], "last_checkpoint": str(self.files.last),
                    "best_checkpoint": best, "best_metric": self.best["value"], "monitor": o.monitor})
-        self.files.write_summary(self._summary(status))
+        self._write_summary(status)
         return TrainResult(status, self.position["epoch"], self.position["iteration"], str(self.files.last),
                            best, self.best["value"], self.history)
+
+    def _write_summary(self, status: str) -> None:
+        if self.dist.is_main:
+            self.files.write_summary(self._summary(status))
 
     def _summary(self, status: str) -> dict:
         return {"status": status, "model": self.opts.model, "task": self.task, "project": self.project_root,
@@ -336,8 +340,7 @@ class _Trainer:
             if self.best["checkpoint"] and self.best["epoch"] == epoch + 1 and self.dist.is_main:
                 self.files.promote_last_to_best()
                 self.emit({"event": "checkpoint", "kind": "best", "path": str(self.files.best), **pos})
-            if self.dist.is_main:
-                self.files.write_summary(self._summary("running"))
+            self._write_summary("running")
             if early:
                 self.emit({"event": "stopped", "reason": "early_stopping", **pos})
                 return "early_stopped"
@@ -399,7 +402,7 @@ def train(project, options: TrainOptions, run_dir, emit: Emit | None = None,
         try:
             trainer.load_data(project)
             return trainer.run()
-        except (TrainingError, TrainingDataError) as e:
+        except (TrainingError, TrainingDataError, ModelSourceError) as e:
             trainer.emit({"event": "error", "message": str(e)})
             if trainer.dist.is_main:
                 summary = trainer._summary("failed")

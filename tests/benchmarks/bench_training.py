@@ -108,7 +108,7 @@ def accuracy(args) -> None:
                 workers=args.workers)
     probe = app_images_per_s(project, opts, 12, 4, args.device)
     val_cost = 60 / max(probe * 3, 1e-6)  # inference is roughly 3x faster than a training step per image
-    epochs = max(1, int(args.minutes * 60 * 0.97 / (n_train / probe + val_cost)))
+    epochs = args.epochs or max(1, int(args.minutes * 60 * 0.97 / (n_train / probe + val_cost)))
     print(f"probe: {probe:.2f} images/s -> {epochs} epochs in {args.minutes} min "
           f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)", flush=True)
     o = default_options(MODEL, "random", **opts, epochs=epochs, val_every=1, log_every=50, monitor="map50",
@@ -142,6 +142,7 @@ def main() -> None:
     p.add_argument("--iters", type=int, default=30)
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--minutes", type=float, default=15.0)
+    p.add_argument("--epochs", type=int, default=0, help="accuracy: epochs (0 = sized from a speed probe)")
     p.add_argument("--workers", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
     p.add_argument("--workdir", help="folder for the demo project and the run (default: a temporary one)")

@@ -31,7 +31,7 @@ def test_a_few_dozen_iterations_lower_the_loss_and_save_checkpoints(demo_project
     store.close()
     events = []
     opts = tiny(epochs=3, lr=2e-3, batch_size=2, val_split="val", val_image_ids=val_ids, train_image_ids=train_ids,
-                val_every=2)
+                val_every=2, freeze_backbone_epochs=1)
     result = train(demo_project, opts, tmp_path / "run", emit=events.append)
     assert result.status == "finished"
     losses = _losses(events)
@@ -40,6 +40,7 @@ def test_a_few_dozen_iterations_lower_the_loss_and_save_checkpoints(demo_project
     first, last = its[:5], its[-5:]
     assert sum(losses[i] for i in last) / 5 < 0.7 * sum(losses[i] for i in first) / 5, losses
     assert any(e["event"] == "warning" and "hexagon" in e["message"] for e in events)
+    assert any(e["event"] == "info" and "unfrozen at epoch 2" in e["message"] for e in events)
     vals = [e for e in events if e["event"] == "validation"]
     assert [v["epoch"] for v in vals] == [2, 3] and all(0 <= v["map50"] <= 1 for v in vals)
     last_it = [e for e in events if e["event"] == "iteration"][-1]
@@ -55,6 +56,10 @@ def test_a_few_dozen_iterations_lower_the_loss_and_save_checkpoints(demo_project
         model = build_for_training(MODEL, ck["categories"][1:], "random", 96).model
         model.load_state_dict(ck["model"])  # strict: every tensor fits
     assert checkpoints.load(run / "last.pt")["epoch"] == 3
+    again = build_for_training(MODEL, ck["categories"][1:], str(run / "best.pt"), 96)
+    assert again.exact and "all weights" in again.description  # a run can start from this one
+    fewer = build_for_training(MODEL, ["circle", "square"], str(run / "best.pt"), 96)
+    assert not fewer.exact and "heads for new categories" in fewer.description
     lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     assert [x["event"] for x in lines] == [e["event"] for e in events]
     summary = json.loads((run / "run.json").read_text())
@@ -104,3 +109,17 @@ def test_nan_loss_stops_with_a_message_and_keeps_the_last_good_checkpoint(demo_p
     assert ck["position"]["iteration"] == nan_at - 1
     assert all(torch.isfinite(v).all() for v in ck["model"].values() if v.is_floating_point())
     assert json.loads((tmp_path / "run" / "run.json").read_text())["status"] == "failed"
+
+
+def test_backbone_freezing_and_trainable_layers():
+    from engine.training.models import backbone_blocks, set_backbone_trainable
+    model = build_for_training(MODEL, ["a", "b"], "random", 96).model
+    blocks = backbone_blocks(model)
+    assert len(blocks) > 5
+    assert set_backbone_trainable(model, frozen=True) == 0
+    assert not any(p.requires_grad for b in blocks for p in b)
+    assert all(p.requires_grad for p in model.roi_heads.parameters())  # heads always train
+    assert set_backbone_trainable(model, frozen=False, trainable_layers=2) == 2
+    assert [any(p.requires_grad for p in b) for b in blocks] == [False] * (len(blocks) - 2) + [True, True]
+    set_backbone_trainable(model, frozen=False)
+    assert all(p.requires_grad for b in blocks for p in b)
