@@ -117,6 +117,9 @@ class TrainingView(QWidget):
             return None
         if self.process.is_running():
             return None
+        if not self.form.source():
+            self.status.setText("Choose the checkpoint to start from first (Start from: Checkpoint file…).")
+            return None
         self.current_model = self.form.model_combo.currentData()
         run_dir = new_run_dir(self.project_root, self.current_model)
         args = ["--project", str(self.project_root), "--out", str(run_dir), "--log-every", str(self.log_every),

@@ -122,7 +122,7 @@ class TrainForm(QWidget):
 
     def arguments(self) -> list[str]:
         """`main.py train` options for what the form shows (project and --out are the view's)."""
-        args = ["--model", self.model_combo.currentData(), "--source", self.source() or "random",
+        args = ["--model", self.model_combo.currentData(), "--source", self.source(),
                 "--train-split", self.train_split.currentData(), "--val-split", self.val_split.currentData(),
                 "--epochs", str(self.epochs.value()), "--batch-size", str(self.batch.value()),
                 "--image-size", str(self.image_size.value()), "--optimizer", self.optimizer.currentText(),

@@ -111,7 +111,8 @@ def accuracy(args) -> None:
     epochs = args.epochs or max(1, int(args.minutes * 60 * 0.97 / (n_train / probe + val_cost)))
     print(f"probe: {probe:.2f} images/s -> {epochs} epochs in {args.minutes} min "
           f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)", flush=True)
-    o = default_options(MODEL, "random", **opts, epochs=epochs, val_every=1, log_every=50, monitor="map50",
+    tuned = {k: v for k, v in (("lr", args.lr), ("warmup_iters", args.warmup)) if v}
+    o = default_options(MODEL, "random", **opts, **tuned, epochs=epochs, val_every=1, log_every=50, monitor="map50",
                         max_minutes=args.minutes)
     rows = []
 
@@ -122,7 +123,7 @@ def accuracy(args) -> None:
                   f"mAP@[.5:.95] {e['map']:.3f}", flush=True)
     run_dir = folder / f"run-{int(time.time())}"
     result = train(project, o, run_dir, emit=on_event)
-    print(f"\n{MODEL} from scratch, {args.image_size} px, batch {args.batch}, AdamW, {args.device}"
+    print(f"\n{MODEL} from scratch, {args.image_size} px, batch {args.batch}, AdamW lr {o.lr}, {args.device}"
           f"{' fp16' if args.amp else ''}: status {result.status}")
     print("minutes  epoch  mAP@0.5  mAP@[.5:.95]")
     for m, ep, m50, mm in rows:
@@ -142,6 +143,8 @@ def main() -> None:
     p.add_argument("--iters", type=int, default=30)
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--minutes", type=float, default=15.0)
+    p.add_argument("--lr", type=float, default=0.0, help="accuracy: learning rate (0 = the family default)")
+    p.add_argument("--warmup", type=int, default=0, help="accuracy: warmup iterations (0 = the family default)")
     p.add_argument("--epochs", type=int, default=0, help="accuracy: epochs (0 = sized from a speed probe)")
     p.add_argument("--workers", type=int, default=0)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")

@@ -28,6 +28,14 @@ def test_form_fills_family_defaults_and_builds_the_command(qtbot, demo_project, 
     assert form.optimizer.currentText() == "adamw" and form.freeze.value() == 0
     args = form.arguments()
     assert args[args.index("--model") + 1] == "fasterrcnn_resnet50_fpn"
+    assert args[args.index("--source") + 1] == "random"
+    form.source_combo.setCurrentIndex(form.source_combo.findData("checkpoint"))
+    assert win.training_view.start() is None and "Choose the checkpoint" in win.training_view.status.text()
+    assert not win.training_view.process.is_running()
+    form.checkpoint_edit.setText("/some/run/best.pt")
+    args = form.arguments()
+    assert args[args.index("--source") + 1] == "/some/run/best.pt"
+    form.source_combo.setCurrentIndex(form.source_combo.findData("random"))
     assert args[args.index("--val-split") + 1] == "val"
     assert [form.train_split.itemData(i) for i in range(form.train_split.count())] == ["train", "val", ""]
     win.close()
