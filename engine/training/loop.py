@@ -24,7 +24,7 @@ from . import checkpoints
 from .data import (LabelledImages, TrainingDataError, build_transforms, category_labels, collate_detection,
                    collate_semantic, read_samples)
 from .distributed import DistContext, from_environment
-from .models import ModelSourceError, build_for_training, set_backbone_trainable
+from .models import ModelSourceError, build_for_training, quicken_batchnorm_statistics, set_backbone_trainable
 from .options import TrainOptions, task_of
 from .runs import RunFiles
 from .sampler import AspectGroupedBatches
@@ -155,10 +155,17 @@ class _Trainer:
             ckpt = checkpoints.load(self.files.last)
             source = "random"
         start = build_for_training(o.model, self.category_names, source, o.image_size, o.roi_batch_size)
+        if o.source in ("random", ""):
+            quicken_batchnorm_statistics(start.model)
         self.model = start.model.to(self.device)
         self.categories = start.categories
         self.source_description = start.description
         if ckpt is not None:
+            if list(ckpt.get("categories") or []) != self.categories:
+                raise TrainingError(
+                    f"The project's categories changed since the run in {self.run_dir} started "
+                    f"({ckpt.get('categories')} then, {self.categories} now), so it cannot resume. Start a new "
+                    f"run from its checkpoint instead (--source {self.files.last}).")
             self.model.load_state_dict(ckpt["model"])
         self.optimizer = make_optimizer(self.model, o)
         self.sampler = AspectGroupedBatches([s.aspect for s in self.train_samples], o.batch_size, o.seed,

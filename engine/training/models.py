@@ -96,6 +96,21 @@ def build_for_training(name: str, project_categories: list[str], source: str = "
     return StartingPoint(model, categories, f"{name} from {source} ({how})", ckpt, exact and loaded == total)
 
 
+def quicken_batchnorm_statistics(model: nn.Module, momentum: float = 0.1) -> int:
+    """Give trainable BatchNorm layers a running-statistics momentum of at least `momentum`.
+
+    MobileNetV3 ships with 0.01, tuned for long ImageNet runs. From random weights the features
+    change fast, and with 0.01 the running statistics that evaluation uses lag hundreds of
+    iterations behind: the training loss falls while validation sees almost nothing. The state
+    dict is the same, so checkpoints are unaffected. Returns how many layers changed."""
+    changed = 0
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.momentum is not None and m.momentum < momentum:
+            m.momentum = momentum
+            changed += 1
+    return changed
+
+
 def backbone_blocks(model: nn.Module) -> list[list[nn.Parameter]]:
     """The backbone's blocks from input to output, each a list of its parameters."""
     backbone = getattr(model, "backbone", None)
