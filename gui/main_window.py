@@ -19,7 +19,7 @@ from typing import Callable
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup
-from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QProgressDialog, QToolBar,
+from PySide6.QtWidgets import (QDockWidget, QFrame, QLabel, QMainWindow, QMenu, QMessageBox, QProgressDialog, QScrollArea, QToolBar,
                                QWidget)
 
 from annotations.store import Store, StoreError, copy_annotation
@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         self._shutdown: list[Callable[[], None]] = []
         self._jobs: set[Job] = set()
         self._closed = False
+        self._tab_anchor: dict = {}
         self.actions: dict[str, QAction] = {}
         self.keymap = shortcuts.load_keymap()
         self.hidden_categories: set[int] = set()
@@ -81,6 +82,8 @@ class MainWindow(QMainWindow):
         self.file_dock = self.add_panel("files", "Images", self.file_list, Qt.LeftDockWidgetArea)
         self.category_dock = self.add_panel("categories", "Categories", self.categories)
         self.annotation_dock = self.add_panel("annotations", "Annotations", self.annotation_list)
+        self._tab_anchor.update({Qt.RightDockWidgetArea: self.annotation_dock,
+                                 Qt.LeftDockWidgetArea: self.file_dock})
         self.file_menu = FileMenu(self)
         self._build_actions()
         self._build_status_bar()
@@ -92,6 +95,8 @@ class MainWindow(QMainWindow):
         for feature in FEATURES:
             feature.install(self)
         self.file_menu.add_tail()
+        self.annotation_dock.raise_()
+        self.resize(1280, 800)  # again: docks added above may have grown the window
         self._restore_layout()
 
     # ---- extension points ------------------------------------------------------------------
@@ -102,10 +107,28 @@ class MainWindow(QMainWindow):
 
     def add_panel(self, key: str, title: str, widget: QWidget,
                   area: Qt.DockWidgetArea = Qt.RightDockWidgetArea) -> QDockWidget:
+        """A dock (object name `key`, kept in saved layouts) listed in the View menu.
+
+        A feature's dock on the left or right becomes a tab beside the labelling panels, inside a
+        scroll area so that a tall form never makes the window taller than the screen. (Bottom docks
+        are added as they are: features start them hidden, and a tab group of hidden docks would
+        still claim its minimum height.)
+        """
         dock = QDockWidget(title, self)
         dock.setObjectName(key)  # saved layouts find docks by object name
-        dock.setWidget(widget)
+        anchor = self._tab_anchor.get(area)
+        if anchor is not None:
+            scroll = QScrollArea()
+            scroll.setObjectName(f"{key}_scroll")
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QFrame.NoFrame)
+            scroll.setWidget(widget)
+            dock.setWidget(scroll)
+        else:
+            dock.setWidget(widget)
         self.addDockWidget(area, dock)
+        if anchor is not None:
+            self.tabifyDockWidget(anchor, dock)
         self.menu("&View").addAction(dock.toggleViewAction())
         return dock
 
@@ -297,9 +320,11 @@ class MainWindow(QMainWindow):
         self.tool_group = QActionGroup(self)
         toolbar = QToolBar("Tools", self)
         toolbar.setObjectName("tools")
-        self.addToolBar(Qt.LeftToolBarArea, toolbar)
+        toolbar.setMovable(False)
+        self.addToolBar(Qt.TopToolBarArea, toolbar)
         for tool in TOOLS:
             act = self._action(f"tool.{tool}", lambda t=tool: self.set_tool(t), checkable=True)
+            act.setIconText(tool.capitalize())  # short label on the toolbar, full text in the menu
             self.tool_group.addAction(act)
             toolbar.addAction(act)
         self.actions["tool.select"].setChecked(True)
@@ -507,6 +532,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if state is not None:
             self.restoreState(state)
+        self._default_layout = state is None
         self._update_enabled()
 
     def save_layout(self) -> None:
@@ -514,6 +540,12 @@ class MainWindow(QMainWindow):
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
         s.sync()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._default_layout:  # docks can only be sized once the window has its size
+            self._default_layout = False
+            self.resizeDocks([self.category_dock, self.annotation_dock], [2, 3], Qt.Vertical)
 
     def closeEvent(self, event) -> None:
         self._closed = True

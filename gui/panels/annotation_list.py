@@ -63,9 +63,8 @@ class AnnotationListPanel(QWidget):
         self.tree.setSelectionMode(QTreeWidget.ExtendedSelection)
         header = self.tree.header()
         header.setStretchLastSection(True)
-        for col in (COL_SHOW, COL_LOCK, COL_SHAPE):
+        for col in (COL_SHOW, COL_LOCK, COL_CATEGORY, COL_SHAPE):
             header.setSectionResizeMode(col, QHeaderView.ResizeToContents)
-        header.setSectionResizeMode(COL_CATEGORY, QHeaderView.Interactive)
         self.relabel_box = QComboBox()
         self.relabel_button = QPushButton("Relabel")
         self.delete_button = QPushButton("Delete")
@@ -144,7 +143,8 @@ class AnnotationListPanel(QWidget):
         if self.image_id is None:
             self.title.setText("No image")
         else:
-            self.title.setText(f"{len(anns) - n_pred} labels, {n_pred} predictions")
+            n_lab = len(anns) - n_pred
+            self.title.setText(f"{n_lab} label{'s' * (n_lab != 1)}, {n_pred} prediction{'s' * (n_pred != 1)}")
         self._update_buttons()
 
     def ids(self) -> list[int]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QSizePolicy, QTreeView, QVBoxLayout,
                                QWidget)
 
@@ -157,15 +157,11 @@ class ImageListModel(QAbstractTableModel):
         r = self._visible[index.row()]
         col = index.column()
         if role == Qt.DisplayRole:
-            return (r.name, r.labels or "", r.predictions or "", r.split)[col]
+            return (r.name.rsplit("/", 1)[-1], r.labels or "", r.predictions or "", r.split)[col]
         if role == Qt.ToolTipRole:
             return f"{r.name}\n{r.labels} labels, {r.predictions} predictions, split: {r.split or 'none'}"
         if role == Qt.ForegroundRole and col == 0 and not r.labels:
             return QBrush(QColor("#8a8f98"))
-        if role == Qt.FontRole and r.id == self.pinned:
-            f = QFont()
-            f.setBold(True)
-            return f
         if role == Qt.TextAlignmentRole and col in (1, 2):
             return int(Qt.AlignRight | Qt.AlignVCenter)
         if role == Qt.UserRole:
@@ -197,6 +193,7 @@ class FileListPanel(QWidget):
         self.view.setRootIsDecorated(False)
         self.view.setUniformRowHeights(True)
         self.view.setAlternatingRowColors(True)
+        self.view.setTextElideMode(Qt.ElideMiddle)  # names differ at the end (frame numbers)
         self.view.setModel(self.model)
         self.view.setSelectionMode(QTreeView.SingleSelection)
         self.view.setSelectionBehavior(QTreeView.SelectRows)

@@ -129,7 +129,7 @@ def test_provenance_and_accepting_a_prediction(qtbot, make_window, demo_project)
     assert item.font(COL_FROM).italic()
     hand = next(i for i in panel.ids() if i != pid)
     assert panel.item_for(hand).text(COL_FROM) == "hand"
-    assert "1 predictions" in panel.title.text()
+    assert panel.title.text().endswith(", 1 prediction")
 
     _click_row(qtbot, panel, pid)
     assert panel.accept_button.isEnabled()
