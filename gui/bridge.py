@@ -25,7 +25,6 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from annotations.store import Store
 
-from . import qt_compat  # noqa: F401 - must precede any emit (see its docstring)
 from .engine_worker import (BatchResult, EngineHooks, EngineWorker, FrameResult, ImageResult, SharedState,
                             default_hooks)
 

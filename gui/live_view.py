@@ -23,7 +23,6 @@ from annotations.model import ImageRecord
 from annotations.store import Store
 from engine.video import Frame, VideoSource, VideoSourceError, describe_source, parse_source
 
-from . import qt_compat  # noqa: F401 - must precede any emit (see its docstring)
 from .bridge import EngineBridge, FrameResult, bridge_for
 from .frame_view import FrameView
 from .jobs import Job

@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 
 from annotations.model import PREDICTION
 
-from . import qt_compat  # noqa: F401 - must precede any emit (see its docstring)
 from .bridge import BatchResult, EngineBridge, ImageResult, bridge_for
 
 TASK_TITLES = {"detection": "Detection", "instance": "Instance segmentation", "semantic": "Semantic segmentation"}

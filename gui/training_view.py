@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit,
 
 from engine.training.runs import RunInfo, list_runs, new_run_dir
 
-from . import qt_compat  # noqa: F401 - must precede any emit (see its docstring)
 from .training.charts import RunCharts
 from .training.form import TrainForm
 from .training.process import TrainingProcess

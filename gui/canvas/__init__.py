@@ -19,7 +19,6 @@ mask-image caches), shapes (pure geometry edits), edits (clipboard, selection an
 actions), image_cache and image_layer (off-thread decoding into tiled pyramids, LRU prefetch),
 tools/ (one module per family of tools).
 """
-from .. import pyside_fix  # noqa: F401  (before any scene work: see its docstring)
 from .widget import CanvasWidget
 
 __all__ = ["CanvasWidget"]

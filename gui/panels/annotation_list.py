@@ -61,6 +61,7 @@ class AnnotationListPanel(QWidget):
         self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(True)
         self.tree.setSelectionMode(QTreeWidget.ExtendedSelection)
+        self.tree.setMinimumHeight(140)  # a few rows stay visible when feature docks share the side
         header = self.tree.header()
         header.setStretchLastSection(True)
         for col in (COL_SHOW, COL_LOCK, COL_CATEGORY, COL_SHAPE):

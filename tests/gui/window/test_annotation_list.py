@@ -12,6 +12,7 @@ from window_helpers import canvas_view, drag, press
 
 def _click_row(qtbot, panel, ann_id, modifier=Qt.NoModifier, column=COL_CATEGORY):
     item = panel.item_for(ann_id)
+    panel.tree.scrollToItem(item)  # as a person scrolls to a row before clicking it
     rect = panel.tree.visualItemRect(item)
     x = panel.tree.header().sectionViewportPosition(column) + 8
     qtbot.mouseClick(panel.tree.viewport(), Qt.LeftButton, modifier, pos=QPoint(x, rect.center().y()))
