@@ -189,3 +189,14 @@ def test_wal_and_foreign_keys_are_on(store):
     c = store._conn()
     assert c.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert c.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_id_filters_select_exactly_those_rows_beyond_one_query_chunk(store):
+    cat = store.add_category(Category(None, "x"))
+    ids = store.add_images(ImageRecord(None, f"{i}.jpg", 8, 8) for i in range(2000))
+    store.add_annotations(Annotation(None, i, cat, bbox=(0, 0, 1, 1)) for i in ids)
+    wanted = ids[::2] + [999_999]  # more ids than one IN (...) query takes, and an unknown one
+    assert [r.id for r in store.images(ids=wanted)] == ids[::2]
+    got = store.annotations(image_ids=wanted)
+    assert [a.image_id for a in got] == ids[::2] and [a.id for a in got] == sorted(a.id for a in got)
+    assert store.annotations(image_ids=[]) == [] and store.images(ids=[]) == []
