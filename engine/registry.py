@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 
 import torch
 import torchvision
@@ -25,6 +26,15 @@ PLACEHOLDER = "N/A"  # COCO ids with no class; a model label with this name is n
 CLASS_MAJOR, ANCHOR_MAJOR = "class_major", "anchor_major"
 
 
+class NoPublishedWeights(LookupError):
+    """A model with no published weights was asked for them."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name} has no published weights: start it from random weights and train it "
+                         "(Training tab or `main.py train`), or load a checkpoint of it.")
+        self.name = name
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
@@ -37,10 +47,18 @@ class ModelSpec:
     head_layout: str = CLASS_MAJOR
     default_nms_iou: float = 0.5
     description: str = ""
+    builder: Callable[..., torch.nn.Module] | None = None  # None = torchvision's builder of that name
+
+    @property
+    def has_weights(self) -> bool:
+        """Whether published weights exist ("default" source); compact models have none."""
+        return self.builder is None
 
     @property
     def weights_enum(self):
         """torchvision's weights enum for this model (metadata only; nothing is downloaded)."""
+        if not self.has_weights:
+            raise NoPublishedWeights(self.name)
         return torchvision.models.get_model_weights(self.name)
 
     @property
@@ -98,8 +116,14 @@ def _specs() -> dict[str, ModelSpec]:
         ("lraspp_mobilenet_v3_large", SEMANTIC, voc, 520, 520, 0.0, "lraspp", CLASS_MAJOR,
          "LR-ASPP, MobileNetV3-Large (fast)"),
     ]
-    return {name: ModelSpec(name, task, cats, mn, score, mx, family, layout, 0.5, desc)
-            for name, task, cats, mn, mx, score, family, layout, desc in rows}
+    specs = {name: ModelSpec(name, task, cats, mn, score, mx, family, layout, 0.5, desc)
+             for name, task, cats, mn, mx, score, family, layout, desc in rows}
+    from .compact import fcos_compact_fpn
+    specs["fcos_compact_fpn"] = ModelSpec(
+        "fcos_compact_fpn", DETECTION, (BACKGROUND, "object"), 320, 0.4, 512, "fcos", ANCHOR_MAJOR, 0.5,
+        "FCOS, compact FPN (no published weights: trains from scratch on a CPU in minutes)",
+        builder=fcos_compact_fpn)
+    return specs
 
 
 SPECS: dict[str, ModelSpec] = _specs()
@@ -117,6 +141,9 @@ def get_spec(name: str) -> ModelSpec:
 
 
 def _builder(name: str):
+    spec = SPECS.get(name)
+    if spec is not None and spec.builder is not None:
+        return spec.builder
     return torchvision.models.get_model_builder(name)
 
 

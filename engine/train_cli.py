@@ -52,7 +52,7 @@ _RESUME_OVERRIDES = ("epochs", "device", "workers", "log_every", "checkpoint_eve
 
 def add_arguments(p, name):
     p.add_argument("--project", help="project folder")
-    p.add_argument("--model", help="model name (registry), e.g. fasterrcnn_mobilenet_v3_large_320_fpn")
+    p.add_argument("--model", help="model name (registry), e.g. fcos_compact_fpn")
     p.add_argument("--out", help="run folder to write (default: <project>/runs/<model>-<n>)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR where it stopped")
     for opt, (typ, help_text) in _OPTIONS.items():
@@ -61,7 +61,8 @@ def add_arguments(p, name):
     p.add_argument("--negatives", action="store_true", default=None, help="train on unlabelled images as background")
     p.add_argument("--no-augment", dest="augment", action="store_false", default=None, help="no augmentation")
     p.add_argument("--amp", "--fp16", dest="amp", action="store_true", default=None,
-                   help="mixed precision (CUDA only)")
+                   help="mixed precision: fp16 on CUDA, bfloat16 on CPUs that have it (else fp32)")
+    p.add_argument("--no-amp", dest="amp", action="store_false", default=None, help="fp32 throughout")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for this process")
 
 

@@ -54,7 +54,7 @@ def _default_describe() -> dict:
     cuda = bool(torch.cuda.is_available())
     return {"cuda": cuda, "cuda_name": torch.cuda.get_device_name(0) if cuda else "",
             "models": [{"name": s.name, "task": s.task, "default_score": float(s.default_score),
-                        "description": s.description} for s in SPECS.values()]}
+                        "description": s.description, "has_weights": s.has_weights} for s in SPECS.values()]}
 
 
 def _default_release_model(loaded) -> None:

@@ -179,6 +179,7 @@ class ModelPanel(QWidget):
         self.precision_combo.model().item(1).setToolTip("" if fp16_ok else "fp16 needs a CUDA device")
         if self.fp16 and not fp16_ok:
             self.precision_combo.setCurrentIndex(0)
+        self._offer_published_weights()
         checkpoint = self.weights_combo.currentData() == "checkpoint"
         self.checkpoint_edit.setVisible(checkpoint)
         self.checkpoint_button.setVisible(checkpoint)
@@ -193,6 +194,19 @@ class ModelPanel(QWidget):
         canvas = getattr(self.window, "canvas", None)
         self.accept_button.setVisible(canvas is not None)
         self.reject_button.setVisible(canvas is not None)
+
+    def _offer_published_weights(self) -> None:
+        """Models without published weights (the compact ones) load from a checkpoint or random weights."""
+        m = self.models.get(self.model_name or "")
+        published = m is None or bool(m.get("has_weights", True))
+        default = self.weights_combo.model().item(self.weights_combo.findData("default"))
+        default.setEnabled(published)
+        default.setToolTip("" if published else "This model has no published weights: train it (Training tab), "
+                                                 "then load its checkpoint.")
+        if not published and self.weights_combo.currentData() == "default":
+            self.weights_combo.blockSignals(True)  # no file dialog popping up on a model change
+            self.weights_combo.setCurrentIndex(self.weights_combo.findData("checkpoint"))
+            self.weights_combo.blockSignals(False)
 
     def set_store(self, store) -> None:
         self.store = store

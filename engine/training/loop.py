@@ -29,7 +29,7 @@ from .options import TrainOptions, task_of
 from .runs import RunFiles
 from .sampler import AspectGroupedBatches
 from .schedule import lr_factor
-from .steps import StepFailed, train_step
+from .steps import StepFailed, mixed_precision, train_step
 from .validation import coco_ground_truth, detection_metrics, semantic_metrics
 
 Emit = Callable[[dict], None]
@@ -176,8 +176,9 @@ class _Trainer:
         factor = lr_factor(o.schedule, self.total_iters, o.warmup_iters, self.epoch_sizes[0] if self.epoch_sizes else 1,
                            o.step_epochs, o.gamma)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, factor)
-        self.amp = bool(o.amp and self.device.type == "cuda")
-        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp)
+        self.amp_dtype, self.precision_note = mixed_precision(o.amp, self.device)
+        self.amp = self.amp_dtype is not None
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype is torch.float16)
         self.position = {"epoch": 0, "batch": 0, "iteration": 0}
         self.best = {"value": None, "epoch": None, "checkpoint": None}
         self.bad_validations = 0
@@ -231,7 +232,10 @@ class _Trainer:
         ckpt = self._build()
         for w in self.warnings:
             self.emit({"event": "warning", "message": w})
+        if self.precision_note:
+            self.emit({"event": "info", "message": self.precision_note})
         self.emit({"event": "start", "model": o.model, "task": self.task, "device": str(self.device),
+                   "precision": {torch.float16: "fp16 mixed", torch.bfloat16: "bf16 mixed"}.get(self.amp_dtype, "fp32"),
                    "world_size": self.dist.world_size, "weights": self.source_description,
                    "train_images": len(self.train_samples), "val_images": len(self.val_samples),
                    "categories": self.categories, "epochs": o.epochs, "total_iterations": self.total_iters,
@@ -300,7 +304,7 @@ class _Trainer:
             for batch in self._loader(epoch, pos["batch"]):
                 try:
                     losses, n_images = train_step(self.model, batch, self.task, self.optimizer, self.scaler,
-                                                  self.device, self.amp, o.grad_clip)
+                                                  self.device, self.amp_dtype, o.grad_clip)
                 except StepFailed as e:
                     raise TrainingError(self._explain(e)) from e.cause
                 self.scheduler.step()

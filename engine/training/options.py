@@ -29,7 +29,7 @@ class TrainOptions:
     trainable_layers: int = -1  # last K backbone blocks train (-1 = all)
     roi_batch_size: int = 0  # R-CNN box head: sampled regions per image (0 = model default, 512)
     augment: bool = True
-    amp: bool = False  # mixed precision, CUDA only
+    amp: bool = False  # mixed precision: fp16 on CUDA, bfloat16 on CPUs with native support, else fp32
     grad_clip: float = 0.0  # max gradient norm; 0 = off
     monitor: str = "map"  # validation metric that picks the best checkpoint: map, map50, miou...
     early_stopping: int = 0  # stop after this many validations without improvement; 0 = off
@@ -73,7 +73,7 @@ def family_defaults(model_name: str, pretrained: bool) -> dict[str, Any]:
     """
     task = task_of(model_name)
     d: dict[str, Any] = {}
-    small = "320" in model_name or model_name.startswith("ssdlite")
+    small = "320" in model_name or model_name.startswith("ssdlite") or "_compact" in model_name
     d["image_size"] = 320 if small else (512 if task == "semantic" else 640)
     d["batch_size"] = 8 if small else 4
     if pretrained:
@@ -86,6 +86,9 @@ def family_defaults(model_name: str, pretrained: bool) -> dict[str, Any]:
         # Few objects per image: 64 sampled regions carry the same signal as 512 at an eighth of
         # the box-head cost, which dominates a small R-CNN's step on a CPU.
         d["roi_batch_size"] = 64
+    if "_compact" in model_name:
+        # Built for CPUs: bfloat16 (where the CPU has it) about halves a step at no cost in accuracy.
+        d["amp"] = True
     if model_name.startswith("ssd"):
         d["weight_decay"] = 4e-5
     return d

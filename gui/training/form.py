@@ -7,14 +7,14 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 
 from engine.training.options import TrainOptions, family_defaults
 
-RECOMMENDED = "fasterrcnn_mobilenet_v3_large_320_fpn"  # fastest to train from scratch on a CPU
+RECOMMENDED = "fcos_compact_fpn"  # fastest to train from scratch on a CPU
 SOURCES = (("random", "Random (from scratch)"), ("default", "torchvision weights"), ("checkpoint", "Checkpoint file…"))
 
 
-def trainable_models() -> list[tuple[str, str]]:
-    """(name, description) of every registry model."""
+def trainable_models() -> list[tuple[str, str, bool]]:
+    """(name, description, has published weights) of every registry model."""
     from engine.registry import SPECS
-    return [(n, s.description or n) for n, s in SPECS.items()]
+    return [(n, s.description or n, s.has_weights) for n, s in SPECS.items()]
 
 
 class TrainForm(QWidget):
@@ -22,9 +22,11 @@ class TrainForm(QWidget):
         super().__init__(parent)
         form = QFormLayout(self)
         self.model_combo = QComboBox()
-        for name, desc in trainable_models():
+        self._published: dict[str, bool] = {}
+        for name, desc, published in trainable_models():
             self.model_combo.addItem(name, name)
             self.model_combo.setItemData(self.model_combo.count() - 1, desc, 3)  # tooltip role
+            self._published[name] = published
         self.source_combo = QComboBox()
         for key, text in SOURCES:
             self.source_combo.addItem(text, key)
@@ -50,7 +52,7 @@ class TrainForm(QWidget):
         self.seed = self._spin(0, 2**31 - 1)
         self.device = QComboBox()
         self.device.addItems(["auto", "cpu", "cuda"])
-        self.amp = QCheckBox("Mixed precision (CUDA)")
+        self.amp = QCheckBox("Mixed precision (fp16 on CUDA, bfloat16 on CPUs that have it)")
         self.augment = QCheckBox("Augment (flip, zoom, crop, colour)")
         self.negatives = QCheckBox("Unlabelled images train as background")
         form.addRow("Model", self.model_combo)
@@ -105,6 +107,15 @@ class TrainForm(QWidget):
 
     def apply_defaults(self) -> None:
         """The family's sensible defaults for the chosen model and starting weights."""
+        published = self._published.get(self.model_combo.currentData(), True)
+        item = self.source_combo.model().item(self.source_combo.findData("default"))
+        item.setEnabled(published)
+        item.setToolTip("" if published else "This model has no published weights; it trains from random weights "
+                                              "or from a checkpoint.")
+        if not published and self.source_combo.currentData() == "default":
+            self.source_combo.blockSignals(True)
+            self.source_combo.setCurrentIndex(self.source_combo.findData("random"))
+            self.source_combo.blockSignals(False)
         key = self.source_combo.currentData()
         for w in self._ck_widgets:
             w.setVisible(key == "checkpoint")
@@ -119,6 +130,7 @@ class TrainForm(QWidget):
         self.freeze.setValue(d["freeze_backbone_epochs"])
         self.early.setValue(d["early_stopping"])
         self.seed.setValue(d["seed"])
+        self.amp.setChecked(bool(d["amp"]))
 
     def arguments(self) -> list[str]:
         """`main.py train` options for what the form shows (project and --out are the view's)."""
@@ -130,8 +142,7 @@ class TrainForm(QWidget):
                 "--warmup-iters", str(self.warmup.value()), "--freeze-backbone-epochs", str(self.freeze.value()),
                 "--early-stopping", str(self.early.value()), "--seed", str(self.seed.value()),
                 "--device", self.device.currentText()]
-        if self.amp.isChecked():
-            args.append("--amp")
+        args.append("--amp" if self.amp.isChecked() else "--no-amp")
         if not self.augment.isChecked():
             args.append("--no-augment")
         if self.negatives.isChecked():

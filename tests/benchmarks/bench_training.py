@@ -32,7 +32,8 @@ from engine.training.data import (LabelledImages, build_transforms, category_lab
 from engine.training.loop import make_optimizer  # noqa: E402
 from engine.training.models import build_for_training  # noqa: E402
 
-MODEL = "fasterrcnn_mobilenet_v3_large_320_fpn"
+THROUGHPUT_MODEL = "fasterrcnn_mobilenet_v3_large_320_fpn"
+ACCURACY_MODEL = "fcos_compact_fpn"  # recommended for training from scratch on a CPU
 
 
 def demo(folder: Path, n: int) -> Path:
@@ -42,24 +43,24 @@ def demo(folder: Path, n: int) -> Path:
     return path
 
 
-def app_images_per_s(project, opts, iters, warm, device) -> float:
+def app_images_per_s(model_name, project, opts, iters, warm, device) -> float:
     stamps = []
-    o = default_options(MODEL, "random", **{**opts, "max_iterations": iters, "log_every": 1, "val_split": "",
+    o = default_options(model_name, "random", **{**opts, "max_iterations": iters, "log_every": 1, "val_split": "",
                                             "device": device})
     with tempfile.TemporaryDirectory() as d:
         train(project, o, d, emit=lambda e: stamps.append(time.perf_counter()) if e["event"] == "iteration" else None)
     return (iters - warm) * o.batch_size / (stamps[-1] - stamps[warm - 1])
 
 
-def bare_images_per_s(project, opts, iters, warm, device) -> float:
-    o = default_options(MODEL, "random", **opts)
+def bare_images_per_s(model_name, project, opts, iters, warm, device) -> float:
+    o = default_options(model_name, "random", **opts)
     store = Store.open(project, create=False)
     label_of = category_labels(store.categories(), "detection")
     samples = read_samples(store, store.image_ids("train"), "detection", label_of)
     names = [c.name for c in store.categories()]
     store.close()
     dev = torch.device(device)
-    model = build_for_training(MODEL, names, "random", o.image_size, o.roi_batch_size).model.to(dev).train()
+    model = build_for_training(model_name, names, "random", o.image_size, o.roi_batch_size).model.to(dev).train()
     optimizer = make_optimizer(model, o)
     ds = LabelledImages(samples, "detection", build_transforms(True, o.image_size, True, "detection"))
     loader = torch.utils.data.DataLoader(ds, batch_size=o.batch_size, shuffle=True, collate_fn=collate_detection)
@@ -84,16 +85,17 @@ def bare_images_per_s(project, opts, iters, warm, device) -> float:
 def throughput(args) -> None:
     with tempfile.TemporaryDirectory() as d:
         project = demo(Path(d), 60)
-        opts = dict(image_size=320, batch_size=args.batch, optimizer="adamw", lr=1e-3, warmup_iters=5)
+        opts = dict(image_size=320, batch_size=args.batch, optimizer="adamw", lr=1e-3, warmup_iters=5,
+                    amp=False)  # the bare loop runs in fp32
         ratios, apps, bares = [], [], []
         for r in range(args.rounds):
-            b = bare_images_per_s(project, opts, args.iters, 3, args.device)
-            a = app_images_per_s(project, opts, args.iters, 3, args.device)
+            b = bare_images_per_s(args.model, project, opts, args.iters, 3, args.device)
+            a = app_images_per_s(args.model, project, opts, args.iters, 3, args.device)
             apps.append(a)
             bares.append(b)
             ratios.append(a / b)
             print(f"round {r + 1}: bare {b:7.2f} images/s   app {a:7.2f} images/s   ratio {a / b:.3f}", flush=True)
-        print(f"\n{MODEL}, batch {args.batch}, 320 px, {args.device}, {args.iters} iterations per measure "
+        print(f"\n{args.model}, batch {args.batch}, 320 px, {args.device}, {args.iters} iterations per measure "
               f"(first 3 not timed), load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         print(f"median: bare {statistics.median(bares):.2f}  app {statistics.median(apps):.2f}  "
               f"ratio app/bare {statistics.median(ratios):.3f}  (goal >= 0.9)")
@@ -104,27 +106,31 @@ def accuracy(args) -> None:
     project = demo(folder, 300)
     n_train = len(Store.open(project, create=False).image_ids("train"))
     # Size the schedule to the budget: measure the speed over a few iterations first.
-    opts = dict(image_size=args.image_size, batch_size=args.batch, device=args.device, amp=args.amp,
-                workers=args.workers)
-    probe = app_images_per_s(project, opts, 12, 4, args.device)
+    opts = dict(image_size=args.image_size, batch_size=args.batch, device=args.device, workers=args.workers)
+    if args.amp is not None:  # else the model family's default (on for the compact models)
+        opts["amp"] = args.amp
+    probe = app_images_per_s(args.model, project, opts, 12, 4, args.device)
     val_cost = 60 / max(probe * 3, 1e-6)  # inference is roughly 3x faster than a training step per image
     epochs = args.epochs or max(1, int(args.minutes * 60 * 0.97 / (n_train / probe + val_cost)))
     print(f"probe: {probe:.2f} images/s -> {epochs} epochs in {args.minutes} min "
           f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)", flush=True)
     tuned = {k: v for k, v in (("lr", args.lr), ("warmup_iters", args.warmup)) if v}
-    o = default_options(MODEL, "random", **opts, **tuned, epochs=epochs, val_every=1, log_every=50, monitor="map50",
+    o = default_options(args.model, "random", **opts, **tuned, epochs=epochs, val_every=1, log_every=50, monitor="map50",
                         max_minutes=args.minutes)
     rows = []
+    precision = []
 
     def on_event(e):
+        if e["event"] == "start":
+            precision.append(e.get("precision", "fp32"))
         if e["event"] == "validation":
             rows.append((e["elapsed_s"] / 60, e["epoch"], e["map50"], e["map"]))
             print(f"{e['elapsed_s'] / 60:6.1f} min  epoch {e['epoch']:3d}  mAP@0.5 {e['map50']:.3f}  "
                   f"mAP@[.5:.95] {e['map']:.3f}", flush=True)
     run_dir = folder / f"run-{int(time.time())}"
     result = train(project, o, run_dir, emit=on_event)
-    print(f"\n{MODEL} from scratch, {args.image_size} px, batch {args.batch}, AdamW lr {o.lr}, {args.device}"
-          f"{' fp16' if args.amp else ''}: status {result.status}")
+    print(f"\n{args.model} from scratch, {args.image_size} px, batch {args.batch}, {o.optimizer} lr {o.lr}, "
+          f"{args.device} {precision[0] if precision else ''}: status {result.status}")
     print("minutes  epoch  mAP@0.5  mAP@[.5:.95]")
     for m, ep, m50, mm in rows:
         print(f"{m:7.1f}  {ep:5d}  {m50:7.3f}  {mm:12.3f}")
@@ -136,8 +142,11 @@ def accuracy(args) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("part", choices=("throughput", "accuracy"))
+    p.add_argument("--model", help=f"registry name (default: {THROUGHPUT_MODEL} for throughput, "
+                                   f"{ACCURACY_MODEL} for accuracy)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--amp", action="store_true", help="fp16 mixed precision (CUDA)")
+    p.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
+                   help="mixed precision: fp16 on CUDA, bfloat16 on CPUs that have it (default: the family's)")
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--image-size", type=int, default=320)
     p.add_argument("--iters", type=int, default=30)
@@ -153,6 +162,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"torch threads: {torch.get_num_threads()}", flush=True)
+    args.model = args.model or (THROUGHPUT_MODEL if args.part == "throughput" else ACCURACY_MODEL)
     (throughput if args.part == "throughput" else accuracy)(args)
 
 

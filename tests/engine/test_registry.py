@@ -23,10 +23,12 @@ ISSUE_MODELS = {
     SEMANTIC: ["fcn_resnet50", "fcn_resnet101", "deeplabv3_resnet50", "deeplabv3_resnet101",
                "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large"],
 }
+# Built from torchvision's detection classes on a small backbone; no published weights.
+COMPACT_MODELS = {DETECTION: ["fcos_compact_fpn"]}
 # The cheapest model of each family (heads and outputs differ between families, not within).
 FAMILY_SMOKE = ["fasterrcnn_mobilenet_v3_large_320_fpn", "retinanet_resnet50_fpn", "fcos_resnet50_fpn",
                 "ssdlite320_mobilenet_v3_large", "maskrcnn_resnet50_fpn", "fcn_resnet50",
-                "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large"]
+                "deeplabv3_mobilenet_v3_large", "lraspp_mobilenet_v3_large", "fcos_compact_fpn"]
 PREDICTED = model_names() if os.environ.get("SIGHTLINE_ALL_MODELS") == "1" else FAMILY_SMOKE
 H, W = 96, 128
 # At score 0 random heads return hundreds of boxes; fewer keep the test fast and still check them.
@@ -40,10 +42,23 @@ FEW_DETECTIONS = {
 }
 
 
-def test_registry_holds_exactly_the_issue_models_by_task():
+def test_registry_holds_exactly_the_issue_models_and_the_compact_ones_by_task():
     for task, names in ISSUE_MODELS.items():
-        assert sorted(model_names(task)) == sorted(names)
-    assert sorted(SPECS) == sorted(n for names in ISSUE_MODELS.values() for n in names)
+        assert sorted(model_names(task)) == sorted(names + COMPACT_MODELS.get(task, []))
+    every = [*ISSUE_MODELS.values(), *COMPACT_MODELS.values()]
+    assert sorted(SPECS) == sorted(n for names in every for n in names)
+    assert all(SPECS[n].has_weights for names in ISSUE_MODELS.values() for n in names)
+
+
+def test_compact_models_say_they_have_no_published_weights(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    for name in (n for names in COMPACT_MODELS.values() for n in names):
+        assert not get_spec(name).has_weights
+        with pytest.raises(LookupError, match="no published weights.*checkpoint"):
+            load_model(name, source="default", device="cpu")
+        with pytest.raises(LookupError, match="no published weights"):
+            build_model(name, num_classes=3, weights="DEFAULT")
+        assert list(tmp_path.iterdir()) == []  # nothing was looked up or downloaded
 
 
 def test_categories_come_from_torchvision_meta():
@@ -51,7 +66,7 @@ def test_categories_come_from_torchvision_meta():
     assert len(coco) == 91 and coco[0] == BACKGROUND and coco[1] == "person" and coco[90] == "toothbrush"
     voc = get_spec("deeplabv3_resnet50").categories
     assert len(voc) == 21 and voc[0] == BACKGROUND and voc[15] == "person"
-    for spec in SPECS.values():
+    for spec in (s for s in SPECS.values() if s.has_weights):
         assert spec.categories == (coco if spec.task != SEMANTIC else voc)
         assert spec.min_size > 0 and 0.0 <= spec.default_score < 1.0
         assert tuple(spec.default_weights.meta["categories"]) == spec.categories

@@ -112,7 +112,8 @@ class FakeEngine:
         return {"cuda": self.cuda, "cuda_name": "", "models": [
             {"name": "fake_detector", "task": "detection", "default_score": 0.5},
             {"name": "fake_segmenter", "task": "semantic", "default_score": 0.5},
-            {"name": "broken", "task": "detection", "default_score": 0.5}]}
+            {"name": "broken", "task": "detection", "default_score": 0.5},
+            {"name": "fake_compact", "task": "detection", "default_score": 0.4, "has_weights": False}]}
 
     def hooks(self) -> EngineHooks:
         return EngineHooks(self.load_model, self.make_predictor, self.describe)

@@ -65,6 +65,22 @@ def test_models_are_grouped_by_task_and_cuda_choices_follow_the_machine(qtbot, w
     assert panel.device_combo.model().item(2).isEnabled() and panel.precision_combo.model().item(1).isEnabled()
 
 
+def test_a_model_without_published_weights_offers_checkpoint_and_random_only(qtbot, window_with, grey_store):
+    win, panel = window_with(grey_store, FakeEngine(SlowFakePredictor(0)))
+    default = panel.weights_combo.model().item(panel.weights_combo.findData("default"))
+    select_model(panel, "fake_detector")
+    panel.weights_combo.setCurrentIndex(panel.weights_combo.findData("default"))
+    assert default.isEnabled()
+    select_model(panel, "fake_compact")  # no file dialog opens: the choice moves to a checkpoint to browse for
+    assert not default.isEnabled() and "no published weights" in default.toolTip()
+    assert panel.weights_combo.currentData() == "checkpoint" and panel.checkpoint_edit.isVisibleTo(panel)
+    assert panel.weights_source() is None
+    click(qtbot, panel.load_button)
+    assert "Choose a checkpoint file first" in panel.status_label.text() and not panel.bridge.model_info
+    select_model(panel, "fake_detector")
+    assert default.isEnabled()
+
+
 def test_load_failure_is_shown_with_the_choices(qtbot, window_with, grey_store):
     win, panel = window_with(grey_store, FakeEngine(SlowFakePredictor(0)))
     select_model(panel, "broken")

@@ -38,6 +38,15 @@ def test_form_fills_family_defaults_and_builds_the_command(qtbot, demo_project, 
     form.source_combo.setCurrentIndex(form.source_combo.findData("random"))
     assert args[args.index("--val-split") + 1] == "val"
     assert [form.train_split.itemData(i) for i in range(form.train_split.count())] == ["train", "val", ""]
+    # A compact model has no published weights: that choice is off, and a chosen one falls back to random.
+    form.source_combo.setCurrentIndex(form.source_combo.findData("default"))
+    form.model_combo.setCurrentIndex(form.model_combo.findData("fcos_compact_fpn"))
+    assert form.source_combo.currentData() == "random" and form.optimizer.currentText() == "adamw"
+    assert not form.source_combo.model().item(form.source_combo.findData("default")).isEnabled()
+    assert form.amp.isChecked() and "--amp" in form.arguments()  # compact models train in bfloat16 where they can
+    form.model_combo.setCurrentIndex(form.model_combo.findData("fasterrcnn_resnet50_fpn"))
+    assert form.source_combo.model().item(form.source_combo.findData("default")).isEnabled()
+    assert not form.amp.isChecked() and "--no-amp" in form.arguments()
     win.close()
 
 
@@ -49,6 +58,8 @@ def test_start_shows_progress_stop_saves_a_usable_checkpoint(qtbot, demo_project
     win = _window(qtbot, demo_project, tmp_path)
     view = win.training_view
     form = view.form
+    model = form.model_combo.currentData()
+    assert model == "fcos_compact_fpn"  # the recommended model for training from scratch is preselected
     form.image_size.setValue(96)
     form.batch.setValue(2)
     form.epochs.setValue(3)
@@ -73,13 +84,13 @@ def test_start_shows_progress_stop_saves_a_usable_checkpoint(qtbot, demo_project
     info = read_run(run_dir)
     assert info.status == "interrupted" and info.iteration >= 2 and info.last_checkpoint is not None
     assert view.runs.rowCount() == 1 and view.runs.item(0, 2).text() == "interrupted"
-    assert ready == [("fasterrcnn_mobilenet_v3_large_320_fpn", str(info.last_checkpoint))]
+    assert ready == [(model, str(info.last_checkpoint))]
     assert view.checkpoints()[0][2] == str(info.last_checkpoint)
     events = [json.loads(x)["event"] for x in open(f"{run_dir}/metrics.jsonl")]
     assert events[0] == "start" and events[-1] == "done" and "stopped" in events
 
     cats = [c.name for c in win.store.categories()]
-    loaded = load_model("fasterrcnn_mobilenet_v3_large_320_fpn", str(info.last_checkpoint), device="cpu",
+    loaded = load_model(model, str(info.last_checkpoint), device="cpu",
                         project_categories=cats)
     with torch.no_grad():
         out = loaded.model([torch.from_numpy(np.zeros((3, 120, 160), np.float32))])
