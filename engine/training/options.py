@@ -89,6 +89,10 @@ def family_defaults(model_name: str, pretrained: bool) -> dict[str, Any]:
     if "_compact" in model_name:
         # Built for CPUs: bfloat16 (where the CPU has it) about halves a step at no cost in accuracy.
         d["amp"] = True
+        if not pretrained:
+            # From random weights the validation mAP climbs slowly for ~50 epochs, then fast as the
+            # cosine rate falls (on the demo project: 0.45 at epoch 47, 0.88 at epoch 87 of 102).
+            d["epochs"] = 100
     if model_name.startswith("ssd"):
         d["weight_decay"] = 4e-5
     return d

@@ -44,6 +44,7 @@ def test_form_fills_family_defaults_and_builds_the_command(qtbot, demo_project, 
     assert form.source_combo.currentData() == "random" and form.optimizer.currentText() == "adamw"
     assert not form.source_combo.model().item(form.source_combo.findData("default")).isEnabled()
     assert form.amp.isChecked() and "--amp" in form.arguments()  # compact models train in bfloat16 where they can
+    assert form.epochs.value() == 100  # from scratch it needs a long cosine schedule
     form.model_combo.setCurrentIndex(form.model_combo.findData("fasterrcnn_resnet50_fpn"))
     assert form.source_combo.model().item(form.source_combo.findData("default")).isEnabled()
     assert not form.amp.isChecked() and "--no-amp" in form.arguments()
