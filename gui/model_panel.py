@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 from annotations.model import PREDICTION
 
 from .bridge import BatchResult, EngineBridge, ImageResult, bridge_for
+from .choices import offer_choice
 
 TASK_TITLES = {"detection": "Detection", "instance": "Instance segmentation", "semantic": "Semantic segmentation"}
 WEIGHTS = (("default", "Default (torchvision)"), ("random", "Random (train from scratch)"),
@@ -169,17 +170,13 @@ class ModelPanel(QWidget):
         return self.device == "cuda" or (self.device == "auto" and self.cuda)
 
     def _update_controls(self) -> None:
-        devices = self.device_combo.model()
-        devices.item(2).setEnabled(self.cuda)
-        devices.item(2).setToolTip("" if self.cuda else "CUDA is not available on this machine")
-        if self.device == "cuda" and not self.cuda:
-            self.device_combo.setCurrentIndex(0)
-        fp16_ok = self._cuda_selected()
-        self.precision_combo.model().item(1).setEnabled(fp16_ok)
-        self.precision_combo.model().item(1).setToolTip("" if fp16_ok else "fp16 needs a CUDA device")
-        if self.fp16 and not fp16_ok:
-            self.precision_combo.setCurrentIndex(0)
-        self._offer_published_weights()
+        offer_choice(self.device_combo, 2, self.cuda, "CUDA is not available on this machine", 0)
+        offer_choice(self.precision_combo, 1, self._cuda_selected(), "fp16 needs a CUDA device", 0)
+        m = self.models.get(self.model_name or "")
+        offer_choice(self.weights_combo, self.weights_combo.findData("default"),
+                     m is None or bool(m.get("has_weights", True)),
+                     "This model has no published weights: train it (Training tab), then load its checkpoint.",
+                     self.weights_combo.findData("checkpoint"))
         checkpoint = self.weights_combo.currentData() == "checkpoint"
         self.checkpoint_edit.setVisible(checkpoint)
         self.checkpoint_button.setVisible(checkpoint)
@@ -194,19 +191,6 @@ class ModelPanel(QWidget):
         canvas = getattr(self.window, "canvas", None)
         self.accept_button.setVisible(canvas is not None)
         self.reject_button.setVisible(canvas is not None)
-
-    def _offer_published_weights(self) -> None:
-        """Models without published weights (the compact ones) load from a checkpoint or random weights."""
-        m = self.models.get(self.model_name or "")
-        published = m is None or bool(m.get("has_weights", True))
-        default = self.weights_combo.model().item(self.weights_combo.findData("default"))
-        default.setEnabled(published)
-        default.setToolTip("" if published else "This model has no published weights: train it (Training tab), "
-                                                 "then load its checkpoint.")
-        if not published and self.weights_combo.currentData() == "default":
-            self.weights_combo.blockSignals(True)  # no file dialog popping up on a model change
-            self.weights_combo.setCurrentIndex(self.weights_combo.findData("checkpoint"))
-            self.weights_combo.blockSignals(False)
 
     def set_store(self, store) -> None:
         self.store = store

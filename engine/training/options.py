@@ -73,7 +73,8 @@ def family_defaults(model_name: str, pretrained: bool) -> dict[str, Any]:
     """
     task = task_of(model_name)
     d: dict[str, Any] = {}
-    small = "320" in model_name or model_name.startswith("ssdlite") or "_compact" in model_name
+    compact = "_compact" in model_name  # engine/compact.py: built for CPUs and random starts
+    small = compact or "320" in model_name or model_name.startswith("ssdlite")
     d["image_size"] = 320 if small else (512 if task == "semantic" else 640)
     d["batch_size"] = 8 if small else 4
     if pretrained:
@@ -86,7 +87,7 @@ def family_defaults(model_name: str, pretrained: bool) -> dict[str, Any]:
         # Few objects per image: 64 sampled regions carry the same signal as 512 at an eighth of
         # the box-head cost, which dominates a small R-CNN's step on a CPU.
         d["roi_batch_size"] = 64
-    if "_compact" in model_name:
+    if compact:
         # Built for CPUs: bfloat16 (where the CPU has it) about halves a step at no cost in accuracy.
         d["amp"] = True
         if not pretrained:

@@ -7,6 +7,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 
 from engine.training.options import TrainOptions, family_defaults
 
+from ..choices import offer_choice
+
 RECOMMENDED = "fcos_compact_fpn"  # fastest to train from scratch on a CPU
 SOURCES = (("random", "Random (from scratch)"), ("default", "torchvision weights"), ("checkpoint", "Checkpoint file…"))
 
@@ -107,15 +109,10 @@ class TrainForm(QWidget):
 
     def apply_defaults(self) -> None:
         """The family's sensible defaults for the chosen model and starting weights."""
-        published = self._published.get(self.model_combo.currentData(), True)
-        item = self.source_combo.model().item(self.source_combo.findData("default"))
-        item.setEnabled(published)
-        item.setToolTip("" if published else "This model has no published weights; it trains from random weights "
-                                              "or from a checkpoint.")
-        if not published and self.source_combo.currentData() == "default":
-            self.source_combo.blockSignals(True)
-            self.source_combo.setCurrentIndex(self.source_combo.findData("random"))
-            self.source_combo.blockSignals(False)
+        offer_choice(self.source_combo, self.source_combo.findData("default"),
+                     self._published.get(self.model_combo.currentData(), True),
+                     "This model has no published weights; it trains from random weights or from a checkpoint.",
+                     self.source_combo.findData("random"))
         key = self.source_combo.currentData()
         for w in self._ck_widgets:
             w.setVisible(key == "checkpoint")

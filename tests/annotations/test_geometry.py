@@ -4,6 +4,7 @@ from pycocotools import mask as mask_utils
 
 from annotations import geometry
 from annotations.model import Annotation
+from rle_oracle import uncompressed_rle
 
 
 def test_polygon_to_rle_matches_pycocotools_and_holes_subtract():
@@ -21,15 +22,9 @@ def test_uncompressed_and_compressed_rle_normalise_to_the_same():
     m = np.zeros((20, 30), np.uint8)
     m[5:9, 3:17] = 1
     comp = geometry.encode_mask(m)
-    flat = m.ravel(order="F")
-    counts, cur, run = [], 0, 0
-    for v in flat:
-        if v != cur:
-            counts.append(run)
-            cur, run = v, 0
-        run += 1
-    counts.append(run)
-    assert geometry.normalize_rle({"size": [20, 30], "counts": counts}) == comp
+    plain = uncompressed_rle(m)
+    assert plain["size"] == [20, 30]
+    assert geometry.normalize_rle(plain) == comp
     assert isinstance(comp["counts"], str)
     assert geometry.rle_area(comp) == 56 and geometry.rle_bbox(comp) == (3, 5, 14, 4)
 

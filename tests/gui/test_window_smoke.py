@@ -1,10 +1,6 @@
-def test_window_opens_a_demo_project(qtbot, demo_project, tmp_path):
-    from PySide6.QtCore import QCoreApplication, QSettings
+def test_window_opens_a_demo_project(qtbot, demo_project, settings_dir):
     from annotations.store import Store
     from gui.main_window import MainWindow
-    QSettings.setDefaultFormat(QSettings.IniFormat)
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "settings"))
-    QCoreApplication.setOrganizationName("SightlineTests")
     win = MainWindow()
     qtbot.addWidget(win)
     with qtbot.waitSignal(win.project_opened, timeout=10000):

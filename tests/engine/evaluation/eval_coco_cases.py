@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from pycocotools import mask as mask_utils
+from rle_oracle import uncompressed_rle
 
 W, H = 200, 160
 CATS = [1, 2, 5, 7, 9]
@@ -28,15 +29,7 @@ def _rle(poly, h=H, w=W) -> dict:
 def _uncompressed_rle(x, y, w, h) -> dict:
     m = np.zeros((H, W), np.uint8)
     m[int(y):int(y + h), int(x):int(x + w)] = 1
-    flat = m.ravel(order="F")
-    counts, cur, run = [], 0, 0
-    for v in flat:
-        if v != cur:
-            counts.append(run)
-            cur, run = v, 0
-        run += 1
-    counts.append(run)
-    return {"size": [H, W], "counts": counts}
+    return uncompressed_rle(m)
 
 
 def _box(rng, exact: int | None = None):

@@ -115,12 +115,17 @@ def test_load_then_predict_this_image_all_and_unlabelled(qtbot, window_with, gre
     assert panel.progress_bar.value() == 5 and panel.predict_all_button.isEnabled()
 
 
-def test_predict_all_shows_progress_and_cancels(qtbot, window_with, grey_store):
-    fake = SlowFakePredictor(0.25)
-    win, panel = window_with(grey_store, FakeEngine(fake))
+def start_slow_batch(qtbot, window_with, store, seconds_per_image):
+    """A loaded fake model predicting every image, one image per engine batch."""
+    win, panel = window_with(store, FakeEngine(SlowFakePredictor(seconds_per_image)))
     panel.bridge.batch_size = 1
     load(qtbot, panel)
     click(qtbot, panel.predict_all_button)
+    return win, panel
+
+
+def test_predict_all_shows_progress_and_cancels(qtbot, window_with, grey_store):
+    win, panel = start_slow_batch(qtbot, window_with, grey_store, 0.25)
     assert not panel.predict_all_button.isEnabled() and panel.cancel_button.isEnabled()
     qtbot.waitUntil(lambda: panel.progress_bar.value() >= 1, timeout=5000)
     assert panel.progress_bar.maximum() == 6
@@ -197,11 +202,7 @@ def test_real_tiny_model_from_the_panel(qtbot, window_with, grey_store):
 
 
 def test_closing_the_project_during_a_batch(qtbot, window_with, grey_store):
-    fake = SlowFakePredictor(0.2)
-    win, panel = window_with(grey_store, FakeEngine(fake))
-    panel.bridge.batch_size = 1
-    load(qtbot, panel)
-    click(qtbot, panel.predict_all_button)
+    win, panel = start_slow_batch(qtbot, window_with, grey_store, 0.2)
     qtbot.waitUntil(lambda: panel.progress_bar.value() >= 1, timeout=5000)
     with qtbot.waitSignal(panel.bridge.result, timeout=5000) as done:
         win.close_project()

@@ -3,23 +3,20 @@ checkpoint the engine can load and predict with, and the run is listed."""
 import json
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QSettings, Qt
+from PySide6.QtCore import Qt
 
 
-def _window(qtbot, demo_project, tmp_path):
+def _window(qtbot, demo_project):
     from annotations.store import Store
     from gui.main_window import MainWindow
-    QSettings.setDefaultFormat(QSettings.IniFormat)
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "settings"))
-    QCoreApplication.setOrganizationName("SightlineTests")
     win = MainWindow()
     qtbot.addWidget(win)
     win.open_project(Store.open(demo_project, create=False))
     return win
 
 
-def test_form_fills_family_defaults_and_builds_the_command(qtbot, demo_project, tmp_path):
-    win = _window(qtbot, demo_project, tmp_path)
+def test_form_fills_family_defaults_and_builds_the_command(qtbot, demo_project, settings_dir):
+    win = _window(qtbot, demo_project)
     form = win.training_view.form
     form.model_combo.setCurrentIndex(form.model_combo.findData("fasterrcnn_resnet50_fpn"))
     form.source_combo.setCurrentIndex(form.source_combo.findData("default"))
@@ -51,12 +48,12 @@ def test_form_fills_family_defaults_and_builds_the_command(qtbot, demo_project, 
     win.close()
 
 
-def test_start_shows_progress_stop_saves_a_usable_checkpoint(qtbot, demo_project, tmp_path):
+def test_start_shows_progress_stop_saves_a_usable_checkpoint(qtbot, demo_project, settings_dir):
     import torch
 
     from engine.training.runs import read_run
     from engine.weights import load_model
-    win = _window(qtbot, demo_project, tmp_path)
+    win = _window(qtbot, demo_project)
     view = win.training_view
     form = view.form
     model = form.model_combo.currentData()

@@ -1,4 +1,4 @@
-"""Fixtures for the window tests: private QSettings, and a factory that builds the real window on a
+"""Fixtures for the window tests: a factory that builds the real window on a
 real demo project, then closes it and checks that nothing was left running."""
 from __future__ import annotations
 
@@ -6,21 +6,8 @@ import gc
 import warnings
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QSettings, QThread, QThreadPool
+from PySide6.QtCore import QCoreApplication, QThread, QThreadPool
 from PySide6.QtWidgets import QApplication
-
-
-@pytest.fixture
-def settings_dir(qapp, tmp_path):
-    """QSettings() everywhere in the app reads and writes an INI file under tmp_path."""
-    path = tmp_path / "settings"
-    path.mkdir()
-    QSettings.setDefaultFormat(QSettings.IniFormat)
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(path))
-    QCoreApplication.setOrganizationName("SightlineTests")
-    QCoreApplication.setApplicationName("window")
-    QSettings().clear()
-    return path
 
 
 def _running_qthreads() -> list:

@@ -1,0 +1,18 @@
+"""Fixtures for every GUI test."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QCoreApplication, QSettings
+
+
+@pytest.fixture
+def settings_dir(qapp, tmp_path):
+    """QSettings() everywhere in the app reads and writes an INI file under tmp_path."""
+    path = tmp_path / "settings"
+    path.mkdir()
+    QSettings.setDefaultFormat(QSettings.IniFormat)
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(path))
+    QCoreApplication.setOrganizationName("SightlineTests")
+    QCoreApplication.setApplicationName("gui-tests")
+    QSettings().clear()
+    return path
