@@ -6,11 +6,12 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from .errors import SightlineError
 
 Image.MAX_IMAGE_PIXELS = None  # users open huge images on purpose (tiled display handles them)
 
 
-class ImageReadError(Exception):
+class ImageReadError(SightlineError):
     """A file that is missing or cannot be decoded; the message names it."""
 
 

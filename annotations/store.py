@@ -19,13 +19,14 @@ from typing import Callable, Iterable, Iterator
 
 from . import geometry
 from .model import LABEL, PREDICTION, Annotation, Category, ImageRecord, ModelRun
+from .errors import SightlineError
 
 DB_NAME = "project.sightline"
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 BUSY_TIMEOUT_MS = 60_000
 
 
-class StoreError(Exception):
+class StoreError(SightlineError):
     """A user-facing problem with the store (message is meant to be read)."""
 
 

@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 import torch
 
 from .registry import ANCHOR_MAJOR, BACKGROUND, PLACEHOLDER, class_indexed_parameters, get_spec
+from annotations.errors import SightlineError
 
 SUPPRESSED_LOGIT = -1.0e4  # a class that must never win: sigmoid and softmax give ~0
 SUPPRESS, KEEP_INIT = "suppress", "keep_init"
 
 
-class CategoryMismatch(Exception):
+class CategoryMismatch(SightlineError):
     """A checkpoint's classes cannot be mapped onto the project's; the message says why."""
 
 

@@ -6,11 +6,12 @@ import ctypes
 import gc
 
 import torch
+from annotations.errors import SightlineError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 
-class DeviceUnavailable(Exception):
+class DeviceUnavailable(SightlineError):
     """The device or precision asked for cannot be used here; the message says why."""
 
 

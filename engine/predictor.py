@@ -18,6 +18,7 @@ import torch.nn.functional as F
 import torchvision
 
 from annotations import geometry
+from annotations.errors import Cancelled
 from annotations.imageio import ImageReadError, read_rgb
 from annotations.model import BOX, MASK, PREDICTION, Annotation, ModelRun
 
@@ -31,10 +32,6 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 Cancel = Callable[[], bool] | None
-
-
-class PredictionCancelled(Exception):
-    """The cancel callback said stop; nothing of the interrupted batch is returned."""
 
 
 @dataclass
@@ -114,7 +111,7 @@ class Predictor:
 
     # ---- public ----------------------------------------------------------------------------
     def predict(self, images: list[np.ndarray], cancel: Cancel = None) -> list[ImagePrediction]:
-        """One ImagePrediction per HxWx3 uint8 RGB image, in order. Raises PredictionCancelled."""
+        """One ImagePrediction per HxWx3 uint8 RGB image, in order. Raises Cancelled."""
         for i, img in enumerate(images):
             if not (isinstance(img, np.ndarray) and img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3):
                 got = f"{img.dtype} array of shape {img.shape}" if isinstance(img, np.ndarray) else type(img).__name__
@@ -161,7 +158,7 @@ class Predictor:
                     warn(text)
                 try:
                     preds = self.predict(images, cancel)
-                except PredictionCancelled:
+                except Cancelled:
                     break
                 with store.transaction():
                     if add_categories:
@@ -296,7 +293,7 @@ class Predictor:
 
 def _check(cancel: Cancel) -> None:
     if cancel is not None and cancel():
-        raise PredictionCancelled("prediction cancelled")
+        raise Cancelled("prediction cancelled")
 
 
 def _read_images(store, records: dict, image_ids: list[int]) -> tuple[list[int], list[np.ndarray], list[str]]:

@@ -14,6 +14,7 @@ import torch
 import torchvision
 from torchvision.models import detection as tv_detection
 from torchvision.models import segmentation as tv_segmentation
+from annotations.errors import SightlineError
 
 DETECTION, INSTANCE, SEMANTIC = "detection", "instance", "semantic"
 TASKS = (DETECTION, INSTANCE, SEMANTIC)
@@ -26,7 +27,7 @@ PLACEHOLDER = "N/A"  # COCO ids with no class; a model label with this name is n
 CLASS_MAJOR, ANCHOR_MAJOR = "class_major", "anchor_major"
 
 
-class NoPublishedWeights(LookupError):
+class NoPublishedWeights(SightlineError, LookupError):
     """A model with no published weights was asked for them."""
 
     def __init__(self, name: str) -> None:

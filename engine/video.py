@@ -20,6 +20,7 @@ from typing import Callable
 
 import cv2
 import numpy as np
+from annotations.errors import SightlineError
 
 URL_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
 
@@ -32,7 +33,7 @@ class Frame:
     position_ms: float = 0.0  # position in a file; 0 for live sources
 
 
-class VideoSourceError(Exception):
+class VideoSourceError(SightlineError):
     """A source spec that cannot name anything (the message says why)."""
 
 

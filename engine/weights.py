@@ -25,6 +25,7 @@ import torch
 from .category_mapping import SUPPRESS, CategoryMapping, CategoryMismatch, remap_state_dict
 from .device import check_precision, describe_device, free_memory, resolve_device
 from .registry import BACKGROUND, SEMANTIC, ModelSpec, build_model, class_indexed_parameters, get_spec
+from annotations.errors import SightlineError
 
 CHECKPOINT_FORMAT = "sightline-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -33,7 +34,7 @@ DOWNLOAD_TIMEOUT_S = 10.0
 _HASH_IN_NAME = re.compile(r"-([a-f0-9]*)\.")  # torchvision file names carry a sha256 prefix
 
 
-class WeightsUnavailable(Exception):
+class WeightsUnavailable(SightlineError):
     """torchvision's pretrained weights are neither cached nor downloadable right now."""
 
     def __init__(self, model_name: str, file_name: str, directory: Path, url: str, reason: str = ""):
@@ -45,7 +46,7 @@ class WeightsUnavailable(Exception):
             "Copy that file there, or choose a checkpoint file, or use random weights (train from scratch).")
 
 
-class CheckpointError(Exception):
+class CheckpointError(SightlineError):
     """A checkpoint file that cannot be used; the message names the file and the reason."""
 
 

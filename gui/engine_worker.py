@@ -16,6 +16,7 @@ from typing import Any, Callable
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
+from annotations.errors import Cancelled
 from annotations.imageio import read_rgb
 from annotations.model import LABEL, ModelRun
 from annotations.store import Store
@@ -94,10 +95,6 @@ class BatchResult:
     cancelled: bool
     problems: list[str] = field(default_factory=list)  # images that could not be read
     seconds: float = 0.0
-
-
-class Cancelled(Exception):
-    pass
 
 
 class SharedState:

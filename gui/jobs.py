@@ -6,7 +6,7 @@
     job.cancel()                    # ctx.cancelled becomes True; ctx.progress returns False
 
 `fn` checks ctx.cancelled (or the return of ctx.progress) between steps and raises
-JobCancelled, or just returns. Exceptions reach `failed` as readable text, never as a traceback
+Cancelled, or just returns. Exceptions reach `failed` as readable text, never as a traceback
 dialog. Signals are delivered on the GUI thread.
 """
 from __future__ import annotations
@@ -16,9 +16,7 @@ import traceback
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-
-class JobCancelled(Exception):
-    pass
+from annotations.errors import Cancelled
 
 
 class JobContext:
@@ -37,7 +35,7 @@ class JobContext:
 
     def check(self) -> None:
         if self.cancelled:
-            raise JobCancelled()
+            raise Cancelled()
 
 
 class _Runnable(QRunnable):
@@ -50,7 +48,7 @@ class _Runnable(QRunnable):
         job = self.job
         try:
             result = job._fn(job.ctx, *job._args, **job._kwargs)
-        except JobCancelled:
+        except Cancelled:
             job.cancelled.emit()
         except Exception as e:  # noqa: BLE001 - every failure becomes a message
             job.error_details = traceback.format_exc()

@@ -8,12 +8,13 @@ from .. import geometry
 from ..model import BOX, MASK, POLYGON, Annotation
 from .common import FormatError, check_box, check_numbers, check_ring
 from .rle_counts import counts_from_string
+from ..errors import SightlineError
 
 COCO_ANN_FIELDS = ("id", "image_id", "category_id", "bbox", "area", "iscrowd", "segmentation", "score")
 HINT = "_coco"  # Annotation.extra key for round-trip hints
 
 
-class Rejected(Exception):
+class Rejected(SightlineError):
     """This annotation cannot be represented (the import goes on with a warning)."""
 
 

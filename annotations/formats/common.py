@@ -10,16 +10,13 @@ from pathlib import Path
 from typing import Callable
 
 from ..model import ImageRecord
+from ..errors import Cancelled, SightlineError  # noqa: F401 - Cancelled is re-exported
 
 Progress = Callable[[int, int], "bool | None"]
 
 
-class FormatError(Exception):
+class FormatError(SightlineError):
     """Bad input or an impossible export. The message names the file and the entry."""
-
-
-class Cancelled(Exception):
-    """Raised inside an import or export when progress() returned False; nothing is changed."""
 
 
 @dataclass

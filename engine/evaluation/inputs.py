@@ -11,11 +11,12 @@ import math
 import numbers
 import os
 from pathlib import Path
+from annotations.errors import SightlineError
 
 IOU_TYPES = ("bbox", "segm")
 
 
-class EvaluationError(Exception):
+class EvaluationError(SightlineError):
     """Input that cannot be evaluated; the message names the file and the entry."""
 
 

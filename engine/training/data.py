@@ -20,12 +20,13 @@ from annotations import geometry
 from annotations.imageio import read_rgb
 from annotations.model import LABEL
 from annotations.store import Store
+from annotations.errors import SightlineError
 
 IGNORE = 255  # semantic targets: pixels that count for nothing (crowd regions, padding)
 MEAN_FILL = (124, 116, 104)  # ImageNet mean in 0..255, for zoom-out padding
 
 
-class TrainingDataError(Exception):
+class TrainingDataError(SightlineError):
     """The data cannot train a model (message says what to do about it)."""
 
 

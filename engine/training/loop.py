@@ -31,11 +31,12 @@ from .sampler import AspectGroupedBatches
 from .schedule import lr_factor
 from .steps import StepFailed, mixed_precision, train_step
 from .validation import coco_ground_truth, detection_metrics, semantic_metrics
+from annotations.errors import SightlineError
 
 Emit = Callable[[dict], None]
 
 
-class TrainingError(Exception):
+class TrainingError(SightlineError):
     """Training could not go on; the message says why and what to try."""
 
 

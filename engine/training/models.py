@@ -9,11 +9,12 @@ from torch import nn
 
 from . import checkpoints
 from .options import task_of
+from annotations.errors import SightlineError
 
 BACKGROUND = "__background__"
 
 
-class ModelSourceError(Exception):
+class ModelSourceError(SightlineError):
     """The starting weights cannot be had (message says which and what else to do)."""
 
 

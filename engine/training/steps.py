@@ -5,12 +5,13 @@ import torch
 import torch.nn.functional as F
 
 from .data import IGNORE
+from annotations.errors import SightlineError
 
 _MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 _STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
 
 
-class StepFailed(Exception):
+class StepFailed(SightlineError):
     def __init__(self, cause: BaseException, out_of_memory: bool):
         super().__init__(str(cause))
         self.cause = cause

@@ -9,11 +9,12 @@ from PySide6.QtCore import QRect, QSize
 from PySide6.QtGui import QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import QWidget
+from annotations.errors import SightlineError
 
 PLOT_FORMATS = ("png", "svg")
 
 
-class ExportError(Exception):
+class ExportError(SightlineError):
     pass
 
 

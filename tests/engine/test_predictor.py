@@ -10,7 +10,8 @@ from pycocotools import mask as mask_utils
 from annotations.demo import generate_demo
 from annotations.model import BOX, MASK, PREDICTION
 from annotations.store import Store
-from engine.predictor import PredictionCancelled, Predictor, new_prediction_run
+from annotations.errors import Cancelled
+from engine.predictor import Predictor, new_prediction_run
 from engine.registry import BACKGROUND, PLACEHOLDER
 from engine.weights import load_model
 
@@ -128,7 +129,7 @@ def test_cancel_between_images_stops_before_the_forward_pass(detector, images):
             asked.append(1)
             return len(asked) > 2  # after the batch check and the first image's preprocessing
 
-        with pytest.raises(PredictionCancelled):
+        with pytest.raises(Cancelled):
             Predictor(detector).predict(images, cancel=cancel)
         assert calls == []
         Predictor(detector).predict(images, cancel=lambda: False)
