@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 
 COMMANDS = {
@@ -23,7 +24,7 @@ COMMANDS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="main.py", description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(prog="sightline", description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
@@ -36,12 +37,20 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in COMMANDS or argv[:1] in (["-h"], ["--help"]):
         args = build_parser().parse_args(argv)
+        if args.command is None:
+            build_parser().print_help()
+            return 0
+        from annotations.applog import setup_logging
+        setup_logging()
         module = importlib.import_module(COMMANDS[args.command][0])
         try:
             return int(module.run(args) or 0)
         except KeyboardInterrupt:
             print("Interrupted.", file=sys.stderr)
             return 130
+        except Exception:
+            logging.getLogger("sightline").exception("command %s failed", args.command)
+            raise
     gui = argparse.ArgumentParser(prog="main.py", description="Open the window.")
     gui.add_argument("project", nargs="?", help="project folder or image folder (default: the demo project)")
     args = gui.parse_args(argv)

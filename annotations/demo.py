@@ -7,6 +7,7 @@ train and evaluate on it.
 from __future__ import annotations
 
 import math
+import shutil
 from pathlib import Path
 from typing import Callable
 
@@ -15,7 +16,8 @@ import numpy as np
 from . import geometry
 from .imageio import write_rgb
 from .model import POLYGON, Annotation, Category, ImageRecord
-from .store import Store
+from .errors import Cancelled
+from .store import DB_NAME, Store
 
 CLASSES = ("circle", "square", "triangle", "star")
 COLORS = ("#e6194b", "#3cb44b", "#4363d8", "#f58231")
@@ -69,48 +71,63 @@ def _place(rng, w, h, placed, rmin, rmax):
     return None
 
 
+def _remove_partial(path: Path, created: bool) -> None:
+    if created:
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    for name in (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm"):
+        (path / name).unlink(missing_ok=True)
+    shutil.rmtree(path / "images", ignore_errors=True)
+
+
 def generate_demo(path: str | Path, n_images: int = 300, seed: int = 0, size: tuple[int, int] = (320, 240),
                   val_fraction: float = 0.2, progress: Callable[[int, int], bool | None] | None = None) -> Store:
     """Write the demo project into `path` (must be empty or absent) and return the open store."""
     path = Path(path)
     if Store.exists(path):
         raise FileExistsError(f"{path} already holds a project")
-    rng = np.random.default_rng(seed)
-    w, h = size
+    created = not path.exists()
     store = Store.open(path)
-    store.set_meta("info", {"description": "Synthetic shapes demo", "version": "1", "year": 2026})
-    cat_ids = store.add_categories(Category(None, n, "shape", c) for n, c in zip(CLASSES, COLORS))
-    (path / "images").mkdir(exist_ok=True)
-    n_val = int(round(n_images * val_fraction))
-    with store.transaction():
-        for i in range(n_images):
-            if progress is not None and progress(i, n_images) is False:
-                raise InterruptedError("demo generation cancelled")
-            img = _background(rng, h, w)
-            anns, placed = [], []
-            for _ in range(int(rng.integers(1, 5))):
-                spot = _place(rng, w, h, placed, 14, 52)
-                if spot is None:
-                    continue
-                placed.append(spot)
-                k = int(rng.integers(len(CLASSES)))
-                poly = [round(v, 2) for v in _shape_polygon(CLASSES[k], *spot, rng.uniform(0, 2 * math.pi))]
-                mask = geometry.decode_rle(geometry.polygon_to_rle([poly], h, w)).astype(bool)
-                colour = rng.uniform(0, 255, 3)
-                while np.abs(colour - img[mask].mean(0)).sum() < 150:
+    try:
+        rng = np.random.default_rng(seed)
+        w, h = size
+        store.set_meta("info", {"description": "Synthetic shapes demo", "version": "1", "year": 2026})
+        cat_ids = store.add_categories(Category(None, n, "shape", c) for n, c in zip(CLASSES, COLORS))
+        (path / "images").mkdir(exist_ok=True)
+        n_val = int(round(n_images * val_fraction))
+        with store.transaction():
+            for i in range(n_images):
+                if progress is not None and progress(i, n_images) is False:
+                    raise Cancelled("demo generation cancelled")
+                img = _background(rng, h, w)
+                anns, placed = [], []
+                for _ in range(int(rng.integers(1, 5))):
+                    spot = _place(rng, w, h, placed, 14, 52)
+                    if spot is None:
+                        continue
+                    placed.append(spot)
+                    k = int(rng.integers(len(CLASSES)))
+                    poly = [round(v, 2) for v in _shape_polygon(CLASSES[k], *spot, rng.uniform(0, 2 * math.pi))]
+                    mask = geometry.decode_rle(geometry.polygon_to_rle([poly], h, w)).astype(bool)
                     colour = rng.uniform(0, 255, 3)
-                shade = rng.normal(0, 8, (int(mask.sum()), 3))
-                img[mask] = np.clip(colour + shade, 0, 255).astype(np.uint8)
-                rle = geometry.encode_mask(mask)
-                anns.append(Annotation(None, 0, cat_ids[k], kind=POLYGON, polygons=[poly],
-                                       bbox=geometry.rle_bbox(rle), area=geometry.rle_area(rle)))
-            name = f"images/shapes_{i:04d}.jpg"
-            write_rgb(path / name, img, quality=93)
-            split = "val" if i >= n_images - n_val else "train"
-            image_id = store.add_image(ImageRecord(None, name, w, h, split))
-            for a in anns:
-                a.image_id = image_id
-            store.add_annotations(anns)
+                    while np.abs(colour - img[mask].mean(0)).sum() < 150:
+                        colour = rng.uniform(0, 255, 3)
+                    shade = rng.normal(0, 8, (int(mask.sum()), 3))
+                    img[mask] = np.clip(colour + shade, 0, 255).astype(np.uint8)
+                    rle = geometry.encode_mask(mask)
+                    anns.append(Annotation(None, 0, cat_ids[k], kind=POLYGON, polygons=[poly],
+                                           bbox=geometry.rle_bbox(rle), area=geometry.rle_area(rle)))
+                name = f"images/shapes_{i:04d}.jpg"
+                write_rgb(path / name, img, quality=93)
+                split = "val" if i >= n_images - n_val else "train"
+                image_id = store.add_image(ImageRecord(None, name, w, h, split))
+                for a in anns:
+                    a.image_id = image_id
+                store.add_annotations(anns)
+    except BaseException:  # cancelled, disk full, ...: leave no half-made project that would reopen
+        store.close()
+        _remove_partial(path, created)
+        raise
     if progress is not None:
         progress(n_images, n_images)
     return store

@@ -35,6 +35,7 @@ class StoreEvent:
     table: str  # "images" | "categories" | "annotations" | "runs" | "meta"
     action: str  # "added" | "updated" | "removed"
     ids: list[int] = field(default_factory=list)
+    image_ids: list[int] = field(default_factory=list)  # for annotations: the images they lie on
 
 
 # Each entry migrates from version i to i+1.
@@ -65,7 +66,17 @@ CREATE INDEX ann_category ON annotations(category_id);
 CREATE INDEX ann_run ON annotations(run_id);
 CREATE INDEX img_split ON images(split);
 """
-MIGRATIONS: list[str] = [_SCHEMA_V1]
+# Hide and lock, kept with the project; rows go when their annotation or category goes.
+_VIEW_FLAGS = """
+CREATE TABLE IF NOT EXISTS view_flags (
+    kind TEXT NOT NULL CHECK (kind IN ('annotation', 'category')), id INTEGER NOT NULL,
+    flag TEXT NOT NULL CHECK (flag IN ('hidden', 'locked')), PRIMARY KEY (kind, id, flag)) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS view_flags_annotation_gone AFTER DELETE ON annotations
+    BEGIN DELETE FROM view_flags WHERE kind = 'annotation' AND id = OLD.id; END;
+CREATE TRIGGER IF NOT EXISTS view_flags_category_gone AFTER DELETE ON categories
+    BEGIN DELETE FROM view_flags WHERE kind = 'category' AND id = OLD.id; END;
+"""
+MIGRATIONS: list[str] = [_SCHEMA_V1, _VIEW_FLAGS]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _ANN_COLS = ("image_id, category_id, kind, x, y, w, h, polygons, holes, rle, area, iscrowd, score, "
@@ -148,7 +159,7 @@ class Store:
             if version > SCHEMA_VERSION:
                 raise StoreError(f"This project was written by a newer version (schema {version}).")
             for v in range(version, SCHEMA_VERSION):
-                for stmt in filter(str.strip, MIGRATIONS[v].split(";")):
+                for stmt in _statements(MIGRATIONS[v]):
                     conn.execute(stmt)
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
@@ -161,6 +172,10 @@ class Store:
                     pass
             self._conns.clear()
         self._closed = True
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def __enter__(self):
         return self
@@ -198,8 +213,13 @@ class Store:
             for cb in list(self._listeners):
                 cb(ev)
 
-    def _emit(self, table: str, action: str, ids: Iterable[int]) -> None:
-        self._local.pending.append(StoreEvent(table, action, list(ids)))
+    def _emit(self, table: str, action: str, ids: Iterable[int], image_ids: Iterable[int] = ()) -> None:
+        self._local.pending.append(StoreEvent(table, action, list(ids), sorted(set(image_ids))))
+
+    def _images_of(self, ann_ids: list[int]) -> list[int]:
+        """The images these annotations lie on (read inside the caller's transaction)."""
+        rows = self._select("SELECT DISTINCT image_id FROM annotations", [], [], "id", ann_ids)
+        return [r[0] for r in rows]
 
     def subscribe(self, callback: Callable[[StoreEvent], None]) -> Callable[[], None]:
         self._listeners.append(callback)
@@ -402,6 +422,7 @@ class Store:
 
     def add_annotations(self, anns: Iterable[Annotation]) -> list[int]:
         """Insert many annotations in one transaction (ids kept when given). Returns their ids."""
+        anns = list(anns)
         now = time.time()
         ids = []
         with self.transaction() as c:
@@ -416,7 +437,7 @@ class Store:
                     ids.append(cur.lastrowid)
             except sqlite3.IntegrityError as e:
                 raise StoreError(f"Annotation refused (unknown image or category, or duplicate id): {e}") from e
-            self._emit("annotations", "added", ids)
+            self._emit("annotations", "added", ids, [a.image_id for a in anns])
         return ids
 
     def add_annotation(self, ann: Annotation) -> int:
@@ -429,16 +450,18 @@ class Store:
         now = time.time()
         anns = list(anns)
         with self.transaction() as c:
+            before = self._images_of([a.id for a in anns])
             for a in anns:
                 c.execute(f"UPDATE annotations SET ({_ANN_COLS}) = ({','.join('?' * 20)}) WHERE id=?",
                           (*self._ann_row(a, now), a.id))
-            self._emit("annotations", "updated", [a.id for a in anns])
+            self._emit("annotations", "updated", [a.id for a in anns], before + [a.image_id for a in anns])
 
     def delete_annotations(self, ids: Iterable[int]) -> None:
         ids = list(ids)
         with self.transaction() as c:
+            images = self._images_of(ids)
             c.executemany("DELETE FROM annotations WHERE id=?", [(i,) for i in ids])
-            self._emit("annotations", "removed", ids)
+            self._emit("annotations", "removed", ids, images)
 
     @staticmethod
     def _ann(r) -> Annotation:
@@ -511,17 +534,47 @@ class Store:
         with self.transaction() as c:
             c.executemany("UPDATE annotations SET status=?, updated_at=? WHERE id=? AND status=?",
                           [(LABEL, time.time(), i, PREDICTION) for i in ids])
-            self._emit("annotations", "updated", ids)
+            self._emit("annotations", "updated", ids, self._images_of(ids))
 
     def reject_predictions(self, ids: Iterable[int]) -> None:
         ids = list(ids)
         with self.transaction() as c:
+            images = self._images_of(ids)
             c.executemany("DELETE FROM annotations WHERE id=? AND status=?", [(i, PREDICTION) for i in ids])
-            self._emit("annotations", "removed", ids)
+            self._emit("annotations", "removed", ids, images)
+
+    # ---- hide and lock (view state kept with the project) ---------------------------------
+    def view_flags(self) -> dict[tuple[str, str], set[int]]:
+        """{(kind, flag): ids}: kind "annotation" | "category", flag "hidden" | "locked"."""
+        out: dict[tuple[str, str], set[int]] = {}
+        for kind, i, flag in self._read("SELECT kind, id, flag FROM view_flags"):
+            out.setdefault((kind, flag), set()).add(i)
+        return out
+
+    def set_view_flags(self, kind: str, flag: str, ids: Iterable[int], on: bool) -> None:
+        rows = [(kind, int(i), flag) for i in ids]
+        with self.transaction() as c:
+            if on:
+                c.executemany("INSERT OR IGNORE INTO view_flags (kind, id, flag) VALUES (?, ?, ?)", rows)
+            else:
+                c.executemany("DELETE FROM view_flags WHERE kind=? AND id=? AND flag=?", rows)
+            self._emit("view_flags", "updated", [r[1] for r in rows])
 
     # ---- checks --------------------------------------------------------------------------
     def integrity_check(self) -> str:
         return self._read("PRAGMA integrity_check")[0][0]
+
+
+def _statements(script: str) -> list[str]:
+    """The SQL statements of a script (a trigger's body keeps its inner semicolons)."""
+    out, current = [], ""
+    for part in script.split(";"):
+        current += part + ";"
+        if sqlite3.complete_statement(current):
+            if current.strip(" \n;"):
+                out.append(current.strip())
+            current = ""
+    return out
 
 
 def copy_annotation(a: Annotation, **changes) -> Annotation:

@@ -15,13 +15,16 @@ class DeviceUnavailable(SightlineError):
     """The device or precision asked for cannot be used here; the message says why."""
 
 
-def resolve_device(choice: str | torch.device = "auto") -> torch.device:
-    """"auto" = CUDA when present, else the CPU. Asking for CUDA without it is an error."""
+def resolve_device(choice: str | torch.device = "auto", local_rank: int | None = None) -> torch.device:
+    """"auto" = CUDA when present, else the CPU. Asking for CUDA without it is an error.
+
+    local_rank: in a distributed run, plain "cuda" (or "auto" on CUDA) means this process's own GPU.
+    """
     if isinstance(choice, torch.device):
         choice = str(choice)
     choice = (choice or "auto").strip().lower()
     if choice == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        choice = "cuda" if torch.cuda.is_available() else "cpu"
     if choice == "cpu":
         return torch.device("cpu")
     if choice.startswith("cuda"):
@@ -30,6 +33,8 @@ def resolve_device(choice: str | torch.device = "auto") -> torch.device:
                                     f"(torch {torch.__version__}, built for CUDA {torch.version.cuda or 'none'}). "
                                     "Choose 'cpu' or 'auto'.")
         dev = torch.device(choice)
+        if dev.index is None and local_rank is not None:
+            dev = torch.device("cuda", local_rank)
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise DeviceUnavailable(f"{choice}: only {torch.cuda.device_count()} CUDA device(s) present.")
         return dev

@@ -14,7 +14,10 @@ import torch
 import torchvision
 from torchvision.models import detection as tv_detection
 from torchvision.models import segmentation as tv_segmentation
+
 from annotations.errors import SightlineError
+
+from . import weight_cache
 
 DETECTION, INSTANCE, SEMANTIC = "detection", "instance", "semantic"
 TASKS = (DETECTION, INSTANCE, SEMANTIC)
@@ -163,7 +166,7 @@ def build_model(name: str, num_classes: int | None = None, weights=None, weights
     num_classes: heads sized for that many classes (background included for detection); None =
     the spec's categories. weights: None = random heads, "DEFAULT" (or a weights enum member) asks
     torchvision for its weights: read from its cache, downloaded once when online (short timeout),
-    else engine.weights.WeightsUnavailable says what to do. With pretrained weights and a
+    else engine.weight_cache.WeightsUnavailable says what to do. With pretrained weights and a
     different num_classes, every layer but the class-indexed ones is loaded.
     Extra keywords go to torchvision's builder (min_size, max_size, aux_loss, ...); min_size and
     max_size are ignored for the fixed-size SSD models.
@@ -172,8 +175,7 @@ def build_model(name: str, num_classes: int | None = None, weights=None, weights
     n_spec = len(spec.categories)
     n = n_spec if num_classes is None else int(num_classes)
     if weights is not None:  # fail fast offline instead of a download that hangs
-        from .weights import ensure_default_weights  # weights.py builds on this module
-        ensure_default_weights(name, weights=weights)
+        weight_cache.ensure_cached(spec, weights=weights)
     if n < 2 and spec.task != SEMANTIC:
         raise ValueError(f"{name} needs at least 2 classes (background and one category), got {n}")
     if weights is None or n == n_spec:

@@ -102,9 +102,9 @@ def run(args) -> int:
 
     import torch
 
+    from annotations.errors import SightlineError
     from annotations.store import Store, StoreError
-    from engine.training import (ModelSourceError, TrainingDataError, TrainingError, default_options, new_run_dir,
-                                 resume_options, train)
+    from engine.training import (TrainingError, default_options, new_run_dir, resume_options, train)
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -143,12 +143,12 @@ def run(args) -> int:
         try:
             result = train(project, opts, run_dir, emit=_print_event, stop_requested=flag.event.is_set,
                            resume=bool(args.resume))
-        except (TrainingDataError, ModelSourceError) as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
         except TrainingError as e:
             print(f"error: {e}", file=sys.stderr)
             return 3
+        except SightlineError as e:  # bad data, an unusable model source or device
+            print(f"error: {e}", file=sys.stderr)
+            return 2
     return 0 if result.status in ("finished", "early_stopped", "interrupted") else 1
 
 

@@ -10,40 +10,23 @@ its categories are then the registry's.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import pickle
-import re
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
-from urllib.parse import urlparse
 
 import torch
 
+from . import weight_cache
 from .category_mapping import SUPPRESS, CategoryMapping, CategoryMismatch, remap_state_dict
 from .device import check_precision, describe_device, free_memory, resolve_device
 from .registry import BACKGROUND, SEMANTIC, ModelSpec, build_model, class_indexed_parameters, get_spec
+from .weight_cache import OFFLINE_ENV, WeightsUnavailable  # noqa: F401 - part of this module's API
 from annotations.errors import SightlineError
 
 CHECKPOINT_FORMAT = "sightline-checkpoint"
 CHECKPOINT_VERSION = 1
-OFFLINE_ENV = "SIGHTLINE_OFFLINE"  # set to 1: never try to download weights
-DOWNLOAD_TIMEOUT_S = 10.0
-_HASH_IN_NAME = re.compile(r"-([a-f0-9]*)\.")  # torchvision file names carry a sha256 prefix
-
-
-class WeightsUnavailable(SightlineError):
-    """torchvision's pretrained weights are neither cached nor downloadable right now."""
-
-    def __init__(self, model_name: str, file_name: str, directory: Path, url: str, reason: str = ""):
-        self.model_name, self.file_name, self.directory, self.url = model_name, file_name, directory, url
-        why = f" ({reason})" if reason else ""
-        super().__init__(
-            f"Pretrained weights for {model_name} are not on this machine and could not be downloaded{why}. "
-            f"torchvision expects the file {file_name} in {directory} (it is downloaded from {url}). "
-            "Copy that file there, or choose a checkpoint file, or use random weights (train from scratch).")
 
 
 class CheckpointError(SightlineError):
@@ -93,57 +76,15 @@ def release_model(loaded: LoadedModel | None) -> None:
 
 
 # ---- torchvision's own weights -------------------------------------------------------------------
-def default_weights_url(name: str, weights="DEFAULT") -> str:
-    """The URL of torchvision's weights for `name` ("DEFAULT" or another member of its enum)."""
-    return get_spec(name).weights_enum.verify(weights).url
-
-
 def default_weights_path(name: str, weights="DEFAULT") -> Path:
-    """Where torchvision looks for those weights (whether or not the file is there)."""
-    url = get_spec(name).weights_enum.verify(weights).url
-    return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(urlparse(url).path)
+    """Where torchvision looks for the weights of registry model `name` (whether or not the file is there)."""
+    return weight_cache.weights_path(get_spec(name), weights)
 
 
-def _download(url: str, dst: Path, timeout: float, progress: Callable[[int, int], bool | None] | None) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.part{os.getpid()}")
-    sha = hashlib.sha256()
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r, open(tmp, "wb") as f:
-            total, done = int(r.headers.get("Content-Length") or 0), 0
-            while chunk := r.read(1 << 20):
-                f.write(chunk)
-                sha.update(chunk)
-                done += len(chunk)
-                if progress is not None and progress(done, total) is False:
-                    raise OSError("download cancelled")
-        m = _HASH_IN_NAME.search(dst.name)
-        if m and not sha.hexdigest().startswith(m.group(1)):
-            raise OSError("downloaded file does not match its checksum")
-        os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def ensure_default_weights(name: str, allow_download: bool = True, timeout: float = DOWNLOAD_TIMEOUT_S,
+def ensure_default_weights(name: str, allow_download: bool = True, timeout: float = weight_cache.DOWNLOAD_TIMEOUT_S,
                            progress: Callable[[int, int], bool | None] | None = None, weights="DEFAULT") -> Path:
-    """The cached DEFAULT weights file of `name`, downloading it once when online.
-
-    The cache is looked at first, so offline work with cached weights never touches the network;
-    a download that fails or times out (short socket timeout) raises WeightsUnavailable.
-    """
-    url = default_weights_url(name, weights)
-    path = default_weights_path(name, weights)
-    if path.is_file():
-        return path
-    unavailable = WeightsUnavailable(name, path.name, path.parent, url)
-    if not allow_download or os.environ.get(OFFLINE_ENV, "") not in ("", "0"):
-        raise unavailable
-    try:
-        _download(url, path, timeout, progress)
-    except Exception as e:  # any network or disk failure means the same thing to the user
-        raise WeightsUnavailable(name, path.name, path.parent, url, reason=f"{e.__class__.__name__}: {e}") from e
-    return path
+    """The cached weights file of registry model `name`, downloading it once when online."""
+    return weight_cache.ensure_cached(get_spec(name), allow_download, timeout, progress, weights)
 
 
 # ---- checkpoint files ---------------------------------------------------------------------------

@@ -26,6 +26,8 @@ def create_app(argv: list[str] | None = None):
 
 
 def run_app(project: str | None = None) -> int:
+    from annotations.applog import setup_logging
+    setup_logging()
     app = create_app()
     from .main_window import MainWindow
     win = MainWindow()

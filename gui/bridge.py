@@ -11,8 +11,9 @@ model. Every request gets a rising id, returned by the call; results come back t
 - cancel() applies to every request made before it (a generation counter, checked between steps).
 - Failures arrive as `error(str)` (and `failed(id, str)`): readable text, never a dead thread.
 
-Call everything from the GUI thread. bridge_for(window) makes the window's one bridge: it follows the
-open project and is shut down by the window's shutdown hooks (no "QThread destroyed while running").
+Call everything from the GUI thread. The window's one bridge is the "engine" service
+(gui/engine_service.py): it follows the session's open project (follow_session) and is shut down
+with the window (no "QThread destroyed while running").
 EngineBridge(hooks=...) or use_hooks() swaps the engine entry points (tests use a slow fake).
 """
 from __future__ import annotations
@@ -234,19 +235,12 @@ class EngineBridge(QObject):
         self.busy.emit(busy)
 
 
-def bridge_for(window) -> EngineBridge:
-    """The window's one EngineBridge, made on first use: it follows the open project and is shut
-    down when the window closes. The model panel and the live view both use it."""
-    bridge = getattr(window, "engine_bridge", None)
-    if bridge is None:
-        bridge = EngineBridge(window)
-        window.engine_bridge = bridge
-        window.add_shutdown_hook(bridge.shutdown)
-        window.project_opened.connect(bridge.set_store)
-        window.project_closing.connect(lambda _store: _detach_store(bridge))
-        if getattr(window, "store", None) is not None:
-            bridge.set_store(window.store)
-    return bridge
+def follow_session(bridge: EngineBridge, session) -> None:
+    """The bridge works on the session's open project; before it closes, what writes to it stops."""
+    session.project_opened.connect(bridge.set_store)
+    session.project_closing.connect(lambda _store: _detach_store(bridge))
+    if session.store is not None:
+        bridge.set_store(session.store)
 
 
 def _detach_store(bridge: EngineBridge) -> None:

@@ -7,6 +7,7 @@ the engine is gathered in EngineHooks so tests can swap in a slow fake predictor
 from __future__ import annotations
 
 import gc
+import logging
 import sys
 import threading
 import time
@@ -22,6 +23,8 @@ from annotations.model import LABEL, ModelRun
 from annotations.store import Store
 
 from .overlay import blend_masks
+
+log = logging.getLogger(__name__)
 
 SKIPPED_NAMES = {"__background__", "background", "__ignore__"}
 
@@ -124,8 +127,12 @@ class SharedState:
 
 
 def _message(e: BaseException) -> str:
+    """The readable text of a failure on the engine thread; the failure goes to the log with its trace."""
     text = str(e).strip()
-    return text if text else e.__class__.__name__
+    text = text if text else e.__class__.__name__
+    if not isinstance(e, Cancelled):
+        log.error("engine thread: %s", text, exc_info=e)
+    return text
 
 
 class EngineWorker(QObject):

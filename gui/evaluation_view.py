@@ -4,19 +4,19 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 from .evaluation.panel import EvaluationPanel
+from .features import Feature, FeatureContext
 
 
-def install(window) -> EvaluationPanel:
-    panel = EvaluationPanel(window)
+def install(ctx: FeatureContext) -> EvaluationPanel:
+    panel = EvaluationPanel(ctx.host)
     panel.setObjectName("evaluation_panel")
-    dock = window.add_panel("evaluation", "Evaluation", panel, Qt.BottomDockWidgetArea)
-    dock.hide()  # opened from the Model menu; a saved layout may show it again
-
-    def open_view():
-        dock.show()
-        dock.raise_()
-    window.menu("&Model").addAction("Evaluate predictions...", open_view)
-    window.project_opened.connect(panel.set_store)
-    window.project_closing.connect(panel.project_closing)
-    window.add_shutdown_hook(panel.shutdown)
+    ctx.host.add_panel("evaluation", "Evaluation", panel, Qt.BottomDockWidgetArea).hide()
+    ctx.host.menu("&Model").addAction("Evaluate predictions...", lambda: ctx.host.show_panel("evaluation"))
+    ctx.session.project_opened.connect(panel.set_store)
+    ctx.session.project_closing.connect(panel.project_closing)
+    ctx.session.runs_changed.connect(lambda _change: panel.refresh_runs())
+    ctx.host.add_shutdown_hook(panel.shutdown)
     return panel
+
+
+FEATURE = Feature("evaluation", install)

@@ -9,6 +9,8 @@ from PySide6.QtCore import QObject, QSettings
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMenu
 
+from annotations.formats import FORMATS
+
 from .jobs import Job
 
 RECENT_KEY = "recent_projects"
@@ -17,14 +19,6 @@ FORMAT_TITLES = {"coco": "COCO JSON", "voc": "Pascal VOC (XML folder)", "yolo": 
                  "labelme": "labelme (JSON folder)", "masks": "PNG masks (folder)"}
 # Formats read from or written to one file; the others use a folder.
 SINGLE_FILE = {"coco"}
-
-
-def _format_names() -> tuple[str, ...]:
-    try:
-        from annotations.formats import FORMATS
-        return tuple(FORMATS)
-    except ImportError:
-        return tuple(FORMAT_TITLES)
 
 
 class FileMenu(QObject):
@@ -39,7 +33,7 @@ class FileMenu(QObject):
         menu.addSeparator()
         self.import_menu: QMenu = menu.addMenu("&Import labels")
         self.export_menu: QMenu = menu.addMenu("&Export labels")
-        for fmt in _format_names():
+        for fmt in FORMATS:
             title = FORMAT_TITLES.get(fmt, fmt)
             if fmt != "masks":  # PNG masks are written, never read
                 act = self.import_menu.addAction(f"{title}\u2026")

@@ -23,7 +23,8 @@ from annotations.model import ImageRecord
 from annotations.store import Store
 from engine.video import Frame, VideoSource, VideoSourceError, describe_source, parse_source
 
-from .bridge import EngineBridge, FrameResult, bridge_for
+from .bridge import EngineBridge, FrameResult
+from .features import Feature, FeatureContext
 from .frame_view import FrameView
 from .jobs import Job
 
@@ -320,19 +321,20 @@ class LiveView(QWidget):
             job.wait(5)
 
 
-def install(window) -> None:
+def install(ctx: FeatureContext) -> LiveView:
     """A "Live view" dock (hidden until asked for from the Model menu)."""
-    bridge = bridge_for(window)
-    view = LiveView(bridge, window)
-    window.live_view = view
-    dock = window.add_panel("live_view", "Live view", view, Qt.BottomDockWidgetArea)
-    dock.hide()
-    window.project_opened.connect(view.set_store)
-    window.project_closing.connect(lambda _store: view.set_store(None))
-    if getattr(window, "store", None) is not None:
-        view.set_store(window.store)
-    window.add_shutdown_hook(view.shutdown)
-    action = QAction("&Live view…", window)
+    view = LiveView(ctx.services.get("engine"))
+    ctx.host.add_panel("live_view", "Live view", view, Qt.BottomDockWidgetArea).hide()
+    ctx.session.project_opened.connect(view.set_store)
+    ctx.session.project_closing.connect(lambda _store: view.set_store(None))
+    if ctx.session.store is not None:
+        view.set_store(ctx.session.store)
+    ctx.host.add_shutdown_hook(view.shutdown)
+    action = QAction("&Live view…", view)
     action.setToolTip("Run the loaded model on a webcam, a video file or a stream")
-    action.triggered.connect(lambda: (dock.show(), dock.raise_(), view.source_edit.setFocus()))
-    window.menu("&Model").addAction(action)
+    action.triggered.connect(lambda: (ctx.host.show_panel("live_view"), view.source_edit.setFocus()))
+    ctx.host.menu("&Model").addAction(action)
+    return view
+
+
+FEATURE = Feature("live_view", install, requires=("engine",))

@@ -14,8 +14,10 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 
 from annotations.model import PREDICTION
 
-from .bridge import BatchResult, EngineBridge, ImageResult, bridge_for
+from .bridge import BatchResult, EngineBridge, ImageResult
 from .choices import offer_choice
+from .features import Feature, FeatureContext
+from .session import Session
 
 TASK_TITLES = {"detection": "Detection", "instance": "Instance segmentation", "semantic": "Semantic segmentation"}
 WEIGHTS = (("default", "Default (torchvision)"), ("random", "Random (train from scratch)"),
@@ -27,12 +29,13 @@ ERROR_STYLE = "color: #d04040;"
 
 
 class ModelPanel(QWidget):
-    def __init__(self, bridge: EngineBridge, window=None, parent: QWidget | None = None):
+    def __init__(self, bridge: EngineBridge, session: Session, edits=None, parent: QWidget | None = None):
+        """edits: the canvas's label edits (accept/reject predictions), when there is a canvas."""
         super().__init__(parent)
         self.bridge = bridge
-        self.window = window
+        self.session = session
+        self.edits = edits
         self.store = None
-        self.current_image: int | None = None
         self.cuda = False
         self.models: dict[str, dict] = {}
         self._batch_request = 0
@@ -188,24 +191,21 @@ class ModelPanel(QWidget):
         self.predict_all_button.setEnabled(loaded and has_project and not batch)
         self.predict_unlabelled_button.setEnabled(loaded and has_project and not batch)
         self.cancel_button.setEnabled(batch)
-        canvas = getattr(self.window, "canvas", None)
-        self.accept_button.setVisible(canvas is not None)
-        self.reject_button.setVisible(canvas is not None)
+        self.accept_button.setVisible(self.edits is not None)
+        self.reject_button.setVisible(self.edits is not None)
 
     def set_store(self, store) -> None:
         self.store = store
-        self.current_image = None
         self._update_controls()
 
     def _image_id(self) -> int | None:
-        canvas = getattr(self.window, "canvas", None)
-        shown = getattr(canvas, "current_image_id", None) if canvas is not None else None
-        return shown if shown is not None else self.current_image
+        return self.session.image_id
 
-    @Slot(int)
-    def on_image_shown(self, image_id: int) -> None:
-        self.current_image = image_id
+    @Slot(object)
+    def on_image_shown(self, image_id: int | None) -> None:
         self._update_controls()
+        if image_id is None:
+            return
         if self.auto_check.isChecked() and self.bridge.model_info and self.store is not None:
             self._image_requests.add(self.bridge.predict_image(image_id))
 
@@ -365,25 +365,48 @@ class ModelPanel(QWidget):
 
     @Slot()
     def accept_above_threshold(self) -> None:
-        canvas = getattr(self.window, "canvas", None)
-        if canvas is not None:
-            canvas.accept_predictions_above(self.threshold_spin.value())
+        if self.edits is not None:
+            self.edits.accept_predictions_above(self.threshold_spin.value())
 
     @Slot()
     def reject_all(self) -> None:
-        canvas = getattr(self.window, "canvas", None)
         image_id = self._image_id()
-        if canvas is not None and self.store is not None and image_id is not None:
-            canvas.reject_predictions([a.id for a in self.store.annotations(image_id=image_id, status=PREDICTION)])
+        if self.edits is not None and self.store is not None and image_id is not None:
+            self.edits.reject_predictions([a.id for a in self.store.annotations(image_id=image_id, status=PREDICTION)])
+
+    def load_checkpoint(self, model: str, path: str) -> None:
+        """Choose `model` with the checkpoint at `path` (classes mapped onto the project's) and load it."""
+        i = self.model_combo.findData(model)
+        if i >= 0:
+            self.model_combo.setCurrentIndex(i)
+        self.checkpoint_edit.setText(path)
+        self.weights_combo.setCurrentIndex(self.weights_combo.findData("checkpoint"))
+        self.map_check.setChecked(True)
+        self.load()
 
 
-def install(window) -> None:
-    bridge = bridge_for(window)
-    panel = ModelPanel(bridge, window)
-    window.model_panel = panel
-    window.add_panel("model", "Model", panel)
-    window.project_opened.connect(panel.set_store)
-    window.project_closing.connect(lambda _store: panel.set_store(None))
-    window.image_shown.connect(panel.on_image_shown)
-    if getattr(window, "store", None) is not None:
-        panel.set_store(window.store)
+class ModelService:
+    """What other features may ask of the Model dock."""
+
+    def __init__(self, panel: ModelPanel, host):
+        self._panel, self._host = panel, host
+
+    def load_checkpoint(self, model: str, path: str) -> None:
+        """Load a trained checkpoint for prediction and bring the Model dock to the front."""
+        self._panel.load_checkpoint(model, path)
+        self._host.show_panel("model")
+
+
+def install(ctx: FeatureContext) -> ModelPanel:
+    panel = ModelPanel(ctx.services.get("engine"), ctx.session, ctx.services.optional("edits"))
+    ctx.host.add_panel("model", "Model", panel)
+    ctx.session.project_opened.connect(panel.set_store)
+    ctx.session.project_closing.connect(lambda _store: panel.set_store(None))
+    ctx.session.image_changed.connect(panel.on_image_shown)
+    if ctx.session.store is not None:
+        panel.set_store(ctx.session.store)
+    ctx.services.provide("model", ModelService(panel, ctx.host))
+    return panel
+
+
+FEATURE = Feature("model", install, requires=("engine",), optional=("edits",), provides=("model",))

@@ -2,7 +2,7 @@
 live charts of losses, learning rate and validation; Stop saves and ends; the project's runs are
 listed, and a run's best checkpoint loads into the Model panel to predict at once.
 
-Offered to other parts: window.training_view (TrainingView) with
+A feature (gui/features.py): it asks the "model" service to load a checkpoint, and its view offers
   runs_changed(list[RunInfo])      the project's runs were re-read (after any run event that matters)
   checkpoint_ready(str, str)       a run ended with a usable checkpoint: (model name, checkpoint path)
   checkpoints() -> list[(label, model name, path)]   usable checkpoints of the project's runs, newest first
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit,
 
 from engine.training.runs import RunInfo, list_runs, new_run_dir
 
+from .features import Feature, FeatureContext
 from .training.charts import RunCharts
 from .training.form import TrainForm
 from .training.process import TrainingProcess
@@ -34,9 +35,10 @@ class TrainingView(QWidget):
     runs_changed = Signal(list)
     checkpoint_ready = Signal(str, str)
 
-    def __init__(self, window=None, parent: QWidget | None = None):
+    def __init__(self, model_service=None, parent: QWidget | None = None):
+        """model_service: the Model dock's service (load_checkpoint), when that feature is present."""
         super().__init__(parent)
-        self.window = window
+        self.model_service = model_service
         self.project_root: Path | None = None
         self.process = TrainingProcess(self)
         self.current_model = ""
@@ -194,37 +196,24 @@ class TrainingView(QWidget):
             self.use_checkpoint(run.model, str(run.usable_checkpoint))
 
     def use_checkpoint(self, model: str, path: str) -> None:
-        """Load a trained checkpoint into the Model panel (classes mapped onto the project's)."""
-        panel = getattr(self.window, "model_panel", None)
-        if panel is None:
+        """Load a trained checkpoint into the Model dock (classes mapped onto the project's)."""
+        if self.model_service is None:
             QMessageBox.information(self, "Training", f"Checkpoint: {path}")
             return
-        i = panel.model_combo.findData(model)
-        if i >= 0:
-            panel.model_combo.setCurrentIndex(i)
-        panel.checkpoint_edit.setText(path)
-        panel.weights_combo.setCurrentIndex(panel.weights_combo.findData("checkpoint"))
-        panel.map_check.setChecked(True)
-        panel.load()
-        dock = panel.parentWidget()
-        if dock is not None:
-            dock.show()
-            dock.raise_()
+        self.model_service.load_checkpoint(model, path)
 
 
-def install(window) -> None:
-    view = TrainingView(window)
-    window.training_view = view
-    dock = window.add_panel("training", "Training", view, Qt.BottomDockWidgetArea)
+def install(ctx: FeatureContext) -> TrainingView:
+    view = TrainingView(ctx.services.optional("model"))
+    dock = ctx.host.add_panel("training", "Training", view, Qt.BottomDockWidgetArea)
     dock.hide()
+    ctx.host.menu("&Model").addAction("Train on this project…", lambda: ctx.host.show_panel("training"))
+    ctx.session.project_opened.connect(view.set_store)
+    ctx.session.project_closing.connect(lambda _store: view.set_store(None))
+    ctx.host.add_shutdown_hook(view.shutdown)
+    if ctx.session.store is not None:
+        view.set_store(ctx.session.store)
+    return view
 
-    def show():
-        dock.show()
-        dock.raise_()
-    window.menu("&Train").addAction("Training…", show)
-    window.menu("&Model").addAction("Train on this project…", show)
-    window.project_opened.connect(view.set_store)
-    window.project_closing.connect(lambda _store: view.set_store(None))
-    window.add_shutdown_hook(view.shutdown)
-    if getattr(window, "store", None) is not None:
-        view.set_store(window.store)
+
+FEATURE = Feature("training", install, optional=("model",))

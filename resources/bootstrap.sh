@@ -12,7 +12,7 @@ if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 10))'; then
   exit 1
 fi
 
-stamp_of() { { cat requirements.txt; "$PY" --version; } | sha256sum | cut -d' ' -f1; }
+stamp_of() { { cat requirements.txt requirements/*.txt; "$PY" --version; } | sha256sum | cut -d' ' -f1; }
 want=$(stamp_of)
 have=$(cat .venv/.requirements-stamp 2>/dev/null || true)
 if [ ! -x .venv/bin/python ] || [ "$want" != "$have" ]; then

@@ -1,10 +1,12 @@
 """Test configuration: Qt offscreen, no downloads, small thread counts on the 2-core machines."""
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TORCH_HOME", str(Path(__file__).parent / ".torch-home-unused"))  # nothing is downloaded
+os.environ.setdefault("SIGHTLINE_LOG_DIR", tempfile.mkdtemp(prefix="sightline-test-logs-"))  # not the user's log
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))

@@ -23,7 +23,8 @@ from annotations.store import Store
 from . import checkpoints
 from .data import (LabelledImages, TrainingDataError, build_transforms, category_labels, collate_detection,
                    collate_semantic, read_samples)
-from .distributed import DistContext, from_environment
+from ..device import resolve_device
+from .distributed import from_environment
 from .models import ModelSourceError, build_for_training, quicken_batchnorm_statistics, set_backbone_trainable
 from .options import TrainOptions, task_of
 from .runs import RunFiles
@@ -49,17 +50,6 @@ class TrainResult:
     best_checkpoint: str | None
     best_metric: float | None
     history: list[dict] = field(default_factory=list)  # validation metrics per validated epoch
-
-
-def resolve_device(name: str, dist_ctx: DistContext | None = None) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise TrainingError("CUDA was asked for but no CUDA device is usable here; use --device cpu.")
-        if dist_ctx is not None and dist_ctx.active and name == "cuda":
-            return torch.device("cuda", dist_ctx.local_rank)
-    return torch.device(name)
 
 
 def make_optimizer(model, o: TrainOptions) -> torch.optim.Optimizer:
@@ -96,7 +86,7 @@ class _Trainer:
         self.stop_requested = stop_requested or (lambda: False)
         self.task = task_of(opts.model)
         self.dist = from_environment("cuda" if resolve_device(opts.device).type == "cuda" else "cpu")
-        self.device = resolve_device(opts.device, self.dist)
+        self.device = resolve_device(opts.device, self.dist.local_rank if self.dist.active else None)
         self._emit = emit
         self.resume = resume
         self.categories: list[str] = []

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..registry import build_model
+from ..weights import load_model
 from . import checkpoints
 from .options import task_of
 from annotations.errors import SightlineError
@@ -20,36 +22,16 @@ class ModelSourceError(SightlineError):
 
 def _build(name: str, num_classes: int) -> nn.Module:
     try:
-        from engine.registry import build_model
-    except ImportError:
-        build_model = None
-    if build_model is not None:
         return build_model(name, num_classes=num_classes, weights=None, weights_backbone=None)
-    import torchvision
-    try:
-        return torchvision.models.get_model(name, weights=None, weights_backbone=None, num_classes=num_classes)
-    except ValueError as e:
-        raise ModelSourceError(f"Unknown model {name!r}: {e}") from e
+    except KeyError as e:
+        raise ModelSourceError(e.args[0]) from e
 
 
 def _torchvision_state(name: str) -> dict:
     try:
-        from engine.weights import load_model
-    except ImportError:
-        load_model = None
-    if load_model is not None:
-        try:
-            return load_model(name, source="default", device="cpu").model.state_dict()
-        except Exception as e:  # WeightsUnavailable and friends carry a readable message
-            raise ModelSourceError(str(e)) from e
-    import torchvision
-    try:
-        weights = torchvision.models.get_model_weights(name).DEFAULT
-        return weights.get_state_dict(progress=False)
-    except Exception as e:  # offline with nothing cached, mostly
-        raise ModelSourceError(
-            f"torchvision's weights for {name} are not cached here and could not be downloaded ({e}). "
-            "Train from random weights (--source random) or start from a checkpoint file.") from e
+        return load_model(name, source="default", device="cpu").model.state_dict()
+    except SightlineError as e:  # WeightsUnavailable, NoPublishedWeights: a readable message
+        raise ModelSourceError(str(e)) from e
 
 
 @dataclass

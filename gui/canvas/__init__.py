@@ -1,10 +1,9 @@
 """The labelling canvas: image view, shape items, tools, image decoding and prefetch.
 
-    canvas = CanvasWidget(parent)
-    canvas.set_store(store)                 # or None when the project closes
+    canvas = CanvasWidget(parent, session=session)   # the session (gui.session) owns the state shown
+    canvas.set_store(store)                 # standalone use: opens the store in the canvas's session
     canvas.show_image(image_id, highlight=[annotation ids])
-    store_signals.changed.connect(canvas.on_store_changed)   # changes made by other parts
-    canvas.undo_stack                       # one QUndoStack; every edit is a gui.commands command
+    canvas.undo_stack                       # the session's QUndoStack; every edit is a gui.commands command
 
 Tools ("select", "rectangle", "polygon", "brush", "eraser") through set_tool; edits through
 copy_selection / paste / duplicate_selection / delete_selection / nudge / relabel /

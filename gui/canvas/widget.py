@@ -1,4 +1,8 @@
-"""CanvasWidget: the image and its annotations, the tools that edit them, and one undo stack.
+"""CanvasWidget: the image and its annotations, and the tools that edit them.
+
+The session (gui.session.Session) owns the state the canvas shows: the project, the current
+image, the selection, hidden and locked shapes, the current category, the tool, the brush radius
+and the undo stack. The canvas reads them there and follows its signals; it keeps no copy.
 
 The store is the document: every edit is a command (gui/commands.py) that writes to it at once.
 The scene mirrors the current image's annotations, one item per annotation, refreshed from the
@@ -10,13 +14,14 @@ from __future__ import annotations
 from typing import Iterable
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QUndoStack
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QLabel, QVBoxLayout, QWidget
 
 from annotations.model import Annotation, ImageRecord
 from annotations.store import Store
 
 from .. import commands
+from ..session import Session
 from .edits import EditActions
 from .image_cache import DecodedImage, ImageCache
 from .image_layer import ImageLayer
@@ -25,7 +30,6 @@ from .painting import RenderContext, outline_paths
 from .tools import TOOLS
 from .view import ImageView
 
-UNDO_LIMIT = 1000
 MANY_IDS = 64  # above this many changed ids, re-read the image's annotations in one query
 
 
@@ -38,8 +42,9 @@ class CanvasWidget(QWidget, EditActions):
     image_failed = Signal(int, str)
     message = Signal(str)  # something the user should read (a refused edit, no category yet)
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, session: Session | None = None):
         super().__init__(parent)
+        self.session = session if session is not None else Session(self)
         self.scene = QGraphicsScene(self)
         self.scene.setItemIndexMethod(QGraphicsScene.BspTreeIndex)
         self.view = ImageView(self.scene, self)
@@ -54,22 +59,14 @@ class CanvasWidget(QWidget, EditActions):
                                    " padding: 12px; border-radius: 6px; }")
         self._notice.hide()
 
-        self.undo_stack = QUndoStack(self)
-        self.undo_stack.setUndoLimit(UNDO_LIMIT)
         self.store: Store | None = None
         self.image: ImageRecord | None = None
         self._unlisten = None
         self._items: dict[int, AnnotationItem] = {}
-        self._selected: list[int] = []
         self._live: set[int] = set()  # shapes painting themselves (selected), not the cached layer
-        self._hidden_categories: set[int] = set()
-        self._hidden_ids: set[int] = set()
-        self._locked: set[int] = set()
         self._suppressed: set[int] = set()  # hidden while a tool edits them
-        self._category: int | None = None
         self._ctx = RenderContext()
         self._clipboard: list[Annotation] = []
-        self.brush_radius = 10.0
         self._fitted_size: tuple[int, int] | None = None
 
         self._layer = ImageLayer()
@@ -84,20 +81,53 @@ class CanvasWidget(QWidget, EditActions):
         self.view.zoom_changed.connect(self._on_zoom)
         self.view.cursor_moved.connect(self.cursor_moved)
         self._tools = {name: cls(self) for name, cls in TOOLS.items()}
-        self._tool = self._tools["select"]
+        self._tool = self._tools[self.session.tool]
+        ss = self.session
+        ss.project_opened.connect(self._attach)
+        ss.project_closing.connect(lambda _store: self._attach(None))
+        ss.image_changed.connect(self._follow_image)
+        ss.selection_changed.connect(self._on_selection)
+        ss.visibility_changed.connect(self._on_visibility)
+        ss.tool_changed.connect(self._on_tool)
+        ss.categories_changed.connect(lambda _change: self._reload_categories())
+        ss.annotations_changed.connect(self._on_annotations_changed)
+        ss.images_changed.connect(self._on_images_changed)
+        if ss.store is not None:
+            self._attach(ss.store)
+
+    # ---- state owned by the session ------------------------------------------------------------
+    @property
+    def undo_stack(self):
+        return self.session.undo_stack
+
+    @property
+    def brush_radius(self) -> float:
+        return self.session.brush_radius
+
+    @property
+    def _selected(self) -> list[int]:
+        return self.session.selection
+
+    @property
+    def _locked(self) -> frozenset[int]:
+        return self.session.locked_annotations
 
     # ---- project and image -------------------------------------------------------------------
     def set_store(self, store: Store | None) -> None:
+        """Open `store` in this canvas's session (None: forget it; the caller closes its store)."""
+        if store is None:
+            self.session.close(close_store=False)
+        else:
+            self.session.open(store)
+
+    def _attach(self, store: Store | None) -> None:
         self._tool.cancel()
         if self._unlisten is not None:
             self._unlisten()
             self._unlisten = None
-        self.undo_stack.clear()  # its commands belong to the previous project
         self._clear_image()
         self._cache.clear()
         self.store = store
-        self._category = None
-        self._hidden_categories, self._hidden_ids, self._locked = set(), set(), set()
         self._fitted_size = None
         if store is not None:
             self._unlisten = commands.listen(store, self._refresh_ids)
@@ -108,14 +138,23 @@ class CanvasWidget(QWidget, EditActions):
         return None if self.image is None else self.image.id
 
     def show_image(self, image_id: int, highlight: Iterable[int] = ()) -> None:
-        """Show an image: its annotations at once, its pixels when decoded (placeholder until then)."""
+        """Make `image_id` the session's image and select (and reveal) the `highlight` shapes."""
         if self.store is None:
             return
+        self.session.set_image(int(image_id))
+        if self.image is None or self.image.id != image_id:
+            self._follow_image(int(image_id))
         highlight = list(highlight)
-        if self.image is not None and self.image.id == image_id:
-            if highlight:
-                self.select_annotations(highlight)
-                self._reveal(highlight)
+        if highlight:
+            self.select_annotations(highlight)
+            self._reveal(highlight)
+
+    def _follow_image(self, image_id: int | None) -> None:
+        """Show the session's image: its annotations at once, its pixels when decoded."""
+        if image_id is None:
+            self._clear_image()
+            return
+        if self.store is None or (self.image is not None and self.image.id == image_id):
             return
         self._tool.cancel()
         rec = self.store.image(image_id)
@@ -143,8 +182,6 @@ class CanvasWidget(QWidget, EditActions):
         decoded = self._cache.request(rec.id, self.store.image_path(rec))
         if decoded is not None:
             self._on_image_decoded(rec.id, decoded)
-        self.select_annotations(highlight)
-        self._reveal(highlight)
 
     def _reveal(self, ids: list[int]) -> None:
         """Bring these shapes into view (centred) when they are not all visible."""
@@ -168,10 +205,9 @@ class CanvasWidget(QWidget, EditActions):
         self.image = None
         self._layer.set_size(0, 0)
         self._notice.hide()
+        self._handles.set_shapes([], self.zoom())
         if self._selected:
-            self._selected = []
-            self._handles.set_shapes([], self.zoom())
-            self.selection_changed.emit([])
+            self.session.select([])
 
     def _on_image_decoded(self, image_id: int, decoded: DecodedImage) -> None:
         if self.image is not None and self.image.id == image_id:
@@ -235,12 +271,12 @@ class CanvasWidget(QWidget, EditActions):
             item.set_annotation(item.ann, self._ctx)
 
     def set_current_category(self, category_id: int | None) -> None:
-        self._category = category_id
+        self.session.set_current_category(category_id)
 
     def current_category(self) -> int | None:
         known = [cid for cid, _ in self._ctx.names]
-        if self._category in known:
-            return self._category
+        if self.session.current_category in known:
+            return self.session.current_category
         return known[0] if known else None
 
     def category_color(self, category_id: int | None) -> QColor:
@@ -290,20 +326,27 @@ class CanvasWidget(QWidget, EditActions):
 
     def _apply_visibility(self, item: AnnotationItem) -> None:
         a = item.ann
-        visible = (a.id not in self._hidden_ids and a.category_id not in self._hidden_categories
+        visible = (a.id not in self.session.hidden_annotations and a.category_id not in self.session.hidden_categories
                    and a.id not in self._suppressed)
         if visible != item.isVisible():
             item.setVisible(visible)
             self._shapes.invalidate(item.sceneBoundingRect())
 
     def set_hidden(self, categories: set[int], annotations: set[int]) -> None:
-        self._hidden_categories, self._hidden_ids = set(categories), set(annotations)
+        ss = self.session
+        ss.set_hidden_categories(categories)
+        ss.set_flag("annotation", "hidden", ss.hidden_annotations - set(annotations), False)
+        ss.set_flag("annotation", "hidden", set(annotations), True)
+
+    def set_locked(self, annotation_ids: set[int]) -> None:
+        ss = self.session
+        ss.set_flag("annotation", "locked", ss.locked_annotations - set(annotation_ids), False)
+        ss.set_flag("annotation", "locked", set(annotation_ids), True)
+
+    def _on_visibility(self) -> None:
         for item in self._items.values():
             self._apply_visibility(item)
         self._prune_selection()
-
-    def set_locked(self, annotation_ids: set[int]) -> None:
-        self._locked = set(annotation_ids)
         self._update_handles()
 
     def set_item_visible(self, ann_id: int, visible: bool) -> None:
@@ -342,36 +385,37 @@ class CanvasWidget(QWidget, EditActions):
         self._prune_selection()
         self._update_handles()
 
-    def on_store_changed(self, table: str, action: str, ids: list) -> None:
-        """Changes committed by other parts (StoreSignals.changed); own echoes change nothing."""
-        if self.store is None:
-            return
-        if table == "categories":
-            self._reload_categories()
-        elif table == "images" and self.image is not None and self.image.id in ids:
-            if action == "removed":
+    def _on_images_changed(self, change) -> None:
+        if self.store is not None and self.image is not None and self.image.id in change.ids:
+            if change.action == "removed":
                 self._clear_image()
             else:
                 self.image = self.store.image(self.image.id) or self.image
-        elif table in ("annotations", "runs") and self.image is not None:
-            if not ids or table == "runs" or len(ids) > MANY_IDS:
-                self._reload_annotations()
-            elif action == "removed":
-                for i in ids:
-                    self._remove_item(i)
-                self._prune_selection()
-                self._update_handles()
-            else:
-                self._refresh_ids(set(ids))
+
+    def _on_annotations_changed(self, change) -> None:
+        """Changes committed by other parts; own echoes change nothing."""
+        if self.store is None or self.image is None:
+            return
+        if change.image_ids and self.image.id not in change.image_ids:
+            return
+        if change.unknown or len(change.ids) > MANY_IDS:
+            self._reload_annotations()
+        elif change.action == "removed":
+            for i in change.ids:
+                self._remove_item(i)
+            self._prune_selection()
+            self._update_handles()
+        else:
+            self._refresh_ids(set(change.ids))
 
     # ---- selection ----------------------------------------------------------------------------------
     def select_annotations(self, ids: Iterable[int]) -> None:
-        ids = list(dict.fromkeys(i for i in ids if i in self._items and self._items[i].isVisible()))
-        changed = ids != self._selected
-        self._selected = ids
+        """Select these shapes of the current image (hidden and unknown ids are left out)."""
+        self.session.select(i for i in ids if i in self._items and self._items[i].isVisible())
+
+    def _on_selection(self, ids: list) -> None:
         self._update_handles()
-        if changed:
-            self.selection_changed.emit(list(ids))
+        self.selection_changed.emit(list(ids))
 
     def selected_ids(self) -> list[int]:
         return list(self._selected)
@@ -381,9 +425,11 @@ class CanvasWidget(QWidget, EditActions):
                 if i in self._items and not (editable and i in self._locked)]
 
     def _prune_selection(self) -> None:
+        if self.image is None:
+            return
         keep = [i for i in self._selected if i in self._items and self._items[i].isVisible()]
         if keep != self._selected:
-            self.select_annotations(keep)
+            self.session.select(keep)
 
     def _update_handles(self) -> None:
         live = set(self._selected)
@@ -433,8 +479,9 @@ class CanvasWidget(QWidget, EditActions):
 
     # ---- tools ---------------------------------------------------------------------------------------
     def set_tool(self, name: str) -> None:
-        if name not in self._tools:
-            raise ValueError(f"unknown tool {name!r}; tools are: {', '.join(self._tools)}")
+        self.session.set_tool(name)
+
+    def _on_tool(self, name: str) -> None:
         if self._tool.name == name:
             return
         self._tool.cancel()
@@ -454,7 +501,7 @@ class CanvasWidget(QWidget, EditActions):
         return self._tool
 
     def set_brush_radius(self, px: float) -> None:
-        self.brush_radius = min(max(float(px), 0.5), 1000.0)
+        self.session.set_brush_radius(px)
 
     # ---- view ------------------------------------------------------------------------------------------
     def fit(self) -> None:

@@ -240,13 +240,6 @@ class EvaluationPanel(QWidget):
         self.report = None
         self._clear_results()
         self.refresh_runs()
-        signals = getattr(self.window, "store_signals", None)
-        if store is not None and signals is not None:
-            signals.changed.connect(self._store_changed)
-
-    def _store_changed(self, table: str, _action: str, _ids: list) -> None:
-        if table == "runs":
-            self.refresh_runs()
 
     def refresh_runs(self) -> None:
         current = self.run_combo.currentData()

@@ -14,6 +14,8 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QPus
 from annotations.model import HAND, Annotation
 from annotations.store import Store
 
+from ..session import Session
+
 from .category_list import _swatch, category_color
 
 COL_SHOW, COL_LOCK, COL_CATEGORY, COL_SHAPE, COL_FROM = range(5)
@@ -40,20 +42,15 @@ def shape_text(a: Annotation) -> str:
 
 
 class AnnotationListPanel(QWidget):
-    selection_requested = Signal(list)  # annotation ids the user selected here
-    hidden_changed = Signal(set)  # annotation ids not drawn
-    locked_changed = Signal(set)  # annotation ids that cannot be edited on the canvas
     relabel_requested = Signal(list, int)  # ids, new category id
     delete_requested = Signal(list)
     accept_requested = Signal(list)
     reject_requested = Signal(list)
 
-    def __init__(self, parent=None):
+    def __init__(self, session: Session, parent=None):
         super().__init__(parent)
+        self.session = session
         self.store: Store | None = None
-        self.image_id: int | None = None
-        self.hidden: set[int] = set()
-        self.locked: set[int] = set()
         self.title = QLabel("No image")
         self.title.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # text never resizes the dock
         self.tree = QTreeWidget()
@@ -91,18 +88,32 @@ class AnnotationListPanel(QWidget):
         self.delete_button.clicked.connect(lambda: self._ask(self.delete_requested, self.selected_ids()))
         self.accept_button.clicked.connect(lambda: self._ask(self.accept_requested, self.selected_predictions()))
         self.reject_button.clicked.connect(lambda: self._ask(self.reject_requested, self.selected_predictions()))
+        session.project_opened.connect(self.set_store)
+        session.project_closing.connect(lambda _store: self.set_store(None))
+        session.image_changed.connect(lambda _image_id: self.reload())
+        session.selection_changed.connect(self.select_ids)
+        session.visibility_changed.connect(self._show_flags)
+        session.categories_changed.connect(lambda _change: (self.reload_categories(), self.reload()))
+        session.annotations_changed.connect(self._on_annotations_changed)
         self._update_buttons()
+
+    # ---- state owned by the session ------------------------------------------------------------
+    @property
+    def image_id(self) -> int | None:
+        return self.session.image_id
+
+    @property
+    def hidden(self) -> frozenset[int]:
+        return self.session.hidden_annotations
+
+    @property
+    def locked(self) -> frozenset[int]:
+        return self.session.locked_annotations
 
     # ---- content -------------------------------------------------------------------------------
     def set_store(self, store: Store | None) -> None:
         self.store = store
-        self.image_id = None
-        self.hidden, self.locked = set(), set()
         self.reload_categories()
-        self.reload()
-
-    def set_image(self, image_id: int | None) -> None:
-        self.image_id = image_id
         self.reload()
 
     def reload_categories(self) -> None:
@@ -115,7 +126,7 @@ class AnnotationListPanel(QWidget):
             self.relabel_box.setCurrentIndex(max(i, 0))
 
     def reload(self) -> None:
-        selected = set(self.selected_ids())
+        selected = set(self.session.selection)
         anns = self.store.annotations(image_id=self.image_id) if self.store and self.image_id is not None else []
         cats = {c.id: c for c in self.store.categories()} if self.store is not None else {}
         with QSignalBlocker(self.tree):
@@ -166,7 +177,7 @@ class AnnotationListPanel(QWidget):
 
     # ---- selection, from and to the canvas ----------------------------------------------------
     def select_ids(self, ids) -> None:
-        """Mirror the canvas' selection (emits nothing back)."""
+        """Show the session's selection (emits nothing back)."""
         wanted = set(ids)
         with QSignalBlocker(self.tree):
             for i in range(self.tree.topLevelItemCount()):
@@ -178,9 +189,20 @@ class AnnotationListPanel(QWidget):
 
     def _selection_changed(self) -> None:
         self._update_buttons()
-        self.selection_requested.emit(self.selected_ids())
+        self.session.select(self.selected_ids())
+
+    def _show_relabel_category(self) -> None:
+        """The relabel box shows the category of the (first) selected shape."""
+        ids = self.selected_ids()
+        ann = self.store.annotation(ids[0]) if ids and self.store is not None else None
+        if ann is not None:
+            i = self.relabel_box.findData(ann.category_id)
+            if i >= 0:
+                with QSignalBlocker(self.relabel_box):
+                    self.relabel_box.setCurrentIndex(i)
 
     def _update_buttons(self) -> None:
+        self._show_relabel_category()
         sel = bool(self.tree.selectedItems())
         preds = bool(self.selected_predictions())
         self.relabel_button.setEnabled(sel and self.relabel_box.count() > 0)
@@ -197,20 +219,23 @@ class AnnotationListPanel(QWidget):
             self.set_locked(aid, item.checkState(COL_LOCK) == Qt.Checked)
 
     def set_hidden(self, ann_id: int, hidden: bool) -> None:
-        if hidden != (ann_id in self.hidden):
-            (self.hidden.add if hidden else self.hidden.discard)(ann_id)
-            self.hidden_changed.emit(set(self.hidden))
-        item = self.item_for(ann_id)
-        if item is not None and (item.checkState(COL_SHOW) == Qt.Checked) == hidden:
-            item.setCheckState(COL_SHOW, Qt.Unchecked if hidden else Qt.Checked)
+        self.session.set_flag("annotation", "hidden", [ann_id], hidden)
 
     def set_locked(self, ann_id: int, locked: bool) -> None:
-        if locked != (ann_id in self.locked):
-            (self.locked.add if locked else self.locked.discard)(ann_id)
-            self.locked_changed.emit(set(self.locked))
-        item = self.item_for(ann_id)
-        if item is not None and (item.checkState(COL_LOCK) == Qt.Checked) != locked:
-            item.setCheckState(COL_LOCK, Qt.Checked if locked else Qt.Unchecked)
+        self.session.set_flag("annotation", "locked", [ann_id], locked)
+
+    def _show_flags(self) -> None:
+        hidden, locked = self.hidden, self.locked
+        with QSignalBlocker(self.tree):
+            for i in range(self.tree.topLevelItemCount()):
+                it = self.tree.topLevelItem(i)
+                aid = it.data(0, Qt.UserRole)
+                show = Qt.Unchecked if aid in hidden else Qt.Checked
+                lock = Qt.Checked if aid in locked else Qt.Unchecked
+                if it.checkState(COL_SHOW) != show:
+                    it.setCheckState(COL_SHOW, show)
+                if it.checkState(COL_LOCK) != lock:
+                    it.setCheckState(COL_LOCK, lock)
 
     def _relabel(self) -> None:
         ids, cid = self.selected_ids(), self.relabel_box.currentData()
@@ -222,11 +247,8 @@ class AnnotationListPanel(QWidget):
         if ids:
             signal.emit(ids)
 
-    def on_store_changed(self, table: str, action: str, ids: list) -> None:
-        if self.store is None:
+    def _on_annotations_changed(self, change) -> None:
+        if self.store is None or self.image_id is None:
             return
-        if table == "categories":
-            self.reload_categories()
-            self.reload()
-        elif table in ("annotations", "runs") and self.image_id is not None:
+        if change.unknown or not change.image_ids or self.image_id in change.image_ids:
             self.reload()

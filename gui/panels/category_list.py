@@ -15,6 +15,8 @@ from PySide6.QtWidgets import (QButtonGroup, QColorDialog, QComboBox, QDialog, Q
 from annotations.model import LABEL, Category
 from annotations.store import Store, StoreError
 
+from ..session import Session
+
 # Colours for categories without one of their own (a category's id picks one, so it never changes);
 # the same palette and rule as the canvas (gui/canvas/painting.py), so swatches match the shapes.
 PALETTE = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
@@ -81,16 +83,13 @@ class DeleteCategoryDialog(QDialog):
 
 
 class CategoryListPanel(QWidget):
-    category_chosen = Signal(int)  # the category new shapes get
-    hidden_changed = Signal(set)  # ids of categories not drawn on the canvas
     category_deleted = Signal(int)  # after the store has deleted it
     message = Signal(str, str)  # title, text: something the user should read
 
-    def __init__(self, parent=None):
+    def __init__(self, session: Session, parent=None):
         super().__init__(parent)
+        self.session = session
         self.store: Store | None = None
-        self.hidden: set[int] = set()
-        self._current: int | None = None
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Key", "Category", "Labels"])
         self.tree.setRootIsDecorated(False)
@@ -118,13 +117,25 @@ class CategoryListPanel(QWidget):
         self.rename_button.clicked.connect(self.rename_current)
         self.color_button.clicked.connect(self.recolour_current)
         self.delete_button.clicked.connect(self.delete_current)
+        session.project_opened.connect(self.set_store)
+        session.project_closing.connect(lambda _store: self.set_store(None))
+        session.current_category_changed.connect(self._show_current)
+        session.visibility_changed.connect(self._show_hidden)
+        session.categories_changed.connect(lambda _change: self.reload())
+        session.annotations_changed.connect(lambda _change: self._update_counts())
         self._update_buttons()
+
+    @property
+    def hidden(self) -> frozenset[int]:
+        return self.session.hidden_categories
+
+    @property
+    def _current(self) -> int | None:
+        return self.session.current_category
 
     # ---- state -----------------------------------------------------------------------------
     def set_store(self, store: Store | None) -> None:
         self.store = store
-        self.hidden = set()
-        self._current = None
         self.reload()
         cats = self.categories()
         if cats:
@@ -162,11 +173,8 @@ class CategoryListPanel(QWidget):
                 if cat.id == self._current:
                     self.tree.setCurrentItem(item)
         known = {c.id for c in cats}
-        if self.hidden - known:
-            self.hidden &= known
-            self.hidden_changed.emit(set(self.hidden))
         if self._current not in known:
-            self._current = None
+            self.session.set_current_category(None)
             if cats:
                 self.choose(cats[0].id)
         self._update_buttons()
@@ -189,10 +197,8 @@ class CategoryListPanel(QWidget):
         item = self._item(category_id)
         if item is None:
             return
-        self.tree.setCurrentItem(item)  # emits through _current_item_changed
-        if self._current != category_id:
-            self._current = category_id
-            self.category_chosen.emit(category_id)
+        self.tree.setCurrentItem(item)  # sets the session's category through _current_item_changed
+        self.session.set_current_category(category_id)
         self._update_buttons()
 
     def choose_number(self, n: int) -> bool:
@@ -206,11 +212,24 @@ class CategoryListPanel(QWidget):
     def _current_item_changed(self, item, _previous) -> None:
         if item is None:
             return
-        cid = item.data(COL_NAME, Qt.UserRole)
-        if cid != self._current:
-            self._current = cid
-            self.category_chosen.emit(cid)
+        self.session.set_current_category(item.data(COL_NAME, Qt.UserRole))
         self._update_buttons()
+
+    def _show_current(self, category_id: int | None) -> None:
+        item = self._item(category_id)
+        if item is not None and self.tree.currentItem() is not item:
+            with QSignalBlocker(self.tree):
+                self.tree.setCurrentItem(item)
+        self._update_buttons()
+
+    def _show_hidden(self) -> None:
+        hidden = self.hidden
+        with QSignalBlocker(self.tree):
+            for i in range(self.tree.topLevelItemCount()):
+                it = self.tree.topLevelItem(i)
+                want = Qt.Unchecked if it.data(COL_NAME, Qt.UserRole) in hidden else Qt.Checked
+                if it.checkState(COL_KEY) != want:
+                    it.setCheckState(COL_KEY, want)
 
     def set_visible(self, category_id: int, visible: bool) -> None:
         item = self._item(category_id)
@@ -221,10 +240,7 @@ class CategoryListPanel(QWidget):
     def _item_changed(self, item: QTreeWidgetItem, column: int) -> None:
         cid = item.data(COL_NAME, Qt.UserRole)
         if column == COL_KEY:
-            hidden = item.checkState(COL_KEY) != Qt.Checked
-            if hidden != (cid in self.hidden):
-                (self.hidden.add if hidden else self.hidden.discard)(cid)
-                self.hidden_changed.emit(set(self.hidden))
+            self.session.set_flag("category", "hidden", [cid], item.checkState(COL_KEY) != Qt.Checked)
         elif column == COL_NAME and self.store is not None:
             cat = self.store.category(cid)
             name = item.text(COL_NAME).strip()
@@ -295,19 +311,13 @@ class CategoryListPanel(QWidget):
         except StoreError as e:
             self.message.emit("Delete category", str(e))
             return
-        self.hidden.discard(category_id)
+        self.session.set_flag("category", "hidden", [category_id], False)
         self.reload()
         self.category_deleted.emit(category_id)
 
-    def on_store_changed(self, table: str, action: str, ids: list) -> None:
+    def _update_counts(self) -> None:
         if self.store is None:
             return
-        if table == "categories":
-            self.reload()
-        elif table == "annotations":
-            self._update_counts()
-
-    def _update_counts(self) -> None:
         counts = self.store.category_counts()
         with QSignalBlocker(self.tree):
             for i in range(self.tree.topLevelItemCount()):

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QSizePolicy, QTreeView, QVBoxLayout,
                                QWidget)
 
 from annotations.model import LABEL
 from annotations.store import Store
+
+from ..session import Session
 
 STATES = (("all", "All images"), ("labelled", "Labelled"), ("unlabelled", "Unlabelled"),
           ("predictions", "With predictions"))
@@ -173,8 +175,9 @@ class FileListPanel(QWidget):
     """Dock content: filters, counts and the list. Emits image_activated(id) on a click or Enter."""
     image_activated = Signal(int)
 
-    def __init__(self, parent=None):
+    def __init__(self, session: Session, parent=None):
         super().__init__(parent)
+        self.session = session
         self.model = ImageListModel(self)
         self.state_box = QComboBox()
         for key, text in STATES:
@@ -222,8 +225,11 @@ class FileListPanel(QWidget):
         self.model.modelReset.connect(self._after_reset)
         self.model.dataChanged.connect(lambda *_: self._update_counts())
         self._update_counts()
-        self._full_recount = QTimer(self, singleShot=True, interval=300)
-        self._full_recount.timeout.connect(lambda: self.model.recount())
+        session.project_opened.connect(self.set_store)
+        session.project_closing.connect(lambda _store: self.set_store(None))
+        session.image_changed.connect(self.set_current)
+        session.images_changed.connect(lambda _change: self.model.reload())
+        session.annotations_changed.connect(self._on_annotations_changed)
 
     def set_store(self, store: Store | None) -> None:
         self.model.pinned = None
@@ -264,7 +270,7 @@ class FileListPanel(QWidget):
         self.view.viewport().update()
 
     def current_id(self) -> int | None:
-        return self.model.pinned
+        return self.session.image_id
 
     def neighbour(self, step: int) -> int | None:
         """The image `step` rows away from the current one in the list as filtered (None at the ends)."""
@@ -277,22 +283,11 @@ class FileListPanel(QWidget):
         j = row + step
         return ids[j] if 0 <= j < len(ids) else None
 
-    def on_store_changed(self, table: str, action: str, ids: list) -> None:
+    def _on_annotations_changed(self, change) -> None:
+        """Recount the images a change touched (all of them when it does not say which)."""
         if self.model.store is None:
             return
-        if table == "images":
-            self.model.reload()
-        elif table in ("annotations", "runs"):
-            if table == "annotations" and action != "removed" and ids and len(ids) <= _INCREMENTAL_LIMIT:
-                touched = {a.image_id for a in (self.model.store.annotation(i) for i in ids) if a is not None}
-                if self.model.pinned is not None:
-                    touched.add(self.model.pinned)
-                self.model.recount(touched)
-            elif table == "annotations" and action == "removed" and ids and len(ids) <= _INCREMENTAL_LIMIT \
-                    and self.model.pinned is not None:
-                # Removed rows cannot tell their image any more: recount the current image now (where
-                # edits happen) and every image a moment later, once a burst of removals is over.
-                self.model.recount([self.model.pinned])
-                self._full_recount.start()
-            else:
-                self.model.recount()
+        if change.image_ids and len(change.image_ids) <= _INCREMENTAL_LIMIT:
+            self.model.recount(change.image_ids)
+        else:
+            self.model.recount()

@@ -1,19 +1,26 @@
 """`main.py train` as a child process (QProcess): JSON lines in, signals out.
 
+The child is `python -m main train ...` with the folder that holds this app's packages first on
+its path: the checkout when run from one, site-packages when installed (`pip install .`).
+
 The GUI thread only reads what the child prints; all the work is in the child. Stop asks the child
 to save and end (SIGTERM on POSIX, which the child handles like Ctrl+C); kill ends it at once.
 """
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
+from collections import deque
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
 
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-MAIN_PY = REPO_ROOT / "main.py"
+CODE_ROOT = Path(__file__).resolve().parents[2]  # holds main.py, annotations/, engine/, gui/
+CHILD = ["-m", "main", "train"]
+log = logging.getLogger(__name__)
 
 
 class TrainingProcess(QObject):
@@ -27,6 +34,7 @@ class TrainingProcess(QObject):
         self.proc: QProcess | None = None
         self._buffer = b""
         self._err = b""
+        self._stderr_tail: deque[str] = deque(maxlen=40)
         self.status = ""
         self.run_dir: str | None = None
         self.last_error = ""
@@ -42,14 +50,17 @@ class TrainingProcess(QObject):
         proc = QProcess(self)
         env = QProcessEnvironment.systemEnvironment()
         env.insert("PYTHONUNBUFFERED", "1")
+        path = env.value("PYTHONPATH", "")
+        env.insert("PYTHONPATH", str(CODE_ROOT) + (os.pathsep + path if path else ""))
         proc.setProcessEnvironment(env)
-        proc.setWorkingDirectory(str(REPO_ROOT))
+        proc.setWorkingDirectory(str(CODE_ROOT))
         proc.readyReadStandardOutput.connect(self._read_stdout)
         proc.readyReadStandardError.connect(self._read_stderr)
         proc.finished.connect(self._finished)
         proc.errorOccurred.connect(self._error)
         self.proc = proc
-        proc.start(sys.executable, [str(MAIN_PY), "train", *args])
+        self._stderr_tail.clear()
+        proc.start(sys.executable, [*CHILD, *args])
         self.started.emit()
 
     def stop(self) -> None:
@@ -94,6 +105,7 @@ class TrainingProcess(QObject):
         lines, self._err = self._lines(bytes(self.proc.readAllStandardError()), self._err)
         for line in lines:
             if line.strip():
+                self._stderr_tail.append(line)
                 self.log.emit(line)
 
     def _finished(self, code: int, exit_status) -> None:
@@ -103,11 +115,15 @@ class TrainingProcess(QObject):
             self.status = "crashed"
         elif self.status == "running":
             self.status = "failed" if code else "finished"
+        if self.status in ("failed", "crashed"):
+            log.error("training run %s ended %s (exit code %s): %s\n%s", self.run_dir, self.status, code,
+                      self.last_error, "\n".join(self._stderr_tail))
         self.ended.emit(int(code), self.status)
 
     def _error(self, err) -> None:
         if err == QProcess.FailedToStart:
             self.status = "failed"
-            self.last_error = f"Could not start {sys.executable} {MAIN_PY}: {self.proc.errorString()}"
+            self.last_error = f"Could not start {sys.executable} {' '.join(CHILD)}: {self.proc.errorString()}"
+            log.error("training child: %s", self.last_error)
             self.log.emit(self.last_error)
             self.ended.emit(-1, "failed")

@@ -12,6 +12,7 @@ from engine.device import DeviceUnavailable, resolve_device
 from engine.predictor import Predictor
 from engine.registry import BACKGROUND, build_model, get_spec
 from engine import weights as W
+from engine import weight_cache
 from engine.weights import (CheckpointError, WeightsUnavailable, default_weights_path, load_checkpoint, load_model,
                             release_model, save_checkpoint)
 
@@ -106,7 +107,7 @@ def test_offline_default_weights_name_the_file_the_folder_and_the_other_choices(
 def test_failed_download_is_unavailable_not_a_crash(empty_torch_home, monkeypatch):
     # A port nothing listens on: the connection is refused at once, as offline DNS failures are.
     url = "http://127.0.0.1:9/fcos_resnet50_fpn_coco-99b0c9b7.pth"
-    monkeypatch.setattr(W, "default_weights_url", lambda name, weights="DEFAULT": url)
+    monkeypatch.setattr(weight_cache, "weights_url", lambda spec, weights="DEFAULT": url)
     with pytest.raises(WeightsUnavailable) as e:
         load_model("fcos_resnet50_fpn", "default")
     assert "could not be downloaded (" in str(e.value)

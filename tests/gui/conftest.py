@@ -5,9 +5,10 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QSettings
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def settings_dir(qapp, tmp_path):
-    """QSettings() everywhere in the app reads and writes an INI file under tmp_path."""
+    """QSettings() everywhere in the app reads and writes an INI file under tmp_path (every GUI
+    test: none may touch the user's real settings)."""
     path = tmp_path / "settings"
     path.mkdir()
     QSettings.setDefaultFormat(QSettings.IniFormat)

@@ -173,12 +173,9 @@ def test_prefetched_images_show_at_once(qtbot, project, make_canvas):
 
 
 def test_changes_made_elsewhere_refresh_the_canvas_and_own_echoes_rebuild_nothing(qtbot, project, make_canvas):
-    from gui.store_signals import StoreSignals
     store, ids, (cat, dog) = project
     box = store.add_annotation(Annotation(None, ids[0], cat, bbox=(10, 10, 20, 20)))
-    canvas = make_canvas(store, ids[0])
-    signals = StoreSignals(store)
-    signals.changed.connect(canvas.on_store_changed)
+    canvas = make_canvas(store, ids[0])  # its session delivers committed changes on the GUI thread
 
     def engine_stores_predictions():  # as the engine bridge does, from its own thread
         store.add_annotations([Annotation(None, ids[0], cat, bbox=(60, 60, 10, 10), score=0.7, status="prediction"),
@@ -203,7 +200,6 @@ def test_changes_made_elsewhere_refresh_the_canvas_and_own_echoes_rebuild_nothin
     assert rebuilt[0] is True and not any(rebuilt[1:]) and canvas._items[box] is item
     store.delete_annotations([box])
     qtbot.waitUntil(lambda: box not in canvas._items, timeout=3000)
-    signals.detach()
 
 
 def test_hidden_and_locked_shapes_cannot_be_picked(qtbot, project, make_canvas):
@@ -317,11 +313,11 @@ def test_shapes_added_or_moved_elsewhere_are_repainted(qtbot, project, make_canv
     canvas = make_canvas(store, ids[0])
     grab(canvas)  # the layer cache is built now; later changes must invalidate it
     a = store.add_annotation(Annotation(None, ids[0], cat, bbox=(20, 20, 30, 30)))
-    canvas.on_store_changed("annotations", "added", [a])
+    qtbot.waitUntil(lambda: a in canvas._items, timeout=3000)  # the session delivers the change
     c = vp(canvas, 35, 35)
     assert grab(canvas)[c.y(), c.x()][0] > 100
     store.update_annotation(Annotation(a, ids[0], cat, bbox=(100, 60, 30, 30)))
-    canvas.on_store_changed("annotations", "updated", [a])
+    qtbot.waitUntil(lambda: canvas._items[a].ann.bbox[0] == 100, timeout=3000)
     px = grab(canvas)
     assert tuple(px[c.y(), c.x()]) == (80, 80, 80)
     c2 = vp(canvas, 115, 75)

@@ -181,6 +181,7 @@ def test_model_menu_opens_the_live_view_dock_and_close_stops_it(qtbot, tmp_path,
 
     from gui.main_window import MainWindow
     win = MainWindow()
+    win.resize(1280, 800)  # the size these tests' coordinates assume
     qtbot.addWidget(win)
     win.open_project(store)
     win.show()
@@ -188,10 +189,10 @@ def test_model_menu_opens_the_live_view_dock_and_close_stops_it(qtbot, tmp_path,
     dock = win.findChild(QDockWidget, "live_view")
     action = next(a for a in win.menu("&Model").actions() if a.text() == "&Live view…")
     action.trigger()
-    assert dock.isVisible() and dock.widget() is win.live_view and win.live_view.store is store
+    assert dock.isVisible() and dock.widget() is win.feature("live_view") and win.feature("live_view").store is store
     path = write_avi(tmp_path / "clip.avi", n=400, fps=25.0)
-    win.live_view.start(str(path))
-    qtbot.waitUntil(lambda: win.live_view.frames_received >= 2, timeout=5000)
-    source = win.live_view.source
+    win.feature("live_view").start(str(path))
+    qtbot.waitUntil(lambda: win.feature("live_view").frames_received >= 2, timeout=5000)
+    source = win.feature("live_view").source
     win.close()  # the capture thread and the engine thread both end
-    assert not source.running and not win.engine_bridge.running
+    assert not source.running and not win.services.get("engine").running

@@ -13,20 +13,21 @@ def window_with(qtbot, qtlog):
 
     def make(store, engine=None):
         win = MainWindow()
+        win.resize(1280, 800)  # the size these tests' coordinates assume
         qtbot.addWidget(win)
         if engine is not None:
-            win.engine_bridge.use_hooks(engine.hooks())
+            win.services.get("engine").use_hooks(engine.hooks())
         win.open_project(store)
         win.show()
         qtbot.waitExposed(win)
-        panel = win.model_panel
+        panel = win.feature("model")
         qtbot.waitUntil(lambda: bool(panel.models), timeout=60000)
         windows.append(win)
         return win, panel
     yield make
     for win in windows:
         win.close()
-        assert not win.engine_bridge.running
+        assert not win.services.get("engine").running
     assert not [r for r in qtlog.records if "QThread" in r.message]
 
 
@@ -98,8 +99,8 @@ def test_load_then_predict_this_image_all_and_unlabelled(qtbot, window_with, gre
     load(qtbot, panel)
     assert "Device: cpu" in panel.status_label.text() and "precision: fp32" in panel.status_label.text()
     ids = grey_store.image_ids()
-    with qtbot.waitSignal(win.image_shown, timeout=5000):
-        win.show_image(ids[4])
+    win.show_image(ids[4])
+    qtbot.waitUntil(lambda: win.session.image_id == ids[4], timeout=5000)
     with qtbot.waitSignal(panel.bridge.result, timeout=5000):
         click(qtbot, panel.predict_image_button)
     preds = grey_store.annotations(status=PREDICTION)
@@ -166,8 +167,8 @@ def test_accept_all_above_threshold_through_the_canvas(qtbot, window_with, grey_
         pytest.skip("the canvas is not available in this checkout")
     load(qtbot, panel)
     image_id = grey_store.image_ids()[0]
-    with qtbot.waitSignal(win.image_shown, timeout=5000):
-        win.show_image(image_id)
+    win.show_image(image_id)
+    qtbot.waitUntil(lambda: win.session.image_id == image_id, timeout=5000)
     with qtbot.waitSignal(panel.bridge.result, timeout=5000):
         click(qtbot, panel.predict_image_button)
     qtbot.waitUntil(lambda: len(win.canvas._predictions()) == 1, timeout=5000)
@@ -191,8 +192,8 @@ def test_real_tiny_model_from_the_panel(qtbot, window_with, grey_store):
     assert "random weights" in panel.status_label.text() and "cpu" in panel.status_label.text()
     panel.threshold_spin.setValue(0.0)
     image_id = grey_store.image_ids()[1]
-    with qtbot.waitSignal(win.image_shown, timeout=5000):
-        win.show_image(image_id)
+    win.show_image(image_id)
+    qtbot.waitUntil(lambda: win.session.image_id == image_id, timeout=5000)
     with qtbot.waitSignal(panel.bridge.result, timeout=60000) as done:
         click(qtbot, panel.predict_image_button)
     result = done.args[1]
@@ -215,8 +216,8 @@ def test_failures_show_where_they_belong(qtbot, window_with, grey_store):
     fake = SlowFakePredictor(0, fail_levels={30, 77})
     win, panel = window_with(grey_store, FakeEngine(fake))
     load(qtbot, panel)
-    with qtbot.waitSignal(win.image_shown, timeout=5000):
-        win.show_image(grey_store.image_ids()[0])  # level 30: the fake fails on it
+    win.show_image(grey_store.image_ids()[0])  # level 30: the fake fails on it
+    qtbot.waitUntil(lambda: win.session.image_id == grey_store.image_ids()[0], timeout=5000)
     with qtbot.waitSignal(panel.bridge.failed, timeout=5000):
         click(qtbot, panel.predict_image_button)
     assert "Predicting image 1 failed" in panel.result_label.text()

@@ -40,6 +40,7 @@ def window_with_panel(qtbot, small_project):
     from gui.evaluation.panel import EvaluationPanel
     from gui.main_window import MainWindow
     win = MainWindow()
+    win.resize(1280, 800)  # the size these tests' coordinates assume
     qtbot.addWidget(win)
     win.open_project(small_project["store"])
     panel = win.findChild(EvaluationPanel)
@@ -86,12 +87,12 @@ def test_evaluate_slider_and_confusion_click(qtbot, window_with_panel):
     qtbot.waitUntil(lambda: panel.heatmap.isVisible())
     im2 = p["images"][1]
     rect = panel.heatmap.cell_rect(1, 0)
-    with qtbot.waitSignal(win.show_image_requested, timeout=5000) as sig:
+    with qtbot.waitSignal(win.session.selection_changed, timeout=5000):
         qtbot.mouseClick(panel.heatmap, Qt.LeftButton, pos=rect.center())
-    assert sig.args == [im2, [p["preds"][1], p["labels"][2]]]
+    assert (win.session.image_id, win.session.selection) == (im2, [p["preds"][1], p["labels"][2]])
     assert panel.cell_model.rowCount() == 1
     # The missed-label cell (b, background) at 0.7 holds labels 2 (image 1) and 4 (image 4).
-    with qtbot.waitSignal(win.show_image_requested, timeout=5000):
+    with qtbot.waitSignal(win.session.selection_changed, timeout=5000):
         qtbot.mouseClick(panel.heatmap, Qt.LeftButton, pos=panel.heatmap.cell_rect(1, 2).center())
     assert sorted(panel.cell_model.row(i)["gt_id"] for i in range(2)) == [p["labels"][1], p["labels"][3]]
 
@@ -109,9 +110,9 @@ def test_error_browser_opens_images_sorted_by_score(qtbot, window_with_panel):
     assert (second["reason"], second["score"]) == ("background", 0.3)
     view = panel.errors_view
     pos = view.visualRect(panel.errors_model.index(1, 0)).center()
-    with qtbot.waitSignal(win.show_image_requested, timeout=5000) as sig:
+    with qtbot.waitSignal(win.session.selection_changed, timeout=5000):
         qtbot.mouseClick(view.viewport(), Qt.LeftButton, pos=pos)
-    assert sig.args == [p["images"][2], [p["preds"][3]]]
+    assert (win.session.image_id, win.session.selection) == (p["images"][2], [p["preds"][3]])
     # Missed labels, sorted by IoU with the nearest prediction of their class.
     panel.error_kind.setCurrentIndex(1)
     panel.error_sort.setCurrentIndex(1)

@@ -34,11 +34,12 @@ def make_window(qtbot, settings_dir):
 
     def make(project, wait_for_image: bool = True) -> MainWindow:
         win = MainWindow()
+        win.resize(1280, 800)  # the size these tests' coordinates assume
         qtbot.addWidget(win)
         made.append(win)
         win.show()
         qtbot.waitExposed(win)
-        with qtbot.waitSignal(win.project_opened, timeout=20000):
+        with qtbot.waitSignal(win.session.project_opened, timeout=20000):
             win.open_path(project)
         if wait_for_image:
             qtbot.waitUntil(lambda: win.canvas.current_image_id is not None and win.canvas.image_ready,

@@ -36,7 +36,7 @@ def test_relabel_from_the_list_then_undo_and_redo_with_keys(qtbot, make_window, 
     _click_row(qtbot, panel, b, Qt.ControlModifier)
     assert set(panel.selected_ids()) == {a, b}
     qtbot.waitUntil(lambda: set(win.canvas.selected_ids()) == {a, b}, timeout=3000)
-    assert win._selection.text() == "2 selected"
+    assert win.labelling.selection_label.text() == "2 selected"
     original = {i: win.store.annotation(i).category_id for i in (a, b)}
     target = next(c for c in win.store.categories() if c.id not in original.values())
     panel.relabel_box.setCurrentIndex(panel.relabel_box.findData(target.id))

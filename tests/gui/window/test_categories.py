@@ -127,7 +127,7 @@ def test_add_rename_and_hide_a_category(qtbot, make_window, demo_project):
     check = rect.topLeft() + (rect.bottomLeft() - rect.topLeft()) / 2
     check.setX(rect.left() + 10)
     qtbot.mouseClick(win.categories.tree.viewport(), Qt.LeftButton, pos=check)
-    qtbot.waitUntil(lambda: first.id in win.hidden_categories, timeout=3000)
+    qtbot.waitUntil(lambda: first.id in win.session.hidden_categories, timeout=3000)
     qtbot.waitUntil(lambda: view.grab().toImage() != shown, timeout=3000)
     qtbot.mouseClick(win.categories.tree.viewport(), Qt.LeftButton, pos=check)
     qtbot.waitUntil(lambda: view.grab().toImage() == shown, timeout=3000)

@@ -28,7 +28,7 @@ def test_d_and_a_move_the_canvas_and_the_file_list(qtbot, make_window, demo_proj
     qtbot.waitUntil(lambda: win.canvas.current_image_id == ids[2], timeout=5000)
     assert _selected_file_id(win) == ids[2]
     rec = win.store.image(ids[2])
-    assert win._image_size.text() == f"{rec.width} \u00d7 {rec.height} px"
+    assert win.labelling.image_size.text() == f"{rec.width} \u00d7 {rec.height} px"
 
     # At the start, A stays on the first image.
     win.show_image(ids[0])
@@ -77,11 +77,11 @@ def test_status_bar_shows_cursor_and_zoom(qtbot, make_window, demo_project):
     win = make_window(demo_project)
     widget, pos = image_point(win.canvas, 100, 60)
     qtbot.mouseMove(widget, pos)
-    qtbot.waitUntil(lambda: win._cursor.text() != "", timeout=3000)
-    x, y = (float(v.strip().split()[1]) for v in win._cursor.text().split(","))
+    qtbot.waitUntil(lambda: win.labelling.cursor_label.text() != "", timeout=3000)
+    x, y = (float(v.strip().split()[1]) for v in win.labelling.cursor_label.text().split(","))
     assert abs(x - 100) <= 2 and abs(y - 60) <= 2
     press(qtbot, win, Qt.Key_0, Qt.ControlModifier)  # 1:1
-    qtbot.waitUntil(lambda: win._zoom.text() == "100%", timeout=3000)
+    qtbot.waitUntil(lambda: win.labelling.zoom_label.text() == "100%", timeout=3000)
     assert abs(win.canvas.zoom() - 1.0) < 1e-6
     press(qtbot, win, Qt.Key_F)
-    qtbot.waitUntil(lambda: win._zoom.text() != "100%", timeout=3000)
+    qtbot.waitUntil(lambda: win.labelling.zoom_label.text() != "100%", timeout=3000)

@@ -33,7 +33,7 @@ def test_the_store_holds_the_edits_after_close_and_reopen(qtbot, make_window, de
     qtbot.waitUntil(lambda: len(win.store.annotations(image_id=iid)) == len(before) + 1, timeout=3000)
     (new,) = [a for a in win.store.annotations(image_id=iid) if a.id not in before]
     relabel_to = win.store.categories()[0].id
-    win.relabel([new.id], relabel_to)
+    win.labelling.relabel([new.id], relabel_to)
     win.close()
     assert win.store is None
 
@@ -87,10 +87,11 @@ def test_opening_an_image_folder_creates_a_project_in_a_job(qtbot, make_window, 
 
 def test_demo_project_is_generated_in_a_job_then_shown(qtbot, settings_dir, tmp_path):
     win = MainWindow()
+    win.resize(1280, 800)  # the size these tests' coordinates assume
     qtbot.addWidget(win)
     win.show()
     path = tmp_path / "fresh-demo"
-    with qtbot.waitSignal(win.project_opened, timeout=60000):
+    with qtbot.waitSignal(win.session.project_opened, timeout=60000):
         win.open_demo_project(path)
         assert win._jobs  # the generation runs as a job, not on this thread
     qtbot.waitUntil(lambda: win.canvas.current_image_id == win.store.image_ids()[0], timeout=10000)

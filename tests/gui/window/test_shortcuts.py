@@ -118,10 +118,10 @@ def test_tool_and_brush_keys(qtbot, make_window, demo_project):
         press(qtbot, win, key)
         assert win.canvas.tool() == tool
         assert win.actions[f"tool.{tool}"].isChecked()
-    r = win.brush_radius
+    r = win.session.brush_radius
     press(qtbot, win, Qt.Key_BracketRight)
-    assert win.brush_radius > r
+    assert win.session.brush_radius > r
     press(qtbot, win, Qt.Key_BracketLeft)
     press(qtbot, win, Qt.Key_BracketLeft)
-    assert win.brush_radius < r
-    assert int(QSettings().value("canvas/brush_radius")) == win.brush_radius
+    assert win.session.brush_radius < r
+    assert int(QSettings().value("canvas/brush_radius")) == win.session.brush_radius
