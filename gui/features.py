@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QDockWidget, QMenu, QMessageBox, QVBoxLayout, QWidget
 
 from .session import Session
 
@@ -86,6 +86,31 @@ class Feature:
     requires: tuple[str, ...] = ()  # services that must exist before install
     provides: tuple[str, ...] = ()  # services install() registers
     optional: tuple[str, ...] = field(default=())  # used when present, installed first if offered
+
+
+class LazyPanel(QWidget):
+    """A dock's content built the first time it is shown (or asked for with get()): a feature whose
+    widgets need torch (model lists come from the registry) costs nothing at start-up."""
+
+    def __init__(self, build: Callable[[], QWidget], parent: QWidget | None = None):
+        super().__init__(parent)
+        self._build, self._widget = build, None
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+
+    def get(self) -> QWidget:
+        if self._widget is None:
+            self._widget = self._build()
+            self._layout.addWidget(self._widget)
+        return self._widget
+
+    @property
+    def built(self) -> bool:
+        return self._widget is not None
+
+    def showEvent(self, event) -> None:
+        self.get()
+        super().showEvent(event)
 
 
 def load_features(modules: tuple[str, ...] = FEATURE_MODULES) -> list[Feature]:

@@ -24,7 +24,7 @@ from annotations.store import Store, StoreError
 
 from . import shortcuts
 from .canvas import CanvasWidget
-from .features import FeatureContext, Services, install_features
+from .features import FeatureContext, LazyPanel, Services, install_features
 from .file_menu import FileMenu
 from .jobs import Job
 from .labelling_actions import LabellingActions
@@ -122,8 +122,9 @@ class MainWindow(QMainWindow):
         self._shutdown.append(fn)
 
     def feature(self, name: str) -> Any:
-        """What a feature's install() returned (its main widget), for tests and scripts."""
-        return self.features[name]
+        """What a feature's install() returned (its main widget, built now if it waits to be shown)."""
+        item = self.features[name]
+        return item.get() if isinstance(item, LazyPanel) else item
 
     @property
     def store(self) -> Store | None:

@@ -7,7 +7,7 @@ project as categories (the panel says so), unless the model's classes are mapped
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
                                QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget)
@@ -142,11 +142,16 @@ class ModelPanel(QWidget):
         layout.addStretch(1)
 
     def showEvent(self, event) -> None:
-        # Asking the engine imports torch on the engine thread: only once the panel is seen.
+        # Asking the engine imports torch on the engine thread: only once the panel is really seen
+        # (a tabbed dock is shown for a moment while the window lays itself out).
+        super().showEvent(event)
         if not self._described:
+            QTimer.singleShot(200, self._describe_if_seen)
+
+    def _describe_if_seen(self) -> None:
+        if not self._described and self.isVisible() and not self.visibleRegion().isEmpty():
             self._described = True
             self.bridge.describe_engine()
-        super().showEvent(event)
 
     # ---- state -----------------------------------------------------------------------------------
     @property

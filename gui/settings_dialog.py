@@ -2,7 +2,7 @@
 menu. A key already used by another command is refused on the spot, with a message saying which."""
 from __future__ import annotations
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHeaderView, QKeySequenceEdit,
                                QLabel, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)

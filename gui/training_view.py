@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit,
 
 from engine.training.runs import RunInfo, list_runs, new_run_dir
 
-from .features import Feature, FeatureContext
+from .features import Feature, FeatureContext, LazyPanel
 from .training.charts import RunCharts
 from .training.form import TrainForm
 from .training.process import TrainingProcess
@@ -203,17 +203,20 @@ class TrainingView(QWidget):
         self.model_service.load_checkpoint(model, path)
 
 
-def install(ctx: FeatureContext) -> TrainingView:
-    view = TrainingView(ctx.services.optional("model"))
-    dock = ctx.host.add_panel("training", "Training", view, Qt.BottomDockWidgetArea)
-    dock.hide()
+def install(ctx: FeatureContext) -> LazyPanel:
+    """The Training dock; its view (whose model list imports torch) is built when first shown."""
+    def build() -> TrainingView:
+        view = TrainingView(ctx.services.optional("model"))
+        ctx.session.project_opened.connect(view.set_store)
+        ctx.session.project_closing.connect(lambda _store: view.set_store(None))
+        ctx.host.add_shutdown_hook(view.shutdown)
+        if ctx.session.store is not None:
+            view.set_store(ctx.session.store)
+        return view
+    panel = LazyPanel(build)
+    ctx.host.add_panel("training", "Training", panel, Qt.BottomDockWidgetArea).hide()
     ctx.host.menu("&Model").addAction("Train on this project…", lambda: ctx.host.show_panel("training"))
-    ctx.session.project_opened.connect(view.set_store)
-    ctx.session.project_closing.connect(lambda _store: view.set_store(None))
-    ctx.host.add_shutdown_hook(view.shutdown)
-    if ctx.session.store is not None:
-        view.set_store(ctx.session.store)
-    return view
+    return panel
 
 
 FEATURE = Feature("training", install, optional=("model",))

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from annotations.model import Annotation, Category, ImageRecord
+from annotations.model import Category, ImageRecord
 from annotations.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -30,7 +30,6 @@ def test_demo_labels_match_the_pixels(demo_project):
         assert img.shape == (rec.height, rec.width, 3)
         for ann in s.annotations(image_id=rec.id):
             m = geometry.decode_rle(geometry.annotation_rle(ann, rec.height, rec.width)).astype(bool)
-            ring = np.zeros_like(m)
             x, y, w, h = (int(v) for v in ann.bbox)
             inside, outside = img[m], img[~m & _dilate(m, 3)]
             # the shape is one colour clearly apart from what surrounds it

@@ -1,0 +1,160 @@
+"""The scene items of the current image kept equal to the store, and the selection's handles
+(a mixin of CanvasWidget: it uses the canvas's store, image, scene, session and layers)."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from annotations.model import Annotation
+
+from .items import AnnotationItem, ShapeItem, make_item
+
+MANY_IDS = 64  # above this many changed ids, re-read the image's annotations in one query
+
+
+class ItemsSync:
+    # ---- items -------------------------------------------------------------------------------------
+    def _add_item(self, ann: Annotation, path=None, invalidate: bool = True) -> None:
+        item = make_item(ann, self._ctx, self._shapes, path)
+        self.scene.addItem(item)
+        if invalidate and isinstance(item, ShapeItem):
+            self._shapes.invalidate(item.sceneBoundingRect())
+        self._items[ann.id] = item
+        if ann.id in self._live and isinstance(item, ShapeItem):
+            item.set_live(True)
+        self._apply_visibility(item)
+
+    def _remove_item(self, ann_id: int) -> None:
+        item = self._items.pop(ann_id, None)
+        if item is not None:
+            self._shapes.invalidate(item.sceneBoundingRect())
+            self.scene.removeItem(item)
+
+    def _upsert(self, ann: Annotation) -> bool:
+        """Make the item match `ann`; False when it already did."""
+        item = self._items.get(ann.id)
+        if item is not None and item.ann == ann:
+            return False
+        if item is not None and (item.ann.kind == "mask") == (ann.kind == "mask"):
+            item.set_annotation(ann, self._ctx)
+            self._apply_visibility(item)
+        else:
+            self._remove_item(ann.id)
+            self._add_item(ann)
+        return True
+
+    def _apply_visibility(self, item: AnnotationItem) -> None:
+        a = item.ann
+        visible = (a.id not in self.session.hidden_annotations and a.category_id not in self.session.hidden_categories
+                   and a.id not in self._suppressed)
+        if visible != item.isVisible():
+            item.setVisible(visible)
+            self._shapes.invalidate(item.sceneBoundingRect())
+
+    def set_hidden(self, categories: set[int], annotations: set[int]) -> None:
+        ss = self.session
+        ss.set_hidden_categories(categories)
+        ss.set_flag("annotation", "hidden", ss.hidden_annotations - set(annotations), False)
+        ss.set_flag("annotation", "hidden", set(annotations), True)
+
+    def set_locked(self, annotation_ids: set[int]) -> None:
+        ss = self.session
+        ss.set_flag("annotation", "locked", ss.locked_annotations - set(annotation_ids), False)
+        ss.set_flag("annotation", "locked", set(annotation_ids), True)
+
+    def _on_visibility(self) -> None:
+        for item in self._items.values():
+            self._apply_visibility(item)
+        self._prune_selection()
+        self._update_handles()
+
+    def set_item_visible(self, ann_id: int, visible: bool) -> None:
+        """For tools: hide an item while its replacement is previewed."""
+        (self._suppressed.discard if visible else self._suppressed.add)(ann_id)
+        if ann_id in self._items:
+            self._apply_visibility(self._items[ann_id])
+
+    def annotations(self) -> list[Annotation]:
+        """The current image's annotations as shown (same as the store's after every edit)."""
+        return [self._items[i].ann for i in sorted(self._items)]
+
+    # ---- refreshing from the store -------------------------------------------------------------
+    def _refresh_ids(self, ids: set[int]) -> None:
+        """Re-read these annotations from the store and update the items of the current image."""
+        if self.store is None or self.image is None or not ids:
+            return
+        if len(ids) > MANY_IDS:
+            self._reload_annotations()
+            return
+        for ann_id in ids:
+            ann = self.store.annotation(ann_id)
+            if ann is not None and ann.image_id == self.image.id:
+                self._upsert(ann)
+            else:
+                self._remove_item(ann_id)
+        self._prune_selection()
+        self._update_handles()
+
+    def _reload_annotations(self) -> None:
+        anns = {a.id: a for a in self.store.annotations(image_id=self.image.id)}
+        for ann_id in [i for i in self._items if i not in anns]:
+            self._remove_item(ann_id)
+        for ann in anns.values():
+            self._upsert(ann)
+        self._prune_selection()
+        self._update_handles()
+
+    def _on_images_changed(self, change) -> None:
+        if self.store is not None and self.image is not None and self.image.id in change.ids:
+            if change.action == "removed":
+                self._clear_image()
+            else:
+                self.image = self.store.image(self.image.id) or self.image
+
+    def _on_annotations_changed(self, change) -> None:
+        """Changes committed by other parts; own echoes change nothing."""
+        if self.store is None or self.image is None:
+            return
+        if change.image_ids and self.image.id not in change.image_ids:
+            return
+        if change.unknown or len(change.ids) > MANY_IDS:
+            self._reload_annotations()
+        elif change.action == "removed":
+            for i in change.ids:
+                self._remove_item(i)
+            self._prune_selection()
+            self._update_handles()
+        else:
+            self._refresh_ids(set(change.ids))
+
+    # ---- selection ----------------------------------------------------------------------------------
+    def select_annotations(self, ids: Iterable[int]) -> None:
+        """Select these shapes of the current image (hidden and unknown ids are left out)."""
+        self.session.select(i for i in ids if i in self._items and self._items[i].isVisible())
+
+    def _on_selection(self, ids: list) -> None:
+        self._update_handles()
+        self.selection_changed.emit(list(ids))
+
+    def selected_ids(self) -> list[int]:
+        return list(self._selected)
+
+    def selected_annotations(self, editable: bool = False) -> list[Annotation]:
+        return [self._items[i].ann for i in self._selected
+                if i in self._items and not (editable and i in self._locked)]
+
+    def _prune_selection(self) -> None:
+        if self.image is None:
+            return
+        keep = [i for i in self._selected if i in self._items and self._items[i].isVisible()]
+        if keep != self._selected:
+            self.session.select(keep)
+
+    def _update_handles(self) -> None:
+        live = set(self._selected)
+        for i in live ^ self._live:
+            item = self._items.get(i)
+            if isinstance(item, ShapeItem):
+                item.set_live(i in live)
+        self._live = live
+        self._handles.setPos(0, 0)
+        self._handles.set_shapes(self.selected_annotations(editable=True), self.zoom())

@@ -1,0 +1,125 @@
+"""Structure rules of ARCHITECTURE.md, checked on the real code: no import cycle among the project's
+modules, the layer rules on what importing a module really loads, and no class over 400 lines."""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("annotations", "engine", "gui")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _modules() -> dict[str, Path]:
+    return {_module_name(p): p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py")}
+
+
+def _top_level_imports(name: str, path: Path, known: set[str]) -> set[str]:
+    """Project modules imported when `name` is imported (module level, not inside functions)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out = set()
+    for node in tree.body:
+        found = []
+        if isinstance(node, ast.Import):
+            found = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                pkg = package.split(".")
+                pkg = pkg[:len(pkg) - node.level + 1]
+                base = ".".join(pkg + ([base] if base else []))
+            found = [f"{base}.{a.name}" for a in node.names] + [base]
+        for mod in found:
+            while mod and mod not in known:
+                mod = mod.rpartition(".")[0]
+            if mod and mod != name:
+                out.add(mod)
+    return out
+
+
+def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index, low, stack, on, out, counter = {}, {}, [], set(), [], [0]
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in graph.get(v, ()):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                out.append(sorted(comp))
+    sys.setrecursionlimit(10000)
+    for v in graph:
+        if v not in index:
+            visit(v)
+    return out
+
+
+def test_no_import_cycle_among_the_projects_modules():
+    mods = _modules()
+    known = set(mods)
+    # A package imports its parent package first: drop those edges, they are not cycles in practice.
+    graph = {n: {m for m in _top_level_imports(n, p, known) if not n.startswith(m + ".")} for n, p in mods.items()}
+    assert find_cycles(graph) == []
+
+
+def test_the_cycle_finder_sees_a_cycle():
+    assert find_cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def _loaded_after_import(modules: list[str]) -> set[str]:
+    code = ("import sys\n" + "".join(f"import {m}\n" for m in modules)
+            + "print(' '.join(sorted({k.split('.')[0] for k in sys.modules})))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    return set(out.stdout.split())
+
+
+def test_layers_hold_on_what_importing_really_loads():
+    mods = sorted(_modules())
+    annotations = [m for m in mods if m.split(".")[0] == "annotations"]
+    engine = [m for m in mods if m.split(".")[0] == "engine"]
+    loaded = _loaded_after_import(annotations)
+    assert not loaded & {"torch", "torchvision", "PySide6", "engine", "gui"}, "annotations/ pulls in a forbidden layer"
+    loaded = _loaded_after_import(engine)
+    assert not loaded & {"PySide6", "gui"}, "engine/ pulls in Qt"
+
+
+def test_opening_the_window_module_does_not_import_torch():
+    features = ["gui.main_window", "gui.engine_service", "gui.model_panel", "gui.live_view", "gui.evaluation_view",
+                "gui.training_view"]
+    loaded = _loaded_after_import(features)
+    assert "torch" not in loaded and "torchvision" not in loaded
+
+
+def test_no_class_over_400_lines():
+    big = []
+    for name, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and node.end_lineno - node.lineno + 1 > 400:
+                big.append(f"{name}.{node.name}: {node.end_lineno - node.lineno + 1} lines")
+    assert not big, "\n".join(big)
