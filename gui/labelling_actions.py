@@ -84,7 +84,7 @@ class LabellingActions:
         self.action("nav.previous", lambda: w.next_image(-1), view)
         w.menu(view).addSeparator()
         for i in range(1, 10):
-            self.action(f"category.{i}", lambda n=i: w.categories.choose_number(n))
+            self.action(f"category.{i}", lambda n=i: self.category_key(n))
 
         stack = ss.undo_stack
         undo, redo = self.actions["edit.undo"], self.actions["edit.redo"]
@@ -142,6 +142,7 @@ class LabellingActions:
         cv.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f}%"))
         cv.image_failed.connect(lambda _iid, msg: w.statusBar().showMessage(msg, 8000))
         cv.message.connect(lambda text: w.statusBar().showMessage(text, 5000))
+        cv.label_requested.connect(self.ask_label)
         al = w.annotation_list
         al.relabel_requested.connect(self.relabel)
         al.delete_requested.connect(self.delete_annotations)
@@ -166,6 +167,50 @@ class LabellingActions:
         # Steps on the stack may name a deleted category or its annotations: they cannot be replayed.
         if change.action == "removed":
             self.session.undo_stack.clear()
+
+    # ---- categories by key and by name ------------------------------------------------------------
+    def category_key(self, n: int) -> None:
+        """Number key n: relabel the selected shapes to the n-th category (as in CVAT), or, with
+        nothing selected, make it the category of new shapes."""
+        store = self.session.store
+        cats = store.categories() if store is not None else []
+        if not 1 <= n <= len(cats):
+            return
+        cat = cats[n - 1]
+        if self.session.selection:
+            self.relabel(self.session.selection, cat.id)
+            self.window.statusBar().showMessage(f"Relabelled {len(self.session.selection)} as {cat.name}", 2000)
+        else:
+            self.window.categories.choose(cat.id)
+
+    def ask_label(self, ids: list[int]):
+        """The label dialog for these shapes (non-blocking); the choice relabels them in one step."""
+        from .label_dialog import LabelDialog
+        store = self.session.store
+        anns = [a for a in (store.annotation(i) for i in ids) if a is not None] if store is not None else []
+        if not anns:
+            return None
+        cats = store.categories()
+        names = {c.id: c.name for c in cats}
+        dlg = LabelDialog([c.name for c in cats], names.get(anns[0].category_id), len(anns), self.window)
+        dlg.setAttribute(Qt.WA_DeleteOnClose)
+        dlg.chosen.connect(lambda name: self._label_chosen([a.id for a in anns], name))
+        dlg.open()
+        return dlg
+
+    def _label_chosen(self, ids: list[int], name: str) -> None:
+        from annotations.model import Category
+        from annotations.store import StoreError
+        store = self.session.store
+        if store is None:
+            return
+        cat = store.category_by_name(name)
+        try:
+            cid = cat.id if cat is not None else store.add_category(Category(None, name))
+        except StoreError as e:
+            self.window.warn("Label", str(e))
+            return
+        self.relabel(ids, cid)
 
     # ---- edits asked for by the panels -------------------------------------------------------------
     def relabel(self, ids: list[int], category_id: int) -> None:

@@ -87,23 +87,19 @@ class MainWindow(QMainWindow):
                   area: Qt.DockWidgetArea = Qt.RightDockWidgetArea) -> QDockWidget:
         """A dock (object name `key`, kept in saved layouts) listed in the View menu.
 
-        A feature's dock on the left or right becomes a tab beside the labelling panels, inside a
-        scroll area so that a tall form never makes the window taller than the screen. (Bottom docks
-        are added as they are: features start them hidden, and a tab group of hidden docks would
-        still claim its minimum height.)
+        Its content sits in a scroll area, so that a tall or wide form never makes the window larger
+        than the screen nor crushes the canvas. A feature's dock on the left or right becomes a tab
+        beside the labelling panels; a bottom dock stands alone (features start them hidden).
         """
         dock = QDockWidget(title, self)
         dock.setObjectName(key)  # saved layouts find docks by object name
         anchor = self._tab_anchor.get(area)
-        if anchor is not None:
-            scroll = QScrollArea()
-            scroll.setObjectName(f"{key}_scroll")
-            scroll.setWidgetResizable(True)
-            scroll.setFrameShape(QFrame.NoFrame)
-            scroll.setWidget(widget)
-            dock.setWidget(scroll)
-        else:
-            dock.setWidget(widget)
+        scroll = QScrollArea()
+        scroll.setObjectName(f"{key}_scroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setWidget(widget)
+        dock.setWidget(scroll)
         self.addDockWidget(area, dock)
         self._docks[key] = dock
         if anchor is not None:
@@ -112,11 +108,15 @@ class MainWindow(QMainWindow):
         return dock
 
     def show_panel(self, key: str) -> None:
-        """Show a dock (and bring its tab to the front)."""
+        """Show a dock (and bring its tab to the front). A bottom dock takes at most a third of the
+        window's height, so that the canvas keeps most of it (and refits)."""
         dock = self._docks.get(key)
-        if dock is not None:
-            dock.show()
-            dock.raise_()
+        if dock is None:
+            return
+        dock.show()
+        dock.raise_()
+        if self.dockWidgetArea(dock) == Qt.BottomDockWidgetArea and not dock.isFloating():
+            self.resizeDocks([dock], [max(200, self.height() // 3)], Qt.Vertical)
 
     def add_shutdown_hook(self, fn: Callable[[], None]) -> None:
         self._shutdown.append(fn)

@@ -41,6 +41,7 @@ class CanvasWidget(QWidget, EditActions, ItemsSync):
     image_loaded = Signal(int)
     image_failed = Signal(int, str)
     message = Signal(str)  # something the user should read (a refused edit, no category yet)
+    label_requested = Signal(list)  # annotation ids whose category the user wants to set (double-click, Enter)
 
     def __init__(self, parent: QWidget | None = None, session: Session | None = None):
         super().__init__(parent)
@@ -68,6 +69,7 @@ class CanvasWidget(QWidget, EditActions, ItemsSync):
         self._ctx = RenderContext()
         self._clipboard: list[Annotation] = []
         self._fitted_size: tuple[int, int] | None = None
+        self._fit_mode = True  # the image follows the canvas's size until the user zooms
 
         self._layer = ImageLayer()
         self.scene.addItem(self._layer)
@@ -254,6 +256,8 @@ class CanvasWidget(QWidget, EditActions, ItemsSync):
 
     def resizeEvent(self, ev) -> None:
         super().resizeEvent(ev)
+        if self._fit_mode:
+            self.fit()
         self._apply_cache_policy()
         if self._notice.isVisible():
             self._place_notice()
@@ -358,8 +362,18 @@ class CanvasWidget(QWidget, EditActions, ItemsSync):
 
     # ---- view ------------------------------------------------------------------------------------------
     def fit(self) -> None:
+        """Fit the image to the canvas, and keep it fitted when the canvas is resized."""
+        self._fit_mode = True
         if self.image is not None:
-            self.view.fit_rect(QRectF(0, 0, self.image.width, self.image.height))
+            self._fitting = True
+            try:
+                self.view.fit_rect(QRectF(0, 0, self.image.width, self.image.height))
+            finally:
+                self._fitting = False
+
+    @property
+    def fit_mode(self) -> bool:
+        return self._fit_mode
 
     def zoom_1to1(self) -> None:
         self.view.set_zoom(1.0)
@@ -371,6 +385,8 @@ class CanvasWidget(QWidget, EditActions, ItemsSync):
         self.view.set_zoom(zoom)
 
     def _on_zoom(self, zoom: float) -> None:
+        if not getattr(self, "_fitting", False):
+            self._fit_mode = False  # the user zoomed: leave the view where they put it
         self._apply_cache_policy()
         self._update_handles()
         self.zoom_changed.emit(zoom)
@@ -406,7 +422,8 @@ class CanvasWidget(QWidget, EditActions, ItemsSync):
     def wants_key(self, ev) -> bool:
         if self._tool.wants_key(ev):
             return True
-        return bool(self._selected) and (ev.key() in self._ARROWS or ev.key() in (Qt.Key_Delete, Qt.Key_Escape))
+        return bool(self._selected) and (ev.key() in self._ARROWS or ev.key() in (Qt.Key_Delete, Qt.Key_Escape)
+                                       or (ev.key() in (Qt.Key_Return, Qt.Key_Enter) and not ev.modifiers()))
 
     def key_press(self, ev) -> bool:
         if self._tool.key_press(ev):
@@ -422,5 +439,8 @@ class CanvasWidget(QWidget, EditActions, ItemsSync):
             return True
         if key == Qt.Key_Escape and self._selected:  # as in labelme and CVAT: Esc deselects
             self.session.select([])
+            return True
+        if key in (Qt.Key_Return, Qt.Key_Enter) and self._selected and not ev.modifiers():
+            self.label_requested.emit(list(self._selected))
             return True
         return False

@@ -83,6 +83,15 @@ class SelectTool(Tool):
         c.scene.addItem(self._band)
         self._drag = {"mode": "band", "origin": pos, "add": shift}
 
+    def double_click(self, pos: QPointF, ev) -> None:
+        """A double-click on a shape selects it and asks for its label (the label dialog)."""
+        c = self.canvas
+        item = c.hit(pos)
+        if item is not None:
+            if item.ann_id not in c.selected_ids():
+                c.select_annotations([item.ann_id])
+            c.label_requested.emit(c.selected_ids())
+
     # ---- move -------------------------------------------------------------------------------
     def move(self, pos: QPointF, ev) -> None:
         d = self._drag

@@ -1,0 +1,113 @@
+"""Labelling as labelme and CVAT users expect: number keys relabel the selection, a double-click or
+Enter opens the label dialog with completion, the image refits when the canvas is resized in fit
+mode, a bottom dock leaves the canvas most of the window."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from gui.label_dialog import LabelDialog
+
+from window_helpers import canvas_view, image_point, press
+
+
+def _image_with_shapes(win, n=2):
+    for iid in win.store.image_ids():
+        if len(win.store.annotations(image_id=iid)) >= n:
+            return iid
+    raise AssertionError("no demo image with enough shapes")
+
+
+def test_number_keys_relabel_the_selection_and_pick_the_new_category_without_one(qtbot, make_window, demo_project):
+    win = make_window(demo_project)
+    iid = _image_with_shapes(win)
+    win.show_image(iid)
+    qtbot.waitUntil(lambda: win.canvas.current_image_id == iid, timeout=3000)
+    cats = win.store.categories()
+    ann = win.store.annotations(image_id=iid)[0]
+    target = next(i for i, c in enumerate(cats) if c.id != ann.category_id)
+    win.canvas.select_annotations([ann.id])
+    canvas_view(win.canvas).setFocus()
+    press(qtbot, win, getattr(Qt, f"Key_{target + 1}"))
+    qtbot.waitUntil(lambda: win.store.annotation(ann.id).category_id == cats[target].id, timeout=3000)
+    qtbot.waitUntil(lambda: win.annotation_list.relabel_box.currentData() == cats[target].id, timeout=3000)
+    press(qtbot, win, Qt.Key_Z, Qt.ControlModifier)  # one undoable step
+    qtbot.waitUntil(lambda: win.store.annotation(ann.id).category_id == ann.category_id, timeout=3000)
+    # With nothing selected the key picks the category of new shapes and changes no shape.
+    press(qtbot, win, Qt.Key_Escape)
+    qtbot.waitUntil(lambda: not win.session.selection, timeout=3000)
+    press(qtbot, win, getattr(Qt, f"Key_{target + 1}"))
+    assert win.session.current_category == cats[target].id
+    assert win.store.annotation(ann.id).category_id == ann.category_id
+
+
+def test_double_click_opens_the_label_dialog_and_a_typed_name_relabels(qtbot, make_window, demo_project):
+    win = make_window(demo_project)
+    iid = _image_with_shapes(win)
+    win.show_image(iid)
+    qtbot.waitUntil(lambda: win.canvas.current_image_id == iid and win.canvas.image_ready, timeout=3000)
+    press(qtbot, win, Qt.Key_V)
+    hit = None
+    for ann in win.store.annotations(image_id=iid):
+        x, y, w, h = ann.bbox
+        widget, pos = image_point(win.canvas, x + w / 2, y + h / 2)
+        hit = win.canvas.hit(win.canvas.view.mapToScene(pos))
+        if hit is not None:
+            break
+    assert hit is not None
+    qtbot.mouseDClick(widget, Qt.LeftButton, pos=pos)
+    qtbot.waitUntil(lambda: any(isinstance(w, LabelDialog) and w.isVisible() for w in QApplication.topLevelWidgets()),
+                    timeout=3000)
+    dlg = next(w for w in QApplication.topLevelWidgets() if isinstance(w, LabelDialog) and w.isVisible())
+    current = win.store.category(win.store.annotation(hit.ann_id).category_id).name
+    assert dlg.edit.text() == current
+    other = next(c for c in win.store.categories() if c.name != current)
+    dlg.edit.setText(other.name.upper())  # matched without regard to case
+    assert dlg.hint.text() == ""
+    qtbot.keyClick(dlg.edit, Qt.Key_Return)
+    qtbot.waitUntil(lambda: win.store.annotation(hit.ann_id).category_id == other.id, timeout=3000)
+    assert len(win.store.categories()) == 4  # no category was added
+
+
+def test_enter_opens_the_dialog_and_a_new_name_becomes_a_category(qtbot, make_window, demo_project):
+    win = make_window(demo_project)
+    iid = _image_with_shapes(win)
+    win.show_image(iid)
+    qtbot.waitUntil(lambda: win.canvas.current_image_id == iid, timeout=3000)
+    ann = win.store.annotations(image_id=iid)[0]
+    win.canvas.select_annotations([ann.id])
+    canvas_view(win.canvas).setFocus()
+    press(qtbot, win, Qt.Key_Return)
+    qtbot.waitUntil(lambda: any(isinstance(w, LabelDialog) and w.isVisible() for w in QApplication.topLevelWidgets()),
+                    timeout=3000)
+    dlg = next(w for w in QApplication.topLevelWidgets() if isinstance(w, LabelDialog) and w.isVisible())
+    dlg.edit.setText("hexagon")
+    assert "new category" in dlg.hint.text()
+    dlg.ok_button.click()
+    qtbot.waitUntil(lambda: win.store.category_by_name("hexagon") is not None, timeout=3000)
+    assert win.store.annotation(ann.id).category_id == win.store.category_by_name("hexagon").id
+
+
+def test_the_image_refits_when_the_canvas_resizes_in_fit_mode_and_a_bottom_dock_leaves_room(
+        qtbot, make_window, demo_project):
+    win = make_window(demo_project)
+    canvas = win.canvas
+    assert canvas.fit_mode
+    before = canvas.zoom()
+    win.show_panel("training")
+    dock = win._docks["training"]
+    qtbot.waitUntil(lambda: dock.isVisible(), timeout=3000)
+    qtbot.wait(100)
+    assert canvas.height() >= 0.55 * win.height(), (canvas.height(), win.height())
+    img = canvas.image
+    shown = canvas.view.mapFromScene(0, 0), canvas.view.mapFromScene(img.width, img.height)
+    vp = canvas.view.viewport().rect()
+    assert shown[1].y() - shown[0].y() <= vp.height() + 1 and shown[1].x() - shown[0].x() <= vp.width() + 1
+    fitted = min(vp.width() / img.width, vp.height() / img.height)
+    assert abs(canvas.zoom() - fitted) < 1e-3, (canvas.zoom(), fitted, before)  # refitted to the new size
+    # Zoomed by the user, the view stays where it is on a resize.
+    canvas.set_zoom(3.0)
+    assert not canvas.fit_mode
+    dock.hide()
+    qtbot.wait(50)
+    assert abs(canvas.zoom() - 3.0) < 1e-6
