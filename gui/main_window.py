@@ -14,7 +14,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QSettings, Qt, QUrl
+from PySide6.QtCore import QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QMenu, QMessageBox, QProgressDialog, QScrollArea, QWidget
 
@@ -62,6 +62,9 @@ class MainWindow(QMainWindow):
         self.annotation_dock = self.add_panel("annotations", "Annotations", self.annotation_list)
         self._tab_anchor.update({Qt.RightDockWidgetArea: self.annotation_dock,
                                  Qt.LeftDockWidgetArea: self.file_dock})
+        # Bottom docks (training, live view) stand under the canvas only: the side panels keep their height.
+        self.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)
+        self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
         self.labelling = LabellingActions(self)
         self.file_menu = FileMenu(self)
         self._build_help_menu()
@@ -107,16 +110,33 @@ class MainWindow(QMainWindow):
         self.menu("&View").addAction(dock.toggleViewAction())
         return dock
 
-    def show_panel(self, key: str) -> None:
+    def show_panel(self, key: str, width_fraction: float | None = None) -> None:
         """Show a dock (and bring its tab to the front). A bottom dock takes at most a third of the
-        window's height, so that the canvas keeps most of it (and refits)."""
+        window's height, so that the canvas keeps most of it (and refits); a side dock can ask for a
+        share of the window's width (plots and tables that need room)."""
         dock = self._docks.get(key)
         if dock is None:
             return
         dock.show()
         dock.raise_()
-        if self.dockWidgetArea(dock) == Qt.BottomDockWidgetArea and not dock.isFloating():
+        self._pending_size = (dock, width_fraction)
+        if self.isVisible():
+            QTimer.singleShot(0, self._size_shown_panel)  # once the dock is laid out
+
+    def _size_shown_panel(self) -> None:
+        pending, self._pending_size = getattr(self, "_pending_size", None), None
+        if pending is None:
+            return
+        dock, width_fraction = pending
+        if dock.isFloating() or dock.isHidden():
+            return
+        dock.raise_()  # again: a tab raised before the window was shown stays behind
+        if self.dockWidgetArea(dock) == Qt.BottomDockWidgetArea:
             self.resizeDocks([dock], [max(200, self.height() // 3)], Qt.Vertical)
+        elif width_fraction:  # and most of the side's height, above or below the other side docks
+            if dock.width() < width_fraction * self.width():
+                self.resizeDocks([dock], [int(width_fraction * self.width())], Qt.Horizontal)
+            self.resizeDocks([dock], [int(0.85 * self.height())], Qt.Vertical)
 
     def add_shutdown_hook(self, fn: Callable[[], None]) -> None:
         self._shutdown.append(fn)
@@ -349,6 +369,7 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
+        QTimer.singleShot(0, self._size_shown_panel)  # a dock shown before the window was
         if self._default_layout:  # docks can only be sized once the window has its size
             self._default_layout = False
             self.resizeDocks([self.category_dock, self.annotation_dock], [2, 3], Qt.Vertical)

@@ -45,9 +45,10 @@ def window_with_panel(qtbot, small_project):
     win.open_project(small_project["store"])
     panel = win.findChild(EvaluationPanel)
     action = next(a for a in win.menu("&Model").actions() if a.text().startswith("Evaluate predictions"))
-    action.trigger()
     win.show()
     qtbot.waitExposed(win)
+    action.trigger()  # as a person opens it, from the menu of the window on screen
+    qtbot.waitUntil(lambda: panel.visibleRegion().boundingRect().height() > 100, timeout=3000)
     yield win, panel, small_project
     panel.shutdown()
     win.close()

@@ -111,3 +111,15 @@ def test_the_image_refits_when_the_canvas_resizes_in_fit_mode_and_a_bottom_dock_
     dock.hide()
     qtbot.wait(50)
     assert abs(canvas.zoom() - 3.0) < 1e-6
+
+
+def test_opening_the_evaluation_dock_leaves_the_canvas_the_windows_height(qtbot, make_window, demo_project):
+    win = make_window(demo_project)
+    act = next(a for a in win.menu("&Model").actions() if a.text().startswith("Evaluate"))
+    act.trigger()
+    dock = win._docks["evaluation"]
+    qtbot.waitUntil(lambda: dock.isVisible(), timeout=3000)
+    qtbot.wait(100)
+    assert win.canvas.height() >= 0.6 * win.height(), (win.canvas.height(), win.height())
+    assert dock.width() >= 0.4 * win.width() and dock.height() >= 0.6 * win.height()
+    assert win.canvas.width() >= 300
