@@ -70,6 +70,9 @@ class LabellingActions:
         w.menu(edit).addSeparator()
         self.action("edit.accept", lambda: cv.accept_predictions(ss.selection), edit)
         self.action("edit.reject", lambda: cv.reject_predictions(ss.selection), edit)
+        self.action("edit.select_all", cv.select_all, edit)
+        self.action("edit.invert_selection", cv.invert_selection, edit)
+        self.action("edit.delete_predictions", cv.delete_image_predictions, edit)
         tools_menu = w.menu(edit).addMenu("&Tool")
         for tool in TOOLS:
             tools_menu.addAction(self.actions[f"tool.{tool}"])
@@ -80,6 +83,9 @@ class LabellingActions:
         view = "&View"
         self.action("view.fit", cv.fit, view)
         self.action("view.one_to_one", cv.zoom_1to1, view)
+        w.menu(view).addSeparator()
+        self.action("view.toggle_shapes", lambda: ss.set_all_hidden(not ss.all_hidden), view)
+        self.action("view.only_category", self.only_current_category, view)
         self.action("nav.next", lambda: w.next_image(1), view)
         self.action("nav.previous", lambda: w.next_image(-1), view)
         w.menu(view).addSeparator()
@@ -101,6 +107,15 @@ class LabellingActions:
 
     def _redo_text(self, text: str) -> None:
         self.actions["edit.redo"].setText(f"Redo {text}".strip())
+
+    def only_current_category(self) -> None:
+        """Show only the category of new shapes; when that is already so, show every category."""
+        store, ss = self.session.store, self.session
+        if store is None:
+            return
+        others = {c.id for c in store.categories()} - {self.canvas.current_category()}
+        ss.set_all_hidden(False)
+        ss.set_hidden_categories(set() if ss.hidden_categories == others else others)
 
     def change_brush(self, direction: int) -> None:
         ss = self.session

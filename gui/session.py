@@ -58,6 +58,7 @@ class Session(QObject):
         self._selection: tuple[int, ...] = ()
         self._flags: dict[tuple[str, str], frozenset[int]] = {}
         self._category: int | None = None
+        self._all_hidden = False  # "hide all shapes": a view toggle, not kept in the project
         self.tool = "select"
         self.brush_radius = float(BRUSH_DEFAULT)
         self.undo_stack = QUndoStack(self)
@@ -171,6 +172,22 @@ class Session(QObject):
         if flag == "hidden":
             self._drop_hidden_from_selection()
         self.visibility_changed.emit()
+
+    @property
+    def all_hidden(self) -> bool:
+        return self._all_hidden
+
+    def set_all_hidden(self, hidden: bool) -> None:
+        """Hide (or show again) every shape at once; each shape's own hidden flag is kept."""
+        if hidden != self._all_hidden:
+            self._all_hidden = hidden
+            if hidden:
+                self.select([])
+            self.visibility_changed.emit()
+
+    def is_shown(self, annotation_id: int, category_id: int) -> bool:
+        return not (self._all_hidden or annotation_id in self.hidden_annotations
+                    or category_id in self.hidden_categories)
 
     def set_hidden_categories(self, ids: Iterable[int]) -> None:
         ids = frozenset(ids)

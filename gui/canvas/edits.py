@@ -123,6 +123,20 @@ class EditActions:
         if ids:
             self.push(RejectPredictions(self.store, ids))
 
+    def select_all(self) -> None:
+        """Select every shape shown on the current image."""
+        self.select_annotations(sorted(self._items))
+
+    def invert_selection(self) -> None:
+        chosen = set(self.selected_ids())
+        self.select_annotations([i for i in sorted(self._items) if i not in chosen])
+
+    def delete_image_predictions(self) -> int:
+        """Delete every prediction of the current image (one undoable step); returns how many."""
+        ids = [a.id for a in self._predictions()]
+        self.reject_predictions(ids)
+        return len(ids)
+
     def _predictions(self) -> list[Annotation]:
         return [it.ann for it in self._items.values() if it.ann.status == PREDICTION]
 

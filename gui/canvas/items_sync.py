@@ -44,8 +44,7 @@ class ItemsSync:
 
     def _apply_visibility(self, item: AnnotationItem) -> None:
         a = item.ann
-        visible = (a.id not in self.session.hidden_annotations and a.category_id not in self.session.hidden_categories
-                   and a.id not in self._suppressed)
+        visible = self.session.is_shown(a.id, a.category_id) and a.id not in self._suppressed
         if visible != item.isVisible():
             item.setVisible(visible)
             self._shapes.invalidate(item.sceneBoundingRect())

@@ -422,8 +422,9 @@ class CanvasWidget(QWidget, EditActions, ItemsSync):
     def wants_key(self, ev) -> bool:
         if self._tool.wants_key(ev):
             return True
-        return bool(self._selected) and (ev.key() in self._ARROWS or ev.key() in (Qt.Key_Delete, Qt.Key_Escape)
-                                       or (ev.key() in (Qt.Key_Return, Qt.Key_Enter) and not ev.modifiers()))
+        plain = not (ev.modifiers() & ~Qt.KeypadModifier)
+        return bool(self._selected) and (ev.key() in self._ARROWS or (
+            plain and ev.key() in (Qt.Key_Delete, Qt.Key_Escape, Qt.Key_Return, Qt.Key_Enter)))
 
     def key_press(self, ev) -> bool:
         if self._tool.key_press(ev):
@@ -434,13 +435,15 @@ class CanvasWidget(QWidget, EditActions, ItemsSync):
             dx, dy = self._ARROWS[key]
             self.nudge(dx * step, dy * step)
             return True
-        if key == Qt.Key_Delete and self._selected:
+        if ev.modifiers() & ~Qt.KeypadModifier or not self._selected:
+            return False  # Shift+Del, Ctrl+Shift+Del, Shift+Return: the window's commands
+        if key == Qt.Key_Delete:
             self.delete_selection()
             return True
-        if key == Qt.Key_Escape and self._selected:  # as in labelme and CVAT: Esc deselects
+        if key == Qt.Key_Escape:  # as in labelme and CVAT: Esc deselects
             self.session.select([])
             return True
-        if key in (Qt.Key_Return, Qt.Key_Enter) and self._selected and not ev.modifiers():
+        if key in (Qt.Key_Return, Qt.Key_Enter):
             self.label_requested.emit(list(self._selected))
             return True
         return False
