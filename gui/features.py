@@ -22,6 +22,8 @@ from typing import Any, Callable, Protocol
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QMenu, QMessageBox, QVBoxLayout, QWidget
 
+from annotations.errors import SightlineError
+
 from .session import Session
 
 log = logging.getLogger(__name__)
@@ -44,8 +46,8 @@ class Host(Protocol):
     def inform(self, title: str, text: str) -> QMessageBox: ...
 
 
-class MissingService(LookupError):
-    pass
+class MissingService(SightlineError, LookupError):
+    """A feature asked for a service no installed feature provides."""
 
 
 class Services:

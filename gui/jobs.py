@@ -16,17 +16,17 @@ import traceback
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from annotations.errors import Cancelled
+from annotations.errors import CancelToken, Cancelled
 
 
 class JobContext:
     def __init__(self, job: "Job"):
         self._job = job
-        self._cancel = threading.Event()
+        self.token = CancelToken()  # what the job's function may hand to engine/annotations code
 
     @property
     def cancelled(self) -> bool:
-        return self._cancel.is_set()
+        return self.token.cancelled
 
     def progress(self, done: int, total: int, text: str = "") -> bool:
         """Report progress; returns False once the job was cancelled."""
@@ -34,8 +34,7 @@ class JobContext:
         return not self.cancelled
 
     def check(self) -> None:
-        if self.cancelled:
-            raise Cancelled()
+        self.token.check()
 
 
 class _Runnable(QRunnable):
@@ -80,7 +79,7 @@ class Job(QObject):
         return self
 
     def cancel(self) -> None:
-        self.ctx._cancel.set()
+        self.ctx.token.cancel()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the job ends (tests and shutdown only, never on a GUI path)."""

@@ -142,7 +142,7 @@ def test_cancelling_the_demo_leaves_nothing_and_is_no_warning(qtbot, make_window
     real_run_job = win.run_job
 
     def run_and_cancel(job, title):
-        job.ctx._cancel.set()  # the user pressed Cancel at once
+        job.cancel()  # the user pressed Cancel at once
         started.append(job)
         return real_run_job(job, title)
     monkeypatch.setattr(win, "run_job", run_and_cancel)
