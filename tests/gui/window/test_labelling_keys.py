@@ -8,19 +8,12 @@ from PySide6.QtWidgets import QApplication
 
 from gui.label_dialog import LabelDialog
 
-from window_helpers import canvas_view, image_point, press
-
-
-def _image_with_shapes(win, n=2):
-    for iid in win.store.image_ids():
-        if len(win.store.annotations(image_id=iid)) >= n:
-            return iid
-    raise AssertionError("no demo image with enough shapes")
+from window_helpers import canvas_view, image_point, image_with_shapes, press
 
 
 def test_number_keys_relabel_the_selection_and_pick_the_new_category_without_one(qtbot, make_window, demo_project):
     win = make_window(demo_project)
-    iid = _image_with_shapes(win)
+    iid = image_with_shapes(win)
     win.show_image(iid)
     qtbot.waitUntil(lambda: win.canvas.current_image_id == iid, timeout=3000)
     cats = win.store.categories()
@@ -43,7 +36,7 @@ def test_number_keys_relabel_the_selection_and_pick_the_new_category_without_one
 
 def test_double_click_opens_the_label_dialog_and_a_typed_name_relabels(qtbot, make_window, demo_project):
     win = make_window(demo_project)
-    iid = _image_with_shapes(win)
+    iid = image_with_shapes(win)
     win.show_image(iid)
     qtbot.waitUntil(lambda: win.canvas.current_image_id == iid and win.canvas.image_ready, timeout=3000)
     press(qtbot, win, Qt.Key_V)
@@ -71,7 +64,7 @@ def test_double_click_opens_the_label_dialog_and_a_typed_name_relabels(qtbot, ma
 
 def test_enter_opens_the_dialog_and_a_new_name_becomes_a_category(qtbot, make_window, demo_project):
     win = make_window(demo_project)
-    iid = _image_with_shapes(win)
+    iid = image_with_shapes(win)
     win.show_image(iid)
     qtbot.waitUntil(lambda: win.canvas.current_image_id == iid, timeout=3000)
     ann = win.store.annotations(image_id=iid)[0]

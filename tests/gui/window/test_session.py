@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from gui.panels.annotation_list import COL_CATEGORY, COL_LOCK, COL_SHOW
 
-from window_helpers import canvas_view, drag, image_point, press
+from window_helpers import canvas_view, drag, image_point, image_with_shapes, press
 
 
 def _agree(win, ids):
@@ -34,16 +34,9 @@ def _row_click(qtbot, panel, ann_id, column=COL_CATEGORY):
     qtbot.mouseClick(panel.tree.viewport(), Qt.LeftButton, pos=QPoint(x, rect.center().y()))
 
 
-def _image_with_shapes(win, n=2):
-    for iid in win.store.image_ids():
-        if len(win.store.annotations(image_id=iid)) >= n:
-            return iid
-    raise AssertionError("no demo image with enough shapes")
-
-
 def test_selection_relabel_box_list_and_status_bar_always_agree(qtbot, make_window, demo_project):
     win = make_window(demo_project)
-    iid = _image_with_shapes(win)
+    iid = image_with_shapes(win)
     win.show_image(iid)
     qtbot.waitUntil(lambda: win.canvas.current_image_id == iid and win.canvas.image_ready, timeout=5000)
     before = {a.id for a in win.store.annotations(image_id=iid)}
@@ -85,7 +78,7 @@ def test_selection_relabel_box_list_and_status_bar_always_agree(qtbot, make_wind
 
 def test_hidden_and_locked_shapes_come_back_with_the_project(qtbot, make_window, demo_project):
     win = make_window(demo_project)
-    iid = _image_with_shapes(win)
+    iid = image_with_shapes(win)
     win.show_image(iid)
     panel = win.annotation_list
     qtbot.waitUntil(lambda: len(panel.ids()) >= 2, timeout=3000)

@@ -6,15 +6,7 @@ from PySide6.QtCore import Qt
 
 from annotations.model import PREDICTION, Annotation, ModelRun
 
-from window_helpers import canvas_view, press
-
-
-def _image_with_shapes(win, n=2):
-    for iid in win.store.image_ids():
-        anns = win.store.annotations(image_id=iid)
-        if len(anns) >= n and len({a.category_id for a in anns}) >= 2:
-            return iid
-    raise AssertionError("no demo image with shapes of two categories")
+from window_helpers import canvas_view, image_with_shapes, press
 
 
 def _shown(win):
@@ -23,7 +15,7 @@ def _shown(win):
 
 def test_hide_all_and_only_the_current_category(qtbot, make_window, demo_project):
     win = make_window(demo_project)
-    iid = _image_with_shapes(win)
+    iid = image_with_shapes(win, categories=2)
     win.show_image(iid)
     qtbot.waitUntil(lambda: win.canvas.current_image_id == iid, timeout=3000)
     anns = win.store.annotations(image_id=iid)
@@ -46,7 +38,7 @@ def test_hide_all_and_only_the_current_category(qtbot, make_window, demo_project
 
 def test_select_all_invert_and_delete_the_images_predictions(qtbot, make_window, demo_project):
     win = make_window(demo_project)
-    iid = _image_with_shapes(win)
+    iid = image_with_shapes(win, categories=2)
     store = win.store
     run = store.add_run(ModelRun(None, "test-model"))
     cat = store.categories()[0].id

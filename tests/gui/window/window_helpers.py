@@ -34,3 +34,12 @@ def press(qtbot, win, key, modifier=None) -> None:
     from PySide6.QtWidgets import QApplication
     target = QApplication.focusWidget() or win
     qtbot.keyClick(target, key, modifier or Qt.NoModifier)
+
+
+def image_with_shapes(win, n: int = 2, categories: int = 1) -> int:
+    """The first image of the window's project with at least `n` shapes of `categories` categories."""
+    for iid in win.store.image_ids():
+        anns = win.store.annotations(image_id=iid)
+        if len(anns) >= n and len({a.category_id for a in anns}) >= categories:
+            return iid
+    raise AssertionError(f"no image with {n} shapes of {categories} categories in the project")
