@@ -9,6 +9,7 @@ from typing import Callable
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QLabel, QToolBar
+from shiboken6 import isValid
 
 from annotations.store import copy_annotation
 
@@ -103,10 +104,15 @@ class LabellingActions:
         redo.setEnabled(stack.canRedo())
 
     def _undo_text(self, text: str) -> None:
-        self.actions["edit.undo"].setText(f"Undo {text}".strip())
+        self._set_text("edit.undo", f"Undo {text}".strip())
 
     def _redo_text(self, text: str) -> None:
-        self.actions["edit.redo"].setText(f"Redo {text}".strip())
+        self._set_text("edit.redo", f"Redo {text}".strip())
+
+    def _set_text(self, cid: str, text: str) -> None:
+        act = self.actions.get(cid)
+        if act is not None and isValid(act):  # the stack may speak while the window is torn down
+            act.setText(text)
 
     def only_current_category(self) -> None:
         """Show only the category of new shapes; when that is already so, show every category."""

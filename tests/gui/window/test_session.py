@@ -164,3 +164,20 @@ def test_a_failed_job_is_logged_with_its_traceback(qtbot, make_window, demo_proj
     text = log_file.read_text(encoding="utf-8")
     assert "Export for the test failed" in text and "Traceback" in text and "the export went wrong here" in text
     assert any(a.text() == "Open log folder" for a in win.menu("&Help").actions())
+
+
+def test_undo_texts_survive_their_actions_being_deleted_first(qtbot, make_window, demo_project):
+    import shiboken6
+    win = make_window(demo_project)
+    iid = image_with_shapes(win)
+    win.show_image(iid)
+    qtbot.waitUntil(lambda: win.canvas.current_image_id == iid, timeout=3000)
+    ann = win.store.annotations(image_id=iid)[0]
+    other = next(c.id for c in win.store.categories() if c.id != ann.category_id)
+    win.labelling.relabel([ann.id], other)
+    assert win.actions["edit.undo"].text() == "Undo Relabel"
+    undo = win.actions["edit.undo"]
+    shiboken6.delete(undo)  # as when the display goes away and Qt deletes the actions first
+    win.session.undo_stack.undo()  # the stack still tells its text: no "C++ object already deleted"
+    assert win.store.annotation(ann.id).category_id == ann.category_id
+    win.actions["edit.undo"] = win.labelling.action("edit.undo", win.session.undo_stack.undo, "&Edit")
