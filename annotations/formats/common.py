@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from ..imageio import write_failure
 from ..model import ImageRecord
 from ..errors import Cancelled, SightlineError  # noqa: F401 - Cancelled is re-exported
 
@@ -177,7 +178,10 @@ class StagedFolder:
 
     def __enter__(self) -> "StagedFolder":
         shutil.rmtree(self.stage, ignore_errors=True)
-        self.stage.mkdir(parents=True)
+        try:
+            self.stage.mkdir(parents=True)
+        except OSError as e:
+            raise write_failure(self.target, e) from e
         return self
 
     def path(self, relative: str) -> Path:
@@ -186,11 +190,13 @@ class StagedFolder:
         return p
 
     def write_text(self, relative: str, text: str) -> None:
-        self.path(relative).write_text(text, encoding="utf-8")
-        self.files += 1
+        self.write_bytes(relative, text.encode("utf-8"))
 
     def write_bytes(self, relative: str, data: bytes) -> None:
-        self.path(relative).write_bytes(data)
+        try:
+            self.path(relative).write_bytes(data)
+        except OSError as e:  # a full disk: name the file the export was writing
+            raise write_failure(self.target / relative, e) from e
         self.files += 1
 
     def __exit__(self, exc_type, exc, tb):
@@ -199,10 +205,13 @@ class StagedFolder:
                 for src in sorted(self.stage.rglob("*")):
                     if src.is_file():
                         dst = self.target / src.relative_to(self.stage)
-                        dst.parent.mkdir(parents=True, exist_ok=True)
-                        with open(src, "rb") as f:
-                            os.fsync(f.fileno())
-                        os.replace(src, dst)
+                        try:
+                            dst.parent.mkdir(parents=True, exist_ok=True)
+                            with open(src, "rb") as f:
+                                os.fsync(f.fileno())
+                            os.replace(src, dst)
+                        except OSError as e:
+                            raise write_failure(dst, e) from e
         finally:
             shutil.rmtree(self.stage, ignore_errors=True)
         return False

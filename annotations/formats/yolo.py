@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from .. import geometry
+from ..imageio import write_failure
 from ..model import BOX, LABEL, POLYGON, PREDICTION, Annotation
 from ..store import IMAGE_EXTENSIONS, Store
 from .common import (Cancelled, ExportReport, FormatError, ImportReport, Progress, StagedFolder, Ticker,
@@ -320,7 +321,11 @@ def export_yolo(store: Store, out_path: str | os.PathLike, image_ids=None, progr
                 out.write_text(f"labels/{sub}{stems[rec.id]}.txt", "".join(ln + "\n" for ln in lines))
                 src = store.image_path(rec)
                 if src.is_file():
-                    _link_or_copy(src, out.path(f"images/{sub}{stems[rec.id]}{src.suffix}"), store.root)
+                    relative = f"images/{sub}{stems[rec.id]}{src.suffix}"
+                    try:
+                        _link_or_copy(src, out.path(relative), store.root)
+                    except OSError as e:
+                        raise write_failure(Path(out_path) / relative, e) from e
                     out.files += 1
                 else:
                     counts["missing"] += 1
