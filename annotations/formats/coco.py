@@ -266,14 +266,16 @@ def coco_dict(store: Store, image_ids: Iterable[int] | None = None, status: str 
     return data, warnings
 
 
-def _portable_names(store: Store, images: list[dict], out_path: Path, warnings: list[str]) -> None:
+def _portable_names(store: Store, images: list[dict], warnings: list[str]) -> None:
     """Names that work on another machine: as registered (relative to the project) when every image
-    lies in the project; otherwise every name relative to the export's folder (said in a warning)."""
+    lies in the project; otherwise every name relative to the folder all the images share (said in
+    a warning: import the file with --images that folder)."""
     if not any(Path(d["file_name"]).is_absolute() for d in images):
         return
-    base = Path(os.path.abspath(out_path)).parent
-    for d in images:
-        d["file_name"] = Path(os.path.relpath(store.root / d["file_name"], base)).as_posix()
+    full = [Path(os.path.abspath(store.root / d["file_name"])) for d in images]
+    base = Path(os.path.commonpath([p.parent for p in full]))
+    for d, p in zip(images, full):
+        d["file_name"] = p.relative_to(base).as_posix()
     warnings.append(f"some images lie outside the project: every file_name is relative to {base} "
                     f"(import the file with --images {base})")
 
@@ -299,7 +301,7 @@ def export_coco(store: Store, out_path: str | os.PathLike, image_ids=None, progr
         data, warnings = coco_dict(store, image_ids, LABEL, None, include_predictions, progress)
     except Cancelled:
         return ExportReport(cancelled=True)
-    _portable_names(store, data["images"], Path(out_path), warnings)
+    _portable_names(store, data["images"], warnings)
     atomic_write_text(out_path, _dumps(data, out_path, ensure_ascii=False))
     return ExportReport(images=len(data["images"]), annotations=len(data["annotations"]),
                         categories=len(data["categories"]), files=1, path=str(out_path), warnings=warnings)
