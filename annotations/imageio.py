@@ -37,6 +37,9 @@ class ImageTooLarge(ImageReadError):
 class WriteError(SightlineError, OSError):
     """A file could not be written (disk full, no permission); the message names it."""
 
+    def __str__(self) -> str:  # the message, not OSError's "[Errno 28] None: 'file'"
+        return str(self.args[0]) if self.args else ""
+
 
 def pixel_limit() -> int:
     if _limit[0] is not None:

@@ -120,6 +120,8 @@ class Store:
             verify_database(db, StoreError)
             if read_only is None:
                 read_only = not writable(root, db)
+            elif read_only is False and not writable(root, db):
+                raise StoreError(f"{root} cannot be written (a read-only folder or database); nothing was changed.")
         store = cls(root, db, bool(read_only))
         try:
             store._migrate()

@@ -202,16 +202,20 @@ class StagedFolder:
     def __exit__(self, exc_type, exc, tb):
         try:
             if exc_type is None:
-                for src in sorted(self.stage.rglob("*")):
-                    if src.is_file():
-                        dst = self.target / src.relative_to(self.stage)
-                        try:
-                            dst.parent.mkdir(parents=True, exist_ok=True)
-                            with open(src, "rb") as f:
-                                os.fsync(f.fileno())
-                            os.replace(src, dst)
-                        except OSError as e:
-                            raise write_failure(dst, e) from e
+                files = [(src, self.target / src.relative_to(self.stage))
+                         for src in sorted(self.stage.rglob("*")) if src.is_file()]
+                for src, dst in files:  # everything on disk first: a full disk leaves the target untouched
+                    try:
+                        with open(src, "rb") as f:
+                            os.fsync(f.fileno())
+                    except OSError as e:
+                        raise write_failure(dst, e) from e
+                for src, dst in files:
+                    try:
+                        dst.parent.mkdir(parents=True, exist_ok=True)
+                        os.replace(src, dst)
+                    except OSError as e:
+                        raise write_failure(dst, e) from e
         finally:
             shutil.rmtree(self.stage, ignore_errors=True)
         return False
