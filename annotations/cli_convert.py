@@ -52,7 +52,7 @@ def run(args) -> int:
         with Store.open(args.project, read_only=False if args.command == "import" else None) as store:
             return _import(store, args) if args.command == "import" else _export(store, args)
     except SightlineError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print("error: " + " ".join(str(e).split("\n")), file=sys.stderr)
         return 2
     except OSError as e:  # an unwritable output folder, a full disk
         print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)

@@ -94,6 +94,8 @@ def annotation_from_coco(d: dict, where: str, image_id: int, category_id: int, h
     area = d.get("area")
     if area is not None:
         area = check_numbers([area], where, "area")[0]
+        if area > 4 * width * height:
+            raise FormatError(f"{where}: area {area:.6g} is far larger than its {width}x{height} image")
     iscrowd = d.get("iscrowd", 0)
     if isinstance(iscrowd, bool) or iscrowd not in (0, 1):
         raise FormatError(f"{where}: iscrowd must be 0 or 1, got {iscrowd!r}")

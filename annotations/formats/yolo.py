@@ -50,7 +50,9 @@ def _read_yaml(path: Path) -> dict:
     except _AliasRefused as e:
         raise FormatError(f"{path}: {e}") from None
     except yaml.YAMLError as e:
-        raise FormatError(f"{path}: malformed YAML ({e})") from None
+        mark = getattr(e, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise FormatError(f"{path}: malformed YAML{at} ({getattr(e, 'problem', None) or e})") from None
     except (OSError, UnicodeDecodeError, RecursionError) as e:
         raise FormatError(f"{path}: cannot be read ({e.__class__.__name__}: {e})") from None
     if not isinstance(data, dict):
