@@ -100,7 +100,7 @@ def read_rgb(path: str | os.PathLike) -> np.ndarray:
             check_pixels(int(im.width), int(im.height), str(p))
     except ImageReadError:
         raise
-    except Exception:  # noqa: BLE001 - formats PIL lacks: OpenCV may still read them
+    except Exception:  # noqa: BLE001, S110 - formats PIL lacks: OpenCV may still read them
         pass
     data = np.fromfile(p, dtype=np.uint8)  # works with unicode paths, unlike cv2.imread
     img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None  # applies EXIF orientation

@@ -65,7 +65,6 @@ class ImagePaths:
             raise FormatError(f"{where}: {path}: {getattr(e, 'strerror', None) or e}") from None
 
     def report_missing(self, warnings: list[str], limit: int = 20) -> None:
-        for m in self.missing[:limit]:
-            warnings.append(m)
+        warnings.extend(self.missing[:limit])
         if len(self.missing) > limit:
             warnings.append(f"... and {len(self.missing) - limit} more images not found")

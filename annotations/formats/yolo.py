@@ -4,6 +4,7 @@ polygon), optionally followed by a confidence. Class names come from data.yaml (
 a {index: name} dict, splits from train/val/test) or classes.txt."""
 from __future__ import annotations
 
+import math
 import os
 import shutil
 from pathlib import Path
@@ -46,7 +47,7 @@ def _read_yaml(path: Path) -> dict:
     try:
         if path.stat().st_size > MAX_YAML_BYTES:
             raise FormatError(f"{path}: larger than {MAX_YAML_BYTES >> 20} MB; not a data set description")
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_NoAliasLoader)  # a SafeLoader
     except _AliasRefused as e:
         raise FormatError(f"{path}: {e}") from None
     except yaml.YAMLError as e:
@@ -235,7 +236,7 @@ def _read_labels(label_file: Path, image: PendingImage, names: dict[int, str], r
         if cls not in names:
             raise FormatError(f"{where}: class {cls} is not among the {len(names)} class names")
         for v in values:
-            if v != v or v in (float("inf"), float("-inf")):
+            if not math.isfinite(v):
                 raise FormatError(f"{where}: coordinates must be finite numbers, got {v}")
             if v < -TOLERANCE:
                 raise FormatError(f"{where}: negative coordinate {v}")

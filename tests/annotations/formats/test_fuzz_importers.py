@@ -5,10 +5,8 @@ the wrong type, a hostile number, a path out of the folders, broken syntax, ...)
 code 2, exactly one `error:` line that names the file (and the entry, where the format has
 entries), and the project unchanged (database and folder)."""
 import base64
-import copy
 import io
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -113,8 +111,8 @@ VOC_MUTATIONS = ([(f"voc {k}={v!r}", k, v) for k in ("x0", "y0", "x1", "y1")
                     ("voc size", "w", "wide")])
 VOC_TEXTS = [("voc malformed", "<annotation><filename>v.jpg</filename><object>"), ("voc svg", "<svg></svg>"),
              ("voc no filename", "<annotation></annotation>"),
-             ("voc entity", '<?xml version="1.0"?><!DOCTYPE a [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
-                            "<annotation><filename>&e;</filename></annotation>")]
+             ("voc entity", ('<?xml version="1.0"?><!DOCTYPE a [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+                             "<annotation><filename>&e;</filename></annotation>"))]
 
 
 def _voc_case(tmp_path, text):
