@@ -119,6 +119,7 @@ def commit_import(store: Store, images: list[PendingImage], report: ImportReport
         cat_alloc = IdAllocator(cat_ids.values(), (c.wanted_id for c in categories if c.name.strip() not in cat_ids))
         new_cats: list[Category] = []
         cat_map: dict[int, int] = {}
+        merged: list[str] = []  # file categories that are project categories of the same name, under another id
 
         def category_id(pc: PendingCategory) -> int:
             name = pc.name.strip()
@@ -127,6 +128,8 @@ def commit_import(store: Store, images: list[PendingImage], report: ImportReport
                 new_cats.append(Category(cat_ids[name], name, pc.supercategory, "", dict(pc.extra)))
             if pc.wanted_id is not None and pc.wanted_id != cat_ids[name]:
                 cat_map[pc.wanted_id] = cat_ids[name]
+                if cat_ids[name] not in {c.id for c in new_cats}:
+                    merged.append(f"{name!r} {pc.wanted_id} -> {cat_ids[name]}")
             return cat_ids[name]
 
         for pc in categories:
@@ -170,6 +173,10 @@ def commit_import(store: Store, images: list[PendingImage], report: ImportReport
         text = alloc.describe(what)
         if text:
             report.warnings.append(text)
+    if merged:
+        more = f" and {len(merged) - 10} more" if len(merged) > 10 else ""
+        report.warnings.append(f"{len(merged)} category(ies) of the file are the project's categories of the same "
+                               f"name under another id: {', '.join(merged[:10])}{more}")
     if matched:
         report.warnings.append(f"{len(matched)} image(s) were already in the project; their new annotations "
                                "were added beside the existing ones")

@@ -77,6 +77,19 @@ def test_real_clashes_move_and_are_listed(store, tmp_path):
     assert "1 image id(s) were already used in the project and got new ids: 3 -> 6" in report.warnings
 
 
+def test_categories_matched_by_name_under_another_id_are_named(store, tmp_path):
+    store.add_category(Category(None, "dog"))  # id 1 in the project
+    store.add_category(Category(None, "cat"))  # id 2
+    d = cocoapi_style()  # person 1, dog 18
+    report = import_labels(store, "coco", _write(tmp_path, d))
+    assert {c.name: c.id for c in store.categories()} == {"dog": 1, "cat": 2, "person": 3}
+    assert report.id_map["categories"] == {18: 1, 1: 3}
+    text = "\n".join(report.warnings)
+    assert "1 category(ies) of the file are the project's categories of the same name under another id: " \
+           "'dog' 18 -> 1" in text
+    assert "1 category id(s) were already used in the project and got new ids: 1 -> 3" in text
+
+
 def test_results_follow_the_renumbering(store, tmp_path):
     import_labels(store, "coco", _write(tmp_path, roboflow_style()))
     results = [{"image_id": 0, "category_id": 1, "bbox": [1, 1, 4, 4], "score": 0.9},
