@@ -33,9 +33,9 @@ def load_json(path: str | os.PathLike):
         if "\0" in os.fspath(p):
             raise FormatError(f"{os.fspath(p)!r}: a file name cannot hold a NUL byte")
         with open(p, "rb") as f:
-            raw = f.read(MAX_JSON_BYTES + 1)
-        if len(raw) > MAX_JSON_BYTES:
-            raise FormatError(f"{p}: larger than {MAX_JSON_BYTES >> 30} GB; refused")
+            if os.fstat(f.fileno()).st_size > MAX_JSON_BYTES:
+                raise FormatError(f"{p}: larger than {MAX_JSON_BYTES >> 30} GB; refused")
+            raw = f.read()
         return json.loads(raw)
     except FileNotFoundError:
         raise FormatError(f"{p}: file not found") from None
