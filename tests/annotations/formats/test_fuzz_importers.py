@@ -202,7 +202,8 @@ def _cases():
                       "detection [0]"))
     for name, key, value in VOC_MUTATIONS:
         fields = {**VOC_OK, key: value}
-        cases.append((name, "voc", lambda t, f=fields: _voc_case(t, VOC_SEED.format(**f)), "fuzz.xml", None))
+        entry_name = "object 0" if key in ("x0", "y0", "x1", "y1", "difficult", "name") else None
+        cases.append((name, "voc", lambda t, f=fields: _voc_case(t, VOC_SEED.format(**f)), "fuzz.xml", entry_name))
     for name, text in VOC_TEXTS:
         cases.append((name, "voc", lambda t, x=text: _voc_case(t, x), "fuzz.xml", None))
     for name, line in YOLO_LINES:
@@ -210,7 +211,9 @@ def _cases():
     for name, text in YOLO_YAMLS:
         cases.append((name, "yolo", lambda t, x=text: _yolo_case(t, yaml_text=x), "data.yaml", None))
     for name, keys, value in LABELME_MUTATIONS:
-        cases.append((name, "labelme", lambda t, k=keys, v=value: _labelme_case(t, k, v), "fuzz_lm.json", None))
+        entry_name = "shape 0" if keys[0] == "shapes" and len(keys) > 1 else None
+        cases.append((name, "labelme", lambda t, k=keys, v=value: _labelme_case(t, k, v), "fuzz_lm.json",
+                      entry_name))
     return cases
 
 
