@@ -169,7 +169,7 @@ class _Images:
             raise FormatError(str(e)) from None
         except ValueError as e:
             raise FormatError(f"{f}: imageData is not base64 ({e})") from None
-        same = self._same_file(f, image_path, size)
+        same = self._same_file(f, image_path, raw)
         return (same, size) if same is not None else (self._unpack(f, image_path, raw), size)
 
     def _candidate(self, f: Path, image_path: str) -> Path:
@@ -177,16 +177,17 @@ class _Images:
             return self.paths.resolve(self.image_dir, Path(image_path).name, f"{f}: imagePath")
         return self.paths.resolve(f.parent, image_path, f"{f}: imagePath")
 
-    def _same_file(self, f: Path, image_path: str, size) -> Path | None:
-        """The file imagePath names when it is an image of imageData's size (no copy needed)."""
+    def _same_file(self, f: Path, image_path: str, raw: bytes) -> Path | None:
+        """The file imagePath names when it holds exactly imageData's bytes (labelme stores a JPEG or
+        PNG file's own bytes unless it had to turn it upright): then no copy is needed."""
         if not image_path:
             return None
         try:
             p = self._candidate(f, image_path)
-            if p.is_file() and p.resolve() != f.resolve() and self.paths.size(p, str(f)) == size:
+            if p.is_file() and p.stat().st_size == len(raw) and p.read_bytes() == raw:
                 return p
-        except FormatError:
-            pass  # a path outside the folders, or not an image: imageData is the image
+        except (FormatError, OSError):
+            pass  # a path outside the folders, or unreadable: imageData is the image
         return None
 
     def _unpack(self, f: Path, image_path: str, raw: bytes) -> Path:

@@ -123,7 +123,8 @@ def _voc_case(tmp_path, text):
 
 
 # ---- YOLO ----------------------------------------------------------------------------------------
-YOLO_LINES = [("yolo nan", "0 nan 0.5 0.2 0.2"), ("yolo inf", "0 0.5 inf 0.2 0.2"), ("yolo word", "cat 0.5 0.5 0.2 0.2"),
+YOLO_LINES = [("yolo nan", "0 nan 0.5 0.2 0.2"), ("yolo inf", "0 0.5 inf 0.2 0.2"),
+              ("yolo word", "cat 0.5 0.5 0.2 0.2"),
               ("yolo float class", "0.0 0.5 0.5 0.2 0.2"), ("yolo class out", "7 0.5 0.5 0.2 0.2"),
               ("yolo negative", "0 -0.5 0.5 0.2 0.2"), ("yolo pixels", "0 20 15 10 10"),
               ("yolo zero box", "0 0.5 0.5 0 0.2"), ("yolo six among boxes", "0 0.5 0.5 0.2 0.2 0.3 0.3"),
