@@ -48,14 +48,33 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("Interrupted.", file=sys.stderr)
             return 130
-        except Exception:
+        except Exception as e:  # noqa: BLE001 - the last line of defence: one line, not a traceback
             logging.getLogger("sightline").exception("command %s failed", args.command)
-            raise
+            return _report_uncaught(e)
     gui = argparse.ArgumentParser(prog="main.py", description="Open the window.")
     gui.add_argument("project", nargs="?", help="project folder or image folder (default: the demo project)")
     args = gui.parse_args(argv)
     from gui.app import run_app
     return run_app(args.project)
+
+
+def _report_uncaught(e: Exception) -> int:
+    """What a command did not catch: a SightlineError or bad input (exit 2), anything else a bug
+    (exit 1). One `error:` line; SIGHTLINE_DEBUG=1 adds the traceback."""
+    import os
+    import traceback
+
+    from annotations.errors import SightlineError
+    if os.environ.get("SIGHTLINE_DEBUG"):  # (the log file has the traceback in any case)
+        traceback.print_exc()
+    text = (str(e).strip().splitlines() or [""])[0][:300]
+    if isinstance(e, (SightlineError, OSError, ValueError, RecursionError, OverflowError, MemoryError)):
+        name = "" if isinstance(e, SightlineError) else f"{e.__class__.__name__}: "
+        print(f"error: {name}{text}", file=sys.stderr)
+        return 2
+    print(f"error: internal error ({e.__class__.__name__}: {text}); run with SIGHTLINE_DEBUG=1 for details",
+          file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """`main.py import` and `main.py export`: labels in and out of a project, from the terminal.
 
-    main.py import --project P --format coco|voc|yolo|labelme PATH [--images DIR]
+    main.py import --project P --format coco|voc|yolo|labelme PATH [--images DIR] [--max-pixels N]
     main.py import --project P --format coco-results --model NAME FILE.json
     main.py export --project P --format coco|voc|yolo|labelme|masks OUT [--split S]
                    [--with-predictions] [--predictions RUN]
@@ -21,6 +21,9 @@ def add_arguments(p, name):
         p.add_argument("path", help="label file or data-set folder")
         p.add_argument("--images", help="folder the file's image names are relative to")
         p.add_argument("--model", help="model name for coco-results (detections become its predictions)")
+        p.add_argument("--voc-coordinates", choices=("auto", "0", "1"), default="auto",
+                       help="voc: 1 = VOC's 1-based pixel indices, 0 = 0-based (labelme2voc, Roboflow), "
+                            "auto = 0-based when a box starts at 0 (default)")
     else:
         p.add_argument("--format", required=True, choices=EXPORT_CHOICES)
         p.add_argument("out", help="output file (coco) or folder (the others)")
@@ -29,27 +32,41 @@ def add_arguments(p, name):
                        help="also export model predictions (with scores where the format has a place)")
         p.add_argument("--predictions", type=int, metavar="RUN",
                        help="with --format coco: write the predictions of model run RUN as COCO results")
+    p.add_argument("--max-pixels", type=float, metavar="N",
+                   help="largest image (width x height) accepted, against decompression bombs "
+                        "(default 268 million, or $SIGHTLINE_MAX_PIXELS)")
 
 
 def run(args) -> int:
-    from .formats import FormatError
+    from .errors import SightlineError
+    from .imageio import set_pixel_limit
     from .store import Store, StoreError
     try:
+        if args.max_pixels is not None:
+            set_pixel_limit(int(args.max_pixels))
+        if "\0" in args.project:
+            raise StoreError(f"{args.project!r}: a folder name cannot hold a NUL byte")
         if args.command == "export" and not Store.exists(args.project):
             raise StoreError(f"No project at {args.project}.")
-        with Store.open(args.project) as store:
+        # an import needs to write; an export opens read-only when the project cannot be written
+        with Store.open(args.project, read_only=False if args.command == "import" else None) as store:
             return _import(store, args) if args.command == "import" else _export(store, args)
-    except (FormatError, StoreError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except SightlineError as e:
+        print("error: " + " ".join(str(e).split("\n")), file=sys.stderr)
         return 2
     except OSError as e:  # an unwritable output folder, a full disk
         print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    except (ValueError, RecursionError, OverflowError) as e:  # input that defeats a parser below ours
+        print(f"error: {args.path if args.command == 'import' else args.out}: {e.__class__.__name__}: "
+              f"{str(e).splitlines()[0][:200] if str(e) else ''}", file=sys.stderr)
         return 2
 
 
 def _import(store, args) -> int:
     from .formats import FormatError, import_labels
     from .formats.coco import import_coco_results
+    from .formats.pending import file_id_map
     from .progress import TerminalProgress
     if args.format == "coco-results":
         if not args.model:
@@ -58,9 +75,16 @@ def _import(store, args) -> int:
             run_id = import_coco_results(store, args.path, args.model, progress=bar)
         n = len(store.annotations(run_id=run_id))
         print(f"Imported {n} detections of {args.model} as model run {run_id}.")
+        images, cats = file_id_map(store)
+        if images or cats:
+            print(f"  note: ids were read through the renumbering of the last COCO import "
+                  f"({len(images)} image id(s), {len(cats)} category id(s))")
         return 0
+    options = {}
+    if args.format == "voc" and args.voc_coordinates != "auto":
+        options["zero_based"] = args.voc_coordinates == "0"
     with TerminalProgress("import") as bar:
-        report = import_labels(store, args.format, args.path, image_dir=args.images, progress=bar)
+        report = import_labels(store, args.format, args.path, image_dir=args.images, progress=bar, **options)
     print(report)
     return 0
 

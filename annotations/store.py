@@ -20,6 +20,7 @@ from typing import Callable, Iterable, Iterator
 from . import geometry
 from .model import LABEL, PREDICTION, Annotation, Category, ImageRecord, ModelRun
 from .errors import SightlineError
+from .store_open import read_only_connection, verify_database, writable
 
 DB_NAME = "project.sightline"
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
@@ -94,9 +95,10 @@ def _dumps(v) -> str | None:
 class Store:
     """A project: `root` folder (images are registered relative to it) + its database."""
 
-    def __init__(self, root: Path, db_path: Path):
+    def __init__(self, root: Path, db_path: Path, read_only: bool = False):
         self.root = root
         self.db_path = db_path
+        self.read_only = read_only  # opened without write access: every write raises StoreError
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
@@ -105,8 +107,12 @@ class Store:
 
     # ---- opening -------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | os.PathLike, create: bool = True) -> "Store":
-        """Open the project in folder `path` (or the database file itself); create it if asked."""
+    def open(cls, path: str | os.PathLike, create: bool = True, read_only: bool | None = None) -> "Store":
+        """Open the project in folder `path` (or the database file itself); create it if asked.
+
+        An existing database is checked (PRAGMA quick_check, read-only) before anything writes to
+        it: a damaged one raises StoreError at once and is left as it was. read_only None opens it
+        read-only when the folder or the file cannot be written (export and browse still work)."""
         p = Path(path).expanduser().resolve()
         if p.is_file() or p.suffix == Path(DB_NAME).suffix:
             root, db = p.parent, p
@@ -115,13 +121,27 @@ class Store:
         if not db.exists():
             if not create:
                 raise StoreError(f"No project at {root} (no {DB_NAME} there).")
-            root.mkdir(parents=True, exist_ok=True)
-        store = cls(root, db)
+            if read_only:
+                raise StoreError(f"No project at {root} to open read-only.")
+            try:
+                root.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise StoreError(f"{root}: cannot create the project folder ({e.strerror or e})") from e
+        else:
+            verify_database(db, StoreError)
+            if read_only is None:
+                read_only = not writable(root, db)
+            elif read_only is False and not writable(root, db):
+                raise StoreError(f"{root} cannot be written (a read-only folder or database); nothing was changed.")
+        store = cls(root, db, bool(read_only))
         try:
             store._migrate()
         except sqlite3.DatabaseError as e:
             store.close()
             raise StoreError(f"{db} is not a readable project database: {e}") from e
+        except BaseException:
+            store.close()
+            raise
         return store
 
     @staticmethod
@@ -134,11 +154,14 @@ class Store:
             raise StoreError("The project is closed.")
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                                   check_same_thread=False)
-            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            if self.read_only:
+                conn = read_only_connection(self.db_path, BUSY_TIMEOUT_MS)
+            else:
+                conn = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                       check_same_thread=False)
+                conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             self._local.conn = conn
             self._local.depth = 0
@@ -147,17 +170,26 @@ class Store:
                 self._conns.append(conn)
         return conn
 
+    def _schema_version(self, conn) -> int:
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone():
+            return 0
+        row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
     def _migrate(self) -> None:
+        """Bring the schema up to date; writes nothing when it already is (a read-only project
+        opens only when it needs no migration)."""
         conn = self._conn()
+        version = self._schema_version(conn)
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"This project was written by a newer version (schema {version}).")
+        if version == SCHEMA_VERSION:
+            return
+        if self.read_only:
+            raise StoreError(f"{self.db_path} is read-only and needs an upgrade (schema {version} to "
+                             f"{SCHEMA_VERSION}); open it once with write access.")
         with self.transaction():
-            has_meta = conn.execute(
-                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone()
-            version = 0
-            if has_meta:
-                row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-                version = int(row[0]) if row else 0
-            if version > SCHEMA_VERSION:
-                raise StoreError(f"This project was written by a newer version (schema {version}).")
+            version = self._schema_version(conn)  # another process may have migrated meanwhile
             for v in range(version, SCHEMA_VERSION):
                 for stmt in _statements(MIGRATIONS[v]):
                     conn.execute(stmt)
@@ -196,22 +228,42 @@ class Store:
             finally:
                 loc.depth -= 1
             return
-        conn.execute("BEGIN IMMEDIATE")
+        if self.read_only:
+            raise StoreError(f"{self.root} is open read-only (its folder or database cannot be written); "
+                             "nothing was changed.")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            raise self._write_error(e) from e
         loc.depth = 1
         loc.pending = []
         try:
             yield conn
-        except BaseException:
+            conn.execute("COMMIT")
+        except BaseException as e:
             loc.depth = 0
-            conn.execute("ROLLBACK")
             loc.pending = []
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # SQLite rolled back already (a full disk does); the first error is the one to tell
+            if isinstance(e, sqlite3.OperationalError):
+                raise self._write_error(e) from e
             raise
         loc.depth = 0
-        conn.execute("COMMIT")
         events, loc.pending = loc.pending, []
         for ev in events:
             for cb in list(self._listeners):
                 cb(ev)
+
+    def _write_error(self, e: sqlite3.OperationalError) -> Exception:
+        text = str(e)
+        if "full" in text:
+            return StoreError(f"{self.db_path}: cannot write: the disk is full; nothing was changed.")
+        if "readonly" in text or "read-only" in text:
+            return StoreError(f"{self.db_path}: cannot write: the project is read-only; nothing was changed.")
+        return e
 
     def _emit(self, table: str, action: str, ids: Iterable[int], image_ids: Iterable[int] = ()) -> None:
         self._local.pending.append(StoreEvent(table, action, list(ids), sorted(set(image_ids))))

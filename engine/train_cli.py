@@ -103,8 +103,9 @@ def run(args) -> int:
     import torch
 
     from annotations.errors import SightlineError
-    from annotations.store import Store, StoreError
-    from engine.training import (TrainingError, default_options, new_run_dir, resume_options, train)
+    from annotations.store import Store
+    from engine.training import TrainingError, default_options, new_run_dir, resume_options, train
+    from engine.training.checkpoints import remove_stale_temporaries
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -119,6 +120,10 @@ def run(args) -> int:
         if args.resume:
             run_dir = Path(args.resume)
             opts = resume_options(run_dir, **{k: given.get(k) for k in _RESUME_OVERRIDES})
+            stale = remove_stale_temporaries(run_dir)
+            if stale:
+                print(f"note: removed {len(stale)} half-written checkpoint file(s) a killed run left in {run_dir}",
+                      file=sys.stderr)
             ignored = sorted(set(given) - set(_RESUME_OVERRIDES))
             if ignored:
                 print(f"note: a resumed run keeps its options; ignored: {', '.join(ignored)}", file=sys.stderr)
@@ -136,7 +141,10 @@ def run(args) -> int:
             return fail("The project of this run is unknown; pass --project.", 2)
         if not Store.exists(project):
             return fail(f"No project at {project}.", 2)
-    except (FileNotFoundError, KeyError, ValueError, StoreError) as e:
+    except KeyError as e:  # a checkpoint without the entries of a training run
+        return fail(f"{args.resume or args.project}: the checkpoint holds no {e} entry; it is not a training run's "
+                    "last.pt", 2)
+    except (OSError, ValueError, SightlineError) as e:  # SightlineError: an unreadable last.pt, a bad project
         return fail(str(e), 2)
 
     with _StopFlag() as flag:

@@ -20,6 +20,7 @@ import torch
 
 from . import weight_cache
 from .category_mapping import SUPPRESS, CategoryMapping, CategoryMismatch, remap_state_dict
+from .checksum import add_checksum, checksum_problem
 from .device import check_precision, describe_device, free_memory, resolve_device
 from .registry import BACKGROUND, SEMANTIC, ModelSpec, build_model, class_indexed_parameters, get_spec
 from .weight_cache import OFFLINE_ENV, WeightsUnavailable  # noqa: F401 - part of this module's API
@@ -99,8 +100,8 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, model_name:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in _unwrap(model).state_dict().items()}
-    obj = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "model_name": model_name,
-           "categories": list(categories), "model": state, **extra}
+    obj = add_checksum({"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "model_name": model_name,
+                        "categories": list(categories), "model": state, **extra})
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         with open(tmp, "wb") as f:
@@ -150,6 +151,9 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
                 raise CheckpointError(f"{p}: checkpoint has no {key!r} entry")
         if not _is_state_dict(obj["model"]):
             raise CheckpointError(f"{p}: the 'model' entry is not a state dict")
+        problem = checksum_problem(obj)
+        if problem:
+            raise CheckpointError(f"{p}: refused: {problem}")
         obj["model"] = _strip_prefix(obj["model"])
         return obj
     if _is_state_dict(obj):

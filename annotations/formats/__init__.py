@@ -40,12 +40,13 @@ def _module(fmt: str):
 
 
 def import_labels(store: Store, fmt: str, path: str | os.PathLike, image_dir: str | os.PathLike | None = None,
-                  progress: Progress | None = None) -> ImportReport:
-    """Import labels from `path` (a file or a data-set folder, as the format has it)."""
+                  progress: Progress | None = None, **options) -> ImportReport:
+    """Import labels from `path` (a file or a data-set folder, as the format has it). `options` are
+    the format's own (voc: zero_based)."""
     if fmt not in IMPORT_FORMATS:
         raise FormatError(f"{path}: {fmt!r} cannot be imported; importable formats: {', '.join(IMPORT_FORMATS)}")
     m = _module(fmt)
-    return getattr(m, f"import_{fmt}")(store, path, image_dir=image_dir, progress=progress)
+    return getattr(m, f"import_{fmt}")(store, path, image_dir=image_dir, progress=progress, **options)
 
 
 def export_labels(store: Store, fmt: str, out_path: str | os.PathLike, image_ids: Iterable[int] | None = None,

@@ -7,36 +7,54 @@ import time
 from pathlib import Path
 from typing import Iterable
 
-from ..imageio import ImageReadError, atomic_write_text, image_size
+from ..imageio import ImageReadError, atomic_write_text, check_pixels
 from ..model import LABEL, PREDICTION, Annotation, ModelRun
 from ..store import Store
 from .coco_annotation import (Rejected, annotation_from_coco, annotation_to_coco, geometry_from_coco,
                               result_from_annotation)
-from .common import Cancelled, ExportReport, FormatError, ImportReport, Progress, Ticker, check_numbers
-from .pending import NameResolver, PendingCategory, PendingImage, commit_import
+from .common import (Cancelled, ExportReport, FormatError, ImportReport, Progress, Ticker, check_id, check_numbers,
+                     check_side)
+from .paths import ImagePaths
+from .pending import NameResolver, PendingCategory, PendingImage, commit_import, file_id_map, remember_id_map
 
 IMAGE_FIELDS = ("id", "file_name", "width", "height")
 CATEGORY_FIELDS = ("id", "name", "supercategory")
 TOP_FIELDS = ("images", "annotations", "categories", "info", "licenses")
 
 
+MAX_JSON_BYTES = 4 << 30
+
+
 def load_json(path: str | os.PathLike):
+    """The parsed file, or FormatError naming it: missing, unreadable, malformed, too deeply nested,
+    or holding numbers with thousands of digits."""
     p = Path(path)
     try:
+        if "\0" in os.fspath(p):
+            raise FormatError(f"{os.fspath(p)!r}: a file name cannot hold a NUL byte")
         with open(p, "rb") as f:
-            return json.loads(f.read())
+            if os.fstat(f.fileno()).st_size > MAX_JSON_BYTES:
+                raise FormatError(f"{p}: larger than {MAX_JSON_BYTES >> 30} GB; refused")
+            raw = f.read()
+        return json.loads(raw)
     except FileNotFoundError:
         raise FormatError(f"{p}: file not found") from None
     except json.JSONDecodeError as e:
         raise FormatError(f"{p}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
     except UnicodeDecodeError as e:
         raise FormatError(f"{p}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except RecursionError:
+        raise FormatError(f"{p}: nested too deeply to be a label file") from None
+    except ValueError as e:  # e.g. an integer of more than 4300 digits
+        raise FormatError(f"{p}: not acceptable JSON ({str(e).splitlines()[0][:120]})") from None
     except OSError as e:
-        raise FormatError(f"{p}: cannot be read ({e.strerror})") from None
+        raise FormatError(f"{p}: cannot be read ({e.strerror or e})") from None
 
 
 def _entry(name: str, i: int, d) -> str:
     ident = d.get("id") if isinstance(d, dict) else None
+    if ident is not None and not (isinstance(ident, int) and abs(ident) < 1 << 63):
+        ident = None
     return f"{name}[{i}]" + (f" (id {ident})" if ident is not None else "")
 
 
@@ -52,20 +70,16 @@ class _Where:
         return f"{self.path}: {_entry(self.name, self.i, self.d)}"
 
 
-def _whole_id(v, where: str, what: str = "id") -> int:
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise FormatError(f"{where}: {what} must be a whole number, got {v!r}")
-    return v
-
-
 # ---- import ---------------------------------------------------------------------------------
 def import_coco(store: Store, path: str | os.PathLike, image_dir: str | os.PathLike | None = None,
                 progress: Progress | None = None) -> ImportReport:
     """Import a COCO ground-truth file in one transaction.
 
     Image file names are relative to `image_dir` (default: the project folder, so names are kept
-    as they are). An image already registered under the same name receives the annotations.
-    Ids are kept where free in the project, else remapped (the report says so)."""
+    as they are) and must stay inside it or the project; images not found are reported. An image
+    already registered under the same name receives the annotations. Ids are kept where free in
+    the project; a clash or id 0 is renumbered (the report says which) and remembered, so a
+    results file keyed to this file's ids lands on the same images and classes."""
     path = Path(path)
     data = load_json(path)
     if isinstance(data, list):
@@ -80,17 +94,20 @@ def import_coco(store: Store, path: str | os.PathLike, image_dir: str | os.PathL
         raise FormatError(f"{path}: 'annotations' and 'categories' must be lists")
     report = ImportReport()
     ticker = Ticker(progress, len(data["images"]) + len(anns_in), every=2000)
+    paths = ImagePaths(store.root, image_dir)
     try:
         categories = _read_categories(path, cats_in)
-        images = _read_images(path, data["images"], root, NameResolver(store), ticker)
+        images = _read_images(path, data["images"], root, NameResolver(store), paths, ticker)
         _read_annotations(path, anns_in, images, {c.wanted_id: c.name for c in categories}, report, ticker)
         ticker.done = ticker.total  # rejected entries count as done
         ticker.report()
     except Cancelled:
         return ImportReport(cancelled=True)
+    paths.report_missing(report.warnings)
     with store.transaction():
         commit_import(store, list(images.values()), report, categories)
         _keep_meta(store, data, report)
+        remember_id_map(store, report)
     return report
 
 
@@ -102,7 +119,7 @@ def _read_categories(path: Path, cats_in: list) -> list[PendingCategory]:
         where = f"{path}: {_entry('categories', i, c)}"
         if not isinstance(c, dict):
             raise FormatError(f"{where}: expected an object")
-        cid = _whole_id(c.get("id"), where)
+        cid = check_id(c.get("id"), where)
         name = c.get("name")
         if not isinstance(name, str) or not name.strip():
             raise FormatError(f"{where}: has no name")
@@ -113,33 +130,39 @@ def _read_categories(path: Path, cats_in: list) -> list[PendingCategory]:
         ids.add(cid)
         names.add(name.strip())
         extra = {k: v for k, v in c.items() if k not in CATEGORY_FIELDS}
-        out.append(PendingCategory(name.strip(), cid, str(c.get("supercategory") or ""), extra))
+        sup = c.get("supercategory")
+        out.append(PendingCategory(name.strip(), cid, sup if isinstance(sup, str) else "", extra))
     return out
 
 
-def _read_images(path: Path, images_in: list, root: Path, names: NameResolver,
+def _read_images(path: Path, images_in: list, root: Path, names: NameResolver, paths: ImagePaths,
                  ticker: Ticker) -> dict[int, PendingImage]:
     out: dict[int, PendingImage] = {}
     for i, im in enumerate(images_in):
         where = f"{path}: {_entry('images', i, im)}"
         if not isinstance(im, dict):
             raise FormatError(f"{where}: expected an object")
-        iid = _whole_id(im.get("id"), where)
+        iid = check_id(im.get("id"), where)
         if iid in out:
             raise FormatError(f"{where}: image id {iid} appears twice")
         file_name = im.get("file_name")
         if not isinstance(file_name, str) or not file_name:
             raise FormatError(f"{where}: has no file_name")
+        image_file = paths.resolve(root, file_name, where)
         w, h = im.get("width"), im.get("height")
-        if w is None or h is None:
+        given = w is not None and h is not None
+        if given:
+            w, h = check_side(w, where, "width"), check_side(h, where, "height")
             try:
-                w, h = image_size(root / file_name)
+                check_pixels(w, h, where)
             except ImageReadError as e:
-                raise FormatError(f"{where}: no width/height in the file and the image cannot be read: {e}") \
-                    from None
-        w, h = (_whole_id(v, where, k) for v, k in ((w, "width"), (h, "height")))
-        if w <= 0 or h <= 0:
-            raise FormatError(f"{where}: width and height must be positive, got {w}x{h}")
+                raise FormatError(str(e)) from None
+        size = paths.size(image_file, where, required=not given,
+                          why="no width/height in the file and the image cannot be read: ")
+        if size is not None and given and size != (w, h):
+            raise FormatError(f"{where}: the file says {w}x{h}, the image {file_name} is {size[0]}x{size[1]} "
+                              "(as displayed)")
+        w, h = (w, h) if given else size
         extra = {k: v for k, v in im.items() if k not in IMAGE_FIELDS}
         out[iid] = PendingImage(names.name_under(root, file_name), w, h, extra=extra, wanted_id=iid, source=where)
         ticker.step()
@@ -156,14 +179,14 @@ def _read_annotations(path: Path, anns_in: list, images: dict[int, PendingImage]
             raise FormatError(f"{where}: expected an object")
         aid = d.get("id")
         if aid is not None:
-            aid = _whole_id(aid, where)
+            aid = check_id(aid, where)
             if aid in seen:
                 raise FormatError(f"{where}: annotation id {aid} appears twice")
             seen.add(aid)
-        image = images.get(d.get("image_id"))
+        image = images.get(check_id(d.get("image_id"), where, "image_id"))
         if image is None:
             raise FormatError(f"{where}: image_id {d.get('image_id')!r} is not among the file's images")
-        cat = d.get("category_id")
+        cat = check_id(d.get("category_id"), where, "category_id")
         if cat not in cat_names:
             raise FormatError(f"{where}: category_id {cat!r} is not among the file's categories")
         try:
@@ -243,6 +266,29 @@ def coco_dict(store: Store, image_ids: Iterable[int] | None = None, status: str 
     return data, warnings
 
 
+def _portable_names(store: Store, images: list[dict], warnings: list[str]) -> None:
+    """Names that work on another machine: as registered (relative to the project) when every image
+    lies in the project; otherwise every name relative to the folder all the images share (said in
+    a warning: import the file with --images that folder)."""
+    if not any(Path(d["file_name"]).is_absolute() for d in images):
+        return
+    full = [Path(os.path.abspath(store.root / d["file_name"])) for d in images]
+    base = Path(os.path.commonpath([p.parent for p in full]))
+    for d, p in zip(images, full):
+        d["file_name"] = p.relative_to(base).as_posix()
+    warnings.append(f"some images lie outside the project: every file_name is relative to {base} "
+                    f"(import the file with --images {base})")
+
+
+def _dumps(data, out_path, ensure_ascii: bool = True) -> str:
+    """Strict JSON: a value that is not a finite number is an error here, never `Infinity` in the file."""
+    try:
+        return json.dumps(data, ensure_ascii=ensure_ascii, separators=(",", ":"), allow_nan=False)
+    except ValueError as e:
+        raise FormatError(f"{out_path}: not written: the project holds a value JSON cannot represent ({e})") \
+            from None
+
+
 def store_to_coco_dict(store: Store, image_ids: Iterable[int] | None = None, status: str | None = LABEL,
                        run_id: int | None = None) -> dict:
     """The project (or some images, one status, one run) as a COCO ground-truth dict."""
@@ -255,7 +301,8 @@ def export_coco(store: Store, out_path: str | os.PathLike, image_ids=None, progr
         data, warnings = coco_dict(store, image_ids, LABEL, None, include_predictions, progress)
     except Cancelled:
         return ExportReport(cancelled=True)
-    atomic_write_text(out_path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+    _portable_names(store, data["images"], warnings)
+    atomic_write_text(out_path, _dumps(data, out_path, ensure_ascii=False))
     return ExportReport(images=len(data["images"]), annotations=len(data["annotations"]),
                         categories=len(data["categories"]), files=1, path=str(out_path), warnings=warnings)
 
@@ -280,7 +327,7 @@ def export_coco_results(store: Store, out_path: str | os.PathLike, run_id: int,
     if store.run(run_id) is None:
         raise FormatError(f"{out_path}: the project has no model run {run_id}")
     results = coco_results(store, run_id, image_ids, iou_type)
-    atomic_write_text(out_path, json.dumps(results, separators=(",", ":")))
+    atomic_write_text(out_path, _dumps(results, out_path))
     return ExportReport(images=len({r["image_id"] for r in results}), annotations=len(results),
                         categories=len({r["category_id"] for r in results}), files=1, path=str(out_path))
 
@@ -291,8 +338,10 @@ def import_coco_results(store: Store, path: str | os.PathLike, model_name: str,
                         progress: Progress | None = None) -> int:
     """Detections in COCO results format become predictions of a new run (kind "import").
 
-    image_id / category_id refer to the project's ids unless a map is given. Returns the run id,
-    or None when progress() cancelled (nothing is stored then)."""
+    image_id / category_id are the ids of the COCO file the project was imported from: where
+    that import renumbered an id, the detection follows it (see remember_id_map); other ids are
+    the project's. Explicit maps replace that table. Returns the run id, or None when progress()
+    cancelled (nothing is stored then)."""
     path = Path(path)
     data = load_json(path)
     if not isinstance(data, list):
@@ -301,6 +350,12 @@ def import_coco_results(store: Store, path: str | os.PathLike, model_name: str,
         raise FormatError(f"{path}: a model name is needed for imported detections")
     images = {r.id: r for r in store.images()}
     cats = {c.id for c in store.categories()}
+    if image_id_map is None and category_id_map is None:
+        renumbered = file_id_map(store)
+        image_id_map = {i: renumbered[0].get(i, i) for i in set(images) | set(renumbered[0])} \
+            if renumbered[0] else None
+        category_id_map = {i: renumbered[1].get(i, i) for i in cats | set(renumbered[1])} \
+            if renumbered[1] else None
     ticker = Ticker(progress, len(data), every=2000)
     try:
         anns = _read_results(path, data, model_name, images, cats, image_id_map, category_id_map, ticker)
@@ -321,11 +376,11 @@ def _read_results(path, data, model_name, images, cats, image_id_map, category_i
         where = f"{path}: detection [{i}]"
         if not isinstance(d, dict):
             raise FormatError(f"{where}: expected an object")
-        img = d.get("image_id")
+        img = check_id(d.get("image_id"), where, "image_id")
         image_id = image_id_map.get(img) if image_id_map is not None else img
         if image_id not in images:
             raise FormatError(f"{where}: image_id {img!r} is not an image of the project")
-        cat = d.get("category_id")
+        cat = check_id(d.get("category_id"), where, "category_id")
         category_id = category_id_map.get(cat) if category_id_map is not None else cat
         if category_id not in cats:
             raise FormatError(f"{where}: category_id {cat!r} is not a category of the project")

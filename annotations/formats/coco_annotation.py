@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from .. import geometry
 from ..model import BOX, MASK, POLYGON, Annotation
-from .common import FormatError, check_box, check_numbers, check_ring
+from .common import FormatError, check_box, check_box_extent, check_extent, check_numbers, check_ring
 from .rle_counts import counts_from_string
 from ..errors import SightlineError
 
@@ -22,7 +22,8 @@ def read_rle(seg: dict, where: str, height: int, width: int) -> tuple[dict, bool
     """(compressed RLE, was_uncompressed), checked against the image size."""
     size = seg.get("size")
     counts = seg.get("counts")
-    if not (isinstance(size, (list, tuple)) and len(size) == 2 and all(isinstance(v, int) for v in size)):
+    if not (isinstance(size, (list, tuple)) and len(size) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in size)):
         raise FormatError(f"{where}: RLE 'size' must be [height, width], got {size!r}")
     h, w = size
     if (h, w) != (height, width):
@@ -78,6 +79,10 @@ def geometry_from_coco(d: dict, where: str, height: int, width: int) -> dict:
         out["bbox"] = geometry.rle_bbox(out["rle"])
     else:
         raise FormatError(f"{where}: has neither 'bbox' nor 'segmentation'")
+    for i, ring in enumerate(out["polygons"] or []):
+        check_extent(ring, width, height, where, f"polygon {i}" if len(out["polygons"]) > 1 else "polygon")
+    if out["kind"] != MASK:  # an RLE's size is already checked against the image's
+        check_box_extent(out["bbox"], width, height, where)
     out["hints"] = hints
     return out
 
@@ -89,8 +94,10 @@ def annotation_from_coco(d: dict, where: str, image_id: int, category_id: int, h
     area = d.get("area")
     if area is not None:
         area = check_numbers([area], where, "area")[0]
+        if area > 4 * width * height:
+            raise FormatError(f"{where}: area {area:.6g} is far larger than its {width}x{height} image")
     iscrowd = d.get("iscrowd", 0)
-    if iscrowd not in (0, 1):
+    if isinstance(iscrowd, bool) or iscrowd not in (0, 1):
         raise FormatError(f"{where}: iscrowd must be 0 or 1, got {iscrowd!r}")
     extra = {k: v for k, v in d.items() if k not in COCO_ANN_FIELDS or k == "score"}
     if g["hints"]:

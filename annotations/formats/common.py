@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from ..imageio import write_failure
 from ..model import ImageRecord
 from ..errors import Cancelled, SightlineError  # noqa: F401 - Cancelled is re-exported
 
@@ -28,6 +29,7 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     cancelled: bool = False
     run_id: int | None = None  # set when predictions were imported
+    id_map: dict = field(default_factory=dict)  # {"images"|"categories": {file id: project id}} where they differ
 
     def __str__(self) -> str:
         if self.cancelled:
@@ -74,32 +76,74 @@ class Ticker:
 
 
 # ---- checks ---------------------------------------------------------------------------------
-_NUMBER_TYPES = {int, float}  # exact types: a JSON true/false is not a coordinate
+_NUMBER_TYPES = {int, float}  # exact types: a JSON true/false or "3" is not a coordinate
+MAX_ID = (1 << 63) - 1  # SQLite's INTEGER
+FAR_MARGIN = 64  # pixels: coordinates up to 2 x the image size + this are rounding or sloppy tools
+MAX_SIDE = 1 << 20  # widths/heights above a million pixels a side are not images
+
 
 def check_numbers(values, where: str, what: str, allow_negative: bool = False) -> list[float]:
-    """Finite, non-negative numbers, else a FormatError naming `where` and `what`.
-
-    Numbers come back as given (ints stay ints), so a file read and written again is unchanged."""
+    """Finite, non-negative JSON numbers (not strings, not booleans), else a FormatError naming
+    `where` and `what`. Numbers come back as given (ints stay ints), so a file read and written
+    again is unchanged."""
     if isinstance(values, list) and values:
         try:  # fast path in C for the usual case: sum is NaN/inf when any value is
-            if math.isfinite(sum(values)) and (allow_negative or min(values) >= 0) \
-                    and set(map(type, values)) <= _NUMBER_TYPES:
+            if set(map(type, values)) <= _NUMBER_TYPES and math.isfinite(sum(values)) \
+                    and (allow_negative or min(values) >= 0):
                 return values
-        except TypeError:
+        except (TypeError, OverflowError):
             pass
     out = []
     for v in values:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            try:
-                v = float(v)
-            except (TypeError, ValueError):
-                raise FormatError(f"{where}: {what} holds {v!r}, which is not a number") from None
-        if not math.isfinite(v):
+            raise FormatError(f"{where}: {what} holds {_short(v)}, which is not a number")
+        try:
+            f = float(v)
+        except OverflowError:
+            raise FormatError(f"{where}: {what} holds a number too large for a coordinate") from None
+        if not math.isfinite(f):
             raise FormatError(f"{where}: {what} holds {v}, coordinates must be finite numbers")
         if v < 0 and not allow_negative:
             raise FormatError(f"{where}: {what} holds the negative value {v}")
         out.append(v)
     return out
+
+
+def _short(v) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_id(v, where: str, what: str = "id") -> int:
+    """A whole JSON number that fits the database (not a bool, a string or a list)."""
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise FormatError(f"{where}: {what} must be a whole number, got {_short(v)}")
+    if not -MAX_ID <= v <= MAX_ID:
+        raise FormatError(f"{where}: {what} {str(v)[:30]}... is too large (at most 2^63 - 1)")
+    return v
+
+
+def check_side(v, where: str, what: str) -> int:
+    v = check_id(v, where, what)
+    if not 0 < v <= MAX_SIDE:
+        raise FormatError(f"{where}: {what} must be a positive number of pixels up to {MAX_SIDE}, got {v}")
+    return v
+
+
+def check_extent(flat, width: int, height: int, where: str, what: str) -> None:
+    """Refuse coordinates far outside the image (they crash pycocotools' rasteriser) and shapes
+    lying wholly outside it."""
+    xs, ys = flat[0::2], flat[1::2]
+    if max(xs) > 2 * width + FAR_MARGIN or max(ys) > 2 * height + FAR_MARGIN:
+        raise FormatError(f"{where}: {what} reaches ({max(xs):.6g}, {max(ys):.6g}), far outside the "
+                          f"{width}x{height} image")
+    if min(xs) >= width or min(ys) >= height:
+        raise FormatError(f"{where}: {what} lies wholly outside the {width}x{height} image")
+
+
+def check_box_extent(bbox, width: int, height: int, where: str) -> None:
+    x, y, w, h = bbox
+    check_extent([x, y, x + w, y + h], width, height, where, "bbox")
 
 
 def check_ring(ring, where: str, what: str = "polygon") -> list[float]:
@@ -115,7 +159,7 @@ def check_ring(ring, where: str, what: str = "polygon") -> list[float]:
 
 def check_box(bbox, where: str) -> tuple[float, float, float, float]:
     if not isinstance(bbox, (list, tuple)) or len(bbox) != 4:
-        raise FormatError(f"{where}: bbox must be 4 numbers [x, y, width, height], got {bbox!r}")
+        raise FormatError(f"{where}: bbox must be 4 numbers [x, y, width, height], got {_short(bbox)}")
     x, y, w, h = check_numbers(bbox, where, "bbox")
     return (x, y, w, h)
 
@@ -134,7 +178,10 @@ class StagedFolder:
 
     def __enter__(self) -> "StagedFolder":
         shutil.rmtree(self.stage, ignore_errors=True)
-        self.stage.mkdir(parents=True)
+        try:
+            self.stage.mkdir(parents=True)
+        except OSError as e:
+            raise write_failure(self.target, e) from e
         return self
 
     def path(self, relative: str) -> Path:
@@ -143,23 +190,32 @@ class StagedFolder:
         return p
 
     def write_text(self, relative: str, text: str) -> None:
-        self.path(relative).write_text(text, encoding="utf-8")
-        self.files += 1
+        self.write_bytes(relative, text.encode("utf-8"))
 
     def write_bytes(self, relative: str, data: bytes) -> None:
-        self.path(relative).write_bytes(data)
+        try:
+            self.path(relative).write_bytes(data)
+        except OSError as e:  # a full disk: name the file the export was writing
+            raise write_failure(self.target / relative, e) from e
         self.files += 1
 
     def __exit__(self, exc_type, exc, tb):
         try:
             if exc_type is None:
-                for src in sorted(self.stage.rglob("*")):
-                    if src.is_file():
-                        dst = self.target / src.relative_to(self.stage)
-                        dst.parent.mkdir(parents=True, exist_ok=True)
+                files = [(src, self.target / src.relative_to(self.stage))
+                         for src in sorted(self.stage.rglob("*")) if src.is_file()]
+                for src, dst in files:  # everything on disk first: a full disk leaves the target untouched
+                    try:
                         with open(src, "rb") as f:
                             os.fsync(f.fileno())
+                    except OSError as e:
+                        raise write_failure(dst, e) from e
+                for src, dst in files:
+                    try:
+                        dst.parent.mkdir(parents=True, exist_ok=True)
                         os.replace(src, dst)
+                    except OSError as e:
+                        raise write_failure(dst, e) from e
         finally:
             shutil.rmtree(self.stage, ignore_errors=True)
         return False

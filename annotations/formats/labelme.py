@@ -14,12 +14,13 @@ import numpy as np
 from PIL import Image
 
 from .. import geometry
-from ..imageio import ImageReadError, atomic_write_bytes, image_size
+from ..imageio import ImageReadError, atomic_write_bytes, decode_bytes_size
 from ..model import BOX, LABEL, MASK, POLYGON, PREDICTION, Annotation
-from ..store import Store
+from ..store import IMAGE_EXTENSIONS, Store
 from .coco import load_json
 from .common import (Cancelled, ExportReport, FormatError, ImportReport, Progress, StagedFolder, Ticker,
-                     check_numbers, unique_stems)
+                     check_extent, check_numbers, check_side, unique_stems)
+from .paths import ImagePaths
 from .pending import NameResolver, PendingImage, commit_import
 
 LABELME_VERSION = "5.5.0"
@@ -28,10 +29,14 @@ SHAPE_FIELDS = ("label", "points", "group_id", "shape_type", "mask", "flags", "d
 SKIPPED_TYPES = ("point", "points", "line", "linestrip")
 
 
-def _png_to_array(b64: str, where: str) -> np.ndarray:
+def _png_to_array(b64: str, where: str, h: int, w: int) -> np.ndarray:
     try:
         with Image.open(io.BytesIO(base64.b64decode(b64))) as im:
+            if im.width > w or im.height > h:
+                raise FormatError(f"{where}: the mask is {im.width}x{im.height}, larger than its {w}x{h} image")
             return np.asarray(im.convert("L")) > 0
+    except FormatError:
+        raise
     except Exception as e:  # noqa: BLE001 - PIL and base64 raise many kinds
         raise FormatError(f"{where}: the mask is not a base64 PNG ({e.__class__.__name__}: {e})") from None
 
@@ -65,6 +70,8 @@ def _shape_geometry(shape: dict, where: str, h: int, w: int) -> tuple[str, objec
     if kind in SKIPPED_TYPES:
         raise ValueError(f"a {kind} shape cannot be represented (only areas are)")
     flat = _points(shape, where)
+    if flat:
+        check_extent(flat, w, h, where, "points")
     if kind == "rectangle":
         if len(flat) != 4:
             raise FormatError(f"{where}: a rectangle needs 2 points, it has {len(flat) // 2}")
@@ -82,7 +89,7 @@ def _shape_geometry(shape: dict, where: str, h: int, w: int) -> tuple[str, objec
     if kind == "mask":
         if not shape.get("mask") or len(flat) != 4:
             raise FormatError(f"{where}: a mask shape needs 'mask' (base64 PNG) and 2 corner points")
-        crop = _png_to_array(shape["mask"], where)
+        crop = _png_to_array(shape["mask"], where, h, w)
         full = np.zeros((h, w), bool)
         x0, y0 = int(flat[0]), int(flat[1])
         ch, cw = min(crop.shape[0], h - y0), min(crop.shape[1], w - x0)
@@ -108,58 +115,111 @@ def import_labelme(store: Store, path: str | os.PathLike, image_dir: str | os.Pa
         raise FormatError(f"{path}: no labelme .json files found")
     report = ImportReport()
     ticker = Ticker(progress, len(files), every=100)
-    written: list[Path] = []
+    named = path if path.is_dir() else path.parent
+    images = _Images(store, named, image_dir)
     resolver = NameResolver(store)
     try:
-        images = []
+        pending = []
         for f in files:
-            images.append(_read_one(store, f, image_dir, resolver, report, written))
+            pending.append(_read_one(f, images, resolver, report))
             ticker.step()
-        commit_import(store, images, report)
+        commit_import(store, pending, report)
     except BaseException as e:
-        for p in written:  # images unpacked from imageData for an import that did not happen
-            p.unlink(missing_ok=True)
+        images.undo()
         if isinstance(e, Cancelled):
             return ImportReport(cancelled=True)
         raise
     return report
 
 
-def _image_file(store: Store, f: Path, data: dict, image_dir, written: list[Path]) -> Path:
-    image_path = data.get("imagePath")
-    if not isinstance(image_path, str) or not image_path:
-        raise FormatError(f"{f}: 'imagePath' is missing")
-    image_path = image_path.replace("\\", "/")
-    p = (Path(image_dir) / Path(image_path).name) if image_dir is not None else f.parent / image_path
-    if p.is_file():
-        return p
-    if data.get("imageData"):
-        # The image exists only inside the JSON: unpack it into the project so it can be registered.
+class _Images:
+    """Finds each labelme file's image as labelme does: imageData first (the pixels labelme shows),
+    else imagePath relative to the JSON, which must stay inside the named folders. Images that exist
+    only as imageData are unpacked under <project>/labelme_images/, mirroring the folders of the
+    JSON files, so seq1/frame.png and seq2/frame.png stay two images."""
+
+    def __init__(self, store: Store, named: Path, image_dir):
+        self.store, self.named, self.image_dir = store, named, image_dir
+        self.paths = ImagePaths(store.root, named, image_dir)
+        self.written: list[Path] = []
+
+    def undo(self) -> None:
+        for p in self.written:  # images unpacked for an import that did not happen
+            p.unlink(missing_ok=True)
+
+    def find(self, f: Path, data: dict) -> tuple[Path, tuple[int, int]]:
+        image_path = data.get("imagePath")
+        image_data = data.get("imageData")
+        if image_path is not None and not isinstance(image_path, str):
+            raise FormatError(f"{f}: 'imagePath' must be a string, got {type(image_path).__name__}")
+        image_path = (image_path or "").replace("\\", "/")
+        if image_data is None:
+            if not image_path:
+                raise FormatError(f"{f}: 'imagePath' is missing (and the file has no imageData)")
+            p = self._candidate(f, image_path)
+            if not p.is_file():
+                raise FormatError(f"{f}: its image {image_path} was not found (and the file has no imageData)")
+            return p, self.paths.size(p, str(f))
+        if not isinstance(image_data, str):
+            raise FormatError(f"{f}: 'imageData' must be a base64 string, got {type(image_data).__name__}")
         try:
-            raw = base64.b64decode(data["imageData"])
+            raw = base64.b64decode(image_data, validate=True)
+            size = decode_bytes_size(raw, f"{f}: imageData")
+        except ImageReadError as e:
+            raise FormatError(str(e)) from None
+        except ValueError as e:
+            raise FormatError(f"{f}: imageData is not base64 ({e})") from None
+        same = self._same_file(f, image_path, raw)
+        return (same, size) if same is not None else (self._unpack(f, image_path, raw), size)
+
+    def _candidate(self, f: Path, image_path: str) -> Path:
+        if self.image_dir is not None:
+            return self.paths.resolve(self.image_dir, Path(image_path).name, f"{f}: imagePath")
+        return self.paths.resolve(f.parent, image_path, f"{f}: imagePath")
+
+    def _same_file(self, f: Path, image_path: str, raw: bytes) -> Path | None:
+        """The file imagePath names when it holds exactly imageData's bytes (labelme stores a JPEG or
+        PNG file's own bytes unless it had to turn it upright): then no copy is needed."""
+        if not image_path:
+            return None
+        try:
+            p = self._candidate(f, image_path)
+            if p.is_file() and p.stat().st_size == len(raw) and p.read_bytes() == raw:
+                return p
+        except (FormatError, OSError):
+            pass  # a path outside the folders, or unreadable: imageData is the image
+        return None
+
+    def _unpack(self, f: Path, image_path: str, raw: bytes) -> Path:
+        name = Path(image_path).name
+        if not name or Path(name).suffix.lower() not in IMAGE_EXTENSIONS:
             with Image.open(io.BytesIO(raw)) as im:
-                im.verify()
-        except Exception as e:  # noqa: BLE001
-            raise FormatError(f"{f}: imageData cannot be decoded as an image ({e})") from None
-        dst = store.root / "labelme_images" / Path(image_path).name
-        if not dst.exists():
-            atomic_write_bytes(dst, raw)
-            written.append(dst)
+                name = f"{f.stem}.{(im.format or 'png').lower().replace('jpeg', 'jpg')}"
+        try:
+            sub = f.parent.resolve().relative_to(self.named.resolve())
+        except ValueError:
+            sub = Path()
+        dst = self.store.root / "labelme_images" / sub / name
+        n = 1
+        while dst.exists() or dst in self.written:
+            if dst.is_file() and dst not in self.written and dst.read_bytes() == raw:
+                return dst  # unpacked by an earlier import of the same file
+            n += 1
+            dst = dst.with_name(f"{Path(name).stem}_{n}{Path(name).suffix}")
+        atomic_write_bytes(dst, raw)
+        self.written.append(dst)
         return dst
-    raise FormatError(f"{f}: its image {image_path} was not found (and the file has no imageData)")
 
 
-def _read_one(store, f: Path, image_dir, resolver: NameResolver, report, written) -> PendingImage:
+def _read_one(f: Path, images: _Images, resolver: NameResolver, report) -> PendingImage:
     data = load_json(f)
     if not isinstance(data, dict) or not isinstance(data.get("shapes"), list):
         raise FormatError(f"{f}: not a labelme file (expected an object with a 'shapes' list)")
-    image_file = _image_file(store, f, data, image_dir, written)
-    w, h = data.get("imageWidth"), data.get("imageHeight")
-    if not (isinstance(w, int) and isinstance(h, int) and w > 0 and h > 0):
-        try:
-            w, h = image_size(image_file)
-        except ImageReadError as e:
-            raise FormatError(f"{f}: no imageWidth/imageHeight and the image cannot be decoded: {e}") from None
+    image_file, (w, h) = images.find(f, data)
+    for key, actual in (("imageWidth", w), ("imageHeight", h)):
+        v = data.get(key)
+        if v is not None and check_side(v, str(f), key) != actual:
+            raise FormatError(f"{f}: {key} is {v}, the image is {w}x{h} (as displayed)")
     extra = {"flags": data["flags"]} if data.get("flags") else {}
     image = PendingImage(resolver.name(image_file), w, h, extra=extra, source=str(f))
     groups: dict[tuple, list] = {}
@@ -174,6 +234,8 @@ def _read_one(store, f: Path, image_dir, resolver: NameResolver, report, written
             report.warnings.append(f"skipped {where}: {e}")
             continue
         gid = shape.get("group_id")
+        if gid is not None and (isinstance(gid, bool) or not isinstance(gid, (int, str))):
+            raise FormatError(f"{where}: group_id must be a number or null, got {gid!r}")
         key = (label, gid) if gid is not None else (label, None, i)
         groups.setdefault(key, []).append((geom, shape))
     for key, parts in groups.items():

@@ -67,24 +67,42 @@ def existing_ids(store: Store, table: str) -> set[int]:
 
 
 class IdAllocator:
-    """Keeps a wanted id when it is free, otherwise hands out a new one above all used ids."""
+    """Keeps every wanted id that is free; hands out new ids (above every used and wanted id) only
+    to a real clash or an id that cannot be kept (0, negative, repeated). Records which."""
 
-    def __init__(self, used: Iterable[int]):
+    def __init__(self, used: Iterable[int], wanted: Iterable = ()):
         self.used = set(used)
-        self.next = max(self.used, default=0) + 1
-        self.remapped = 0
+        self.keep: set[int] = set()
+        for w in wanted:
+            if _usable(w) and w not in self.used:
+                self.keep.add(w)
+        self.next = max(self.used | self.keep, default=0) + 1
+        self.renumbered: list[tuple[object, int]] = []  # (wanted, given)
 
     def take(self, wanted) -> int:
-        if isinstance(wanted, int) and not isinstance(wanted, bool) and wanted > 0 and wanted not in self.used:
+        if _usable(wanted) and wanted in self.keep:
+            self.keep.discard(wanted)
             self.used.add(wanted)
-            self.next = max(self.next, wanted + 1)
             return wanted
-        if wanted is not None:
-            self.remapped += 1
-        while self.next in self.used:
+        while self.next in self.used or self.next in self.keep:
             self.next += 1
         self.used.add(self.next)
+        if wanted is not None:
+            self.renumbered.append((wanted, self.next))
         return self.next
+
+    def describe(self, what: str, limit: int = 10) -> str | None:
+        if not self.renumbered:
+            return None
+        pairs = ", ".join(f"{a} -> {b}" for a, b in self.renumbered[:limit])
+        more = f" and {len(self.renumbered) - limit} more" if len(self.renumbered) > limit else ""
+        zero = any(a == 0 for a, _ in self.renumbered)
+        why = "already used in the project" + (" or 0 (ids start at 1)" if zero else "")
+        return f"{len(self.renumbered)} {what} id(s) were {why} and got new ids: {pairs}{more}"
+
+
+def _usable(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 0 < v <= (1 << 63) - 1
 
 
 def commit_import(store: Store, images: list[PendingImage], report: ImportReport,
@@ -93,28 +111,37 @@ def commit_import(store: Store, images: list[PendingImage], report: ImportReport
 
     A category whose name the project has is reused; a new one keeps its wanted id when free.
     An image registered under the same name is reused (same size required); a new one keeps its
-    wanted id when free. Annotation ids likewise. The report counts what was added and warns
-    about every remapping."""
+    wanted id when free. Annotation ids likewise. The report counts what was added and says
+    exactly which ids were renumbered; report.id_map holds file id -> project id where they differ."""
+    categories = list(categories)
     with store.transaction():
         cat_ids = {c.name: c.id for c in store.categories()}
-        cat_alloc = IdAllocator(cat_ids.values())
+        cat_alloc = IdAllocator(cat_ids.values(), (c.wanted_id for c in categories if c.name.strip() not in cat_ids))
         new_cats: list[Category] = []
+        cat_map: dict[int, int] = {}
+        merged: list[str] = []  # file categories that are project categories of the same name, under another id
 
         def category_id(pc: PendingCategory) -> int:
             name = pc.name.strip()
             if name not in cat_ids:
                 cat_ids[name] = cat_alloc.take(pc.wanted_id)
                 new_cats.append(Category(cat_ids[name], name, pc.supercategory, "", dict(pc.extra)))
+            if pc.wanted_id is not None and pc.wanted_id != cat_ids[name]:
+                cat_map[pc.wanted_id] = cat_ids[name]
+                if cat_ids[name] not in {c.id for c in new_cats}:
+                    merged.append(f"{name!r} {pc.wanted_id} -> {cat_ids[name]}")
             return cat_ids[name]
 
         for pc in categories:
             category_id(pc)
         known = {r.file_name: r for r in store.images()}
-        img_alloc = IdAllocator(r.id for r in known.values())
-        ann_alloc = IdAllocator(existing_ids(store, "annotations"))
+        img_alloc = IdAllocator((r.id for r in known.values()), (p.wanted_id for p in images if p.name not in known))
+        ann_alloc = IdAllocator(existing_ids(store, "annotations"),
+                                (w for p in images for _, _, w in p.annotations))
         new_images: list[ImageRecord] = []
         anns: list[Annotation] = []
         matched: set[int] = set()
+        img_map: dict[int, int] = {}
         for p in images:
             rec = known.get(p.name)
             if rec is not None:
@@ -127,6 +154,8 @@ def commit_import(store: Store, images: list[PendingImage], report: ImportReport
                                   dict(p.extra))
                 known[p.name] = rec
                 new_images.append(rec)
+            if p.wanted_id is not None and p.wanted_id != rec.id:
+                img_map[p.wanted_id] = rec.id
             for cat_name, a, wanted in p.annotations:
                 a.image_id = rec.id
                 a.category_id = cat_ids.get(cat_name.strip()) or category_id(PendingCategory(cat_name))
@@ -139,10 +168,31 @@ def commit_import(store: Store, images: list[PendingImage], report: ImportReport
         store.add_annotations(anns)
     report.categories, report.images, report.annotations = len(new_cats), len(new_images), len(anns)
     report.images_matched = len(matched)
-    for n, what in ((cat_alloc.remapped, "category"), (img_alloc.remapped, "image"),
-                    (ann_alloc.remapped, "annotation")):
-        if n:
-            report.warnings.append(f"{n} {what} id(s) were already used in the project; those got new ids")
+    report.id_map = {"images": img_map, "categories": cat_map}
+    for alloc, what in ((cat_alloc, "category"), (img_alloc, "image"), (ann_alloc, "annotation")):
+        text = alloc.describe(what)
+        if text:
+            report.warnings.append(text)
+    if merged:
+        more = f" and {len(merged) - 10} more" if len(merged) > 10 else ""
+        report.warnings.append(f"{len(merged)} category(ies) of the file are the project's categories of the same "
+                               f"name under another id: {', '.join(merged[:10])}{more}")
     if matched:
         report.warnings.append(f"{len(matched)} image(s) were already in the project; their new annotations "
                                "were added beside the existing ones")
+
+
+ID_MAP_KEY = "coco_id_map"
+
+
+def remember_id_map(store: Store, report: ImportReport) -> None:
+    """Keep the file id -> project id renumbering of a COCO import (empty when every id was kept),
+    so a results file keyed to that file's ids is read through it."""
+    m = getattr(report, "id_map", None) or {}
+    store.set_meta(ID_MAP_KEY, {k: {str(a): b for a, b in v.items()} for k, v in m.items()})
+
+
+def file_id_map(store: Store) -> tuple[dict[int, int], dict[int, int]]:
+    """(image, category) renumbering of the last COCO import: file id -> project id, only where they differ."""
+    m = store.get_meta(ID_MAP_KEY, {}) or {}
+    return tuple({int(a): int(b) for a, b in (m.get(k) or {}).items()} for k in ("images", "categories"))

@@ -6,19 +6,22 @@ layout (Annotations/, JPEGImages/, ImageSets/Main/<split>.txt) gives images and 
 folder of XML files beside their images works too."""
 from __future__ import annotations
 
+import math
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from ..imageio import ImageReadError, image_size
 from ..model import BOX, LABEL, PREDICTION, Annotation
 from ..store import Store
 from .common import (Cancelled, ExportReport, FormatError, ImportReport, Progress, StagedFolder, Ticker,
-                     check_numbers, unique_stems)
+                     check_extent, unique_stems)
+from .paths import ImagePaths
 from .pending import NameResolver, PendingImage, commit_import
 
 FLAG_FIELDS = ("truncated", "difficult", "occluded")
 SPLITS = ("train", "val", "test")
+DEFAULT_LIST = "default"  # datumaro's name for the images of no split
+TRAINVAL = "trainval"  # the devkit's and torchvision's train + val list
 
 
 def _files(path: Path) -> tuple[list[Path], Path, Path | None]:
@@ -34,16 +37,32 @@ def _files(path: Path) -> tuple[list[Path], Path, Path | None]:
     return sorted(path.rglob("*.xml")), path, None
 
 
-def _splits(sets: Path | None) -> dict[str, str]:
+def _read_list(f: Path) -> list[str]:
+    try:
+        text = f.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise FormatError(f"{f}: cannot be read ({e})") from None
+    return [line.split()[0] for line in text.split("\n") if line.split()]
+
+
+def _splits(sets: Path | None, report: ImportReport) -> dict[str, str]:
+    """image stem -> split. train/val/test lists first, datumaro's default.txt (no split), then
+    trainval.txt: an image listed only there is a training image (VOC's protocol)."""
     out: dict[str, str] = {}
     if sets is None:
         return out
-    for split in SPLITS:
+    for split in SPLITS + (DEFAULT_LIST,):
         f = sets / f"{split}.txt"
         if f.is_file():
-            for line in f.read_text(encoding="utf-8").split("\n"):
-                if line.split():
-                    out.setdefault(line.split()[0], split)
+            for stem in _read_list(f):
+                out.setdefault(stem, "" if split == DEFAULT_LIST else split)
+    f = sets / f"{TRAINVAL}.txt"
+    if f.is_file():
+        only = [stem for stem in _read_list(f) if stem not in out]
+        for stem in only:
+            out[stem] = "train"
+        if only:
+            report.warnings.append(f"{len(only)} image(s) listed only in {f.name} were put in the train split")
     return out
 
 
@@ -57,60 +76,99 @@ def _parse(xml_path: Path) -> ET.Element:
         root = ET.parse(xml_path).getroot()
     except ET.ParseError as e:
         raise FormatError(f"{xml_path}: malformed XML ({e})") from None
-    except OSError as e:
-        raise FormatError(f"{xml_path}: cannot be read ({e.strerror})") from None
+    except (OSError, ValueError) as e:
+        raise FormatError(f"{xml_path}: cannot be read ({getattr(e, 'strerror', None) or e})") from None
     if root.tag != "annotation":
         raise FormatError(f"{xml_path}: not a Pascal VOC file (root element <{root.tag}>, expected <annotation>)")
     return root
 
 
+def _number(text: str | None, where: str, what: str) -> float:
+    try:
+        v = float(text)
+    except (TypeError, ValueError):
+        raise FormatError(f"{where}: {what} holds {text!r}, which is not a number") from None
+    if not math.isfinite(v):
+        raise FormatError(f"{where}: {what} holds {text}, coordinates must be finite numbers")
+    if v < 0:
+        raise FormatError(f"{where}: {what} holds the negative value {text}")
+    return v
+
+
+def _corners(box, where: str, what: str = "bndbox") -> list[float]:
+    raw = [_text(box, k) for k in ("xmin", "ymin", "xmax", "ymax")]
+    if None in raw:
+        raise FormatError(f"{where}: <{what}> needs xmin, ymin, xmax and ymax")
+    return [_number(v, where, what) for v in raw]
+
+
 def import_voc(store: Store, path: str | os.PathLike, image_dir: str | os.PathLike | None = None,
-               progress: Progress | None = None) -> ImportReport:
+               progress: Progress | None = None, zero_based: bool | None = None) -> ImportReport:
+    """zero_based: True for files written with 0-based coordinates (labelme2voc, Roboflow), False for
+    VOC's 1-based pixel indices, None to detect: a box starting at 0 can only be 0-based, so one
+    such box makes the whole data set 0-based (said in the report)."""
     path = Path(path)
     xmls, default_dir, sets = _files(path)
     if not xmls:
         raise FormatError(f"{path}: no .xml files found")
     image_root = Path(image_dir) if image_dir is not None else default_dir
-    splits = _splits(sets)
     report = ImportReport()
+    splits = _splits(sets, report)
     ticker = Ticker(progress, len(xmls), every=200)
     names = NameResolver(store)
-    images: list[PendingImage] = []
+    paths = ImagePaths(store.root, path if path.is_dir() else path.parent, image_dir)
+    images: list[tuple[PendingImage, list]] = []
     try:
         for xml_path in xmls:
-            images.append(_read_one(xml_path, image_root, splits, names, report))
+            images.append(_read_one(xml_path, image_root, splits, names, paths, report))
             ticker.step()
     except Cancelled:
         return ImportReport(cancelled=True)
-    commit_import(store, images, report)
+    if zero_based is None:
+        zero_based = any(c[0] == 0 or c[1] == 0 for _, objects in images for _, c, _ in objects)
+        if zero_based:
+            report.warnings.append("a box starts at 0, so the files use 0-based coordinates (as labelme2voc and "
+                                   "Roboflow write them), not VOC's 1-based ones: boxes were read that way")
+    for image, objects in images:
+        for name, (xmin, ymin, xmax, ymax), extra in objects:
+            x0, y0 = (xmin, ymin) if zero_based else (max(xmin - 1, 0.0), max(ymin - 1, 0.0))
+            score = extra.pop("score", None)
+            image.add(name, Annotation(None, 0, 0, kind=BOX, bbox=(x0, y0, xmax - x0, ymax - y0), score=score,
+                                       extra=extra))
+    commit_import(store, [i for i, _ in images], report)
     return report
 
 
-def _read_one(xml_path: Path, image_root: Path, splits: dict, names: NameResolver,
-              report: ImportReport) -> PendingImage:
+def _read_one(xml_path: Path, image_root: Path, splits: dict, names: NameResolver, paths: ImagePaths,
+              report: ImportReport) -> tuple[PendingImage, list]:
     root = _parse(xml_path)
     filename = _text(root, "filename")
     if not filename:
         raise FormatError(f"{xml_path}: <filename> is missing")
-    image_file = image_root / filename
+    where = str(xml_path)
+    image_file = paths.resolve(image_root, filename, f"{where}: <filename>")
     recorded = _text(root, "path")
-    if not image_file.is_file() and recorded and Path(recorded).is_file():
-        image_file = Path(recorded)  # labelImg and this app write the image's full path
+    if not image_file.is_file() and recorded:  # labelImg and this app write the image's full path
+        other = paths.resolve(image_root, recorded, f"{where}: <path>")
+        if other.is_file():
+            image_file = other
     if not image_file.is_file():
         raise FormatError(f"{xml_path}: its image {filename} was not found in {image_root}")
     size = root.find("size")
     try:
         w = int(float(_text(size, "width", "0"))) if size is not None else 0
         h = int(float(_text(size, "height", "0"))) if size is not None else 0
-    except ValueError:
+    except (ValueError, OverflowError):
         raise FormatError(f"{xml_path}: <size> holds a width or height that is not a number") from None
-    if w <= 0 or h <= 0:
-        try:
-            w, h = image_size(image_file)
-        except ImageReadError as e:
-            raise FormatError(f"{xml_path}: no <size> and the image cannot be decoded: {e}") from None
+    why = "no <size> and the image cannot be decoded: " if w <= 0 or h <= 0 else ""
+    actual = paths.size(image_file, where, why=why)
+    if why == "" and (w, h) != actual:
+        report.warnings.append(f"{xml_path}: <size> says {w}x{h}, the image is {actual[0]}x{actual[1]} "
+                               "(as displayed); the image's size was kept")
+    w, h = actual
     image = PendingImage(names.name(image_file), w, h, split=splits.get(Path(filename).stem, ""),
                          source=str(xml_path))
+    objects = []
     for i, obj in enumerate(root.iter("object")):
         name = _text(obj, "name")
         where = f"{xml_path}: object {i} ({name!r})"
@@ -120,32 +178,46 @@ def _read_one(xml_path: Path, image_root: Path, splits: dict, names: NameResolve
         if box is None:
             report.warnings.append(f"{where}: skipped, it has no <bndbox>")
             continue
-        raw = [_text(box, k) for k in ("xmin", "ymin", "xmax", "ymax")]
-        if None in raw:
-            raise FormatError(f"{where}: <bndbox> needs xmin, ymin, xmax and ymax")
-        xmin, ymin, xmax, ymax = check_numbers(raw, where, "bndbox")
+        corners = _corners(box, where)
+        xmin, ymin, xmax, ymax = corners
         if xmax < xmin or ymax < ymin:
             raise FormatError(f"{where}: <bndbox> has xmax < xmin or ymax < ymin")
-        x0, y0 = max(xmin - 1, 0.0), max(ymin - 1, 0.0)
-        extra = {}
-        pose = _text(obj, "pose")
-        if pose is not None:
-            extra["pose"] = pose
-        for flag in FLAG_FIELDS:
-            v = _text(obj, flag)
-            if v is not None:
-                try:
-                    extra[flag] = int(float(v))
-                except ValueError:
-                    raise FormatError(f"{where}: <{flag}> must be 0 or 1, got {v!r}") from None
-        score = _text(obj, "score")
+        check_extent(corners, w + 1, h + 1, where, "bndbox")  # 1-based: xmax may be the width
+        objects.append((name, corners, _object_extra(obj, where)))
+    return image, objects
+
+
+def _object_extra(obj, where: str) -> dict:
+    """pose, truncated/difficult/occluded, parts (person layout) and actions, and a score."""
+    extra: dict = {}
+    pose = _text(obj, "pose")
+    if pose is not None:
+        extra["pose"] = pose
+    for flag in FLAG_FIELDS:
+        v = _text(obj, flag)
+        if v is not None:
+            try:
+                extra[flag] = int(float(v))
+            except (ValueError, OverflowError):
+                raise FormatError(f"{where}: <{flag}> must be 0 or 1, got {v!r}") from None
+    parts = []
+    for j, part in enumerate(obj.findall("part")):
+        box = part.find("bndbox")
+        if box is None:
+            continue
+        parts.append({"name": _text(part, "name", ""), "bndbox": _corners(box, f"{where}: part {j}")})
+    if parts:
+        extra["parts"] = parts
+    actions = obj.find("actions")
+    if actions is not None:
         try:
-            score = float(score) if score else None
-        except ValueError:
-            raise FormatError(f"{where}: <score> is not a number: {score!r}") from None
-        image.add(name, Annotation(None, 0, 0, kind=BOX, bbox=(x0, y0, float(xmax) - x0, float(ymax) - y0),
-                                   score=score, extra=extra))
-    return image
+            extra["actions"] = {a.tag: int(float((a.text or "0").strip())) for a in actions}
+        except (ValueError, OverflowError):
+            raise FormatError(f"{where}: <actions> must hold 0 or 1 per action") from None
+    score = _text(obj, "score")
+    if score:
+        extra["score"] = _number(score, where, "<score>")
+    return extra
 
 
 def _sub(parent, tag: str, text) -> ET.Element:
@@ -183,14 +255,30 @@ def voc_xml(store: Store, rec, anns: list[Annotation], names: dict[int, str]) ->
         _sub(box, "ymin", int(round(y)) + 1)
         _sub(box, "xmax", max(int(round(x + w)), int(round(x)) + 1))
         _sub(box, "ymax", max(int(round(y + h)), int(round(y)) + 1))
+        _write_parts_and_actions(obj, a.extra)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode") + "\n"
 
 
+def _write_parts_and_actions(obj, extra: dict) -> None:
+    for part in extra.get("parts") or []:
+        el = ET.SubElement(obj, "part")
+        _sub(el, "name", part.get("name", ""))
+        box = ET.SubElement(el, "bndbox")
+        for k, v in zip(("xmin", "ymin", "xmax", "ymax"), part.get("bndbox", ())):
+            _sub(box, k, f"{v:g}")
+    if extra.get("actions"):
+        el = ET.SubElement(obj, "actions")
+        for name, v in extra["actions"].items():
+            _sub(el, name, int(v))
+
+
 def export_voc(store: Store, out_path: str | os.PathLike, image_ids=None, progress: Progress | None = None,
                include_predictions: bool = False) -> ExportReport:
-    """OUT/Annotations/<stem>.xml per image and OUT/ImageSets/Main/<split>.txt. Polygons and masks
-    are written as their boxes (VOC XML has no shapes; export masks for segmentation)."""
+    """OUT/Annotations/<stem>.xml per image and OUT/ImageSets/Main/<split>.txt, plus trainval.txt
+    (every image not in test: what the devkit and torchvision's VOCDetection read) and default.txt
+    for the images of no split (datumaro's name). Polygons and masks are written as their boxes
+    (VOC XML has no shapes; export masks for segmentation)."""
     records = store.images(ids=image_ids)
     anns = store.annotations(image_ids=[r.id for r in records], status=None if include_predictions else LABEL)
     by_image: dict[int, list[Annotation]] = {}
@@ -203,17 +291,23 @@ def export_voc(store: Store, out_path: str | os.PathLike, image_ids=None, progre
     if shapes:
         report.warnings.append(f"{shapes} polygon(s)/mask(s) were written as their bounding boxes")
     ticker = Ticker(progress, len(records), every=200)
-    split_lists: dict[str, list[str]] = {}
     try:
         with StagedFolder(out_path) as out:
             for rec in records:
                 out.write_text(f"Annotations/{stems[rec.id]}.xml", voc_xml(store, rec, by_image.get(rec.id, []), names))
-                if rec.split:
-                    split_lists.setdefault(rec.split, []).append(stems[rec.id])
                 ticker.step()
-            for split, stems_in in split_lists.items():
-                out.write_text(f"ImageSets/Main/{split}.txt", "\n".join(stems_in) + "\n")
+            for split, stems_in in _image_sets(records, stems).items():
+                out.write_text(f"ImageSets/Main/{split}.txt", "".join(f"{stem}\n" for stem in stems_in))
             report.files = out.files
     except Cancelled:
         return ExportReport(cancelled=True)
     return report
+
+
+def _image_sets(records, stems: dict[int, str]) -> dict[str, list[str]]:
+    lists: dict[str, list[str]] = {}
+    for rec in records:
+        lists.setdefault(rec.split or DEFAULT_LIST, []).append(stems[rec.id])
+        if rec.split != "test":
+            lists.setdefault(TRAINVAL, []).append(stems[rec.id])
+    return lists

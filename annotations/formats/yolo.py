@@ -4,6 +4,7 @@ polygon), optionally followed by a confidence. Class names come from data.yaml (
 a {index: name} dict, splits from train/val/test) or classes.txt."""
 from __future__ import annotations
 
+import math
 import os
 import shutil
 from pathlib import Path
@@ -11,50 +12,89 @@ from pathlib import Path
 import yaml
 
 from .. import geometry
-from ..imageio import ImageReadError, image_size
+from ..imageio import write_failure
 from ..model import BOX, LABEL, POLYGON, PREDICTION, Annotation
 from ..store import IMAGE_EXTENSIONS, Store
 from .common import (Cancelled, ExportReport, FormatError, ImportReport, Progress, StagedFolder, Ticker,
                      unique_stems)
+from .paths import ImagePaths, is_inside
 from .pending import NameResolver, PendingCategory, PendingImage, commit_import
 
 SPLIT_NAMES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
 TOLERANCE = 1e-3  # normalised coordinates a hair outside [0, 1] are rounding, not errors
+MAX_YAML_BYTES = 1 << 20
+IMAGE_DIRS = ("images", "Images")  # Ultralytics' images/, datumaro's Images/
+LABEL_DIRS = {"images": ("labels",), "Images": ("Annotations", "Labels", "labels")}
+DEFAULT_SPLIT_DIR = "default"  # where an export puts the images of no split beside named splits
 
 
 # ---- finding the data set ---------------------------------------------------------------------
+class _AliasRefused(yaml.YAMLError):
+    pass
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """safe_load without anchors/aliases: a data.yaml has no use for them, and a few nested aliases
+    (a "billion laughs" file) expand to gigabytes when the names are read."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise _AliasRefused("YAML aliases (*name) are not accepted in a data set description")
+        return super().compose_node(parent, index)
+
+
 def _read_yaml(path: Path) -> dict:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if path.stat().st_size > MAX_YAML_BYTES:
+            raise FormatError(f"{path}: larger than {MAX_YAML_BYTES >> 20} MB; not a data set description")
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_NoAliasLoader)  # a SafeLoader
+    except _AliasRefused as e:
+        raise FormatError(f"{path}: {e}") from None
     except yaml.YAMLError as e:
-        raise FormatError(f"{path}: malformed YAML ({e})") from None
+        mark = getattr(e, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise FormatError(f"{path}: malformed YAML{at} ({getattr(e, 'problem', None) or e})") from None
+    except (OSError, UnicodeDecodeError, RecursionError) as e:
+        raise FormatError(f"{path}: cannot be read ({e.__class__.__name__}: {e})") from None
     if not isinstance(data, dict):
         raise FormatError(f"{path}: expected a mapping with 'names'")
     return data
 
 
+def _name(v, where: Path) -> str:
+    if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+        raise FormatError(f"{where}: class names must be text, got {type(v).__name__}")
+    return str(v)
+
+
 def _names_from_yaml(data: dict, where: Path) -> dict[int, str]:
     names = data.get("names")
     if isinstance(names, list):
-        return {i: str(n) for i, n in enumerate(names)}
+        return {i: _name(n, where) for i, n in enumerate(names)}
     if isinstance(names, dict):
         try:
-            return {int(k): str(v) for k, v in names.items()}
+            return {int(k): _name(v, where) for k, v in names.items()}
         except (TypeError, ValueError):
             raise FormatError(f"{where}: 'names' keys must be class indices (0, 1, ...)") from None
     raise FormatError(f"{where}: 'names' must be a list or a {{index: name}} mapping")
 
 
 def _names_from_txt(path: Path) -> dict[int, str]:
-    lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+    try:
+        lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+    except (OSError, UnicodeDecodeError) as e:
+        raise FormatError(f"{path}: cannot be read ({e})") from None
     return {i: n for i, n in enumerate(ln for ln in lines if ln)}
 
 
 def _layout(path: Path) -> tuple[Path, dict[int, str], dict, Path]:
-    """(root, class names, yaml data or {}, file the names came from)."""
+    """(root, class names, yaml data or {}, file the names came from). The root follows
+    Ultralytics' check_det_dataset: `path` when given (relative to the YAML's folder here, never
+    to the current directory), else the YAML's folder."""
     if path.is_file() and path.suffix in (".yaml", ".yml"):
         data = _read_yaml(path)
-        root = path.parent / data["path"] if data.get("path") else path.parent
+        given = data.get("path")
+        root = path.parent / str(given) if isinstance(given, (str, int, float)) and given else path.parent
         if not root.is_dir():
             root = path.parent
         return root, _names_from_yaml(data, path), data, path
@@ -69,29 +109,42 @@ def _layout(path: Path) -> tuple[Path, dict[int, str], dict, Path]:
     raise FormatError(f"{path}: no data.yaml or classes.txt naming the classes")
 
 
-def _images_in(target: Path) -> list[Path]:
+def _images_in(target: Path, paths: ImagePaths) -> list[Path]:
     if target.is_file() and target.suffix == ".txt":  # a list of image paths
         out = []
-        for line in target.read_text(encoding="utf-8").splitlines():
+        try:
+            lines = target.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as e:
+            raise FormatError(f"{target}: cannot be read ({e})") from None
+        for n, line in enumerate(lines, 1):
             if line.strip():
-                p = Path(line.strip())
-                out.append(p if p.is_absolute() else target.parent / p)
+                out.append(paths.resolve(target.parent, line.strip(), f"{target}: line {n}"))
         return out
     if target.is_dir():
         return sorted(p for p in target.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
     return []
 
 
-def _image_splits(root: Path, data: dict) -> dict[Path, str]:
+def _entry_path(root: Path, entry: str, paths: ImagePaths, where: str) -> Path:
+    """Ultralytics: root/entry, or root/entry-without-'../' when that is missing (Roboflow writes ../train/images)."""
+    p = root / entry
+    if not p.exists() and entry.startswith("../"):
+        p = root / entry[3:]
+    return paths.resolve(root, os.path.relpath(p, root), where)
+
+
+def _image_splits(root: Path, data: dict, paths: ImagePaths, yaml_file: Path) -> dict[Path, str]:
     """Every image of the data set -> its split ("" when none is known)."""
     out: dict[Path, str] = {}
-    for key, split in (("train", "train"), ("val", "val"), ("test", "test")):
+    for key, split in (("train", "train"), ("val", "val"), ("validation", "val"), ("test", "test")):
         entries = data.get(key)
         for entry in entries if isinstance(entries, list) else [entries] if entries else []:
-            for p in _images_in(root / str(entry)):
+            if not isinstance(entry, str):
+                raise FormatError(f"{yaml_file}: '{key}' must be a folder, a list file or a list of them")
+            for p in _images_in(_entry_path(root, entry, paths, f"{yaml_file}: {key}"), paths):
                 out.setdefault(p, split)
-    images_dir = root / "images" if (root / "images").is_dir() else root
-    for p in _images_in(images_dir):
+    images_dir = next((root / d for d in IMAGE_DIRS if (root / d).is_dir()), root)
+    for p in _images_in(images_dir, paths):
         if p not in out:
             rel = p.relative_to(images_dir).parts
             out[p] = SPLIT_NAMES.get(rel[0].lower(), "") if len(rel) > 1 else ""
@@ -99,12 +152,16 @@ def _image_splits(root: Path, data: dict) -> dict[Path, str]:
 
 
 def label_path(image: Path) -> Path:
-    """Ultralytics' rule: the last /images/ of the path becomes /labels/, the suffix .txt."""
+    """Ultralytics' img2label_paths: the last /images/ of the path becomes /labels/, the suffix .txt
+    (and datumaro's Images/ becomes Annotations/ or labels/, whichever exists)."""
     parts = list(image.parts)
     for i in range(len(parts) - 2, -1, -1):
-        if parts[i] == "images":
-            parts[i] = "labels"
-            return Path(*parts).with_suffix(".txt")
+        if parts[i] in LABEL_DIRS:
+            candidates = []
+            for d in LABEL_DIRS[parts[i]]:
+                parts[i] = d
+                candidates.append(Path(*parts).with_suffix(".txt"))
+            return next((c for c in candidates if c.is_file()), candidates[0])
     return image.with_suffix(".txt")
 
 
@@ -113,7 +170,8 @@ def import_yolo(store: Store, path: str | os.PathLike, image_dir: str | os.PathL
                 progress: Progress | None = None) -> ImportReport:
     path = Path(path)
     root, names, data, names_file = _layout(path)
-    images = _image_splits(Path(image_dir) if image_dir is not None else root, data)
+    paths = ImagePaths(store.root, path if path.is_dir() else path.parent, root, image_dir)
+    images = _image_splits(Path(image_dir) if image_dir is not None else root, data, paths, names_file)
     if not images:
         raise FormatError(f"{path}: no images found (expected images/ beside labels/)")
     labels = {label_path(p): p for p in images}
@@ -122,31 +180,36 @@ def import_yolo(store: Store, path: str | os.PathLike, image_dir: str | os.PathL
     ticker = Ticker(progress, len(images), every=200)
     resolver = NameResolver(store)
     pending: list[PendingImage] = []
+    found = 0
     try:
         for label_file, image_file in labels.items():
-            try:
-                w, h = image_size(image_file)
-            except ImageReadError as e:
-                raise FormatError(f"{label_file}: its image cannot be decoded: {e}") from None
+            w, h = paths.size(image_file, str(label_file), why="its image cannot be decoded: ")
             image = PendingImage(resolver.name(image_file), w, h, split=images[image_file], source=str(label_file))
             if label_file.is_file():
+                found += 1
                 _read_labels(label_file, image, names, report)
             pending.append(image)
             ticker.step()
     except Cancelled:
         return ImportReport(cancelled=True)
+    if not found:
+        report.warnings.append(f"{path}: no label file was found for any of the {len(images)} images (expected "
+                               "labels/ beside images/, or Annotations/ beside Images/)")
     categories = [PendingCategory(n, i + 1) for i, n in sorted(names.items())]  # class order = id order
     commit_import(store, pending, report, categories)
     return report
 
 
 def _check_orphan_labels(root: Path, labels: dict[Path, Path], names_file: Path) -> None:
-    candidates = set((root / "labels").rglob("*.txt")) if (root / "labels").is_dir() else set()
+    candidates = set()
+    for d in ("labels", "Labels", "Annotations"):
+        if (root / d).is_dir():
+            candidates.update((root / d).rglob("*.txt"))
     for d in {p.parent for p in labels}:
         if d.is_dir() and d != root:
             candidates.update(d.glob("*.txt"))
     for f in sorted(candidates):
-        if f not in labels and f != names_file and f.name != "classes.txt":
+        if f not in labels and f != names_file and f.name not in ("classes.txt", "README.txt"):
             raise FormatError(f"{f}: labels for an image that does not exist "
                               f"(no {f.stem}.* in the matching images folder)")
 
@@ -157,25 +220,31 @@ def _read_labels(label_file: Path, image: PendingImage, names: dict[int, str], r
     except (OSError, UnicodeDecodeError) as e:
         raise FormatError(f"{label_file}: cannot be read ({e})") from None
     w, h = image.width, image.height
+    rows = []
     for n, line in enumerate(text.splitlines(), 1):
         tokens = line.split()
-        if not tokens:
-            continue
+        if tokens:
+            rows.append((n, line, tokens))
+    has_boxes = any(len(t) - 1 in (4, 5) for _, _, t in rows)
+    for n, line, tokens in rows:
         where = f"{label_file}: line {n}"
         try:
             cls = int(tokens[0])
             values = [float(t) for t in tokens[1:]]
         except ValueError:
-            raise FormatError(f"{where}: expected a class index and numbers, got {line.strip()!r}") from None
+            raise FormatError(f"{where}: expected a class index and numbers, got {line.strip()[:80]!r}") from None
         if cls not in names:
             raise FormatError(f"{where}: class {cls} is not among the {len(names)} class names")
         for v in values:
-            if v != v or v in (float("inf"), float("-inf")):
+            if not math.isfinite(v):
                 raise FormatError(f"{where}: coordinates must be finite numbers, got {v}")
             if v < -TOLERANCE:
                 raise FormatError(f"{where}: negative coordinate {v}")
             if v > 1 + TOLERANCE:
                 raise FormatError(f"{where}: coordinate {v} is not normalised to 0..1 (pixel coordinates?)")
+        if len(values) == 6 and has_boxes:
+            raise FormatError(f"{where}: 6 numbers among box lines: a box with 2 extra numbers, or a triangle? "
+                              "(a YOLO file holds boxes or polygons, not both)")
         score = None
         if len(values) in (5,) or (len(values) >= 7 and len(values) % 2 == 1):
             score = values.pop()
@@ -183,6 +252,8 @@ def _read_labels(label_file: Path, image: PendingImage, names: dict[int, str], r
             cx, cy, bw, bh = values
             x0, y0 = max(0.0, (cx - bw / 2) * w), max(0.0, (cy - bh / 2) * h)
             x1, y1 = min(float(w), (cx + bw / 2) * w), min(float(h), (cy + bh / 2) * h)
+            if x1 <= x0 or y1 <= y0:
+                raise FormatError(f"{where}: the box has no area (width {bw}, height {bh})")
             image.add(names[cls], Annotation(None, 0, 0, kind=BOX, bbox=(x0, y0, x1 - x0, y1 - y0), score=score))
         elif len(values) >= 6:
             ring = [min(max(v, 0.0), 1.0) * (w if i % 2 == 0 else h) for i, v in enumerate(values)]
@@ -218,12 +289,18 @@ def _lines(a: Annotation, index: int, w: int, h: int, as_polygons: bool, counts:
 
 def export_yolo(store: Store, out_path: str | os.PathLike, image_ids=None, progress: Progress | None = None,
                 include_predictions: bool = False) -> ExportReport:
-    """OUT/data.yaml, OUT/classes.txt, OUT/images/<split>/ (hard links or copies of the images) and
-    OUT/labels/<split>/<stem>.txt. Class index = position of the category in id order. When any
-    object is a polygon or mask, boxes are written as 4-point polygons (YOLO reads a file as all
-    boxes or all polygons)."""
+    """OUT/data.yaml, OUT/classes.txt, OUT/images/<split>/ (images) and OUT/labels/<split>/<stem>.txt.
+    Images of no split go to images/default/ when other images have a split (and data.yaml's train
+    reaches them), else straight into images/. data.yaml has no `path`: Ultralytics then resolves
+    its folders against the YAML's own folder, wherever it is run from. Images inside the project
+    are hard-linked (copied when linking fails); images outside it are always copied, never linked.
+    Class index = position of the category in id order. Crowd regions are left out (as Ultralytics'
+    own COCO converter does). When any object is a polygon or mask, boxes are written as 4-point
+    polygons (YOLO reads a file as all boxes or all polygons)."""
     records = store.images(ids=image_ids)
     anns = store.annotations(image_ids=[r.id for r in records], status=None if include_predictions else LABEL)
+    crowd = sum(1 for a in anns if a.iscrowd)
+    anns = [a for a in anns if not a.iscrowd]
     cats = store.categories()
     index = {c.id: i for i, c in enumerate(cats)}
     by_image: dict[int, list[Annotation]] = {}
@@ -231,30 +308,39 @@ def export_yolo(store: Store, out_path: str | os.PathLike, image_ids=None, progr
         by_image.setdefault(a.image_id, []).append(a)
     as_polygons = any(a.kind != BOX for a in anns)
     report = ExportReport(images=len(records), annotations=len(anns), categories=len(cats), path=str(out_path))
-    stems = unique_stems(records, report.warnings)
+    named = any(r.split for r in records)
+    folder = {r.id: (r.split or DEFAULT_SPLIT_DIR) if named else "" for r in records}
+    stems: dict[int, str] = {}
+    for sub in set(folder.values()):  # names clash only inside one folder: no renaming across splits
+        stems.update(unique_stems([r for r in records if folder[r.id] == sub], report.warnings))
     counts = {"holes": 0, "parts": 0, "missing": 0}
-    splits_used: set[str] = set()
     ticker = Ticker(progress, len(records), every=100)
     try:
         with StagedFolder(out_path) as out:
             for rec in records:
-                sub = f"{rec.split}/" if rec.split else ""
-                splits_used.add(rec.split)
+                sub = f"{folder[rec.id]}/" if folder[rec.id] else ""
                 lines = [ln for a in by_image.get(rec.id, [])
                          for ln in _lines(a, index[a.category_id], rec.width, rec.height, as_polygons, counts)]
                 out.write_text(f"labels/{sub}{stems[rec.id]}.txt", "".join(ln + "\n" for ln in lines))
                 src = store.image_path(rec)
                 if src.is_file():
-                    _link_or_copy(src, out.path(f"images/{sub}{stems[rec.id]}{src.suffix}"))
+                    relative = f"images/{sub}{stems[rec.id]}{src.suffix}"
+                    try:
+                        _link_or_copy(src, out.path(relative), store.root)
+                    except OSError as e:
+                        raise write_failure(Path(out_path) / relative, e) from e
                     out.files += 1
                 else:
                     counts["missing"] += 1
                 ticker.step()
-            out.write_text("data.yaml", _data_yaml(cats, splits_used))
+            out.write_text("data.yaml", _data_yaml(cats, set(folder.values())))
             out.write_text("classes.txt", "".join(c.name + "\n" for c in cats))
             report.files = out.files
     except Cancelled:
         return ExportReport(cancelled=True)
+    if crowd:
+        report.warnings.append(f"{crowd} crowd region(s) were left out (YOLO has no crowd flag; Ultralytics' "
+                               "converter leaves them out too)")
     if as_polygons and any(a.kind == BOX for a in anns):
         report.warnings.append("boxes were written as 4-point polygons because the set also has polygons/masks")
     if counts["holes"]:
@@ -266,22 +352,30 @@ def export_yolo(store: Store, out_path: str | os.PathLike, image_ids=None, progr
     return report
 
 
-def _data_yaml(cats, splits: set[str]) -> str:
-    data: dict = {"path": "."}
-    named = sorted(s for s in splits if s)
-    for s in ("train", "val", "test"):
-        if s in named:
-            data[s] = f"images/{s}"
-    if not named or "" in splits:
-        data.setdefault("train", "images")
-        data.setdefault("val", "images")
+def _data_yaml(cats, folders: set[str]) -> str:
+    """train/val/test relative to the YAML's folder (no `path` key: see export_yolo)."""
+    data: dict = {}
+    if folders == {""}:
+        data["train"] = data["val"] = "images"
+    else:
+        train = [f"images/{f}" for f in ("train", DEFAULT_SPLIT_DIR) if f in folders]
+        val = "images/val" if "val" in folders else (train[0] if train else "images/test")
+        data["train"] = (train[0] if len(train) == 1 else train) if train else val
+        data["val"] = val
+        if "test" in folders:
+            data["test"] = "images/test"
     data["nc"] = len(cats)
     data["names"] = {i: c.name for i, c in enumerate(cats)}
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
 
 
-def _link_or_copy(src: Path, dst: Path) -> None:
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
+def _link_or_copy(src: Path, dst: Path, project: Path) -> None:
+    """A hard link only for an image inside the project (writing to the export then writes the
+    project's own image, which is the person's); anything else is copied."""
+    if is_inside(src.resolve(), project.resolve()):
+        try:
+            os.link(src, dst)
+            return
+        except OSError:
+            pass
+    shutil.copy2(src, dst)

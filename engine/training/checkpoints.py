@@ -11,6 +11,8 @@ from typing import Any
 
 import torch
 
+from engine.checksum import add_checksum, checksum_problem
+
 FORMAT, VERSION = "sightline-checkpoint", 1
 
 
@@ -24,8 +26,8 @@ def save(path: str | os.PathLike, model: torch.nn.Module, model_name: str, categ
     if save_checkpoint is not None:
         save_checkpoint(path, model, model_name, categories, **extra)
         return path
-    state = {"format": FORMAT, "version": VERSION, "model_name": model_name,
-             "categories": list(categories), "model": model.state_dict(), **extra}
+    state = add_checksum({"format": FORMAT, "version": VERSION, "model_name": model_name,
+                          "categories": list(categories), "model": model.state_dict(), **extra})
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     with open(tmp, "wb") as f:
@@ -47,7 +49,36 @@ def load(path: str | os.PathLike) -> dict:
     # Everything training stores (RNG states included) is tensors and plain values.
     data = torch.load(path, map_location="cpu", weights_only=True)
     if isinstance(data, dict) and data.get("format") == FORMAT:
+        problem = checksum_problem(data)
+        if problem:
+            raise ValueError(f"{path}: refused: {problem}")
         return data
     if isinstance(data, dict) and all(isinstance(v, torch.Tensor) for v in data.values()):
         return {"model": data}
     raise ValueError(f"{path}: not a Sightline checkpoint nor a state_dict")
+
+
+def remove_stale_temporaries(run_dir: str | os.PathLike) -> list[Path]:
+    """Delete the half-written checkpoints (.NAME.tmpPID) a killed process left in `run_dir`;
+    those of a process still alive are kept. Returns what was deleted."""
+    removed = []
+    for tmp in Path(run_dir).glob(".*.tmp*"):
+        pid = tmp.name.rsplit(".tmp", 1)[-1]
+        if not pid.isdigit() or (int(pid) != os.getpid() and _alive(int(pid))):
+            continue
+        try:
+            tmp.unlink()
+            removed.append(tmp)
+        except OSError:
+            pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -26,8 +26,9 @@ def yolo_dataset(root, names=("cat", "dog", "bird"), names_as="list"):
     (root / "labels/train/one.txt").write_text(
         "0 0.5 0.5 0.2 0.4\n"                                   # box in the middle
         "1 0.1 0.1 0.2 0.2\n"                                   # box touching the top-left corner
-        "\n"
-        "2 0.1 0.2 0.5 0.2 0.3 0.9\n")                          # triangle
+        "\n")
+    write_image(root / "images/train/tri.jpg", W, H, 5)
+    (root / "labels/train/tri.txt").write_text("2 0.1 0.2 0.5 0.2 0.3 0.9\n")  # a triangle (a file of polygons)
     (root / "labels/train/empty.txt").write_text("")
     (root / "labels/val/日本語 ファイル.txt").write_text("1 0.9 0.9 0.2 0.2\n", encoding="utf-8")  # bottom-right border
     return root
@@ -40,12 +41,13 @@ def by_file(store):
 @pytest.mark.parametrize("names_as", ["list", "dict"])
 def test_import_boxes_polygons_splits(store, tmp_path, names_as):
     report = import_labels(store, "yolo", yolo_dataset(tmp_path / "ds", names_as=names_as))
-    assert (report.images, report.annotations, report.categories) == (4, 4, 3)
+    assert (report.images, report.annotations, report.categories) == (5, 4, 3)
     assert [c.name for c in store.categories()] == ["cat", "dog", "bird"]
     files = by_file(store)
     assert {n: r.split for n, r in files.items()} == {
-        "one.jpg": "train", "empty.jpg": "train", "no_label.png": "train", "日本語 ファイル.jpg": "val"}
-    anns = store.annotations(image_id=files["one.jpg"].id)
+        "one.jpg": "train", "empty.jpg": "train", "no_label.png": "train", "日本語 ファイル.jpg": "val",
+        "tri.jpg": "train"}
+    anns = store.annotations(image_id=files["one.jpg"].id) + store.annotations(image_id=files["tri.jpg"].id)
     names = {a.id: store.category(a.category_id).name for a in anns}
     cat, dog, bird = (next(a for a in anns if names[a.id] == n) for n in ("cat", "dog", "bird"))
     assert cat.kind == BOX and cat.bbox == pytest.approx((40, 15, 20, 20))
@@ -80,7 +82,7 @@ def test_export_class_numbering_and_round_trip(store, tmp_path):
     # a polygon in the set: every box became a 4-point polygon (YOLO reads one kind per set)
     assert any("4-point polygons" in w for w in report.warnings)
     lines = (out / "labels/train/one.txt").read_text().splitlines()
-    assert sorted(ln.split()[0] for ln in lines) == ["0", "1", "2"]
+    assert sorted(ln.split()[0] for ln in lines) == ["0", "1"]
     cat = next(ln for ln in lines if ln.startswith("0 ")).split()[1:]
     assert [float(v) for v in cat] == pytest.approx([0.4, 0.3, 0.6, 0.3, 0.6, 0.7, 0.4, 0.7])
     assert (out / "images/val/日本語 ファイル.jpg").is_file()

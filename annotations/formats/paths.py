@@ -1,0 +1,70 @@
+"""Image paths read from label files: kept inside the folders the person chose, and real images.
+
+A COCO file_name, a VOC <filename>/<path>, a labelme imagePath or a line of a YOLO list is data
+from someone else's file. `../../etc/passwd` or `/etc/passwd` must not become an "image" of the
+project (an export would then hard-link it, and writing to the export would write the system file).
+So a path is accepted only when it lies inside the project folder or a folder the person named
+(the --images folder, the data-set folder), and, when the file exists, only when its header
+decodes as an image (within the pixel limit)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..imageio import ImageReadError, image_size
+from .common import FormatError
+
+
+def _absolute(p: str | os.PathLike) -> Path:
+    """Absolute and normalised ('..' folded) without following links."""
+    return Path(os.path.normpath(os.path.abspath(os.fspath(p))))
+
+
+def is_inside(path: str | os.PathLike, folder: str | os.PathLike) -> bool:
+    try:
+        _absolute(path).relative_to(_absolute(folder))
+        return True
+    except ValueError:
+        return False
+
+
+class ImagePaths:
+    """Where one import may take images from: the project folder and the folders named for it."""
+
+    def __init__(self, project: Path, *named: str | os.PathLike | None):
+        self.roots = [_absolute(project)] + [_absolute(p) for p in named if p is not None]
+        self.missing: list[str] = []  # entries whose image file does not exist (reported, not fatal)
+
+    def resolve(self, base: str | os.PathLike, name: str, where: str) -> Path:
+        """`name` (relative to `base`, or absolute) as a path inside the allowed folders, else FormatError."""
+        if not isinstance(name, str) or not name:
+            raise FormatError(f"{where}: the image name is missing")
+        if "\0" in name:
+            raise FormatError(f"{where}: the image name {name!r} holds a NUL byte")
+        p = _absolute(os.path.join(os.fspath(base), name.replace("\\", "/")))
+        if not any(is_inside(p, r) for r in self.roots):
+            raise FormatError(f"{where}: the image path {name!r} leads outside the project and the named "
+                              f"image folder ({', '.join(map(str, self.roots))}); refused")
+        return p
+
+    def size(self, path: Path, where: str, required: bool = True, why: str = "") -> tuple[int, int] | None:
+        """(width, height) as displayed. A missing file is FormatError when required, else None
+        (and noted in `missing`); a file that is not an image is always FormatError."""
+        try:
+            if not path.exists():
+                if required:
+                    raise FormatError(f"{where}: {why}its image {path} was not found")
+                self.missing.append(f"{where}: image {path} not found")
+                return None
+            if not path.is_file():
+                raise FormatError(f"{where}: {path} is not an image file")
+            return image_size(path)
+        except ImageReadError as e:
+            raise FormatError(f"{where}: {why}{e}") from None
+        except (OSError, ValueError) as e:  # a name too long for the system, an unreadable folder
+            raise FormatError(f"{where}: {path}: {getattr(e, 'strerror', None) or e}") from None
+
+    def report_missing(self, warnings: list[str], limit: int = 20) -> None:
+        warnings.extend(self.missing[:limit])
+        if len(self.missing) > limit:
+            warnings.append(f"... and {len(self.missing) - limit} more images not found")

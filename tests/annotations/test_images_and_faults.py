@@ -1,0 +1,311 @@
+"""EXIF orientation (sizes and pixels as displayed), the decompression-bomb pixel limit, read-only
+and damaged projects, and full disks: one clear message, nothing half-written, nothing changed."""
+import errno
+import hashlib
+import json
+import os
+import struct
+import subprocess
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+import main as entry
+from annotations import geometry
+from annotations.formats import FormatError, export_labels, import_labels
+from annotations.imageio import ImageTooLarge, WriteError, image_size, read_rgb, set_pixel_limit
+from annotations.model import MASK, Annotation, Category, ImageRecord
+from annotations.store import DB_NAME, Store, StoreError
+
+
+@pytest.fixture(autouse=True)
+def default_pixel_limit():
+    set_pixel_limit(None)
+    yield
+    set_pixel_limit(None)
+
+
+def rotated_photo(path, w=64, h=32):
+    """A camera JPEG stored w x h with EXIF orientation 6 (displayed rotated 90 degrees: h x w)."""
+    rgb = np.zeros((h, w, 3), np.uint8)
+    rgb[:, : w // 4] = (255, 0, 0)  # a red band on the stored left edge: on top once displayed
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(rgb).save(path, "JPEG", exif=exif.tobytes(), quality=95)
+    return path
+
+
+def png_header_only(path, w, h):
+    """A tiny PNG that claims w x h pixels (a decompression bomb's header)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 1, 0, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+    return path
+
+
+# ---- EXIF ----------------------------------------------------------------------------------------
+def test_rotated_photo_is_recorded_and_decoded_as_displayed(tmp_path):
+    p = rotated_photo(tmp_path / "photo.jpg")
+    assert Image.open(p).size == (64, 32)  # as stored
+    assert image_size(p) == (32, 64)  # as displayed (labelme, exif_transpose)
+    rgb = read_rgb(p)
+    assert rgb.shape == (64, 32, 3)
+    upright = np.asarray(ImageOps.exif_transpose(Image.open(p)).convert("RGB"))
+    assert np.abs(rgb.astype(int) - upright).mean() < 3
+    assert rgb[:8, :, 0].mean() > 200 and rgb[-8:, :, 0].mean() < 60  # the band is on top
+
+
+def test_rotated_photo_without_opencv_is_turned_too(tmp_path, monkeypatch):
+    import cv2
+    p = rotated_photo(tmp_path / "photo.jpg")
+    monkeypatch.setattr(cv2, "imdecode", lambda *a, **k: None)  # the PIL fallback path
+    assert read_rgb(p).shape == (64, 32, 3)
+
+
+def test_rotated_photo_through_label_predict_and_export(store, tmp_path):
+    rotated_photo(store.root / "photo.jpg")
+    ids, problems = store.add_image_folder(store.root)
+    rec = store.image(ids[0])
+    assert problems == [] and (rec.width, rec.height) == (32, 64)
+    cid = store.add_category(Category(None, "band"))
+    m = np.zeros((64, 32), np.uint8)
+    m[:16, :] = 1  # labelled on the displayed picture: the band along the top
+    store.add_annotation(Annotation(None, rec.id, cid, kind=MASK, rle=geometry.encode_mask(m)))
+    from engine.predictor import _read_images  # what predict and training decode
+    kept, images, read_problems = _read_images(store, {rec.id: rec}, [rec.id])
+    assert kept == [rec.id] and images[0].shape[:2] == (64, 32) and read_problems == []
+    report = export_labels(store, "masks", tmp_path / "masks")
+    assert report.images == 1
+    export_labels(store, "coco", tmp_path / "gt.json")
+    with Store.open(tmp_path / "again") as again:  # the app reads its own export of the photo back
+        report = import_labels(again, "coco", tmp_path / "gt.json", image_dir=store.root)
+        assert report.annotations == 1 and (again.images()[0].width, again.images()[0].height) == (32, 64)
+
+
+# ---- pixel limit ---------------------------------------------------------------------------------
+def test_bomb_header_is_refused_before_decoding(tmp_path):
+    p = png_header_only(tmp_path / "bomb.png", 100000, 100000)
+    for read in (image_size, read_rgb):
+        with pytest.raises(ImageTooLarge, match=r"bomb\.png: 100000x100000 is 10000 megapixels, over the limit of "
+                                                r"268 .*--max-pixels or SIGHTLINE_MAX_PIXELS"):
+            read(p)
+    set_pixel_limit(10 ** 11)
+    assert image_size(p) == (100000, 100000)
+
+
+def test_pixel_limit_from_the_environment(tmp_path, monkeypatch):
+    p = png_header_only(tmp_path / "wide.png", 3000, 2000)
+    assert image_size(p) == (3000, 2000)
+    monkeypatch.setenv("SIGHTLINE_MAX_PIXELS", "1e6")
+    with pytest.raises(ImageTooLarge, match="over the limit of 1"):
+        image_size(p)
+
+
+def test_batch_jobs_skip_and_report_each_bomb(store):
+    from PIL import Image as _Image
+    _Image.new("RGB", (20, 10)).save(store.root / "fine.png")
+    png_header_only(store.root / "bomb.png", 30000, 30000)
+    ids, problems = store.add_image_folder(store.root)
+    assert [store.image(i).file_name for i in ids] == ["fine.png"]
+    assert len(problems) == 1 and "bomb.png" in problems[0] and "over the limit" in problems[0]
+    from engine.predictor import _read_images
+    rec = ImageRecord(99, "bomb.png", 30000, 30000)
+    kept, _, read_problems = _read_images(store, {99: rec}, [99])
+    assert kept == [] and "over the limit" in read_problems[0] and read_problems[0].endswith("skipped")
+
+
+def test_labelme_image_data_bomb(store, tmp_path):
+    import base64
+    bomb = png_header_only(tmp_path / "b.png", 200000, 200000).read_bytes()
+    d = tmp_path / "lm"
+    d.mkdir()
+    (d / "a.json").write_text(json.dumps({"version": "5.5.0", "flags": {}, "shapes": [], "imagePath": "a.png",
+                                          "imageData": base64.b64encode(bomb).decode(), "imageHeight": 200000,
+                                          "imageWidth": 200000}))
+    with pytest.raises(FormatError, match=r"a\.json: imageData: 200000x200000 .* over the limit"):
+        import_labels(store, "labelme", d)
+
+
+def test_cli_max_pixels(tmp_path, capsys):
+    png_header_only(tmp_path / "big.png", 3000, 3000)
+    coco = tmp_path / "c.json"
+    coco.write_text(json.dumps({"images": [{"id": 1, "file_name": "big.png"}], "categories": [], "annotations": []}))
+    args = ["import", "--project", str(tmp_path / "p"), "--format", "coco", str(coco), "--images", str(tmp_path)]
+    assert entry.main(args + ["--max-pixels", "1000000"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "big.png: 3000x3000 is 9 megapixels, over the limit of 1" in err[0]
+    assert entry.main(args + ["--max-pixels", "1e7"]) == 0
+
+
+# ---- read-only and damaged projects ----------------------------------------------------------------
+def _digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def project(tmp_path):
+    with Store.open(tmp_path / "ro") as s:
+        cid = s.add_category(Category(None, "a"))
+        iid = s.add_image(ImageRecord(None, "x.jpg", 10, 10))
+        s.add_annotation(Annotation(None, iid, cid, bbox=(1, 1, 3, 3)))
+    return tmp_path / "ro"
+
+
+def test_opening_writes_nothing(project):
+    before = _digest(project / DB_NAME)
+    with Store.open(project) as s:
+        assert s.image_count() == 1 and not s.read_only
+    assert _digest(project / DB_NAME) == before
+
+
+def test_read_only_project_opens_for_export_and_refuses_writes(project, tmp_path):
+    before = _digest(project / DB_NAME)
+    with Store.open(project, read_only=True) as s:  # what an unwritable folder gets (see below)
+        assert s.read_only and s.image_count() == 1
+        export_labels(s, "coco", tmp_path / "out.json")
+        with pytest.raises(StoreError, match="open read-only"):
+            s.add_category(Category(None, "b"))
+    assert json.loads((tmp_path / "out.json").read_text())["annotations"][0]["bbox"] == [1, 1, 3, 3]
+    assert _digest(project / DB_NAME) == before
+
+
+def test_unwritable_folder_is_detected(project, tmp_path, monkeypatch, capsys):
+    import annotations.store as store_module
+    monkeypatch.setattr(store_module, "writable", lambda root, db: False)  # as a read-only mount answers
+    with Store.open(project) as s:
+        assert s.read_only
+    assert entry.main(["export", "--project", str(project), "--format", "coco", str(tmp_path / "o.json")]) == 0
+    capsys.readouterr()
+    f = tmp_path / "c.json"
+    f.write_text(json.dumps({"images": [], "categories": [{"id": 5, "name": "new"}]}))
+    assert entry.main(["import", "--project", str(project), "--format", "coco", str(f)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot be written" in err[0] and "nothing was changed" in err[0]
+
+
+def test_damaged_database_is_one_message_at_open_and_left_alone(project, capsys, tmp_path):
+    db = project / DB_NAME
+    data = bytearray(db.read_bytes())
+    data[4096:4096 + 200] = b"\xff" * 200  # the second page's header and cells overwritten
+    db.write_bytes(bytes(data))
+    before = _digest(db)
+    with pytest.raises(StoreError, match=r"project\.sightline is (damaged|not a readable project database)"):
+        Store.open(project)
+    assert _digest(db) == before
+    assert entry.main(["export", "--project", str(project), "--format", "coco", str(tmp_path / "o.json")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "left as it was" in err[0]
+    assert _digest(db) == before
+
+
+def test_not_a_database_at_all(tmp_path):
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / DB_NAME).write_bytes(b"this is text, not SQLite" * 100)
+    with pytest.raises(StoreError, match="not a readable project database"):
+        Store.open(tmp_path / "p")
+
+
+# ---- full disks ----------------------------------------------------------------------------------
+def _coco_file(tmp_path, n=400):
+    anns = [{"id": i + 1, "image_id": 1 + i % 20, "category_id": 1, "bbox": [1, 1, 5, 5],
+             "segmentation": [[1, 1, 30, 1, 30, 30, 15, 40, 1, 30] * 8]} for i in range(n)]
+    f = tmp_path / "many.json"
+    f.write_text(json.dumps({"images": [{"id": i, "file_name": f"{i}.jpg", "width": 50, "height": 50}
+                                        for i in range(1, 21)],
+                             "categories": [{"id": 1, "name": "a"}], "annotations": anns}))
+    return f
+
+
+def _small_database(monkeypatch):
+    """Every connection may grow the database by a few pages only: SQLite's own "disk is full"."""
+    original = Store._conn
+
+    def conn(self):
+        c = original(self)
+        pages = c.execute("PRAGMA page_count").fetchone()[0]
+        c.execute(f"PRAGMA max_page_count = {pages + 3}")
+        return c
+    monkeypatch.setattr(Store, "_conn", conn)
+
+
+def test_disk_full_during_import(project, tmp_path, monkeypatch, capsys):
+    before = _digest(project / DB_NAME)
+    _small_database(monkeypatch)
+    with Store.open(project) as s:
+        with pytest.raises(StoreError, match=r"project\.sightline: cannot write: the disk is full; nothing was "
+                                             r"changed") as e:
+            import_labels(s, "coco", _coco_file(tmp_path))
+        assert "rollback" not in str(e.value)
+        assert s.image_count() == 1 and s.annotation_count() == 1
+    assert entry.main(["import", "--project", str(project), "--format", "coco", str(_coco_file(tmp_path))]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the disk is full" in err[0]
+    monkeypatch.undo()
+    with Store.open(project) as s:
+        assert s.integrity_check() == "ok" and s.annotation_count() == 1
+    assert before  # the database is whole and holds what it held
+
+
+def _no_space(monkeypatch):
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(os, "fsync", full)
+
+
+def test_disk_full_during_coco_export(project, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "out" / "gt.json"
+    _no_space(monkeypatch)
+    with Store.open(project) as s, pytest.raises(WriteError, match=r"gt\.json: cannot be written: the disk is full"):
+        export_labels(s, "coco", out)
+    assert not out.exists() and list(out.parent.glob(".gt.json.tmp*")) == []
+    assert entry.main(["export", "--project", str(project), "--format", "coco", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {out}: cannot be written: the disk is full"]
+    assert list(out.parent.iterdir()) == []
+
+
+def test_disk_full_during_a_folder_export(project, tmp_path, monkeypatch):
+    _no_space(monkeypatch)
+    with Store.open(project) as s, pytest.raises(WriteError, match=r"voc/.*\.(xml|txt): cannot be written: "
+                                                                  r"the disk is full"):
+        export_labels(s, "voc", tmp_path / "voc")
+    assert not (tmp_path / "voc").exists() and list(tmp_path.glob(".voc.partial*")) == []
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)], capture_output=True,
+                       check=False)
+    if r.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (not root, or no permission)")
+    yield mnt
+    subprocess.run(["umount", str(mnt)], check=False)
+
+
+def test_real_full_disk(small_tmpfs, tmp_path, capsys):
+    """A 256 kB tmpfs: the project and the export live on it."""
+    project = small_tmpfs / "p"
+    f = _coco_file(tmp_path, n=3000)
+    assert entry.main(["import", "--project", str(project), "--format", "coco", str(f)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "disk is full" in err[0] and "rollback" not in err[0]
+    with Store.open(project) as s:
+        assert s.image_count() == 0 and s.integrity_check() == "ok"
+    filler = small_tmpfs / "filler"
+    with open(filler, "wb") as fh:
+        try:
+            fh.write(b"\0" * (1 << 20))
+        except OSError:
+            pass
+    out = small_tmpfs / "gt.json"
+    with Store.open(tmp_path / "other") as s:
+        import_labels(s, "coco", _coco_file(tmp_path, n=3000))
+    assert entry.main(["export", "--project", str(tmp_path / "other"), "--format", "coco", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {out}: cannot be written: the disk is full"]
+    assert not out.exists() and not list(small_tmpfs.glob(".gt.json.tmp*"))
