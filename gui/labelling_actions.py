@@ -146,11 +146,16 @@ class LabellingActions:
         self.zoom_label = QLabel("")
         self.image_size = QLabel("")
         self.selection_label = QLabel("")
-        saved = QLabel("All changes saved")
+        self.saved_label = saved = QLabel("All changes saved")
         saved.setToolTip("Every edit is written to the project as you make it.")
         for label in (self.cursor_label, self.zoom_label, self.image_size, self.selection_label, saved):
             label.setMinimumWidth(90)
             bar.addPermanentWidget(label, 0)
+
+    def show_read_only(self, read_only: bool) -> None:
+        self.saved_label.setText("Read-only project" if read_only else "All changes saved")
+        self.saved_label.setToolTip("This project cannot be written here; edits are refused." if read_only
+                                    else "Every edit is written to the project as you make it.")
 
     def _connect(self) -> None:
         w, cv, ss = self.window, self.canvas, self.session

@@ -194,7 +194,12 @@ class MainWindow(QMainWindow):
             return
         self.close_project()
         self.session.open(store)
-        self.setWindowTitle(f"Sightline - {store.root}")
+        read_only = bool(getattr(store, "read_only", False))
+        self.setWindowTitle(f"Sightline - {store.root}" + (" (read-only)" if read_only else ""))
+        self.labelling.show_read_only(read_only)
+        if read_only:
+            self.warn("Read-only project", f"{store.root} cannot be written here: you can look, evaluate and "
+                      "export, but edits will be refused.")
         self.file_menu.remember(store.root)
         self._update_enabled()
         first = self._last_image(store)

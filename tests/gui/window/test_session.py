@@ -181,3 +181,25 @@ def test_undo_texts_survive_their_actions_being_deleted_first(qtbot, make_window
     win.session.undo_stack.undo()  # the stack still tells its text: no "C++ object already deleted"
     assert win.store.annotation(ann.id).category_id == ann.category_id
     win.actions["edit.undo"] = win.labelling.action("edit.undo", win.session.undo_stack.undo, "&Edit")
+
+
+def test_a_read_only_project_opens_says_so_and_refuses_edits(qtbot, make_window, demo_project):
+    from annotations.store import Store
+    from gui.main_window import MainWindow
+    win = MainWindow()
+    win.resize(1280, 800)
+    qtbot.addWidget(win)
+    win.show()
+    win.open_project(Store.open(demo_project, create=False, read_only=True))
+    assert win.store.read_only and "(read-only)" in win.windowTitle()
+    assert win.labelling.saved_label.text() == "Read-only project"
+    qtbot.waitUntil(lambda: any(b.isVisible() and "cannot be written" in b.text()
+                                for b in win.findChildren(QMessageBox)), timeout=3000)
+    iid = win.store.image_ids()[0]
+    win.show_image(iid)
+    qtbot.waitUntil(lambda: win.canvas.current_image_id == iid, timeout=3000)
+    ann = win.store.annotations(image_id=iid)[0]
+    other = next(c.id for c in win.store.categories() if c.id != ann.category_id)
+    win.labelling.relabel([ann.id], other)  # refused with a message, nothing changes
+    assert win.store.annotation(ann.id).category_id == ann.category_id
+    win.close()
