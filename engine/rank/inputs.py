@@ -62,5 +62,7 @@ def read_input(store: Store, strategy: Strategy, run_id: int, run2_id: int | Non
     preds2 = None
     if strategy.needs_run2:
         preds2 = _by_image(store.annotations(status=PREDICTION, run_id=run2_id, image_ids=ids), wanted)
-    labels = _by_image(store.annotations(status=LABEL, image_ids=ids), wanted) if strategy.candidates == LABELLED else {}
+    labels = {}
+    if strategy.candidates == LABELLED:
+        labels = _by_image(store.annotations(status=LABEL, image_ids=ids), wanted)
     return RankInput(store.images(ids=ids), preds, preds2, labels, [c.id for c in store.categories()])

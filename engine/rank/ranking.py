@@ -61,7 +61,7 @@ def rank_project(store: Store, strategy: str, run_id: int, run2_id: int | None =
 
 
 def run_embeddings(store: Store, run_id: int, image_ids: list[int],
-                   embed: Callable[[list[int]], dict[int, np.ndarray]] | None) -> np.ndarray:
+                   embed: Embed | None) -> np.ndarray:
     """The stored embeddings of run_id for these images (rows in that order), the missing ones
     computed with `embed` first; RankError when some are missing and nothing can compute them."""
     have = load_embeddings(store, run_id, image_ids)

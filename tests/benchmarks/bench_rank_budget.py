@@ -120,10 +120,12 @@ def main() -> None:
         print(f"{s:<14}" + "".join(f"{m:9.4f}" for _, m in curve))
     if "random" in curves:
         final_n, final_m = curves["random"][-1]
-        print(f"\nrandom's final mAP {final_m:.4f} with {final_n} labelled images; labels each strategy needs to reach it:")
+        print(f"\nrandom's final mAP {final_m:.4f} with {final_n} labelled images; "
+              "labels each strategy needs to reach it:")
         for s, curve in curves.items():
             n = reach(curve, final_m)
-            print(f"  {s:<14} " + (f"{n:6.1f} images = {n / final_n:.0%} of random's" if n is not None else "not reached"))
+            text = f"{n:6.1f} images = {n / final_n:.0%} of random's" if n is not None else "not reached"
+            print(f"  {s:<14} {text}")
     rows = [[s, n, m] for s, curve in curves.items() for n, m in curve]
     write_csv(out / "rank_budget.csv", ["strategy", "labelled_images", "val_map"], rows)
     line_plot(out / "rank_budget.png", {s: [(float(n), m) for n, m in c] for s, c in curves.items()},

@@ -40,6 +40,7 @@ def train_model(project, out_dir: Path, epochs: int, image_size: int, seed: int,
     o = default_options(MODEL, "random", epochs=epochs, image_size=image_size, seed=seed, device="cpu",
                         batch_size=batch_size, log_every=10_000, warmup_iters=min(100, 5 * epochs))
     o.source, o.optimizer, o.lr, o.freeze_backbone_epochs = source, "adamw", lr, 0
+    o.val_every = epochs  # one validation, at the end: the figure reported
     if train_ids is not None:
         o.train_image_ids = list(train_ids)
     result = train(project, o, out_dir)

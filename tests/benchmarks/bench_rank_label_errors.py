@@ -63,7 +63,8 @@ def inject_noise(store: Store, share: float, seed: int) -> list[dict]:
                 store.update_annotation(_shift(a, f * a.bbox[2] * np.cos(ang), f * a.bbox[3] * np.sin(ang), w, h))
                 errors.append({"kind": kind, "ids": {a.id}, "truth": truth, "image_id": a.image_id})
             elif kind == "relabelled":
-                store.update_annotation(copy_annotation(a, category_id=rng.choice([c for c in cats if c != a.category_id])))
+                other = rng.choice([c for c in cats if c != a.category_id])
+                store.update_annotation(copy_annotation(a, category_id=other))
                 errors.append({"kind": kind, "ids": {a.id}, "truth": truth, "image_id": a.image_id})
             elif kind == "deleted":
                 store.delete_annotations([a.id])
@@ -104,8 +105,9 @@ def evaluate(objects: list, errors: list[dict], boxes: dict, seed: int) -> list[
         p, r, found = measure(list(range(n)))
         rand = [measure(rng.permutation(n))[:2] for _ in range(200)]
         per_kind = {kind: sum(1 for i in found if errors[i]["kind"] == kind) for kind in KINDS}
-        rows.append({"cut": cut, "k": k, "precision": p, "recall": r, "random_precision": float(np.mean([x[0] for x in rand])),
-                     "random_recall": float(np.mean([x[1] for x in rand])), "per_kind": per_kind})
+        rows.append({"cut": cut, "k": k, "precision": p, "recall": r, "per_kind": per_kind,
+                     "random_precision": float(np.mean([x[0] for x in rand])),
+                     "random_recall": float(np.mean([x[1] for x in rand]))})
     return rows
 
 
