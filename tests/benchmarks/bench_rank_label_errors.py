@@ -120,6 +120,9 @@ def main() -> None:
     ap.add_argument("--folds", type=int, default=2, choices=(1, 2))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--checkpoints", default=None,
+                    help="comma-separated checkpoints, one per fold, from an earlier run with the same --images, "
+                         "--noise, --folds and --seed: no training")
     ap.add_argument("--out", default=None, help="folder for the CSV (default: a temporary one)")
     args = ap.parse_args()
     import torch
@@ -141,11 +144,16 @@ def main() -> None:
     runs = []
     for f, half in enumerate(halves):
         fit_on = [i for i in train_ids if i not in set(half)] if args.folds == 2 else train_ids
-        log(f"fold {f + 1}/{len(halves)}: training on {len(fit_on)} images, {args.epochs} epochs, "
-            f"size {args.image_size}")
-        ckpt, val_map = train_model(store, work / f"train{f}", args.epochs, args.image_size, args.seed, fit_on)
+        if args.checkpoints:
+            ckpt, trained = args.checkpoints.split(",")[f], "reused checkpoint"
+        else:
+            log(f"fold {f + 1}/{len(halves)}: training on {len(fit_on)} images, {args.epochs} epochs, "
+                f"size {args.image_size}")
+            ckpt, val_map = train_model(store, work / f"train{f}", args.epochs, args.image_size, args.seed, fit_on)
+            shutil.copy(ckpt, out / f"fold{f}.pt")
+            trained = f"validation mAP {val_map:.3f}"
         run_id = predict_run(store, ckpt, half, embeddings=False)
-        log(f"fold {f + 1}: validation mAP {val_map:.3f}; predicted {len(half)} images as run {run_id}")
+        log(f"fold {f + 1}: {trained}; predicted {len(half)} images as run {run_id}")
         runs.append((run_id, half))
     boxes = {a.id: a.bbox for r, _ in runs for a in store.annotations(run_id=r)}
     csv_rows = []

@@ -123,3 +123,16 @@ def test_accepting_the_models_version_of_each_kind(store):
     assert new.id is None and new.status == LABEL and new.bbox == p.bbox and new.run_id == r
     store.add_annotation(new)
     assert len(store.annotations(status=LABEL, image_id=i)) == 2 and store.annotation(p.id) is not None
+
+
+def test_the_labels_own_class_at_the_same_place_tempers_wrong_class(store):
+    c = categories(store, ("a", "b"))
+    r = run(store)
+    i = image(store, "own")
+    lab = label(store, i, c["b"], B)
+    pred(store, i, c["a"], B, 0.8, r)  # matched across classes (the higher score)
+    pred(store, i, c["b"], B, 0.7, r)  # but the model also sees the label's class here
+    (s,) = rank_project(store, "mistakenness", r).images
+    o = s.objects[0]
+    assert (o.kind, o.annotation_id) == ("wrong_class", lab) and o.score == pytest.approx((0.8 - 0.7 + 1) / 2)
+    assert o.extra["own_class_confidence"] == pytest.approx(0.7)
