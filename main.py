@@ -20,6 +20,7 @@ COMMANDS = {
     "predict": ("engine.predict_cli", "run a model on a project or an image folder"),
     "evaluate": ("engine.evaluate_cli", "COCO/VOC evaluation of detections against ground truth"),
     "train": ("engine.train_cli", "fine-tune a model on a project (one JSON object per line)"),
+    "rank": ("engine.rank_cli", "rank images: what to label next, which labels are probably wrong"),
 }
 
 

@@ -77,7 +77,36 @@ CREATE TRIGGER IF NOT EXISTS view_flags_annotation_gone AFTER DELETE ON annotati
 CREATE TRIGGER IF NOT EXISTS view_flags_category_gone AFTER DELETE ON categories
     BEGIN DELETE FROM view_flags WHERE kind = 'category' AND id = OLD.id; END;
 """
-MIGRATIONS: list[str] = [_SCHEMA_V1, _VIEW_FLAGS]
+# Ranking scores (annotations/scores.py): per image and per object, with the run(s) they came from,
+# and backbone embeddings per run and image. Guarded, so its place among the migrations does not matter.
+_SCORES = """
+CREATE TABLE IF NOT EXISTS score_sets (
+    id INTEGER PRIMARY KEY, strategy TEXT NOT NULL,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    run2_id INTEGER REFERENCES runs(id) ON DELETE CASCADE,
+    params TEXT NOT NULL DEFAULT '{}', created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS image_scores (
+    set_id INTEGER NOT NULL REFERENCES score_sets(id) ON DELETE CASCADE,
+    image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    score REAL NOT NULL, extra TEXT NOT NULL DEFAULT '{}', PRIMARY KEY (set_id, image_id));
+CREATE TABLE IF NOT EXISTS object_scores (
+    id INTEGER PRIMARY KEY,
+    set_id INTEGER NOT NULL REFERENCES score_sets(id) ON DELETE CASCADE,
+    image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    annotation_id INTEGER REFERENCES annotations(id) ON DELETE CASCADE,
+    prediction_id INTEGER REFERENCES annotations(id) ON DELETE CASCADE,
+    kind TEXT NOT NULL, score REAL NOT NULL, extra TEXT NOT NULL DEFAULT '{}');
+CREATE INDEX IF NOT EXISTS object_scores_set ON object_scores(set_id, image_id);
+CREATE INDEX IF NOT EXISTS object_scores_ann ON object_scores(annotation_id);
+CREATE INDEX IF NOT EXISTS object_scores_pred ON object_scores(prediction_id);
+CREATE INDEX IF NOT EXISTS image_scores_image ON image_scores(image_id);
+CREATE TABLE IF NOT EXISTS image_embeddings (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    vector BLOB NOT NULL, PRIMARY KEY (run_id, image_id));
+CREATE INDEX IF NOT EXISTS image_embeddings_image ON image_embeddings(image_id)
+"""
+MIGRATIONS: list[str] = [_SCHEMA_V1, _VIEW_FLAGS, _SCORES]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _ANN_COLS = ("image_id, category_id, kind, x, y, w, h, polygons, holes, rle, area, iscrowd, score, "

@@ -1,0 +1,129 @@
+"""`main.py rank`: rank a project's images from a run's stored predictions.
+
+  main.py rank --project P --run R --strategy uncertainty|margin|entropy|disagreement|mistakenness
+               [--run2 R2|flip] [--diverse N] [--json OUT] [--aggregate max|mean] [--split S]
+
+uncertainty, margin and entropy rank the unlabelled images (what to label next); disagreement
+compares run R with run R2 on them (--run2 flip: run R's model on the mirror images, stored as a
+new run); mistakenness ranks the labelled images by how probably their labels are wrong. The scores
+are stored in the project. --diverse N keeps N images chosen by score with a penalty for
+near-duplicates in the run model's feature space (computed with the run's model when not stored).
+--json writes a list, best first: image_id, file_name, score, why, objects (annotation_id, null
+where a label is missing; prediction_id; kind; score).
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+EXIT_BAD_INPUT = 2
+FLIP = "flip"
+
+
+def add_arguments(p, name):
+    from .rank.base import AGGREGATES
+    from .rank.strategies import strategy_names
+
+    p.add_argument("--project", required=True, help="project folder")
+    p.add_argument("--run", type=int, required=True, help="id of the model run whose predictions are scored")
+    p.add_argument("--strategy", required=True, choices=strategy_names())
+    p.add_argument("--run2", default=None, help="disagreement: the second run's id, or 'flip'")
+    p.add_argument("--diverse", type=int, default=None, metavar="N", help="pick N images, near-duplicates penalised")
+    p.add_argument("--json", default=None, metavar="OUT", help="write the ranking as JSON to OUT")
+    p.add_argument("--aggregate", default="max", choices=AGGREGATES, help="image score from object scores")
+    p.add_argument("--split", default=None, help="only images of this split (train, val, test)")
+    p.add_argument("--threshold", type=float, default=0.5, help="decision threshold for 'near the threshold'")
+    p.add_argument("--missing-confidence", type=float, default=0.95,
+                   help="mistakenness: an unmatched prediction above this is a possibly missing label")
+    p.add_argument("--neighbours", type=int, default=10, help="--diverse: nearest neighbours per image")
+    p.add_argument("--weights", default=None,
+                   help="checkpoint of the run's model, for --run2 flip and --diverse (default: the run's own)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda, for --run2 flip and --diverse")
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--top", type=int, default=20, help="rows to print")
+
+
+def _error(msg: str) -> int:
+    print(f"error: {msg}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def run(args) -> int:
+    from annotations.errors import SightlineError
+    from annotations.store import Store
+
+    try:
+        if args.diverse is not None and args.diverse < 1:
+            return _error(f"--diverse must be at least 1, not {args.diverse}")
+        run2 = args.run2
+        if run2 is not None and run2 != FLIP:
+            try:
+                run2 = int(run2)
+            except ValueError:
+                return _error(f"--run2 must be a run id or 'flip', not {args.run2!r}")
+        store = Store.open(args.project, create=False)
+        try:
+            return _rank(store, args, run2)
+        finally:
+            store.close()
+    except (SightlineError, OSError, ValueError) as e:
+        return _error(str(e))
+
+
+class _LazyPredictor:
+    def __init__(self, store, args):
+        self.store, self.args, self.predictor = store, args, None
+
+    def __call__(self):
+        if self.predictor is None:
+            from .rank.models import predictor_for_run
+            self.predictor = predictor_for_run(self.store, self.args.run, self.args.weights, self.args.device,
+                                               self.args.batch_size)
+            print(f"model: {self.predictor.loaded.describe()}", file=sys.stderr)
+        return self.predictor
+
+
+def _rank(store, args, run2) -> int:
+    from annotations.imageio import atomic_write_text
+    from annotations.progress import TerminalProgress
+
+    from .rank import RankOptions, get_strategy, rank_project, to_json
+    from .rank.inputs import candidate_ids, check_run
+    from .rank.report import table
+
+    strategy = get_strategy(args.strategy)
+    check_run(store, args.run)
+    predictor = _LazyPredictor(store, args)
+    if run2 == FLIP:
+        from .rank.flip import find_flip_run, flip_run
+        run2 = find_flip_run(store, args.run)
+        if run2 is None:
+            ids = candidate_ids(store, strategy.candidates, args.split)
+            with TerminalProgress("flip") as bar:
+                run2 = flip_run(store, predictor(), args.run, ids, progress=bar, warn=_warn)
+            print(f"mirror-image predictions of run {args.run} stored as run {run2}", file=sys.stderr)
+        else:
+            print(f"using run {run2}, the mirror-image predictions of run {args.run}", file=sys.stderr)
+    if run2 is not None and not strategy.needs_run2:
+        _warn(f"--run2 is not used by {strategy.name!r}")
+
+    def embed(ids):
+        from .rank.embeddings import embed_store_images
+        with TerminalProgress("embed") as bar:
+            return embed_store_images(store, predictor(), ids, args.run, progress=bar, warn=_warn)
+
+    opts = RankOptions(aggregate=args.aggregate, threshold=args.threshold, missing_confidence=args.missing_confidence)
+    ranking = rank_project(store, strategy.name, args.run, run2, opts, split=args.split, diverse=args.diverse,
+                           k=args.neighbours, embed=embed)
+    entries = to_json(store, ranking)
+    print(table(entries, max(0, args.top)))
+    text = f"{ranking.pool} images scored with {strategy.name}; scores stored as set {ranking.set_id}"
+    if args.json:
+        atomic_write_text(args.json, json.dumps(entries, indent=1))
+        text += f"; JSON written to {args.json}"
+    print(text)
+    return 0
+
+
+def _warn(msg: str) -> None:
+    print(f"warning: {msg}", file=sys.stderr)
