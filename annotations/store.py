@@ -65,7 +65,26 @@ CREATE INDEX ann_category ON annotations(category_id);
 CREATE INDEX ann_run ON annotations(run_id);
 CREATE INDEX img_split ON images(split);
 """
-MIGRATIONS: list[str] = [_SCHEMA_V1]
+# Prediction runs that track their images (status, which images are still missing) and keep the
+# predictions of model classes the project has no category for (until the user accepts them).
+_PREDICTION_RUN_PROGRESS = """
+CREATE TABLE IF NOT EXISTS run_state (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    status TEXT NOT NULL, owner TEXT NOT NULL DEFAULT '', updated_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS run_images (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    done INTEGER NOT NULL DEFAULT 0, problem TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (run_id, image_id));
+CREATE TABLE IF NOT EXISTS run_pending (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    class_name TEXT NOT NULL, kind TEXT NOT NULL, x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL,
+    h REAL NOT NULL, rle TEXT, score REAL, created_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS run_pending_run ON run_pending(run_id, class_name)
+"""
+MIGRATIONS: list[str] = [_SCHEMA_V1, _PREDICTION_RUN_PROGRESS]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _ANN_COLS = ("image_id, category_id, kind, x, y, w, h, polygons, holes, rle, area, iscrowd, score, "
