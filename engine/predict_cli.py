@@ -73,7 +73,8 @@ def run(args) -> int:
 
     if args.images and not args.out:
         return _error("--out FILE.json is needed with --images")
-    for flag, value in (("--split", args.split), ("--resume", args.resume), ("--add-categories", args.add_categories)):
+    flags = (("--split", args.split), ("--resume", args.resume), ("--add-categories", args.add_categories))
+    for flag, value in flags:
         if value not in (None, False) and not args.project:
             return _error(f"{flag} goes with --project")
     try:
@@ -161,8 +162,13 @@ def _run_project_rank(ctx, args, build_kw, input_size) -> int:
             return _error(failure) if ctx.is_main else EXIT_BAD_INPUT
         warn = _warn if ctx.is_main else (lambda text: _warn(f"rank {ctx.rank}: {text}"))
         quiet = contextlib.nullcontext(lambda done, total: True)
-        with TerminalProgress("predict") if ctx.is_main else quiet as bar:
-            outcome = pp.predict_share(ctx, store, plan, predictor, args.add_categories, bar, warn)
+        try:
+            with TerminalProgress("predict") if ctx.is_main else quiet as bar:
+                outcome = pp.predict_share(ctx, store, plan, predictor, args.add_categories, bar, warn)
+        except BaseException:
+            if ctx.is_main:
+                pp.mark_interrupted(store, plan.run_id)
+            raise
         peers_ok = _barrier(ctx)
         if not ctx.is_main:
             return 0

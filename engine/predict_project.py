@@ -10,7 +10,6 @@ leaves it incomplete with the exact images missing, never looking complete.
 """
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 
 from annotations.errors import SightlineError
@@ -144,5 +143,10 @@ def report(store, plan: Plan, status, outcome: StoredPredictions, add_categories
             f"({status.status})")
 
 
-def print_error(msg: str) -> None:
-    print(f"error: {msg}", file=sys.stderr)
+def mark_interrupted(store, run_id: int) -> None:
+    """After an error or Ctrl-C in this process: the run says incomplete (if the store can still be
+    written; if not, it reads incomplete anyway once this process is gone)."""
+    try:
+        run_progress.finish_run(store, run_id)
+    except Exception:  # noqa: BLE001 - the error that got us here is the one to report
+        pass

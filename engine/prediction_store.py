@@ -97,8 +97,16 @@ def store_predictions(store, run_id: int | None, items: Iterable[tuple[int, obje
             if run_id is not None:
                 run_progress.mark_done(store, run_id, [image_id for image_id, _ in items])
     except sqlite3.Error as e:
-        raise StoreError(f"Could not store predictions in {store.db_path}: {e}") from e
+        raise StoreError(f"Could not store predictions in {store.db_path}: {_first_cause(e)}") from e
     return out
+
+
+def _first_cause(e: BaseException) -> BaseException:
+    """SQLite ends a transaction itself on a full disk, so the store's ROLLBACK then fails with
+    "cannot rollback"; the error a person needs is the one that came first."""
+    while isinstance(e.__context__, sqlite3.Error):
+        e = e.__context__
+    return e
 
 
 def _rle_text(rle: dict | None) -> str | None:
