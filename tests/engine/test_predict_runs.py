@@ -194,3 +194,48 @@ def test_the_gui_worker_stores_the_same_rows_as_the_cli(project, checkpoint, ref
     finally:
         worker.release()
         shared.store.close()
+
+
+def _torchrun(args):
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+            str(ROOT / "main.py"), *args]
+
+
+def test_two_gloo_processes_store_one_run_equal_to_one_process(project, checkpoint, reference):
+    r = subprocess.run(_torchrun(predict_args(project, checkpoint)), capture_output=True, text=True, env=env(),
+                       cwd=ROOT, timeout=400)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.count("predictions stored as run") == 1  # rank 0 alone reports
+    with Store.open(project, create=False) as store:
+        (run,) = store.runs()
+        assert run_progress.run_status(store, run.id).status == "complete"
+        assert rows(store) == reference[0] and pending_classes(store, run.id) == reference[1]
+    assert not (project / ".sightline-predict").exists()  # the ranks' files are merged and gone
+
+
+def test_a_killed_rank_loses_and_duplicates_nothing_and_a_rerun_fills_the_run(project, checkpoint, reference):
+    args = _torchrun(predict_args(project, checkpoint))
+    proc = subprocess.Popen(args, cwd=ROOT, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    shard = project / ".sightline-predict" / "run-1" / "rank-1.jsonl"
+    deadline, pid = time.time() + 300, None
+    while proc.poll() is None and time.time() < deadline:
+        lines = shard.read_text().splitlines() if shard.exists() else []
+        if len(lines) >= 2:  # its header and one image
+            pid = int(lines[0].split('"pid":')[1].rstrip("}"))
+            os.kill(pid, signal.SIGKILL)
+            break
+        time.sleep(0.01)
+    proc.communicate(timeout=120)
+    assert pid is not None and proc.returncode != 0
+    with Store.open(project, create=False) as store:
+        (run,) = store.runs()
+        status = run_progress.run_status(store, run.id)
+        assert status.status == "incomplete" and status.missing > 0, status
+        done_files = {r.file_name for r in store.images() if r.id not in status.missing_ids}
+        assert rows(store) == [r for r in reference[0] if r[0] in done_files]  # nothing doubled or torn
+    r = subprocess.run(args, capture_output=True, text=True, env=env(), cwd=ROOT, timeout=400)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert f"predictions resumed run {run.id}" in r.stdout
+    with Store.open(project, create=False) as store:
+        assert len(store.runs()) == 1 and run_progress.run_status(store, run.id).status == "complete"
+        assert rows(store) == reference[0] and pending_classes(store, run.id) == reference[1]
