@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -71,6 +72,8 @@ def _error(msg: str) -> int:
 def run(args) -> int:
     from .registry import SEMANTIC, get_spec
 
+    if args.images and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return _error("under torchrun, predict shards a project: use --project (--images would be done once per rank)")
     if args.images and not args.out:
         return _error("--out FILE.json is needed with --images")
     flags = (("--split", args.split), ("--resume", args.resume), ("--add-categories", args.add_categories))

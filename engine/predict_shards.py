@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from . import run_progress
-from .predictor import ImagePrediction
 from .prediction_store import StoredPredictions, store_predictions
+from .predictor import ImagePrediction
 
 SHARD_FOLDER = ".sightline-predict"
 

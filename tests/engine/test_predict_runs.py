@@ -97,7 +97,8 @@ def test_classes_the_project_lacks_are_kept_out_and_named(project, checkpoint, c
     with Store.open(project, create=False) as store:
         assert [c.name for c in store.categories()] == [*before, "object"]
         second = store.runs()[-1]
-        assert pending_classes(store, second.id) == {} and {r[1] for r in rows(store, second.id)} == {"circle", "object"}
+        assert pending_classes(store, second.id) == {}
+        assert {r[1] for r in rows(store, second.id)} == {"circle", "object"}
 
 
 def test_degenerate_predictions_are_not_stored_from_the_cli(project, capsys, monkeypatch):
@@ -107,7 +108,7 @@ def test_degenerate_predictions_are_not_stored_from_the_cli(project, capsys, mon
 
     monkeypatch.setattr("engine.predictor.Predictor.predict", fixed)
     rc = main.main(["predict", "--model", FAST, "--weights", "random", "--device", "cpu", "--project", str(project)])
-    out, err = capsys.readouterr()
+    err = capsys.readouterr().err
     assert rc == 0, err
     with Store.open(project, create=False) as store:
         stored = store.annotations(status="prediction")
@@ -128,7 +129,7 @@ def test_a_full_disk_gives_one_error_line_and_leaves_the_run_incomplete(project,
 
     monkeypatch.setattr(Store, "_conn", full_disk)
     rc = main.main(predict_args(project, checkpoint))
-    out, err = capsys.readouterr()
+    err = capsys.readouterr().err
     monkeypatch.undo()
     lines = err.strip().splitlines()
     assert rc == 2 and "Traceback" not in err
@@ -164,7 +165,7 @@ def test_a_killed_predict_is_incomplete_and_the_same_command_fills_it(project, c
         done_files = {r.file_name for r in store.images() if r.id not in status.missing_ids}
         assert rows(store) == [r for r in reference[0] if r[0] in done_files]  # what is there is whole
     assert main.main(args) == 0  # the same command
-    out, err = capsys.readouterr()
+    out = capsys.readouterr().out
     assert f"predictions resumed run {run.id}" in out and "(complete)" in out
     with Store.open(project, create=False) as store:
         assert len(store.runs()) == 1 and run_progress.run_status(store, run.id).status == "complete"
