@@ -176,7 +176,7 @@ def _run_project_rank(ctx, args, build_kw, input_size) -> int:
         if not ctx.is_main:
             return 0
         status = pp.finish(ctx, store, plan, predictor, args.add_categories, outcome, peers_ok)
-        text = pp.report(store, plan, status, outcome, args.add_categories, _warn)
+        text = pp.report(store, plan, status, outcome, _warn)
         if args.out:
             results = coco_results(store, plan.run_id)
             atomic_write_text(args.out, json.dumps(results, separators=(",", ":")))

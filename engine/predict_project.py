@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from annotations.errors import SightlineError
 
 from . import run_progress
-from .prediction_store import StoredPredictions, pending_classes, store_predictions
+from .prediction_store import StoredPredictions, pending_classes
 
 COMMAND = "main.py predict"
 
@@ -92,28 +92,22 @@ def predict_share(ctx, store, plan: Plan, predictor, add_categories: bool, progr
     from .predict_shards import ShardMerger, ShardWriter
 
     mine = plan.records[ctx.rank::ctx.world_size]
-    outcome = StoredPredictions()
-    writer = ShardWriter(Path(plan.shard_folder), ctx.rank) if not ctx.is_main else None
-    merger = ShardMerger(store, plan.run_id, predictor.loaded.name, add_categories) if store is not None else None
-    done = 0
+    if ctx.is_main:
+        merge = ShardMerger(store, plan.run_id, predictor.loaded.name, add_categories).merge if ctx.active else None
+        return predictor.predict_store_images(store, [r.id for r in mine], plan.run_id, progress=progress,
+                                              add_categories=add_categories, warn=warn, after_batch=merge)
+    writer = ShardWriter(Path(plan.shard_folder), ctx.rank)
     try:
+        done = 0
         for asked, kept, preds, problems in predictor.predict_records(mine):
             for text in problems.values():
                 warn(text)
-            if writer is not None:
-                writer.add(kept, preds, problems)
-            else:
-                outcome.add(store_predictions(store, plan.run_id, zip(kept, preds), predictor.loaded.name,
-                                              add_categories))
-                run_progress.mark_problems(store, plan.run_id, problems)
-                if ctx.active:
-                    outcome.add(merger.merge())
+            writer.add(kept, preds, problems)
             done += len(asked)
             progress(done, len(mine))
     finally:
-        if writer is not None:
-            writer.close()
-    return outcome
+        writer.close()
+    return StoredPredictions()
 
 
 def finish(ctx, store, plan: Plan, predictor, add_categories: bool, outcome: StoredPredictions, peers_ok: bool):
@@ -128,7 +122,7 @@ def finish(ctx, store, plan: Plan, predictor, add_categories: bool, outcome: Sto
     return run_progress.finish_run(store, plan.run_id)
 
 
-def report(store, plan: Plan, status, outcome: StoredPredictions, add_categories: bool, warn) -> str:
+def report(store, plan: Plan, status, outcome: StoredPredictions, warn) -> str:
     kept = pending_classes(store, plan.run_id)
     if kept:
         names = ", ".join(f"{n} ({k})" for n, k in kept.items())
@@ -138,8 +132,8 @@ def report(store, plan: Plan, status, outcome: StoredPredictions, add_categories
         warn(f"{outcome.degenerate} predictions under one pixel on a side were not stored")
     if status.status != run_progress.COMPLETE:
         warn(f"{status.describe()}; run the same command again (or --resume {plan.run_id}) to fill them")
-    verb = "resumed" if plan.resumed else "stored as"
-    return (f"{plan.total} images, {len(outcome.ids)} predictions {verb} run {plan.run_id} in {store.root} "
+    where = "in resumed run" if plan.resumed else "as run"
+    return (f"{plan.total} images, {len(outcome.ids)} predictions stored {where} {plan.run_id} in {store.root} "
             f"({status.status})")
 
 

@@ -152,13 +152,15 @@ class Predictor:
 
     def predict_store_images(self, store, image_ids: Iterable[int], run_id: int | None,
                              progress: Callable[[int, int], bool | None] | None = None, cancel: Cancel = None,
-                             batch_size: int = 4, add_categories: bool = False,
-                             warn: Callable[[str], None] | None = None) -> StoredPredictions:
+                             batch_size: int | None = None, add_categories: bool = False,
+                             warn: Callable[[str], None] | None = None,
+                             after_batch: Callable[[], StoredPredictions] | None = None) -> StoredPredictions:
         """Predict project images and store the results as predictions of `run_id`.
 
         One transaction per batch (engine.prediction_store.store_predictions), so a cancel or a kill
         keeps the batches already done. Unreadable images are skipped with a warning. add_categories:
         create project categories for predicted names the project lacks (else they stay in the run).
+        after_batch: called after each stored batch (rank 0 merges the other ranks' results there).
         """
         warn = warn or log.warning
         ids = list(image_ids)
@@ -174,6 +176,8 @@ class Predictor:
             outcome.add(store_predictions(store, run_id, zip(kept, preds), self.loaded.name, add_categories))
             if run_id is not None:
                 run_progress.mark_problems(store, run_id, problems)
+            if after_batch is not None:
+                outcome.add(after_batch())
             done += len(asked)
             if progress is not None and progress(done, len(ids)) is False:
                 break

@@ -166,7 +166,7 @@ def test_a_killed_predict_is_incomplete_and_the_same_command_fills_it(project, c
         assert rows(store) == [r for r in reference[0] if r[0] in done_files]  # what is there is whole
     assert main.main(args) == 0  # the same command
     out = capsys.readouterr().out
-    assert f"predictions resumed run {run.id}" in out and "(complete)" in out
+    assert f"predictions stored in resumed run {run.id}" in out and "(complete)" in out
     with Store.open(project, create=False) as store:
         assert len(store.runs()) == 1 and run_progress.run_status(store, run.id).status == "complete"
         assert rows(store) == reference[0] and pending_classes(store, run.id) == reference[1]
@@ -236,7 +236,7 @@ def test_a_killed_rank_loses_and_duplicates_nothing_and_a_rerun_fills_the_run(pr
         assert rows(store) == [r for r in reference[0] if r[0] in done_files]  # nothing doubled or torn
     r = subprocess.run(args, capture_output=True, text=True, env=env(), cwd=ROOT, timeout=400)
     assert r.returncode == 0, r.stderr[-3000:]
-    assert f"predictions resumed run {run.id}" in r.stdout
+    assert f"predictions stored in resumed run {run.id}" in r.stdout
     with Store.open(project, create=False) as store:
         assert len(store.runs()) == 1 and run_progress.run_status(store, run.id).status == "complete"
         assert rows(store) == reference[0] and pending_classes(store, run.id) == reference[1]
