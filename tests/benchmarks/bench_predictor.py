@@ -143,9 +143,11 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(0)
     images = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for _ in range(args.images)]
     torch.manual_seed(0)
-    size_kw = {k: v for k, v in (("min_size", args.min_size), ("max_size", args.max_size)) if v}
+    # As main.py predict does: detectors resize inside the model, segmenters take the input size.
+    size_kw = {} if semantic else {k: v for k, v in (("min_size", args.min_size), ("max_size", args.max_size)) if v}
     loaded = load_model(args.model, args.weights, args.device, fp16=args.fp16, **size_kw)
-    predictor = Predictor(loaded, score_threshold=args.score, batch_size=args.batch)
+    predictor = Predictor(loaded, score_threshold=args.score, batch_size=args.batch,
+                          input_size=args.min_size if semantic else None)
     model, device = loaded.model, loaded.device
     print(f"model: {loaded.describe()}")
     print(f"{args.images} images of {w}x{h}, batch {args.batch}, torch threads {torch.get_num_threads()}")
