@@ -106,7 +106,26 @@ CREATE TABLE IF NOT EXISTS image_embeddings (
     vector BLOB NOT NULL, PRIMARY KEY (run_id, image_id));
 CREATE INDEX IF NOT EXISTS image_embeddings_image ON image_embeddings(image_id)
 """
-MIGRATIONS: list[str] = [_SCHEMA_V1, _VIEW_FLAGS, _SCORES]
+# Prediction runs that track their images (status, which images are still missing) and keep the
+# predictions of model classes the project has no category for (until the user accepts them).
+_PREDICTION_RUN_PROGRESS = """
+CREATE TABLE IF NOT EXISTS run_state (
+    run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+    status TEXT NOT NULL, owner TEXT NOT NULL DEFAULT '', updated_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS run_images (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    done INTEGER NOT NULL DEFAULT 0, problem TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (run_id, image_id));
+CREATE TABLE IF NOT EXISTS run_pending (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    class_name TEXT NOT NULL, kind TEXT NOT NULL, x REAL NOT NULL, y REAL NOT NULL, w REAL NOT NULL,
+    h REAL NOT NULL, rle TEXT, score REAL, created_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS run_pending_run ON run_pending(run_id, class_name)
+"""
+MIGRATIONS: list[str] = [_SCHEMA_V1, _VIEW_FLAGS, _SCORES, _PREDICTION_RUN_PROGRESS]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _ANN_COLS = ("image_id, category_id, kind, x, y, w, h, polygons, holes, rle, area, iscrowd, score, "

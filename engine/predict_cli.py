@@ -1,19 +1,28 @@
 """`main.py predict`: run a registry model on a project or an image folder.
 
   main.py predict --model NAME [--weights FILE|default|random] [--device auto|cpu|cuda] [--fp16]
-                  [--score 0.5] (--project P [--split S] | --images DIR) [--out FILE.json]
+                  [--score 0.5] (--project P [--split S] [--add-categories] [--resume RUN] | --images DIR)
+                  [--out FILE.json]
+  python -m torch.distributed.run --nproc_per_node N main.py predict --project P ...  (one run, sharded)
 
 Writes COCO results JSON. With --project, image and category ids are the project's (as its COCO
 export writes them) and the predictions are also stored in the project as a new run. With
 --images, images are numbered 1..N in sorted path order and category ids are the model's label
 indices (COCO's own ids for the COCO models); FILE.images.json beside the results holds that
 numbering as a COCO file without annotations, so pycocotools can load the results against it.
+Predicted classes the project has no category for are kept in the run, not added, unless
+--add-categories; an interrupted run is resumed by the same command (engine/predict_project.py).
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import sqlite3
 import sys
 from pathlib import Path
+
+from annotations.errors import SightlineError
 
 EXIT_BAD_INPUT = 2
 
@@ -36,6 +45,23 @@ def add_arguments(p, name):
     src.add_argument("--images", help="folder of images (searched recursively)")
     p.add_argument("--split", default=None, help="with --project: only images of this split (train, val, test)")
     p.add_argument("--out", default=None, help="COCO results JSON to write (required with --images)")
+    p.add_argument("--add-categories", action="store_true",
+                   help="with --project: predicted classes the project has no category for become categories "
+                        "(default: they stay in the run, out of the category list, until accepted)")
+    p.add_argument("--resume", type=int, default=None, metavar="RUN",
+                   help="with --project: predict the images run RUN is missing (an interrupted run); "
+                        "the same command as an interrupted run resumes it by itself")
+
+
+# What a person is told in one line: every SightlineError (store, weights, device, run choice),
+# bad values, file system and database failures (disk full, read-only).
+_CLI_ERRORS = (SightlineError, ValueError, OSError, sqlite3.Error)
+
+
+def _readable(e: BaseException) -> str:
+    text = str(e).strip() or e.__class__.__name__
+    filename = getattr(e, "filename", None)
+    return f"{filename}: {text}" if filename and str(filename) not in text else text
 
 
 def _error(msg: str) -> int:
@@ -44,16 +70,16 @@ def _error(msg: str) -> int:
 
 
 def run(args) -> int:
-    from annotations.store import StoreError
-
-    from .device import DeviceUnavailable
     from .registry import SEMANTIC, get_spec
-    from .weights import CheckpointError, WeightsUnavailable
 
+    if args.images and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return _error("under torchrun, predict shards a project: use --project (--images would be done once per rank)")
     if args.images and not args.out:
         return _error("--out FILE.json is needed with --images")
-    if args.split and not args.project:
-        return _error("--split goes with --project")
+    flags = (("--split", args.split), ("--resume", args.resume), ("--add-categories", args.add_categories))
+    for flag, value in flags:
+        if value not in (None, False) and not args.project:
+            return _error(f"{flag} goes with --project")
     try:
         spec = get_spec(args.model)
     except KeyError as e:
@@ -67,11 +93,11 @@ def run(args) -> int:
         if args.project:
             return _run_project(args, build_kw, input_size)
         return _run_images(args, build_kw, input_size)
-    except (WeightsUnavailable, CheckpointError, DeviceUnavailable, StoreError, ValueError, OSError) as e:
-        return _error(str(e))
+    except _CLI_ERRORS as e:
+        return _error(_readable(e))
 
 
-def _load(args, build_kw, input_size):
+def _load(args, build_kw, input_size, quiet: bool = False):
     from .predictor import Predictor
     from .weights import load_model
 
@@ -79,7 +105,8 @@ def _load(args, build_kw, input_size):
     classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else None
     predictor = Predictor(loaded, score_threshold=args.score, classes=classes, nms_iou=args.nms,
                           batch_size=args.batch_size, input_size=input_size)
-    print(f"model: {loaded.describe()}", file=sys.stderr)
+    if not quiet:
+        print(f"model: {loaded.describe()}", file=sys.stderr)
     return loaded, predictor
 
 
@@ -88,33 +115,90 @@ def _warn(msg: str) -> None:
 
 
 def _run_project(args, build_kw, input_size) -> int:
+    from .device import resolve_device
+    from .training.distributed import from_environment
+
+    device = resolve_device(args.device)
+    ctx = from_environment(device.type)
+    if ctx.active and device.type == "cuda":
+        args.device = f"cuda:{ctx.local_rank}"
+    try:
+        return _run_project_rank(ctx, args, build_kw, input_size)
+    finally:
+        ctx.close()
+
+
+def _run_project_rank(ctx, args, build_kw, input_size) -> int:
+    """Every rank runs this; only rank 0 opens the store and prints the outcome."""
     from annotations.formats.coco import coco_results
     from annotations.imageio import atomic_write_text
     from annotations.progress import TerminalProgress
     from annotations.store import Store
 
-    from .predictor import new_prediction_run
+    from . import predict_project as pp
 
-    store = Store.open(args.project, create=False)
+    store, failure = None, None
+    if ctx.is_main:
+        try:
+            store = Store.open(args.project, create=False)
+            image_ids = store.image_ids(args.split)
+            if not image_ids:
+                where = f"split {args.split!r} of " if args.split else ""
+                failure = f"{where}project {store.root} has no images"
+        except _CLI_ERRORS as e:
+            failure = str(e)
+    failure = ctx.broadcast_object(failure)
+    if failure is not None:
+        if store is not None:
+            store.close()
+        return _error(failure) if ctx.is_main else EXIT_BAD_INPUT
     try:
-        image_ids = store.image_ids(args.split)
-        if not image_ids:
-            where = f"split {args.split!r} of " if args.split else ""
-            return _error(f"{where}project {store.root} has no images")
-        loaded, predictor = _load(args, build_kw, input_size)
-        run_id = new_prediction_run(store, predictor, split=args.split, command="main.py predict")
-        with TerminalProgress("predict") as bar:
-            n = predictor.predict_store_images(store, image_ids, run_id, progress=bar,
-                                               batch_size=args.batch_size, warn=_warn)
-        text = f"{len(image_ids)} images, {n} predictions stored as run {run_id} in {store.root}"
+        _, predictor = _load(args, build_kw, input_size, quiet=not ctx.is_main)
+        plan = None
+        if ctx.is_main:
+            try:
+                plan = pp.plan_run(store, args, predictor, image_ids)
+            except _CLI_ERRORS as e:
+                failure = str(e)
+        plan, failure = ctx.broadcast_object((plan, failure))
+        if failure is not None:
+            return _error(failure) if ctx.is_main else EXIT_BAD_INPUT
+        warn = _warn if ctx.is_main else (lambda text: _warn(f"rank {ctx.rank}: {text}"))
+        quiet = contextlib.nullcontext(lambda done, total: True)
+        try:
+            with TerminalProgress("predict") if ctx.is_main else quiet as bar:
+                outcome = pp.predict_share(ctx, store, plan, predictor, args.add_categories, bar, warn)
+        except BaseException:
+            if ctx.is_main:
+                pp.mark_interrupted(store, plan.run_id)
+            raise
+        peers_ok = _barrier(ctx)
+        if not ctx.is_main:
+            return 0
+        status = pp.finish(ctx, store, plan, predictor, args.add_categories, outcome, peers_ok)
+        text = pp.report(store, plan, status, outcome, _warn)
         if args.out:
-            results = coco_results(store, run_id)
+            results = coco_results(store, plan.run_id)
             atomic_write_text(args.out, json.dumps(results, separators=(",", ":")))
             text += f"; results written to {args.out}"
         print(text)
+        if not peers_ok:
+            return _error(f"a process of the distributed run failed; {status.describe()}; "
+                          f"run the same command again (or --resume {plan.run_id}) to fill them")
         return 0
     finally:
-        store.close()
+        if store is not None:
+            store.close()
+
+
+def _barrier(ctx) -> bool:
+    """Wait for every rank; False when one of them is gone."""
+    try:
+        ctx.barrier()
+        return True
+    except RuntimeError as e:
+        _warn(f"rank {ctx.rank}: {e}")
+        return False
 
 
 def _image_files(folder: Path) -> list[Path]:

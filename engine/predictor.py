@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -20,9 +20,11 @@ import torchvision
 from annotations import geometry
 from annotations.errors import Cancelled
 from annotations.imageio import ImageReadError, read_rgb
-from annotations.model import BOX, MASK, PREDICTION, Annotation, ModelRun
+from annotations.model import BOX, MASK, PREDICTION, Annotation, ImageRecord, ModelRun
 
+from . import run_progress
 from .device import autocast, check_precision
+from .prediction_store import StoredPredictions, prediction_rows, store_predictions
 from .registry import BACKGROUND, PLACEHOLDER, SEMANTIC
 from .weights import LoadedModel
 
@@ -48,16 +50,15 @@ class ImagePrediction:
 
     def to_annotations(self, image_id: int, category_ids: dict[str, int], run_id: int | None,
                        model_name: str) -> list[Annotation]:
-        """Predictions as store annotations; names missing from category_ids are skipped."""
+        """Predictions as store annotations; names missing from category_ids and degenerate ones are skipped."""
         out = []
-        for i, name in enumerate(self.labels):
-            cid = category_ids.get(name)
-            if cid is None:
+        for row in prediction_rows(self):
+            if row is None or row[0] not in category_ids:
                 continue
-            bbox = tuple(float(v) for v in self.boxes[i])
-            rle = self.masks[i] if self.masks is not None else None
-            out.append(Annotation(None, image_id, cid, kind=MASK if rle is not None else BOX, bbox=bbox, rle=rle,
-                                  score=float(self.scores[i]), status=PREDICTION, source=model_name, run_id=run_id))
+            name, bbox, rle, score = row
+            out.append(Annotation(None, image_id, category_ids[name], kind=MASK if rle is not None else BOX,
+                                  bbox=bbox, rle=rle, score=score, status=PREDICTION, source=model_name,
+                                  run_id=run_id))
         return out
 
 
@@ -129,50 +130,58 @@ class Predictor:
     def predict_one(self, image: np.ndarray, cancel: Cancel = None) -> ImagePrediction:
         return self.predict([image], cancel)[0]
 
-    def predict_store_images(self, store, image_ids: Iterable[int], run_id: int | None,
-                             progress: Callable[[int, int], bool | None] | None = None, cancel: Cancel = None,
-                             batch_size: int = 4, add_categories: bool = True,
-                             warn: Callable[[str], None] | None = None) -> int:
-        """Predict project images and store the results as predictions of `run_id`.
-
-        One transaction per batch, so a cancel keeps the batches already done. Unreadable images
-        are skipped with a warning. add_categories: create project categories for predicted names
-        the project lacks (else those predictions are skipped). Returns how many were stored.
-        """
-        warn = warn or log.warning
-        ids = list(image_ids)
-        size = max(1, batch_size)
-        batches = [ids[i:i + size] for i in range(0, len(ids), size)]
-        records = {r.id: r for r in store.images(ids=ids)}  # the store is read on this thread only
-        category_ids = {c.name: c.id for c in store.categories()}
-        done, stored = 0, 0
-        # The next batch's files are decoded on a reader thread while this one runs the model.
+    def predict_records(self, records: list[ImageRecord], batch_size: int | None = None, cancel: Cancel = None,
+                        ) -> Iterator[tuple[list[int], list[int], list[ImagePrediction], dict[int, str]]]:
+        """Predict images whose file_name is a readable path, batch by batch: yields (ids asked for,
+        ids read, their predictions, {id: problem} for those that could not be read). Stops quietly
+        on cancel. The next batch's files are decoded on a reader thread while this one runs."""
+        size = max(1, batch_size or self.batch_size)
+        batches = [records[i:i + size] for i in range(0, len(records), size)]
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sightline-image-reader") as reader:
-            pending = reader.submit(_read_images, store, records, batches[0]) if batches else None
-            for k, batch_ids in enumerate(batches):
+            pending = reader.submit(_read_images, batches[0]) if batches else None
+            for k, batch in enumerate(batches):
                 if cancel is not None and cancel():
-                    break
+                    return
                 kept, images, problems = pending.result()
-                pending = reader.submit(_read_images, store, records, batches[k + 1]) if k + 1 < len(batches) else None
-                for text in problems:
-                    warn(text)
+                pending = reader.submit(_read_images, batches[k + 1]) if k + 1 < len(batches) else None
                 try:
                     preds = self.predict(images, cancel)
                 except Cancelled:
-                    break
-                with store.transaction():
-                    if add_categories:
-                        for name in sorted({n for p in preds for n in p.labels} - set(category_ids)):
-                            category_ids[name] = store.ensure_category(name)
-                    anns = [a for image_id, p in zip(kept, preds)
-                            for a in p.to_annotations(image_id, category_ids, run_id, self.loaded.name)]
-                    if anns:
-                        store.add_annotations(anns)
-                stored += len(anns)
-                done += len(batch_ids)
-                if progress is not None and progress(done, len(ids)) is False:
-                    break
-        return stored
+                    return
+                yield [r.id for r in batch], kept, preds, problems
+
+    def predict_store_images(self, store, image_ids: Iterable[int], run_id: int | None,
+                             progress: Callable[[int, int], bool | None] | None = None, cancel: Cancel = None,
+                             batch_size: int | None = None, add_categories: bool = False,
+                             warn: Callable[[str], None] | None = None,
+                             after_batch: Callable[[], StoredPredictions] | None = None) -> StoredPredictions:
+        """Predict project images and store the results as predictions of `run_id`.
+
+        One transaction per batch (engine.prediction_store.store_predictions), so a cancel or a kill
+        keeps the batches already done. Unreadable images are skipped with a warning. add_categories:
+        create project categories for predicted names the project lacks (else they stay in the run).
+        after_batch: called after each stored batch (rank 0 merges the other ranks' results there).
+        """
+        warn = warn or log.warning
+        ids = list(image_ids)
+        found = {r.id: r for r in store.images(ids=ids)}  # the store is read on this thread only
+        for image_id in ids:
+            if image_id not in found:
+                warn(f"image id {image_id}: not in the project; skipped")
+        records = [absolute_record(store, found[i]) for i in ids if i in found]
+        outcome, done = StoredPredictions(), len(ids) - len(records)
+        for asked, kept, preds, problems in self.predict_records(records, batch_size, cancel):
+            for text in problems.values():
+                warn(text)
+            outcome.add(store_predictions(store, run_id, zip(kept, preds), self.loaded.name, add_categories))
+            if run_id is not None:
+                run_progress.mark_problems(store, run_id, problems)
+            if after_batch is not None:
+                outcome.add(after_batch())
+            done += len(asked)
+            if progress is not None and progress(done, len(ids)) is False:
+                break
+        return outcome
 
     def run_params(self) -> dict:
         """What a run records about how its predictions were made (provenance)."""
@@ -296,23 +305,24 @@ def _check(cancel: Cancel) -> None:
         raise Cancelled("prediction cancelled")
 
 
-def _read_images(store, records: dict, image_ids: list[int]) -> tuple[list[int], list[np.ndarray], list[str]]:
-    """(ids read, their pixels, problems). Touches files only, not the database."""
-    kept, images, problems = [], [], []
-    for image_id in image_ids:
-        rec = records.get(image_id)
-        if rec is None:
-            problems.append(f"image id {image_id}: not in the project; skipped")
-            continue
+def absolute_record(store, rec: ImageRecord) -> ImageRecord:
+    """The record with its file's full path as file_name (what predict_records reads)."""
+    return replace(rec, file_name=str(store.image_path(rec)))
+
+
+def _read_images(records: list[ImageRecord]) -> tuple[list[int], list[np.ndarray], dict[int, str]]:
+    """(ids read, their pixels, {id: problem}). Touches files only, not the database."""
+    kept, images, problems = [], [], {}
+    for rec in records:
         try:
-            rgb = read_rgb(store.image_path(rec))
+            rgb = read_rgb(rec.file_name)
         except ImageReadError as e:
-            problems.append(f"{e}; skipped")
+            problems[rec.id] = f"{e}; skipped"
             continue
         if rgb.shape[:2] != (rec.height, rec.width):
-            problems.append(f"{rec.file_name}: decoded as {rgb.shape[1]}x{rgb.shape[0]}, registered as "
-                            f"{rec.width}x{rec.height}; predictions are in the decoded image's pixels")
-        kept.append(image_id)
+            log.warning("%s: decoded as %dx%d, registered as %dx%d; predictions are in the decoded image's pixels",
+                        rec.file_name, rgb.shape[1], rgb.shape[0], rec.width, rec.height)
+        kept.append(rec.id)
         images.append(rgb)
     return kept, images, problems
 

@@ -19,14 +19,12 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from annotations.errors import Cancelled
 from annotations.imageio import read_rgb
-from annotations.model import LABEL, ModelRun
+from annotations.model import ModelRun
 from annotations.store import Store
 
 from .overlay import blend_masks
 
 log = logging.getLogger(__name__)
-
-SKIPPED_NAMES = {"__background__", "background", "__ignore__"}
 
 
 @dataclass
@@ -262,6 +260,7 @@ class EngineWorker(QObject):
                     ids = [i for i in ids if counts.get(i, (0, 0))[0] == 0]
                 run_id = store.add_run(ModelRun(None, self.info["name"], self.info["weights"], "predict",
                                                 self._run_params(len(ids), unlabelled_only)))
+                _track_run(store, run_id, ids)
             result = BatchResult(run_id, 0, len(ids), 0, False)
             self.progress.emit(rid, 0, len(ids))
             cancel = lambda: self.shared.cancelled(generation)  # noqa: E731
@@ -299,6 +298,9 @@ class EngineWorker(QObject):
                 self.failed.emit(rid, f"Predicting images failed{kept}: {_message(e)}")
                 return
         finally:
+            if result is not None:
+                with self.shared.store_lock:
+                    _finish_run(self.shared.store, result.run_id)
             self._end()
         result.seconds = time.perf_counter() - t0
         self.done.emit(rid, result)
@@ -389,27 +391,23 @@ class EngineWorker(QObject):
         return self._interactive_run
 
     def _store_predictions(self, store: Store, run_id: int, items, replace: bool = False) -> list[int]:
-        """Store predictions in one transaction; model classes missing from the project become categories."""
-        model_name = self.info["name"]
-        with store.transaction():
-            category_ids = {c.name: c.id for c in store.categories()}
-            for name in sorted({n for _, p in items for n in predicted_names(p)} - set(category_ids)):
-                category_ids[name] = store.ensure_category(name)
-            anns = []
-            for image_id, pred in items:
-                if replace:
-                    old = [a.id for a in store.annotations(image_id=image_id, run_id=run_id) if a.status != LABEL]
-                    if old:
-                        store.reject_predictions(old)
-                anns.extend(pred.to_annotations(image_id, category_ids, run_id, model_name))
-            return store.add_annotations(anns) if anns else []
+        """The engine's one storing policy (engine/prediction_store.py): classes the project lacks stay
+        in the run until accepted; degenerate predictions are dropped."""
+        from engine.prediction_store import store_predictions
+        return store_predictions(store, run_id, items, self.info["name"], replace=replace).ids
 
 
-def predicted_names(pred) -> set[str]:
-    """Class names a prediction would store (boxes' labels, or the classes present in a semantic map)."""
-    names = set(pred.labels or [])
-    semantic = getattr(pred, "semantic", None)
-    if semantic is not None:
-        present = np.unique(semantic)
-        names |= {pred.class_names[i] for i in present.tolist() if 0 <= i < len(pred.class_names)}
-    return {n for n in names if n and n not in SKIPPED_NAMES}
+def _track_run(store: Store, run_id: int, image_ids) -> None:
+    """A batch run records its images, so a stop or a crash leaves it incomplete, not complete."""
+    from engine.run_progress import begin_run
+    begin_run(store, run_id, image_ids)
+
+
+def _finish_run(store: Store | None, run_id: int) -> None:
+    if store is None:
+        return
+    from engine.run_progress import finish_run
+    try:
+        finish_run(store, run_id)
+    except Exception:  # noqa: BLE001 - the run then reads as incomplete, which it is
+        pass

@@ -86,11 +86,11 @@ def throughput(args) -> None:
     with tempfile.TemporaryDirectory() as d:
         project = demo(Path(d), 60)
         opts = dict(image_size=320, batch_size=args.batch, optimizer="adamw", lr=1e-3, warmup_iters=5,
-                    amp=False)  # the bare loop runs in fp32
+                    amp=False)  # the bare loop runs in fp32; the app with --amp, when asked
         ratios, apps, bares = [], [], []
         for r in range(args.rounds):
             b = bare_images_per_s(args.model, project, opts, args.iters, 3, args.device)
-            a = app_images_per_s(args.model, project, opts, args.iters, 3, args.device)
+            a = app_images_per_s(args.model, project, {**opts, "amp": bool(args.amp)}, args.iters, 3, args.device)
             apps.append(a)
             bares.append(b)
             ratios.append(a / b)

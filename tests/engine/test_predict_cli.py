@@ -49,7 +49,7 @@ def test_predict_project_stores_a_run_and_writes_results_pycocotools_loads(proje
     out = tmp_path / "results.json"
     rc, stdout, stderr = _run(["--model", FAST, "--weights", "random", "--device", "cpu", "--score", "0.0",
                                "--min-size", "64", "--max-size", "128", "--project", str(project), "--split", "train",
-                               "--out", str(out)], capsys)
+                               "--out", str(out), "--add-categories"], capsys)
     assert rc == 0, stderr
     assert "cpu" in stderr and "fp32" in stderr  # device and precision are reported
     results = json.loads(out.read_text())
@@ -66,7 +66,7 @@ def test_predict_project_stores_a_run_and_writes_results_pycocotools_loads(proje
     with contextlib.redirect_stdout(io.StringIO()):
         dt = gt.loadRes(str(out))
     assert len(dt.getAnnIds()) == len(results)
-    assert set(dt.getCatIds()) == set(gt.getCatIds())  # predicted classes became project categories
+    assert set(dt.getCatIds()) == set(gt.getCatIds())  # predicted classes became categories, as asked
 
 
 def test_predict_image_folder_writes_results_and_an_image_index(project, tmp_path, capsys):

@@ -179,12 +179,12 @@ def test_predict_store_images_stores_a_run_and_skips_unreadable_images(detector,
     run_id = new_prediction_run(store, predictor)
     commits, warnings, progress = [], [], []
     store.subscribe(lambda ev: commits.append(ev) if ev.table == "annotations" else None)
-    n = predictor.predict_store_images(store, ids + [9999], run_id, progress=lambda d, t: progress.append((d, t)),
-                                       batch_size=2, warn=warnings.append)
+    out = predictor.predict_store_images(store, ids + [9999], run_id, progress=lambda d, t: progress.append((d, t)),
+                                         batch_size=2, warn=warnings.append, add_categories=True)
     stored = store.annotations(run_id=run_id)
-    assert n == len(stored) > 0
-    assert len(warnings) == 2 and broken.file_name in warnings[0] and "image id 9999" in warnings[1]
-    assert progress == [(2, 6), (4, 6), (6, 6)]
+    assert len(out.ids) == len(stored) > 0 and out.kept_out == {}
+    assert len(warnings) == 2 and "image id 9999" in warnings[0] and broken.file_name in warnings[1]
+    assert progress == [(3, 6), (5, 6), (6, 6)]  # the unknown id counts as done at once
     assert len(commits) == 3  # one transaction per batch
     assert ids[2] not in {a.image_id for a in stored}
     assert {a.image_id for a in stored} == set(ids) - {ids[2]}
@@ -193,7 +193,7 @@ def test_predict_store_images_stores_a_run_and_skips_unreadable_images(detector,
     assert {names[a.category_id] for a in stored} <= set(detector.categories)
     run = store.run(run_id)
     assert run.model == FAST and run.weights == "random weights" and run.params["score_threshold"] == 0.0
-    assert store.annotation_count("label") > 0 and store.annotation_count("prediction") == n
+    assert store.annotation_count("label") > 0 and store.annotation_count("prediction") == len(out.ids)
 
 
 def test_predict_store_images_cancel_keeps_finished_batches(detector, tiny_project):
@@ -201,17 +201,20 @@ def test_predict_store_images_cancel_keeps_finished_batches(detector, tiny_proje
     predictor = Predictor(detector, score_threshold=0.0)
     run_id = new_prediction_run(store, predictor)
     ids = store.image_ids()
-    n = predictor.predict_store_images(store, ids, run_id, progress=lambda d, t: False, batch_size=2)
+    out = predictor.predict_store_images(store, ids, run_id, progress=lambda d, t: False, batch_size=2,
+                                         add_categories=True)
     assert {a.image_id for a in store.annotations(run_id=run_id)} == set(ids[:2])
-    assert n == len(store.annotations(run_id=run_id))
+    assert len(out.ids) == len(store.annotations(run_id=run_id))
     run2 = new_prediction_run(store, predictor)
-    assert predictor.predict_store_images(store, ids, run2, cancel=lambda: True) == 0
+    assert predictor.predict_store_images(store, ids, run2, cancel=lambda: True).ids == []
     assert store.annotations(run_id=run2) == []
 
 
-def test_predict_store_images_without_adding_categories(detector, tiny_project):
+def test_predict_store_images_keeps_classes_the_project_lacks_out_of_it(detector, tiny_project):
     store = tiny_project
     before = [c.name for c in store.categories()]
     predictor = Predictor(detector, score_threshold=0.0)
-    n = predictor.predict_store_images(store, store.image_ids()[:1], None, add_categories=False)
-    assert n == 0 and [c.name for c in store.categories()] == before
+    out = predictor.predict_store_images(store, store.image_ids()[:1], None)
+    assert out.ids == [] and sum(out.kept_out.values()) > 0
+    assert set(out.kept_out) <= set(detector.categories) and not set(out.kept_out) & set(before)
+    assert [c.name for c in store.categories()] == before

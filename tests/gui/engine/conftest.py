@@ -2,12 +2,14 @@ import numpy as np
 import pytest
 
 from annotations.imageio import write_rgb
-from annotations.model import ImageRecord
+from annotations.model import Category, ImageRecord
 
 
 @pytest.fixture
 def grey_store(store):
-    """A project with six 64x48 images of flat grey levels 30, 60, ..., 180 (ids in that order)."""
+    """A project with six 64x48 images of flat grey levels 30, 60, ..., 180 (ids in that order) and the
+    fake model's categories "dark" and "bright" (predictions never add categories by themselves)."""
+    store.add_categories([Category(None, "dark"), Category(None, "bright")])
     for i, level in enumerate(range(30, 181, 30)):
         name = f"images/grey_{i}.png"
         write_rgb(store.root / name, np.full((48, 64, 3), level, np.uint8))

@@ -37,10 +37,9 @@ def test_load_reports_device_precision_and_project_categories(qtbot, make_bridge
     assert info["score_threshold"] == 0.4 and engine.predictor.score_threshold == 0.4
     assert engine.loads == [("fake_detector", "random", "cpu", None, True)]
     assert bridge.model_info == info
-    grey_store.ensure_category("bright")
     with qtbot.waitSignal(bridge.model_loaded, timeout=5000):
         bridge.load_model("fake_detector", "default", "auto", map_to_project=True)
-    assert engine.loads[-1] == ("fake_detector", "default", "auto", ["bright"], False)
+    assert engine.loads[-1] == ("fake_detector", "default", "auto", ["dark", "bright"], False)
 
 
 def test_load_failure_is_a_readable_message(qtbot, make_bridge):
@@ -72,7 +71,7 @@ def test_stale_image_results_are_dropped(qtbot, make_bridge, grey_store):
     assert [p.image_id for p in preds] == [c]  # the stale result of a was not stored either
     assert preds[0].run_id == result.run_id and preds[0].source == "fake_detector"
     assert preds[0].score == np.float32(0.9) and result.stored_ids == [preds[0].id]
-    assert grey_store.category_by_name("dark") is not None  # created by the prediction
+    assert [c.name for c in grey_store.categories()] == ["dark", "bright"]  # none added by the prediction
 
 
 def test_predicting_an_image_again_replaces_its_predictions(qtbot, make_bridge, grey_store):

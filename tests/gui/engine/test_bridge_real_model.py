@@ -39,8 +39,11 @@ def test_real_model_predicts_through_the_bridge(qtbot, real_bridge, grey_store):
     result = blocker.args[1]
     pred = result.prediction
     assert pred.boxes.shape == (len(pred.labels), 4) and len(pred.scores) == len(pred.labels)
+    from engine.prediction_store import pending_classes
     stored = grey_store.annotations(status=PREDICTION, image_id=image_id)
-    assert len(stored) == len(pred.labels) == len(result.stored_ids)
+    kept_out = pending_classes(grey_store, result.run_id)  # COCO classes the project has no category for
+    assert len(stored) + sum(kept_out.values()) == len(pred.labels) and len(stored) == len(result.stored_ids)
+    assert not set(kept_out) & {c.name for c in grey_store.categories()}
     for a in stored:
         assert a.source == MODEL and a.run_id == result.run_id and 0.0 <= a.score <= 1.0
         assert grey_store.category(a.category_id).name in info["categories"]

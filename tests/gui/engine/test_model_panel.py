@@ -197,8 +197,11 @@ def test_real_tiny_model_from_the_panel(qtbot, window_with, grey_store):
     with qtbot.waitSignal(panel.bridge.result, timeout=60000) as done:
         click(qtbot, panel.predict_image_button)
     result = done.args[1]
+    from engine.prediction_store import pending_classes
     stored = grey_store.annotations(status=PREDICTION, image_id=image_id)
-    assert len(stored) == len(result.prediction.labels)
+    kept_out = pending_classes(grey_store, result.run_id)  # COCO classes: kept in the run, not added
+    assert len(stored) + sum(kept_out.values()) == len(result.prediction.labels) > 0
+    assert [c.name for c in grey_store.categories()] == ["dark", "bright"]
     assert all(a.source == "fasterrcnn_mobilenet_v3_large_320_fpn" for a in stored)
 
 
