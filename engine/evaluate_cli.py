@@ -25,8 +25,8 @@ def add_arguments(p, name):
     p.add_argument("--max-dets", type=int, nargs="+", default=[1, 10, 100], metavar="N",
                    help="maxDets list (default 1 10 100)")
     p.add_argument("--match-iou", type=float, default=0.5, help="IoU for VOC AP, F1 and matching (default 0.5)")
-    p.add_argument("--backend", choices=["faster", "pycocotools"], default=None,
-                   help="COCO evaluator (default: faster; both give the same figures)")
+    p.add_argument("--backend", choices=["hotcoco", "faster", "pycocotools"], default=None,
+                   help="COCO evaluator (default: hotcoco; all give pycocotools' figures)")
     p.add_argument("--json", metavar="OUT", help="also write every figure to this JSON file")
 
 
