@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from itertools import repeat
 
 import numpy as np
 
 from . import backends
+from .pairs import column
 from .inputs import EvaluationError, check_detections, check_ground_truth, check_image_ids
 
 DEFAULT_MAX_DETS = (1, 10, 100)
@@ -169,15 +171,20 @@ def _summary(acc: backends.Accumulated) -> tuple[np.ndarray, list[str], list[str
 
 def _per_class(acc: backends.Accumulated, gt: dict, dt: list[dict], image_ids) -> list[ClassMetrics]:
     names = {c["id"]: c.get("name", str(c["id"])) for c in gt["categories"]}
-    keep = None if image_ids is None else set(image_ids)
-    n_gt: dict[int, int] = {}
-    for a in gt["annotations"]:
-        if (keep is None or a["image_id"] in keep) and not a.get("iscrowd", 0):
-            n_gt[a["category_id"]] = n_gt.get(a["category_id"], 0) + 1
-    n_dt: dict[int, int] = {}
-    for d in dt:
-        if keep is None or d["image_id"] in keep:
-            n_dt[d["category_id"]] = n_dt.get(d["category_id"], 0) + 1
+    anns = gt["annotations"]
+    a_img, a_cat, d_img, d_cat = (column(rows, key, np.int64) for rows, key in
+                                  ((anns, "image_id"), (anns, "category_id"), (dt, "image_id"), (dt, "category_id")))
+    a_keep = ~np.fromiter(map(dict.get, anns, repeat("iscrowd"), repeat(0)), bool, len(anns))
+    d_keep = np.ones(len(dt), bool)
+    if image_ids is not None:
+        keep = np.fromiter(image_ids, np.int64)
+        a_keep &= np.isin(a_img, keep)
+        d_keep &= np.isin(d_img, keep)
+    cats = np.asarray(acc.cat_ids, np.int64)
+    n_gt = dict(zip(*np.unique(a_cat[a_keep], return_counts=True)))
+    n_dt = dict(zip(*np.unique(d_cat[d_keep], return_counts=True)))
+    n_gt = {int(c): int(n_gt.get(c, 0)) for c in cats}
+    n_dt = {int(c): int(n_dt.get(c, 0)) for c in cats}
     t50 = np.nonzero(np.isclose(acc.iou_thrs, 0.5))[0]
     t75 = np.nonzero(np.isclose(acc.iou_thrs, 0.75))[0]
     out = []
@@ -222,15 +229,17 @@ def evaluate_coco(gt: dict, dt: list[dict], iou_type: str = "bbox", image_ids=No
 
 
 def evaluate_project(store, run_id: int, iou_type: str = "bbox", image_ids=None,
-                     max_dets=DEFAULT_MAX_DETS, backend: str | None = None, progress=None) -> CocoResult:
-    """COCO evaluation of run `run_id`'s predictions against the project's labels.
+                     max_dets=DEFAULT_MAX_DETS, backend: str | None = None, progress=None,
+                     images: str = "covered", scope: str | None = None) -> CocoResult:
+    """COCO evaluation of run `run_id`'s predictions against the project's labels, on the images
+    the run covers (images="covered", default) or on all of image_ids (images="all").
 
-    The returned result carries the COCO dicts in `extra["data"]` (a ProjectData) so that
-    per-object matching can reuse them without reading the store again.
+    The returned result carries the COCO dicts in `extra["data"]` (a ProjectData, with the
+    image-set text) so that per-object matching can reuse them without reading the store again.
     """
     from .project_data import project_to_coco
 
-    data = project_to_coco(store, run_id, iou_type, image_ids, progress)
+    data = project_to_coco(store, run_id, iou_type, image_ids, progress, images, scope)
     result = evaluate_coco(data.gt, data.dt, iou_type, data.image_ids, max_dets, backend)
     result.extra["data"] = data
     return result
