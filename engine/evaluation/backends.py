@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-BACKENDS = ("hotcoco", "pycocotools", "faster")
+BACKENDS = ("hotcoco", "pycocotools", "faster", "ultrafast")
 
 
 @dataclass
@@ -34,9 +34,13 @@ def _copies(dt: list[dict]) -> list[dict]:
     return [dict(d) for d in dt]
 
 
-def run_pycocotools(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets) -> Accumulated:
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
+def run_pycocotools(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets,
+                    library: str = "pycocotools") -> Accumulated:
+    if library == "ultrafast":  # ultrafast-pycocotools: pycocotools' classes, evaluated in Rust
+        from ultrafast_pycocotools import COCO, COCOeval
+    else:
+        from pycocotools.coco import COCO
+        from pycocotools.cocoeval import COCOeval
 
     with contextlib.redirect_stdout(io.StringIO()):
         coco_gt = COCO()
@@ -50,9 +54,9 @@ def run_pycocotools(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets
         ev.evaluate()
         ev.accumulate()
     p = ev.params
-    return Accumulated(ev.eval["precision"], ev.eval["recall"], ev.eval["scores"], np.asarray(p.iouThrs),
-                       np.asarray(p.recThrs), list(p.catIds), list(p.imgIds), list(p.areaRngLbl),
-                       list(p.maxDets), "pycocotools")
+    return Accumulated(np.asarray(ev.eval["precision"]), np.asarray(ev.eval["recall"]), np.asarray(ev.eval["scores"]),
+                       np.asarray(p.iouThrs), np.asarray(p.recThrs), [int(c) for c in p.catIds],
+                       [int(i) for i in p.imgIds], list(p.areaRngLbl), [int(m) for m in p.maxDets], library)
 
 
 def run_faster(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets) -> Accumulated:
@@ -101,8 +105,8 @@ def run_hotcoco(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets) ->
 
 
 def run(backend: str, gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets) -> Accumulated:
-    if backend == "pycocotools":
-        return run_pycocotools(gt, dt, iou_type, image_ids, max_dets)
+    if backend in ("pycocotools", "ultrafast"):
+        return run_pycocotools(gt, dt, iou_type, image_ids, max_dets, backend)
     if backend == "hotcoco":
         return run_hotcoco(gt, dt, iou_type, image_ids, max_dets)
     if backend == "faster":

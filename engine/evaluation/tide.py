@@ -54,31 +54,26 @@ class TideResult:
                 "errors": {k: {"count": self.counts[k], "dap": self.dap[k]} for k in ERROR_KINDS}}
 
 
-def tide_ap(scores: np.ndarray, correct: np.ndarray, order: np.ndarray, num_gt: int) -> float:
-    """TIDE's APDataObject.get_ap: data points sorted by falling score (ties by `order`)."""
-    if num_gt == 0:
+def tide_ap(correct: np.ndarray, num_gt: int) -> float:
+    """TIDE's APDataObject.get_ap on data points already sorted by falling score."""
+    if num_gt == 0 or not len(correct):
         return 0.0
-    if not len(scores):
-        return 0.0
-    idx = np.lexsort((order, -scores))
-    tp = correct[idx].astype(np.float64)
+    tp = correct.astype(np.float64)
     ctp, cfp = np.cumsum(tp), np.cumsum(1 - tp)
-    precision = ctp / (ctp + cfp)
+    precision = np.maximum.accumulate((ctp / (ctp + cfp))[::-1])[::-1]
     recall = ctp / num_gt
-    precision = np.maximum.accumulate(precision[::-1])[::-1]
-    x = np.arange(101) / 100
-    at = np.searchsorted(recall, x, side="left")
+    at = np.searchsorted(recall, np.arange(101) / 100, side="left")
     y = np.where(at < len(precision), precision[np.minimum(at, len(precision) - 1)], 0.0)
     return float(y.sum() / 101 * 100)
 
 
-def _mean_ap(pairs: Pairs, cls: np.ndarray, scores, correct, order, num_gt: np.ndarray) -> float:
-    aps = []
-    for k in range(len(pairs.cat_ids)):
-        sel = cls == k
-        if not sel.any() and num_gt[k] == 0:
-            continue
-        aps.append(tide_ap(scores[sel], correct[sel], order[sel], int(num_gt[k])))
+def _mean_ap(K: int, cls: np.ndarray, scores, correct, order, num_gt: np.ndarray) -> float:
+    """Mean over classes with a data point or a positive; ties of score broken by `order`."""
+    idx = np.lexsort((order, -scores, cls))
+    bounds = np.searchsorted(cls[idx], np.arange(K + 1))
+    tp = correct[idx]
+    aps = [tide_ap(tp[bounds[k]:bounds[k + 1]], int(num_gt[k])) for k in range(K)
+           if bounds[k + 1] > bounds[k] or num_gt[k]]
     return float(np.mean(aps)) if aps else 0.0
 
 
@@ -105,7 +100,7 @@ def tide_errors(pairs: Pairs, pos_thr: float = 0.5, bg_thr: float = 0.1, max_det
     num_gt = np.bincount(pairs.g_cls[~pairs.g_hard], minlength=K)
     kept = considered & (used >= 0)
     base_order = np.arange(n)
-    ap = _mean_ap(pairs, pairs.p_cls[kept], pairs.p_score[kept], used[kept] == 1, base_order[kept], num_gt)
+    ap = _mean_ap(K, pairs.p_cls[kept], pairs.p_score[kept], used[kept] == 1, base_order[kept], num_gt)
     counts = {"classification": int((error == CLS).sum()), "localisation": int((error == LOC).sum()),
               "both": int((error == BOTH).sum()), "duplicate": int((error == DUPE).sum()),
               "background": int((error == BKG).sum()), "missed": int(missed.sum())}
@@ -122,11 +117,11 @@ def tide_errors(pairs: Pairs, pos_thr: float = 0.5, bg_thr: float = 0.1, max_det
         cls = np.where(becomes_tp & (code == CLS), pairs.g_cls[np.maximum(target, 0)], pairs.p_cls)
         order = np.where(used == 1, n + base_order, base_order)
         correct = (used == 1) | becomes_tp
-        new = _mean_ap(pairs, cls[sel], pairs.p_score[sel], correct[sel], order[sel], num_gt)
+        new = _mean_ap(K, cls[sel], pairs.p_score[sel], correct[sel], order[sel], num_gt)
         dap[kind] = max(new - ap, 0.0)
     num_gt_fixed = num_gt - np.bincount(pairs.g_cls[missed], minlength=K)
     order = np.where(used == 1, n + base_order, base_order)
-    new = _mean_ap(pairs, pairs.p_cls[kept], pairs.p_score[kept], used[kept] == 1, order[kept], num_gt_fixed)
+    new = _mean_ap(K, pairs.p_cls[kept], pairs.p_score[kept], used[kept] == 1, order[kept], num_gt_fixed)
     dap["missed"] = max(new - ap, 0.0)
     return TideResult(pos_thr, bg_thr, ap, counts, dap)
 

@@ -20,7 +20,7 @@ README_STATS = {  # tests/data/coco_val2014_100/README.md, pycocotools 2.0.11
     "segm": [0.319545, 0.562288, 0.298927, 0.387374, 0.310183, 0.326934,
              0.268230, 0.415449, 0.416839, 0.469450, 0.376759, 0.381472],
 }
-BACKENDS = ("hotcoco", "pycocotools", "faster")
+BACKENDS = ("hotcoco", "pycocotools", "faster", "ultrafast")
 
 
 def oracle(gt, dt, iou_type, image_ids=None, max_dets=(1, 10, 100)):
