@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from itertools import repeat
 
 import numpy as np
 
 from . import backends
-from .pairs import column
-from .inputs import EvaluationError, check_detections, check_ground_truth, check_image_ids
+from .columns import Columns, columns_of, read_columns
+from .inputs import IOU_TYPES, EvaluationError, check_detections, check_ground_truth, check_image_ids
 
 DEFAULT_MAX_DETS = (1, 10, 100)
 AREAS = ("all", "small", "medium", "large")
@@ -169,13 +168,11 @@ def _summary(acc: backends.Accumulated) -> tuple[np.ndarray, list[str], list[str
     return np.asarray(stats), names, lines
 
 
-def _per_class(acc: backends.Accumulated, gt: dict, dt: list[dict], image_ids) -> list[ClassMetrics]:
+def _per_class(acc: backends.Accumulated, gt: dict, cols: Columns, image_ids) -> list[ClassMetrics]:
     names = {c["id"]: c.get("name", str(c["id"])) for c in gt["categories"]}
-    anns = gt["annotations"]
-    a_img, a_cat, d_img, d_cat = (column(rows, key, np.int64) for rows, key in
-                                  ((anns, "image_id"), (anns, "category_id"), (dt, "image_id"), (dt, "category_id")))
-    a_keep = ~np.fromiter(map(dict.get, anns, repeat("iscrowd"), repeat(0)), bool, len(anns))
-    d_keep = np.ones(len(dt), bool)
+    a_img, a_cat, d_img, d_cat = cols.g_image, cols.g_cat, cols.d_image, cols.d_cat
+    a_keep = ~cols.g_crowd
+    d_keep = np.ones(len(d_img), bool)
     if image_ids is not None:
         keep = np.fromiter(image_ids, np.int64)
         a_keep &= np.isin(a_img, keep)
@@ -210,8 +207,11 @@ def evaluate_coco(gt: dict, dt: list[dict], iou_type: str = "bbox", image_ids=No
     backend: one of backends.BACKENDS (default: default_backend()). Raises EvaluationError on bad input.
     """
     start = time.perf_counter()
-    check_ground_truth(gt, iou_type)
-    check_detections(dt, gt, iou_type)
+    cols = read_columns(gt, dt, iou_type) if iou_type in IOU_TYPES else None
+    if cols is None:
+        check_ground_truth(gt, iou_type)
+        check_detections(dt, gt, iou_type)
+        cols = columns_of(gt, dt)
     if image_ids is not None:
         image_ids = check_image_ids(image_ids, gt)
     max_dets = sorted(int(m) for m in max_dets)
@@ -224,8 +224,8 @@ def evaluate_coco(gt: dict, dt: list[dict], iou_type: str = "bbox", image_ids=No
         iou_type=iou_type, stats=stats, stat_names=names, stat_lines=lines,
         precision=acc.precision, recall=acc.recall, scores=acc.scores, iou_thrs=acc.iou_thrs,
         rec_thrs=acc.rec_thrs, cat_ids=acc.cat_ids, cat_names=[cat_names.get(c, str(c)) for c in acc.cat_ids],
-        image_ids=acc.image_ids, max_dets=acc.max_dets, per_class=_per_class(acc, gt, dt, image_ids),
-        backend=acc.backend, seconds=time.perf_counter() - start)
+        image_ids=acc.image_ids, max_dets=acc.max_dets, per_class=_per_class(acc, gt, cols, image_ids),
+        backend=acc.backend, seconds=time.perf_counter() - start, extra={"columns": cols})
 
 
 def evaluate_project(store, run_id: int, iou_type: str = "bbox", image_ids=None,

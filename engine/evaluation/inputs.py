@@ -12,11 +12,7 @@ import json
 import math
 import numbers
 import os
-from itertools import chain, repeat
-from operator import itemgetter
 from pathlib import Path
-
-import numpy as np
 
 from annotations.errors import SightlineError
 
@@ -69,92 +65,8 @@ def _is_int(v) -> bool:
     return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
 
-def _of_types(values, types) -> bool:
-    return set(map(type, values)) <= types
-
-
-_INT, _NUM = {int}, {int, float}
-
-
-def _ints(rows: list, key: str) -> np.ndarray | None:
-    """rows[*][key] as int64 if every row is a dict holding a plain int there, else None."""
-    try:
-        vals = list(map(itemgetter(key), rows))
-    except (KeyError, TypeError):
-        return None
-    if not _of_types(vals, _INT):
-        return None
-    try:
-        return np.fromiter(vals, np.int64, len(vals))
-    except OverflowError:
-        return None
-
-
-def _numbers_ok(vals) -> bool:
-    if not _of_types(vals, _NUM):
-        return False
-    try:
-        return bool(np.isfinite(np.fromiter(vals, np.float64, len(vals))).all())
-    except OverflowError:
-        return False
-
-
-def _boxes_ok(vals) -> bool:
-    if not _of_types(vals, {list, tuple}) or set(map(len, vals)) - {4}:
-        return False
-    return _numbers_ok(list(chain.from_iterable(vals)))
-
-
-def _ground_truth_fast(gt, iou_type: str) -> bool:
-    """True when gt is certainly valid, checked column by column at C speed; False sends it to the
-    entry-by-entry check, which names the first bad entry (or accepts, e.g. numpy numbers)."""
-    if not isinstance(gt, dict) or not all(isinstance(gt.get(k), list) and gt[k] for k in ("images", "categories")):
-        return False
-    images, cats, anns = gt["images"], gt["categories"], gt.get("annotations")
-    if not isinstance(anns, list) or not _of_types(images, {dict}) or not _of_types(cats, {dict}) \
-            or not _of_types(anns, {dict}):
-        return False
-    img_ids, cat_ids = _ints(images, "id"), _ints(cats, "id")
-    if img_ids is None or cat_ids is None:
-        return False
-    if iou_type == "segm" and not all(_numbers_ok(list(map(dict.get, images, repeat(k)))) for k in ("height", "width")):
-        return False
-    if not anns:
-        return True
-    cols = [_ints(anns, k) for k in ("id", "image_id", "category_id")]
-    if any(c is None for c in cols) or not np.isin(cols[1], img_ids).all() or not np.isin(cols[2], cat_ids).all():
-        return False
-    if not _numbers_ok(list(map(dict.get, anns, repeat("area")))):
-        return False
-    if iou_type == "bbox":
-        return _boxes_ok(list(map(dict.get, anns, repeat("bbox"))))
-    return all(map(bool, map(dict.get, anns, repeat("segmentation"))))
-
-
-def _detections_fast(dt, gt: dict, iou_type: str) -> bool:
-    """As _ground_truth_fast, for results (gt already checked)."""
-    if not isinstance(dt, list) or not dt or not _of_types(dt, {dict}):
-        return False
-    img, cat = _ints(dt, "image_id"), _ints(dt, "category_id")
-    if img is None or cat is None or not _numbers_ok(list(map(dict.get, dt, repeat("score")))):
-        return False
-    if not np.isin(img, _ints(gt["images"], "id")).all() or not np.isin(cat, _ints(gt["categories"], "id")).all():
-        return False
-    with_box = sum(map(dict.__contains__, dt, repeat("bbox")))
-    if iou_type == "bbox" and with_box < len(dt):
-        return False
-    if with_box not in (0, len(dt)) or (with_box and not _boxes_ok(list(map(itemgetter("bbox"), dt)))):
-        return False
-    if iou_type == "segm":
-        segs = list(map(dict.get, dt, repeat("segmentation")))
-        return _of_types(segs, {dict}) and all(map(dict.__contains__, segs, repeat("counts"))) \
-            and all(map(dict.__contains__, segs, repeat("size")))
-    return True
-
-
 def check_ground_truth(gt, iou_type: str, name: str = "ground truth") -> None:
-    if iou_type in IOU_TYPES and _ground_truth_fast(gt, iou_type):
-        return
+    """Entry by entry (columns.read_columns is the fast path for input that is certainly valid)."""
     if iou_type not in IOU_TYPES:
         raise EvaluationError(f"unknown IoU type {iou_type!r}; choose one of {', '.join(IOU_TYPES)}")
     if isinstance(gt, list):
@@ -203,8 +115,6 @@ def _is_box(b) -> bool:
 
 
 def check_detections(dt, gt: dict, iou_type: str, name: str = "detections") -> None:
-    if _detections_fast(dt, gt, iou_type):
-        return
     if isinstance(dt, dict):
         if "annotations" in dt and "images" in dt:
             raise EvaluationError(f"{name}: a COCO ground-truth dict, not a list of results "

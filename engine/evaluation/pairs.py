@@ -17,11 +17,10 @@ they look at them as labels); it is the same array as `iou` when a bucket has no
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import chain, repeat
-from operator import itemgetter
-
 import numpy as np
 from pycocotools import mask as mask_utils
+
+from .columns import Columns, boxes, columns_of
 
 MAX_BUCKET_CELLS = 1 << 21  # predictions x labels x images per bucket
 
@@ -72,27 +71,13 @@ class Pairs:
         return len(self.g_src)
 
 
-def hard_label_mask(anns: list[dict], difficult_ids=()) -> np.ndarray:
+def hard_labels(cols: Columns, difficult_ids=()) -> np.ndarray:
     """The labels every path leaves out of positives: crowd regions, labels with "difficult": 1,
     and the ids in difficult_ids (a project's difficult labels)."""
-    hard = _flag(anns, "iscrowd") | _flag(anns, "difficult")
+    hard = cols.g_crowd | cols.g_difficult
     if len(difficult_ids):
-        hard |= np.isin(column(anns, "id", np.int64), np.fromiter(difficult_ids, np.int64))
+        hard = hard | np.isin(cols.g_id, np.fromiter(difficult_ids, np.int64))
     return hard
-
-
-def column(rows: list[dict], key: str, dtype) -> np.ndarray:
-    """One field of every entry (they all have it) as an array, at C speed."""
-    return np.fromiter(map(itemgetter(key), rows), dtype, len(rows))
-
-
-def boxes(rows: list[dict], key: str = "bbox") -> np.ndarray:
-    return np.fromiter(chain.from_iterable(map(itemgetter(key), rows)), np.float64, 4 * len(rows)).reshape(-1, 4)
-
-
-def _flag(rows: list[dict], key: str) -> np.ndarray:
-    """An optional 0/1 field (absent = 0) as a boolean array."""
-    return np.fromiter(map(dict.get, rows, repeat(key), repeat(0)), bool, len(rows))
 
 
 def _to_rle(seg, h: int, w: int):
@@ -104,33 +89,29 @@ def _to_rle(seg, h: int, w: int):
     return {"size": seg["size"], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
 
 
-def build_pairs(gt: dict, dt: list[dict], iou_type: str = "bbox", image_ids=None, difficult_ids=()) -> Pairs:
+def build_pairs(gt: dict, dt: list[dict], iou_type: str = "bbox", image_ids=None, difficult_ids=(),
+                columns: Columns | None = None) -> Pairs:
+    """columns: the fields already read (evaluate_coco's), else read here."""
+    cols = columns if columns is not None else columns_of(gt, dt)
     cats = sorted(c["id"] for c in gt["categories"])
     names = {c["id"]: c.get("name", str(c["id"])) for c in gt["categories"]}
     cat_arr = np.asarray(cats, np.int64)
-    anns = gt["annotations"]
-    a_img = column(anns, "image_id", np.int64)
-    d_img = column(dt, "image_id", np.int64)
-    d_score = column(dt, "score", np.float64)
+    a_img, d_img, d_score = cols.g_image, cols.d_image, cols.d_score
     if image_ids is not None:
         keep = np.asarray(sorted(set(int(i) for i in image_ids)), np.int64)
         a_sel = np.nonzero(np.isin(a_img, keep))[0]
         d_sel = np.nonzero(np.isin(d_img, keep))[0]
     else:
-        a_sel, d_sel = np.arange(len(anns)), np.arange(len(dt))
+        a_sel, d_sel = np.arange(len(a_img)), np.arange(len(d_img))
     g_src = a_sel[np.argsort(a_img[a_sel], kind="stable")]
     p_src = d_sel[np.lexsort((d_sel, -d_score[d_sel], d_img[d_sel]))]
-    g_anns = [anns[j] for j in g_src]
-    g_cat = column(g_anns, "category_id", np.int64)
-    p_cat = column(dt, "category_id", np.int64)[p_src]
     pairs = Pairs(
         iou_type, cats, [names[c] for c in cats],
         np.union1d(a_img[g_src], d_img[p_src]),
-        p_src, d_img[p_src], np.searchsorted(cat_arr, p_cat), d_score[p_src],
-        g_src, a_img[g_src], column(g_anns, "id", np.int64), np.searchsorted(cat_arr, g_cat),
-        _flag(g_anns, "iscrowd"),
-        hard_label_mask(g_anns, difficult_ids))
-    pairs.buckets = _buckets(pairs, gt, dt)
+        p_src, d_img[p_src], np.searchsorted(cat_arr, cols.d_cat[p_src]), d_score[p_src],
+        g_src, a_img[g_src], cols.g_id[g_src], np.searchsorted(cat_arr, cols.g_cat[g_src]),
+        cols.g_crowd[g_src], hard_labels(cols, difficult_ids)[g_src])
+    pairs.buckets = _buckets(pairs, gt, dt, cols)
     return pairs
 
 
@@ -143,7 +124,7 @@ def _bucket_size(n: np.ndarray) -> np.ndarray:
     return out
 
 
-def _buckets(pairs: Pairs, gt: dict, dt: list[dict]) -> list[Bucket]:
+def _buckets(pairs: Pairs, gt: dict, dt: list[dict], cols: Columns) -> list[Bucket]:
     n_img = len(pairs.images)
     p_row = np.searchsorted(pairs.images, pairs.p_image)
     g_row = np.searchsorted(pairs.images, pairs.g_image)
@@ -155,7 +136,7 @@ def _buckets(pairs: Pairs, gt: dict, dt: list[dict]) -> list[Bucket]:
     if not len(both):
         return []
     dm, gm = _bucket_size(n_p[both]), _bucket_size(n_g[both])
-    geometry = _Geometry(pairs, gt, dt)
+    geometry = _Geometry(pairs, gt, dt, cols)
     out = []
     for key in np.unique(np.stack([dm, gm], 1), axis=0):
         d, g = int(key[0]), int(key[1])
@@ -179,7 +160,7 @@ class _Geometry:
     """Boxes as arrays (IoU computed on whole buckets with pycocotools' arithmetic), or masks as
     RLEs (IoU by pycocotools, image by image)."""
 
-    def __init__(self, pairs: Pairs, gt: dict, dt: list[dict]):
+    def __init__(self, pairs: Pairs, gt: dict, dt: list[dict], cols: Columns):
         self.pairs = pairs
         anns = gt["annotations"]
         if pairs.iou_type == "segm":
@@ -187,8 +168,8 @@ class _Geometry:
             self.p_rle = [_to_rle(dt[i]["segmentation"], *sizes[dt[i]["image_id"]]) for i in pairs.p_src]
             self.g_rle = [_to_rle(anns[j]["segmentation"], *sizes[anns[j]["image_id"]]) for j in pairs.g_src]
         else:
-            self.p_box = boxes(dt)[pairs.p_src]
-            self.g_box = boxes(anns)[pairs.g_src]
+            self.p_box = (cols.d_box if cols.d_box is not None else boxes(dt))[pairs.p_src]
+            self.g_box = (cols.g_box if cols.g_box is not None else boxes(anns))[pairs.g_src]
 
     def ious(self, rows, pidx, gidx) -> tuple[np.ndarray, np.ndarray]:
         crowd = np.where(gidx >= 0, self.pairs.g_crowd[np.maximum(gidx, 0)], False)

@@ -124,7 +124,7 @@ def build_report(coco: CocoResult, gt: dict, dt: list[dict], dt_ids=None, diffic
                  match_iou: float = 0.5, cancel=None, image_set: str = "") -> EvaluationReport:
     """Matching, VOC AP (on masks for segm), F1 curves and TIDE, all from one set of IoUs."""
     with gc_paused():
-        pairs = build_pairs(gt, dt, coco.iou_type, coco.image_ids, difficult_ids)
+        pairs = build_pairs(gt, dt, coco.iou_type, coco.image_ids, difficult_ids, coco.extra.get("columns"))
         matches = match_objects(gt, dt, match_iou, coco.iou_type, dt_ids, cancel=cancel, pairs=pairs)
         voc, voc11 = evaluate_voc_both(gt, dt, match_iou, pairs=pairs)
         tide = tide_errors(pairs, pos_thr=match_iou, max_dets=coco.max_dets[-1])

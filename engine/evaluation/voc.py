@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .pairs import Pairs, build_pairs, column
+from .columns import column
+from .pairs import Pairs, build_pairs
 
 
 def voc_ap(recall: np.ndarray, precision: np.ndarray, eleven_point: bool = False) -> float:
