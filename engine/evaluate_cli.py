@@ -30,7 +30,7 @@ def add_arguments(p, name):
     p.add_argument("--max-dets", type=int, nargs="+", default=[1, 10, 100], metavar="N",
                    help="maxDets list (default 1 10 100)")
     p.add_argument("--match-iou", type=float, default=0.5, help="IoU for VOC AP, F1 and matching (default 0.5)")
-    p.add_argument("--backend", choices=["hotcoco", "faster", "pycocotools"], default=None,
+    p.add_argument("--backend", choices=["hotcoco", "faster", "pycocotools", "ultrafast"], default=None,
                    help="COCO evaluator (default: hotcoco; all give pycocotools' figures)")
     p.add_argument("--score-threshold", type=float, default=None, metavar="S",
                    help="score threshold of the TP/FP/FN counts and confusion matrix in --json "

@@ -67,14 +67,19 @@ def tide_ap(correct: np.ndarray, num_gt: int) -> float:
     return float(y.sum() / 101 * 100)
 
 
-def _mean_ap(K: int, cls: np.ndarray, scores, correct, order, num_gt: np.ndarray) -> float:
-    """Mean over classes with a data point or a positive; ties of score broken by `order`."""
-    idx = np.lexsort((order, -scores, cls))
-    bounds = np.searchsorted(cls[idx], np.arange(K + 1))
-    tp = correct[idx]
-    aps = [tide_ap(tp[bounds[k]:bounds[k + 1]], int(num_gt[k])) for k in range(K)
+def _mean_ap(K: int, cls: np.ndarray, correct: np.ndarray, num_gt: np.ndarray) -> float:
+    """Mean over classes with a data point or a positive, of points sorted by class, then falling
+    score (ties in TIDE's order)."""
+    bounds = np.searchsorted(cls, np.arange(K + 1))
+    aps = [tide_ap(correct[bounds[k]:bounds[k + 1]], int(num_gt[k])) for k in range(K)
            if bounds[k + 1] > bounds[k] or num_gt[k]]
     return float(np.mean(aps)) if aps else 0.0
+
+
+def _sorted_ap(K, perm, sel, cls, correct, num_gt) -> float:
+    """AP of the points `sel` (a mask) in the order `perm`, which sorts them by class and score."""
+    keep = perm[sel[perm]]
+    return _mean_ap(K, cls[keep], correct[keep], num_gt)
 
 
 def tide_errors(pairs: Pairs, pos_thr: float = 0.5, bg_thr: float = 0.1, max_dets: int = 100) -> TideResult:
@@ -99,30 +104,35 @@ def tide_errors(pairs: Pairs, pos_thr: float = 0.5, bg_thr: float = 0.1, max_det
 
     num_gt = np.bincount(pairs.g_cls[~pairs.g_hard], minlength=K)
     kept = considered & (used >= 0)
-    base_order = np.arange(n)
-    ap = _mean_ap(K, pairs.p_cls[kept], pairs.p_score[kept], used[kept] == 1, base_order[kept], num_gt)
+    tp = used == 1
+    pos = np.arange(n)
+    # TIDE's tie order: the base run in image and score order; a fixed run lists the errors first
+    # (fixed or not), then the true positives.
+    base_perm = np.lexsort((pos, -pairs.p_score, pairs.p_cls))
+    fixed_order = np.where(tp, n + pos, pos)
+    fixed_perm = np.lexsort((fixed_order, -pairs.p_score, pairs.p_cls))
+    ap = _sorted_ap(K, base_perm, kept, pairs.p_cls, tp, num_gt)
     counts = {"classification": int((error == CLS).sum()), "localisation": int((error == LOC).sum()),
               "both": int((error == BOTH).sum()), "duplicate": int((error == DUPE).sum()),
               "background": int((error == BKG).sum()), "missed": int(missed.sum())}
+    tsafe = np.maximum(target, 0)
+    wins = (target >= 0) & (winner[tsafe] == pos) & ~g_used[tsafe]
     dap = {}
     for kind, code in (("classification", CLS), ("localisation", LOC), ("both", BOTH), ("duplicate", DUPE),
                        ("background", BKG)):
         fixed = error == code
-        # Errors keep their point (or lose it when fixed); the true positives follow them (TIDE's order).
-        stays = kept & ~fixed
-        becomes_tp = fixed & (code in (CLS, LOC)) & (target >= 0)
-        becomes_tp &= winner[np.maximum(target, 0)] == np.arange(n)
-        becomes_tp &= ~g_used[np.maximum(target, 0)]
-        sel = stays | becomes_tp
-        cls = np.where(becomes_tp & (code == CLS), pairs.g_cls[np.maximum(target, 0)], pairs.p_cls)
-        order = np.where(used == 1, n + base_order, base_order)
-        correct = (used == 1) | becomes_tp
-        new = _mean_ap(K, cls[sel], pairs.p_score[sel], correct[sel], order[sel], num_gt)
+        # Each error keeps its point, or when fixed loses it or (cls/loc, the winner) becomes a TP.
+        becomes_tp = fixed & wins if code in (CLS, LOC) else np.zeros(n, bool)
+        sel = (kept & ~fixed) | becomes_tp
+        if code == CLS:  # points change class: sort again
+            cls = np.where(becomes_tp, pairs.g_cls[tsafe], pairs.p_cls)
+            perm = np.lexsort((fixed_order, -pairs.p_score, cls))
+            new = _sorted_ap(K, perm, sel, cls, tp | becomes_tp, num_gt)
+        else:
+            new = _sorted_ap(K, fixed_perm, sel, pairs.p_cls, tp | becomes_tp, num_gt)
         dap[kind] = max(new - ap, 0.0)
     num_gt_fixed = num_gt - np.bincount(pairs.g_cls[missed], minlength=K)
-    order = np.where(used == 1, n + base_order, base_order)
-    new = _mean_ap(K, pairs.p_cls[kept], pairs.p_score[kept], used[kept] == 1, order[kept], num_gt_fixed)
-    dap["missed"] = max(new - ap, 0.0)
+    dap["missed"] = max(_sorted_ap(K, fixed_perm, kept, pairs.p_cls, tp, num_gt_fixed) - ap, 0.0)
     return TideResult(pos_thr, bg_thr, ap, counts, dap)
 
 
