@@ -86,12 +86,20 @@ def hotcoco_available() -> bool:
     return True
 
 
-def run_hotcoco(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets) -> Accumulated:
+def run_hotcoco(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets, columns=None) -> Accumulated:
     import hotcoco
 
-    # hotcoco copies what it is given (its loadRes writes nothing back into the caller's results).
-    coco_gt = hotcoco.COCO(gt)
-    coco_dt = coco_gt.loadRes(dt)
+    if iou_type == "bbox" and columns is not None and columns.g_box is not None and columns.d_box is not None:
+        # From the columns already read: 2-3x cheaper than hotcoco walking the dicts, same figures.
+        c = columns
+        coco_gt = hotcoco.COCO.from_arrays(gt["images"], gt["categories"], c.g_image, c.g_cat, c.g_box, ids=c.g_id,
+                                           area=c.g_area, iscrowd=c.g_crowd.astype(np.int64))
+        coco_dt = coco_gt.loadRes(np.column_stack([c.d_image.astype(np.float64), c.d_box, c.d_score,
+                                                   c.d_cat.astype(np.float64)]))
+    else:
+        # hotcoco copies what it is given (its loadRes writes nothing back into the caller's results).
+        coco_gt = hotcoco.COCO(gt)
+        coco_dt = coco_gt.loadRes(dt)
     ev = hotcoco.COCOeval(coco_gt, coco_dt, iou_type)
     if image_ids is not None:
         ev.params.imgIds = list(image_ids)
@@ -104,11 +112,12 @@ def run_hotcoco(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets) ->
                        [int(i) for i in p.imgIds], list(p.areaRngLbl), [int(m) for m in p.maxDets], "hotcoco")
 
 
-def run(backend: str, gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets) -> Accumulated:
+def run(backend: str, gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets, columns=None) -> Accumulated:
+    """columns: the input's Columns (hotcoco then reads boxes from arrays)."""
     if backend in ("pycocotools", "ultrafast"):
         return run_pycocotools(gt, dt, iou_type, image_ids, max_dets, backend)
     if backend == "hotcoco":
-        return run_hotcoco(gt, dt, iou_type, image_ids, max_dets)
+        return run_hotcoco(gt, dt, iou_type, image_ids, max_dets, columns)
     if backend == "faster":
         return run_faster(gt, dt, iou_type, image_ids, max_dets)
     raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")

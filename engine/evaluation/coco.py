@@ -217,7 +217,7 @@ def evaluate_coco(gt: dict, dt: list[dict], iou_type: str = "bbox", image_ids=No
     max_dets = sorted(int(m) for m in max_dets)
     if not max_dets or max_dets[0] < 1:
         raise EvaluationError(f"max_dets must be positive integers, got {max_dets}")
-    acc = backends.run(backend or default_backend(), gt, dt, iou_type, image_ids, max_dets)
+    acc = backends.run(backend or default_backend(), gt, dt, iou_type, image_ids, max_dets, cols)
     stats, names, lines = _summary(acc)
     cat_names = {c["id"]: c.get("name", str(c["id"])) for c in gt["categories"]}
     return CocoResult(
