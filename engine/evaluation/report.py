@@ -72,8 +72,9 @@ class EvaluationReport:
         out["voc_map11"] = _clean(self.voc11.map)
         out["best_f1"] = {"f1": overall.best_f1, "threshold": overall.best_threshold}
         out["pr_curves"] = self._pr_curves()
-        out["f1_curves"] = [{"category_id": key, "name": c.label, "num_gt": c.num_gt, "thresholds": _floats(c.thresholds),
-                             "precision": _floats(c.precision), "recall": _floats(c.recall), "f1": _floats(c.f1)}
+        out["f1_curves"] = [{"category_id": key, "name": c.label, "num_gt": c.num_gt,
+                             "thresholds": _floats(c.thresholds), "precision": _floats(c.precision),
+                             "recall": _floats(c.recall), "f1": _floats(c.f1)}
                             for key, c in self.curves.items()]
         s = self.default_threshold() if score_threshold is None else float(score_threshold)
         out["at_threshold"] = _counts_dict(self.matches.at(s), self.matches)
@@ -189,8 +190,9 @@ def format_table(report: EvaluationReport) -> str:
     if report.tide is not None:
         t = report.tide
         lines.append("")
-        lines.append(f"TIDE errors (IoU {t.pos_thr:.2f}, background below {t.bg_thr:.2f}; AP{int(round(t.pos_thr * 100))} "
-                     f"{t.ap:.2f} as TIDE computes it; dAP: AP points fixing them adds back)")
+        lines.append(f"TIDE errors (IoU {t.pos_thr:.2f}, background below {t.bg_thr:.2f}; "
+                     f"AP{int(round(t.pos_thr * 100))} {t.ap:.2f} as TIDE computes it; "
+                     "dAP: AP points fixing them adds back)")
         lines.append("  " + " ".join(f"{k:>14}" for k in ERROR_KINDS))
         lines.append("  " + " ".join(f"{t.counts[k]:>14d}" for k in ERROR_KINDS) + "   count")
         lines.append("  " + " ".join(f"{t.dap[k]:>14.2f}" for k in ERROR_KINDS) + "   dAP")

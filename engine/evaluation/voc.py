@@ -93,7 +93,8 @@ def _positives(pairs: Pairs) -> dict[int, int]:
 
 
 def evaluate_voc_both(gt: dict, dt: list[dict], iou: float = 0.5, difficult_ids=(),
-                      image_ids=None, iou_type: str = "bbox", pairs: Pairs | None = None) -> tuple[VocResult, VocResult]:
+                      image_ids=None, iou_type: str = "bbox",
+                      pairs: Pairs | None = None) -> tuple[VocResult, VocResult]:
     """(all-point, 11-point) from one matching pass. A label is difficult when its id is in
     difficult_ids, when it has "difficult": 1, or when it is a crowd region. iou_type "segm":
     the overlaps are the masks' (the same rules on mask IoU)."""
