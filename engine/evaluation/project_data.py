@@ -7,9 +7,9 @@ COCO exporter writes them, so a project evaluates like its exported files), neve
 recomputed. Predictions of the chosen run are detections; `dt_ids[i]` is the store id of detection i
 (pycocotools renumbers results, so the list is the way back).
 
-Which images: by default those the run covers (the images its `params["image_ids"]` lists when it
-recorded them, else the images it has predictions on), within the chosen subset. Scoring a run that
-saw one image against all of them would count every other image's labels as missed.
+Which images: by default those the run covers (see covered_image_ids), within the chosen subset.
+Scoring a run that saw one image against all of them would count every other image's labels as
+missed; the text of ProjectData.image_set says which set was used and how it was known.
 """
 from __future__ import annotations
 
@@ -71,15 +71,27 @@ def _images(n: int) -> str:
     return f"{n} image" if n == 1 else f"{n} images"
 
 
-def covered_image_ids(store: Store, run_id: int, predicted: set[int] | None = None) -> set[int]:
-    """The images run `run_id` covers: those it recorded, else those it has predictions on."""
+def covered_image_ids(store: Store, run_id: int, predicted: set[int] | None = None,
+                      n_images: int | None = None) -> tuple[set[int] | None, str]:
+    """(the images run `run_id` covers, or None for every image; how that is known).
+
+    In this order: the list the run recorded (params["image_ids"]); for an interactive run (the
+    window's "predict this image", params["interactive"]) or a batch run that counted fewer images
+    than the project holds (params["images"] < n_images), the images it has predictions on; else,
+    for a run that records nothing (imports of results files, older runs), every image."""
     run = store.run(run_id)
-    recorded = run.params.get("image_ids") if run is not None else None
+    params = run.params if run is not None else {}
+    recorded = params.get("image_ids")
     if isinstance(recorded, list) and recorded:
-        return {int(i) for i in recorded}
+        return {int(i) for i in recorded}, "as it recorded them"
     if predicted is None:
         predicted = {a.image_id for a in store.annotations(status=PREDICTION, run_id=run_id)}
-    return set(predicted)
+    if params.get("interactive"):
+        return set(predicted), "the images it predicted on, one by one"
+    count = params.get("images")
+    if isinstance(count, int) and n_images is not None and count < n_images:
+        return set(predicted), f"it predicted {count} images without recording which: those with predictions"
+    return None, f"run #{run_id} does not record which images it saw"
 
 
 def project_to_coco(store: Store, run_id: int, iou_type: str = "bbox", image_ids=None,
@@ -103,20 +115,24 @@ def project_to_coco(store: Store, run_id: int, iou_type: str = "bbox", image_ids
     scope = scope or ("the project" if image_ids is None else "the chosen images")
     all_preds = store.annotations(status=PREDICTION, run_id=run_id)
     chosen_ids = {im.id for im in chosen}
-    covered = covered_image_ids(store, run_id, {a.image_id for a in all_preds}) & chosen_ids
+    covered, how = covered_image_ids(store, run_id, {a.image_id for a in all_preds}, len(store.image_ids()))
+    unknown = covered is None
+    covered = chosen_ids if unknown else covered & chosen_ids
     if not covered:
         raise EvaluationError(f"project {store.root}: run {run_id} ({run.model}) has no predictions "
                               f"on the {len(chosen)} chosen images")
     if images == "covered":
         kept = [im for im in chosen if im.id in covered]
-        if len(kept) == len(chosen):
-            text = f"all {len(chosen)} images of {scope} (run #{run_id} covers them all)"
+        if unknown:
+            text = f"all {_images(len(chosen))} of {scope} ({how})"
+        elif len(kept) == len(chosen):
+            text = f"all {_images(len(chosen))} of {scope}, all covered by run #{run_id} ({how})"
         else:
-            text = (f"the {_images(len(kept))} run #{run_id} covers, of {len(chosen)} in {scope} "
-                    f"(the other {len(chosen) - len(kept)} are left out)")
+            text = (f"the {_images(len(kept))} run #{run_id} covers ({how}), of {len(chosen)} in {scope}; "
+                    f"the other {len(chosen) - len(kept)} are left out")
     else:
         kept = chosen
-        text = f"all {len(chosen)} images of {scope}"
+        text = f"all {_images(len(chosen))} of {scope}"
         if len(covered) < len(chosen):
             text += (f", {len(chosen) - len(covered)} of them not covered by run #{run_id} "
                      "(their labels count as missed)")

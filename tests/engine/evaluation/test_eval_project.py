@@ -16,10 +16,14 @@ def test_project_evaluation_equals_evaluating_the_exported_files(store):
     exported_gt, exported_dt = store_to_coco_dict(store), coco_results(store, run, iou_type="bbox")
     exported = evaluate_coco(exported_gt, exported_dt, "bbox")
     np.testing.assert_allclose(mine.stats, exported.stats, atol=1e-12)
-    # By default only the images the run predicted on are scored.
+    # A run that records nothing about what it saw is scored on every image (as the files would be);
+    # an interactive one (the window's "predict this image") on the images it predicted on.
+    assert evaluate_project(store, run, "bbox").image_ids == exported.image_ids
     covered = sorted({d["image_id"] for d in dt})
     assert len(covered) < len(gt["images"])
-    default = evaluate_project(store, run, "bbox")
+    interactive = store_from_coco(store, {**gt, "annotations": [], "images": [], "categories": []}, dt,
+                                  params={"interactive": True})
+    default = evaluate_project(store, interactive, "bbox")
     assert default.image_ids == covered
     np.testing.assert_allclose(default.stats, evaluate_coco(exported_gt, exported_dt, "bbox", image_ids=covered).stats,
                                atol=1e-12)

@@ -19,10 +19,13 @@ def run_cli(args, capsys):
     return rc, out.out, out.err
 
 
-def test_a_run_that_saw_one_image_is_scored_on_that_image(store, tmp_path, capsys):
+@pytest.mark.parametrize("record", ["interactive", "image_ids"])
+def test_a_run_that_saw_one_image_is_scored_on_that_image(store, tmp_path, capsys, record):
+    """The window's one-image run (interactive) or a run that lists its images is scored on them."""
     gt, dt = make_case(7)
     one = next(d["image_id"] for d in dt if any(a["image_id"] == d["image_id"] for a in gt["annotations"]))
-    run = store_from_coco(store, gt, [d for d in dt if d["image_id"] == one])
+    params = {"interactive": True} if record == "interactive" else {"image_ids": [one]}
+    run = store_from_coco(store, gt, [d for d in dt if d["image_id"] == one], params=params)
     root = store.root
     store.close()
     out = tmp_path / "r.json"
@@ -31,7 +34,8 @@ def test_a_run_that_saw_one_image_is_scored_on_that_image(store, tmp_path, capsy
     data = json.loads(out.read_text())
     assert data["images"] == 1
     n = len(gt["images"])
-    assert data["image_set"].startswith(f"the 1 image run #{run} covers, of {n} in the project")
+    assert data["image_set"].startswith(f"the 1 image run #{run} covers (")
+    assert data["image_set"].endswith(f"of {n} in the project; the other {n - 1} are left out")
     assert f"Images: the 1 image run #{run} covers" in text
     labels_there = sum(1 for a in gt["annotations"] if a["image_id"] == one and not a["iscrowd"])
     at = data["at_threshold"]
@@ -42,6 +46,17 @@ def test_a_run_that_saw_one_image_is_scored_on_that_image(store, tmp_path, capsy
     assert rc == 0 and data["images"] == n
     assert f"not covered by run #{run}" in data["image_set"]
     assert data["stats"]["AP@100"] < 0.2
+
+
+def test_a_run_that_records_nothing_is_scored_on_every_image(store):
+    """Imported results and older runs say nothing about what they saw: every image, and the text says why."""
+    from engine.evaluation.report import evaluate_project_report
+    gt, dt = make_case(7)
+    run = store_from_coco(store, gt, [d for d in dt if d["image_id"] == dt[0]["image_id"]])
+    report = evaluate_project_report(store, run)
+    assert len(report.coco.image_ids) == len(gt["images"])
+    assert report.image_set == f"all {len(gt['images'])} images of the project (run #{run} does not record which " \
+                               "images it saw)"
 
 
 def test_difficult_labels_are_left_out_on_every_side_of_a_files_report():
