@@ -33,6 +33,7 @@ class ProjectData:
     image_ids: list[int]
     difficult_ids: set[int] = field(default_factory=set)
     image_set: str = ""  # which images, in words
+    image_set_short: str = ""  # the same in a few words, for a status line
 
 
 def ground_truth(store: Store, images: list[ImageRecord], with_masks: bool, category_ids=None,
@@ -121,8 +122,11 @@ def project_to_coco(store: Store, run_id: int, iou_type: str = "bbox", image_ids
     if not covered:
         raise EvaluationError(f"project {store.root}: run {run_id} ({run.model}) has no predictions "
                               f"on the {len(chosen)} chosen images")
+    short = f"all {_images(len(chosen))}"
     if images == "covered":
         kept = [im for im in chosen if im.id in covered]
+        if len(kept) < len(chosen):
+            short = f"{len(kept)} of {_images(len(chosen))}, those run #{run_id} covers"
         if unknown:
             text = f"all {_images(len(chosen))} of {scope} ({how})"
         elif len(kept) == len(chosen):
@@ -136,6 +140,7 @@ def project_to_coco(store: Store, run_id: int, iou_type: str = "bbox", image_ids
         if len(covered) < len(chosen):
             text += (f", {len(chosen) - len(covered)} of them not covered by run #{run_id} "
                      "(their labels count as missed)")
+            short += f", {len(chosen) - len(covered)} not covered by run #{run_id}"
     sizes = {im.id: (im.height, im.width) for im in kept}
     preds = [a for a in all_preds if a.image_id in sizes]
     if not preds:
@@ -157,4 +162,4 @@ def project_to_coco(store: Store, run_id: int, iou_type: str = "bbox", image_ids
         dt_ids.append(a.id)
     if not gt["categories"]:
         raise EvaluationError(f"project {store.root}: no categories")
-    return ProjectData(gt, dt, dt_ids, [im.id for im in kept], difficult, text)
+    return ProjectData(gt, dt, dt_ids, [im.id for im in kept], difficult, text, short)

@@ -30,6 +30,7 @@ class EvaluationReport:
     match_iou: float
     tide: TideResult | None = None
     image_set: str = ""  # which images were scored, in words
+    image_set_short: str = ""  # the same in a few words (a status line)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -65,6 +66,7 @@ class EvaluationReport:
         overall = self.curves[None]
         out = self.coco.to_dict()
         out["image_set"] = self.image_set
+        out["image_set_short"] = self.image_set_short
         out["per_class"] = [{k: _clean(v) for k, v in r.items()} for r in self.class_rows()]
         out["match_iou"] = self.match_iou
         out["voc_on"] = self.voc_on
@@ -122,14 +124,16 @@ def _clean(v):
 
 
 def build_report(coco: CocoResult, gt: dict, dt: list[dict], dt_ids=None, difficult_ids=(),
-                 match_iou: float = 0.5, cancel=None, image_set: str = "") -> EvaluationReport:
+                 match_iou: float = 0.5, cancel=None, image_set: str = "",
+                 image_set_short: str = "") -> EvaluationReport:
     """Matching, VOC AP (on masks for segm), F1 curves and TIDE, all from one set of IoUs."""
     with gc_paused():
         pairs = build_pairs(gt, dt, coco.iou_type, coco.image_ids, difficult_ids, coco.extra.get("columns"))
         matches = match_objects(gt, dt, match_iou, coco.iou_type, dt_ids, cancel=cancel, pairs=pairs)
         voc, voc11 = evaluate_voc_both(gt, dt, match_iou, pairs=pairs)
         tide = tide_errors(pairs, pos_thr=match_iou, max_dets=coco.max_dets[-1])
-        return EvaluationReport(coco, matches, confidence_curves(matches), voc, voc11, match_iou, tide, image_set)
+        return EvaluationReport(coco, matches, confidence_curves(matches), voc, voc11, match_iou, tide, image_set,
+                                image_set_short or f"{len(coco.image_ids)} images")
 
 
 def evaluate_files_report(gt: dict, dt: list[dict], iou_type="bbox", image_ids=None, max_dets=(1, 10, 100),
@@ -138,7 +142,8 @@ def evaluate_files_report(gt: dict, dt: list[dict], iou_type="bbox", image_ids=N
         coco = evaluate_coco(gt, dt, iou_type, image_ids, max_dets, backend)
         n = len(coco.image_ids)
         where = f"all {n} images of {gt_name}" if image_ids is None else f"{n} chosen images of {gt_name}"
-        return build_report(coco, gt, dt, None, (), match_iou, image_set=where)
+        return build_report(coco, gt, dt, None, (), match_iou, image_set=where,
+                            image_set_short=f"all {n} images" if image_ids is None else f"{n} images")
 
 
 def evaluate_project_report(store, run_id: int, iou_type="bbox", image_ids=None, max_dets=(1, 10, 100),
@@ -157,7 +162,7 @@ def evaluate_project_report(store, run_id: int, iou_type="bbox", image_ids=None,
         step(2, "Matching predictions to labels")
         data = coco.extra["data"]
         report = build_report(coco, data.gt, data.dt, data.dt_ids, data.difficult_ids, match_iou, cancel,
-                              data.image_set)
+                              data.image_set, data.image_set_short)
     step(4, "Done")
     return report
 

@@ -36,6 +36,7 @@ def test_a_run_that_saw_one_image_is_scored_on_that_image(store, tmp_path, capsy
     n = len(gt["images"])
     assert data["image_set"].startswith(f"the 1 image run #{run} covers (")
     assert data["image_set"].endswith(f"of {n} in the project; the other {n - 1} are left out")
+    assert data["image_set_short"] == f"1 of {n} images, those run #{run} covers"  # the window's status line
     assert f"Images: the 1 image run #{run} covers" in text
     labels_there = sum(1 for a in gt["annotations"] if a["image_id"] == one and not a["iscrowd"])
     at = data["at_threshold"]
