@@ -89,6 +89,23 @@ def _to_rle(seg, h: int, w: int):
     return {"size": seg["size"], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
 
 
+def _rles(segs: list, image_of: np.ndarray, sizes: dict) -> list:
+    """Each segmentation as an RLE. Single polygons are rasterised image by image in one call
+    (the same RLEs, without a call per label); anything else one by one."""
+    out: list = [None] * len(segs)
+    by_image: dict[int, list[int]] = {}
+    for k, seg in enumerate(segs):
+        # frPyObjects reads a list whose first entry has 4 numbers as boxes: such polygons go alone.
+        if isinstance(seg, list) and len(seg) == 1 and len(seg[0]) > 4:
+            by_image.setdefault(int(image_of[k]), []).append(k)
+        else:
+            out[k] = _to_rle(seg, *sizes[int(image_of[k])])
+    for img, ks in by_image.items():
+        for k, rle in zip(ks, mask_utils.frPyObjects([segs[k][0] for k in ks], *sizes[img])):
+            out[k] = rle
+    return out
+
+
 def build_pairs(gt: dict, dt: list[dict], iou_type: str = "bbox", image_ids=None, difficult_ids=(),
                 columns: Columns | None = None) -> Pairs:
     """columns: the fields already read (evaluate_coco's), else read here."""
@@ -165,8 +182,8 @@ class _Geometry:
         anns = gt["annotations"]
         if pairs.iou_type == "segm":
             sizes = {im["id"]: (im.get("height", 0), im.get("width", 0)) for im in gt["images"]}
-            self.p_rle = [_to_rle(dt[i]["segmentation"], *sizes[dt[i]["image_id"]]) for i in pairs.p_src]
-            self.g_rle = [_to_rle(anns[j]["segmentation"], *sizes[anns[j]["image_id"]]) for j in pairs.g_src]
+            self.p_rle = _rles([dt[i]["segmentation"] for i in pairs.p_src], pairs.p_image, sizes)
+            self.g_rle = _rles([anns[j]["segmentation"] for j in pairs.g_src], pairs.g_image, sizes)
         else:
             self.p_box = (cols.d_box if cols.d_box is not None else boxes(dt))[pairs.p_src]
             self.g_box = (cols.g_box if cols.g_box is not None else boxes(anns))[pairs.g_src]
