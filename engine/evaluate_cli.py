@@ -1,11 +1,13 @@
 """`main.py evaluate`: COCO (and VOC, F1) evaluation of detections against ground truth.
 
     main.py evaluate --gt GT.json --dt DT.json [--iou-type bbox|segm] [--json OUT]
-    main.py evaluate --project P --model-run R [--split val] [--iou-type segm]
+    main.py evaluate --project P --model-run R [--split val] [--iou-type segm] [--all-images]
     main.py evaluate --project P --model-run R --iou-type semantic
 
-Prints pycocotools' 12 summary lines, then a per-class table. Bad input: one line on stderr and
-exit code 2.
+Prints pycocotools' 12 summary lines, which images were scored, a per-class table, VOC mAP, the
+best F1 and the TIDE error breakdown. --json also holds the PR and F1 curves, the TP/FP/FN counts
+and the confusion matrix at a score threshold (--score-threshold, default the best F1's). Bad
+input: one line on stderr and exit code 2.
 """
 from __future__ import annotations
 
@@ -20,13 +22,19 @@ def add_arguments(p, name):
     src.add_argument("--project", help="project folder: its labels are the ground truth")
     src.add_argument("--model-run", type=int, help="with --project: the run whose predictions are evaluated")
     src.add_argument("--split", choices=["train", "val", "test"], help="with --project: only this split")
+    src.add_argument("--all-images", action="store_true",
+                     help="with --project: score every chosen image, also those the run did not predict on "
+                          "(default: only the images the run covers)")
     p.add_argument("--iou-type", choices=["bbox", "segm", "semantic"], default="bbox",
                    help="bbox or segm: COCO; semantic (with --project): pixel accuracy, IoU, mIoU, Dice")
     p.add_argument("--max-dets", type=int, nargs="+", default=[1, 10, 100], metavar="N",
                    help="maxDets list (default 1 10 100)")
     p.add_argument("--match-iou", type=float, default=0.5, help="IoU for VOC AP, F1 and matching (default 0.5)")
-    p.add_argument("--backend", choices=["faster", "pycocotools"], default=None,
-                   help="COCO evaluator (default: faster; both give the same figures)")
+    p.add_argument("--backend", choices=["hotcoco", "faster", "pycocotools", "ultrafast"], default=None,
+                   help="COCO evaluator (default: hotcoco; all give pycocotools' figures)")
+    p.add_argument("--score-threshold", type=float, default=None, metavar="S",
+                   help="score threshold of the TP/FP/FN counts and confusion matrix in --json "
+                        "(default: the best F1's)")
     p.add_argument("--json", metavar="OUT", help="also write every figure to this JSON file")
 
 
@@ -70,7 +78,7 @@ def run(args) -> int:
             dt = load_json_file(args.dt, "detections")
             try:
                 report = evaluate_files_report(gt, dt, args.iou_type, None, args.max_dets, args.backend,
-                                               args.match_iou)
+                                               args.match_iou, gt_name=str(args.gt))
             except EvaluationError as e:
                 text = str(e)
                 for what, path in (("ground truth", args.gt), ("detections", args.dt)):
@@ -91,13 +99,15 @@ def run(args) -> int:
                 if args.iou_type == "semantic":
                     return _semantic(store, args.model_run, ids, args.json)
                 report = evaluate_project_report(store, args.model_run, args.iou_type, ids, args.max_dets,
-                                                 args.backend, args.match_iou)
+                                                 args.backend, args.match_iou,
+                                                 images="all" if args.all_images else "covered",
+                                                 scope=f"split {args.split!r}" if args.split else None)
             finally:
                 store.close()
     except EvaluationError as e:
         return _fail(str(e))
     print(format_table(report))
     if args.json:
-        atomic_write_text(args.json, json.dumps(report.to_dict(), indent=1))
+        atomic_write_text(args.json, json.dumps(report.to_dict(args.score_threshold), indent=1))
         print(f"wrote {args.json}", file=sys.stderr)
     return 0

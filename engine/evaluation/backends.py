@@ -1,6 +1,7 @@
-"""The two COCO evaluators behind evaluate_coco: pycocotools (the oracle) and faster-coco-eval.
+"""The COCO evaluators behind evaluate_coco: pycocotools (the oracle), hotcoco (a Rust port, the
+fast path) and faster-coco-eval.
 
-Both return the same thing: the accumulated arrays ("precision" TxRxKxAxM, "recall" TxKxAxM,
+All return the same thing: the accumulated arrays ("precision" TxRxKxAxM, "recall" TxKxAxM,
 "scores" TxRxKxAxM) and the parameters they were computed with. Neither prints.
 """
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-BACKENDS = ("pycocotools", "faster")
+BACKENDS = ("hotcoco", "pycocotools", "faster", "ultrafast")
 
 
 @dataclass
@@ -33,9 +34,13 @@ def _copies(dt: list[dict]) -> list[dict]:
     return [dict(d) for d in dt]
 
 
-def run_pycocotools(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets) -> Accumulated:
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
+def run_pycocotools(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets,
+                    library: str = "pycocotools") -> Accumulated:
+    if library == "ultrafast":  # ultrafast-pycocotools: pycocotools' classes, evaluated in Rust
+        from ultrafast_pycocotools import COCO, COCOeval
+    else:
+        from pycocotools.coco import COCO
+        from pycocotools.cocoeval import COCOeval
 
     with contextlib.redirect_stdout(io.StringIO()):
         coco_gt = COCO()
@@ -49,9 +54,9 @@ def run_pycocotools(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets
         ev.evaluate()
         ev.accumulate()
     p = ev.params
-    return Accumulated(ev.eval["precision"], ev.eval["recall"], ev.eval["scores"], np.asarray(p.iouThrs),
-                       np.asarray(p.recThrs), list(p.catIds), list(p.imgIds), list(p.areaRngLbl),
-                       list(p.maxDets), "pycocotools")
+    return Accumulated(np.asarray(ev.eval["precision"]), np.asarray(ev.eval["recall"]), np.asarray(ev.eval["scores"]),
+                       np.asarray(p.iouThrs), np.asarray(p.recThrs), [int(c) for c in p.catIds],
+                       [int(i) for i in p.imgIds], list(p.areaRngLbl), [int(m) for m in p.maxDets], library)
 
 
 def run_faster(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets) -> Accumulated:
@@ -73,9 +78,46 @@ def run_faster(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets) -> 
                        [int(m) for m in p.maxDets], "faster")
 
 
-def run(backend: str, gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets) -> Accumulated:
-    if backend == "pycocotools":
-        return run_pycocotools(gt, dt, iou_type, image_ids, max_dets)
+def hotcoco_available() -> bool:
+    try:
+        import hotcoco  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def run_hotcoco(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets, columns=None) -> Accumulated:
+    import hotcoco
+
+    if iou_type == "bbox" and columns is not None and columns.g_box is not None and columns.d_box is not None:
+        # From the columns already read: 2-3x cheaper than hotcoco walking the dicts, same figures.
+        c = columns
+        coco_gt = hotcoco.COCO.from_arrays(gt["images"], gt["categories"], c.g_image, c.g_cat, c.g_box, ids=c.g_id,
+                                           area=c.g_area, iscrowd=c.g_crowd.astype(np.int64))
+        coco_dt = coco_gt.loadRes(np.column_stack([c.d_image.astype(np.float64), c.d_box, c.d_score,
+                                                   c.d_cat.astype(np.float64)]))
+    else:
+        # hotcoco copies what it is given (its loadRes writes nothing back into the caller's results).
+        coco_gt = hotcoco.COCO(gt)
+        coco_dt = coco_gt.loadRes(dt)
+    ev = hotcoco.COCOeval(coco_gt, coco_dt, iou_type)
+    if image_ids is not None:
+        ev.params.imgIds = list(image_ids)
+    ev.params.maxDets = list(max_dets)
+    ev.evaluate()
+    ev.accumulate()
+    p, e = ev.params, ev.eval
+    return Accumulated(np.asarray(e["precision"]), np.asarray(e["recall"]), np.asarray(e["scores"]),
+                       np.asarray(p.iouThrs), np.asarray(p.recThrs), [int(c) for c in p.catIds],
+                       [int(i) for i in p.imgIds], list(p.areaRngLbl), [int(m) for m in p.maxDets], "hotcoco")
+
+
+def run(backend: str, gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets, columns=None) -> Accumulated:
+    """columns: the input's Columns (hotcoco then reads boxes from arrays)."""
+    if backend in ("pycocotools", "ultrafast"):
+        return run_pycocotools(gt, dt, iou_type, image_ids, max_dets, backend)
+    if backend == "hotcoco":
+        return run_hotcoco(gt, dt, iou_type, image_ids, max_dets, columns)
     if backend == "faster":
         return run_faster(gt, dt, iou_type, image_ids, max_dets)
     raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")

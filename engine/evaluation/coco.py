@@ -16,13 +16,25 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import backends
-from .inputs import EvaluationError, check_detections, check_ground_truth, check_image_ids
+from .columns import Columns, columns_of, read_columns
+from .inputs import IOU_TYPES, EvaluationError, check_detections, check_ground_truth, check_image_ids
 
 DEFAULT_MAX_DETS = (1, 10, 100)
 AREAS = ("all", "small", "medium", "large")
-# faster-coco-eval matches pycocotools on every oracle and edge-case test (tests/engine/evaluation)
-# and is several times faster (tests/benchmarks/bench_evaluation.py), so it is the default.
-DEFAULT_BACKEND = "faster"
+# hotcoco matches pycocotools on every oracle and edge-case test (tests/engine/evaluation) and is
+# about 15 times faster than faster-coco-eval (tests/benchmarks/bench_eval_backends.py), so it is the
+# default; without it (an install that lacks the wheel), faster-coco-eval, then pycocotools.
+DEFAULT_BACKEND = "hotcoco"
+
+
+def default_backend() -> str:
+    if backends.hotcoco_available():
+        return "hotcoco"
+    try:
+        import faster_coco_eval  # noqa: F401
+    except ImportError:
+        return "pycocotools"
+    return "faster"
 
 
 def _mean_defined(s: np.ndarray) -> float:
@@ -156,17 +168,20 @@ def _summary(acc: backends.Accumulated) -> tuple[np.ndarray, list[str], list[str
     return np.asarray(stats), names, lines
 
 
-def _per_class(acc: backends.Accumulated, gt: dict, dt: list[dict], image_ids) -> list[ClassMetrics]:
+def _per_class(acc: backends.Accumulated, gt: dict, cols: Columns, image_ids) -> list[ClassMetrics]:
     names = {c["id"]: c.get("name", str(c["id"])) for c in gt["categories"]}
-    keep = None if image_ids is None else set(image_ids)
-    n_gt: dict[int, int] = {}
-    for a in gt["annotations"]:
-        if (keep is None or a["image_id"] in keep) and not a.get("iscrowd", 0):
-            n_gt[a["category_id"]] = n_gt.get(a["category_id"], 0) + 1
-    n_dt: dict[int, int] = {}
-    for d in dt:
-        if keep is None or d["image_id"] in keep:
-            n_dt[d["category_id"]] = n_dt.get(d["category_id"], 0) + 1
+    a_img, a_cat, d_img, d_cat = cols.g_image, cols.g_cat, cols.d_image, cols.d_cat
+    a_keep = ~cols.g_crowd
+    d_keep = np.ones(len(d_img), bool)
+    if image_ids is not None:
+        keep = np.fromiter(image_ids, np.int64)
+        a_keep &= np.isin(a_img, keep)
+        d_keep &= np.isin(d_img, keep)
+    cats = np.asarray(acc.cat_ids, np.int64)
+    n_gt = dict(zip(*np.unique(a_cat[a_keep], return_counts=True)))
+    n_dt = dict(zip(*np.unique(d_cat[d_keep], return_counts=True)))
+    n_gt = {int(c): int(n_gt.get(c, 0)) for c in cats}
+    n_dt = {int(c): int(n_dt.get(c, 0)) for c in cats}
     t50 = np.nonzero(np.isclose(acc.iou_thrs, 0.5))[0]
     t75 = np.nonzero(np.isclose(acc.iou_thrs, 0.75))[0]
     out = []
@@ -189,37 +204,42 @@ def evaluate_coco(gt: dict, dt: list[dict], iou_type: str = "bbox", image_ids=No
     """COCO evaluation of results `dt` (COCO results format) against the COCO dict `gt`.
 
     image_ids: evaluate on this subset only (a split, a filter). max_dets: any ascending list.
-    backend: "pycocotools" or "faster" (default DEFAULT_BACKEND). Raises EvaluationError on bad input.
+    backend: one of backends.BACKENDS (default: default_backend()). Raises EvaluationError on bad input.
     """
     start = time.perf_counter()
-    check_ground_truth(gt, iou_type)
-    check_detections(dt, gt, iou_type)
+    cols = read_columns(gt, dt, iou_type) if iou_type in IOU_TYPES else None
+    if cols is None:
+        check_ground_truth(gt, iou_type)
+        check_detections(dt, gt, iou_type)
+        cols = columns_of(gt, dt)
     if image_ids is not None:
         image_ids = check_image_ids(image_ids, gt)
     max_dets = sorted(int(m) for m in max_dets)
     if not max_dets or max_dets[0] < 1:
         raise EvaluationError(f"max_dets must be positive integers, got {max_dets}")
-    acc = backends.run(backend or DEFAULT_BACKEND, gt, dt, iou_type, image_ids, max_dets)
+    acc = backends.run(backend or default_backend(), gt, dt, iou_type, image_ids, max_dets, cols)
     stats, names, lines = _summary(acc)
     cat_names = {c["id"]: c.get("name", str(c["id"])) for c in gt["categories"]}
     return CocoResult(
         iou_type=iou_type, stats=stats, stat_names=names, stat_lines=lines,
         precision=acc.precision, recall=acc.recall, scores=acc.scores, iou_thrs=acc.iou_thrs,
         rec_thrs=acc.rec_thrs, cat_ids=acc.cat_ids, cat_names=[cat_names.get(c, str(c)) for c in acc.cat_ids],
-        image_ids=acc.image_ids, max_dets=acc.max_dets, per_class=_per_class(acc, gt, dt, image_ids),
-        backend=acc.backend, seconds=time.perf_counter() - start)
+        image_ids=acc.image_ids, max_dets=acc.max_dets, per_class=_per_class(acc, gt, cols, image_ids),
+        backend=acc.backend, seconds=time.perf_counter() - start, extra={"columns": cols})
 
 
 def evaluate_project(store, run_id: int, iou_type: str = "bbox", image_ids=None,
-                     max_dets=DEFAULT_MAX_DETS, backend: str | None = None, progress=None) -> CocoResult:
-    """COCO evaluation of run `run_id`'s predictions against the project's labels.
+                     max_dets=DEFAULT_MAX_DETS, backend: str | None = None, progress=None,
+                     images: str = "covered", scope: str | None = None) -> CocoResult:
+    """COCO evaluation of run `run_id`'s predictions against the project's labels, on the images
+    the run covers (images="covered", default) or on all of image_ids (images="all").
 
-    The returned result carries the COCO dicts in `extra["data"]` (a ProjectData) so that
-    per-object matching can reuse them without reading the store again.
+    The returned result carries the COCO dicts in `extra["data"]` (a ProjectData, with the
+    image-set text) so that per-object matching can reuse them without reading the store again.
     """
     from .project_data import project_to_coco
 
-    data = project_to_coco(store, run_id, iou_type, image_ids, progress)
+    data = project_to_coco(store, run_id, iou_type, image_ids, progress, images, scope)
     result = evaluate_coco(data.gt, data.dt, iou_type, data.image_ids, max_dets, backend)
     result.extra["data"] = data
     return result

@@ -27,7 +27,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from pycocotools import mask as mask_utils
+
+from .pairs import Pairs, build_pairs
 
 LOW_IOU_FLOOR = 0.1
 TP, FP, IGNORED = 0, 1, 2
@@ -62,28 +63,6 @@ class ThresholdCounts:
     @property
     def totals(self) -> tuple[int, int, int]:
         return int(self.tp.sum()), int(self.fp.sum()), int(self.fn.sum())
-
-
-def _to_rle(seg, h: int, w: int):
-    if isinstance(seg, list):
-        return mask_utils.merge(mask_utils.frPyObjects(seg, h, w))
-    if isinstance(seg.get("counts"), list):
-        return mask_utils.frPyObjects(seg, h, w)
-    counts = seg["counts"]
-    return {"size": seg["size"], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
-
-
-def _iou(dts: list[dict], gts: list[dict], iou_type: str, h: int, w: int) -> np.ndarray:
-    if not dts or not gts:
-        return np.zeros((len(dts), len(gts)))
-    crowd = [int(g.get("iscrowd", 0)) for g in gts]
-    if iou_type == "segm":
-        d = [_to_rle(x["segmentation"], h, w) for x in dts]
-        g = [_to_rle(x["segmentation"], h, w) for x in gts]
-    else:
-        d = np.asarray([x["bbox"] for x in dts], float)
-        g = np.asarray([x["bbox"] for x in gts], float)
-    return np.asarray(mask_utils.iou(d, g, crowd), float).reshape(len(dts), len(gts))
 
 
 class Matches:
@@ -205,111 +184,107 @@ class Matches:
 
 def match_objects(gt: dict, dt: list[dict], iou: float = 0.5, iou_type: str = "bbox",
                   dt_ids: list[int] | None = None, difficult_ids=(), image_ids=None,
-                  cancel=None) -> Matches:
+                  cancel=None, pairs: Pairs | None = None) -> Matches:
     """One pass over every image; see the module text for the rules. dt_ids: the id to report for
-    each result (default: its index). difficult_ids: label ids treated like crowd regions."""
-    cats = sorted(c["id"] for c in gt["categories"])
-    names = {c["id"]: c.get("name", str(c["id"])) for c in gt["categories"]}
-    cls_of = {c: k for k, c in enumerate(cats)}
-    keep = None if image_ids is None else set(image_ids)
-    sizes = {im["id"]: (im.get("height", 0), im.get("width", 0)) for im in gt["images"]}
-    difficult = set(difficult_ids)
-    gts_by_img: dict[int, list[int]] = {}
-    for j, a in enumerate(gt["annotations"]):
-        if keep is None or a["image_id"] in keep:
-            gts_by_img.setdefault(a["image_id"], []).append(j)
-    dts_by_img: dict[int, list[int]] = {}
-    for i, d in enumerate(dt):
-        if keep is None or d["image_id"] in keep:
-            dts_by_img.setdefault(d["image_id"], []).append(i)
-    n_pred = sum(map(len, dts_by_img.values()))
-    n_gt = sum(map(len, gts_by_img.values()))
-    m = Matches(cats, [names[c] for c in cats], iou, n_pred, n_gt)
-    pi = gi = 0
-    for n_img, img in enumerate(sorted(set(gts_by_img) | set(dts_by_img))):
-        if cancel is not None and n_img % 200 == 0 and cancel():
+    each result (default: its index). difficult_ids: label ids treated like crowd regions (as are
+    labels with "difficult": 1). pairs: the columns and IoUs if already built (build_pairs)."""
+    if pairs is None:
+        pairs = build_pairs(gt, dt, iou_type, image_ids, difficult_ids)
+    m = Matches(pairs.cat_ids, pairs.cat_names, iou, pairs.n_pred, pairs.n_gt)
+    m.p_image, m.p_cls, m.p_score = pairs.p_image, pairs.p_cls, pairs.p_score
+    m.p_id = np.asarray(dt_ids, np.int64)[pairs.p_src] if dt_ids is not None else pairs.p_src.astype(np.int64)
+    m.g_image, m.g_id, m.g_cls, m.g_ignored = pairs.g_image, pairs.g_id, pairs.g_cls, pairs.g_hard
+    # Predictions on images without labels stay background (the defaults below); the rest by bucket.
+    m.p_outcome[:], m.p_reason[:] = FP, BACKGROUND
+    for n, bucket in enumerate(pairs.buckets):
+        if cancel is not None and n % 8 == 0 and cancel():
             raise InterruptedError("cancelled")
-        g_idx = gts_by_img.get(img, [])
-        d_idx = dts_by_img.get(img, [])
-        d_idx = [d_idx[k] for k in np.argsort([-dt[i]["score"] for i in d_idx], kind="mergesort")]
-        g_anns = [gt["annotations"][j] for j in g_idx]
-        d_anns = [dt[i] for i in d_idx]
-        g0, p0 = gi, pi
-        for a in g_anns:
-            m.g_image[gi], m.g_id[gi], m.g_cls[gi] = img, a["id"], cls_of[a["category_id"]]
-            m.g_ignored[gi] = bool(a.get("iscrowd", 0)) or a["id"] in difficult
-            gi += 1
-        for k, d in enumerate(d_anns):
-            m.p_image[pi] = img
-            m.p_id[pi] = dt_ids[d_idx[k]] if dt_ids is not None else d_idx[k]
-            m.p_cls[pi], m.p_score[pi] = cls_of[d["category_id"]], d["score"]
-            pi += 1
-        _match_image(m, _iou(d_anns, g_anns, iou_type, *sizes.get(img, (0, 0))), p0, pi, g0, gi)
+        _match_bucket(m, bucket)
     return m
 
 
-def _match_image(m: Matches, ious: np.ndarray, p0: int, p1: int, g0: int, g1: int) -> None:
+def _last_argmax(a: np.ndarray) -> np.ndarray:
+    """Per row, the last index of the maximum (pycocotools keeps the last of equal IoUs)."""
+    return a.shape[1] - 1 - np.argmax(a[:, ::-1], axis=1)
+
+
+def _match_bucket(m: Matches, bk) -> None:
     t = m.iou
-    g_cls = m.g_cls[g0:g1]
-    ignored = m.g_ignored[g0:g1]
-    tp_taken = np.zeros(g1 - g0, bool)
-    confused = np.zeros(g1 - g0, bool)
-    if g1 == g0:  # nothing labelled here: every prediction is background
-        m.p_outcome[p0:p1], m.p_reason[p0:p1] = FP, BACKGROUND
+    B, Dm = bk.pidx.shape
+    gvalid = bk.gvalid
+    gsafe = np.maximum(bk.gidx, 0)
+    g_cls = np.where(gvalid, m.g_cls[gsafe], -1)
+    ignored = gvalid & m.g_ignored[gsafe]
+    psafe = np.maximum(bk.pidx, 0)
+    p_cls = np.where(bk.pvalid, m.p_cls[psafe], -2)
+    same_all = p_cls[:, :, None] == g_cls[:, None, :]  # B x Dm x Gm
+    # Each label's best-overlapping prediction of its class (first in score order among equals).
+    ov = np.where(same_all, bk.iou, -1.0)
+    best = np.argmax(ov, axis=1)  # B x Gm
+    best_iou = np.take_along_axis(ov, best[:, None, :], 1)[:, 0, :]
+    hit = (best_iou > 0) & gvalid
+    gi = bk.gidx[hit]
+    m.g_best_iou[gi] = best_iou[hit]
+    m.g_best_pred[gi] = np.take_along_axis(bk.pidx, best, 1)[hit]
+    tp_taken = np.zeros(gvalid.shape, bool)
+    confused = np.zeros(gvalid.shape, bool)
+    for k in range(Dm):
+        r = np.nonzero(bk.pvalid[:, k])[0]
+        if not len(r):
+            break
+        p = bk.pidx[r, k]
+        row = bk.iou[r, k]
+        same = same_all[r, k]
+        over = (row >= t) & gvalid[r]
+        ign = ignored[r]
+        free = same & over & ~ign & ~tp_taken[r]
+        is_tp = free.any(1)
+        j = _last_argmax(np.where(free, row, -1.0))
+        rt, jt, pt = r[is_tp], j[is_tp], p[is_tp]
+        tp_taken[rt, jt] = True
+        gg = bk.gidx[rt, jt]
+        m.p_outcome[pt], m.p_reason[pt], m.p_gt[pt], m.p_iou[pt] = TP, NO_REASON, gg, row[is_tp, jt]
+        m.g_tp_pred[gg], m.g_tp_score[gg] = pt, m.p_score[pt]
+        rest = ~is_tp
+        _first_match(m, rest & (same & over & ign).any(1), same & over & ign, row, bk.gidx[r], p, IGNORED, IGNORE)
+        rest &= ~(same & over & ign).any(1)
+        dup = rest & (same & over).any(1)
+        _first_match(m, dup, same & over, row, bk.gidx[r], p, FP, DUPLICATE)
+        rest &= ~dup
+        other = ~same & over & ~ign
+        wrong = rest & other.any(1)
+        _first_match(m, wrong, other, row, bk.gidx[r], p, FP, WRONG_CLASS)
+        open_ = other & ~tp_taken[r] & ~confused[r]
+        conf = wrong & open_.any(1)
+        if conf.any():
+            jc = np.argmax(np.where(open_, row, -1.0), axis=1)[conf]
+            rc, pc = r[conf], p[conf]
+            confused[rc, jc] = True
+            gc = bk.gidx[rc, jc]
+            m.p_confused[pc] = gc
+            m.g_confused_by[gc], m.g_confused_score[gc] = pc, m.p_score[pc]
+        rest &= ~wrong
+        same_row = np.where(same, row, -1.0)
+        low = rest & (same_row.max(1) >= LOW_IOU_FLOOR)
+        _first_match(m, low, same, row, bk.gidx[r], p, FP, LOW_IOU)
+        back = rest & ~low
+        if back.any():
+            jb = np.argmax(np.where(gvalid[r], row, -1.0), axis=1)[back]
+            pb, vb = p[back], row[back, jb]
+            m.p_reason[pb] = BACKGROUND
+            m.p_gt[pb] = np.where(vb > 0, bk.gidx[r[back], jb], -1)
+            m.p_iou[pb] = np.where(vb > 0, vb, 0.0)
+
+
+def _first_match(m: Matches, sel, cand, row, gidx, p, outcome: int, reason: int) -> None:
+    """Record, for the selected predictions, the first label of highest IoU among `cand`."""
+    if not sel.any():
         return
-    # Each label's best-overlapping prediction of its class (first in score order among equals),
-    # for the FN rows.
-    same_all = m.p_cls[p0:p1, None] == g_cls[None, :]
-    if p1 > p0:
-        ov = np.where(same_all, ious, -1.0)
-        best = np.argmax(ov, axis=0)
-        best_iou = ov[best, np.arange(g1 - g0)]
-        hit = best_iou > 0
-        m.g_best_iou[g0:g1] = np.where(hit, best_iou, 0.0)
-        m.g_best_pred[g0:g1] = np.where(hit, p0 + best, -1)
-    over_all = ious >= t
-    for k in range(p1 - p0):
-        p = p0 + k
-        row = ious[k]
-        same = same_all[k]
-        over = over_all[k]
-        free = same & over & ~ignored & ~tp_taken
-        if free.any():
-            # Among equal IoUs pycocotools keeps the last label it sees: so does this.
-            cand = np.where(free, row, -1.0)
-            j = len(cand) - 1 - int(np.argmax(cand[::-1]))
-            tp_taken[j] = True
-            m.p_outcome[p], m.p_gt[p], m.p_iou[p] = TP, g0 + j, row[j]
-            m.g_tp_pred[g0 + j], m.g_tp_score[g0 + j] = p, m.p_score[p]
-            continue
-        if (same & over & ignored).any():
-            j = int(np.argmax(np.where(same & over & ignored, row, -1.0)))
-            m.p_outcome[p], m.p_reason[p], m.p_gt[p], m.p_iou[p] = IGNORED, IGNORE, g0 + j, row[j]
-            continue
-        m.p_outcome[p] = FP
-        if (same & over).any():
-            j = int(np.argmax(np.where(same & over, row, -1.0)))
-            m.p_reason[p], m.p_gt[p], m.p_iou[p] = DUPLICATE, g0 + j, row[j]
-            continue
-        other = ~same & over & ~ignored
-        if other.any():
-            j = int(np.argmax(np.where(other, row, -1.0)))
-            m.p_reason[p], m.p_gt[p], m.p_iou[p] = WRONG_CLASS, g0 + j, row[j]
-            open_ = other & ~tp_taken & ~confused
-            if open_.any():
-                j = int(np.argmax(np.where(open_, row, -1.0)))
-                confused[j] = True
-                m.p_confused[p] = g0 + j
-                m.g_confused_by[g0 + j], m.g_confused_score[g0 + j] = p, m.p_score[p]
-            continue
-        best_same = np.where(same, row, -1.0)
-        if best_same.max() >= LOW_IOU_FLOOR:
-            j = int(np.argmax(best_same))
-            m.p_reason[p], m.p_gt[p], m.p_iou[p] = LOW_IOU, g0 + j, row[j]
-        else:
-            m.p_reason[p] = BACKGROUND
-            j = int(np.argmax(row))
-            m.p_gt[p], m.p_iou[p] = (g0 + j, row[j]) if row[j] > 0 else (-1, 0.0)
+    j = np.argmax(np.where(cand, row, -1.0), axis=1)[sel]
+    ps = p[sel]
+    m.p_outcome[ps], m.p_reason[ps] = outcome, reason
+    m.p_gt[ps] = gidx[sel, j]
+    m.p_iou[ps] = row[sel, j]
 
 
 def outcome_table(m: Matches, kind: str, s: float) -> dict[str, np.ndarray]:

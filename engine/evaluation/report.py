@@ -9,10 +9,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .coco import CocoResult, evaluate_coco, evaluate_project
+from .coco import AREAS, CocoResult, evaluate_coco, evaluate_project
 from .curves import ConfidenceCurve, confidence_curves
-from .matching import Matches, match_objects
+from .inputs import gc_paused
+from .matching import Matches, ThresholdCounts, match_objects
+from .pairs import build_pairs
+from .tide import ERROR_KINDS, TideResult, tide_errors
 from .voc import VocResult, evaluate_voc_both
+
+JSON_PR_IOUS = (0.5, 0.75)
 
 
 @dataclass
@@ -23,10 +28,23 @@ class EvaluationReport:
     voc: VocResult
     voc11: VocResult
     match_iou: float
+    tide: TideResult | None = None
+    image_set: str = ""  # which images were scored, in words
+    image_set_short: str = ""  # the same in a few words (a status line)
     extra: dict = field(default_factory=dict)
 
+    @property
+    def voc_on(self) -> str:
+        return "masks" if self.coco.iou_type == "segm" else "boxes"
+
+    def default_threshold(self) -> float:
+        """The score threshold the window opens at: the pooled best F1, else 0.5."""
+        best = self.curves[None].best_threshold
+        return 0.5 if best is None else best
+
     def class_rows(self) -> list[dict]:
-        """One row per class: COCO figures, VOC AP, best F1 and its threshold."""
+        """One row per class: COCO figures, VOC AP, best F1 and its threshold (none for a class
+        without labels: every prediction of it is wrong at any threshold)."""
         voc = {c.category_id: c.ap for c in self.voc.per_class}
         voc11 = {c.category_id: c.ap for c in self.voc11.per_class}
         rows = []
@@ -37,19 +55,63 @@ class EvaluationReport:
                          "ap_large": c.ap_large, "voc_ap": voc.get(c.category_id, float("nan")),
                          "voc_ap11": voc11.get(c.category_id, float("nan")),
                          "best_f1": f1.best_f1 if f1 else 0.0,
-                         "best_threshold": f1.best_threshold if f1 else None,
+                         "best_threshold": f1.best_threshold if f1 and f1.num_gt else None,
                          "num_gt": c.num_gt, "num_dt": c.num_dt})
         return rows
 
-    def to_dict(self) -> dict:
+    def to_dict(self, score_threshold: float | None = None) -> dict:
+        """Every figure the window shows: the 12 stats, per class, PR curves (IoU 0.5 and 0.75),
+        F1 curves, TIDE, and at one score threshold (default: the best F1's) the TP/FP/FN counts
+        and the confusion matrix."""
         overall = self.curves[None]
         out = self.coco.to_dict()
+        out["image_set"] = self.image_set
+        out["image_set_short"] = self.image_set_short
         out["per_class"] = [{k: _clean(v) for k, v in r.items()} for r in self.class_rows()]
         out["match_iou"] = self.match_iou
+        out["voc_on"] = self.voc_on
         out["voc_map"] = _clean(self.voc.map)
         out["voc_map11"] = _clean(self.voc11.map)
         out["best_f1"] = {"f1": overall.best_f1, "threshold": overall.best_threshold}
+        out["pr_curves"] = self._pr_curves()
+        out["f1_curves"] = [{"category_id": key, "name": c.label, "num_gt": c.num_gt,
+                             "thresholds": _floats(c.thresholds), "precision": _floats(c.precision),
+                             "recall": _floats(c.recall), "f1": _floats(c.f1)}
+                            for key, c in self.curves.items()]
+        s = self.default_threshold() if score_threshold is None else float(score_threshold)
+        out["at_threshold"] = _counts_dict(self.matches.at(s), self.matches)
+        if self.tide is not None:
+            out["tide"] = self.tide.to_dict()
         return out
+
+    def _pr_curves(self) -> list[dict]:
+        """COCO's precision at its 101 recall thresholds, area all, largest maxDets (null: undefined)."""
+        out = []
+        for iou in JSON_PR_IOUS:
+            if not np.isclose(self.coco.iou_thrs, iou).any():
+                continue
+            for cat in [None] + list(self.coco.cat_ids):
+                c = self.coco.pr_curve(cat, iou=iou, area=AREAS[0])
+                out.append({"iou": iou, "category_id": cat, "name": c.label, "ap": _clean(c.ap) if c.ap > -1 else None,
+                            "recall": _floats(c.recall), "precision": _floats(np.where(c.precision > -1, c.precision,
+                                                                                           np.nan)),
+                            "scores": _floats(c.scores)})
+        return out
+
+
+def _floats(a) -> list:
+    return [None if not math.isfinite(v) else v for v in np.asarray(a, float).tolist()]
+
+
+def _counts_dict(c: ThresholdCounts, m: Matches) -> dict:
+    tp, fp, fn = c.totals
+    return {"score_threshold": c.score_threshold, "iou": m.iou, "tp": tp, "fp": fp, "fn": fn,
+            "per_class": [{"category_id": cid, "name": name, "tp": int(c.tp[k]), "fp": int(c.fp[k]),
+                           "fn": int(c.fn[k]), "precision": _clean(float(c.precision[k])),
+                           "recall": _clean(float(c.recall[k])), "f1": _clean(float(c.f1[k]))}
+                          for k, (cid, name) in enumerate(zip(m.cat_ids, m.cat_names))],
+            "confusion": {"rows": "label class", "columns": "predicted class", "labels": m.cat_names + ["background"],
+                          "matrix": c.confusion.tolist()}}
 
 
 def _clean(v):
@@ -61,50 +123,46 @@ def _clean(v):
     return v
 
 
-def _with_boxes(dt: list[dict]) -> list[dict]:
-    """VOC AP is a box measure: mask results without a bbox get their mask's box."""
-    if all("bbox" in d for d in dt):
-        return dt
-    from pycocotools import mask as mask_utils
-    out = []
-    for d in dt:
-        if "bbox" not in d:
-            seg = d["segmentation"]
-            rle = {"size": seg["size"], "counts": seg["counts"].encode("ascii")
-                   if isinstance(seg["counts"], str) else seg["counts"]}
-            d = dict(d, bbox=mask_utils.toBbox(rle).tolist())
-        out.append(d)
-    return out
-
-
 def build_report(coco: CocoResult, gt: dict, dt: list[dict], dt_ids=None, difficult_ids=(),
-                 match_iou: float = 0.5, cancel=None) -> EvaluationReport:
-    iou_type = coco.iou_type
-    image_ids = coco.image_ids
-    matches = match_objects(gt, dt, match_iou, iou_type, dt_ids, difficult_ids, image_ids, cancel)
-    boxes = _with_boxes(dt)
-    voc, voc11 = evaluate_voc_both(gt, boxes, match_iou, difficult_ids, image_ids)
-    return EvaluationReport(coco, matches, confidence_curves(matches), voc, voc11, match_iou)
+                 match_iou: float = 0.5, cancel=None, image_set: str = "",
+                 image_set_short: str = "") -> EvaluationReport:
+    """Matching, VOC AP (on masks for segm), F1 curves and TIDE, all from one set of IoUs."""
+    with gc_paused():
+        pairs = build_pairs(gt, dt, coco.iou_type, coco.image_ids, difficult_ids, coco.extra.get("columns"))
+        matches = match_objects(gt, dt, match_iou, coco.iou_type, dt_ids, cancel=cancel, pairs=pairs)
+        voc, voc11 = evaluate_voc_both(gt, dt, match_iou, pairs=pairs)
+        tide = tide_errors(pairs, pos_thr=match_iou, max_dets=coco.max_dets[-1])
+        return EvaluationReport(coco, matches, confidence_curves(matches), voc, voc11, match_iou, tide, image_set,
+                                image_set_short or f"{len(coco.image_ids)} images")
 
 
 def evaluate_files_report(gt: dict, dt: list[dict], iou_type="bbox", image_ids=None, max_dets=(1, 10, 100),
-                          backend=None, match_iou=0.5) -> EvaluationReport:
-    coco = evaluate_coco(gt, dt, iou_type, image_ids, max_dets, backend)
-    return build_report(coco, gt, dt, None, (), match_iou)
+                          backend=None, match_iou=0.5, gt_name: str = "the ground truth") -> EvaluationReport:
+    with gc_paused():
+        coco = evaluate_coco(gt, dt, iou_type, image_ids, max_dets, backend)
+        n = len(coco.image_ids)
+        where = f"all {n} images of {gt_name}" if image_ids is None else f"{n} chosen images of {gt_name}"
+        return build_report(coco, gt, dt, None, (), match_iou, image_set=where,
+                            image_set_short=f"all {n} images" if image_ids is None else f"{n} images")
 
 
 def evaluate_project_report(store, run_id: int, iou_type="bbox", image_ids=None, max_dets=(1, 10, 100),
-                            backend=None, match_iou=0.5, progress=None, cancel=None) -> EvaluationReport:
-    """progress(done, total, text) and cancel() as gui.jobs' context offers them (both optional)."""
+                            backend=None, match_iou=0.5, progress=None, cancel=None,
+                            images: str = "covered", scope: str | None = None) -> EvaluationReport:
+    """progress(done, total, text) and cancel() as gui.jobs' context offers them (both optional).
+    images: "covered" (default) scores only the images the run predicted on (within image_ids),
+    "all" every image in image_ids (or the project): uncovered images' labels count as missed."""
     def step(i, text):
         if progress is not None and progress(i, 4, text) is False:
             raise InterruptedError("cancelled")
     step(0, "Reading labels and predictions")
     reading = None if progress is None else (lambda d, t: progress(d, t, "Reading labels and predictions"))
-    coco = evaluate_project(store, run_id, iou_type, image_ids, max_dets, backend, reading)
-    step(2, "Matching predictions to labels")
-    data = coco.extra["data"]
-    report = build_report(coco, data.gt, data.dt, data.dt_ids, data.difficult_ids, match_iou, cancel)
+    with gc_paused():
+        coco = evaluate_project(store, run_id, iou_type, image_ids, max_dets, backend, reading, images, scope)
+        step(2, "Matching predictions to labels")
+        data = coco.extra["data"]
+        report = build_report(coco, data.gt, data.dt, data.dt_ids, data.difficult_ids, match_iou, cancel,
+                              data.image_set, data.image_set_short)
     step(4, "Done")
     return report
 
@@ -112,6 +170,8 @@ def evaluate_project_report(store, run_id: int, iou_type="bbox", image_ids=None,
 def format_table(report: EvaluationReport) -> str:
     """pycocotools' 12 lines, then the per-class table and the VOC and F1 summary."""
     lines = list(report.coco.stat_lines)
+    lines.append("")
+    lines.append(f"Images: {report.image_set}" if report.image_set else f"Images: {len(report.coco.image_ids)}")
     lines.append("")
     head = f"{'class':<20} {'AP':>6} {'AP50':>6} {'AP75':>6} {'AR':>6} {'VOC AP':>7} {'F1':>5} {'@score':>6} " \
            f"{'labels':>6} {'preds':>6}"
@@ -125,10 +185,20 @@ def format_table(report: EvaluationReport) -> str:
                      f"{f(r['voc_ap'], 7)} {r['best_f1']:5.3f} {thr:>6} {r['num_gt']:>6} {r['num_dt']:>6}")
     overall = report.curves[None]
     lines.append("")
-    lines.append(f"VOC mAP@{report.match_iou:.2f}: all-point {f(report.voc.map)}, 11-point {f(report.voc11.map)}")
+    lines.append(f"VOC mAP@{report.match_iou:.2f} on {report.voc_on}: all-point {f(report.voc.map)}, "
+                 f"11-point {f(report.voc11.map)}")
     if overall.best_threshold is not None:
         c = report.matches.at(overall.best_threshold)
         tp, fp, fn = c.totals
         lines.append(f"Best F1 {overall.best_f1:.3f} at score >= {overall.best_threshold:.3f} "
                      f"(IoU {report.match_iou:.2f}): {tp} TP, {fp} FP, {fn} FN")
+    if report.tide is not None:
+        t = report.tide
+        lines.append("")
+        lines.append(f"TIDE errors (IoU {t.pos_thr:.2f}, background below {t.bg_thr:.2f}; "
+                     f"AP{int(round(t.pos_thr * 100))} {t.ap:.2f} as TIDE computes it; "
+                     "dAP: AP points fixing them adds back)")
+        lines.append("  " + " ".join(f"{k:>14}" for k in ERROR_KINDS))
+        lines.append("  " + " ".join(f"{t.counts[k]:>14d}" for k in ERROR_KINDS) + "   count")
+        lines.append("  " + " ".join(f"{t.dap[k]:>14.2f}" for k in ERROR_KINDS) + "   dAP")
     return "\n".join(lines)

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from annotations.geometry import iou_boxes
+from .columns import column
+from .pairs import Pairs, build_pairs
 
 
 def voc_ap(recall: np.ndarray, precision: np.ndarray, eleven_point: bool = False) -> float:
@@ -56,60 +57,52 @@ class VocResult:
 TP_FLAG, FP_FLAG, IGNORED_FLAG = 1, 0, -1
 
 
-def _flags(gt: dict, dt: list[dict], iou: float, difficult_ids, keep) -> tuple[np.ndarray, dict[int, int]]:
-    """Each result's fate (TP_FLAG, FP_FLAG, IGNORED_FLAG) and the positives per class.
+def _flags(pairs: Pairs, iou: float, n_results: int) -> np.ndarray:
+    """Each result's fate (TP_FLAG, FP_FLAG, IGNORED_FLAG; -2 outside the subset).
 
     The devkit walks all results of a class by falling score; a result's fate depends only on
-    higher-scored results in the same image, so walking image by image (stable order inside)
-    gives the same answer with one IoU matrix per image."""
-    labels: dict[int, list[dict]] = {}
-    n_pos: dict[int, int] = {}
-    for a in gt["annotations"]:
-        if keep is None or a["image_id"] in keep:
-            labels.setdefault(a["image_id"], []).append(a)
-            hard = a["id"] in difficult_ids or bool(a.get("difficult")) or bool(a.get("iscrowd"))
-            if not hard:
-                n_pos[a["category_id"]] = n_pos.get(a["category_id"], 0) + 1
-    results: dict[int, list[int]] = {}
-    for i, d in enumerate(dt):
-        if keep is None or d["image_id"] in keep:
-            results.setdefault(d["image_id"], []).append(i)
-    flags = np.full(len(dt), IGNORED_FLAG - 1, np.int8)  # -2: not evaluated (outside the subset)
-    for img, idx in results.items():
-        anns = labels.get(img, [])
-        order = [idx[k] for k in np.argsort([-dt[i]["score"] for i in idx], kind="mergesort")]
-        if not anns:
-            flags[order] = FP_FLAG
-            continue
-        g_cat = np.asarray([a["category_id"] for a in anns])
-        g_hard = np.asarray([a["id"] in difficult_ids or bool(a.get("difficult")) or bool(a.get("iscrowd"))
-                             for a in anns])
-        ious = iou_boxes([dt[i]["bbox"] for i in order], [a["bbox"] for a in anns])
-        taken = np.zeros(len(anns), bool)
-        for k, i in enumerate(order):
-            ov = np.where(g_cat == dt[i]["category_id"], ious[k], -1.0)
-            j = int(np.argmax(ov))
-            if ov[j] > iou:
-                if g_hard[j]:
-                    flags[i] = IGNORED_FLAG
-                elif not taken[j]:
-                    taken[j] = True
-                    flags[i] = TP_FLAG
-                else:
-                    flags[i] = FP_FLAG
-            else:
-                flags[i] = FP_FLAG
-    return flags, n_pos
+    higher-scored results in the same image, so walking each image's results by falling score
+    (stable), all images at once (pairs.py), gives the same answer."""
+    flags = np.full(n_results, IGNORED_FLAG - 1, np.int8)
+    flags[pairs.p_src] = FP_FLAG  # including every result on an image without labels
+    for bk in pairs.buckets:
+        gvalid = bk.gvalid
+        gsafe = np.maximum(bk.gidx, 0)
+        g_cls = np.where(gvalid, pairs.g_cls[gsafe], -1)
+        hard = gvalid & pairs.g_hard[gsafe]
+        taken = np.zeros(gvalid.shape, bool)
+        for k in range(bk.pidx.shape[1]):
+            r = np.nonzero(bk.pvalid[:, k])[0]
+            if not len(r):
+                break
+            p = bk.pidx[r, k]
+            ov = np.where(g_cls[r] == pairs.p_cls[p][:, None], bk.plain[r, k], -1.0)
+            j = np.argmax(ov, axis=1)
+            over = ov[np.arange(len(r)), j] > iou
+            is_hard = over & hard[r, j]
+            is_new = over & ~is_hard & ~taken[r, j]
+            taken[r[is_new], j[is_new]] = True
+            flags[pairs.p_src[p[is_hard]]] = IGNORED_FLAG
+            flags[pairs.p_src[p[is_new]]] = TP_FLAG
+    return flags
+
+
+def _positives(pairs: Pairs) -> dict[int, int]:
+    n = np.bincount(pairs.g_cls[~pairs.g_hard], minlength=len(pairs.cat_ids))
+    return {c: int(n[k]) for k, c in enumerate(pairs.cat_ids)}
 
 
 def evaluate_voc_both(gt: dict, dt: list[dict], iou: float = 0.5, difficult_ids=(),
-                      image_ids=None) -> tuple[VocResult, VocResult]:
+                      image_ids=None, iou_type: str = "bbox",
+                      pairs: Pairs | None = None) -> tuple[VocResult, VocResult]:
     """(all-point, 11-point) from one matching pass. A label is difficult when its id is in
-    difficult_ids, when it has "difficult": 1, or when it is a crowd region."""
-    keep = None if image_ids is None else set(image_ids)
-    flags, n_pos = _flags(gt, dt, iou, set(difficult_ids), keep)
-    cats = np.asarray([d["category_id"] for d in dt], np.int64)
-    scores = np.asarray([d["score"] for d in dt], float)
+    difficult_ids, when it has "difficult": 1, or when it is a crowd region. iou_type "segm":
+    the overlaps are the masks' (the same rules on mask IoU)."""
+    if pairs is None:
+        pairs = build_pairs(gt, dt, iou_type, image_ids, difficult_ids)
+    flags, n_pos = _flags(pairs, iou, len(dt)), _positives(pairs)
+    cats = column(dt, "category_id", np.int64)
+    scores = column(dt, "score", np.float64)
     names = {c["id"]: c.get("name", str(c["id"])) for c in gt["categories"]}
     both: tuple[list, list] = ([], [])
     for cat in sorted(names):
@@ -127,6 +120,6 @@ def evaluate_voc_both(gt: dict, dt: list[dict], iou: float = 0.5, difficult_ids=
 
 
 def evaluate_voc(gt: dict, dt: list[dict], iou: float = 0.5, eleven_point: bool = False,
-                 difficult_ids=(), image_ids=None) -> VocResult:
+                 difficult_ids=(), image_ids=None, iou_type: str = "bbox") -> VocResult:
     """VOC AP per class from a COCO dict and COCO results (see evaluate_voc_both)."""
-    return evaluate_voc_both(gt, dt, iou, difficult_ids, image_ids)[1 if eleven_point else 0]
+    return evaluate_voc_both(gt, dt, iou, difficult_ids, image_ids, iou_type)[1 if eleven_point else 0]

@@ -1,12 +1,10 @@
 """Validation during training: the model on the validation images, scored against their labels.
 
-Detection and instance models get COCO mAP (through engine.evaluation when it is there, otherwise
-pycocotools directly: the same oracle); semantic models get pixel accuracy and mIoU.
+Detection and instance models get COCO mAP from engine.evaluation, on ground truth built by the
+evaluation's own builder; semantic models get pixel accuracy and mIoU.
 """
 from __future__ import annotations
 
-import contextlib
-import io
 from typing import Callable
 
 import numpy as np
@@ -14,8 +12,9 @@ import torch
 
 from annotations import geometry
 from annotations.imageio import read_rgb
-from annotations.model import LABEL
 from annotations.store import Store
+from engine.evaluation.coco import evaluate_coco
+from engine.evaluation.project_data import ground_truth
 
 from .data import IGNORE, SampleRecord, semantic_target
 
@@ -24,45 +23,17 @@ STAT_NAMES = ("map", "map50", "map75", "map_small", "map_medium", "map_large",
 
 
 def coco_ground_truth(store: Store, image_ids: list[int], category_ids: list[int]) -> dict:
-    """COCO GT dict of the labels on these images, for these categories."""
-    images = store.images(ids=image_ids)
-    size = {r.id: (r.height, r.width) for r in images}
-    wanted = set(category_ids)
-    anns = []
-    for a in store.annotations(status=LABEL, image_ids=image_ids):
-        if a.category_id not in wanted:
-            continue
-        h, w = size[a.image_id]
-        anns.append({"id": len(anns) + 1, "image_id": a.image_id, "category_id": a.category_id,
-                     "bbox": list(geometry.annotation_bbox(a)), "area": geometry.annotation_area(a),
-                     "iscrowd": int(a.iscrowd), "segmentation": geometry.annotation_rle(a, h, w)})
-    return {"images": [{"id": r.id, "width": r.width, "height": r.height, "file_name": r.file_name} for r in images],
-            "annotations": anns,
-            "categories": [{"id": c, "name": str(c)} for c in sorted(wanted)]}
+    """COCO GT dict of the labels on these images, for these categories, with masks: the same
+    builder as the Evaluation dock's (store ids, boxes and areas as stored), so validation mAP
+    during training equals the dock's on the same split."""
+    return ground_truth(store, store.images(ids=image_ids), with_masks=True, category_ids=category_ids)[0]
 
 
 def coco_stats(gt: dict, dt: list[dict], iou_type: str) -> list[float]:
     """The 12 COCO summary numbers (-1 where undefined)."""
     if not dt:
         return [0.0] * 12
-    try:
-        from engine.evaluation.coco import evaluate_coco
-    except ImportError:
-        evaluate_coco = None
-    if evaluate_coco is not None:
-        return [float(v) for v in evaluate_coco(gt, dt, iou_type=iou_type).stats]
-    from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
-    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints; stdout is our JSON stream
-        coco_gt = COCO()
-        coco_gt.dataset = gt
-        coco_gt.createIndex()
-        coco_dt = coco_gt.loadRes(dt)
-        ev = COCOeval(coco_gt, coco_dt, iou_type)
-        ev.evaluate()
-        ev.accumulate()
-        ev.summarize()
-    return [float(v) for v in ev.stats]
+    return [float(v) for v in evaluate_coco(gt, dt, iou_type=iou_type).stats]
 
 
 @torch.no_grad()

@@ -348,6 +348,7 @@ class EvaluationPanel(QWidget):
         self.status.setText(f"{coco.iou_type} evaluation of {len(coco.image_ids)} images "
                             f"({coco.backend}, {coco.seconds:.2f} s). AP {coco.stats[0]:.3f}, "
                             f"AP50 {coco.stats[1]:.3f}.")
+        self.status.setText(f"{self.status.text()} Scored: {report.image_set_short}.")  # a run may cover few images
         fill_table(self.stats_table, ["Figure", "Value"],
                    [[line.split("] =")[0].strip() + "]", float(v)] for line, v in zip(coco.stat_lines, coco.stats)])
         self.stats_table.setSortingEnabled(False)

@@ -77,13 +77,13 @@ def test_bad_input_one_line_exit_2(problem, words, tmp_path, capsys):
     assert str(dt_path if problem != "swapped" else gt_path) in err[0]
 
 
-def store_from_coco(store, gt, dt, model="toy"):
-    """Put a COCO case into a project, keeping its ids; returns the run id."""
+def store_from_coco(store, gt, dt, model="toy", params=None):
+    """Put a COCO case into a project, keeping its ids; returns the run id (run params: params)."""
     store.add_categories(Category(c["id"], c["name"]) for c in gt["categories"])
     store.add_images(ImageRecord(im["id"], im["file_name"], im["width"], im["height"]) for im in gt["images"])
     store.add_annotations(Annotation(a["id"], a["image_id"], a["category_id"], bbox=tuple(a["bbox"]),
                                      area=a["area"], iscrowd=a["iscrowd"]) for a in gt["annotations"])
-    run_id = store.add_run(ModelRun(None, model))
+    run_id = store.add_run(ModelRun(None, model, params=params or {}))
     store.add_annotations(Annotation(None, d["image_id"], d["category_id"], bbox=tuple(d["bbox"]), score=d["score"],
                                      status=PREDICTION, source=model, run_id=run_id) for d in dt)
     return run_id

@@ -1,4 +1,4 @@
-"""evaluate_coco against bare pycocotools: every figure to 1e-6, for both backends."""
+"""evaluate_coco against bare pycocotools: every array and figure to 1e-12, for every backend."""
 import contextlib
 import copy
 import io
@@ -20,7 +20,7 @@ README_STATS = {  # tests/data/coco_val2014_100/README.md, pycocotools 2.0.11
     "segm": [0.319545, 0.562288, 0.298927, 0.387374, 0.310183, 0.326934,
              0.268230, 0.415449, 0.416839, 0.469450, 0.376759, 0.381472],
 }
-BACKENDS = ("pycocotools", "faster")
+BACKENDS = ("hotcoco", "pycocotools", "faster", "ultrafast")
 
 
 def oracle(gt, dt, iou_type, image_ids=None, max_dets=(1, 10, 100)):
@@ -58,19 +58,19 @@ def expected_stats(ev):
 
 
 def assert_matches_oracle(res, ev):
-    np.testing.assert_allclose(res.precision, ev.eval["precision"], atol=1e-6, rtol=0)
-    np.testing.assert_allclose(res.recall, ev.eval["recall"], atol=1e-6, rtol=0)
-    np.testing.assert_allclose(res.scores, ev.eval["scores"], atol=1e-6, rtol=0)
-    np.testing.assert_allclose(res.stats, expected_stats(ev), atol=1e-6, rtol=0)
+    np.testing.assert_allclose(res.precision, ev.eval["precision"], atol=1e-12, rtol=0)
+    np.testing.assert_allclose(res.recall, ev.eval["recall"], atol=1e-12, rtol=0)
+    np.testing.assert_allclose(res.scores, ev.eval["scores"], atol=1e-12, rtol=0)
+    np.testing.assert_allclose(res.stats, expected_stats(ev), atol=1e-12, rtol=0)
     if len(ev.params.maxDets) == 3 and ev.params.maxDets[2] == 100:
-        np.testing.assert_allclose(res.stats, ev.stats, atol=1e-6, rtol=0)
+        np.testing.assert_allclose(res.stats, ev.stats, atol=1e-12, rtol=0)
     P, R = ev.eval["precision"], ev.eval["recall"]
     for k, c in enumerate(res.per_class):
         assert c.category_id == ev.params.catIds[k]
-        assert c.ap == pytest.approx(mean_defined(P[:, :, k, 0, -1]), abs=1e-6)
-        assert c.ap50 == pytest.approx(mean_defined(P[0, :, k, 0, -1]), abs=1e-6)
-        assert c.ap75 == pytest.approx(mean_defined(P[5, :, k, 0, -1]), abs=1e-6)
-        assert c.ar == pytest.approx(mean_defined(R[:, k, 0, -1]), abs=1e-6)
+        assert c.ap == pytest.approx(mean_defined(P[:, :, k, 0, -1]), abs=1e-12)
+        assert c.ap50 == pytest.approx(mean_defined(P[0, :, k, 0, -1]), abs=1e-12)
+        assert c.ap75 == pytest.approx(mean_defined(P[5, :, k, 0, -1]), abs=1e-12)
+        assert c.ar == pytest.approx(mean_defined(R[:, k, 0, -1]), abs=1e-12)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -96,7 +96,7 @@ def test_coco_val2014_100_subset_and_custom_max_dets(backend):
     ev = oracle(gt, dt, "bbox", subset, (1, 5, 20))
     assert_matches_oracle(res, ev)
     # pycocotools' own summarize() is right from stats[1] on, but its stats[0] looks for maxDets=100.
-    np.testing.assert_allclose(res.stats[1:], ev.stats[1:], atol=1e-6)
+    np.testing.assert_allclose(res.stats[1:], ev.stats[1:], atol=1e-12)
     assert ev.stats[0] == -1 and res.stats[0] > 0
     assert res.stat_names[:3] == ["AP@20", "AP50@20", "AP75@20"]
 
@@ -141,8 +141,8 @@ def test_pr_curve_reads_the_precision_array():
     cat = ev.params.catIds[k]
     for iou, t in ((0.5, 0), (0.75, 5), (0.95, 9)):
         curve = res.pr_curve(cat, iou=iou)
-        np.testing.assert_allclose(curve.precision, ev.eval["precision"][t, :, k, 0, -1], atol=1e-6)
-        np.testing.assert_allclose(curve.scores, ev.eval["scores"][t, :, k, 0, -1], atol=1e-6)
+        np.testing.assert_allclose(curve.precision, ev.eval["precision"][t, :, k, 0, -1], atol=1e-12)
+        np.testing.assert_allclose(curve.scores, ev.eval["scores"][t, :, k, 0, -1], atol=1e-12)
         np.testing.assert_allclose(curve.recall, ev.params.recThrs)
     overall = res.pr_curve(None, iou=0.5)
     p = ev.eval["precision"][0, :, :, 0, -1]
@@ -183,4 +183,33 @@ def test_numpy_scalars_are_accepted(backend):
               "bbox": [np.float32(v) for v in d["bbox"]], "score": np.float32(d["score"])} for d in dt]
     a = evaluate_coco(gt, dt, "bbox", backend="pycocotools").stats
     b = evaluate_coco(gt, np_dt, "bbox", backend=backend).stats
-    np.testing.assert_allclose(a, b, atol=1e-6)
+    np.testing.assert_allclose(a, b, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_segm_ground_truth_as_compressed_rle_and_polygons(backend):
+    """Labels as polygons, as compressed RLE (string counts) and as uncompressed RLE (crowd), mixed."""
+    from pycocotools import mask as mask_utils
+    gt, dt = make_case(7, masks=True)
+    h, w = gt["images"][0]["height"], gt["images"][0]["width"]
+    for a in gt["annotations"][::2]:
+        if isinstance(a["segmentation"], list):
+            r = mask_utils.merge(mask_utils.frPyObjects(a["segmentation"], h, w))
+            a["segmentation"] = {"size": r["size"], "counts": r["counts"].decode("ascii")}
+    kinds = {type(a["segmentation"]).__name__ + str(type(a["segmentation"].get("counts")).__name__
+                                                     if isinstance(a["segmentation"], dict) else "")
+             for a in gt["annotations"]}
+    assert kinds == {"list", "dictstr", "dictlist"}
+    res = evaluate_coco(gt, dt, "segm", backend=backend)
+    assert_matches_oracle(res, oracle(gt, dt, "segm"))
+
+
+def test_hotcoco_is_the_default_and_pycocotools_the_fallback(monkeypatch):
+    from engine.evaluation import backends, coco
+    gt, dt = make_case(1)
+    assert evaluate_coco(gt, dt, "bbox").backend == "hotcoco"
+    monkeypatch.setattr(backends, "hotcoco_available", lambda: False)
+    assert coco.default_backend() in ("faster", "pycocotools")
+    res = evaluate_coco(gt, dt, "bbox")
+    assert res.backend != "hotcoco"
+    assert_matches_oracle(res, oracle(gt, dt, "bbox"))

@@ -12,9 +12,21 @@ def test_project_evaluation_equals_evaluating_the_exported_files(store):
     from annotations.formats.coco import coco_results, store_to_coco_dict
     gt, dt = make_case(11)
     run = store_from_coco(store, gt, dt)
-    mine = evaluate_project(store, run, "bbox")
-    exported = evaluate_coco(store_to_coco_dict(store), coco_results(store, run, iou_type="bbox"), "bbox")
+    mine = evaluate_project(store, run, "bbox", images="all")
+    exported_gt, exported_dt = store_to_coco_dict(store), coco_results(store, run, iou_type="bbox")
+    exported = evaluate_coco(exported_gt, exported_dt, "bbox")
     np.testing.assert_allclose(mine.stats, exported.stats, atol=1e-12)
+    # A run that records nothing about what it saw is scored on every image (as the files would be);
+    # an interactive one (the window's "predict this image") on the images it predicted on.
+    assert evaluate_project(store, run, "bbox").image_ids == exported.image_ids
+    covered = sorted({d["image_id"] for d in dt})
+    assert len(covered) < len(gt["images"])
+    interactive = store_from_coco(store, {**gt, "annotations": [], "images": [], "categories": []}, dt,
+                                  params={"interactive": True})
+    default = evaluate_project(store, interactive, "bbox")
+    assert default.image_ids == covered
+    np.testing.assert_allclose(default.stats, evaluate_coco(exported_gt, exported_dt, "bbox", image_ids=covered).stats,
+                               atol=1e-12)
     # Store ids survive, so the per-object view can point at annotations.
     data = mine.extra["data"]
     assert sorted(data.dt_ids) == sorted(a.id for a in store.annotations(run_id=run))
@@ -25,7 +37,7 @@ def test_project_subset_and_bad_runs(store):
     gt, dt = make_case(12)
     run = store_from_coco(store, gt, dt)
     ids = [im["id"] for im in gt["images"]][:10]
-    sub = evaluate_project(store, run, "bbox", image_ids=ids)
+    sub = evaluate_project(store, run, "bbox", image_ids=ids, images="all")
     assert sub.image_ids == sorted(ids)
     np.testing.assert_allclose(sub.stats, evaluate_coco(gt, dt, "bbox", image_ids=ids).stats, atol=1e-12)
     with pytest.raises(EvaluationError, match="no model run 77"):
@@ -35,3 +47,26 @@ def test_project_subset_and_bad_runs(store):
     empty_run = store.add_run(ModelRun(None, "nothing"))
     with pytest.raises(EvaluationError, match="has no predictions"):
         evaluate_project(store, empty_run)
+
+
+def test_training_validation_and_evaluation_build_the_same_ground_truth(store):
+    """One builder: training-time validation scores a split exactly as the Evaluation dock does,
+    even where the stored areas differ from what the geometry gives (COCO files carry their own)."""
+    from engine.evaluation.report import evaluate_project_report
+    from engine.training.validation import coco_ground_truth, coco_stats
+    gt, dt = make_case(13, crowd=False)
+    for a in gt["annotations"][::3]:
+        a["area"] = a["area"] * 0.6  # moves some labels across the 32^2 and 96^2 lines
+    run = store_from_coco(store, gt, dt)
+    val = [im["id"] for im in gt["images"]][::2]
+    store.set_split(val, "val")
+    ids = store.image_ids("val")
+    dock = evaluate_project_report(store, run, "bbox", ids, images="all")
+    data = dock.coco.extra["data"]
+    cats = [c.id for c in store.categories()]
+    training = coco_stats(coco_ground_truth(store, ids, cats), data.dt, "bbox")
+    np.testing.assert_allclose(training, dock.coco.stats, atol=1e-12)
+    # The stored areas are what both use (the geometry's w*h would give other area-range figures).
+    recomputed = dict(data.gt, annotations=[dict(a, area=a["bbox"][2] * a["bbox"][3]) for a in data.gt["annotations"]])
+    other = evaluate_coco(recomputed, data.dt, "bbox", image_ids=data.image_ids).stats
+    assert np.abs(other - dock.coco.stats).max() > 1e-3

@@ -1,0 +1,181 @@
+"""Benchmark: COCO evaluation from JSON files to the 12 stats, every backend side by side, and the
+app's whole evaluation (stats, per class, PR and F1 curves, per-object matching, VOC AP, TIDE, the
+JSON report), with ratios against hotcoco measured in the same run.
+
+    .venv/bin/python tests/benchmarks/bench_eval_backends.py [--images 5000] [--dets 20]
+        [--segm-images 1000] [--repeat 3] [--no-pycocotools]
+
+Synthetic data (20 classes, about 12 labels and 20 detections per image, boxes; for segm the same
+boxes as polygons for labels and RLE masks for detections) written to temporary JSON files; every
+entry reads those files. Goal: the app's whole evaluation <= 1.2x hotcoco's time, bbox and segm,
+with the 12 stats equal to pycocotools' (max |difference| printed; the equality itself is a test,
+tests/engine/evaluation/test_eval_coco_oracle.py). Best of --repeat runs (pycocotools: one run).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "engine" / "evaluation")]
+
+import numpy as np  # noqa: E402
+from pycocotools import mask as mask_utils  # noqa: E402
+
+from eval_coco_cases import make_large_case  # noqa: E402
+
+
+def _quiet(fn):
+    with contextlib.redirect_stdout(io.StringIO()):
+        return fn()
+
+
+def bare_pycocotools(gp, dp, iou_type):
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    def go():
+        cg = COCO(gp)
+        ev = COCOeval(cg, cg.loadRes(dp), iou_type)
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+        return np.asarray(ev.stats)
+    return _quiet(go)
+
+
+def bare_faster(gp, dp, iou_type):
+    from faster_coco_eval import COCO, COCOeval_faster
+    quiet = lambda *a, **k: None  # noqa: E731
+    cg = COCO(gp, print_function=quiet)
+    ev = COCOeval_faster(cg, cg.loadRes(dp), iou_type, print_function=quiet)
+    ev.evaluate()
+    ev.accumulate()
+    ev.summarize()
+    return np.asarray(ev.stats)
+
+
+def bare_hotcoco(gp, dp, iou_type):
+    import hotcoco
+
+    def go():
+        cg = hotcoco.COCO(gp)
+        ev = hotcoco.COCOeval(cg, cg.loadRes(dp), iou_type)
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+        return np.asarray(ev.stats)
+    return _quiet(go)
+
+
+def bare_ultrafast(gp, dp, iou_type):
+    import ultrafast_pycocotools as uf
+
+    def go():
+        cg = uf.COCO(gp)
+        ev = uf.COCOeval(cg, cg.loadRes(dp), iou_type)
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+        return np.asarray(ev.stats)
+    return _quiet(go)
+
+
+def app_stats(gp, dp, iou_type, backend=None):
+    from engine.evaluation import evaluate_coco
+    from engine.evaluation.inputs import gc_paused, load_json_file
+    with gc_paused():
+        return evaluate_coco(load_json_file(gp, "gt"), load_json_file(dp, "dt"), iou_type, backend=backend).stats
+
+
+def app_whole(gp, dp, iou_type):
+    """What `main.py evaluate --json` computes: the report and its JSON form (not the disk write)."""
+    from engine.evaluation.inputs import gc_paused, load_json_file
+    from engine.evaluation.report import evaluate_files_report, format_table
+    with gc_paused():
+        report = evaluate_files_report(load_json_file(gp, "gt"), load_json_file(dp, "dt"), iou_type)
+        format_table(report)
+        report.to_dict()
+    return report.coco.stats
+
+
+def segm_case(gt: dict, dt: list[dict]) -> tuple[dict, list[dict]]:
+    size = {im["id"]: (im["height"], im["width"]) for im in gt["images"]}
+    for a in gt["annotations"]:
+        x, y, w, h = a["bbox"]
+        a["segmentation"] = [[x, y, x + w, y, x + w, y + h, x, y + h]]
+    out = []
+    for d in dt:
+        x, y, w, h = d["bbox"]
+        r = mask_utils.frPyObjects([[x, y, x + w, y, x + w, y + h, x, y + h]], *size[d["image_id"]])[0]
+        out.append({"image_id": d["image_id"], "category_id": d["category_id"], "score": d["score"],
+                    "segmentation": {"size": r["size"], "counts": r["counts"].decode("ascii")}})
+    return gt, out
+
+
+def timed(fn, repeat):
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, result
+
+
+def bench(iou_type: str, gp: str, dp: str, args) -> None:
+    rows = [("hotcoco 1.3 (Rust), bare", lambda: bare_hotcoco(gp, dp, iou_type), args.repeat)]
+    try:
+        import ultrafast_pycocotools  # noqa: F401
+        rows.append(("ultrafast-pycocotools, bare", lambda: bare_ultrafast(gp, dp, iou_type), args.repeat))
+    except ImportError:
+        print("(ultrafast-pycocotools not installed: left out)")
+    rows += [("faster-coco-eval, bare", lambda: bare_faster(gp, dp, iou_type), args.repeat),
+             ("app: 12 stats only (hotcoco backend)", lambda: app_stats(gp, dp, iou_type), args.repeat),
+             ("app: whole evaluation (report + JSON)", lambda: app_whole(gp, dp, iou_type), args.repeat)]
+    if not args.no_pycocotools:
+        rows.append(("pycocotools 2.0, bare (the oracle)", lambda: bare_pycocotools(gp, dp, iou_type), 1))
+    results = [(name, *timed(fn, n)) for name, fn, n in rows]
+    ref_t = results[0][1]
+    oracle = results[-1][2] if not args.no_pycocotools else results[0][2]
+    print(f"\n{iou_type}: {'':40} {'seconds':>8} {'x hotcoco':>10} {'max |stats - oracle|':>22}")
+    for name, t, stats in results:
+        print(f"  {name:44} {t:8.3f} {t / ref_t:10.2f} {np.abs(np.asarray(stats) - oracle).max():22.1e}")
+    whole = next(t for name, t, _ in results if name.startswith("app: whole"))
+    verdict = "meets" if whole <= 1.2 * ref_t else "misses"
+    print(f"  app whole / hotcoco = {whole / ref_t:.2f} (goal <= 1.2: {verdict} it)")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--images", type=int, default=5000)
+    ap.add_argument("--dets", type=int, default=20)
+    ap.add_argument("--segm-images", type=int, default=1000, help="images of the segm case (0: skip segm)")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-pycocotools", action="store_true", help="skip the slow oracle (stats compared to hotcoco)")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        gt, dt = make_large_case(args.images, args.dets)
+        gp, dp = str(Path(tmp) / "gt.json"), str(Path(tmp) / "dt.json")
+        Path(gp).write_text(json.dumps(gt))
+        Path(dp).write_text(json.dumps(dt))
+        print(f"bbox: {len(gt['images'])} images, {len(gt['annotations'])} labels, {len(dt)} detections")
+        bench("bbox", gp, dp, args)
+        if args.segm_images:
+            gt, dt = segm_case(*make_large_case(args.segm_images, args.dets, seed=1))
+            gp, dp = str(Path(tmp) / "gt_segm.json"), str(Path(tmp) / "dt_segm.json")
+            Path(gp).write_text(json.dumps(gt))
+            Path(dp).write_text(json.dumps(dt))
+            print(f"\nsegm: {len(gt['images'])} images, {len(gt['annotations'])} labels (polygons), "
+                  f"{len(dt)} detections (RLE)")
+            bench("segm", gp, dp, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
