@@ -22,6 +22,10 @@ class SightlineError(Exception):
         return text if text else self.__class__.__name__
 
 
+class StoreError(SightlineError):
+    """A user-facing problem with the project store (annotations/store.py)."""
+
+
 class Cancelled(SightlineError):
     """The work was cancelled between two steps; what it promised not to change is unchanged."""
 

@@ -19,16 +19,13 @@ from typing import Callable, Iterable, Iterator
 
 from . import geometry
 from .model import LABEL, PREDICTION, Annotation, Category, ImageRecord, ModelRun
-from .errors import SightlineError
+from .errors import StoreError
 from .store_open import read_only_connection, verify_database, writable
+from .store_records import _ANN_COLS, _ENCODE, RecordsMixin, _dumps  # noqa: F401 - used by the formats
 
 DB_NAME = "project.sightline"
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 BUSY_TIMEOUT_MS = 60_000
-
-
-class StoreError(SightlineError):
-    """A user-facing problem with the store (message is meant to be read)."""
 
 
 @dataclass
@@ -128,19 +125,10 @@ CREATE INDEX IF NOT EXISTS run_pending_run ON run_pending(run_id, class_name)
 MIGRATIONS: list[str] = [_SCHEMA_V1, _VIEW_FLAGS, _SCORES, _PREDICTION_RUN_PROGRESS]
 SCHEMA_VERSION = len(MIGRATIONS)
 
-_ANN_COLS = ("image_id, category_id, kind, x, y, w, h, polygons, holes, rle, area, iscrowd, score, "
-             "status, source, run_id, created_by, created_at, updated_at, extra")
-
-
-_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode  # built once: rows are hot
 _IN_CHUNK = 900  # ids per "IN (...)" query, under SQLite's bound-parameter limit
 
 
-def _dumps(v) -> str | None:
-    return None if v is None else _ENCODE(v)
-
-
-class Store:
+class Store(RecordsMixin):
     """A project: `root` folder (images are registered relative to it) + its database."""
 
     def __init__(self, root: Path, db_path: Path, read_only: bool = False):
@@ -508,157 +496,6 @@ class Store:
         with self.transaction() as c:
             c.executemany("DELETE FROM images WHERE id=?", [(i,) for i in ids])
             self._emit("images", "removed", ids)
-
-    # ---- annotations ---------------------------------------------------------------------
-    def _ann_row(self, a: Annotation, now: float) -> tuple:
-        bbox = a.bbox
-        if (bbox[2] <= 0 or bbox[3] <= 0) and (a.polygons or a.rle is not None):
-            bbox = geometry.annotation_bbox(a)
-        area = a.area if a.area is not None else geometry.annotation_area(a)
-        rle = None if a.rle is None else geometry.normalize_rle(a.rle)
-        return (a.image_id, a.category_id, a.kind, float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3]),
-                _dumps(a.polygons), _dumps(a.holes), _dumps(rle), float(area), int(a.iscrowd), a.score,
-                a.status, a.source, a.run_id, a.created_by, a.created_at, now, _ENCODE(a.extra))
-
-    def add_annotations(self, anns: Iterable[Annotation]) -> list[int]:
-        """Insert many annotations in one transaction (ids kept when given). Returns their ids."""
-        anns = list(anns)
-        now = time.time()
-        ids = []
-        with self.transaction() as c:
-            try:
-                for a in anns:
-                    row = self._ann_row(a, now)
-                    if a.id is None:
-                        cur = c.execute(f"INSERT INTO annotations ({_ANN_COLS}) VALUES ({','.join('?' * 20)})", row)
-                    else:
-                        cur = c.execute(f"INSERT INTO annotations (id, {_ANN_COLS}) VALUES ({','.join('?' * 21)})",
-                                        (a.id, *row))
-                    ids.append(cur.lastrowid)
-            except sqlite3.IntegrityError as e:
-                raise StoreError(f"Annotation refused (unknown image or category, or duplicate id): {e}") from e
-            self._emit("annotations", "added", ids, [a.image_id for a in anns])
-        return ids
-
-    def add_annotation(self, ann: Annotation) -> int:
-        return self.add_annotations([ann])[0]
-
-    def update_annotation(self, ann: Annotation) -> None:
-        self.update_annotations([ann])
-
-    def update_annotations(self, anns: Iterable[Annotation]) -> None:
-        now = time.time()
-        anns = list(anns)
-        with self.transaction() as c:
-            before = self._images_of([a.id for a in anns])
-            for a in anns:
-                c.execute(f"UPDATE annotations SET ({_ANN_COLS}) = ({','.join('?' * 20)}) WHERE id=?",
-                          (*self._ann_row(a, now), a.id))
-            self._emit("annotations", "updated", [a.id for a in anns], before + [a.image_id for a in anns])
-
-    def delete_annotations(self, ids: Iterable[int]) -> None:
-        ids = list(ids)
-        with self.transaction() as c:
-            images = self._images_of(ids)
-            c.executemany("DELETE FROM annotations WHERE id=?", [(i,) for i in ids])
-            self._emit("annotations", "removed", ids, images)
-
-    @staticmethod
-    def _ann(r) -> Annotation:
-        return Annotation(
-            id=r[0], image_id=r[1], category_id=r[2], kind=r[3], bbox=(r[4], r[5], r[6], r[7]),
-            polygons=json.loads(r[8]) if r[8] else None, holes=json.loads(r[9]) if r[9] else None,
-            rle=json.loads(r[10]) if r[10] else None, area=r[11], iscrowd=r[12], score=r[13],
-            status=r[14], source=r[15], run_id=r[16], created_by=r[17], created_at=r[18],
-            extra=json.loads(r[20]))
-
-    def annotations(self, image_id: int | None = None, category_id: int | None = None,
-                    status: str | None = None, run_id: int | None = None,
-                    image_ids: Iterable[int] | None = None) -> list[Annotation]:
-        where, args = [], []
-        for col, val in (("image_id", image_id), ("category_id", category_id), ("status", status), ("run_id", run_id)):
-            if val is not None:
-                where.append(f"{col}=?")
-                args.append(val)
-        rows = self._select(f"SELECT id, {_ANN_COLS} FROM annotations", where, args, "image_id", image_ids)
-        rows.sort(key=lambda r: r[0])
-        return [self._ann(r) for r in rows]
-
-    def annotation(self, ann_id: int) -> Annotation | None:
-        rows = self._read(f"SELECT id, {_ANN_COLS} FROM annotations WHERE id=?", (ann_id,))
-        return self._ann(rows[0]) if rows else None
-
-    def annotation_count(self, status: str | None = LABEL) -> int:
-        if status is None:
-            return self._read("SELECT COUNT(*) FROM annotations")[0][0]
-        return self._read("SELECT COUNT(*) FROM annotations WHERE status=?", (status,))[0][0]
-
-    def annotation_counts(self) -> dict[int, tuple[int, int]]:
-        """image id -> (labels, predictions), for images that have any."""
-        out: dict[int, list[int]] = {}
-        for image_id, status, n in self._read(
-                "SELECT image_id, status, COUNT(*) FROM annotations GROUP BY image_id, status"):
-            out.setdefault(image_id, [0, 0])[0 if status == LABEL else 1] += n
-        return {k: (v[0], v[1]) for k, v in out.items()}
-
-    def category_counts(self) -> dict[int, int]:
-        return dict(self._read("SELECT category_id, COUNT(*) FROM annotations WHERE status='label' GROUP BY category_id"))
-
-    # ---- predictions and runs --------------------------------------------------------------
-    def add_run(self, run: ModelRun) -> int:
-        with self.transaction() as c:
-            cur = c.execute("INSERT INTO runs (id, model, weights, kind, params, created_at) VALUES (?,?,?,?,?,?)",
-                            (run.id, run.model, run.weights, run.kind, json.dumps(run.params), run.created_at))
-            self._emit("runs", "added", [cur.lastrowid])
-        return cur.lastrowid
-
-    def runs(self, kind: str | None = None) -> list[ModelRun]:
-        rows = self._read("SELECT id, model, weights, kind, params, created_at FROM runs ORDER BY id")
-        runs = [ModelRun(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in rows]
-        return [r for r in runs if kind is None or r.kind == kind]
-
-    def run(self, run_id: int) -> ModelRun | None:
-        return next((r for r in self.runs() if r.id == run_id), None)
-
-    def delete_run(self, run_id: int) -> None:
-        """Delete a run and the predictions it still owns (accepted ones are labels and stay)."""
-        with self.transaction() as c:
-            c.execute("UPDATE annotations SET run_id=NULL WHERE run_id=? AND status=?", (run_id, LABEL))
-            c.execute("DELETE FROM runs WHERE id=?", (run_id,))
-            self._emit("runs", "removed", [run_id])
-            self._emit("annotations", "removed", [])
-
-    def accept_predictions(self, ids: Iterable[int]) -> None:
-        """Predictions become labels; provenance (model name, score) is kept."""
-        ids = list(ids)
-        with self.transaction() as c:
-            c.executemany("UPDATE annotations SET status=?, updated_at=? WHERE id=? AND status=?",
-                          [(LABEL, time.time(), i, PREDICTION) for i in ids])
-            self._emit("annotations", "updated", ids, self._images_of(ids))
-
-    def reject_predictions(self, ids: Iterable[int]) -> None:
-        ids = list(ids)
-        with self.transaction() as c:
-            images = self._images_of(ids)
-            c.executemany("DELETE FROM annotations WHERE id=? AND status=?", [(i, PREDICTION) for i in ids])
-            self._emit("annotations", "removed", ids, images)
-
-    # ---- hide and lock (view state kept with the project) ---------------------------------
-    def view_flags(self) -> dict[tuple[str, str], set[int]]:
-        """{(kind, flag): ids}: kind "annotation" | "category", flag "hidden" | "locked"."""
-        out: dict[tuple[str, str], set[int]] = {}
-        for kind, i, flag in self._read("SELECT kind, id, flag FROM view_flags"):
-            out.setdefault((kind, flag), set()).add(i)
-        return out
-
-    def set_view_flags(self, kind: str, flag: str, ids: Iterable[int], on: bool) -> None:
-        rows = [(kind, int(i), flag) for i in ids]
-        with self.transaction() as c:
-            if on:
-                c.executemany("INSERT OR IGNORE INTO view_flags (kind, id, flag) VALUES (?, ?, ?)", rows)
-            else:
-                c.executemany("DELETE FROM view_flags WHERE kind=? AND id=? AND flag=?", rows)
-            self._emit("view_flags", "updated", [r[1] for r in rows])
 
     # ---- checks --------------------------------------------------------------------------
     def integrity_check(self) -> str:
