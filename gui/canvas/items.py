@@ -10,15 +10,15 @@ import math
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPainterPath, QPen, QPixmap
-from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsRectItem,
-                               QGraphicsSimpleTextItem)
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsRectItem
 
 from annotations import geometry
 from annotations.model import MASK, POLYGON, PREDICTION, Annotation
 
 from . import shapes
+from .captions import CaptionItem
 from .painting import (MASK_ALPHA, MASKS, PREDICTION_MASK_ALPHA, Appearance, RenderContext, appearance,
-                       outline_path, simplified_path)
+                       outline_path, outline_paths, simplified_path)
 
 HANDLE_PX = 8  # handle size on screen
 LOD_BELOW = 0.5  # zoom under which the layer draws simplified outlines
@@ -36,16 +36,11 @@ def _geometry_key(ann: Annotation):
     return (ann.kind, tuple(ann.bbox), ann.polygons, ann.holes, None if ann.rle is None else ann.rle.get("counts"))
 
 
-class _Caption(QGraphicsSimpleTextItem):
-    def __init__(self, parent: QGraphicsItem, text: str, color: QColor):
-        super().__init__(text, parent)
-        self.setFlag(QGraphicsItem.ItemIgnoresTransformations)
-        self.setBrush(QBrush(color.lighter(150)))
-
-
 class AnnotationItem:
     """What the canvas needs from any shape item."""
     ann: Annotation
+    caption: CaptionItem | None = None  # shown or hidden by captions.CaptionPolicy
+    caption_quiet = False
 
     @property
     def ann_id(self) -> int:
@@ -56,10 +51,10 @@ class AnnotationItem:
             child.setParentItem(None)
             if child.scene() is not None:
                 child.scene().removeItem(child)
+        self.caption, self.caption_quiet = None, look.quiet
         if look.caption:
             x, y, _, _ = self.ann.bbox
-            cap = _Caption(self, look.caption, ctx.color(self.ann.category_id))
-            cap.setPos(x, y)
+            self.caption = CaptionItem(self, look.caption, ctx.color(self.ann.category_id), x, y)
 
 
 class ShapeItem(QGraphicsPathItem, AnnotationItem):
@@ -204,18 +199,22 @@ class ShapesLayer(QGraphicsItem):
 
 
 class HandlesItem(QGraphicsItem):
-    """Outlines and handles of the selected shapes: box corners and edges, polygon vertices."""
+    """The selection drawn over the selected shapes: their outline emphasised (a dark halo under a
+    white line, never a fill, so the shape and the image stay visible through it) and the handles
+    on top: box corners and edges, polygon vertices. A mask is outlined by its bounding box."""
 
     def __init__(self):
         super().__init__()
         self.setZValue(Z_HANDLES)
         self._anns: list[Annotation] = []
+        self._paths: list[QPainterPath] = []
         self._scale = 1.0
         self._rect = QRectF()
 
     def set_shapes(self, anns: list[Annotation], scale: float) -> None:
         self.prepareGeometryChange()
         self._anns = list(anns)
+        self._paths = outline_paths(self._anns) if self._anns else []
         self._scale = max(scale, 1e-6)
         rect = QRectF()
         for a in anns:
@@ -230,15 +229,18 @@ class HandlesItem(QGraphicsItem):
     def paint(self, painter: QPainter, option, widget=None) -> None:
         scale = painter.worldTransform().m11() or self._scale
         s = HANDLE_PX / scale
-        pen = QPen(QColor("white"), 1)
-        pen.setCosmetic(True)
-        outline = QPen(QColor("white"), 1, Qt.DashLine)
-        outline.setCosmetic(True)
-        painter.setBrush(QBrush(QColor(30, 30, 30)))
-        for a in self._anns:
-            painter.setPen(outline)
-            painter.drawRect(QRectF(*a.bbox))
-            painter.setPen(pen)
+        halo = cosmetic_pen("#000000", width=3.5)
+        halo.setColor(QColor(0, 0, 0, 160))
+        line = cosmetic_pen("#ffffff", width=1.5)
+        dashed = cosmetic_pen("#ffffff", Qt.DashLine, 1.5)
+        handle = cosmetic_pen("#ffffff", width=1)
+        for a, path in zip(self._anns, self._paths):
+            painter.setBrush(Qt.NoBrush)
+            for pen in (halo, dashed if a.kind == MASK else line):
+                painter.setPen(pen)
+                painter.drawPath(path)
+            painter.setPen(handle)
+            painter.setBrush(QBrush(QColor(30, 30, 30)))
             for x, y in handle_points(a):
                 painter.drawRect(QRectF(x - s / 2, y - s / 2, s, s))
 

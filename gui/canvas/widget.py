@@ -7,6 +7,7 @@ elsewhere, through on_store_changed (which skips whatever already matches the st
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterable
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
@@ -17,6 +18,7 @@ from annotations.model import Annotation, ImageRecord
 from annotations.store import Store
 
 from .. import commands
+from .captions import CaptionPolicy
 from .edits import EditActions
 from .image_cache import DecodedImage, ImageCache
 from .image_layer import ImageLayer
@@ -68,6 +70,8 @@ class CanvasWidget(QWidget, EditActions):
         self._suppressed: set[int] = set()  # hidden while a tool edits them
         self._category: int | None = None
         self._ctx = RenderContext()
+        self._captions = CaptionPolicy()
+        self._hovered: int | None = None
         self._clipboard: list[Annotation] = []
         self.brush_radius = 10.0
         self._fitted_size: tuple[int, int] | None = None
@@ -230,9 +234,41 @@ class CanvasWidget(QWidget, EditActions):
     # ---- categories and render context ---------------------------------------------------------
     def _reload_categories(self) -> None:
         cats = self.store.categories() if self.store is not None else []
-        self._ctx = RenderContext(tuple((c.id, c.color) for c in cats), tuple((c.id, c.name) for c in cats))
+        self._set_context(replace(self._ctx, colors=tuple((c.id, c.color) for c in cats),
+                                  names=tuple((c.id, c.name) for c in cats)))
+
+    def _set_context(self, ctx: RenderContext) -> None:
+        self._ctx = ctx
         for item in self._items.values():
             item.set_annotation(item.ann, self._ctx)
+        self._captions.apply(self._items.values())
+
+    # ---- captions ------------------------------------------------------------------------------
+    def set_captions_shown(self, shown: bool) -> None:
+        """Category names on shapes (see captions.py for which ones show)."""
+        if bool(shown) != self._ctx.captions:
+            self._set_context(replace(self._ctx, captions=bool(shown)))
+
+    def captions_shown(self) -> bool:
+        return self._ctx.captions
+
+    def set_caption_threshold(self, score: float) -> None:
+        """Predictions scoring under `score` are captioned only while hovered or selected."""
+        if float(score) != self._ctx.caption_threshold:
+            self._set_context(replace(self._ctx, caption_threshold=float(score)))
+
+    def captioned_ids(self) -> list[int]:
+        """Annotations whose caption is on screen now (visible shape, caption shown)."""
+        return sorted(i for i, it in self._items.items()
+                      if it.isVisible() and it.caption is not None and it.caption.isVisible())
+
+    def _set_hovered(self, ann_id: int | None) -> None:
+        if ann_id != self._hovered:
+            self._hovered = ann_id
+            self._captions.set_emphasised(self._emphasised(), self._items)
+
+    def _emphasised(self) -> set[int]:
+        return set(self._selected) | ({self._hovered} if self._hovered is not None else set())
 
     def set_current_category(self, category_id: int | None) -> None:
         self._category = category_id
@@ -268,6 +304,7 @@ class CanvasWidget(QWidget, EditActions):
         if ann.id in self._live and isinstance(item, ShapeItem):
             item.set_live(True)
         self._apply_visibility(item)
+        self._captions.apply([item])
 
     def _remove_item(self, ann_id: int) -> None:
         item = self._items.pop(ann_id, None)
@@ -283,6 +320,7 @@ class CanvasWidget(QWidget, EditActions):
         if item is not None and (item.ann.kind == "mask") == (ann.kind == "mask"):
             item.set_annotation(ann, self._ctx)
             self._apply_visibility(item)
+            self._captions.apply([item])
         else:
             self._remove_item(ann.id)
             self._add_item(ann)
@@ -394,6 +432,7 @@ class CanvasWidget(QWidget, EditActions):
         self._live = live
         self._handles.setPos(0, 0)
         self._handles.set_shapes(self.selected_annotations(editable=True), self.zoom())
+        self._captions.set_emphasised(self._emphasised(), self._items)
 
     # ---- for tools -------------------------------------------------------------------------------
     def push(self, cmd: commands.StoreCommand) -> None:
@@ -428,6 +467,7 @@ class CanvasWidget(QWidget, EditActions):
         item = self._items.get(ann.id)
         if item is not None:
             item.set_annotation(ann, self._ctx)
+            self._captions.apply([item])
             self._handles.set_shapes([ann if a.id == ann.id else a for a in self.selected_annotations(True)],
                                      self.zoom())
 
@@ -472,6 +512,7 @@ class CanvasWidget(QWidget, EditActions):
 
     def _on_zoom(self, zoom: float) -> None:
         self._apply_cache_policy()
+        self._captions.set_zoom(zoom, self._items.values())
         self._update_handles()
         self.zoom_changed.emit(zoom)
 
@@ -494,6 +535,9 @@ class CanvasWidget(QWidget, EditActions):
 
     def move(self, pos: QPointF, ev) -> None:
         self._tool.move(pos, ev)
+        if ev.buttons() == Qt.NoButton:
+            item = self.hit(pos)
+            self._set_hovered(None if item is None else item.ann_id)
 
     def release(self, pos: QPointF, ev) -> None:
         self._tool.release(pos, ev)
