@@ -21,9 +21,11 @@ SETTINGS_KEY = "view/captions"
 
 
 class CaptionItem(QGraphicsRectItem):
-    """A name on a dark tag in the category's colour, just above a shape's top-left corner."""
+    """A name on a dark tag in the category's colour at (x, y): above it, or below it when `below`
+    (predictions hang below their box's bottom-left corner, labels sit above the top-left one, so
+    a prediction and the label it found do not cover each other's names)."""
 
-    def __init__(self, parent: QGraphicsItem, text: str, color: QColor, x: float, y: float):
+    def __init__(self, parent: QGraphicsItem, text: str, color: QColor, x: float, y: float, below: bool = False):
         super().__init__(parent)
         self.setFlag(QGraphicsItem.ItemIgnoresTransformations)
         self.setAcceptedMouseButtons(Qt.NoButton)
@@ -31,8 +33,9 @@ class CaptionItem(QGraphicsRectItem):
         self.text_item.setBrush(QBrush(QColor("white")))
         r = self.text_item.boundingRect()
         w, h = r.width() + 2 * PAD, r.height() + 2
-        self.setRect(QRectF(0, -h, w, h))
-        self.text_item.setPos(PAD, -h + 1)
+        top = 0 if below else -h
+        self.setRect(QRectF(0, top, w, h))
+        self.text_item.setPos(PAD, top + 1)
         tag = QColor(color).darker(180)
         tag.setAlpha(215)
         self.setBrush(QBrush(tag))

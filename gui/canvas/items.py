@@ -53,8 +53,9 @@ class AnnotationItem:
                 child.scene().removeItem(child)
         self.caption, self.caption_quiet = None, look.quiet
         if look.caption:
-            x, y, _, _ = self.ann.bbox
-            self.caption = CaptionItem(self, look.caption, ctx.color(self.ann.category_id), x, y)
+            x, y, _, h = self.ann.bbox
+            below = self.ann.status == PREDICTION
+            self.caption = CaptionItem(self, look.caption, ctx.color(self.ann.category_id), x, y + h * below, below)
 
 
 class ShapeItem(QGraphicsPathItem, AnnotationItem):

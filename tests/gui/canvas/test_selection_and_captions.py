@@ -105,6 +105,10 @@ def test_captions_name_labels_and_confident_predictions_and_draw_on_screen(qtbot
     assert canvas.captioned_ids() == [label, high]  # the 0.2 prediction is quiet
     item = canvas._items[high]
     assert item.caption.text() == "cat 0.80" and canvas._items[label].caption.text() == "cat"
+    # A label's name sits above its top-left corner, a prediction's below its bottom-left one: a
+    # prediction on the object it found does not hide the label's name.
+    assert canvas._items[label].caption.sceneBoundingRect().bottom() <= 20.5
+    assert item.caption.pos().y() == 100 and item.caption.sceneBoundingRect().top() >= 99.5
     with_captions = grab(canvas)
     canvas.set_captions_shown(False)
     assert canvas.captioned_ids() == []
