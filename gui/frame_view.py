@@ -103,7 +103,9 @@ class FrameView(QWidget):
     def _paint_note(self, painter: QPainter) -> None:
         if not self.note:
             return
-        band = QRectF(0, 0, self.width(), painter.fontMetrics().height() * 2 + 8)
-        painter.fillRect(band, QColor(120, 30, 30, 220))
+        flags = Qt.AlignCenter | Qt.TextWordWrap
+        needed = painter.fontMetrics().boundingRect(0, 0, max(self.width() - 16, 50), 1000, flags, self.note)
+        band = QRectF(0, 0, self.width(), needed.height() + 6)
+        painter.fillRect(band, QColor(120, 30, 30, 200))
         painter.setPen(QColor(250, 250, 250))
-        painter.drawText(band.adjusted(8, 2, -8, -2), Qt.AlignCenter | Qt.TextWordWrap, self.note)
+        painter.drawText(band.adjusted(8, 3, -8, -3), flags, self.note)
