@@ -7,6 +7,8 @@ project as categories (the panel says so), unless the model's classes are mapped
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
@@ -16,6 +18,7 @@ from annotations.model import PREDICTION
 
 from .bridge import BatchResult, EngineBridge, ImageResult, bridge_for
 from .choices import offer_choice
+from .forms import fit_form
 
 TASK_TITLES = {"detection": "Detection", "instance": "Instance segmentation", "semantic": "Semantic segmentation"}
 WEIGHTS = (("default", "Default (torchvision)"), ("random", "Random (train from scratch)"),
@@ -72,9 +75,10 @@ class ModelPanel(QWidget):
             self.precision_combo.model().appendRow(QStandardItem(p))
         self.threshold_spin = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, decimals=2, value=0.5)
         self.threshold_spin.valueChanged.connect(self._on_threshold_changed)
-        self.map_check = QCheckBox("Map the model's classes onto the project's categories (by name)")
-        self.map_check.setToolTip("For checkpoints trained on this project's classes. Off: the model keeps "
-                                  "its own classes and predicted ones missing from the project are added.")
+        self.map_check = QCheckBox("Map classes to the project's")
+        self.map_check.setToolTip("Map the model's classes onto the project's categories by name: for checkpoints "
+                                  "trained on this project's classes. Off: the model keeps its own classes and "
+                                  "predicted ones missing from the project are added.")
         self.load_button = QPushButton("Load model")
         self.load_button.clicked.connect(self.load)
         self.status_label = QLabel("No model loaded.", wordWrap=True)
@@ -111,6 +115,7 @@ class ModelPanel(QWidget):
         form.addRow("Device", self.device_combo)
         form.addRow("Precision", self.precision_combo)
         form.addRow("Score threshold", self.threshold_spin)
+        fit_form(form)
         model_box = QGroupBox("Model")
         model_layout = QVBoxLayout(model_box)
         model_layout.addLayout(form)
@@ -258,13 +263,8 @@ class ModelPanel(QWidget):
     @Slot(dict)
     def _on_loaded(self, info: dict) -> None:
         self._loading = False
-        text = f"Loaded {info.get('description') or info['name']}"
-        text += f"\nDevice: {info.get('device_name', info.get('device'))} · precision: {info.get('precision')}"
-        if info.get("mapping"):
-            text += f"\nClasses: {info['mapping']}"
-        if info.get("note"):
-            text += f"\n{info['note']}"
-        self._status(text, False)
+        self._status(loaded_text(info), False)
+        self.status_label.setToolTip(info.get("description", ""))
         self._update_controls()
 
     @Slot(str)
@@ -375,6 +375,21 @@ class ModelPanel(QWidget):
         image_id = self._image_id()
         if canvas is not None and self.store is not None and image_id is not None:
             canvas.reject_predictions([a.id for a in self.store.annotations(image_id=image_id, status=PREDICTION)])
+
+
+def loaded_text(info: dict) -> str:
+    """What the panel says about a loaded model: each fact once (name and weights, device and
+    precision, class mapping, a note), a checkpoint by its file name."""
+    source = str(info.get("source") or info.get("weights") or "")
+    if "/" in source or "\\" in source:
+        source = Path(source).name
+    lines = [f"Loaded {info['name']}" + (f" ({source})" if source else ""),
+             f"{info.get('device_name') or info.get('device', '?')} · {info.get('precision', 'fp32')}"]
+    if info.get("mapping"):
+        lines.append(f"Classes: {info['mapping']}")
+    if info.get("note"):
+        lines.append(info["note"])
+    return "\n".join(lines)
 
 
 def install(window) -> None:
