@@ -46,7 +46,7 @@ def _show(canvas, qtbot, image_id, highlight=()):
 
 @pytest.mark.parametrize("kind", ["box", "polygon", "mask"])
 def test_a_selected_shape_shows_the_image_through_it(qtbot, project, make_canvas, kind):
-    store, ids, (cat, _) = project
+    store, _, (cat, _) = project
     image_id = _textured(store)
     ann_id = store.add_annotation(_shape(kind, image_id, cat))
     canvas = make_canvas(store)
@@ -99,7 +99,7 @@ def _label_and_predictions(store, image_id, cat):
 
 def test_captions_name_labels_and_confident_predictions_and_draw_on_screen(qtbot, project, make_canvas):
     store, ids, (cat, _) = project
-    label, low, high = _label_and_predictions(store, ids[0], cat)
+    label, _, high = _label_and_predictions(store, ids[0], cat)
     canvas = make_canvas(store, ids[0])
     assert canvas.captions_shown()
     assert canvas.captioned_ids() == [label, high]  # the 0.2 prediction is quiet

@@ -10,8 +10,8 @@ from gui.overlay import class_color
 from test_live_view import grab, make_live, pixels_of  # noqa: F401 - make_live is a fixture
 
 
-def test_predict_without_a_model_says_so_on_the_picture(qtbot, make_live, tmp_path):
-    view, engine = make_live(load=False, realtime=True)
+def test_predict_without_a_model_says_so_on_the_picture(qtbot, make_live, tmp_path):  # noqa: F811
+    view, _ = make_live(load=False, realtime=True)
     assert view.predict_check.isChecked() and view.view.note == NO_MODEL
     view.start(str(write_avi(tmp_path / "clip.avi", n=100, fps=20.0)))
     qtbot.waitUntil(lambda: view.view.frames_painted >= 1, timeout=5000)
@@ -28,7 +28,7 @@ def test_predict_without_a_model_says_so_on_the_picture(qtbot, make_live, tmp_pa
     view.stop()
 
 
-def test_the_overlay_draws_in_the_projects_category_colours(qtbot, make_live, tmp_path, store):
+def test_the_overlay_draws_in_the_projects_category_colours(qtbot, make_live, tmp_path, store):  # noqa: F811
     store.add_categories([Category(None, "bright", color="#1040c0"), Category(None, "dark", color="#c04010")])
     colours = {"bright": (0x10, 0x40, 0xC0), "dark": (0xC0, 0x40, 0x10)}
     view, _ = make_live(SlowFakePredictor(0.02, with_masks=True), realtime=True, store=store)

@@ -39,7 +39,7 @@ def test_the_pr_plot_is_at_least_250_px_high_with_the_dock_open(qtbot, small_scr
 
 
 def test_the_summary_fits_without_scrolling_sideways_and_never_says_nan(qtbot, small_screen):
-    win, panel, _ = small_screen
+    _, panel, _ = small_screen
     panel.tabs.setCurrentIndex(0)
     qtbot.waitUntil(lambda: panel.class_table.isVisible())
     qtbot.wait(50)
