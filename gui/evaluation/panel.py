@@ -249,6 +249,8 @@ class EvaluationPanel(QWidget):
         cols.setSectionResizeMode(QHeaderView.Interactive)
         cols.setDefaultSectionSize(84)
         cols.setStretchLastSection(True)
+        view.setTextElideMode(Qt.ElideMiddle)  # a long path keeps its file name in sight
+        model.modelReset.connect(lambda v=view, m=model: _fit_image_column(v, m))
         view.clicked.connect(lambda index, m=model: self.open_object(m, index.row()))
         return view
 
@@ -564,6 +566,15 @@ class EvaluationPanel(QWidget):
                 self.export_csv(which, path)
             except OSError as e:
                 QMessageBox.warning(self, "Export table", f"{path}: {e}")
+
+
+def _fit_image_column(view: QTableView, model: ErrorsModel) -> None:
+    """The Image column as wide as the file names of the first rows (within reason)."""
+    column = [k for k, _ in ERROR_COLUMNS].index("file_name")
+    names = {model.data(model.index(r, column)) for r in range(min(model.rowCount(), 300))}
+    fm = view.fontMetrics()
+    width = max([fm.horizontalAdvance(str(n)) for n in names] + [fm.horizontalAdvance("Image")]) + 16
+    view.setColumnWidth(column, int(min(max(width, 84), 320)))
 
 
 def _ratio(num: int, den: int) -> str:

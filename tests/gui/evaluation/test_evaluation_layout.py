@@ -63,6 +63,8 @@ def test_error_and_confusion_lists_name_the_files(qtbot, small_screen):
     model = panel.errors_model
     column = [model.headerData(c, Qt.Horizontal) for c in range(model.columnCount())].index("Image")
     assert [model.data(model.index(r, column)) for r in range(model.rowCount())] == ["im1.png", "im2.png"]
+    view = panel.errors_view
+    assert view.columnWidth(column) >= view.fontMetrics().horizontalAdvance("im1.png")  # not elided
     with qtbot.waitSignal(win.show_image_requested, timeout=5000) as sig:
         panel.open_object(model, 1)
     assert sig.args[0] == p["images"][2]  # the row still opens its image
