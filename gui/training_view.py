@@ -45,6 +45,7 @@ class TrainingView(QWidget):
         self.process = TrainingProcess(self)
         self.current_model = ""
         self.log_every = 5  # iterations between progress rows from the child
+        self._stopping = False  # Stop was asked for the running child
         self.form = TrainForm()
         self.start_button = QPushButton("Start training")
         self.stop_button = QPushButton("Stop (save and end)")
@@ -176,15 +177,19 @@ class TrainingView(QWidget):
         self.progress.setRange(0, 0)
         self.status.setText(text)
         self.log.appendPlainText("main.py train " + " ".join(args))
+        self._stopping = False
         self.process.start(args, str(run_dir))
         self.refresh_runs()
         self.runs.select_path(str(run_dir))
         self._update_controls()
 
     def stop(self) -> None:
-        if self.process.is_running():
+        """Ask the run to save and end, once: a second request would end it without saving."""
+        if self.process.is_running() and not self._stopping:
+            self._stopping = True
             self.status.setText("Stopping: saving a checkpoint…")
             self.process.stop()
+            self._update_controls()
 
     def shutdown(self) -> None:
         if self.process.is_running():
@@ -244,7 +249,7 @@ class TrainingView(QWidget):
     def _update_controls(self) -> None:
         running = self.process.is_running()
         self.start_button.setEnabled(not running and self.project_root is not None)
-        self.stop_button.setEnabled(running)
+        self.stop_button.setEnabled(running and not self._stopping)
         run = self.runs.selected_run()
         self.use_button.setEnabled(run is not None and run.usable_checkpoint is not None)
         self.resume_button.setEnabled(self._resumable(run))

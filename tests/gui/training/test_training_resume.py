@@ -54,6 +54,8 @@ def test_stop_then_predict_with_the_run_and_resume_it(qtbot, demo_project, setti
 
     with qtbot.waitSignal(view.process.ended, timeout=120_000):
         qtbot.mouseClick(view.stop_button, Qt.LeftButton)
+        assert not view.stop_button.isEnabled()
+        view.stop()  # asked twice (a double click): still one request, the run saves and ends
     run_dir = view.process.run_dir
     first = read_run(run_dir)
     assert first.status == "interrupted" and first.best_checkpoint is None  # no validation: only last.pt
