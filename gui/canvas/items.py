@@ -16,8 +16,7 @@ from annotations import geometry
 from annotations.model import MASK, POLYGON, PREDICTION, Annotation
 
 from . import shapes
-from .captions import CaptionItem
-from .painting import (MASK_ALPHA, MASKS, PREDICTION_MASK_ALPHA, Appearance, RenderContext, appearance,
+from .painting import (MASK_ALPHA, MASKS, PREDICTION_MASK_ALPHA, RenderContext, appearance,
                        outline_path, outline_paths, simplified_path)
 
 HANDLE_PX = 8  # handle size on screen
@@ -39,23 +38,17 @@ def _geometry_key(ann: Annotation):
 class AnnotationItem:
     """What the canvas needs from any shape item."""
     ann: Annotation
-    caption: CaptionItem | None = None  # shown or hidden by captions.CaptionPolicy
-    caption_quiet = False
 
     @property
     def ann_id(self) -> int:
         return self.ann.id
 
-    def _decorate(self, look: Appearance, ctx: RenderContext) -> None:
+    def _clear_children(self) -> None:
+        """Drop decorations of the previous version (captions are captions.CaptionsLayer's)."""
         for child in self.childItems():
             child.setParentItem(None)
             if child.scene() is not None:
                 child.scene().removeItem(child)
-        self.caption, self.caption_quiet = None, look.quiet
-        if look.caption:
-            x, y, _, h = self.ann.bbox
-            below = self.ann.status == PREDICTION
-            self.caption = CaptionItem(self, look.caption, ctx.color(self.ann.category_id), x, y + h * below, below)
 
 
 class ShapeItem(QGraphicsPathItem, AnnotationItem):
@@ -84,7 +77,7 @@ class ShapeItem(QGraphicsPathItem, AnnotationItem):
         self.setBrush(look.brush)
         self.style = (look.key, look.pen, look.thin_pen, look.brush)  # what the layer draws it with
         self.setZValue(_z_for(ann))
-        self._decorate(look, ctx)
+        self._clear_children()
         if in_scene and not self.live:
             self.layer.invalidate(old.united(self.sceneBoundingRect()))
 
@@ -133,7 +126,7 @@ class MaskItem(QGraphicsPixmapItem, AnnotationItem):
             self._crop = None
             self._key = key
         self.setZValue(_z_for(ann))
-        self._decorate(look, ctx)
+        self._clear_children()
         if ann.status == PREDICTION:
             frame = QGraphicsRectItem(QRectF(*ann.bbox), self)
             frame.setPen(look.pen)

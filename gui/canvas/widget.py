@@ -18,7 +18,7 @@ from annotations.model import Annotation, ImageRecord
 from annotations.store import Store
 
 from .. import commands
-from .captions import CaptionPolicy
+from .captions import CaptionsLayer
 from .edits import EditActions
 from .image_cache import DecodedImage, ImageCache
 from .image_layer import ImageLayer
@@ -70,7 +70,6 @@ class CanvasWidget(QWidget, EditActions):
         self._suppressed: set[int] = set()  # hidden while a tool edits them
         self._category: int | None = None
         self._ctx = RenderContext()
-        self._captions = CaptionPolicy()
         self._hovered: int | None = None
         self._clipboard: list[Annotation] = []
         self.brush_radius = 10.0
@@ -82,6 +81,8 @@ class CanvasWidget(QWidget, EditActions):
         self.scene.addItem(self._shapes)
         self._handles = HandlesItem()
         self.scene.addItem(self._handles)
+        self._captions = CaptionsLayer(self._items)
+        self.scene.addItem(self._captions)
         self._cache = ImageCache(parent=self)
         self._cache.loaded.connect(self._on_image_decoded)
         self._cache.failed.connect(self._on_image_failed)
@@ -135,6 +136,7 @@ class CanvasWidget(QWidget, EditActions):
         self.scene.setSceneRect(QRectF(-m, -m, w + 2 * m, h + 2 * m))  # room to pan past the edges
         self._layer.set_size(w, h)
         self._shapes.set_size(w, h)
+        self._captions.set_size(w, h)
         anns = self.store.annotations(image_id=image_id)
         outlined = [a for a in anns if a.kind != "mask"]
         paths = dict(zip((a.id for a in outlined), outline_paths(outlined)))
@@ -167,6 +169,7 @@ class CanvasWidget(QWidget, EditActions):
         for item in self._items.values():
             self.scene.removeItem(item)
         self._items.clear()
+        self._captions.changed()
         self._live.clear()
         self._suppressed.clear()
         self.image = None
@@ -241,7 +244,7 @@ class CanvasWidget(QWidget, EditActions):
         self._ctx = ctx
         for item in self._items.values():
             item.set_annotation(item.ann, self._ctx)
-        self._captions.apply(self._items.values())
+        self._captions.set_context(ctx)
 
     # ---- captions ------------------------------------------------------------------------------
     def set_captions_shown(self, shown: bool) -> None:
@@ -257,15 +260,19 @@ class CanvasWidget(QWidget, EditActions):
         if float(score) != self._ctx.caption_threshold:
             self._set_context(replace(self._ctx, caption_threshold=float(score)))
 
+    def captions(self) -> dict[int, tuple[str, QRectF]]:
+        """The captions on screen now: annotation id -> (text, rectangle in viewport pixels)."""
+        t = self.view.viewportTransform()
+        return {i: (text, rect) for i, text, _, rect in
+                self._captions.placements(t, QRectF(self.view.viewport().rect()))}
+
     def captioned_ids(self) -> list[int]:
-        """Annotations whose caption is on screen now (visible shape, caption shown)."""
-        return sorted(i for i, it in self._items.items()
-                      if it.isVisible() and it.caption is not None and it.caption.isVisible())
+        return sorted(self.captions())
 
     def _set_hovered(self, ann_id: int | None) -> None:
         if ann_id != self._hovered:
             self._hovered = ann_id
-            self._captions.set_emphasised(self._emphasised(), self._items)
+            self._captions.set_emphasised(self._emphasised())
 
     def _emphasised(self) -> set[int]:
         return set(self._selected) | ({self._hovered} if self._hovered is not None else set())
@@ -304,13 +311,14 @@ class CanvasWidget(QWidget, EditActions):
         if ann.id in self._live and isinstance(item, ShapeItem):
             item.set_live(True)
         self._apply_visibility(item)
-        self._captions.apply([item])
+        self._captions.changed()
 
     def _remove_item(self, ann_id: int) -> None:
         item = self._items.pop(ann_id, None)
         if item is not None:
             self._shapes.invalidate(item.sceneBoundingRect())
             self.scene.removeItem(item)
+            self._captions.changed()
 
     def _upsert(self, ann: Annotation) -> bool:
         """Make the item match `ann`; False when it already did."""
@@ -320,7 +328,7 @@ class CanvasWidget(QWidget, EditActions):
         if item is not None and (item.ann.kind == "mask") == (ann.kind == "mask"):
             item.set_annotation(ann, self._ctx)
             self._apply_visibility(item)
-            self._captions.apply([item])
+            self._captions.changed()
         else:
             self._remove_item(ann.id)
             self._add_item(ann)
@@ -333,6 +341,7 @@ class CanvasWidget(QWidget, EditActions):
         if visible != item.isVisible():
             item.setVisible(visible)
             self._shapes.invalidate(item.sceneBoundingRect())
+            self._captions.changed()
 
     def set_hidden(self, categories: set[int], annotations: set[int]) -> None:
         self._hidden_categories, self._hidden_ids = set(categories), set(annotations)
@@ -432,7 +441,7 @@ class CanvasWidget(QWidget, EditActions):
         self._live = live
         self._handles.setPos(0, 0)
         self._handles.set_shapes(self.selected_annotations(editable=True), self.zoom())
-        self._captions.set_emphasised(self._emphasised(), self._items)
+        self._captions.set_emphasised(self._emphasised())
 
     # ---- for tools -------------------------------------------------------------------------------
     def push(self, cmd: commands.StoreCommand) -> None:
@@ -467,7 +476,7 @@ class CanvasWidget(QWidget, EditActions):
         item = self._items.get(ann.id)
         if item is not None:
             item.set_annotation(ann, self._ctx)
-            self._captions.apply([item])
+            self._captions.changed()
             self._handles.set_shapes([ann if a.id == ann.id else a for a in self.selected_annotations(True)],
                                      self.zoom())
 
@@ -512,7 +521,6 @@ class CanvasWidget(QWidget, EditActions):
 
     def _on_zoom(self, zoom: float) -> None:
         self._apply_cache_policy()
-        self._captions.set_zoom(zoom, self._items.values())
         self._update_handles()
         self.zoom_changed.emit(zoom)
 

@@ -102,30 +102,27 @@ def test_captions_name_labels_and_confident_predictions_and_draw_on_screen(qtbot
     label, _, high = _label_and_predictions(store, ids[0], cat)
     canvas = make_canvas(store, ids[0])
     assert canvas.captions_shown()
-    assert canvas.captioned_ids() == [label, high]  # the 0.2 prediction is quiet
-    item = canvas._items[high]
-    assert item.caption.text() == "cat 0.80" and canvas._items[label].caption.text() == "cat"
+    shown = canvas.captions()
+    assert sorted(shown) == [label, high]  # the 0.2 prediction is quiet
+    assert shown[high][0] == "cat 0.80" and shown[label][0] == "cat"
     # A label's name sits above its top-left corner, a prediction's below its bottom-left one: a
     # prediction on the object it found does not hide the label's name.
-    assert canvas._items[label].caption.sceneBoundingRect().bottom() <= 20.5
-    assert item.caption.pos().y() == 100 and item.caption.sceneBoundingRect().top() >= 99.5
+    corner, below = vp(canvas, 10, 20), vp(canvas, 110, 100)
+    assert abs(shown[label][1].bottom() - corner.y()) <= 1 and abs(shown[label][1].left() - corner.x()) <= 1
+    assert abs(shown[high][1].top() - below.y()) <= 1
     with_captions = grab(canvas)
     canvas.set_captions_shown(False)
     assert canvas.captioned_ids() == []
     without = grab(canvas)
-    # The caption is drawn just above the label's top-left corner, the same size at any zoom.
-    c = vp(canvas, 10, 20)
-    region = (slice(c.y() - 14, c.y() - 2), slice(c.x() + 2, c.x() + 20))
-    assert np.abs(with_captions[region].astype(int) - without[region].astype(int)).max() > 60
+    r = shown[label][1].toRect()
+    region = (slice(r.top() + 2, r.bottom() - 1), slice(r.left() + 2, r.right() - 1))
+    assert np.abs(with_captions[region].astype(int) - without[region].astype(int)).max() > 60  # drawn
     canvas.set_captions_shown(True)
-
-    def screen_height():
-        cap = canvas._items[label].caption
-        return cap.deviceTransform(canvas.view.viewportTransform()).mapRect(cap.boundingRect()).height()
-    height = screen_height()
+    height = canvas.captions()[label][1].height()
     assert 8 < height < 40
-    canvas.set_zoom(16.0)
-    assert screen_height() == pytest.approx(height)
+    canvas.set_zoom(16.0)  # the same size on screen at any zoom
+    canvas.view.centerOn(30, 30)
+    assert canvas.captions()[label][1].height() == pytest.approx(height)
 
 
 def test_quiet_predictions_are_captioned_when_hovered_or_selected(qtbot, project, make_canvas):
@@ -171,3 +168,16 @@ def test_the_caption_action_toggles_and_is_remembered(qtbot, project, make_canva
     assert not canvas.captions_shown() and canvas.captioned_ids() == []
     again = make_caption_action(canvas, canvas)
     assert not again.isChecked() and not canvas.captions_shown()
+
+
+def test_captions_that_would_cover_each_other_are_not_piled_up(qtbot, project, make_canvas):
+    store, ids, (cat, dog) = project
+    big = store.add_annotation(Annotation(None, ids[0], cat, bbox=(20, 20, 60, 60)))
+    near = store.add_annotation(Annotation(None, ids[0], dog, bbox=(22, 21, 40, 40)))  # its name would overlap
+    canvas = make_canvas(store, ids[0])
+    assert canvas.captioned_ids() == [big]  # the bigger shape keeps its name
+    move(qtbot, canvas, 40, 50)  # over the smaller one (on top: smaller shapes are above)
+    shown = canvas.captions()
+    assert sorted(shown) == [big, near] and shown[near][0] == "dog"
+    rects = [r for _, r in shown.values()]
+    assert rects[0].intersects(rects[1])  # the hovered name is drawn over the other, readable on top
