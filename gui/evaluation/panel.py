@@ -11,8 +11,8 @@ import time
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFrame, QHBoxLayout, QHeaderView, QLabel,
-                               QListWidget, QListWidgetItem, QMenu, QMessageBox, QProgressBar, QPushButton,
+from PySide6.QtWidgets import (QBoxLayout, QComboBox, QDoubleSpinBox, QFileDialog, QFrame, QHBoxLayout, QHeaderView,
+                               QLabel, QListWidget, QListWidgetItem, QMenu, QMessageBox, QProgressBar, QPushButton,
                                QScrollArea, QSlider, QSplitter, QTableView, QTableWidget, QTabWidget, QVBoxLayout,
                                QWidget)
 
@@ -102,10 +102,26 @@ class EvaluationPanel(QWidget):
 
         # Controls in a column beside the tabs: a bottom dock has width to spare but little height,
         # which the plots and tables need. The column scrolls rather than make the dock taller.
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(4, 2, 4, 2)
-        lay.addWidget(self._controls(), 0)
-        lay.addWidget(self.tabs, 1)
+        # Wide and short (a bottom dock): controls beside the tabs, plots side by side. Narrow and
+        # tall (a side dock): controls above the tabs, plots one above the other.
+        self._box = QBoxLayout(QBoxLayout.LeftToRight, self)
+        self._box.setContentsMargins(4, 2, 4, 2)
+        self._box.addWidget(self._controls(), 0)
+        self._box.addWidget(self.tabs, 1)
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        wide = self.width() >= self.height()
+        self._box.setDirection(QBoxLayout.LeftToRight if wide else QBoxLayout.TopToBottom)
+        self._charts.setOrientation(Qt.Horizontal if wide else Qt.Vertical)
+        scroll = self._box.itemAt(0).widget()
+        if wide:
+            scroll.setFixedWidth(CONTROLS_WIDTH)
+            scroll.setMaximumHeight(16777215)
+        else:
+            scroll.setMinimumWidth(0)
+            scroll.setMaximumWidth(16777215)
+            scroll.setMaximumHeight(scroll.widget().sizeHint().height() + 4)
 
     def _controls(self) -> QWidget:
         box = QWidget()
@@ -167,7 +183,7 @@ class EvaluationPanel(QWidget):
         self.hover_label.setWordWrap(True)
         self.pr_chart.hovered.connect(self.hover_label.setText)
         self.f1_chart.hovered.connect(self.hover_label.setText)
-        charts = QSplitter(Qt.Horizontal)  # side by side: the height goes to the plots
+        charts = self._charts = QSplitter(Qt.Horizontal)  # side by side: the height goes to the plots
         charts.addWidget(self.pr_chart)
         charts.addWidget(self.f1_chart)
         left = QWidget()

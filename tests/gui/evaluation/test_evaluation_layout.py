@@ -74,3 +74,24 @@ def test_error_and_confusion_lists_name_the_files(qtbot, small_screen):
     assert cell.data(cell.index(0, column)) == "im1.png"
     header, rows = panel.csv_table("errors")
     assert header[column] == "Image" and rows[0][column] == "im1.png"
+
+
+def test_in_a_tall_narrow_dock_the_controls_go_on_top_and_the_plots_stack(qtbot):
+    from gui.evaluation.panel import EvaluationPanel
+
+    class Window:  # the panel needs only show_image from its window
+        def show_image(self, *_):
+            pass
+    panel = EvaluationPanel(Window())
+    qtbot.addWidget(panel)
+    panel.resize(460, 900)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.tabs.setCurrentIndex(1)
+    qtbot.wait(50)
+    assert panel.tabs.y() > panel.evaluate_button.mapTo(panel, panel.evaluate_button.rect().topLeft()).y()
+    assert panel.pr_chart.y() < panel.f1_chart.y() and panel.pr_chart.height() >= 250
+    panel.resize(1280, 330)
+    qtbot.wait(50)
+    assert panel.tabs.x() > panel.evaluate_button.mapTo(panel, panel.evaluate_button.rect().topLeft()).x()
+    assert panel.pr_chart.x() < panel.f1_chart.x() and panel.pr_chart.height() >= 250
