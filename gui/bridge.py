@@ -143,6 +143,10 @@ class EngineBridge(QObject):
         self._req_images.emit(rid, ids, bool(unlabelled_only), self.batch_size, self.shared.cancel_generation)
         return rid
 
+    def set_class_colors(self, colors: dict[str, tuple[int, int, int]]) -> None:
+        """Colours of the project's classes for live overlays (class name -> (r, g, b))."""
+        self.shared.class_colors = dict(colors)
+
     def predict_frame(self, frame) -> int:
         """Newest frame wins: replaces a frame still waiting for the worker."""
         if isinstance(frame, np.ndarray):

@@ -110,6 +110,7 @@ class SharedState:
         self.pending_frame: tuple[int, Any, int] | None = None  # (request id, frame, generation)
         self.frame_wake_posted = False
         self.frames_dropped = 0  # frames replaced while waiting (never queued)
+        self.class_colors: dict[str, tuple[int, int, int]] = {}  # replaced whole, never changed in place
         self.stale_dropped = 0  # image requests skipped or results dropped as stale
         self.idle = threading.Event()
         self.idle.set()
@@ -320,7 +321,7 @@ class EngineWorker(QObject):
             t0 = time.perf_counter()
             pred = predictor.predict([frame.image], cancel=lambda: self.shared.cancelled(generation))[0]
             seconds = time.perf_counter() - t0
-            display = blend_masks(frame.image, pred)
+            display = blend_masks(frame.image, pred, colors=self.shared.class_colors)
             self.done.emit(rid, FrameResult(frame, pred, display, seconds, time.perf_counter(), t0))
         except Exception as e:  # noqa: BLE001
             if self.shared.cancelled(generation):

@@ -9,7 +9,7 @@ import time
 from collections import deque
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
@@ -21,7 +21,7 @@ class FrameView(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setMinimumSize(320, 200)
+        self.setMinimumSize(160, 120)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.setAttribute(Qt.WA_OpaquePaintEvent)
         self._rgb: np.ndarray | None = None
@@ -31,14 +31,28 @@ class FrameView(QWidget):
         self.latencies: deque[float] = deque(maxlen=30)
         self.frames_painted = 0
         self.placeholder = "No video"
+        self.note = ""  # a line across the top of the picture (e.g. why there are no predictions)
+        self.colors: dict[str, tuple[int, int, int]] = {}  # class name -> the project's colour
+
+    def sizeHint(self) -> QSize:
+        """The frame's own size: a layout with room shows the video at least 1:1."""
+        return QSize(self._rgb.shape[1], self._rgb.shape[0]) if self._rgb is not None else QSize(320, 240)
+
+    def set_note(self, text: str) -> None:
+        if text != self.note:
+            self.note = text
+            self.update()
 
     def set_frame(self, rgb: np.ndarray, prediction=None, captured_at: float | None = None) -> None:
         rgb = np.ascontiguousarray(rgb)
         h, w = rgb.shape[:2]
+        resized = self._rgb is None or self._rgb.shape[:2] != (h, w)
         self._rgb = rgb  # the QImage below reads this buffer
         self._qimage = QImage(rgb.data, w, h, rgb.strides[0], QImage.Format_RGB888)
         self.prediction = prediction
         self._captured_at = captured_at
+        if resized:
+            self.updateGeometry()
         self.update()
 
     def clear(self, placeholder: str = "No video") -> None:
@@ -67,6 +81,7 @@ class FrameView(QWidget):
         if self._qimage is None:
             painter.setPen(QColor(170, 170, 170))
             painter.drawText(self.rect(), Qt.AlignCenter | Qt.TextWordWrap, self.placeholder)
+            self._paint_note(painter)
             painter.end()
             return
         target = self.image_rect()
@@ -75,7 +90,8 @@ class FrameView(QWidget):
         if self.prediction is not None:
             painter.setRenderHint(QPainter.Antialiasing)
             paint_detections(painter, self.prediction, target.width() / self._qimage.width(),
-                             target.left(), target.top())
+                             target.left(), target.top(), self.colors)
+        self._paint_note(painter)
         painter.end()
         self.frames_painted += 1
         if self._captured_at is not None:
@@ -83,3 +99,13 @@ class FrameView(QWidget):
             self._captured_at = None
             self.latencies.append(latency)
             self.painted.emit(latency)
+
+    def _paint_note(self, painter: QPainter) -> None:
+        if not self.note:
+            return
+        flags = Qt.AlignCenter | Qt.TextWordWrap
+        needed = painter.fontMetrics().boundingRect(0, 0, max(self.width() - 16, 50), 1000, flags, self.note)
+        band = QRectF(0, 0, self.width(), needed.height() + 6)
+        painter.fillRect(band, QColor(120, 30, 30, 200))
+        painter.setPen(QColor(250, 250, 250))
+        painter.drawText(band.adjusted(8, 3, -8, -3), flags, self.note)

@@ -14,6 +14,7 @@ from shiboken6 import isValid
 from annotations.store import copy_annotation
 
 from . import shortcuts
+from .canvas.captions import make_caption_action
 from .commands import ChangeAnnotations, RemoveAnnotations
 from .session import BRUSH_DEFAULT, TOOLS
 
@@ -87,6 +88,10 @@ class LabellingActions:
         w.menu(view).addSeparator()
         self.action("view.toggle_shapes", lambda: ss.set_all_hidden(not ss.all_hidden), view)
         self.action("view.only_category", self.only_current_category, view)
+        captions = make_caption_action(cv, w)  # kept in QSettings; applied to the canvas at once
+        w.addAction(captions)
+        w.menu(view).addAction(captions)
+        self.actions["view.captions"] = captions
         self.action("nav.next", lambda: w.next_image(1), view)
         self.action("nav.previous", lambda: w.next_image(-1), view)
         w.menu(view).addSeparator()

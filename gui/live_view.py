@@ -15,8 +15,8 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QFrame, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+                               QScrollArea, QVBoxLayout, QWidget)
 
 from annotations.imageio import write_rgb
 from annotations.model import ImageRecord
@@ -27,9 +27,12 @@ from .bridge import EngineBridge, FrameResult
 from .features import Feature, FeatureContext
 from .frame_view import FrameView
 from .jobs import Job
+from .overlay import project_colors
 
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mkv *.mov *.webm *.m4v *.mpg *.mpeg *.wmv);;All files (*)"
 LIVE_FOLDER = "live"  # frames added to a project go to this folder inside it
+CONTROLS_WIDTH = 250
+NO_MODEL = "Predict is on, but no model is loaded: load one in the Model panel to see predictions."
 
 
 class LiveView(QWidget):
@@ -93,21 +96,33 @@ class LiveView(QWidget):
         self.message_label.setWordWrap(True)
         self.message_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
 
-        row1 = QHBoxLayout()
-        row1.addWidget(self.source_edit, 1)
-        for w in (self.browse_button, self.start_button):
-            row1.addWidget(w)
-        row2 = QHBoxLayout()
-        for w in (self.pause_button, self.step_button, self.predict_check, self.realtime_check):
-            row2.addWidget(w)
-        row2.addStretch(1)
-        row2.addWidget(self.add_button)
-        layout = QVBoxLayout(self)
-        layout.addLayout(row1)
-        layout.addLayout(row2)
+        self.stats_label.setWordWrap(True)
+        # Controls in a column beside the picture: a bottom dock is wide but short, and the video
+        # needs the height (a 240-line source shows at least 1:1 in a dock of 40% of an 800 px window).
+        column = QWidget()
+        col = QVBoxLayout(column)
+        col.setContentsMargins(0, 0, 4, 0)
+        col.addWidget(self.source_edit)
+        for pair in ((self.browse_button, self.start_button), (self.pause_button, self.step_button),
+                     (self.predict_check, self.realtime_check)):
+            row = QHBoxLayout()
+            for w in pair:
+                row.addWidget(w)
+            col.addLayout(row)
+        col.addWidget(self.add_button)
+        col.addWidget(self.stats_label)
+        col.addWidget(self.message_label)
+        col.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(column)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setFixedWidth(CONTROLS_WIDTH)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        layout.addWidget(scroll)
         layout.addWidget(self.view, 1)
-        layout.addWidget(self.stats_label)
-        layout.addWidget(self.message_label)
 
     def _update_controls(self) -> None:
         running = self.source is not None
@@ -119,11 +134,19 @@ class LiveView(QWidget):
         self.step_button.setEnabled(running)
         self.add_button.setEnabled(self.store is not None and self.view.frame is not None)
         if not self.bridge.model_info:
-            self.predict_check.setToolTip("No model loaded: load one in the Model panel to see predictions")
+            self.predict_check.setToolTip(NO_MODEL)
+        self.view.set_note(NO_MODEL if self.predict_check.isChecked() and not self.bridge.model_info else "")
 
     def set_store(self, store: Store | None) -> None:
         self.store = store
+        self.refresh_colors()
         self._update_controls()
+
+    def refresh_colors(self) -> None:
+        """Draw the project's classes in the project's category colours."""
+        colors = project_colors(self.store.categories()) if self.store is not None else {}
+        self.view.colors = colors
+        self.bridge.set_class_colors(colors)
 
     # ---- source control --------------------------------------------------------------------------
     def _browse(self) -> None:
@@ -151,6 +174,7 @@ class LiveView(QWidget):
             return False
         with self._lock:
             self._latest, self._posted = None, False
+        self.refresh_colors()  # categories may have been renamed or recoloured since
         self._first_request = self.bridge.peek_request_id() + 1
         self._result_times.clear()
         self.view.latencies.clear()

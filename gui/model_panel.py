@@ -7,6 +7,8 @@ project as categories (the panel says so), unless the model's classes are mapped
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
@@ -18,6 +20,7 @@ from .bridge import BatchResult, EngineBridge, ImageResult
 from .choices import offer_choice
 from .features import Feature, FeatureContext
 from .session import Session
+from .forms import fit_form
 
 TASK_TITLES = {"detection": "Detection", "instance": "Instance segmentation", "semantic": "Semantic segmentation"}
 WEIGHTS = (("default", "Default (torchvision)"), ("random", "Random (train from scratch)"),
@@ -75,9 +78,10 @@ class ModelPanel(QWidget):
             self.precision_combo.model().appendRow(QStandardItem(p))
         self.threshold_spin = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, decimals=2, value=0.5)
         self.threshold_spin.valueChanged.connect(self._on_threshold_changed)
-        self.map_check = QCheckBox("Map the model's classes onto the project's categories (by name)")
-        self.map_check.setToolTip("For checkpoints trained on this project's classes. Off: the model keeps "
-                                  "its own classes and predicted ones missing from the project are added.")
+        self.map_check = QCheckBox("Map classes to the project's")
+        self.map_check.setToolTip("Map the model's classes onto the project's categories by name: for checkpoints "
+                                  "trained on this project's classes. Off: the model keeps its own classes and "
+                                  "predicted ones missing from the project are added.")
         self.load_button = QPushButton("Load model")
         self.load_button.clicked.connect(self.load)
         self.status_label = QLabel("No model loaded.", wordWrap=True)
@@ -114,6 +118,7 @@ class ModelPanel(QWidget):
         form.addRow("Device", self.device_combo)
         form.addRow("Precision", self.precision_combo)
         form.addRow("Score threshold", self.threshold_spin)
+        fit_form(form)
         model_box = QGroupBox("Model")
         model_layout = QVBoxLayout(model_box)
         model_layout.addLayout(form)
@@ -263,13 +268,8 @@ class ModelPanel(QWidget):
     @Slot(dict)
     def _on_loaded(self, info: dict) -> None:
         self._loading = False
-        text = f"Loaded {info.get('description') or info['name']}"
-        text += f"\nDevice: {info.get('device_name', info.get('device'))} · precision: {info.get('precision')}"
-        if info.get("mapping"):
-            text += f"\nClasses: {info['mapping']}"
-        if info.get("note"):
-            text += f"\n{info['note']}"
-        self._status(text, False)
+        self._status(loaded_text(info), False)
+        self.status_label.setToolTip(info.get("description", ""))
         self._update_controls()
 
     @Slot(str)
@@ -390,6 +390,21 @@ class ModelPanel(QWidget):
         self.load()
 
 
+def loaded_text(info: dict) -> str:
+    """What the panel says about a loaded model: each fact once (name and weights, device and
+    precision, class mapping, a note), a checkpoint by its file name."""
+    source = str(info.get("source") or info.get("weights") or "")
+    if "/" in source or "\\" in source:
+        source = Path(source).name
+    lines = [f"Loaded {info['name']}" + (f" ({source})" if source else ""),
+             f"{info.get('device_name') or info.get('device', '?')} · {info.get('precision', 'fp32')}"]
+    if info.get("mapping"):
+        lines.append(f"Classes: {info['mapping']}")
+    if info.get("note"):
+        lines.append(info["note"])
+    return "\n".join(lines)
+
+
 class ModelService:
     """What other features may ask of the Model dock."""
 
@@ -410,6 +425,10 @@ def install(ctx: FeatureContext) -> ModelPanel:
     ctx.session.image_changed.connect(panel.on_image_shown)
     if ctx.session.store is not None:
         panel.set_store(ctx.session.store)
+    edits = ctx.services.optional("edits")
+    if edits is not None and hasattr(edits, "set_caption_threshold"):  # predictions under it: no caption
+        panel.threshold_spin.valueChanged.connect(edits.set_caption_threshold)
+        edits.set_caption_threshold(panel.threshold_spin.value())
     ctx.services.provide("model", ModelService(panel, ctx.host))
     return panel
 

@@ -47,6 +47,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("view.one_to_one", "View", "Zoom 1:1 (100%)", ("Ctrl+0",)),
     Command("view.toggle_shapes", "View", "Hide or show all shapes", ("H",)),
     Command("view.only_category", "View", "Show only the current category (again: show all)", ("Shift+H",)),
+    Command("view.captions", "View", "Show category names on shapes", ("L",)),
     Command("nav.next", "Navigate", "Next image", ("D",)),
     Command("nav.previous", "Navigate", "Previous image", ("A",)),
     *(Command(f"category.{i}", "Categories", f"Use category {i}", (str(i),)) for i in range(1, 10)),

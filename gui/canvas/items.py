@@ -10,15 +10,14 @@ import math
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPainterPath, QPen, QPixmap
-from PySide6.QtWidgets import (QGraphicsItem, QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsRectItem,
-                               QGraphicsSimpleTextItem)
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsPixmapItem, QGraphicsRectItem
 
 from annotations import geometry
 from annotations.model import MASK, POLYGON, PREDICTION, Annotation
 
 from . import shapes
-from .painting import (MASK_ALPHA, MASKS, PREDICTION_MASK_ALPHA, Appearance, RenderContext, appearance,
-                       outline_path, simplified_path)
+from .painting import (MASK_ALPHA, MASKS, PREDICTION_MASK_ALPHA, RenderContext, appearance,
+                       outline_path, outline_paths, simplified_path)
 
 HANDLE_PX = 8  # handle size on screen
 LOD_BELOW = 0.5  # zoom under which the layer draws simplified outlines
@@ -36,13 +35,6 @@ def _geometry_key(ann: Annotation):
     return (ann.kind, tuple(ann.bbox), ann.polygons, ann.holes, None if ann.rle is None else ann.rle.get("counts"))
 
 
-class _Caption(QGraphicsSimpleTextItem):
-    def __init__(self, parent: QGraphicsItem, text: str, color: QColor):
-        super().__init__(text, parent)
-        self.setFlag(QGraphicsItem.ItemIgnoresTransformations)
-        self.setBrush(QBrush(color.lighter(150)))
-
-
 class AnnotationItem:
     """What the canvas needs from any shape item."""
     ann: Annotation
@@ -51,15 +43,12 @@ class AnnotationItem:
     def ann_id(self) -> int:
         return self.ann.id
 
-    def _decorate(self, look: Appearance, ctx: RenderContext) -> None:
+    def _clear_children(self) -> None:
+        """Drop decorations of the previous version (captions are captions.CaptionsLayer's)."""
         for child in self.childItems():
             child.setParentItem(None)
             if child.scene() is not None:
                 child.scene().removeItem(child)
-        if look.caption:
-            x, y, _, _ = self.ann.bbox
-            cap = _Caption(self, look.caption, ctx.color(self.ann.category_id))
-            cap.setPos(x, y)
 
 
 class ShapeItem(QGraphicsPathItem, AnnotationItem):
@@ -88,7 +77,7 @@ class ShapeItem(QGraphicsPathItem, AnnotationItem):
         self.setBrush(look.brush)
         self.style = (look.key, look.pen, look.thin_pen, look.brush)  # what the layer draws it with
         self.setZValue(_z_for(ann))
-        self._decorate(look, ctx)
+        self._clear_children()
         if in_scene and not self.live:
             self.layer.invalidate(old.united(self.sceneBoundingRect()))
 
@@ -137,7 +126,7 @@ class MaskItem(QGraphicsPixmapItem, AnnotationItem):
             self._crop = None
             self._key = key
         self.setZValue(_z_for(ann))
-        self._decorate(look, ctx)
+        self._clear_children()
         if ann.status == PREDICTION:
             frame = QGraphicsRectItem(QRectF(*ann.bbox), self)
             frame.setPen(look.pen)
@@ -204,18 +193,22 @@ class ShapesLayer(QGraphicsItem):
 
 
 class HandlesItem(QGraphicsItem):
-    """Outlines and handles of the selected shapes: box corners and edges, polygon vertices."""
+    """The selection drawn over the selected shapes: their outline emphasised (a dark halo under a
+    white line, never a fill, so the shape and the image stay visible through it) and the handles
+    on top: box corners and edges, polygon vertices. A mask is outlined by its bounding box."""
 
     def __init__(self):
         super().__init__()
         self.setZValue(Z_HANDLES)
         self._anns: list[Annotation] = []
+        self._paths: list[QPainterPath] = []
         self._scale = 1.0
         self._rect = QRectF()
 
     def set_shapes(self, anns: list[Annotation], scale: float) -> None:
         self.prepareGeometryChange()
         self._anns = list(anns)
+        self._paths = outline_paths(self._anns) if self._anns else []
         self._scale = max(scale, 1e-6)
         rect = QRectF()
         for a in anns:
@@ -230,15 +223,18 @@ class HandlesItem(QGraphicsItem):
     def paint(self, painter: QPainter, option, widget=None) -> None:
         scale = painter.worldTransform().m11() or self._scale
         s = HANDLE_PX / scale
-        pen = QPen(QColor("white"), 1)
-        pen.setCosmetic(True)
-        outline = QPen(QColor("white"), 1, Qt.DashLine)
-        outline.setCosmetic(True)
-        painter.setBrush(QBrush(QColor(30, 30, 30)))
-        for a in self._anns:
-            painter.setPen(outline)
-            painter.drawRect(QRectF(*a.bbox))
-            painter.setPen(pen)
+        halo = cosmetic_pen("#000000", width=3.5)
+        halo.setColor(QColor(0, 0, 0, 160))
+        line = cosmetic_pen("#ffffff", width=1.5)
+        dashed = cosmetic_pen("#ffffff", Qt.DashLine, 1.5)
+        handle = cosmetic_pen("#ffffff", width=1)
+        for a, path in zip(self._anns, self._paths):
+            painter.setBrush(Qt.NoBrush)
+            for pen in (halo, dashed if a.kind == MASK else line):
+                painter.setPen(pen)
+                painter.drawPath(path)
+            painter.setPen(handle)
+            painter.setBrush(QBrush(QColor(30, 30, 30)))
             for x, y in handle_points(a):
                 painter.drawRect(QRectF(x - s / 2, y - s / 2, s, s))
 

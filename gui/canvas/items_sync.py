@@ -22,12 +22,14 @@ class ItemsSync:
         if ann.id in self._live and isinstance(item, ShapeItem):
             item.set_live(True)
         self._apply_visibility(item)
+        self._captions.changed()
 
     def _remove_item(self, ann_id: int) -> None:
         item = self._items.pop(ann_id, None)
         if item is not None:
             self._shapes.invalidate(item.sceneBoundingRect())
             self.scene.removeItem(item)
+            self._captions.changed()
 
     def _upsert(self, ann: Annotation) -> bool:
         """Make the item match `ann`; False when it already did."""
@@ -37,6 +39,7 @@ class ItemsSync:
         if item is not None and (item.ann.kind == "mask") == (ann.kind == "mask"):
             item.set_annotation(ann, self._ctx)
             self._apply_visibility(item)
+            self._captions.changed()
         else:
             self._remove_item(ann.id)
             self._add_item(ann)
@@ -48,6 +51,7 @@ class ItemsSync:
         if visible != item.isVisible():
             item.setVisible(visible)
             self._shapes.invalidate(item.sceneBoundingRect())
+            self._captions.changed()
 
     def set_hidden(self, categories: set[int], annotations: set[int]) -> None:
         ss = self.session
@@ -157,3 +161,4 @@ class ItemsSync:
         self._live = live
         self._handles.setPos(0, 0)
         self._handles.set_shapes(self.selected_annotations(editable=True), self.zoom())
+        self._captions.set_emphasised(self._emphasised())

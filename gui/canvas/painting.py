@@ -35,6 +35,8 @@ class RenderContext:
     """Everything besides the shape that decides how it is drawn."""
     colors: tuple[tuple[int, str], ...] = ()  # (category id, "#rrggbb")
     names: tuple[tuple[int, str], ...] = ()  # (category id, name)
+    captions: bool = True  # category names drawn on shapes
+    caption_threshold: float = 0.5  # predictions scoring less are captioned only when hovered or selected
 
     def color(self, category_id: int) -> QColor:
         return category_color(category_id, dict(self.colors).get(category_id, ""))
@@ -47,9 +49,10 @@ class RenderContext:
 class Appearance:
     pen: QPen
     brush: QBrush
-    caption: str  # "" = none; predictions show their category and score
+    caption: str  # "" = none; labels show their category, predictions also their score
     thin_pen: QPen  # the same pen one pixel wide (drawn zoomed out)
     key: tuple  # equal keys draw alike
+    quiet: bool = False  # a prediction under the caption threshold: captioned only when hovered or selected
 
 
 def appearance(ann: Annotation, ctx: RenderContext) -> Appearance:
@@ -72,17 +75,19 @@ def _appearance(ann: Annotation, ctx: RenderContext) -> Appearance:
     pen.setCosmetic(True)  # same width on screen at every zoom
     fill = QColor(color)
     fill.setAlpha(FILL_ALPHA)
-    caption = ""
+    caption = ctx.name(ann.category_id) if ctx.captions else ""
+    quiet = False
     if ann.status == PREDICTION:
         pen.setStyle(Qt.DashLine)
         fill.setAlpha(FILL_ALPHA // 2)
-        score = "" if ann.score is None else f" {ann.score:.2f}"
-        caption = f"{ctx.name(ann.category_id)}{score}"
+        if caption and ann.score is not None:
+            caption += f" {ann.score:.2f}"
+            quiet = ann.score < ctx.caption_threshold
     brush = QBrush(Qt.NoBrush) if ann.kind == MASK else QBrush(fill)
     thin = QPen(pen)
     thin.setWidth(0)
     key = (pen.color().rgba(), int(pen.style().value), brush.color().rgba(), int(brush.style().value))
-    return Appearance(pen, brush, caption, thin, key)
+    return Appearance(pen, brush, caption, thin, key, quiet)
 
 
 def outline_path(ann: Annotation) -> QPainterPath:

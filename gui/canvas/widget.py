@@ -7,10 +7,11 @@ and the undo stack. The canvas reads them there and follows its signals; it keep
 The store is the document: every edit is a command (gui/commands.py) that writes to it at once.
 The scene mirrors the current image's annotations, one item per annotation, refreshed from the
 store for exactly the annotations a command touched (commands.listen), and, for changes made
-elsewhere, through on_store_changed (which skips whatever already matches the store).
+elsewhere, through the session's annotations_changed (which skips whatever already matches the store).
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterable
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
@@ -22,6 +23,7 @@ from annotations.store import Store
 
 from .. import commands
 from ..session import Session
+from .captions import CaptionsLayer
 from .edits import EditActions
 from .items_sync import ItemsSync
 from .image_cache import DecodedImage, ImageCache
@@ -67,6 +69,7 @@ class CanvasWidget(QWidget, EditActions, ItemsSync):
         self._live: set[int] = set()  # shapes painting themselves (selected), not the cached layer
         self._suppressed: set[int] = set()  # hidden while a tool edits them
         self._ctx = RenderContext()
+        self._hovered: int | None = None
         self._clipboard: list[Annotation] = []
         self._fitted_size: tuple[int, int] | None = None
         self._fit_mode = True  # the image follows the canvas's size until the user zooms
@@ -77,6 +80,8 @@ class CanvasWidget(QWidget, EditActions, ItemsSync):
         self.scene.addItem(self._shapes)
         self._handles = HandlesItem()
         self.scene.addItem(self._handles)
+        self._captions = CaptionsLayer(self._items)
+        self.scene.addItem(self._captions)
         self._cache = ImageCache(parent=self)
         self._cache.loaded.connect(self._on_image_decoded)
         self._cache.failed.connect(self._on_image_failed)
@@ -172,6 +177,7 @@ class CanvasWidget(QWidget, EditActions, ItemsSync):
         self.scene.setSceneRect(QRectF(-m, -m, w + 2 * m, h + 2 * m))  # room to pan past the edges
         self._layer.set_size(w, h)
         self._shapes.set_size(w, h)
+        self._captions.set_size(w, h)
         anns = self.store.annotations(image_id=image_id)
         outlined = [a for a in anns if a.kind != "mask"]
         paths = dict(zip((a.id for a in outlined), outline_paths(outlined)))
@@ -202,6 +208,7 @@ class CanvasWidget(QWidget, EditActions, ItemsSync):
         for item in self._items.values():
             self.scene.removeItem(item)
         self._items.clear()
+        self._captions.changed()
         self._live.clear()
         self._suppressed.clear()
         self.image = None
@@ -270,9 +277,45 @@ class CanvasWidget(QWidget, EditActions, ItemsSync):
     # ---- categories and render context ---------------------------------------------------------
     def _reload_categories(self) -> None:
         cats = self.store.categories() if self.store is not None else []
-        self._ctx = RenderContext(tuple((c.id, c.color) for c in cats), tuple((c.id, c.name) for c in cats))
+        self._set_context(replace(self._ctx, colors=tuple((c.id, c.color) for c in cats),
+                                  names=tuple((c.id, c.name) for c in cats)))
+
+    def _set_context(self, ctx: RenderContext) -> None:
+        self._ctx = ctx
         for item in self._items.values():
             item.set_annotation(item.ann, self._ctx)
+        self._captions.set_context(ctx)
+
+    # ---- captions ------------------------------------------------------------------------------
+    def set_captions_shown(self, shown: bool) -> None:
+        """Category names on shapes (see captions.py for which ones show)."""
+        if bool(shown) != self._ctx.captions:
+            self._set_context(replace(self._ctx, captions=bool(shown)))
+
+    def captions_shown(self) -> bool:
+        return self._ctx.captions
+
+    def set_caption_threshold(self, score: float) -> None:
+        """Predictions scoring under `score` are captioned only while hovered or selected."""
+        if float(score) != self._ctx.caption_threshold:
+            self._set_context(replace(self._ctx, caption_threshold=float(score)))
+
+    def captions(self) -> dict[int, tuple[str, QRectF]]:
+        """The captions on screen now: annotation id -> (text, rectangle in viewport pixels)."""
+        t = self.view.viewportTransform()
+        return {i: (text, rect) for i, text, _, rect in
+                self._captions.placements(t, QRectF(self.view.viewport().rect()))}
+
+    def captioned_ids(self) -> list[int]:
+        return sorted(self.captions())
+
+    def _set_hovered(self, ann_id: int | None) -> None:
+        if ann_id != self._hovered:
+            self._hovered = ann_id
+            self._captions.set_emphasised(self._emphasised())
+
+    def _emphasised(self) -> set[int]:
+        return set(self._selected) | ({self._hovered} if self._hovered is not None else set())
 
     def set_current_category(self, category_id: int | None) -> None:
         self.session.set_current_category(category_id)
@@ -331,6 +374,7 @@ class CanvasWidget(QWidget, EditActions, ItemsSync):
         item = self._items.get(ann.id)
         if item is not None:
             item.set_annotation(ann, self._ctx)
+            self._captions.changed()
             self._handles.set_shapes([ann if a.id == ann.id else a for a in self.selected_annotations(True)],
                                      self.zoom())
 
@@ -410,6 +454,9 @@ class CanvasWidget(QWidget, EditActions, ItemsSync):
 
     def move(self, pos: QPointF, ev) -> None:
         self._tool.move(pos, ev)
+        if ev.buttons() == Qt.NoButton:
+            item = self.hit(pos)
+            self._set_hovered(None if item is None else item.ann_id)
 
     def release(self, pos: QPointF, ev) -> None:
         self._tool.release(pos, ev)

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 from PySide6.QtCharts import QChart, QChartView, QLineSeries, QScatterSeries, QValueAxis
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QMargins, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QToolTip
 
@@ -29,8 +29,11 @@ class CurveChart(QChartView):
         self._chart = QChart()
         super().__init__(self._chart, parent)
         self.setRenderHint(QPainter.Antialiasing)
-        self._chart.setTitle(title)
-        self._chart.legend().setAlignment(Qt.AlignRight)
+        self.title = title  # the tab and the axes say what the chart is: no title row, the legend on top
+        self._chart.legend().setAlignment(Qt.AlignTop)
+        self._chart.layout().setContentsMargins(0, 0, 0, 0)
+        self._chart.setMargins(QMargins(4, 2, 8, 2))
+        self._chart.setBackgroundRoundness(0)
         self.x_axis, self.y_axis = QValueAxis(), QValueAxis()
         for axis, text in ((self.x_axis, x_title), (self.y_axis, y_title)):
             axis.setRange(0.0, 1.0)

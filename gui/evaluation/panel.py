@@ -10,10 +10,11 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
-                               QListWidget, QListWidgetItem, QMenu, QMessageBox, QProgressBar, QPushButton,
-                               QSlider, QSplitter, QTableView, QTableWidget, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import (QBoxLayout, QComboBox, QDoubleSpinBox, QFileDialog, QFrame, QHBoxLayout, QHeaderView,
+                               QLabel, QListWidget, QListWidgetItem, QMenu, QMessageBox, QProgressBar, QPushButton,
+                               QScrollArea, QSlider, QSplitter, QTableView, QTableWidget, QTabWidget, QVBoxLayout,
+                               QWidget)
 
 from engine.evaluation.matching import outcome_table, outcomes_to_table
 from engine.evaluation.report import EvaluationReport, evaluate_project_report
@@ -27,7 +28,10 @@ from .tables import ERROR_COLUMNS, ErrorsModel, fill_table, table_rows, write_cs
 SPLITS = (("All images", None), ("Train split", "train"), ("Validation split", "val"), ("Test split", "test"))
 CLASS_HEADERS = ["Class", "AP", "AP50", "AP75", "AR", "AP small", "AP medium", "AP large", "VOC AP",
                  "VOC AP 11pt", "Best F1", "at score", "Labels", "Predictions"]
+CLASS_SHORT = ["Class", "AP", "AP50", "AP75", "AR", "APs", "APm", "APl", "VOC", "VOC11", "F1", "F1 @",
+               "Labels", "Preds"]  # shown (CLASS_HEADERS are the tooltips and the CSV header)
 ALL = -1  # class-list key of the averaged curve
+CONTROLS_WIDTH = 250
 
 
 class EvaluationPanel(QWidget):
@@ -49,7 +53,8 @@ class EvaluationPanel(QWidget):
     # ---- layout -------------------------------------------------------------------------------
     def _build(self) -> None:
         self.run_combo = QComboBox()
-        self.run_combo.setMinimumContentsLength(18)
+        self.run_combo.setMinimumContentsLength(12)
+        self.run_combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         self.type_combo = QComboBox()
         self.type_combo.addItem("Boxes", "bbox")
         self.type_combo.addItem("Masks", "segm")
@@ -63,17 +68,8 @@ class EvaluationPanel(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel_evaluation)
         self.progress = QProgressBar()
-        self.progress.setMaximumWidth(180)
         self.status = QLabel("Open a project with predictions, choose a run and press Evaluate.")
-        top = QHBoxLayout()
-        for label, w in (("Run", self.run_combo), ("", self.type_combo), ("", self.split_combo),
-                         ("Match IoU", self.iou_spin)):
-            if label:
-                top.addWidget(QLabel(label))
-            top.addWidget(w)
-        for w in (self.evaluate_button, self.cancel_button, self.progress):
-            top.addWidget(w)
-        top.addStretch(1)
+        self.status.setWordWrap(True)
 
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setRange(0, 100)
@@ -81,13 +77,10 @@ class EvaluationPanel(QWidget):
         self.slider.valueChanged.connect(self._slider_moved)
         self.threshold_label = QLabel("score >= 0.50")
         self.counts_label = QLabel("")
+        self.counts_label.setWordWrap(True)
         self.best_button = QPushButton("Best F1")
         self.best_button.setToolTip("Move the threshold to the score with the highest F1 over all classes")
         self.best_button.clicked.connect(self.go_to_best_threshold)
-        slider_row = QHBoxLayout()
-        for w in (QLabel("Threshold"), self.slider, self.threshold_label, self.best_button, self.counts_label):
-            slider_row.addWidget(w)
-        slider_row.setStretch(1, 1)
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self._summary_tab(), "Summary")
@@ -106,16 +99,59 @@ class EvaluationPanel(QWidget):
                           ("confusion", "Confusion matrix"), ("errors", "Error list")):
             csv_menu.addAction(text, lambda k=key: self._ask_export_csv(k))
         self.export_csv_button.setMenu(csv_menu)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.status, 1)
-        bottom.addWidget(self.export_plot_button)
-        bottom.addWidget(self.export_csv_button)
 
-        lay = QVBoxLayout(self)
-        lay.addLayout(top)
-        lay.addLayout(slider_row)
-        lay.addWidget(self.tabs, 1)
-        lay.addLayout(bottom)
+        # Controls in a column beside the tabs: a bottom dock has width to spare but little height,
+        # which the plots and tables need. The column scrolls rather than make the dock taller.
+        # Wide and short (a bottom dock): controls beside the tabs, plots side by side. Narrow and
+        # tall (a side dock): controls above the tabs, plots one above the other.
+        self._box = QBoxLayout(QBoxLayout.LeftToRight, self)
+        self._box.setContentsMargins(4, 2, 4, 2)
+        self._box.addWidget(self._controls(), 0)
+        self._box.addWidget(self.tabs, 1)
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        wide = self.width() >= self.height()
+        self._box.setDirection(QBoxLayout.LeftToRight if wide else QBoxLayout.TopToBottom)
+        self._charts.setOrientation(Qt.Horizontal if wide else Qt.Vertical)
+        scroll = self._box.itemAt(0).widget()
+        if wide:
+            scroll.setFixedWidth(CONTROLS_WIDTH)
+            scroll.setMaximumHeight(16777215)
+        else:
+            scroll.setMinimumWidth(0)
+            scroll.setMaximumWidth(16777215)
+            scroll.setMaximumHeight(scroll.widget().sizeHint().height() + 4)
+
+    def _controls(self) -> QWidget:
+        box = QWidget()
+        col = QVBoxLayout(box)
+        col.setContentsMargins(0, 0, 4, 0)
+        col.setSpacing(4)
+        rows = ((QLabel("Run"), self.run_combo), (self.type_combo, self.split_combo),
+                (QLabel("Match IoU"), self.iou_spin), (self.evaluate_button, self.cancel_button),
+                (self.progress,), (QLabel("Threshold"), self.slider), (self.threshold_label, self.best_button),
+                (self.counts_label,), (self.status,))
+        for widgets in rows:
+            row = QHBoxLayout()
+            for w in widgets:
+                row.addWidget(w, 1 if w in (self.run_combo, self.slider, self.status, self.counts_label) else 0)
+            col.addLayout(row)
+        col.addStretch(1)
+        row = QHBoxLayout()
+        row.addWidget(self.export_plot_button)
+        row.addWidget(self.export_csv_button)
+        col.addLayout(row)
+        scroll = QScrollArea()
+        scroll.setWidget(box)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setFixedWidth(CONTROLS_WIDTH)
+        return scroll
+
+    def sizeHint(self) -> QSize:
+        return QSize(1000, 320)  # what a bottom dock opens at: the plots get about 260 px
 
     def _summary_tab(self) -> QWidget:
         self.stats_table = QTableWidget()
@@ -123,11 +159,14 @@ class EvaluationPanel(QWidget):
         for t in (self.stats_table, self.class_table):
             t.verticalHeader().setVisible(False)
             t.setSelectionBehavior(QTableWidget.SelectRows)
-        split = QSplitter(Qt.Horizontal)
-        split.addWidget(self.stats_table)
-        split.addWidget(self.class_table)
-        split.setStretchFactor(1, 2)
-        return split
+            t.verticalHeader().setDefaultSectionSize(t.fontMetrics().height() + 6)
+        self.stats_table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        w = QWidget()
+        row = QHBoxLayout(w)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.stats_table, 0)
+        row.addWidget(self.class_table, 1)
+        return w
 
     def _curves_tab(self) -> QWidget:
         self.class_list = QListWidget()
@@ -141,22 +180,18 @@ class EvaluationPanel(QWidget):
         self.f1_chart = CurveChart("F1 against confidence", "Score threshold", "F1")
         self.f1_chart.set_describer(f1_tooltip)
         self.hover_label = QLabel("")
+        self.hover_label.setWordWrap(True)
         self.pr_chart.hovered.connect(self.hover_label.setText)
         self.f1_chart.hovered.connect(self.hover_label.setText)
-        charts = QSplitter(Qt.Vertical)
+        charts = self._charts = QSplitter(Qt.Horizontal)  # side by side: the height goes to the plots
         charts.addWidget(self.pr_chart)
         charts.addWidget(self.f1_chart)
-        right = QWidget()
-        rl = QVBoxLayout(right)
-        row = QHBoxLayout()
-        row.addWidget(self.curve_iou)
-        row.addWidget(self.hover_label, 1)
-        rl.addLayout(row)
-        rl.addWidget(charts, 1)
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(self.curve_iou)
         ll.addWidget(self.class_list, 1)
+        ll.addWidget(self.hover_label)
         buttons = QHBoxLayout()
         self.all_classes_button = QPushButton("Every class")
         self.all_classes_button.clicked.connect(lambda: self.choose_classes(self._class_keys()))
@@ -165,10 +200,10 @@ class EvaluationPanel(QWidget):
         buttons.addWidget(self.all_classes_button)
         buttons.addWidget(self.mean_only_button)
         ll.addLayout(buttons)
-        left.setMaximumWidth(220)
+        left.setMaximumWidth(200)
         split = QSplitter(Qt.Horizontal)
         split.addWidget(left)
-        split.addWidget(right)
+        split.addWidget(charts)
         split.setStretchFactor(1, 3)
         return split
 
@@ -230,6 +265,8 @@ class EvaluationPanel(QWidget):
         cols.setSectionResizeMode(QHeaderView.Interactive)
         cols.setDefaultSectionSize(84)
         cols.setStretchLastSection(True)
+        view.setTextElideMode(Qt.ElideMiddle)  # a long path keeps its file name in sight
+        model.modelReset.connect(lambda v=view, m=model: _fit_image_column(v, m))
         view.clicked.connect(lambda index, m=model: self.open_object(m, index.row()))
         return view
 
@@ -344,20 +381,25 @@ class EvaluationPanel(QWidget):
 
     def show_report(self, report: EvaluationReport) -> None:
         self.report = report
+        if self.store is not None:
+            names = {r.id: r.file_name for r in self.store.images()}
+            self.cell_model.set_image_names(names)
+            self.errors_model.set_image_names(names)
         coco = report.coco
         self.status.setText(f"{coco.iou_type} evaluation of {len(coco.image_ids)} images "
                             f"({coco.backend}, {coco.seconds:.2f} s). AP {coco.stats[0]:.3f}, "
                             f"AP50 {coco.stats[1]:.3f}.")
         self.status.setText(f"{self.status.text()} Scored: {report.image_set_short}.")  # a run may cover few images
-        fill_table(self.stats_table, ["Figure", "Value"],
-                   [[line.split("] =")[0].strip() + "]", float(v)] for line, v in zip(coco.stat_lines, coco.stats)])
-        self.stats_table.setSortingEnabled(False)
-        self.stats_table.resizeColumnsToContents()
+        self._fill_stats(coco)
         rows = [[r["name"], r["ap"], r["ap50"], r["ap75"], r["ar"], r["ap_small"], r["ap_medium"], r["ap_large"],
                  r["voc_ap"], r["voc_ap11"], r["best_f1"], r["best_threshold"], int(r["num_gt"]),
                  int(r["num_dt"])] for r in report.class_rows()]
-        fill_table(self.class_table, CLASS_HEADERS, rows)
-        self.class_table.resizeColumnsToContents()
+        fill_table(self.class_table, CLASS_SHORT, rows)
+        for i, text in enumerate(CLASS_HEADERS):
+            self.class_table.horizontalHeaderItem(i).setToolTip(text)
+        header = self.class_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.Stretch)  # the columns share the width: no scroll bar
+        header.setSectionResizeMode(0, QHeaderView.ResizeToContents)
         self.class_list.blockSignals(True)
         self.class_list.clear()
         for key, name in [(ALL, "All classes (mean)")] + list(zip(coco.cat_ids, coco.cat_names)):
@@ -373,6 +415,22 @@ class EvaluationPanel(QWidget):
         best = report.curves[None].best_threshold
         self.set_threshold(best if best is not None else 0.5, force=True)
         self.evaluated.emit(report)
+
+    def _fill_stats(self, coco) -> None:
+        """The 12 COCO figures in two pairs of columns (precision left, recall right), short names
+        with the full pycocotools line as tooltip: no horizontal scrolling in a narrow dock."""
+        half = (len(coco.stats) + 1) // 2
+        cells = [(_stat_name(n), float(v), line.split("] =")[0].strip() + "]")
+                 for n, v, line in zip(coco.stat_names, coco.stats, coco.stat_lines)]
+        rows = [[*cells[i][:2], *(cells[i + half][:2] if i + half < len(cells) else ("", ""))] for i in range(half)]
+        fill_table(self.stats_table, ["Figure", "Value", "Figure", "Value"], rows)
+        self.stats_table.setSortingEnabled(False)
+        for i, cell in enumerate(cells):
+            item = self.stats_table.item(i % half, 2 * (i // half))
+            item.setToolTip(cell[2])
+        self.stats_table.resizeColumnsToContents()
+        t = self.stats_table
+        t.setFixedWidth(sum(t.columnWidth(c) for c in range(t.columnCount())) + 2 * t.frameWidth() + 2)
 
     def chosen_classes(self) -> list[int]:
         return [self.class_list.item(i).data(Qt.UserRole) for i in range(self.class_list.count())
@@ -403,7 +461,7 @@ class EvaluationPanel(QWidget):
                 self.f1_chart.add_curve(f1.label if cat is not None else "all classes (pooled)",
                                         f1.thresholds, f1.f1, f1.f1, n)
                 self.f1_chart.add_marker(f"best {f1.label}", f1.best_threshold, f1.best_f1, n)
-        self.f1_chart.x_axis.setTitleText(f"Score threshold (matching at IoU {self.report.match_iou:.2f})")
+        self.f1_chart.x_axis.setTitleText(f"Score threshold (IoU {self.report.match_iou:.2f})")
 
     # ---- the threshold --------------------------------------------------------------------------
     def threshold(self) -> float:
@@ -430,10 +488,8 @@ class EvaluationPanel(QWidget):
         counts = m.at(s)
         self.heatmap.set_matrix(counts.confusion, m.cat_names)
         tp, fp, fn = counts.totals
-        p = tp / (tp + fp) if tp + fp else float("nan")
-        r = tp / (tp + fn) if tp + fn else float("nan")
-        f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
-        self.counts_label.setText(f"TP {tp}   FP {fp}   FN {fn}   precision {p:.3f}   recall {r:.3f}   F1 {f1:.3f}")
+        self.counts_label.setText(f"TP {tp}   FP {fp}   FN {fn}\nprecision {_ratio(tp, tp + fp)}   "
+                                  f"recall {_ratio(tp, tp + fn)}   F1 {_ratio(2 * tp, 2 * tp + fp + fn)}")
         self._refresh_errors()
         if self._cell is not None:
             self._fill_cell(*self._cell)
@@ -520,3 +576,23 @@ class EvaluationPanel(QWidget):
                 self.export_csv(which, path)
             except OSError as e:
                 QMessageBox.warning(self, "Export table", f"{path}: {e}")
+
+
+def _fit_image_column(view: QTableView, model: ErrorsModel) -> None:
+    """The Image column as wide as the file names of the first rows (within reason)."""
+    column = [k for k, _ in ERROR_COLUMNS].index("file_name")
+    names = {model.data(model.index(r, column)) for r in range(min(model.rowCount(), 300))}
+    fm = view.fontMetrics()
+    width = max([fm.horizontalAdvance(str(n)) for n in names] + [fm.horizontalAdvance("Image")]) + 16
+    view.setColumnWidth(column, int(min(max(width, 84), 320)))
+
+
+def _ratio(num: int, den: int) -> str:
+    """A ratio with three decimals; "-" when undefined (no prediction kept: no precision)."""
+    return f"{num / den:.3f}" if den else "-"
+
+
+def _stat_name(name: str) -> str:
+    """"AP50@100" -> "AP50", "AR_small@100" -> "AR small", "AR@10" -> "AR@10" (the detections kept)."""
+    name = name.replace("_", " ")
+    return name if name.startswith("AR@") else name.split("@")[0]

@@ -12,12 +12,12 @@ from PySide6.QtWidgets import QTableWidget, QTableWidgetItem
 
 from annotations.imageio import atomic_write_text
 
-ERROR_COLUMNS = (("kind", "Kind"), ("reason", "Reason"), ("image_id", "Image"), ("class", "Class"),
+ERROR_COLUMNS = (("kind", "Kind"), ("reason", "Reason"), ("file_name", "Image"), ("class", "Class"),
                  ("score", "Score"), ("iou", "IoU"), ("pred_id", "Prediction"), ("gt_id", "Label"))
 
 
 _KEYS = tuple(k for k, _ in ERROR_COLUMNS)
-_RIGHT = {"score", "iou", "image_id", "pred_id", "gt_id"}
+_RIGHT = {"score", "iou", "pred_id", "gt_id"}
 _DISPLAY, _ALIGN = Qt.DisplayRole, Qt.TextAlignmentRole
 _RIGHT_ALIGN = int(Qt.AlignRight | Qt.AlignVCenter)
 
@@ -40,11 +40,31 @@ class ErrorsModel(QAbstractTableModel):
         self._cols: dict[str, np.ndarray] = {}
         self._names: dict[int, str] = {}
         self._order = np.zeros(0, np.int64)
+        self._image_ids = np.zeros(0, np.int64)  # sorted; file names in the same order
+        self._file_names = np.zeros(0, object)
+
+    def set_image_names(self, names: dict[int, str]) -> None:
+        """File names shown for image ids (an id not in it is shown as a number)."""
+        ids = np.fromiter(names, np.int64, len(names))
+        order = np.argsort(ids)
+        self._image_ids = ids[order]
+        self._file_names = np.asarray(list(names.values()), object)[order] if len(ids) else np.zeros(0, object)
+
+    def _file_names_of(self, image_ids: np.ndarray) -> np.ndarray:
+        image_ids = np.asarray(image_ids, np.int64)
+        out = image_ids.astype(str).astype(object)
+        if len(self._image_ids) and len(image_ids):
+            at = np.minimum(np.searchsorted(self._image_ids, image_ids), len(self._image_ids) - 1)
+            known = self._image_ids[at] == image_ids
+            out[known] = self._file_names[at[known]]
+        return out
 
     def set_table(self, cols: dict[str, np.ndarray], class_names: dict[int, str], sort_by: str = "score",
                   descending: bool = True) -> None:
         self.beginResetModel()
-        self._cols = cols
+        self._cols = dict(cols)
+        if "image_id" in cols:
+            self._cols["file_name"] = self._file_names_of(cols["image_id"])
         self._names = class_names
         self._order = np.arange(len(cols.get("image_id", ())))
         self._sort(sort_by, descending)

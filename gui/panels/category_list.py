@@ -32,7 +32,9 @@ def category_color(cat: Category) -> QColor:
 def _swatch(color: QColor) -> QIcon:
     pm = QPixmap(12, 12)
     pm.fill(color)
-    return QIcon(pm)
+    icon = QIcon(pm)
+    icon.addPixmap(pm, QIcon.Selected)  # the colour itself on a selected row, not tinted by the selection
+    return icon
 
 
 class DeleteCategoryDialog(QDialog):

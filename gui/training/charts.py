@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QTabWidget, QWidget
+from PySide6.QtWidgets import QLabel, QTabWidget, QWidget
 
 
 class LiveChart(QChartView):
@@ -26,7 +26,27 @@ class LiveChart(QChartView):
         self.series: dict[str, QLineSeries] = {}
         self._x = [0.0, 1.0]
         self._y = [0.0, 1.0]
-        self.setMinimumHeight(160)
+        self.setMinimumHeight(120)
+        self.empty_note = QLabel("", self)  # what the chart will show, while it has nothing
+        self.empty_note.setAlignment(Qt.AlignCenter)
+        self.empty_note.setWordWrap(True)
+        self.empty_note.setStyleSheet("QLabel { color: #555; background: rgba(255, 255, 255, 200); padding: 8px; }")
+
+    def set_empty_note(self, text: str) -> None:
+        self.empty_note.setText(text)
+        self._place_note()
+
+    def _place_note(self) -> None:
+        self.empty_note.setVisible(bool(self.empty_note.text()) and not self.series)
+        w = min(self.width() - 20, 460)
+        self.empty_note.setFixedWidth(max(w, 80))
+        self.empty_note.adjustSize()
+        self.empty_note.move((self.width() - self.empty_note.width()) // 2,
+                             (self.height() - self.empty_note.height()) // 2)
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self._place_note()
 
     def add_point(self, name: str, x: float, y: float) -> None:
         s = self.series.get(name)
@@ -37,6 +57,7 @@ class LiveChart(QChartView):
             s.attachAxis(self.x_axis)
             s.attachAxis(self.y_axis)
             self.series[name] = s
+            self.empty_note.hide()
         s.append(float(x), float(y))
         if sum(v.count() for v in self.series.values()) == 1:
             self._x, self._y = [x, x], [y, y]
@@ -54,6 +75,7 @@ class LiveChart(QChartView):
         for s in self.series.values():
             self.chart_.removeSeries(s)
         self.series.clear()
+        self._place_note()
 
 
 class RunCharts(QTabWidget):
@@ -69,6 +91,15 @@ class RunCharts(QTabWidget):
         self.addTab(self.losses, "Losses")
         self.addTab(self.lr, "Learning rate")
         self.addTab(self.validation, "Validation")
+        self.losses.set_empty_note("Start a run: its losses are drawn here as it trains.")
+        self.lr.set_empty_note("Start a run: its learning rate schedule is drawn here.")
+        self.set_validation_split("val")
+
+    def set_validation_split(self, split: str) -> None:
+        """The Validation tab's note until the first validation arrives."""
+        self.validation.set_empty_note(
+            f"No validation yet: the run scores the '{split}' split after each epoch (mAP and AP50 appear "
+            "here then)." if split else "No validation: no validation split is chosen for this run.")
 
     def clear(self) -> None:
         for c in (self.losses, self.lr, self.validation):

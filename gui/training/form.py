@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog
 from engine.training.options import TrainOptions, family_defaults
 
 from ..choices import offer_choice
+from ..forms import fit_form
 
 RECOMMENDED = "fcos_compact_fpn"  # fastest to train from scratch on a CPU
 SOURCES = (("random", "Random (from scratch)"), ("default", "torchvision weights"), ("checkpoint", "Checkpoint file…"))
@@ -54,23 +55,34 @@ class TrainForm(QWidget):
         self.seed = self._spin(0, 2**31 - 1)
         self.device = QComboBox()
         self.device.addItems(["auto", "cpu", "cuda"])
-        self.amp = QCheckBox("Mixed precision (fp16 on CUDA, bfloat16 on CPUs that have it)")
-        self.augment = QCheckBox("Augment (flip, zoom, crop, colour)")
-        self.negatives = QCheckBox("Unlabelled images train as background")
+        self.amp = QCheckBox("Mixed precision")
+        self.amp.setToolTip("fp16 on CUDA, bfloat16 on CPUs that have it (else fp32)")
+        self.augment = QCheckBox("Augment")
+        self.augment.setToolTip("Random flip, zoom, crop and colour changes")
+        self.negatives = QCheckBox("Background images")
+        self.negatives.setToolTip("Images without labels train as background (teaches what is not an object)")
         form.addRow("Model", self.model_combo)
         form.addRow("Start from", self.source_combo)
         form.addRow("", ck_row)
         self._ck_widgets = (self.checkpoint_edit, browse)
         form.addRow("Train on split", self.train_split)
         form.addRow("Validate on split", self.val_split)
-        for label, w in (("Epochs", self.epochs), ("Batch size", self.batch), ("Image size", self.image_size),
-                         ("Optimizer", self.optimizer), ("Learning rate", self.lr), ("LR schedule", self.schedule),
-                         ("Warmup iterations", self.warmup), ("Frozen backbone epochs", self.freeze),
-                         ("Early stopping (validations)", self.early), ("Seed", self.seed), ("Device", self.device)):
+        for label, w, tip in (("Epochs", self.epochs, ""), ("Batch size", self.batch, ""),
+                              ("Image size", self.image_size, "Longest side in pixels"),
+                              ("Optimizer", self.optimizer, ""), ("Learning rate", self.lr, ""),
+                              ("LR schedule", self.schedule, ""), ("Warmup", self.warmup, "Warmup iterations"),
+                              ("Frozen epochs", self.freeze, "Epochs with the backbone frozen"),
+                              ("Early stop", self.early, "Stop after this many validations without improvement "
+                                                         "(0 = never)"),
+                              ("Seed", self.seed, ""), ("Device", self.device, "")):
             form.addRow(label, w)
+            if tip:
+                w.setToolTip(tip)
+                form.labelForField(w).setToolTip(tip)
         form.addRow("", self.amp)
         form.addRow("", self.augment)
         form.addRow("", self.negatives)
+        fit_form(form)
         self.augment.setChecked(True)
         self.model_combo.currentIndexChanged.connect(self.apply_defaults)
         self.source_combo.currentIndexChanged.connect(self.apply_defaults)

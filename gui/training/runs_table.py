@@ -49,6 +49,25 @@ class RunsTable(QTableWidget):
             if selected is not None and r.path == selected.path:
                 self.selectRow(row)
 
+    def select_path(self, path: str) -> None:
+        for row, r in enumerate(self.runs):
+            if str(r.path) == path:
+                self.selectRow(row)
+                return
+
+    def set_progress(self, path: str | None, ev: dict) -> None:
+        """Show a running run's position from its latest iteration event (no disk read)."""
+        for row, r in enumerate(self.runs):
+            if str(r.path) == path:
+                text = f"epoch {ev['epoch']}/{ev['epochs']}, it {ev['iteration']}/{ev['total_iterations']}"
+                item = self.item(row, COLUMNS.index("Progress"))
+                if item is not None:
+                    item.setText(text)
+                status = self.item(row, COLUMNS.index("Status"))
+                if status is not None and status.text() == "starting":
+                    status.setText("running")
+                return
+
     def selected_run(self) -> RunInfo | None:
         rows = {i.row() for i in self.selectedIndexes()}
         if len(rows) != 1:

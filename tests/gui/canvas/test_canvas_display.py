@@ -146,8 +146,7 @@ def test_predictions_are_dashed_with_score_and_accepted_or_rejected(qtbot, proje
     canvas = make_canvas(store, ids[0])
     item = canvas._items[pred[0]]
     assert item.pen().style() == Qt.DashLine
-    captions = [c.text() for c in item.childItems() if hasattr(c, "text")]
-    assert captions == ["cat 0.90"]
+    assert canvas.captions()[pred[0]][0] == "cat 0.90"
     canvas.accept_predictions([pred[0]])
     assert store.annotation(pred[0]).status == "label" and store.annotation(pred[0]).score == 0.9
     assert canvas._items[pred[0]].pen().style() == Qt.SolidLine

@@ -97,7 +97,8 @@ def test_load_failure_is_shown_with_the_choices(qtbot, window_with, grey_store):
 def test_load_then_predict_this_image_all_and_unlabelled(qtbot, window_with, grey_store):
     win, panel = window_with(grey_store, FakeEngine(SlowFakePredictor(0)))
     load(qtbot, panel)
-    assert "Device: cpu" in panel.status_label.text() and "precision: fp32" in panel.status_label.text()
+    text = panel.status_label.text()
+    assert "cpu · fp32" in text and text.count("cpu") == 1 and text.count("fp32") == 1  # said once
     ids = grey_store.image_ids()
     win.show_image(ids[4])
     qtbot.waitUntil(lambda: win.session.image_id == ids[4], timeout=5000)

@@ -86,8 +86,7 @@ def test_start_shows_progress_stop_saves_a_usable_checkpoint(qtbot, demo_project
     assert ready == [(model, str(info.last_checkpoint))]
     assert view.checkpoints()[0][2] == str(info.last_checkpoint)
     events = [json.loads(x)["event"] for x in open(f"{run_dir}/metrics.jsonl")]
-    assert [e for e in events if e not in ("info", "warning")][0] == "start"  # notes on precision may come first
-    assert events[-1] == "done" and "stopped" in events
+    assert "start" in events[:3] and events[-1] == "done" and "stopped" in events  # an info line may come first
 
     cats = [c.name for c in win.store.categories()]
     loaded = load_model(model, str(info.last_checkpoint), device="cpu",

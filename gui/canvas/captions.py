@@ -1,0 +1,253 @@
+"""Category names drawn on shapes: one layer item paints every caption in screen pixels, so a
+caption is the same size at every zoom and costs nothing per shape in the scene's index.
+
+Captions never pile up: a prediction scoring under the caption threshold, a shape smaller than
+MIN_SHAPE_PX on screen, or a caption that would cover one already placed (bigger shapes are placed
+first) is shown only while its shape is hovered or selected, drawn on top. A label's name sits above
+its top-left corner, a prediction's below its bottom-left one, so a prediction on the object it found
+does not cover the label's name. The layout depends on the zoom only and is kept until the zoom or
+the shapes change; what the viewport shows is drawn once into an image and blitted after that.
+
+    canvas.set_captions_shown(False)            # the View menu toggle (make_caption_action)
+    canvas.set_caption_threshold(0.5)           # e.g. the Model panel's score threshold
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, QSettings, Qt
+from PySide6.QtGui import QAction, QColor, QFontMetricsF, QImage, QPainter, QPen, QTransform
+from PySide6.QtWidgets import QApplication, QGraphicsItem
+
+from annotations.model import PREDICTION
+
+from .painting import RenderContext, appearance
+
+MIN_SHAPE_PX = 16  # a shape smaller than this on screen (both sides) is captioned only when emphasised
+PAD = 3
+MAX_CAPTION_PX = 400  # no caption is wider (coarse clipping before measuring)
+Z_CAPTIONS = 5e8  # above every shape, below the selection handles
+CELL_PX = 64  # grid of the overlap test
+SETTINGS_KEY = "view/captions"
+
+
+class CaptionsLayer(QGraphicsItem):
+    """Paints the captions of the canvas's annotation items (`items`: the canvas's id -> item dict,
+    read, never changed). Call changed() after items were added, removed, hidden or reshaped."""
+
+    def __init__(self, items: dict):
+        super().__init__()
+        self.setZValue(Z_CAPTIONS)
+        self.setFlag(QGraphicsItem.ItemUsesExtendedStyleOption)
+        self.setAcceptedMouseButtons(Qt.NoButton)
+        self._items = items
+        self._ctx = RenderContext()
+        self._rect = QRectF()
+        self._emphasised: set[int] = set()
+        self._dirty = True
+        self._ids = np.zeros(0, np.int64)
+        self._boxes = np.zeros((0, 4))
+        self._below = np.zeros(0, bool)
+        self._quiet = np.zeros(0, bool)
+        self._texts: list[str] = []
+        self._cats: list[int] = []
+        self._w = np.zeros(0)
+        self._layout_key = None
+        self._placed = np.zeros((0, 4))
+        self._widths: dict[str, float] = {}
+        self.font = QApplication.font()
+        self._fm = QFontMetricsF(self.font)
+        self._height = self._fm.height() + 2
+        self._generation = 0
+        self._image: QImage | None = None
+        self._image_key = None
+
+    # ---- state -----------------------------------------------------------------------------------
+    def set_size(self, width: int, height: int) -> None:
+        self.prepareGeometryChange()
+        m = 0.1 * max(width, height) + 16  # captions of shapes at the edges stick out a little
+        self._rect = QRectF(-m, -m, width + 2 * m, height + 2 * m) if width and height else QRectF()
+        self.changed()
+
+    def set_context(self, ctx: RenderContext) -> None:
+        self._ctx = ctx
+        self.changed()
+
+    def changed(self) -> None:
+        self._dirty = True
+        self._generation += 1
+        self.update()
+
+    def set_emphasised(self, ids: Iterable[int]) -> None:
+        ids = set(ids)
+        if ids != self._emphasised:
+            self._emphasised = ids
+            self._generation += 1
+            self.update()
+
+    def _rebuild(self) -> None:
+        ctx = self._ctx
+        rows = [(i, it.ann, appearance(it.ann, ctx)) for i, it in self._items.items()
+                if ctx.captions and it.isVisible()]
+        rows = [r for r in rows if r[2].caption]
+        n = len(rows)
+        self._ids = np.fromiter((i for i, _, _ in rows), np.int64, n)
+        self._boxes = np.asarray([a.bbox for _, a, _ in rows], float).reshape(-1, 4)
+        self._below = np.fromiter((a.status == PREDICTION for _, a, _ in rows), bool, n)
+        self._quiet = np.fromiter((look.quiet for _, _, look in rows), bool, n)
+        self._texts = [look.caption for _, _, look in rows]
+        self._cats = [a.category_id for _, a, _ in rows]
+        self._w = np.fromiter((self._width(t) for t in self._texts), float, n)
+        self._dirty = False
+        self._layout_key = None
+
+    def _width(self, text: str) -> float:
+        w = self._widths.get(text)
+        if w is None:
+            w = self._widths[text] = min(self._fm.horizontalAdvance(text) + 2 * PAD, MAX_CAPTION_PX)
+        return w
+
+    def _layout(self, sx: float, sy: float) -> np.ndarray:
+        """Captions of shapes big enough on screen, placed greedily (bigger shapes first) where they
+        overlap no caption already placed: rows of (index, x, y, width) in scene units times the
+        zoom (device pixels up to the view's scroll offset). Depends on the zoom only, not on the
+        part of the scene shown, so every partial repaint agrees."""
+        key = (sx, sy)
+        if self._layout_key == key:
+            return self._placed
+        b = self._boxes
+        big = np.maximum(b[:, 2] * sx, b[:, 3] * sy) >= MIN_SHAPE_PX
+        candidates = np.nonzero(big & ~self._quiet)[0]
+        order = candidates[np.argsort(-(b[candidates, 2] * b[candidates, 3]), kind="stable")]
+        h = self._height
+        xs = b[order, 0] * sx
+        ys = np.where(self._below[order], (b[order, 1] + b[order, 3]) * sy, b[order, 1] * sy - h)
+        ws = self._w[order]
+        cells = [np.floor_divide(v, CELL_PX).astype(np.int64).tolist()
+                 for v in (xs, xs + ws, ys, ys + h)]
+        grid: dict[tuple[int, int], list[tuple[float, float, float]]] = {}
+        placed = []
+        for k, x, y, w, cx0, cx1, cy0, cy1 in zip(order.tolist(), xs.tolist(), ys.tolist(), ws.tolist(), *cells):
+            covered = [(cx, cy) for cx in range(cx0, cx1 + 1) for cy in range(cy0, cy1 + 1)]
+            if _overlaps(grid, covered, x, y, w, h):
+                continue  # it would cover a caption already placed: no pile of names
+            for c in covered:
+                grid.setdefault(c, []).append((x, y, w))
+            placed.append((k, x, y, w))
+        self._placed = np.asarray(placed, float).reshape(-1, 4)
+        self._layout_key = key
+        return self._placed
+
+    # ---- where captions go -------------------------------------------------------------------------
+    def placements(self, t: QTransform, clip: QRectF) -> list[tuple[int, str, QColor, QRectF]]:
+        """(annotation id, text, colour, rectangle in device pixels) of every caption shown under the
+        scene-to-device transform `t` (scale and translation) that meets `clip` (device pixels):
+        the laid-out ones, then the hovered and selected ones on top of them."""
+        if self._dirty:
+            self._rebuild()
+        if not len(self._ids):
+            return []
+        h = self._height
+        emphasised = set(np.nonzero(np.isin(self._ids, list(self._emphasised)))[0].tolist()) if self._emphasised \
+            else set()
+        out = []
+        placed = self._layout(t.m11(), t.m22())
+        if len(placed):
+            x, y = placed[:, 1] + t.dx(), placed[:, 2] + t.dy()
+            meets = ((x <= clip.right()) & (x + placed[:, 3] >= clip.left())
+                     & (y <= clip.bottom()) & (y + h >= clip.top()))
+            for row in np.nonzero(meets)[0].tolist():
+                k = int(placed[row, 0])
+                if k not in emphasised:
+                    out.append((k, QRectF(x[row], y[row], placed[row, 3], h)))
+        for k in sorted(emphasised):
+            item = self._items.get(int(self._ids[k]))
+            if item is None:
+                continue
+            bx, by, _, bh = self._boxes[k]
+            below = bool(self._below[k])
+            anchor = t.map(QPointF(bx, by + bh * below) + item.pos())  # pos: a shape being dragged
+            rect = QRectF(anchor.x(), anchor.y() if below else anchor.y() - h, self._width(self._texts[k]), h)
+            if rect.intersects(clip):
+                out.append((k, rect))
+        return [(int(self._ids[k]), self._texts[k], self._ctx.color(self._cats[k]), rect) for k, rect in out]
+
+    # ---- QGraphicsItem -----------------------------------------------------------------------------
+    def boundingRect(self) -> QRectF:
+        return self._rect
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        # The captions of the whole viewport are drawn once into an image, then every repaint that
+        # changes nothing here (cursor, handles, tool previews) is one blit of the part exposed.
+        t = painter.worldTransform()
+        device = painter.device()
+        w, h = device.width(), device.height()
+        if w <= 0 or h <= 0:
+            return
+        moved = tuple((i, self._items[i].pos().toTuple()) for i in sorted(self._emphasised) if i in self._items)
+        key = (t.m11(), t.m22(), t.dx(), t.dy(), w, h, self._generation, moved)
+        if key != self._image_key:
+            self._image = self._render(t, w, h, device.devicePixelRatioF())
+            self._image_key = key
+        if self._image is None:
+            return
+        clip = t.mapRect(option.exposedRect).adjusted(-1, -1, 1, 1).intersected(QRectF(0, 0, w, h))
+        painter.save()
+        painter.resetTransform()  # device pixels: the same size at every zoom
+        ratio = self._image.devicePixelRatioF()
+        painter.drawImage(clip, self._image, QRectF(clip.x() * ratio, clip.y() * ratio,
+                                                    clip.width() * ratio, clip.height() * ratio))
+        painter.restore()
+
+    def _render(self, t: QTransform, w: int, h: int, ratio: float) -> QImage | None:
+        shown = self.placements(t, QRectF(0, 0, w, h))
+        if not shown:
+            return None
+        image = QImage(int(w * ratio), int(h * ratio), QImage.Format_ARGB32_Premultiplied)
+        image.setDevicePixelRatio(ratio)
+        image.fill(0)
+        p = QPainter(image)
+        p.setFont(self.font)
+        for _, text, color, rect in shown:
+            tag = QColor(color).darker(180)
+            tag.setAlpha(215)
+            p.setPen(QPen(color, 1))
+            p.setBrush(tag)
+            p.drawRect(rect)
+            p.setPen(QColor("white"))
+            p.drawText(rect.adjusted(PAD, 0, 0, 0), Qt.AlignVCenter | Qt.AlignLeft, text)
+        p.end()
+        return image
+
+
+def _overlaps(grid: dict, cells: list, x: float, y: float, w: float, h: float) -> bool:
+    for c in cells:
+        placed = grid.get(c)
+        if placed:
+            for ox, oy, ow in placed:
+                if x < ox + ow and ox < x + w and y < oy + h and oy < y + h:
+                    return True
+    return False
+
+
+def saved_captions_shown() -> bool:
+    return str(QSettings().value(SETTINGS_KEY, "true")).lower() in ("true", "1")
+
+
+def make_caption_action(canvas, parent, keys: tuple[str, ...] | None = None) -> QAction:
+    """A checkable "Show category names on shapes" action for the View menu; its state is kept in
+    QSettings and applied to `canvas` at once. Its default key is the registry's "view.captions"."""
+    from .. import shortcuts
+    act = QAction(shortcuts.COMMANDS_BY_ID["view.captions"].text, parent)
+    act.setObjectName("view.captions")
+    act.setCheckable(True)
+    act.setShortcuts(shortcuts.key_sequences(keys if keys is not None else shortcuts.load_keymap()["view.captions"]))
+    act.setChecked(saved_captions_shown())
+    canvas.set_captions_shown(act.isChecked())
+
+    def toggled(on: bool) -> None:
+        QSettings().setValue(SETTINGS_KEY, "true" if on else "false")
+        canvas.set_captions_shown(on)
+    act.toggled.connect(toggled)
+    return act

@@ -1,0 +1,97 @@
+"""The evaluation view as a person sees it at 1280x800: the PR plot tall enough to read, the summary
+without horizontal scrolling or "nan", file names (not image ids) in the error and confusion lists."""
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget
+
+from test_evaluation_view import run_evaluation, small_project  # noqa: F401 - fixture
+
+
+@pytest.fixture
+def small_screen(qtbot, small_project, settings_dir):  # noqa: F811 - the fixture imported above
+    """The window at 1280x800 with a project, then the Evaluation dock opened from the Model menu."""
+    from gui.evaluation.panel import EvaluationPanel
+    from gui.main_window import MainWindow
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    win.open_project(small_project["store"])
+    panel = win.findChild(EvaluationPanel)
+    next(a for a in win.menu("&Model").actions() if a.text().startswith("Evaluate predictions")).trigger()
+    qtbot.waitUntil(lambda: panel.isVisible())
+    run_evaluation(qtbot, panel)
+    yield win, panel, small_project
+    panel.shutdown()
+    win.close()
+
+
+def test_the_pr_plot_is_at_least_250_px_high_with_the_dock_open(qtbot, small_screen):
+    win, panel, _ = small_screen
+    dock = win.findChild(QDockWidget, "evaluation")
+    assert dock.isVisible() and dock.height() <= 0.45 * win.height()  # the dock leaves the canvas most
+    panel.tabs.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: panel.pr_chart.isVisible())
+    qtbot.wait(50)
+    assert panel.pr_chart.height() >= 250 and panel.f1_chart.height() >= 250
+    assert panel.pr_chart.width() >= 250
+
+
+def test_the_summary_fits_without_scrolling_sideways_and_never_says_nan(qtbot, small_screen):
+    _, panel, _ = small_screen
+    panel.tabs.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: panel.class_table.isVisible())
+    qtbot.wait(50)
+    for table in (panel.stats_table, panel.class_table):
+        assert not table.horizontalScrollBar().isVisible()
+    names = [panel.stats_table.item(r, c).text() for r in range(6) for c in (0, 2)]
+    assert names[:4] == ["AP", "AR@1", "AP50", "AR@10"]
+    assert "IoU=0.50:0.95" in panel.stats_table.item(0, 0).toolTip()
+    panel.set_threshold(1.0)  # nothing scores 1.0: no prediction is kept, precision is undefined
+    assert "TP 0   FP 0   FN 4" in panel.counts_label.text()
+    assert "nan" not in panel.counts_label.text() and "precision -" in panel.counts_label.text()
+    cells = [panel.stats_table.item(r, c).text() for r in range(6) for c in range(4)]
+    cells += [panel.class_table.item(r, c).text() for r in range(2) for c in range(panel.class_table.columnCount())]
+    assert not [c for c in cells if "nan" in c.lower()]
+
+
+def test_error_and_confusion_lists_name_the_files(qtbot, small_screen):
+    win, panel, p = small_screen
+    panel.set_threshold(0.0)
+    panel.tabs.setCurrentIndex(3)
+    model = panel.errors_model
+    column = [model.headerData(c, Qt.Horizontal) for c in range(model.columnCount())].index("Image")
+    assert [model.data(model.index(r, column)) for r in range(model.rowCount())] == ["im1.png", "im2.png"]
+    view = panel.errors_view
+    assert view.columnWidth(column) >= view.fontMetrics().horizontalAdvance("im1.png")  # not elided
+    with qtbot.waitSignal(win.show_image_requested, timeout=5000) as sig:
+        panel.open_object(model, 1)
+    assert sig.args[0] == p["images"][2]  # the row still opens its image
+    panel.tabs.setCurrentIndex(2)
+    panel.open_cell(1, 0)  # label b predicted as a: image 2
+    cell = panel.cell_model
+    assert cell.data(cell.index(0, column)) == "im1.png"
+    header, rows = panel.csv_table("errors")
+    assert header[column] == "Image" and rows[0][column] == "im1.png"
+
+
+def test_in_a_tall_narrow_dock_the_controls_go_on_top_and_the_plots_stack(qtbot):
+    from gui.evaluation.panel import EvaluationPanel
+
+    class Window:  # the panel needs only show_image from its window
+        def show_image(self, *_):
+            pass
+    panel = EvaluationPanel(Window())
+    qtbot.addWidget(panel)
+    panel.resize(460, 900)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.tabs.setCurrentIndex(1)
+    qtbot.wait(50)
+    assert panel.tabs.y() > panel.evaluate_button.mapTo(panel, panel.evaluate_button.rect().topLeft()).y()
+    assert panel.pr_chart.y() < panel.f1_chart.y() and panel.pr_chart.height() >= 250
+    panel.resize(1280, 330)
+    qtbot.wait(50)
+    assert panel.tabs.x() > panel.evaluate_button.mapTo(panel, panel.evaluate_button.rect().topLeft()).x()
+    assert panel.pr_chart.x() < panel.f1_chart.x() and panel.pr_chart.height() >= 250
