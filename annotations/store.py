@@ -17,8 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from . import geometry
-from .model import LABEL, PREDICTION, Annotation, Category, ImageRecord, ModelRun
+from .model import Annotation, Category, ImageRecord
 from .errors import StoreError
 from .store_open import read_only_connection, verify_database, writable
 from .store_records import _ANN_COLS, _ENCODE, RecordsMixin, _dumps  # noqa: F401 - used by the formats
