@@ -19,6 +19,7 @@ COMMANDS = {
     "predict": ("engine.predict_cli", "run a model on a project or an image folder"),
     "evaluate": ("engine.evaluate_cli", "COCO/VOC evaluation of detections against ground truth"),
     "train": ("engine.train_cli", "fine-tune a model on a project (one JSON object per line)"),
+    "explain": ("engine.explain_cli", "explain a prediction or label (heat map), or a split (pointing game)"),
 }
 
 

@@ -129,6 +129,10 @@ class Predictor:
     def predict_one(self, image: np.ndarray, cancel: Cancel = None) -> ImagePrediction:
         return self.predict([image], cancel)[0]
 
+    def model_input(self, image: np.ndarray) -> torch.Tensor:
+        """The tensor the model takes for one HxWx3 uint8 RGB image, made as predict() makes it."""
+        return self._semantic_input(image) if self.spec.task == SEMANTIC else self._to_tensor(image)
+
     def predict_store_images(self, store, image_ids: Iterable[int], run_id: int | None,
                              progress: Callable[[int, int], bool | None] | None = None, cancel: Cancel = None,
                              batch_size: int = 4, add_categories: bool = True,
