@@ -102,6 +102,8 @@ def _run_image(args) -> int:
     model = Explainable.from_loaded(loaded)
     if args.layer:
         model.module(args.layer)
+    if args.target_class:
+        model.label_index(args.target_class)
     if model.kind == DETECTOR:
         if box is not None and args.target_class:
             target = targets.label_box(box, model.label_index(args.target_class), args.target_class)

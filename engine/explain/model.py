@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .candidates import DETECTOR_FAMILIES, RCNN_FAMILIES, SSD_FAMILIES, detector_candidates, family_of
+from .candidates import DETECTOR_FAMILIES, detector_candidates, family_of
 from .errors import ExplainError, unknown
 
 DETECTOR, SEMANTIC, CLASSIFIER = "detector", "semantic", "classifier"
@@ -122,27 +122,31 @@ class Explainable:
         return modules[name]
 
     def default_layer(self) -> str:
-        """FPN outputs for FPN detectors, the feature extractor for SSD and segmenters, else the last conv."""
+        """Per family: RetinaNet and FCOS the classification tower (the class evidence at every pyramid
+        level, just before the class logits), R-CNNs the FPN outputs, SSD and segmenters the feature
+        extractor, anything else its last convolution."""
         names = set(self.layer_names())
-        if self.kind == DETECTOR and (self.family in RCNN_FAMILIES or self.family in ("retinanet", "fcos")):
-            if "backbone.fpn" in names:
-                return "backbone.fpn"
-        if (self.kind == DETECTOR and self.family in SSD_FAMILIES) or self.kind == SEMANTIC:
-            if "backbone" in names:
-                return "backbone"
+        if self.kind == DETECTOR:
+            tower = "head.classification_head.conv"
+            for family, layer in (("retinanet", tower), ("fcos", tower), ("fasterrcnn", "backbone.fpn"),
+                                  ("maskrcnn", "backbone.fpn"), ("ssd", "backbone"), ("ssdlite", "backbone")):
+                if self.family == family and layer in names:
+                    return layer
+        if self.kind == SEMANTIC and "backbone" in names:
+            return "backbone"
         convs = [n for n, m in self.model.named_modules() if isinstance(m, nn.Conv2d)]
         if not convs:
             raise ExplainError(f"{self.name} has no convolution layer to default to; name a layer")
         return convs[-1]
 
     @contextmanager
-    def capture(self, layer: str, stop: bool = False) -> Iterator[list]:
+    def capture(self, layer: str, stop: bool = False, strict: bool = True) -> Iterator[list]:
         """Record the layer's output maps during a forward pass (stop=True ends the pass at its first run)."""
         seen: list = []
 
         def hook(_module, _inputs, output):
             maps = flat_tensors(output)
-            if not maps:
+            if not maps and strict:
                 raise ExplainError(f"layer {layer!r} does not output image-shaped (B x C x H x W) maps")
             seen.extend(maps)  # a shared head runs once per pyramid level: every level is kept
             if stop:
@@ -182,5 +186,6 @@ class Explainable:
 
     def label_index(self, name: str) -> int:
         if name not in self.categories:
-            raise unknown("class", name, [c for c in self.categories if c not in ("__background__", "N/A")])
+            raise unknown("class", name, [c for c in self.categories if c not in ("__background__", "N/A")],
+                          plural="classes")
         return self.categories.index(name)

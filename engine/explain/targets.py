@@ -93,8 +93,10 @@ class DetectionTarget(Target):
 
 
 def detection(box_xywh, label: int, name: str = "") -> DetectionTarget:
-    """A predicted box (x, y, w, h in image pixels): why did the model find this?"""
-    return DetectionTarget(label, name, xywh_to_xyxy(box_xywh), "prediction")
+    """A predicted box (x, y, w, h in image pixels): why did the model find this? (A degenerate
+    predicted box is given the smallest size a box can have, so it still has an IoU.)"""
+    x, y, w, h = (float(v) for v in box_xywh)
+    return DetectionTarget(label, name, xywh_to_xyxy((x, y, max(w, 1e-2), max(h, 1e-2))), "prediction")
 
 
 def label_box(box_xywh, label: int, name: str = "") -> DetectionTarget:

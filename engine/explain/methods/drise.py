@@ -1,8 +1,8 @@
 """D-RISE (Petsiuk et al. 2021): a black-box map for any detector. Random low-resolution binary masks,
 upsampled with a random shift, keep parts of the image; each masked image's detections are compared to
 the target -- IoU x cosine(class vectors) x objectness, best candidate -- and the map is the masks'
-sum weighted by that similarity. For classifiers and segmenters the weight is the target probability
-(RISE)."""
+sum weighted by that similarity, less what the mean similarity gives every pixel (centred). For
+classifiers and segmenters the weight is the target probability (RISE)."""
 from __future__ import annotations
 
 import torch
@@ -37,13 +37,19 @@ class DRISE(Method):
         h, w = ctx.x.shape[-2:]
         gen = torch.Generator().manual_seed(int(ctx.param("seed", 0)))
         fill = baseline(ctx.x, ctx.param("baseline", "zero"))
-        total = torch.zeros((h, w), device=ctx.x.device)
+        weighted = torch.zeros((h, w), device=ctx.x.device)
+        kept = torch.zeros((h, w), device=ctx.x.device)
+        weight_sum = 0.0
         for start in range(0, n, bs):
             ctx.steps.check()
             m = random_masks(min(bs, n - start), grid, p, h, w, gen, ctx.x.device)
             xb = ctx.x * m + fill * (1 - m)
             with torch.no_grad():
                 weight = ctx.target.similarity(ctx.model.forward(xb)).float()
-            total += (weight.view(-1, 1, 1) * m[:, 0]).sum(0)
+            weighted += (weight.view(-1, 1, 1) * m[:, 0]).sum(0)
+            kept += m[:, 0].sum(0)
+            weight_sum += float(weight.sum())
             ctx.steps.step(m.shape[0])
-        return torch.relu(total / (n * p))
+        # Centred: the mean weight times how often a pixel was kept is what any pixel would get by
+        # chance; what is left is where keeping the pixel raised the similarity.
+        return torch.relu((weighted - kept * (weight_sum / n)) / (n * p))

@@ -42,7 +42,7 @@ class RegionClassifier(nn.Module):
         return self.classifier(f.flatten(1))
 
 
-def test_image(seed: int = 0) -> np.ndarray:
+def region_image(seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     img = np.clip(rng.normal(128, 20, (SIZE, SIZE, 3)), 0, 255)
     x, y, w, h = REGIONS[0]
