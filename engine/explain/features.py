@@ -20,7 +20,7 @@ class LayerStats:
     channels: int
     height: int
     width: int
-    sparsity: float  # fraction of activations <= 0 (dead after a ReLU)
+    sparsity: float  # fraction of activations that are exactly 0 (silenced by a ReLU)
     mean: float
     std: float
     max: float
@@ -43,7 +43,7 @@ def _stats(layer: str, maps: list[torch.Tensor]) -> LayerStats:
     flat = torch.cat([m[0].float().flatten() for m in maps])
     first = maps[0]
     return LayerStats(layer, int(first.shape[1]), int(first.shape[2]), int(first.shape[3]),
-                      float((flat <= 0).float().mean()), float(flat.mean()), float(flat.std()), float(flat.max()),
+                      float((flat == 0).float().mean()), float(flat.mean()), float(flat.std()), float(flat.max()),
                       len(maps))
 
 

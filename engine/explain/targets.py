@@ -165,10 +165,16 @@ def top_detection_target(model, image: np.ndarray, index: int = 0, class_name: s
     from engine.predictor import Predictor
     if model.loaded is None:
         raise ExplainError("picking a detection needs a registry model (engine.weights.load_model)")
-    pred = Predictor(model.loaded, classes=[class_name] if class_name else None).predict_one(image)
+    classes = [class_name] if class_name else None
+    pred = Predictor(model.loaded, classes=classes).predict_one(image)
     if len(pred) == 0:
-        pred = Predictor(model.loaded, score_threshold=1e-6, classes=[class_name] if class_name else None
-                         ).predict_one(image)
+        holders = [h for h in (getattr(model.model, "roi_heads", None), model.model) if hasattr(h, "score_thresh")]
+        kept = [h.score_thresh for h in holders]
+        try:  # the predictor lowers the model's own threshold: put it back for everyone else
+            pred = Predictor(model.loaded, score_threshold=1e-6, classes=classes).predict_one(image)
+        finally:
+            for h, t in zip(holders, kept):
+                h.score_thresh = t
     if index < 0 or index >= len(pred):
         raise ExplainError(f"target index {index}: the model made {len(pred)} detection(s) on this image"
                            + (f" of class {class_name!r}" if class_name else ""))
