@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from engine.device import free_memory
+
 from .faithfulness import Curves, RandomisationStep, deletion_insertion, randomisation_check
 from .maps import to_image
 from .methods import Context, get_method
@@ -29,7 +31,7 @@ class Explanation:
     method: str
     layer: str | None
     target: dict  # Target.describe()
-    probability: float  # the target's probability on the unchanged image
+    probability: float | None  # the target's probability on the unchanged image (with faithfulness)
     seconds: float  # the method alone (not the faithfulness curves)
     cost: Cost
     input_map: np.ndarray  # the map at the model input's size (equal to heatmap for detectors)
@@ -45,7 +47,7 @@ class Explanation:
 
     def summary(self) -> dict:
         return {"method": self.method, "layer": self.layer, "target": self.target,
-                "probability": round(self.probability, 6), "seconds": round(self.seconds, 4),
+                "probability": None if self.probability is None else round(self.probability, 6), "seconds": round(self.seconds, 4),
                 "deletion_auc": self.deletion_auc, "insertion_auc": self.insertion_auc,
                 "forward_passes": self.cost.forward, "backward_passes": self.cost.backward}
 
@@ -71,18 +73,20 @@ def prepare(model: Explainable, image: np.ndarray, target: Target, method: str, 
     return Context(model, model.to_input(image) if x is None else x, target, layer, full)
 
 
-def _time_batch(ctx: Context, n: int) -> float:
+def _time_batch(ctx: Context, n: int, rounds: int = 2) -> float:
+    """Mean seconds of a forward pass on a batch of n copies of the input (after a warm-up)."""
     xb = ctx.x.expand(n, -1, -1, -1)
     with torch.no_grad():
         ctx.target.probability(ctx.model.forward(ctx.x))  # warm-up
         t0 = time.perf_counter()
-        ctx.target.probability(ctx.model.forward(xb))
-    return time.perf_counter() - t0
+        for _ in range(rounds):
+            ctx.target.probability(ctx.model.forward(xb))
+    return (time.perf_counter() - t0) / rounds
 
 
 def estimate(model: Explainable, image: np.ndarray, target: Target, method: str, layer: str | None = None,
              params: dict | None = None) -> Estimate:
-    """The method's cost before it runs: passes, and seconds from one timed batch of forward passes
+    """The method's cost before it runs: passes, and seconds from two timed batches of forward passes
     (a backward pass is counted as two forward passes)."""
     ctx = prepare(model, image, target, method, layer, params)
     cost = get_method(method).passes(ctx)
@@ -111,14 +115,15 @@ def explain(model: Explainable, image: np.ndarray, target: Target, method: str, 
     h, w = ctx.x.shape[-2:]
     input_map = to_image(raw, h, w)
     heat = input_map if (h, w) == image.shape[:2] else to_image(raw, *image.shape[:2])
-    with torch.no_grad():
-        prob = float(target.probability(model.forward(ctx.x))[0])
-    curves = None
+    curves, prob = None, None
     if faithfulness:
         def forward_progress(done, _total):
             return None if progress is None else progress(cost.forward + done, total)
         curves = deletion_insertion(model, ctx.x, target, input_map, auc_steps, progress=forward_progress,
                                     cancel=cancel)
+        prob = curves.deletion[0]  # nothing deleted yet: the unchanged image
+    if cost.forward > 1 or curves is not None:  # batched passes: give their memory back (CPU heap, CUDA cache)
+        free_memory()
     return Explanation(heat, method, ctx.layer, target.describe(), prob, seconds, cost, input_map, curves)
 
 

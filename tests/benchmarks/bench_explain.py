@@ -6,12 +6,12 @@
 Prints, each as a ratio to one forward pass of the model on the image (engine.predictor, the way the
 app predicts): EigenCAM (goal <= 1.5x), Grad-CAM (goal <= 3x); occlusion's time against the cost
 estimate() predicted before it started (goal: within 20%); and memory before and after the
-explanations (CPU RSS; GPU allocated memory when on CUDA): it must return to where it was.
+explanations (CPU RSS; GPU allocated memory when on CUDA), as explain() leaves it: it must return to
+where it was.
 """
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import statistics
@@ -35,19 +35,21 @@ def gpu_mib(device: torch.device) -> float | None:
     return torch.cuda.memory_allocated(device) / 2**20 if device.type == "cuda" else None
 
 
-def timed(fn, repeat: int, device: torch.device) -> float:
-    """Median seconds of fn() over `repeat` runs after one warm-up."""
-    fn()
-    times = []
-    for _ in range(repeat):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        t0 = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+def timed(fns: dict, repeat: int, device: torch.device) -> dict:
+    """Median seconds of each fn over `repeat` rounds after one warm-up; the functions take turns in
+    each round, so a machine that gets busier or quieter mid-run affects them alike."""
+    times = {k: [] for k in fns}
+    for round_ in range(repeat + 1):
+        for k, fn in fns.items():
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            t0 = time.perf_counter()
+            fn()
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
+            if round_:
+                times[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def demo_image(width: int, height: int) -> np.ndarray:
@@ -85,14 +87,15 @@ def main(argv=None) -> int:
     model = Explainable.from_loaded(loaded)
     target = top_detection_target(model, image)
     predictor = Predictor(loaded)
-    forward = timed(lambda: predictor.predict_one(image), args.repeat, dev)
+    predictor.predict_one(image)
 
-    gc.collect()
     rss0, gpu0 = rss_mib(), gpu_mib(dev)
-    rows = {}
+    fns = {"forward": lambda: predictor.predict_one(image)}
     for method in ("eigencam", "gradcam"):
-        s = timed(lambda m=method: explain(model, image, target, m, faithfulness=False), args.repeat, dev)
-        rows[method] = {"seconds": round(s, 4), "x_forward": round(s / forward, 2)}
+        fns[method] = lambda m=method: explain(model, image, target, m, faithfulness=False)
+    t = timed(fns, args.repeat, dev)
+    forward = t["forward"]
+    rows = {m: {"seconds": round(t[m], 4), "x_forward": round(t[m] / forward, 2)} for m in ("eigencam", "gradcam")}
     occ = {"window": args.window, "stride": args.stride}
     est = estimate(model, image, target, "occlusion", params=occ)
     t0 = time.perf_counter()
@@ -102,9 +105,6 @@ def main(argv=None) -> int:
                          "predicted_seconds": round(est.seconds, 3), "forward_passes": est.cost.forward,
                          "actual_over_predicted": round(actual / est.seconds, 3)}
     del result
-    gc.collect()
-    if dev.type == "cuda":
-        torch.cuda.empty_cache()
     rss1, gpu1 = rss_mib(), gpu_mib(dev)
     report = {"model": args.model, "device": str(dev), "image": f"{w}x{h}", "threads": torch.get_num_threads(),
               "forward_seconds": round(forward, 4), "methods": rows,
