@@ -42,3 +42,19 @@ def test_target_code_scores_the_top_detection_as_the_model_does(name):
     result = explain(model, image, target, "gradcam", faithfulness=False)
     assert result.layer == model.default_layer()
     assert result.heatmap.shape == (96, 128) and np.isfinite(result.heatmap).all()
+
+
+def test_segmenter_class_over_a_region_is_explained_at_the_image_size():
+    from engine.explain import box_region, semantic_target
+    torch.manual_seed(0)
+    loaded = load_model("lraspp_mobilenet_v3_large", "random", "cpu")
+    model = Explainable.from_loaded(loaded)
+    image = np.random.default_rng(1).integers(0, 255, (60, 90, 3), dtype=np.uint8)
+    target = semantic_target(model, image)  # the largest predicted class, over its pixels
+    assert target.label != 0 and target.mask.shape == (60, 90)
+    in_box = box_region(target, (10, 10, 30, 20), image.shape)
+    for t in (target, in_box):
+        result = explain(model, image, t, "gradcam", auc_steps=4)
+        assert result.layer == "backbone" and result.heatmap.shape == (60, 90)
+        assert result.input_map.shape == tuple(model.to_input(image).shape[-2:]) != (60, 90)  # the model's input size
+        assert 0 <= result.deletion_auc <= 1 and 0 <= result.insertion_auc <= 1
