@@ -17,6 +17,7 @@ import torch
 from engine.device import free_memory
 
 from .faithfulness import Curves, RandomisationStep, deletion_insertion, randomisation_check
+from .errors import ExplainError
 from .maps import to_image
 from .methods import Context, get_method
 from .methods.base import Cost
@@ -58,12 +59,16 @@ class Estimate:
     seconds: float  # predicted from one timed batch on this machine
 
 
-def prepare(model: Explainable, image: np.ndarray, target: Target, method: str, layer: str | None = None,
+def prepare(model: Explainable, image: np.ndarray, target: Target | None, method: str, layer: str | None = None,
             params: dict | None = None, x: torch.Tensor | None = None) -> Context:
     """Check method, parameters, layer and target (ExplainError with the reason) and build the context."""
     m = get_method(method)
     full = m.check_params(dict(params or {}))
-    check_target(model, target)
+    if target is None:
+        if m.needs_target:
+            raise ExplainError(f"{method} explains a target: give a detection, label, region or class")
+    else:
+        check_target(model, target)
     if layer:
         model.module(layer)
     if m.uses_layer:
@@ -95,12 +100,13 @@ def estimate(model: Explainable, image: np.ndarray, target: Target, method: str,
     return Estimate(cost, per_image * (cost.forward + 2 * cost.backward))
 
 
-def explain(model: Explainable, image: np.ndarray, target: Target, method: str, layer: str | None = None,
+def explain(model: Explainable, image: np.ndarray, target: Target | None, method: str, layer: str | None = None,
             params: dict | None = None, faithfulness: bool = True, auc_steps: int = 32,
             progress: Progress = None, cancel=None) -> Explanation:
     """The map of `method` for `target` on the HxWx3 uint8 RGB image. progress(done, total) counts the
     method's forward passes then the curves' (2 x (auc_steps + 1)); cancel: a CancelToken. Raises
-    ExplainError (bad method, parameter, layer or target) or Cancelled."""
+    ExplainError (bad method, parameter, layer or target) or Cancelled. target=None only for methods
+    that need none (EigenCAM); there are then no faithfulness numbers."""
     ctx = prepare(model, image, target, method, layer, params)
     m = get_method(method)
     cost = m.passes(ctx)
@@ -116,7 +122,7 @@ def explain(model: Explainable, image: np.ndarray, target: Target, method: str, 
     input_map = to_image(raw, h, w)
     heat = input_map if (h, w) == image.shape[:2] else to_image(raw, *image.shape[:2])
     curves, prob = None, None
-    if faithfulness:
+    if faithfulness and target is not None:
         def forward_progress(done, _total):
             return None if progress is None else progress(cost.forward + done, total)
         curves = deletion_insertion(model, ctx.x, target, input_map, auc_steps, progress=forward_progress,
@@ -124,7 +130,8 @@ def explain(model: Explainable, image: np.ndarray, target: Target, method: str, 
         prob = curves.deletion[0]  # nothing deleted yet: the unchanged image
     if cost.forward > 1 or curves is not None:  # batched passes: give their memory back (CPU heap, CUDA cache)
         free_memory()
-    return Explanation(heat, method, ctx.layer, target.describe(), prob, seconds, cost, input_map, curves)
+    described = {} if target is None else target.describe()
+    return Explanation(heat, method, ctx.layer, described, prob, seconds, cost, input_map, curves)
 
 
 def sanity_check(model: Explainable, image: np.ndarray, target: Target, method: str, layer: str | None = None,

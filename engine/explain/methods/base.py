@@ -22,7 +22,7 @@ from ..targets import Target
 class Context:
     model: Explainable
     x: torch.Tensor  # (1, 3, h, w) input tensor
-    target: Target
+    target: Target | None
     layer: str | None
     params: dict[str, Any]
     steps: Steps = field(default_factory=lambda: Steps(1))
@@ -55,6 +55,7 @@ class Method:
     title = ""
     group = ""  # "cam" | "gradient" | "perturbation"
     uses_layer = False
+    needs_target = True  # False: class-agnostic (EigenCAM), runs with target=None (the live view)
     defaults: dict[str, Any] = {}
 
     def check_params(self, params: dict) -> dict:

@@ -21,7 +21,7 @@ def principal_map(a: torch.Tensor) -> torch.Tensor:
 
 @register
 class EigenCAM(Method):
-    name, title, group, uses_layer = "eigencam", "EigenCAM", "cam", True
+    name, title, group, uses_layer, needs_target = "eigencam", "EigenCAM", "cam", True, False
     defaults: dict = {}
 
     def passes(self, ctx: Context) -> Cost:

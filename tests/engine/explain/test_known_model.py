@@ -92,3 +92,11 @@ def test_every_registered_method_runs_reports_progress_and_can_be_cancelled(mode
 def test_occlusion_cost_is_known_before_it_starts(model):
     est = estimate(model, region_image(), ClassTarget(0), "occlusion", params={"window": 16, "stride": 8})
     assert est.cost.forward == 1 + 7 * 7 and est.seconds > 0
+
+
+def test_eigencam_needs_no_target_the_others_do(model):
+    image = region_image()
+    r = explain(model, image, None, "eigencam", LAYER)
+    assert r.heatmap.shape == (64, 64) and r.curves is None and r.target == {}
+    with pytest.raises(ExplainError, match="gradcam explains a target"):
+        explain(model, image, None, "gradcam", LAYER)
