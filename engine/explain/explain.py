@@ -48,7 +48,8 @@ class Explanation:
 
     def summary(self) -> dict:
         return {"method": self.method, "layer": self.layer, "target": self.target,
-                "probability": None if self.probability is None else round(self.probability, 6), "seconds": round(self.seconds, 4),
+                "probability": None if self.probability is None else round(self.probability, 6),
+                "seconds": round(self.seconds, 4),
                 "deletion_auc": self.deletion_auc, "insertion_auc": self.insertion_auc,
                 "forward_passes": self.cost.forward, "backward_passes": self.cost.backward}
 
