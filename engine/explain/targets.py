@@ -28,6 +28,11 @@ def xywh_to_xyxy(box) -> tuple[float, float, float, float]:
     return (x, y, x + w, y + h)
 
 
+def _least_size(boxes: torch.Tensor) -> torch.Tensor:
+    """xyxy boxes at least 1e-2 pixels wide and high: a degenerate box still matches itself (IoU 1)."""
+    return torch.cat([boxes[:, :2], torch.maximum(boxes[:, 2:], boxes[:, :2] + 1e-2)], 1)
+
+
 @dataclass
 class Target:
     label: int  # model label index
@@ -68,7 +73,8 @@ class DetectionTarget(Target):
             if len(cand) == 0:
                 values.append(cand.probs.sum() * 0)
                 continue
-            iou = box_iou(cand.class_boxes(self.label).detach().float(), ref.float())[:, 0].to(cand.probs.dtype)
+            boxes = _least_size(cand.class_boxes(self.label).detach().float())
+            iou = box_iou(boxes, _least_size(ref.float()))[:, 0].to(cand.probs.dtype)
             values.append((iou * weigh(cand)).max())
         return torch.stack(values)
 

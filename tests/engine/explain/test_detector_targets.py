@@ -28,8 +28,10 @@ def test_target_code_scores_the_top_detection_as_the_model_does(name):
     x = model.to_input(image)
     with torch.no_grad():
         (out,) = loaded.model(list(x))
-    assert len(out["scores"]) > 0
-    box, score, label = out["boxes"][0], float(out["scores"][0]), int(out["labels"][0])
+    real = (out["labels"] > 0).nonzero().flatten()  # label 0 is the background column, never a result
+    assert len(real) > 0
+    top = int(real[0])
+    box, score, label = out["boxes"][top], float(out["scores"][top]), int(out["labels"][top])
     xywh = [float(box[0]), float(box[1]), float(box[2] - box[0]), float(box[3] - box[1])]
     target = detection(xywh, label)
     with torch.no_grad():
