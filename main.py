@@ -21,6 +21,7 @@ COMMANDS = {
     "evaluate": ("engine.evaluate_cli", "COCO/VOC evaluation of detections against ground truth"),
     "train": ("engine.train_cli", "fine-tune a model on a project (one JSON object per line)"),
     "rank": ("engine.rank_cli", "rank images: what to label next, which labels are probably wrong"),
+    "explain": ("engine.explain_cli", "explain a prediction or label (heat map), or a split (pointing game)"),
 }
 
 

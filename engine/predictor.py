@@ -130,6 +130,10 @@ class Predictor:
     def predict_one(self, image: np.ndarray, cancel: Cancel = None) -> ImagePrediction:
         return self.predict([image], cancel)[0]
 
+    def model_input(self, image: np.ndarray) -> torch.Tensor:
+        """The tensor the model takes for one HxWx3 uint8 RGB image, made as predict() makes it."""
+        return self._semantic_input(image) if self.spec.task == SEMANTIC else self._to_tensor(image)
+
     def predict_records(self, records: list[ImageRecord], batch_size: int | None = None, cancel: Cancel = None,
                         ) -> Iterator[tuple[list[int], list[int], list[ImagePrediction], dict[int, str]]]:
         """Predict images whose file_name is a readable path, batch by batch: yields (ids asked for,

@@ -1,0 +1,102 @@
+"""Methods on a model whose answer is known by construction (known_model.RegionClassifier): class 0's
+score depends only on the pixels of region R_0, so a map that explains it must peak inside R_0 and
+deleting its most important pixels must hurt the score more than inserting them helps a blurred image."""
+import numpy as np
+import pytest
+import torch
+
+from engine.explain import ClassTarget, ExplainError, Explainable, estimate, explain, sanity_check
+from engine.explain.maps import peak
+
+from .known_model import CATEGORIES, REGIONS, RegionClassifier, inside, region_image
+
+LAYER = "act2"
+METHODS = [("gradcam", LAYER, {}), ("occlusion", None, {"window": 8, "stride": 4}), ("saliency", None, {}),
+           ("drise", None, {"masks": 400, "grid": 8})]
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return Explainable(RegionClassifier(), categories=CATEGORIES)
+
+
+@pytest.mark.parametrize("method,layer,params", METHODS, ids=[m[0] for m in METHODS])
+def test_map_peaks_in_the_region_the_score_depends_on_and_deletion_beats_insertion(model, method, layer, params):
+    image = region_image()
+    result = explain(model, image, ClassTarget(0, "red"), method, layer, params)
+    heat = result.heatmap
+    assert heat.shape == image.shape[:2] and heat.dtype == np.float32
+    assert heat.min() >= 0 and heat.max() == pytest.approx(1.0)
+    assert inside(peak(heat), REGIONS[0]), (method, peak(heat))
+    assert result.deletion_auc < result.insertion_auc, (method, result.deletion_auc, result.insertion_auc)
+    x, y, w, h = REGIONS[0]
+    inner = heat[y:y + h, x:x + w].mean()
+    outer = (heat.sum() - heat[y:y + h, x:x + w].sum()) / (heat.size - w * h)
+    assert inner > 3 * outer, (method, inner, outer)  # the region holds the map, not just its peak
+
+
+def test_a_map_for_another_class_moves_to_that_class_region(model):
+    image = region_image()
+    result = explain(model, image, ClassTarget(1, "green"), "gradcam", LAYER, faithfulness=False)
+    assert inside(peak(result.heatmap), REGIONS[1])
+
+
+# Adebayo et al.: with the weights re-initialised the map must change. Stated bound: rank correlation
+# with the trained model's map below 0.5 once every layer is random.
+RANDOMISED_BOUND = 0.5
+
+
+@pytest.mark.parametrize("method,layer", [("gradcam", LAYER), ("saliency", None), ("integrated_gradients", None)])
+def test_randomised_weights_change_gradcam_and_gradient_maps(model, method, layer):
+    image = region_image()
+    steps = sanity_check(model, image, ClassTarget(0, "red"), method, layer, stages=3)
+    assert len(steps) == 3 and steps[-1].layers[-1] == "conv1"  # from the top down to the first layer
+    assert steps[-1].rank_correlation < RANDOMISED_BOUND, [s.rank_correlation for s in steps]
+    # the model itself is untouched: its map is the same as before
+    again = explain(model, image, ClassTarget(0, "red"), method, layer, faithfulness=False).heatmap
+    assert inside(peak(again), REGIONS[0])
+
+
+def test_wrong_layer_method_target_and_parameter_are_refused_with_the_reason(model):
+    image = region_image()
+    with pytest.raises(ExplainError, match="Unknown layer 'act3'.*Did you mean: act2"):
+        explain(model, image, ClassTarget(0), "gradcam", "act3")
+    with pytest.raises(ExplainError, match="Unknown method 'gradcan'.*gradcam"):
+        explain(model, image, ClassTarget(0), "gradcan")
+    with pytest.raises(ExplainError, match="out of range"):
+        explain(model, image, ClassTarget(7), "saliency")
+    with pytest.raises(ExplainError, match="occlusion has no parameter windw"):
+        explain(model, image, ClassTarget(0), "occlusion", params={"windw": 8})
+
+
+def test_every_registered_method_runs_reports_progress_and_can_be_cancelled(model):
+    from annotations.errors import Cancelled, CancelToken
+    from engine.explain import method_names
+    image = region_image()
+    for name in method_names():
+        seen = []
+        r = explain(model, image, ClassTarget(0), name, LAYER, auc_steps=4,
+                    progress=lambda d, t: seen.append((d, t)))
+        assert r.heatmap.shape == (64, 64) and np.isfinite(r.heatmap).all(), name
+        assert seen and seen[-1][0] == seen[-1][1] and all(d <= t for d, t in seen), (name, seen[-3:])
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        explain(model, image, ClassTarget(0), "occlusion", cancel=token)
+    with pytest.raises(Cancelled):  # a progress callback returning False stops it between batches
+        explain(model, image, ClassTarget(0), "occlusion", params={"window": 8, "stride": 4, "batch_size": 4},
+                progress=lambda d, t: d < 8)
+
+
+def test_occlusion_cost_is_known_before_it_starts(model):
+    est = estimate(model, region_image(), ClassTarget(0), "occlusion", params={"window": 16, "stride": 8})
+    assert est.cost.forward == 1 + 7 * 7 and est.seconds > 0
+
+
+def test_eigencam_needs_no_target_the_others_do(model):
+    image = region_image()
+    r = explain(model, image, None, "eigencam", LAYER)
+    assert r.heatmap.shape == (64, 64) and r.curves is None and r.target == {}
+    with pytest.raises(ExplainError, match="gradcam explains a target"):
+        explain(model, image, None, "gradcam", LAYER)
