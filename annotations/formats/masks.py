@@ -52,7 +52,8 @@ def _png(arr: np.ndarray, with_palette: bool) -> bytes:
     return buf.getvalue()
 
 
-def render(anns: list[Annotation], height: int, width: int, class_index: dict[int, int]) -> tuple[np.ndarray, np.ndarray, list[Annotation]]:
+def render(anns: list[Annotation], height: int, width: int,
+           class_index: dict[int, int]) -> tuple[np.ndarray, np.ndarray, list[Annotation]]:
     """(semantic HxW, instance HxW, objects in instance-index order)."""
     wide = len(anns) > MAX_CLASSES_8
     ignore = IGNORE_16 if wide else IGNORE_8
