@@ -18,11 +18,10 @@ class StoreCounts:
             return self._read("SELECT COUNT(*) FROM annotations")[0][0]
         return self._read("SELECT COUNT(*) FROM annotations WHERE status=?", (status,))[0][0]
 
-    def annotation_counts(self) -> dict[int, tuple[int, int]]:
-        """image id -> (labels, predictions), for images that have any."""
+    def annotation_counts(self, image_ids: Iterable[int] | None = None) -> dict[int, tuple[int, int]]:
+        """image id -> (labels, predictions), for images that have any: all of them, or these."""
         out: dict[int, list[int]] = {}
-        for image_id, status, n in self._read(
-                "SELECT image_id, status, COUNT(*) FROM annotations GROUP BY image_id, status"):
+        for image_id, status, n in self._grouped("image_id, status", "", image_ids):
             out.setdefault(image_id, [0, 0])[0 if status == LABEL else 1] += n
         return {k: (v[0], v[1]) for k, v in out.items()}
 
@@ -32,16 +31,23 @@ class StoreCounts:
 
     def image_category_counts(self, image_ids: Iterable[int] | None = None) -> dict[int, dict[int, int]]:
         """image id -> {category id: labels}, on every image or on these (an indexed query)."""
+        out: dict[int, dict[int, int]] = {}
+        for image_id, category_id, n in self._grouped("image_id, category_id", "status='label'", image_ids):
+            out.setdefault(image_id, {})[category_id] = n
+        return out
+
+    def _grouped(self, columns: str, where: str, image_ids: Iterable[int] | None) -> list[tuple]:
+        """(*columns, COUNT(*)) grouped by `columns`, on every image or on these (in chunks)."""
         wanted = None if image_ids is None else sorted(set(image_ids))
         chunks = [None] if wanted is None else [wanted[i:i + IN_CHUNK] for i in range(0, len(wanted), IN_CHUNK)]
-        out: dict[int, dict[int, int]] = {}
+        rows = []
         for chunk in chunks:
-            where = "" if chunk is None else f" AND image_id IN ({','.join('?' * len(chunk))})"
-            for image_id, category_id, n in self._read(
-                    f"SELECT image_id, category_id, COUNT(*) FROM annotations WHERE status='label'{where} "
-                    "GROUP BY image_id, category_id", chunk or ()):
-                out.setdefault(image_id, {})[category_id] = n
-        return out
+            conds = [where] if where else []
+            if chunk is not None:
+                conds.append(f"image_id IN ({','.join('?' * len(chunk))})")
+            rows += self._read(f"SELECT {columns}, COUNT(*) FROM annotations"
+                               f"{' WHERE ' + ' AND '.join(conds) if conds else ''} GROUP BY {columns}", chunk or ())
+        return rows
 
     def category_usage(self, category_id: int) -> tuple[int, int, int]:
         """(labels, predictions, images) of one category, counted by the database."""
