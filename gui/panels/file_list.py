@@ -215,6 +215,9 @@ class FileListPanel(QWidget):
         header.setSectionResizeMode(0, QHeaderView.Stretch)
         for col in (1, 2, 3):
             header.setSectionResizeMode(col, QHeaderView.ResizeToContents)
+        # fit the columns to the rows on screen: by default Qt reads the first 1000 rows' every
+        # field after each change of one row, which made an edit cost the size of the project
+        header.setResizeContentsPrecision(0)
 
         filters = QHBoxLayout()
         filters.addWidget(self.state_box, 2)
