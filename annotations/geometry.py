@@ -187,23 +187,139 @@ def iou_masks(a: list[dict], b: list[dict], crowd=None) -> np.ndarray:
     return np.asarray(mask_utils.iou([_c(r) for r in a], [_c(r) for r in b], crowd), float).reshape(len(a), len(b))
 
 
+# ---- masks as run boundaries -------------------------------------------------------------------
+# A mask of height h is a column-major sequence of h*w pixels; its RLE is the list of positions
+# where the value flips (starting from 0). The XOR of two masks flips where exactly one of them
+# flips, so edits, crops and pastes work on those positions, never on the whole frame.
+
+def rle_counts(rle: dict) -> np.ndarray:
+    """The uncompressed counts of any COCO RLE (int64), decoded without touching the pixels."""
+    counts = rle["counts"]
+    if isinstance(counts, (list, np.ndarray)):
+        return np.asarray(counts, np.int64)
+    b = np.frombuffer(counts.encode("ascii") if isinstance(counts, str) else counts, np.uint8).astype(np.int64) - 48
+    if b.size == 0:
+        return np.zeros(0, np.int64)
+    ends = np.flatnonzero((b & 0x20) == 0)  # the last character of each value
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    k = np.arange(b.size) - np.repeat(starts, ends - starts + 1)
+    x = np.add.reduceat((b & 0x1F) << (5 * k), starts)
+    neg = (b[ends] & 0x10) != 0
+    x[neg] |= -1 << (5 * (ends[neg] - starts[neg] + 1))
+    x[1::2] = np.cumsum(x[1::2])  # from the fourth value on, each is a difference to the one two back
+    x[2::2] = np.cumsum(x[2::2])
+    return x
+
+
+def rle_bounds(rle: dict) -> np.ndarray:
+    """Sorted column-major positions where the mask flips (0 -> 1 or 1 -> 0)."""
+    return np.cumsum(rle_counts(rle))[:-1]
+
+
+def _runs(bounds: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) of the runs of ones of a mask of n pixels given by its flip positions."""
+    b = np.asarray(bounds, np.int64)
+    b = b[b < n]
+    if b.size % 2:
+        b = np.concatenate((b, [n]))
+    return b[0::2], b[1::2]
+
+
+def rle_from_bounds(bounds: np.ndarray, height: int, width: int) -> dict:
+    """Inverse of rle_bounds: compressed RLE with str counts."""
+    n = height * width
+    b = np.asarray(bounds, np.int64)
+    counts = np.diff(np.concatenate(([0], b[b < n], [n])))
+    return normalize_rle(mask_utils.frPyObjects({"size": [height, width], "counts": counts}, height, width))
+
+
+def xor_bounds(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Flip positions of the XOR of two masks: the positions that occur an odd number of times."""
+    pts = np.sort(np.concatenate((a, b)), kind="stable")
+    if pts.size == 0:
+        return pts.astype(np.int64)
+    keep = np.flatnonzero(np.diff(np.concatenate(([-1], pts, [-1]))) != 0)  # run starts of equal values
+    values, runs = pts[keep[:-1]], np.diff(keep)
+    return values[runs % 2 == 1].astype(np.int64)
+
+
+def bounds_area(bounds: np.ndarray, n: int) -> int:
+    """Pixels set in a mask of n pixels given by its flip positions."""
+    s, e = _runs(bounds, n)
+    return int((e - s).sum())
+
+
+def crop_bounds(x0: int, y0: int, crop: np.ndarray, height: int) -> np.ndarray:
+    """Flip positions, in an image `height` tall, of a crop placed at (x0, y0) (inside the image)."""
+    return _columns_bounds(x0, y0, np.asarray(crop).T != 0, height)
+
+
+def _columns_bounds(x0: int, y0: int, columns: np.ndarray, height: int) -> np.ndarray:
+    """crop_bounds of a crop given as its columns (w x h booleans)."""
+    w, h = columns.shape
+    if w == 0 or h == 0:
+        return np.zeros(0, np.int64)
+    cols = np.zeros((w, h + 2), np.int8)  # a 0 above and below each column
+    cols[:, 1:-1] = columns
+    idx = np.flatnonzero(cols[:, 1:] != cols[:, :-1]).astype(np.int64)
+    col, row = np.divmod(idx, h + 1)
+    pts = (col + x0) * height + y0 + row  # the last row (a flip out of the pad) ends each column
+    return xor_bounds(pts, np.zeros(0, np.int64))  # a column that ends where the next starts joins it
+
+
+def crop_box(rle: dict, x0: int, y0: int, w: int, h: int) -> np.ndarray:
+    """The h x w pixels of the mask at (x0, y0) (inside the image), decoded from its runs only."""
+    height = int(rle["size"][0])
+    s, e = _runs(rle_bounds(rle), height * int(rle["size"][1]))  # runs of ones [s, e)
+    if w <= 0 or h <= 0 or s.size == 0:
+        return np.zeros((max(h, 0), max(w, 0)), np.uint8)
+    lo, hi = x0 * height, (x0 + w) * height
+    sel = (e > lo) & (s < hi)
+    s, e = np.maximum(s[sel], lo), np.minimum(e[sel], hi)
+    c0, c1 = s // height, (e - 1) // height
+    n = c1 - c0 + 1  # a run crossing columns is split into one piece per column
+    col = np.repeat(c0, n) + (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n))
+    ps = np.maximum(np.repeat(s, n), col * height) - col * height
+    pe = np.minimum(np.repeat(e, n), (col + 1) * height) - col * height
+    ps, pe = np.clip(ps - y0, 0, h), np.clip(pe - y0, 0, h)
+    keep = pe > ps
+    flat = (col[keep] - x0) * h  # the pieces as runs of the box's own column-major pixels
+    edges = np.empty(2 * int(keep.sum()) + 2, np.int64)
+    edges[0], edges[-1] = 0, w * h
+    edges[1:-1:2], edges[2:-1:2] = flat + ps[keep], flat + pe[keep]
+    values = np.zeros(edges.size - 1, np.uint8)
+    values[1::2] = 1
+    return np.repeat(values, np.diff(edges)).reshape(w, h).T
+
+
 def crop_rle(rle: dict) -> tuple[int, int, np.ndarray]:
     """(x0, y0, mask cropped to its bbox): cheap to draw and to edit."""
     x, y, w, h = (int(v) for v in rle_bbox(rle))
     if w == 0 or h == 0:
         return 0, 0, np.zeros((0, 0), np.uint8)
-    return x, y, decode_rle(rle)[y:y + h, x:x + w]
+    return x, y, crop_box(rle, x, y, w, h)
+
+
+def _clip_crop(x0: int, y0: int, crop: np.ndarray, height: int, width: int) -> tuple[int, int, np.ndarray]:
+    h, w = crop.shape
+    xs, ys, xe, ye = max(x0, 0), max(y0, 0), min(x0 + w, width), min(y0 + h, height)
+    if xe <= xs or ye <= ys:
+        return 0, 0, np.zeros((0, 0), np.uint8)
+    return xs, ys, crop[ys - y0:ye - y0, xs - x0:xe - x0]
 
 
 def paste_mask(x0: int, y0: int, crop: np.ndarray, height: int, width: int) -> dict:
     """Inverse of crop_rle: a crop placed at (x0, y0) in an image-sized mask."""
-    full = np.zeros((height, width), np.uint8)
-    h, w = crop.shape
-    xs, ys = max(x0, 0), max(y0, 0)
-    xe, ye = min(x0 + w, width), min(y0 + h, height)
-    if xe > xs and ye > ys:
-        full[ys:ye, xs:xe] = crop[ys - y0:ye - y0, xs - x0:xe - x0]
-    return encode_mask(full)
+    return rle_from_bounds(crop_bounds(*_clip_crop(x0, y0, crop, height, width), height), height, width)
+
+
+def paste_into(rle: dict, x0: int, y0: int, crop: np.ndarray) -> dict:
+    """The mask with the box at (x0, y0) replaced by `crop` (clipped to the image); the rest is kept."""
+    height, width = (int(v) for v in rle["size"])
+    x0, y0, crop = _clip_crop(x0, y0, crop, height, width)
+    old = crop_box(rle, x0, y0, crop.shape[1], crop.shape[0])
+    delta = _columns_bounds(x0, y0, old.T != (crop.T != 0), height)
+    return rle_from_bounds(xor_bounds(rle_bounds(rle), delta), height, width)
 
 
 def annotation_rle(ann, height: int, width: int) -> dict:

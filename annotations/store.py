@@ -21,6 +21,7 @@ from .model import Annotation, Category, ImageRecord
 from .errors import StoreError
 from .store_open import read_only_connection, verify_database, writable
 from .store_records import _ANN_COLS, _ENCODE, RecordsMixin, _dumps  # noqa: F401 - used by the formats
+from .store_counts import IN_CHUNK, StoreCounts
 
 DB_NAME = "project.sightline"
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
@@ -124,10 +125,7 @@ CREATE INDEX IF NOT EXISTS run_pending_run ON run_pending(run_id, class_name)
 MIGRATIONS: list[str] = [_SCHEMA_V1, _VIEW_FLAGS, _SCORES, _PREDICTION_RUN_PROGRESS]
 SCHEMA_VERSION = len(MIGRATIONS)
 
-_IN_CHUNK = 900  # ids per "IN (...)" query, under SQLite's bound-parameter limit
-
-
-class Store(RecordsMixin):
+class Store(RecordsMixin, StoreCounts):
     """A project: `root` folder (images are registered relative to it) + its database."""
 
     def __init__(self, root: Path, db_path: Path, read_only: bool = False):
@@ -453,7 +451,7 @@ class Store(RecordsMixin):
             chunks = [None]
         else:
             wanted = sorted(set(ids))
-            chunks = [wanted[i:i + _IN_CHUNK] for i in range(0, len(wanted), _IN_CHUNK)]
+            chunks = [wanted[i:i + IN_CHUNK] for i in range(0, len(wanted), IN_CHUNK)]
         rows = []
         for chunk in chunks:
             w, a = list(where), list(args)

@@ -2,7 +2,7 @@
 
 Each command writes to the store the moment it is pushed (QUndoStack.push runs redo) and again on
 every undo/redo, so the store is always the saved state. A command keeps only what it changes:
-the fields that differ for a change (a mask edit keeps the XOR of old and new pixels as one RLE),
+the fields that differ for a change (a mask edit keeps where the XOR of old and new pixels flips),
 the annotations themselves for an add or a removal. `affected_ids()` names the annotations a
 command touches, so a view can refresh just those after the stack moves.
 
@@ -17,7 +17,6 @@ import sqlite3
 import weakref
 from typing import Callable, Iterable
 
-import numpy as np
 from PySide6.QtGui import QUndoCommand
 
 from annotations import geometry
@@ -104,18 +103,21 @@ class RemoveAnnotations(StoreCommand):
         self.store.add_annotations(self._anns)
 
 
-def _xor(a: dict, b: dict) -> dict:
-    return geometry.encode_mask(geometry.decode_rle(a) ^ geometry.decode_rle(b))
-
-
 class _MaskDelta:
-    """The pixels a mask edit flipped: applying it to either side gives the other."""
+    """The pixels a mask edit flipped, kept as the positions where the XOR of old and new flips
+    (geometry.xor_bounds): only the edited region, never the frame. Applying it to either side
+    gives the other, in time proportional to the mask's runs."""
 
     def __init__(self, before: dict, after: dict):
-        self.delta = _xor(before, after)
+        self.size = tuple(int(v) for v in before["size"])
+        self.delta = geometry.xor_bounds(geometry.rle_bounds(before), geometry.rle_bounds(after))
 
     def apply(self, rle: dict) -> dict:
-        return _xor(rle, self.delta)
+        return geometry.rle_from_bounds(geometry.xor_bounds(geometry.rle_bounds(rle), self.delta), *self.size)
+
+    @property
+    def pixels(self) -> int:
+        return geometry.bounds_area(self.delta, self.size[0] * self.size[1])
 
 
 def _same_size(a, b) -> bool:
@@ -216,7 +218,7 @@ def mask_pixels_changed(cmd: ChangeAnnotations) -> int:
     for diff in cmd._diffs.values():
         v = diff.get("rle")
         if v and isinstance(v[0], _MaskDelta):
-            total += int(np.count_nonzero(geometry.decode_rle(v[0].delta)))
+            total += v[0].pixels
     return total
 
 

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (QButtonGroup, QColorDialog, QComboBox, QDialog, Q
                                QHeaderView, QLabel, QPushButton, QRadioButton, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
-from annotations.model import LABEL, Category
+from annotations.model import Category
 from annotations.store import Store, StoreError
 
 from ..session import Session
@@ -22,6 +22,7 @@ from ..session import Session
 PALETTE = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
            "#fabed4", "#469990", "#dcbeff", "#9a6324", "#fffac8", "#800000", "#aaffc3", "#808000")
 COL_KEY, COL_NAME, COL_COUNT = 0, 1, 2
+MANY_IMAGES = 256  # a change touching more images than this recounts the whole project at once
 
 
 def category_color(cat: Category) -> QColor:
@@ -124,7 +125,10 @@ class CategoryListPanel(QWidget):
         session.current_category_changed.connect(self._show_current)
         session.visibility_changed.connect(self._show_hidden)
         session.categories_changed.connect(lambda _change: self.reload())
-        session.annotations_changed.connect(lambda _change: self._update_counts())
+        session.annotations_changed.connect(self._on_annotations_changed)
+        session.images_changed.connect(self._on_images_changed)
+        self._per_image: dict[int, dict[int, int]] = {}  # image id -> {category id: labels}
+        self._counts: dict[int, int] = {}  # category id -> labels: the sums of _per_image
         self._update_buttons()
 
     @property
@@ -151,7 +155,8 @@ class CategoryListPanel(QWidget):
 
     def reload(self) -> None:
         cats = self.categories()
-        counts = self.store.category_counts() if self.store is not None else {}
+        self._recount()
+        counts = self._counts
         same_rows = [c.id for c in cats] == [self.tree.topLevelItem(i).data(COL_NAME, Qt.UserRole)
                                              for i in range(self.tree.topLevelItemCount())]
         with QSignalBlocker(self.tree):
@@ -297,11 +302,9 @@ class CategoryListPanel(QWidget):
         if self.store is None or self._current is None:
             return None
         cat = self.store.category(self._current)
-        anns = self.store.annotations(category_id=cat.id)
-        labels = sum(1 for a in anns if a.status == LABEL)
-        images = len({a.image_id for a in anns})
+        labels, predictions, images = self.store.category_usage(cat.id)
         others = [c for c in self.categories() if c.id != cat.id]
-        dlg = DeleteCategoryDialog(cat, labels, len(anns) - labels, images, others, self)
+        dlg = DeleteCategoryDialog(cat, labels, predictions, images, others, self)
         dlg.setAttribute(Qt.WA_DeleteOnClose)
         dlg.accepted.connect(lambda: self._delete(cat.id, dlg.reassign_to()))
         dlg.open()
@@ -317,11 +320,45 @@ class CategoryListPanel(QWidget):
         self.reload()
         self.category_deleted.emit(category_id)
 
-    def _update_counts(self) -> None:
+    # ---- counts, kept from the changes ---------------------------------------------------------
+    # Each image's labels per category are kept; a change recounts only the images it names (one
+    # indexed query), so an edit costs the same in a project of any size.
+    def _recount(self, image_ids=None) -> None:
+        """Recount these images (all when None) from the store."""
+        if self.store is None:
+            self._per_image, self._counts = {}, {}
+            return
+        fresh = self.store.image_category_counts(image_ids)
+        if image_ids is None:
+            self._per_image, self._counts = fresh, {}
+            for per in fresh.values():
+                for cid, n in per.items():
+                    self._counts[cid] = self._counts.get(cid, 0) + n
+            return
+        for image_id in set(image_ids):
+            for cid, n in self._per_image.pop(image_id, {}).items():
+                self._counts[cid] -= n
+            for cid, n in fresh.get(image_id, {}).items():
+                self._counts[cid] = self._counts.get(cid, 0) + n
+            if image_id in fresh:
+                self._per_image[image_id] = fresh[image_id]
+
+    def _on_annotations_changed(self, change) -> None:
         if self.store is None:
             return
-        counts = self.store.category_counts()
+        self._recount(None if change.unknown or not change.image_ids or len(change.image_ids) > MANY_IMAGES
+                      else change.image_ids)
+        self._show_counts()
+
+    def _on_images_changed(self, change) -> None:
+        if self.store is not None and change.action == "removed":  # their annotations went with them
+            self._recount(None if change.unknown or len(change.ids) > MANY_IMAGES else change.ids)
+            self._show_counts()
+
+    def _show_counts(self) -> None:
         with QSignalBlocker(self.tree):
             for i in range(self.tree.topLevelItemCount()):
                 it = self.tree.topLevelItem(i)
-                it.setText(COL_COUNT, str(counts.get(it.data(COL_NAME, Qt.UserRole), 0)))
+                text = str(self._counts.get(it.data(COL_NAME, Qt.UserRole), 0))
+                if it.text(COL_COUNT) != text:
+                    it.setText(COL_COUNT, text)

@@ -14,7 +14,6 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QSizePolicy, QTreeView, QVBoxLayout,
                                QWidget)
 
-from annotations.model import LABEL
 from annotations.store import Store
 
 from ..session import Session
@@ -73,15 +72,25 @@ class ImageListModel(QAbstractTableModel):
             counts = self.store.annotation_counts()
             for r in self._rows:
                 r.labels, r.predictions = counts.get(r.id, (0, 0))
-        else:
-            for iid in image_ids:
-                r = self._by_id.get(iid)
-                if r is None:
-                    continue
-                anns = self.store.annotations(image_id=iid)
-                r.labels = sum(1 for a in anns if a.status == LABEL)
-                r.predictions = len(anns) - r.labels
-        self._refilter()
+            self._refilter()
+            return
+        counts = self.store.annotation_counts(image_ids)  # one indexed query for these images
+        changed, refilter = [], False
+        for iid in set(image_ids):
+            r = self._by_id.get(iid)
+            if r is None:
+                continue
+            was = self._matches(r)
+            r.labels, r.predictions = counts.get(iid, (0, 0))
+            refilter = refilter or (was != self._matches(r) and iid != self.pinned)
+            changed.append(iid)
+        if refilter:  # a row enters or leaves the filter
+            self._refilter()
+            return
+        for iid in changed:  # only the rows that changed are repainted
+            row = self._row_of.get(iid)
+            if row is not None:
+                self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
 
     # ---- filtering -------------------------------------------------------------------------
     def set_filter(self, state: str | None = None, split: str | None = None, text: str | None = None) -> None:
@@ -206,6 +215,9 @@ class FileListPanel(QWidget):
         header.setSectionResizeMode(0, QHeaderView.Stretch)
         for col in (1, 2, 3):
             header.setSectionResizeMode(col, QHeaderView.ResizeToContents)
+        # fit the columns to the rows on screen: by default Qt reads the first 1000 rows' every
+        # field after each change of one row, which made an edit cost the size of the project
+        header.setResizeContentsPrecision(0)
 
         filters = QHBoxLayout()
         filters.addWidget(self.state_box, 2)

@@ -10,6 +10,11 @@ Prints, each against a reference measured in the same run:
            store query for the image's annotations
   hit      shape under the cursor with 2000 shapes (goal < 1 ms), vs a scan of every shape
   memory   RSS after 500 image switches vs after the first 50 (goal: within 10%)
+  brush    one brush stroke into a mask on an 8000x6000 image (its commit on release, and the whole
+           stroke) and its undo, each to the canvas showing it (goal <= 16 ms), vs the full-frame
+           decode, XOR and encode of the same mask (what a whole-frame delta costs)
+
+    .venv/bin/python tests/benchmarks/bench_canvas.py --only brush     (one section: brush, switch, ...)
 """
 from __future__ import annotations
 
@@ -31,7 +36,8 @@ from PySide6.QtCore import QPointF  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from annotations.imageio import write_rgb  # noqa: E402
-from annotations.model import BOX, POLYGON, Annotation, Category, ImageRecord  # noqa: E402
+from annotations import geometry  # noqa: E402
+from annotations.model import BOX, MASK, POLYGON, Annotation, Category, ImageRecord  # noqa: E402
 from annotations.store import Store  # noqa: E402
 
 APP = QApplication.instance() or QApplication([])
@@ -195,6 +201,67 @@ def bench_dense_switch(tmp: Path) -> list[str]:
             f"query (JSON polygons) {q:6.1f} ms (ratio {s / q:4.2f})"]
 
 
+def bench_brush(tmp: Path, strokes: int) -> list[str]:
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    w, h = 8000, 6000
+    root = tmp / "brush"
+    store = Store.open(root)
+    write_rgb(root / "small.png", np.zeros((60, 80, 3), np.uint8))
+    cat = store.add_category(Category(None, "thing"))
+    image_id = store.add_image(ImageRecord(None, "small.png", w, h))  # pixels do not matter here
+    yy, xx = np.ogrid[0:h, 0:w]
+    disc = (((xx - 3000) ** 2 + (yy - 2500) ** 2) < 250 ** 2).astype(np.uint8)
+    rle = geometry.encode_mask(disc)
+    del yy, xx
+    ann_id = store.add_annotation(Annotation(None, image_id, cat, kind=MASK, rle=rle))
+    canvas = make_canvas(store)
+    canvas.show_image(image_id)
+    canvas.set_zoom(1.0)
+    canvas.view.centerOn(3000, 2500)
+    canvas.set_tool("brush")
+    canvas.set_brush_radius(12)
+    canvas.select_annotations([ann_id])
+    port = canvas.view.viewport()
+    at = lambda x, y: canvas.view.mapFromScene(QPointF(x, y))  # noqa: E731
+    commit, whole, undo = [], [], []
+    for k in range(strokes):
+        y = 2200 + 25 * k
+        t0 = time.perf_counter()
+        QTest.mousePress(port, Qt.LeftButton, Qt.NoModifier, at(2600, y))
+        for x in range(2620, 3400, 20):
+            QTest.mouseMove(port, at(x, y))
+        t1 = time.perf_counter()
+        QTest.mouseRelease(port, Qt.LeftButton, Qt.NoModifier, at(3400, y))
+        APP.processEvents()  # the store's event reaches the canvas and the panels
+        t2 = time.perf_counter()
+        commit.append((t2 - t1) * 1000)
+        whole.append((t2 - t0) * 1000)
+        before = store.annotation(ann_id).rle
+        t = time.perf_counter()
+        canvas.undo_stack.undo()
+        APP.processEvents()
+        undo.append((time.perf_counter() - t) * 1000)
+        canvas.undo_stack.redo()
+        APP.processEvents()
+        assert store.annotation(ann_id).rle == before
+    after = store.annotation(ann_id).rle
+    ref = []
+    for _ in range(3):
+        t = time.perf_counter()
+        geometry.encode_mask(geometry.decode_rle(rle) ^ geometry.decode_rle(after))
+        ref.append((time.perf_counter() - t) * 1000)
+    canvas.close()
+    store.close()
+    c, a, u, r = (statistics.median(v) for v in (commit, whole, undo, ref))
+    ok = lambda v: "met" if v <= 16 else "NOT met"  # noqa: E731
+    return [f"brush  stroke on 8000x6000 (radius 12, 40 moves): commit {c:6.2f} ms median (ratio {c / r:5.3f} of "
+            f"a full-frame XOR, {r:6.1f} ms) goal <= 16 ms: {ok(c)}; whole stroke {a:6.2f} ms, "
+            f"{a / 41:5.2f} ms per mouse event",
+            f"brush  undo of the stroke: {u:6.2f} ms median (ratio {u / r:5.3f} of the full-frame XOR) "
+            f"goal <= 16 ms: {ok(u)}"]
+
+
 def build_big_project(tmp: Path, n_images: int, per_image: int) -> tuple[Store, list[int]]:
     root = tmp / "big"
     store = Store.open(root)
@@ -274,9 +341,20 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="smaller project and fewer frames (a smoke run)")
     ap.add_argument("--paint-only", action="store_true", help="only the hit-test and paint figures")
+    ap.add_argument("--only", choices=("brush", "switch"), help="one section: brush, or the dense image switch")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
+        if args.only == "brush":
+            for line in bench_brush(tmp, 3 if args.quick else 10):
+                print(line, flush=True)
+            return 0
+        if args.only == "switch":
+            for line in bench_dense_switch(tmp):
+                print(line, flush=True)
+            return 0
+        for line in bench_brush(tmp, 3 if args.quick else 10):
+            print(line, flush=True)
         lines = bench_hit(tmp)
         print(lines[-1], flush=True)
         for line in bench_paint(tmp, 5 if args.quick else 30):

@@ -2,10 +2,14 @@
 
 A stroke edits the target mask cropped to its bbox (annotations.geometry.crop_rle), in a buffer
 that grows as the stroke leaves it, and is written back once, on release, as one undoable change
-(pasted with geometry.paste_mask). The brush paints into the one selected mask, or starts a new mask
+(pasted with geometry.paste_into / paste_mask). Cropping and pasting work on the mask's runs, and
+the command keeps only where the pixels flipped, so a stroke and its undo cost the stroke's box and
+the mask's runs, whatever the image size. The brush paints into the one selected mask, or starts a new mask
 of the current category; the eraser works on the selected mask or the mask under the cursor.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -35,6 +39,7 @@ class BrushTool(Tool):
         self._buf: np.ndarray | None = None
         self._origin = (0, 0)
         self._last: tuple[float, float] | None = None
+        self._dirty: tuple[float, float, float, float] | None = None  # what the stroke covers (image)
         self._preview: StrokePreview | None = None
         self._ring: QGraphicsEllipseItem | None = None
 
@@ -82,8 +87,11 @@ class BrushTool(Tool):
             return
         c = self.canvas
         img = c.image
-        rle = geometry.paste_mask(*self._origin, self._buf, img.height, img.width)
         target = self._target
+        if target is None:
+            rle = geometry.paste_mask(*self._origin, self._buf, img.height, img.width)
+        else:  # only the stroke's box is rewritten, from the mask's runs: no full-frame decode
+            rle = geometry.paste_into(geometry.normalize_rle(target.rle), *self._stroke_box())
         self._end_stroke()
         area = geometry.rle_area(rle)
         if target is None:
@@ -98,9 +106,19 @@ class BrushTool(Tool):
             c.push(ChangeAnnotations(c.store, [target], [after], "Erase" if self.erase else "Brush"))
 
     # ---- the stroke buffer ---------------------------------------------------------------------
+    def _stroke_box(self) -> tuple[int, int, np.ndarray]:
+        """(x, y, the buffer's pixels) over the part of the buffer the stroke may have changed."""
+        (x0, y0), (h, w) = self._origin, self._buf.shape
+        xa, ya, xb, yb = self._dirty
+        c0, c1 = max(math.floor(xa) - x0, 0), min(math.ceil(xb) + 1 - x0, w)
+        r0, r1 = max(math.floor(ya) - y0, 0), min(math.ceil(yb) + 1 - y0, h)
+        return x0 + c0, y0 + r0, self._buf[r0:max(r1, r0), c0:max(c1, c0)]
+
     def _stamp(self, p, q) -> None:
         r = self.canvas.brush_radius
         xa, ya, xb, yb = min(p[0], q[0]) - r, min(p[1], q[1]) - r, max(p[0], q[0]) + r, max(p[1], q[1]) + r
+        d = self._dirty
+        self._dirty = (xa, ya, xb, yb) if d is None else (min(d[0], xa), min(d[1], ya), max(d[2], xb), max(d[3], yb))
         grown = self._grow(xa, ya, xb, yb)
         shapes.stamp_segment(self._buf, *self._origin, p, q, r, 0 if self.erase else 1)
         if grown or self._preview is None:
@@ -150,7 +168,7 @@ class BrushTool(Tool):
     def _end_stroke(self) -> None:
         if self._target is not None:
             self.canvas.set_item_visible(self._target.id, True)
-        self._target, self._buf, self._last = None, None, None
+        self._target, self._buf, self._last, self._dirty = None, None, None, None
         if self._preview is not None:
             if self._preview.scene() is not None:
                 self._preview.scene().removeItem(self._preview)

@@ -211,3 +211,57 @@ def test_a_mask_pasted_onto_a_smaller_image_is_clipped_to_it(qtbot, project, mak
     b = store.annotation(new)
     assert b.rle["size"] == [40, 80]
     assert b.area == 10 * 20 and b.bbox == (60, 30, 20, 10)
+
+
+@pytest.fixture
+def large_mask_project(tmp_path):
+    """A 4000x3000 image (its pixels are a small file: only the record's size matters) with one mask."""
+    from annotations.imageio import write_rgb
+    from annotations.model import Category, ImageRecord
+    root = tmp_path / "large"
+    store = Store.open(root)
+    write_rgb(root / "small.png", np.zeros((30, 40, 3), np.uint8))
+    cat = store.add_category(Category(None, "thing"))
+    image_id = store.add_image(ImageRecord(None, "small.png", 4000, 3000))
+    m = np.zeros((3000, 4000), np.uint8)
+    m[2950:2990, 3920:3985] = 1  # by the bottom-right corner
+    m[1000:1200, 2000:2300] = 1
+    ann = store.add_annotation(Annotation(None, image_id, cat, kind=MASK, rle=geometry.encode_mask(m)))
+    yield store, image_id, ann, m
+    store.close()
+
+
+@pytest.mark.parametrize("erase", [False, True])
+def test_stroke_on_a_large_image_near_its_edge_undoes_and_redoes_exactly(qtbot, large_mask_project, make_canvas,
+                                                                         erase):
+    store, image_id, ann_id, m = large_mask_project
+    canvas = make_canvas(store, image_id)
+    canvas.set_zoom(4.0)
+    canvas.view.centerOn(3950, 2950)
+    canvas.select_annotations([ann_id])
+    canvas.set_tool("eraser" if erase else "brush")
+    canvas.set_brush_radius(8)
+    before = snapshot(store)
+    drag(qtbot, canvas, (3880, 2940), (3996, 2996), steps=6)  # the stroke runs off the corner
+    after = snapshot(store)
+    # the points the canvas got (viewport pixels mapped back to the image), one capsule per mouse move
+    pts = [(3880 + (3996 - 3880) * k / 6, 2940 + (2996 - 2940) * k / 6) for k in range(7)]
+    pts = [(q.x(), q.y()) for q in (canvas.view.mapToScene(canvas.view.mapFromScene(*p)) for p in pts)]
+    stroke = np.zeros((3000, 4000), np.uint8)
+    for p, q in zip(pts, pts[1:]):  # drawn in the corner only (the stroke lies there)
+        stroke[2800:, 3700:] |= capsule((p[0] - 3700, p[1] - 2800), (q[0] - 3700, q[1] - 2800), 8, 200, 300)
+    expected = m & (1 - stroke) if erase else m | stroke
+    assert (expected != m).sum() > 500
+    assert np.array_equal(geometry.decode_rle(after[0].rle), expected)
+    assert after[0].area == expected.sum() and after[0].bbox == pytest.approx(geometry.rle_bbox(after[0].rle))
+    for _ in range(2):
+        canvas.undo_stack.undo()
+        assert snapshot(store) == before and canvas.annotations() == before
+        assert np.array_equal(geometry.decode_rle(store.annotation(ann_id).rle), m)
+        canvas.undo_stack.redo()
+        assert snapshot(store) == after and canvas.annotations() == after
+        assert np.array_equal(geometry.decode_rle(store.annotation(ann_id).rle), expected)
+    from gui.commands import mask_pixels_changed
+    cmd = canvas.undo_stack.command(canvas.undo_stack.index() - 1)
+    assert mask_pixels_changed(cmd) == int((m ^ expected).sum())
+    assert cmd._diffs[ann_id]["rle"][0].delta.size < 200  # the stroke's flips, not the frame's

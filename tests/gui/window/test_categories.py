@@ -132,3 +132,46 @@ def test_add_rename_and_hide_a_category(qtbot, make_window, demo_project):
     qtbot.waitUntil(lambda: view.grab().toImage() != shown, timeout=3000)
     qtbot.mouseClick(win.categories.tree.viewport(), Qt.LeftButton, pos=check)
     qtbot.waitUntil(lambda: view.grab().toImage() == shown, timeout=3000)
+
+
+def _shown_counts(win) -> dict[int, int]:
+    tree = win.categories.tree
+    return {tree.topLevelItem(i).data(1, Qt.UserRole): int(tree.topLevelItem(i).text(2))
+            for i in range(tree.topLevelItemCount())}
+
+
+def test_label_counts_follow_every_edit_from_the_change(qtbot, make_window, demo_project, monkeypatch):
+    """Adds, relabels, deletions, undo, accepted predictions and deleted images all move the counts,
+    each edit recounting only the images it names (never the whole project)."""
+    from gui.commands import AddAnnotations, ChangeAnnotations, RemoveAnnotations
+    from annotations.store import copy_annotation
+    win = make_window(demo_project)
+    store, stack = win.store, win.session.undo_stack
+    cats = [c.id for c in store.categories()]
+    calls = []
+    full = store.image_category_counts
+    monkeypatch.setattr(store, "image_category_counts",
+                        lambda image_ids=None: calls.append(image_ids) or full(image_ids))
+
+    def expect():
+        qtbot.waitUntil(lambda: _shown_counts(win) == {c: store.category_counts().get(c, 0) for c in cats},
+                        timeout=3000)
+
+    img = store.image_ids()[0]
+    stack.push(AddAnnotations(store, [Annotation(None, img, cats[0], bbox=(1, 1, 5, 5))]))
+    expect()
+    ann = store.annotations(image_id=img)[0]
+    stack.push(ChangeAnnotations(store, [ann], [copy_annotation(ann, category_id=cats[2])], "Relabel"))
+    expect()
+    stack.push(RemoveAnnotations(store, [store.annotations(image_id=img)[-1]]))
+    expect()
+    for _ in range(3):
+        stack.undo()
+        expect()
+    assert len(calls) == 6 and all(c is not None and set(c) == {img} for c in calls), calls
+    (pred,) = store.add_annotations([Annotation(None, img, cats[1], bbox=(3, 3, 4, 4), score=0.9,
+                                                status=PREDICTION, source="tiny-model")])
+    store.accept_predictions([pred])
+    expect()
+    store.delete_images([store.image_ids()[1]])  # its annotations go with it
+    expect()
