@@ -21,6 +21,7 @@ def window_with(qtbot, qtlog):
         win.show()
         qtbot.waitExposed(win)
         panel = win.feature("model")
+        win.show_panel("model")  # the engine is asked for its models once the dock is seen
         qtbot.waitUntil(lambda: bool(panel.models), timeout=60000)
         windows.append(win)
         return win, panel
