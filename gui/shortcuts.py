@@ -42,6 +42,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("edit.reject", "Edit", "Reject selected predictions", ("Shift+Del",)),
     Command("view.fit", "View", "Fit image to window", ("F",)),
     Command("view.one_to_one", "View", "Zoom 1:1 (100%)", ("Ctrl+0",)),
+    Command("view.reset_adjust", "View", "Reset brightness, contrast and gamma", ("Ctrl+Shift+R",)),
     Command("nav.next", "Navigate", "Next image", ("D",)),
     Command("nav.previous", "Navigate", "Previous image", ("A",)),
     *(Command(f"category.{i}", "Categories", f"Use category {i}", (str(i),)) for i in range(1, 10)),

@@ -1,14 +1,20 @@
 """The image under the shapes: draws the pyramid level that fits the zoom, tile by tile, or a
-placeholder while the pixels are decoded elsewhere."""
+placeholder while the pixels are decoded elsewhere.
+
+A view adjustment (brightness, contrast, gamma: gui.view_adjust) is a 256-entry lookup table applied
+to the tiles as they are drawn, each tile once per table, so nothing is decoded again and a zoomed-out
+view of a large image adjusts only its small pyramid level."""
 from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QRectF
-from PySide6.QtGui import QColor, QPainter
-from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
+import numpy as np
 
-from .image_cache import DecodedImage
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QStyleOptionGraphicsItem
+
+from .image_cache import DecodedImage, Tile
 
 PLACEHOLDER = QColor(60, 60, 64)
 
@@ -22,16 +28,45 @@ class ImageLayer(QGraphicsItem):
         self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
         self._size = (0, 0)
         self._image: DecodedImage | None = None
+        self._lut: np.ndarray | None = None  # (256,) uint8 for the view adjustment, None for none
+        self._adjusted: dict[int, tuple[np.ndarray, QImage]] = {}  # id(tile) -> its adjusted pixels
 
     def set_size(self, width: int, height: int) -> None:
         self.prepareGeometryChange()
         self._size = (width, height)
         self._image = None
+        self._adjusted.clear()
         self.update()
 
     def set_image(self, image: DecodedImage | None) -> None:
         self._image = image
+        self._adjusted.clear()
         self.update()
+
+    def set_lut(self, lut: np.ndarray | None) -> None:
+        """The view adjustment's table (applied to B, G and R), or None to draw the pixels as decoded."""
+        if lut is None and self._lut is None:
+            return
+        if lut is not None and self._lut is not None and np.array_equal(lut, self._lut):
+            return
+        self._lut = None if lut is None else np.ascontiguousarray(lut, dtype=np.uint8)
+        self._adjusted.clear()
+        self.update()
+
+    @property
+    def lut(self) -> np.ndarray | None:
+        return self._lut
+
+    def _tile_image(self, tile: Tile) -> QImage:
+        if self._lut is None:
+            return tile.image
+        done = self._adjusted.get(id(tile))
+        if done is None:
+            import cv2  # already loaded by the decoder; its LUT is several times faster than numpy's take
+            pixels = cv2.LUT(tile.pixels, self._lut)  # one table for B, G, R (and the unused alpha)
+            img = QImage(pixels.data, pixels.shape[1], pixels.shape[0], pixels.strides[0], QImage.Format_RGB32)
+            done = self._adjusted[id(tile)] = (pixels, img)
+        return done[1]
 
     @property
     def has_pixels(self) -> bool:
@@ -68,5 +103,10 @@ class ImageLayer(QGraphicsItem):
             if c1 <= c0 or r1 <= r0:
                 continue
             painter.drawImage(QRectF((t.x + c0) * sx, (t.y + r0) * sy, (c1 - c0) * sx, (r1 - r0) * sy),
-                              t.image, QRectF(c0, r0, c1 - c0, r1 - r0))
+                              self._tile_image(t), QRectF(c0, r0, c1 - c0, r1 - r0))
         painter.setRenderHint(QPainter.SmoothPixmapTransform, False)
+
+
+def image_layer_of(scene: QGraphicsScene) -> ImageLayer:
+    """The image layer of a canvas's scene."""
+    return next(item for item in scene.items() if isinstance(item, ImageLayer))
