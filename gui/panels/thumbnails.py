@@ -26,7 +26,10 @@ MEMORY_ITEMS = 2000
 
 def cache_root() -> Path:
     env = os.environ.get("SIGHTLINE_CACHE_DIR")
-    base = Path(env) if env else Path(QStandardPaths.writableLocation(QStandardPaths.GenericCacheLocation)) / "sightline"
+    if env:
+        base = Path(env)
+    else:
+        base = Path(QStandardPaths.writableLocation(QStandardPaths.GenericCacheLocation)) / "sightline"
     return base / "thumbnails"
 
 
@@ -67,7 +70,8 @@ class _Relay(QObject):
 class _ThumbRunnable(QRunnable):
     def __init__(self, relay: _Relay, generation: int, image_id: int, source: Path, folder: Path):
         super().__init__()
-        self.relay, self.generation, self.image_id, self.source, self.folder = relay, generation, image_id, source, folder
+        self.relay, self.generation, self.image_id = relay, generation, image_id
+        self.source, self.folder = source, folder
 
     def run(self) -> None:
         try:
@@ -107,6 +111,7 @@ class ThumbnailModel(QIdentityProxyModel):
         self._broken: dict[int, str] = {}
         self._folder: Path | None = None
         self._generation = 0
+        self.active = False  # asks for thumbnails only while the strip is shown
         self.decoded = 0  # thumbnails made from the image file (the others came from the disk cache)
         self.from_disk = 0
         self._loading, self._broken_pm = _placeholder(False), _placeholder(True)
@@ -144,7 +149,7 @@ class ThumbnailModel(QIdentityProxyModel):
         if image_id in self._broken:
             return self._broken_pm
         store = self.sourceModel().store
-        if image_id not in self._pending and store is not None and self._folder is not None:
+        if self.active and image_id not in self._pending and store is not None and self._folder is not None:
             rec = store.image(image_id)
             if rec is not None:
                 self._pending.add(image_id)
@@ -220,6 +225,15 @@ class FilmStrip(QListView):
         self.session.image_changed.connect(self.select_image)
         if self.session.store is not None:
             self.thumbs.set_project(self.session.store.root)
+
+    def showEvent(self, event) -> None:
+        self.thumbs.active = True
+        super().showEvent(event)
+        self.viewport().update()
+
+    def hideEvent(self, event) -> None:
+        self.thumbs.active = False
+        super().hideEvent(event)
 
     def select_image(self, image_id: int | None) -> None:
         row = None if image_id is None else self.thumbs.sourceModel().row_of(image_id)
