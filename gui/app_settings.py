@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QObject, QSettings
+from PySide6.QtGui import QGuiApplication
 
 from .session import TOOLS
 from .theme import THEMES
@@ -57,6 +58,24 @@ def save(values: GeneralSettings, settings: QSettings | None = None) -> None:
     s.sync()
 
 
+class _SystemSchemeFollower(QObject):
+    """Re-applies the window's theme when the desktop switches light/dark (theme "system"). A child of
+    the window, so the connection ends with it."""
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        hints = QGuiApplication.styleHints()
+        if hints is not None:
+            hints.colorSchemeChanged.connect(self.changed)
+
+    def changed(self, _scheme=None) -> None:
+        from . import theme
+        values = getattr(self.window, "general_settings", None)
+        if values is not None and values.theme == "system":
+            theme.apply_theme(QGuiApplication.instance(), "system")
+
+
 def apply(window, values: GeneralSettings, starting: bool = False) -> None:
     """Make the window follow the settings: the theme app-wide, the Model dock's threshold, and the
     default tool (at start, or when the default itself changed)."""
@@ -64,6 +83,8 @@ def apply(window, values: GeneralSettings, starting: bool = False) -> None:
 
     from . import theme
     theme.apply_theme(QApplication.instance(), values.theme)
+    if starting:
+        window.findChild(_SystemSchemeFollower) or _SystemSchemeFollower(window)
     previous = getattr(window, "general_settings", None)
     if starting or previous is None or previous.default_tool != values.default_tool:
         window.session.set_tool(values.default_tool)
