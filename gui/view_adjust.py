@@ -137,5 +137,6 @@ def install(window) -> ViewAdjustPanel:
     panel = ViewAdjustPanel(window)
     dock = window.add_panel("view_adjust", "View adjustments", panel)
     dock.hide()
+    dock.toggleViewAction().triggered.connect(lambda on: dock.raise_() if on else None)  # its tab to the front
     window.labelling.action("view.reset_adjust", panel.reset, "&View")
     return panel

@@ -211,13 +211,13 @@ class FilmStrip(QListView):
         self.setWrapping(False)
         self.setMovement(QListView.Static)
         self.setUniformItemSizes(True)
-        self.setIconSize(QSize(THUMB, THUMB))
-        self.setGridSize(QSize(THUMB + 16, THUMB + 24))
+        self.setIconSize(QSize(THUMB, THUMB * 3 // 4))  # most photos are 4:3; others are fitted inside
+        self.setGridSize(QSize(THUMB + 16, THUMB * 3 // 4 + 22))
         self.setTextElideMode(Qt.ElideMiddle)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarAsNeeded)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.setSelectionMode(QListView.SingleSelection)
-        self.setFixedHeight(THUMB + 24 + self.horizontalScrollBar().sizeHint().height() + 8)
+        self.setFixedHeight(THUMB * 3 // 4 + 22 + self.horizontalScrollBar().sizeHint().height() + 6)
         self.clicked.connect(lambda idx: self.image_activated.emit(self.thumbs.image_id(idx.row())))
         self.thumbs.modelReset.connect(lambda: self.select_image(self.session.image_id))
         self.session.project_opened.connect(lambda store: self.thumbs.set_project(store.root))
@@ -251,5 +251,6 @@ def install(window) -> FilmStrip:
     strip.image_activated.connect(window.show_image)
     dock = window.add_panel("film_strip", "Film strip", strip, Qt.BottomDockWidgetArea)
     dock.hide()
+    dock.toggleViewAction().triggered.connect(lambda on: dock.raise_() if on else None)  # its tab to the front
     window.add_shutdown_hook(strip.thumbs.shutdown)
     return strip
