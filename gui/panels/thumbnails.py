@@ -250,6 +250,7 @@ def install(window) -> FilmStrip:
     strip = FilmStrip(window)
     strip.image_activated.connect(window.show_image)
     dock = window.add_panel("film_strip", "Film strip", strip, Qt.BottomDockWidgetArea)
+    dock.widget().setMaximumHeight(strip.height())  # the strip's own height: the canvas keeps the rest
     dock.hide()
     dock.toggleViewAction().triggered.connect(lambda on: dock.raise_() if on else None)  # its tab to the front
     window.add_shutdown_hook(strip.thumbs.shutdown)
