@@ -58,38 +58,57 @@ def save(values: GeneralSettings, settings: QSettings | None = None) -> None:
     s.sync()
 
 
-class _SystemSchemeFollower(QObject):
-    """Re-applies the window's theme when the desktop switches light/dark (theme "system"). A child of
-    the window, so the connection ends with it."""
+class _Follower(QObject):
+    """Keeps the window following the settings after start: re-applies the theme when the desktop
+    switches light/dark (theme "system"), and the chosen threshold when the Model dock picks a model
+    (which sets that model's own default). A child of the window, so its connections end with it."""
 
     def __init__(self, window):
         super().__init__(window)
         self.window = window
         hints = QGuiApplication.styleHints()
         if hints is not None:
-            hints.colorSchemeChanged.connect(self.changed)
+            hints.colorSchemeChanged.connect(self.scheme_changed)
+        combo = getattr(_model_panel(window), "model_combo", None)
+        if combo is not None:  # connected after the panel's own slot, so this one runs last
+            combo.currentIndexChanged.connect(self.model_changed)
 
-    def changed(self, _scheme=None) -> None:
+    def scheme_changed(self, _scheme=None) -> None:
         from . import theme
         values = getattr(self.window, "general_settings", None)
         if values is not None and values.theme == "system":
             theme.apply_theme(QGuiApplication.instance(), "system")
 
+    def model_changed(self, _index=None) -> None:
+        values = getattr(self.window, "general_settings", None)
+        if values is not None and QSettings().contains(f"{GROUP}/threshold"):
+            _set_threshold(self.window, values.threshold)
+
+
+def _model_panel(window):
+    features = getattr(window, "features", None) or {}
+    return features.get("model")
+
+
+def _set_threshold(window, value: float) -> None:
+    spin = getattr(_model_panel(window), "threshold_spin", None)
+    if spin is not None:
+        spin.setValue(value)
+
 
 def apply(window, values: GeneralSettings, starting: bool = False) -> None:
-    """Make the window follow the settings: the theme app-wide, the Model dock's threshold, and the
-    default tool (at start, or when the default itself changed)."""
+    """Make the window follow the settings: the theme app-wide, the Model dock's threshold (once the
+    user has chosen one; until then each model's own default), and the default tool (at start, or
+    when the default itself changed)."""
     from PySide6.QtWidgets import QApplication
 
     from . import theme
     theme.apply_theme(QApplication.instance(), values.theme)
-    if starting:
-        window.findChild(_SystemSchemeFollower) or _SystemSchemeFollower(window)
+    if starting and window.findChild(_Follower) is None:
+        _Follower(window)
     previous = getattr(window, "general_settings", None)
     if starting or previous is None or previous.default_tool != values.default_tool:
         window.session.set_tool(values.default_tool)
     window.general_settings = values
-    panel = window.features.get("model") if hasattr(window, "features") else None
-    spin = getattr(panel, "threshold_spin", None)
-    if spin is not None:
-        spin.setValue(values.threshold)
+    if QSettings().contains(f"{GROUP}/threshold"):
+        _set_threshold(window, values.threshold)

@@ -58,13 +58,29 @@ def test_default_tool_applies_at_once_and_at_start(make_window, demo_project, qt
     assert win2.session.tool == "rectangle"
 
 
+MODELS = [{"name": "det_a", "task": "detection", "default_score": 0.3},
+          {"name": "det_b", "task": "detection", "default_score": 0.6}]
+
+
+def _models_listed(panel, qtbot):
+    """The engine's answer listing its models (as the engine thread sends it, without loading torch)."""
+    panel.bridge.capabilities.emit({"cuda": False, "models": MODELS})
+    qtbot.waitUntil(lambda: panel.model_combo.count() > 0, timeout=5000)
+
+
 def test_threshold_sets_the_model_dock_default(make_window, demo_project, qtbot):
     win = make_window(demo_project)
-    spin = win.feature("model").threshold_spin
+    panel = win.feature("model")
+    _models_listed(panel, qtbot)
+    assert panel.threshold_spin.value() == pytest.approx(0.3)  # nothing chosen: the model's own default
     _accept(win, threshold=0.8)
-    assert spin.value() == pytest.approx(0.8)
+    assert panel.threshold_spin.value() == pytest.approx(0.8)
+    panel.model_combo.setCurrentIndex((panel.model_combo.currentIndex() + 1) % panel.model_combo.count())
+    assert panel.threshold_spin.value() == pytest.approx(0.8), "choosing a model replaced the chosen default"
     win2 = make_window(demo_project)
-    assert win2.feature("model").threshold_spin.value() == pytest.approx(0.8)
+    panel2 = win2.feature("model")
+    _models_listed(panel2, qtbot)
+    assert panel2.threshold_spin.value() == pytest.approx(0.8)
 
 
 def test_layout_is_saved_on_close_only_when_asked(make_window, demo_project, qtbot):
@@ -106,10 +122,10 @@ def test_system_theme_follows_a_desktop_switch(make_window, demo_project, qtbot,
     app = QApplication.instance()
     win = make_window(demo_project)
     assert win.general_settings.theme == "system"
-    follower = win.findChild(app_settings._SystemSchemeFollower)
+    follower = win.findChild(app_settings._Follower)
     monkeypatch.setattr(theme, "system_is_dark", lambda: True)
-    follower.changed()
+    follower.scheme_changed()
     assert app.property("sightline_theme") == "dark"
     monkeypatch.setattr(theme, "system_is_dark", lambda: False)
-    follower.changed()
+    follower.scheme_changed()
     assert app.property("sightline_theme") == "light"
