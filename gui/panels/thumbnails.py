@@ -111,6 +111,7 @@ class ThumbnailModel(QIdentityProxyModel):
         self._broken: dict[int, str] = {}
         self._folder: Path | None = None
         self._generation = 0
+        self._asked = 0
         self.active = False  # asks for thumbnails only while the strip is shown
         self.decoded = 0  # thumbnails made from the image file (the others came from the disk cache)
         self.from_disk = 0
@@ -123,6 +124,7 @@ class ThumbnailModel(QIdentityProxyModel):
 
     def set_project(self, root: Path | None) -> None:
         self._generation += 1
+        self._pool.clear()  # queued requests of the previous project
         self._pixmaps.clear()
         self._pending.clear()
         self._broken.clear()
@@ -153,8 +155,9 @@ class ThumbnailModel(QIdentityProxyModel):
             rec = store.image(image_id)
             if rec is not None:
                 self._pending.add(image_id)
+                self._asked += 1  # the latest asked first: the rows in view after a scroll come before older ones
                 self._pool.start(_ThumbRunnable(self._relay, self._generation, image_id, store.image_path(rec),
-                                                self._folder))
+                                                self._folder), self._asked)
         return self._loading
 
     def has_thumbnail(self, image_id: int) -> bool:
