@@ -81,6 +81,9 @@ class _ThumbRunnable(QRunnable):
                 self.relay.done.emit(self.generation, self.image_id, cached, True)
                 return
             image = make_thumbnail(self.source, target)
+            for old in self.folder.glob(f"{self.image_id}-*.png"):  # thumbnails of earlier versions
+                if old != target:
+                    old.unlink(missing_ok=True)
         except Exception as e:  # noqa: BLE001 - an unreadable file becomes a placeholder
             self.relay.failed.emit(self.generation, self.image_id, str(e) or e.__class__.__name__)
         else:

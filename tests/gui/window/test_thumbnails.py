@@ -75,12 +75,23 @@ def test_thumbnails_appear_off_the_gui_thread_and_come_from_disk_next_time(make_
     assert strip.thumbs.decoded == decoded and strip.thumbs.from_disk >= 3
 
 
-def test_a_changed_file_gets_a_new_thumbnail_and_a_broken_one_a_placeholder(make_window, demo_project, qtbot):
+def test_a_changed_file_gets_a_new_thumbnail_and_a_broken_one_a_placeholder(make_window, demo_project, qtbot,
+                                                                            cache_dir):
     win = make_window(demo_project)
     strip = _show_strip(win, qtbot)
     first, second = _first_ids(win, 2)
     qtbot.waitUntil(lambda: strip.thumbs.has_thumbnail(first) and strip.thumbs.has_thumbnail(second),
                     timeout=20000)
+    # A new version of the first file: a new thumbnail, and the old one is removed from the disk.
+    src = win.store.image_path(win.store.image(first))
+    (old,) = cache_dir.rglob(f"{first}-*.png")
+    st = src.stat()
+    os.utime(src, ns=(st.st_atime_ns, st.st_mtime_ns + 5_000_000_000))
+    strip.thumbs.set_project(win.store.root)
+    strip.viewport().update()
+    qtbot.waitUntil(lambda: strip.thumbs.has_thumbnail(first), timeout=20000)
+    (new,) = cache_dir.rglob(f"{first}-*.png")
+    assert new != old and not old.exists() and strip.thumbs.decoded >= 3
     path = win.store.image_path(win.store.image(second))
     path.write_bytes(b"not an image at all")
     st = path.stat()
