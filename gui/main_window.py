@@ -22,7 +22,7 @@ from annotations.applog import log_folder
 from annotations.errors import SightlineError
 from annotations.store import Store, StoreError
 
-from . import shortcuts
+from . import app_settings, shortcuts, view_adjust
 from .canvas import CanvasWidget
 from .features import FeatureContext, LazyPanel, Services, install_features
 from .file_menu import FileMenu
@@ -30,6 +30,7 @@ from .jobs import Job
 from .labelling_actions import LabellingActions
 from .panels.annotation_list import AnnotationListPanel
 from .panels.category_list import CategoryListPanel
+from .panels import thumbnails
 from .panels.file_list import FileListPanel
 from .session import Session
 
@@ -68,6 +69,8 @@ class MainWindow(QMainWindow):
         self.labelling = LabellingActions(self)
         self.file_menu = FileMenu(self)
         self._build_help_menu()
+        self.view_adjust = view_adjust.install(self)
+        self.film_strip = thumbnails.install(self)
         self.file_list.image_activated.connect(self.show_image)
         self.session.image_changed.connect(self._image_changed)
         self.apply_keymap(self.keymap)
@@ -75,6 +78,7 @@ class MainWindow(QMainWindow):
         self.services = Services()
         self.services.provide("edits", self.canvas)
         self.features: dict[str, Any] = install_features(FeatureContext(self.session, self, self.services))
+        app_settings.apply(self, app_settings.load(), starting=True)
         self.file_menu.add_tail()
         self.annotation_dock.raise_()
         self._size_to_screen()
@@ -333,6 +337,7 @@ class MainWindow(QMainWindow):
         dlg = SettingsDialog(self.keymap, self)
         dlg.setAttribute(Qt.WA_DeleteOnClose)
         dlg.keymap_accepted.connect(self.apply_keymap)
+        dlg.general_accepted.connect(lambda values: app_settings.apply(self, values))
         dlg.open()
         return dlg
 
@@ -384,7 +389,8 @@ class MainWindow(QMainWindow):
         for job in list(self._jobs):
             job.cancel()
             job.wait(5)
-        self.save_layout()
+        if self.general_settings.autosave_layout:
+            self.save_layout()
         for fn in self._shutdown:
             fn()
         self.close_project()

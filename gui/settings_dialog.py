@@ -1,13 +1,19 @@
-"""Settings (the keyboard shortcuts, editable, kept in QSettings) and the shortcut table of the Help
-menu. A key already used by another command is refused on the spot, with a message saying which."""
+"""Settings (general settings and the keyboard shortcuts, editable, kept in QSettings) and the
+shortcut table of the Help menu. A key already used by another command is refused on the spot, with a
+message saying which. The General tab: default tool, the Model dock's default score threshold,
+saving the window layout on close, and the theme (gui.app_settings, gui.theme)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QSignalBlocker, Signal
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHeaderView, QKeySequenceEdit,
-                               QLabel, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox,
+                               QFormLayout, QHeaderView, QKeySequenceEdit, QLabel, QTableWidget, QTableWidgetItem,
+                               QTabWidget, QVBoxLayout, QWidget)
 
-from . import shortcuts
+from . import app_settings, shortcuts
+from .app_settings import GeneralSettings
+from .session import TOOLS
+from .theme import THEME_TITLES, THEMES
 
 COL_GROUP, COL_COMMAND, COL_PRIMARY, COL_ALTERNATE = range(4)
 
@@ -82,13 +88,48 @@ class ShortcutEditor(QWidget):
         self.refused.emit("")
 
 
+class GeneralPage(QWidget):
+    """Default tool, default score threshold, layout autosave, theme."""
+
+    def __init__(self, values: GeneralSettings, parent=None):
+        super().__init__(parent)
+        self.tool_box = QComboBox()
+        for tool in TOOLS:
+            self.tool_box.addItem(tool.capitalize(), tool)
+        self.threshold_spin = QDoubleSpinBox(minimum=0.0, maximum=1.0, singleStep=0.05, decimals=2)
+        self.threshold_spin.setToolTip("The Model dock's score threshold: predictions below it are not shown, "
+                                       "and \u201cAccept all above threshold\u201d accepts those above it.")
+        self.autosave_box = QCheckBox("Save the window layout (docks, size) when the window closes")
+        self.theme_box = QComboBox()
+        for theme in THEMES:
+            self.theme_box.addItem(THEME_TITLES[theme], theme)
+        form = QFormLayout(self)
+        form.addRow("Tool at start", self.tool_box)
+        form.addRow("Score threshold", self.threshold_spin)
+        form.addRow("Layout", self.autosave_box)
+        form.addRow("Theme", self.theme_box)
+        self.set_values(values)
+
+    def set_values(self, v: GeneralSettings) -> None:
+        self.tool_box.setCurrentIndex(max(self.tool_box.findData(v.default_tool), 0))
+        self.threshold_spin.setValue(v.threshold)
+        self.autosave_box.setChecked(v.autosave_layout)
+        self.theme_box.setCurrentIndex(max(self.theme_box.findData(v.theme), 0))
+
+    def values(self) -> GeneralSettings:
+        return GeneralSettings(self.tool_box.currentData(), round(self.threshold_spin.value(), 2),
+                               self.autosave_box.isChecked(), self.theme_box.currentData())
+
+
 class SettingsDialog(QDialog):
     keymap_accepted = Signal(dict)  # saved in QSettings; the window applies it
+    general_accepted = Signal(object)  # GeneralSettings, saved in QSettings; the window applies it
 
-    def __init__(self, keymap: dict[str, tuple[str, ...]], parent=None):
+    def __init__(self, keymap: dict[str, tuple[str, ...]], parent=None, general: GeneralSettings | None = None):
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.resize(640, 620)
+        self.general = GeneralPage(general if general is not None else app_settings.load())
         self.editor = ShortcutEditor(keymap)
         self.message = QLabel("")
         self.message.setObjectName("refusal")
@@ -100,17 +141,24 @@ class SettingsDialog(QDialog):
         lay.addWidget(QLabel("Click a key field and press the new key. Each key may belong to one command."))
         lay.addWidget(self.editor, 1)
         lay.addWidget(self.message)
-        tabs = QTabWidget()
+        self.tabs = tabs = QTabWidget()
+        tabs.addTab(self.general, "General")
         tabs.addTab(page, "Keyboard shortcuts")
         self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel
                                         | QDialogButtonBox.RestoreDefaults)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
-        self.buttons.button(QDialogButtonBox.RestoreDefaults).clicked.connect(
-            lambda: self.editor.set_keymap(shortcuts.default_keymap()))
+        self.buttons.button(QDialogButtonBox.RestoreDefaults).clicked.connect(self.restore_defaults)
         outer = QVBoxLayout(self)
         outer.addWidget(tabs, 1)
         outer.addWidget(self.buttons)
+
+    def restore_defaults(self) -> None:
+        """The defaults of the tab shown."""
+        if self.tabs.currentWidget() is self.general:
+            self.general.set_values(GeneralSettings())
+        else:
+            self.editor.set_keymap(shortcuts.default_keymap())
 
     def accept(self) -> None:
         keymap = self.editor.keymap()
@@ -119,7 +167,10 @@ class SettingsDialog(QDialog):
         except ValueError as e:  # the editor refuses conflicts as they are typed; this is the last guard
             self.message.setText(str(e))
             return
+        general = self.general.values()
+        app_settings.save(general)
         self.keymap_accepted.emit(keymap)
+        self.general_accepted.emit(general)
         super().accept()
 
 

@@ -48,6 +48,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("view.toggle_shapes", "View", "Hide or show all shapes", ("H",)),
     Command("view.only_category", "View", "Show only the current category (again: show all)", ("Shift+H",)),
     Command("view.captions", "View", "Show category names on shapes", ("L",)),
+    Command("view.reset_adjust", "View", "Reset brightness, contrast and gamma", ("Ctrl+Shift+R",)),
     Command("nav.next", "Navigate", "Next image", ("D",)),
     Command("nav.previous", "Navigate", "Previous image", ("A",)),
     *(Command(f"category.{i}", "Categories", f"Use category {i}", (str(i),)) for i in range(1, 10)),

@@ -1,0 +1,114 @@
+"""The general settings (File > Settings > General), kept in QSettings and applied at once and at
+start: the tool a window starts with, the default score threshold of the Model dock (used by
+"Accept all above threshold"), whether the window layout is saved on close, and the theme."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, QSettings
+from PySide6.QtGui import QGuiApplication
+
+from .session import TOOLS
+from .theme import THEMES
+
+GROUP = "general"
+
+
+@dataclass(frozen=True)
+class GeneralSettings:
+    default_tool: str = "select"
+    threshold: float = 0.5
+    autosave_layout: bool = True
+    theme: str = "system"
+
+
+def _bool(raw, default: bool) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if raw is None:
+        return default
+    return str(raw).strip().lower() in ("1", "true", "yes", "on")
+
+
+def load(settings: QSettings | None = None) -> GeneralSettings:
+    """What is stored, each value checked; anything unreadable falls back to its default."""
+    s = settings or QSettings()
+    d = GeneralSettings()
+    tool = str(s.value(f"{GROUP}/default_tool", d.default_tool))
+    try:
+        threshold = min(max(float(s.value(f"{GROUP}/threshold", d.threshold)), 0.0), 1.0)
+    except (TypeError, ValueError):
+        threshold = d.threshold
+    theme = str(s.value(f"{GROUP}/theme", d.theme))
+    return GeneralSettings(tool if tool in TOOLS else d.default_tool, threshold,
+                           _bool(s.value(f"{GROUP}/autosave_layout"), d.autosave_layout),
+                           theme if theme in THEMES else d.theme)
+
+
+def save(values: GeneralSettings, settings: QSettings | None = None) -> None:
+    if values.default_tool not in TOOLS:
+        raise ValueError(f"unknown tool {values.default_tool!r}")
+    if values.theme not in THEMES:
+        raise ValueError(f"unknown theme {values.theme!r}")
+    s = settings or QSettings()
+    s.setValue(f"{GROUP}/default_tool", values.default_tool)
+    s.setValue(f"{GROUP}/threshold", float(values.threshold))
+    s.setValue(f"{GROUP}/autosave_layout", bool(values.autosave_layout))
+    s.setValue(f"{GROUP}/theme", values.theme)
+    s.sync()
+
+
+class _Follower(QObject):
+    """Keeps the window following the settings after start: re-applies the theme when the desktop
+    switches light/dark (theme "system"), and the chosen threshold when the Model dock picks a model
+    (which sets that model's own default). A child of the window, so its connections end with it."""
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        hints = QGuiApplication.styleHints()
+        if hints is not None:
+            hints.colorSchemeChanged.connect(self.scheme_changed)
+        combo = getattr(_model_panel(window), "model_combo", None)
+        if combo is not None:  # connected after the panel's own slot, so this one runs last
+            combo.currentIndexChanged.connect(self.model_changed)
+
+    def scheme_changed(self, _scheme=None) -> None:
+        from . import theme
+        values = getattr(self.window, "general_settings", None)
+        if values is not None and values.theme == "system":
+            theme.apply_theme(QGuiApplication.instance(), "system")
+
+    def model_changed(self, _index=None) -> None:
+        values = getattr(self.window, "general_settings", None)
+        if values is not None and QSettings().contains(f"{GROUP}/threshold"):
+            _set_threshold(self.window, values.threshold)
+
+
+def _model_panel(window):
+    features = getattr(window, "features", None) or {}
+    return features.get("model")
+
+
+def _set_threshold(window, value: float) -> None:
+    spin = getattr(_model_panel(window), "threshold_spin", None)
+    if spin is not None:
+        spin.setValue(value)
+
+
+def apply(window, values: GeneralSettings, starting: bool = False) -> None:
+    """Make the window follow the settings: the theme app-wide, the Model dock's threshold (once the
+    user has chosen one; until then each model's own default), and the default tool (at start, or
+    when the default itself changed)."""
+    from PySide6.QtWidgets import QApplication
+
+    from . import theme
+    theme.apply_theme(QApplication.instance(), values.theme)
+    if starting and window.findChild(_Follower) is None:
+        _Follower(window)
+    previous = getattr(window, "general_settings", None)
+    if starting or previous is None or previous.default_tool != values.default_tool:
+        window.session.set_tool(values.default_tool)
+    window.general_settings = values
+    if QSettings().contains(f"{GROUP}/threshold"):
+        _set_threshold(window, values.threshold)
