@@ -26,8 +26,8 @@ TASK_TITLES = {"detection": "Detection", "instance": "Instance segmentation", "s
 WEIGHTS = (("default", "Default (torchvision)"), ("random", "Random (train from scratch)"),
            ("checkpoint", "Checkpoint file…"))
 CHECKPOINT_FILTER = "Checkpoints (*.pth *.pt *.ckpt *.tar);;All files (*)"
-CATEGORY_RULE = ("Classes the model predicts that the project lacks are added to the project as "
-                 "categories. Predictions stay proposals until accepted on the canvas.")
+CATEGORY_RULE = ("Classes the model predicts that the project lacks never become categories on their own: "
+                 "they wait in the run until you add them. Predictions stay proposals until accepted.")
 ERROR_STYLE = "color: #d04040;"
 
 
@@ -139,6 +139,13 @@ class ModelPanel(QWidget):
         review_row.addWidget(self.reject_button)
         p.addLayout(review_row)
         p.addWidget(self.result_label)
+        self.add_classes_button = QPushButton("Add these classes as categories")
+        self.add_classes_button.setToolTip("The run's predictions of classes the project lacks become "
+                                           "predictions of new categories of those names")
+        self.add_classes_button.clicked.connect(self.add_pending_classes)
+        self.add_classes_button.hide()
+        p.addWidget(self.add_classes_button)
+        self._pending_run: int | None = None
         p.addWidget(rule)
 
         layout = QVBoxLayout(self)
@@ -287,6 +294,7 @@ class ModelPanel(QWidget):
             else:
                 text = f"{len(payload.stored_ids)} predictions stored in run {payload.run_id}"
             self._result(f"{text} for image {payload.image_id}, in {payload.seconds:.2f} s.", False)
+            self._offer_pending(payload.run_id)
         elif isinstance(payload, BatchResult) and rid == self._batch_request:
             self._batch_request = 0
             if payload.cancelled:
@@ -300,6 +308,7 @@ class ModelPanel(QWidget):
                 if len(payload.problems) > 5:
                     text += f" (and {len(payload.problems) - 5} more)"
             self._result(text, bool(payload.problems))
+            self._offer_pending(payload.run_id)
             self._update_controls()
 
     @Slot(int, str)
@@ -321,6 +330,34 @@ class ModelPanel(QWidget):
     def _status(self, text: str, failed: bool) -> None:
         self.status_label.setStyleSheet(ERROR_STYLE if failed else "")
         self.status_label.setText(text)
+
+    def _offer_pending(self, run_id: int | None) -> None:
+        """Say which predicted classes the project lacks (kept in the run), and offer to add them."""
+        from engine.prediction_store import pending_classes
+        pending = pending_classes(self.store, run_id) if self.store is not None and run_id is not None else {}
+        self._pending_run = run_id if pending else None
+        self.add_classes_button.setVisible(bool(pending))
+        if pending:
+            kept = ", ".join(f"{name} ({n})" for name, n in pending.items())
+            self.result_label.setText(self.result_label.text() + f"\nKept in run {run_id}, not in the project: {kept}.")
+
+    @Slot()
+    def add_pending_classes(self) -> None:
+        from annotations.store import StoreError
+        from engine.prediction_store import accept_run_categories, pending_classes
+        run_id = self._pending_run
+        if self.store is None or run_id is None:
+            return
+        names = list(pending_classes(self.store, run_id))
+        try:
+            ids = accept_run_categories(self.store, run_id, names)
+        except StoreError as e:
+            self._result(str(e), True)
+            return
+        self._result(f"Added {', '.join(names)} as categories; {len(ids)} predictions of run {run_id} with them.",
+                     False)
+        self._pending_run = None
+        self.add_classes_button.hide()
 
     def _result(self, text: str, failed: bool) -> None:
         self.result_label.setStyleSheet(ERROR_STYLE if failed else "")

@@ -231,3 +231,22 @@ def test_failures_show_where_they_belong(qtbot, window_with, grey_store):
     with qtbot.waitSignal(panel.bridge.failed, timeout=5000):
         panel.bridge.predict_frame(np.full((8, 8, 3), 77, np.uint8))  # a live frame failing
     assert panel.result_label.text() == ""
+
+
+def test_classes_the_project_lacks_wait_in_the_run_until_added(qtbot, window_with, grey_store):
+    bright = grey_store.category_by_name("bright").id
+    grey_store.delete_category(bright)  # the project knows "dark" only
+    win, panel = window_with(grey_store, FakeEngine(SlowFakePredictor(0)))
+    load(qtbot, panel)
+    with qtbot.waitSignal(panel.bridge.result, timeout=10000):
+        click(qtbot, panel.predict_all_button)
+    names = [c.name for c in grey_store.categories()]
+    assert names == ["dark"], "predictions must not add categories without consent"
+    assert "not in the project: bright" in panel.result_label.text()
+    stored = grey_store.annotations(status=PREDICTION)
+    assert all(grey_store.category(a.category_id).name == "dark" for a in stored)
+    click(qtbot, panel.add_classes_button)
+    assert grey_store.category_by_name("bright") is not None
+    brights = [a for a in grey_store.annotations(status=PREDICTION)
+               if a.category_id == grey_store.category_by_name("bright").id]
+    assert brights and not panel.add_classes_button.isVisible()
