@@ -75,7 +75,8 @@ def test_rotated_photo_through_label_predict_and_export(store, tmp_path):
     m[:16, :] = 1  # labelled on the displayed picture: the band along the top
     store.add_annotation(Annotation(None, rec.id, cid, kind=MASK, rle=geometry.encode_mask(m)))
     from engine.predictor import _read_images  # what predict and training decode
-    kept, images, read_problems = _read_images(store, {rec.id: rec}, [rec.id])
+    from dataclasses import replace
+    kept, images, read_problems = _read_images([replace(rec, file_name=str(store.image_path(rec)))])
     assert kept == [rec.id] and images[0].shape[:2] == (64, 32) and read_problems == []
     report = export_labels(store, "masks", tmp_path / "masks")
     assert report.images == 1
@@ -112,9 +113,9 @@ def test_batch_jobs_skip_and_report_each_bomb(store):
     assert [store.image(i).file_name for i in ids] == ["fine.png"]
     assert len(problems) == 1 and "bomb.png" in problems[0] and "over the limit" in problems[0]
     from engine.predictor import _read_images
-    rec = ImageRecord(99, "bomb.png", 30000, 30000)
-    kept, _, read_problems = _read_images(store, {99: rec}, [99])
-    assert kept == [] and "over the limit" in read_problems[0] and read_problems[0].endswith("skipped")
+    rec = ImageRecord(99, str(store.root / "bomb.png"), 30000, 30000)
+    kept, _, read_problems = _read_images([rec])
+    assert kept == [] and "over the limit" in read_problems[99] and read_problems[99].endswith("skipped")
 
 
 def test_labelme_image_data_bomb(store, tmp_path):
