@@ -77,7 +77,7 @@ def test_rotated_photo_through_label_predict_and_export(store, tmp_path):
     from engine.predictor import _read_images  # what predict and training decode
     from dataclasses import replace
     kept, images, read_problems = _read_images([replace(rec, file_name=str(store.image_path(rec)))])
-    assert kept == [rec.id] and images[0].shape[:2] == (64, 32) and read_problems == []
+    assert kept == [rec.id] and images[0].shape[:2] == (64, 32) and not read_problems
     report = export_labels(store, "masks", tmp_path / "masks")
     assert report.images == 1
     export_labels(store, "coco", tmp_path / "gt.json")
