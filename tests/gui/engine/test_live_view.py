@@ -189,7 +189,7 @@ def test_model_menu_opens_the_live_view_dock_and_close_stops_it(qtbot, tmp_path,
     dock = win.findChild(QDockWidget, "live_view")
     action = next(a for a in win.menu("&Model").actions() if a.text() == "&Live view…")
     action.trigger()
-    assert dock.isVisible() and dock.widget() is win.feature("live_view") and win.feature("live_view").store is store
+    assert dock.isVisible() and dock.widget().widget() is win.feature("live_view") and win.feature("live_view").store is store
     path = write_avi(tmp_path / "clip.avi", n=400, fps=25.0)
     win.feature("live_view").start(str(path))
     qtbot.waitUntil(lambda: win.feature("live_view").frames_received >= 2, timeout=5000)
