@@ -1,7 +1,7 @@
 """The "Label next" feature: a dock that ranks a run's images (what to label next) and reviews the
 labels the run's predictions contradict, plus the keys that walk both.
 
-  Next (N)            the next ranked image on the canvas (gui.label_next.panel)
+  Next (Shift+N)      the next ranked image on the canvas (gui.label_next.panel)
   Accept model (M)    the model's version of the flagged label, undoable (gui.label_next.review)
   Keep label (K)      the label is right; the next flagged one
   Delete label (X)    the label goes, undoable; the next flagged one

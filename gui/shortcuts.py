@@ -49,7 +49,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("view.only_category", "View", "Show only the current category (again: show all)", ("Shift+H",)),
     Command("nav.next", "Navigate", "Next image", ("D",)),
     Command("nav.previous", "Navigate", "Previous image", ("A",)),
-    Command("rank.next", "Label next", "Next ranked image", ("N",)),
+    Command("rank.next", "Label next", "Next ranked image", ("Shift+N",)),
     Command("review.accept", "Label next", "Accept the model's version of a flagged label", ("M",)),
     Command("review.keep", "Label next", "Keep a flagged label (reviewed)", ("K",)),
     Command("review.delete", "Label next", "Delete a flagged label", ("X",)),

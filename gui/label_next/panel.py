@@ -160,7 +160,7 @@ class RankPanel(QWidget):
         self._serial += 1
         serial = self._serial
         job = Job(rank_job, self.store, req, parent=self)
-        job.progress.connect(self._job_progress)
+        job.progress.connect(lambda done, total, text, n=serial: self._job_progress(n, done, total, text))
         job.finished.connect(lambda result, n=serial: self._job_done(n, result))
         job.failed.connect(lambda msg, n=serial: self._job_ended(n, msg, error=True))
         job.cancelled.connect(lambda n=serial: self._job_ended(n, "Ranking cancelled."))
@@ -177,6 +177,7 @@ class RankPanel(QWidget):
             self._job = None
             self._serial += 1  # what the cancelled job still reports is dropped
             self._set_busy(False)
+            self.status.setText("Ranking cancelled.")
 
     def shutdown(self) -> None:
         job = self._job
@@ -188,7 +189,9 @@ class RankPanel(QWidget):
         self.shutdown()
         self.set_store(None)
 
-    def _job_progress(self, done: int, total: int, text: str) -> None:
+    def _job_progress(self, serial: int, done: int, total: int, text: str) -> None:
+        if serial != self._serial:
+            return
         self.progress.setMaximum(max(total, 0))
         self.progress.setValue(min(done, total) if total > 0 else 0)
         if text:

@@ -89,10 +89,10 @@ def test_rank_next_and_sort_the_file_list(qtbot, make_window, rank_project):
     assert rows[0].text(2) == f"{result.ranking.images[0].score:.3f}" and "uncertain" in rows[0].text(3)
 
     focus_canvas(qtbot, win)
-    press(qtbot, win, Qt.Key_N)
+    press(qtbot, win, Qt.Key_N, Qt.ShiftModifier)
     qtbot.waitUntil(lambda: win.canvas.current_image_id == ids["u1"], timeout=5000)
     assert win.session.image_id == ids["u1"]
-    press(qtbot, win, Qt.Key_N)
+    press(qtbot, win, Qt.Key_N, Qt.ShiftModifier)
     qtbot.waitUntil(lambda: win.session.image_id == ids["u3"], timeout=5000)
 
     # The file list sorts by the stored scores, best first, unscored (labelled) images after them.
@@ -115,7 +115,8 @@ def test_review_accept_keep_delete_and_undo(qtbot, make_window, rank_project):
     review = view.review
     assert view.tabs.currentWidget() is review
     assert [(it.obj.kind, it.obj.annotation_id) for it in review.items] == [
-        ("missing", None), ("wrong_class", p["wrong_label"]), ("loose_box", p["loose_label"]), ("spurious", p["spurious"])]
+        ("missing", None), ("wrong_class", p["wrong_label"]), ("loose_box", p["loose_label"]),
+        ("spurious", p["spurious"])]
     focus_canvas(qtbot, win)
 
     # The first key with nothing chosen opens the first flagged object, its prediction highlighted.
@@ -172,3 +173,17 @@ def test_accept_a_loose_box_moves_the_label_onto_the_prediction(qtbot, make_wind
     assert review.current_row() == 3  # the next one to review
     win.session.undo_stack.undo()
     assert win.store.annotation(p["loose_label"]).bbox == B
+
+
+def test_cancel_drops_the_ranking(qtbot, make_window, rank_project):
+    win, view = open_dock(qtbot, make_window, rank_project)
+    panel = view.rank
+    seen = []
+    panel.ranked.connect(seen.append)
+    job = panel.start_ranking()
+    assert not panel.rank_button.isEnabled() and panel.cancel_button.isEnabled()
+    qtbot.mouseClick(panel.cancel_button, Qt.LeftButton)
+    assert job.wait(10)
+    qtbot.wait(50)
+    assert not seen and panel.status.text() == "Ranking cancelled."
+    assert panel.rank_button.isEnabled() and not panel.cancel_button.isEnabled()
