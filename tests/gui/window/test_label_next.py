@@ -10,6 +10,7 @@ from PySide6.QtGui import QAction
 
 from annotations.imageio import write_rgb
 from annotations.model import BOX, LABEL, PREDICTION, Annotation, Category, ImageRecord, ModelRun
+from annotations.scores import save_embeddings
 from annotations.store import Store
 
 from window_helpers import press
@@ -187,3 +188,19 @@ def test_cancel_drops_the_ranking(qtbot, make_window, rank_project):
     qtbot.wait(50)
     assert not seen and panel.status.text() == "Ranking cancelled."
     assert panel.rank_button.isEnabled() and not panel.cancel_button.isEnabled()
+
+
+def test_a_diverse_batch_skips_the_near_duplicate(qtbot, make_window, rank_project):
+    """With the run's image features stored, no model is needed: u3 is a near-copy of u1 in feature
+    space, so a batch of 2 is u1 (the most uncertain) then u2, not u3."""
+    p = rank_project
+    ids = p["ids"]
+    store = Store.open(p["path"], create=False)
+    save_embeddings(store, p["run"], {ids["u1"]: np.array([1.0, 0.0]), ids["u3"]: np.array([1.0, 0.01]),
+                                      ids["u2"]: np.array([-1.0, 0.0])})
+    store.close()
+    win, view = open_dock(qtbot, make_window, p)
+    view.rank.diverse_spin.setValue(2)
+    result = rank(qtbot, view, "uncertainty")
+    assert [s.image_id for s in result.ranking.images] == [ids["u1"], ids["u2"]]
+    assert view.rank.list.topLevelItemCount() == 2 and "diverse batch of 2" in view.rank.status.text()
