@@ -30,7 +30,7 @@ class LabelNextView(QWidget):
         self.rank = RankPanel(host)
         self.review = ReviewPanel(session, host)
         self.tabs = QTabWidget()
-        self.tabs.addTab(self.rank, "Label next")
+        self.tabs.addTab(self.rank, "Rank images")
         self.tabs.addTab(self.review, "Review labels")
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -71,7 +71,7 @@ def install(ctx: FeatureContext) -> LabelNextView:
     view.setObjectName("label_next_view")
     ctx.host.add_panel("label_next", "Label next", view, Qt.RightDockWidgetArea).hide()
     menu = ctx.host.menu("&Model").addMenu("Label next")
-    menu.addAction("Rank images and review labels...", lambda: ctx.host.show_panel("label_next", width_fraction=0.4))
+    menu.addAction("Rank images and review labels...", lambda: ctx.host.show_panel("label_next", width_fraction=0.35))
     keymap = shortcuts.load_keymap()
     for cid, slot in KEYS:
         act = QAction(shortcuts.COMMANDS_BY_ID[cid].text, view)

@@ -52,6 +52,9 @@ class RankPanel(QWidget):
         self.diverse_spin = QSpinBox(minimum=0, maximum=100000, value=0)
         self.diverse_spin.setSpecialValueText("off")
         self.diverse_spin.setToolTip("pick this many images, near-duplicates in the model's feature space penalised")
+        for combo in (self.run_combo, self.strategy_combo, self.run2_combo, self.aggregate_combo):
+            combo.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)  # a narrow dock leaves the canvas its room
         form = QFormLayout()
         form.addRow("Run", self.run_combo)
         form.addRow("Strategy", self.strategy_combo)
@@ -77,6 +80,7 @@ class RankPanel(QWidget):
         self.list.setRootIsDecorated(False)
         self.list.setUniformRowHeights(True)
         self.list.setAlternatingRowColors(True)
+        self.list.setMinimumHeight(96)  # the dock may be short: the list shrinks, the form stays
         header = self.list.header()
         header.setStretchLastSection(True)
         for col in (0, 2):

@@ -59,6 +59,7 @@ class ReviewPanel(QWidget):
         self.list.setRootIsDecorated(False)
         self.list.setUniformRowHeights(True)
         self.list.setAlternatingRowColors(True)
+        self.list.setMinimumHeight(96)  # the dock may be short: the list shrinks, the form stays
         header = self.list.header()
         header.setStretchLastSection(True)
         header.resizeSection(0, 140)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QSizePolicy, QTreeView, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QSizePolicy, QTreeView,
+                               QVBoxLayout, QWidget)
 
 from annotations.model import LABEL
 from annotations.scores import SCORES_TABLE, find_set, image_scores, score_sets
@@ -25,7 +25,7 @@ STATES = (("all", "All images"), ("labelled", "Labelled"), ("unlabelled", "Unlab
           ("predictions", "With predictions"))
 SPLIT_FILTERS = (("*", "Any split"), ("train", "train"), ("val", "val"), ("test", "test"), ("", "No split"))
 COLUMNS = ("Image", "Labels", "Pred.", "Split", "Score")
-SCORE_COLUMN = 4
+SPLIT_COLUMN, SCORE_COLUMN = 3, 4
 # A change touching more annotations than this recounts every image instead of only those touched.
 _INCREMENTAL_LIMIT = 200
 
@@ -176,7 +176,7 @@ class ImageListModel(QAbstractTableModel):
         if role == Qt.DisplayRole:
             if col == SCORE_COLUMN:
                 score = None if self.scores is None else self.scores.get(r.id)
-                return "" if score is None else f"{score:.3f}"
+                return "" if score is None else f"{score:.2f}"
             return (r.name.rsplit("/", 1)[-1], r.labels or "", r.predictions or "", r.split)[col]
         if role == Qt.ToolTipRole:
             return f"{r.name}\n{r.labels} labels, {r.predictions} predictions, split: {r.split or 'none'}"
@@ -301,6 +301,7 @@ class FileListPanel(QWidget):
             found = find_set(store, strategy, int(run_id), int(run2_id) if run2_id else None)
         self.model.set_scores(None if found is None else image_scores(store, found.id))
         self.view.setColumnHidden(SCORE_COLUMN, found is None)
+        self.view.setColumnHidden(SPLIT_COLUMN, found is not None)  # the names keep their room (split: tooltip)
 
     def _apply_filter(self) -> None:
         self.model.set_filter(self.state_box.currentData(), self.split_box.currentData(), self.search.text())

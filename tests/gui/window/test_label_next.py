@@ -102,9 +102,9 @@ def test_rank_next_and_sort_the_file_list(qtbot, make_window, rank_project):
     assert fl.sort_by("uncertainty", p["run"])
     assert fl.model.visible_ids()[:3] == [ids["u1"], ids["u3"], ids["u2"]]
     assert set(fl.model.visible_ids()[3:]) == {ids[n] for n in ("l1", "l2", "l3", "l4")}
-    assert not fl.view.isColumnHidden(4)
-    assert fl.model.index(0, 4).data() == f"{result.ranking.images[0].score:.3f}"
-    assert fl.sort_by(None) and fl.view.isColumnHidden(4)
+    assert not fl.view.isColumnHidden(4) and fl.view.isColumnHidden(3)  # the score replaces the split
+    assert fl.model.index(0, 4).data() == f"{result.ranking.images[0].score:.2f}"
+    assert fl.sort_by(None) and fl.view.isColumnHidden(4) and not fl.view.isColumnHidden(3)
     assert fl.model.visible_ids() == sorted(ids.values())
 
 
