@@ -3,17 +3,19 @@
 The model reads the store twice per reload (image rows and per-image counts, one query each) and
 filters in memory, so a 20k-image project filters in milliseconds. The image on the canvas stays in
 the list even when it stops matching the filter (labelling an "unlabelled" image must not pull the
-row from under the cursor); it drops out at the next filter change.
+row from under the cursor); it drops out at the next filter change. The list can be sorted by a
+stored ranking's image scores (annotations.scores), best first, unscored images last.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QSizePolicy, QTreeView, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QSizePolicy, QTreeView,
+                               QVBoxLayout, QWidget)
 
+from annotations.scores import SCORES_TABLE, find_set, image_scores, score_sets
 from annotations.store import Store
 
 from ..session import Session
@@ -21,7 +23,8 @@ from ..session import Session
 STATES = (("all", "All images"), ("labelled", "Labelled"), ("unlabelled", "Unlabelled"),
           ("predictions", "With predictions"))
 SPLIT_FILTERS = (("*", "Any split"), ("train", "train"), ("val", "val"), ("test", "test"), ("", "No split"))
-COLUMNS = ("Image", "Labels", "Pred.", "Split")
+COLUMNS = ("Image", "Labels", "Pred.", "Split", "Score")
+SPLIT_COLUMN, SCORE_COLUMN = 3, 4
 # A change touching more annotations than this recounts every image instead of only those touched.
 _INCREMENTAL_LIMIT = 200
 
@@ -33,6 +36,10 @@ class ImageRow:
     split: str
     labels: int = 0
     predictions: int = 0
+
+
+def _sort_key(strategy: str, run_id: int, run2_id: int | None) -> str:
+    return f"{strategy}|{run_id}|{'' if run2_id is None else run2_id}"
 
 
 class ImageListModel(QAbstractTableModel):
@@ -47,6 +54,7 @@ class ImageListModel(QAbstractTableModel):
         self.split = "*"
         self.text = ""
         self.pinned: int | None = None
+        self.scores: dict[int, float] | None = None  # sort by these, best first (None: file order)
 
     # ---- loading ---------------------------------------------------------------------------
     def set_store(self, store: Store | None) -> None:
@@ -102,6 +110,10 @@ class ImageListModel(QAbstractTableModel):
             self.text = text.strip().lower()
         self._refilter()
 
+    def set_scores(self, scores: dict[int, float] | None) -> None:
+        self.scores = scores
+        self._refilter()
+
     def set_pinned(self, image_id: int | None) -> None:
         """The current image: kept visible whatever the filter."""
         old, self.pinned = self.pinned, image_id
@@ -124,6 +136,9 @@ class ImageListModel(QAbstractTableModel):
 
     def _refilter(self) -> None:
         visible = [r for r in self._rows if r.id == self.pinned or self._matches(r)]
+        if self.scores is not None:
+            scores = self.scores
+            visible.sort(key=lambda r: (r.id not in scores, -scores.get(r.id, 0.0)))
         if [r.id for r in visible] == [r.id for r in self._visible]:
             self._visible = visible
             if visible:
@@ -168,12 +183,15 @@ class ImageListModel(QAbstractTableModel):
         r = self._visible[index.row()]
         col = index.column()
         if role == Qt.DisplayRole:
+            if col == SCORE_COLUMN:
+                score = None if self.scores is None else self.scores.get(r.id)
+                return "" if score is None else f"{score:.2f}"
             return (r.name.rsplit("/", 1)[-1], r.labels or "", r.predictions or "", r.split)[col]
         if role == Qt.ToolTipRole:
             return f"{r.name}\n{r.labels} labels, {r.predictions} predictions, split: {r.split or 'none'}"
         if role == Qt.ForegroundRole and col == 0 and not r.labels:
             return QBrush(QColor("#8a8f98"))
-        if role == Qt.TextAlignmentRole and col in (1, 2):
+        if role == Qt.TextAlignmentRole and col in (1, 2, SCORE_COLUMN):
             return int(Qt.AlignRight | Qt.AlignVCenter)
         if role == Qt.UserRole:
             return r.id
@@ -183,6 +201,7 @@ class ImageListModel(QAbstractTableModel):
 class FileListPanel(QWidget):
     """Dock content: filters, counts and the list. Emits image_activated(id) on a click or Enter."""
     image_activated = Signal(int)
+    _scores_stored = Signal()  # a ranking was stored (from any thread)
 
     def __init__(self, session: Session, parent=None):
         super().__init__(parent)
@@ -196,6 +215,9 @@ class FileListPanel(QWidget):
             self.split_box.addItem(text, key)
         self.search = QLineEdit(placeholderText="Filter by name")
         self.search.setClearButtonEnabled(True)
+        self.sort_box = QComboBox()
+        self.sort_box.setToolTip("Sort by a stored ranking's scores (Model > Label next)")
+        self._unsubscribe = None
         self.counts = QLabel()
         self.counts.setObjectName("counts")
         self.counts.setWordWrap(True)
@@ -213,11 +235,12 @@ class FileListPanel(QWidget):
         header = self.view.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.Stretch)
-        for col in (1, 2, 3):
+        for col in (1, 2, 3, SCORE_COLUMN):
             header.setSectionResizeMode(col, QHeaderView.ResizeToContents)
         # fit the columns to the rows on screen: by default Qt reads the first 1000 rows' every
         # field after each change of one row, which made an edit cost the size of the project
         header.setResizeContentsPrecision(0)
+        self.view.setColumnHidden(SCORE_COLUMN, True)
 
         filters = QHBoxLayout()
         filters.addWidget(self.state_box, 2)
@@ -226,12 +249,15 @@ class FileListPanel(QWidget):
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(filters)
         lay.addWidget(self.search)
+        lay.addWidget(self.sort_box)
         lay.addWidget(self.view, 1)
         lay.addWidget(self.counts)
 
         self.state_box.currentIndexChanged.connect(lambda _: self._apply_filter())
         self.split_box.currentIndexChanged.connect(lambda _: self._apply_filter())
         self.search.textChanged.connect(lambda _: self._apply_filter())
+        self.sort_box.currentIndexChanged.connect(lambda _: self._apply_sort())
+        self._scores_stored.connect(self._refresh_sorts, Qt.QueuedConnection)
         self.view.clicked.connect(self._activated)
         self.view.activated.connect(self._activated)
         self.model.modelReset.connect(self._after_reset)
@@ -242,10 +268,52 @@ class FileListPanel(QWidget):
         session.image_changed.connect(self.set_current)
         session.images_changed.connect(lambda _change: self.model.reload())
         session.annotations_changed.connect(self._on_annotations_changed)
+        session.runs_changed.connect(lambda _change: self._refresh_sorts())
+        self._refresh_sorts()
 
     def set_store(self, store: Store | None) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         self.model.pinned = None
         self.model.set_store(store)
+        if store is not None:
+            self._unsubscribe = store.subscribe(lambda ev: ev.table == SCORES_TABLE and self._scores_stored.emit())
+        self._refresh_sorts()
+
+    # ---- sorting by a ranking's scores ------------------------------------------------------
+    @Slot()
+    def _refresh_sorts(self) -> None:
+        """The sort choices: file order and every stored ranking; the chosen one is re-read."""
+        store, current = self.model.store, self.sort_box.currentData()
+        self.sort_box.blockSignals(True)
+        self.sort_box.clear()
+        self.sort_box.addItem("Sort: file order", None)
+        for s in ([] if store is None else score_sets(store)):
+            vs = f" vs #{s.run2_id}" if s.run2_id is not None else ""
+            self.sort_box.addItem(f"Sort: {s.strategy} score of run #{s.run_id}{vs}",
+                                  _sort_key(s.strategy, s.run_id, s.run2_id))
+        i = self.sort_box.findData(current)
+        self.sort_box.setCurrentIndex(max(i, 0))
+        self.sort_box.blockSignals(False)
+        self._apply_sort()
+
+    def sort_by(self, strategy: str | None, run_id: int | None = None, run2_id: int | None = None) -> bool:
+        """Sort by the stored ranking of strategy and runs (None: file order); False if there is none."""
+        i = self.sort_box.findData(None if strategy is None else _sort_key(strategy, run_id, run2_id))
+        if i >= 0:
+            self.sort_box.setCurrentIndex(i)
+        return i >= 0
+
+    def _apply_sort(self) -> None:
+        key, store = self.sort_box.currentData(), self.model.store
+        found = None
+        if key is not None and store is not None:
+            strategy, run_id, run2_id = key.split("|")
+            found = find_set(store, strategy, int(run_id), int(run2_id) if run2_id else None)
+        self.model.set_scores(None if found is None else image_scores(store, found.id))
+        self.view.setColumnHidden(SCORE_COLUMN, found is None)
+        self.view.setColumnHidden(SPLIT_COLUMN, found is not None)  # the names keep their room (split: tooltip)
 
     def _apply_filter(self) -> None:
         self.model.set_filter(self.state_box.currentData(), self.split_box.currentData(), self.search.text())

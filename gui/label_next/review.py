@@ -1,0 +1,237 @@
+"""The review half of the "Label next" dock: the labels a run's predictions contradict.
+
+The list holds the objects of the run's stored mistakenness ranking that are probably wrong
+(missing, spurious, wrong_class, loose_box), best first. Choosing one opens its image with the label
+and the prediction that disagrees highlighted. Three actions, each followed by the next object:
+  accept  write the model's version (engine.rank.review.model_version) as an undoable command on
+          the session's undo stack: a new label, a changed label, or the label deleted;
+  keep    the label stays; the object is marked reviewed;
+  delete  the label is deleted (undoable).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem,
+                               QVBoxLayout, QWidget)
+
+from annotations.errors import SightlineError
+from annotations.scores import ObjectScore, find_set, object_scores
+from engine.rank.review import model_version
+from engine.rank.strategies.mistakenness import LOOSE_BOX, MISSING, SPURIOUS, WRONG_CLASS
+
+from ..commands import AddAnnotations, ChangeAnnotations, RemoveAnnotations
+
+REVIEW_KINDS = (MISSING, SPURIOUS, WRONG_CLASS, LOOSE_BOX)
+STRATEGY = "mistakenness"
+TO_REVIEW, ACCEPTED, KEPT, DELETED, GONE = "to review", "accepted", "kept", "deleted", "gone"
+COLUMNS = ("Image", "Kind", "Score", "State")
+
+
+@dataclass
+class ReviewItem:
+    obj: ObjectScore
+    name: str
+    state: str = TO_REVIEW
+
+    @property
+    def highlight(self) -> list[int]:
+        return [i for i in (self.obj.annotation_id, self.obj.prediction_id) if i is not None]
+
+
+class ReviewPanel(QWidget):
+    acted = Signal(str, object)  # state, ReviewItem: after accept, keep or delete
+
+    def __init__(self, session, host, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session, self.host = session, host
+        self.items: list[ReviewItem] = []
+        self.run_id: int | None = None
+        self._build()
+
+    def _build(self) -> None:
+        self.status = QLabel("Rank a run with mistakenness to review the labels it disagrees with.")
+        self.status.setWordWrap(True)
+        self.list = QTreeWidget()
+        self.list.setHeaderLabels(list(COLUMNS))
+        self.list.setRootIsDecorated(False)
+        self.list.setUniformRowHeights(True)
+        self.list.setAlternatingRowColors(True)
+        self.list.setMinimumHeight(96)  # the dock may be short: the list shrinks, the form stays
+        header = self.list.header()
+        header.setStretchLastSection(True)
+        header.resizeSection(0, 140)
+        for col in (1, 2):
+            header.setSectionResizeMode(col, QHeaderView.ResizeToContents)
+        self.list.currentItemChanged.connect(lambda item, _prev: self._show(item))
+        self.accept_button = QPushButton("Accept model's version")
+        self.keep_button = QPushButton("Keep label")
+        self.delete_button = QPushButton("Delete label")
+        self.accept_button.clicked.connect(self.accept)
+        self.keep_button.clicked.connect(self.keep)
+        self.delete_button.clicked.connect(self.delete)
+        buttons = QHBoxLayout()
+        for b in (self.accept_button, self.keep_button, self.delete_button):
+            buttons.addWidget(b)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.addWidget(self.status)
+        lay.addLayout(buttons)
+        lay.addWidget(self.list, 1)
+        self._update_buttons()
+
+    # ---- loading -------------------------------------------------------------------------------
+    @property
+    def store(self):
+        return self.session.store
+
+    def show_run(self, run_id: int | None) -> None:
+        """The probably-wrong labels of run_id's stored mistakenness ranking."""
+        self.run_id = run_id
+        stored = None if self.store is None or run_id is None else find_set(self.store, STRATEGY, run_id)
+        objects = [] if stored is None else [o for o in object_scores(self.store, stored.id) if o.kind in REVIEW_KINDS]
+        names = {}
+        if objects:
+            names = {im.id: im.file_name for im in self.store.images(ids=sorted({o.image_id for o in objects}))}
+        self.items = [ReviewItem(o, names.get(o.image_id, str(o.image_id))) for o in objects]
+        self.list.blockSignals(True)
+        self.list.clear()
+        for it in self.items:
+            row = QTreeWidgetItem([it.name.rsplit("/", 1)[-1], it.obj.kind.replace("_", " "), f"{it.obj.score:.3f}",
+                                   it.state])
+            row.setToolTip(0, it.name)
+            row.setTextAlignment(2, Qt.AlignRight | Qt.AlignVCenter)
+            self.list.addTopLevelItem(row)
+        self.list.setCurrentIndex(QModelIndex())  # nothing chosen: the first key opens the first object
+        self.list.blockSignals(False)
+        if stored is None:
+            self.status.setText("Rank a run with mistakenness to review the labels it disagrees with."
+                                if run_id is None else f"No mistakenness ranking of run #{run_id} yet.")
+        else:
+            self.status.setText(f"{len(self.items)} probably wrong labels in run #{run_id}'s mistakenness ranking.")
+        self._update_buttons()
+
+    # ---- navigation ----------------------------------------------------------------------------
+    def current_row(self) -> int:
+        item = self.list.currentItem()
+        return -1 if item is None else self.list.indexOfTopLevelItem(item)
+
+    def select_row(self, row: int) -> None:
+        self.list.setCurrentItem(self.list.topLevelItem(row))
+
+    def _show(self, row_item) -> None:
+        row = -1 if row_item is None else self.list.indexOfTopLevelItem(row_item)
+        if 0 <= row < len(self.items):
+            it = self.items[row]
+            self.host.show_image(it.obj.image_id, it.highlight)
+        self._update_buttons()
+
+    def next_pending(self, after: int) -> int | None:
+        n = len(self.items)
+        for k in range(1, n + 1):
+            row = (after + k) % n
+            if self.items[row].state == TO_REVIEW:
+                return row
+        return None
+
+    def _target(self) -> ReviewItem | None:
+        """The chosen object; with none chosen, the first to review is chosen (and shown) instead."""
+        row = self.current_row()
+        if row < 0:
+            first = self.next_pending(-1) if self.items else None
+            if first is not None:
+                self.select_row(first)
+            return None
+        return self.items[row]
+
+    def _done(self, item: ReviewItem, state: str) -> None:
+        row = self.items.index(item)
+        item.state = state
+        view_row = self.list.topLevelItem(row)
+        view_row.setText(3, state)
+        for col in range(len(COLUMNS)):
+            view_row.setForeground(col, QBrush(QColor("#8a8f98")))
+        self.acted.emit(state, item)
+        following = self.next_pending(row)
+        if following is None:
+            self.status.setText("Every flagged label has been reviewed.")
+            self._update_buttons()
+        else:
+            self.select_row(following)
+
+    def _update_buttons(self) -> None:
+        row = self.current_row()
+        item = self.items[row] if 0 <= row < len(self.items) else None
+        pending = item is not None and item.state == TO_REVIEW
+        for b in (self.accept_button, self.keep_button):
+            b.setEnabled(pending)
+        self.delete_button.setEnabled(pending and item.obj.annotation_id is not None)
+
+    # ---- the three actions -----------------------------------------------------------------------
+    def _push(self, cmd) -> bool:
+        self.session.undo_stack.push(cmd)
+        if cmd.error:
+            self.host.warn("Review", cmd.error)
+            return False
+        return True
+
+    def _label(self, item: ReviewItem):
+        if item.obj.annotation_id is None:
+            return None
+        label = self.store.annotation(item.obj.annotation_id)
+        if label is None:
+            self.status.setText(f"The label of this {item.obj.kind.replace('_', ' ')} object no longer exists.")
+            self._done(item, GONE)
+        return label
+
+    def accept(self) -> bool:
+        """Write the model's version of the chosen object's label (undoable); then the next one."""
+        item = self._target()
+        if item is None or item.state != TO_REVIEW or self.store is None:
+            return False
+        label = self._label(item)
+        if label is None and item.obj.annotation_id is not None:
+            return False
+        pred = None if item.obj.prediction_id is None else self.store.annotation(item.obj.prediction_id)
+        try:
+            version = model_version(item.obj, label, pred)
+        except SightlineError as e:
+            self.status.setText(str(e))
+            return False
+        kind = item.obj.kind.replace("_", " ")
+        if label is None:
+            cmd = AddAnnotations(self.store, [version], "Add the model's missing label")
+        elif version is None:
+            cmd = RemoveAnnotations(self.store, [label], f"Delete a {kind} label")
+        elif version == label:
+            cmd = None
+        else:
+            cmd = ChangeAnnotations(self.store, [label], [version], f"Model's version of a {kind} label")
+        if cmd is not None and not self._push(cmd):
+            return False
+        self._done(item, ACCEPTED)
+        return True
+
+    def keep(self) -> bool:
+        """The label is right: mark the object reviewed and go on."""
+        item = self._target()
+        if item is None or item.state != TO_REVIEW:
+            return False
+        self._done(item, KEPT)
+        return True
+
+    def delete(self) -> bool:
+        """Delete the chosen object's label (undoable); then the next one."""
+        item = self._target()
+        if item is None or item.state != TO_REVIEW or self.store is None:
+            return False
+        if item.obj.annotation_id is None:
+            self.status.setText("A possibly missing label has no label to delete: keep it, or accept the model's.")
+            return False
+        label = self._label(item)
+        if label is None or not self._push(RemoveAnnotations(self.store, [label], "Delete a flagged label")):
+            return False
+        self._done(item, DELETED)
+        return True

@@ -1,0 +1,206 @@
+"""The "Label next" dock in the real window: rank a run's stored predictions, press Next and land on
+the top image; sort the file list by the scores; review flagged labels with the keys (accept the
+model's version, keep, delete) and undo them with Ctrl+Z."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+
+from annotations.imageio import write_rgb
+from annotations.model import BOX, LABEL, PREDICTION, Annotation, Category, ImageRecord, ModelRun
+from annotations.scores import save_embeddings
+from annotations.store import Store
+
+from window_helpers import press
+
+B = (10.0, 10.0, 40.0, 40.0)
+
+
+@pytest.fixture
+def rank_project(tmp_path):
+    """Four labelled images with one label error each, three unlabelled ones with predictions.
+
+    Mistakenness (FiftyOne's formulas, engine/rank/strategies/mistakenness.py), best first:
+      l3  a confident a-prediction (0.97) where nothing is labelled: missing, (1 + 0.97) / 2 = 0.985
+      l1  label a, predicted b at 0.8 on the same box: wrong_class, (1 + 0.8) / 2 = 0.9
+      l4  label a, predicted a at 0.9 shifted by 10 px (IoU 0.6): loose_box, (0.9 * 0.6 + 1) / 2 = 0.77
+      l2  label b that no prediction supports: spurious, 0.5
+    Least confidence of the unlabelled images: u1 (0.55) > u3 (0.7) > u2 (0.95).
+    """
+    root = tmp_path / "rankproj"
+    store = Store.open(root)
+    a, b = store.add_categories([Category(None, "a"), Category(None, "b")])
+    ids = {}
+    for n, name in enumerate(("l1", "l2", "l3", "l4", "u1", "u2", "u3")):
+        write_rgb(root / f"{name}.png", np.full((80, 100, 3), 30 * n, np.uint8))
+        ids[name] = store.add_image(ImageRecord(None, f"{name}.png", 100, 80, "train"))
+    run = store.add_run(ModelRun(None, "hand", "", "predict", {}))
+
+    def label(im, cat, box):
+        return store.add_annotation(Annotation(None, ids[im], cat, BOX, box, status=LABEL))
+
+    def pred(im, cat, box, score):
+        return store.add_annotation(Annotation(None, ids[im], cat, BOX, box, score=score, status=PREDICTION,
+                                               source="hand", run_id=run))
+    p = {"wrong_label": label("l1", a, B), "wrong_pred": pred("l1", b, B, 0.8),
+         "spurious": label("l2", b, (5.0, 5.0, 20.0, 20.0)),
+         "l2_ok": label("l2", a, (60.0, 20.0, 30.0, 30.0)), "l2_pred": pred("l2", a, (60.0, 20.0, 30.0, 30.0), 0.9),
+         "l3_ok": label("l3", a, (10.0, 10.0, 30.0, 30.0)), "l3_pred": pred("l3", a, (10.0, 10.0, 30.0, 30.0), 0.9),
+         "missing_pred": pred("l3", a, (60.0, 40.0, 30.0, 30.0), 0.97),
+         "loose_label": label("l4", a, B), "loose_pred": pred("l4", a, (20.0, 10.0, 40.0, 40.0), 0.9)}
+    for im, score in (("u1", 0.55), ("u2", 0.95), ("u3", 0.7)):
+        pred(im, a, B, score)
+    store.close()
+    return {"path": root, "ids": ids, "run": run, "a": a, "b": b, **p}
+
+
+def open_dock(qtbot, make_window, project):
+    win = make_window(project["path"])
+    view = win.feature("label_next")
+    action = next(a for a in win.menu("&Model").findChildren(QAction) if a.text().startswith("Rank images and review"))
+    action.trigger()
+    qtbot.waitUntil(lambda: view.isVisible(), timeout=3000)
+    assert view.rank.run_combo.currentData() == project["run"]
+    return win, view
+
+
+def rank(qtbot, view, strategy: str):
+    panel = view.rank
+    panel.strategy_combo.setCurrentIndex(panel.strategy_combo.findData(strategy))
+    with qtbot.waitSignal(panel.ranked, timeout=20000) as blocker:
+        qtbot.mouseClick(panel.rank_button, Qt.LeftButton)
+    return blocker.args[0]
+
+
+def focus_canvas(qtbot, win):
+    win.canvas.setFocus()
+    qtbot.waitUntil(lambda: win.canvas.hasFocus() or win.canvas.isAncestorOf(win.focusWidget()), timeout=2000)
+
+
+def test_rank_next_and_sort_the_file_list(qtbot, make_window, rank_project):
+    p = rank_project
+    win, view = open_dock(qtbot, make_window, p)
+    result = rank(qtbot, view, "uncertainty")
+    ids = p["ids"]
+    assert [s.image_id for s in result.ranking.images] == [ids["u1"], ids["u3"], ids["u2"]]
+    rows = [view.rank.list.topLevelItem(i) for i in range(view.rank.list.topLevelItemCount())]
+    assert [r.text(1) for r in rows] == ["u1.png", "u3.png", "u2.png"]
+    assert rows[0].text(2) == f"{result.ranking.images[0].score:.3f}" and "uncertain" in rows[0].text(3)
+
+    focus_canvas(qtbot, win)
+    press(qtbot, win, Qt.Key_N, Qt.ShiftModifier)
+    qtbot.waitUntil(lambda: win.canvas.current_image_id == ids["u1"], timeout=5000)
+    assert win.session.image_id == ids["u1"]
+    press(qtbot, win, Qt.Key_N, Qt.ShiftModifier)
+    qtbot.waitUntil(lambda: win.session.image_id == ids["u3"], timeout=5000)
+
+    # The file list sorts by the stored scores, best first, unscored (labelled) images after them.
+    fl = win.file_list
+    qtbot.waitUntil(lambda: fl.sort_box.count() == 2, timeout=3000)  # file order + the stored ranking
+    assert fl.sort_by("uncertainty", p["run"])
+    assert fl.model.visible_ids()[:3] == [ids["u1"], ids["u3"], ids["u2"]]
+    assert set(fl.model.visible_ids()[3:]) == {ids[n] for n in ("l1", "l2", "l3", "l4")}
+    assert not fl.view.isColumnHidden(4) and fl.view.isColumnHidden(3)  # the score replaces the split
+    assert fl.model.index(0, 4).data() == f"{result.ranking.images[0].score:.2f}"
+    assert fl.sort_by(None) and fl.view.isColumnHidden(4) and not fl.view.isColumnHidden(3)
+    assert fl.model.visible_ids() == sorted(ids.values())
+
+
+def test_review_accept_keep_delete_and_undo(qtbot, make_window, rank_project):
+    p = rank_project
+    win, view = open_dock(qtbot, make_window, p)
+    store = win.store
+    rank(qtbot, view, "mistakenness")
+    review = view.review
+    assert view.tabs.currentWidget() is review
+    assert [(it.obj.kind, it.obj.annotation_id) for it in review.items] == [
+        ("missing", None), ("wrong_class", p["wrong_label"]), ("loose_box", p["loose_label"]),
+        ("spurious", p["spurious"])]
+    focus_canvas(qtbot, win)
+
+    # The first key with nothing chosen opens the first flagged object, its prediction highlighted.
+    press(qtbot, win, Qt.Key_M)
+    qtbot.waitUntil(lambda: win.session.image_id == p["ids"]["l3"], timeout=5000)
+    assert win.session.selection == [p["missing_pred"]]
+    labels_before = {a.id for a in store.annotations(image_id=p["ids"]["l3"], status=LABEL)}
+
+    # Accept the model's missing label: a new label with the prediction's class and box.
+    press(qtbot, win, Qt.Key_M)
+    added = [a for a in store.annotations(image_id=p["ids"]["l3"], status=LABEL) if a.id not in labels_before]
+    assert len(added) == 1 and added[0].bbox == (60.0, 40.0, 30.0, 30.0) and added[0].category_id == p["a"]
+    assert review.items[0].state == "accepted"
+    # ... and the next one is shown: the wrong class, label and prediction highlighted.
+    qtbot.waitUntil(lambda: win.session.image_id == p["ids"]["l1"], timeout=5000)
+    assert sorted(win.session.selection) == sorted([p["wrong_label"], p["wrong_pred"]])
+    press(qtbot, win, Qt.Key_M)
+    assert store.annotation(p["wrong_label"]).category_id == p["b"]
+
+    # Ctrl+Z restores the label's class, then removes the added label.
+    focus_canvas(qtbot, win)
+    press(qtbot, win, Qt.Key_Z, Qt.ControlModifier)
+    assert store.annotation(p["wrong_label"]).category_id == p["a"]
+    press(qtbot, win, Qt.Key_Z, Qt.ControlModifier)
+    assert store.annotation(added[0].id) is None
+
+    # Keep the loose box: nothing changes, the next (spurious) one is shown.
+    qtbot.waitUntil(lambda: win.session.image_id == p["ids"]["l4"], timeout=5000)
+    press(qtbot, win, Qt.Key_K)
+    assert store.annotation(p["loose_label"]).bbox == B
+    assert review.items[2].state == "kept"
+    qtbot.waitUntil(lambda: win.session.image_id == p["ids"]["l2"], timeout=5000)
+    assert win.session.selection == [p["spurious"]]
+
+    # Delete the spurious label; undo brings it back with its id.
+    spurious = store.annotation(p["spurious"])
+    press(qtbot, win, Qt.Key_X)
+    assert store.annotation(p["spurious"]) is None and review.items[3].state == "deleted"
+    assert "reviewed" in review.status.text()
+    focus_canvas(qtbot, win)
+    press(qtbot, win, Qt.Key_Z, Qt.ControlModifier)
+    assert store.annotation(p["spurious"]) == spurious
+
+
+def test_accept_a_loose_box_moves_the_label_onto_the_prediction(qtbot, make_window, rank_project):
+    p = rank_project
+    win, view = open_dock(qtbot, make_window, p)
+    rank(qtbot, view, "mistakenness")
+    review = view.review
+    review.select_row(2)
+    assert review.items[2].obj.kind == "loose_box"
+    qtbot.mouseClick(review.accept_button, Qt.LeftButton)
+    assert win.store.annotation(p["loose_label"]).bbox == (20.0, 10.0, 40.0, 40.0)
+    assert review.current_row() == 3  # the next one to review
+    win.session.undo_stack.undo()
+    assert win.store.annotation(p["loose_label"]).bbox == B
+
+
+def test_cancel_drops_the_ranking(qtbot, make_window, rank_project):
+    win, view = open_dock(qtbot, make_window, rank_project)
+    panel = view.rank
+    seen = []
+    panel.ranked.connect(seen.append)
+    job = panel.start_ranking()
+    assert not panel.rank_button.isEnabled() and panel.cancel_button.isEnabled()
+    qtbot.mouseClick(panel.cancel_button, Qt.LeftButton)
+    assert job.wait(10)
+    qtbot.wait(50)
+    assert not seen and panel.status.text() == "Ranking cancelled."
+    assert panel.rank_button.isEnabled() and not panel.cancel_button.isEnabled()
+
+
+def test_a_diverse_batch_skips_the_near_duplicate(qtbot, make_window, rank_project):
+    """With the run's image features stored, no model is needed: u3 is a near-copy of u1 in feature
+    space, so a batch of 2 is u1 (the most uncertain) then u2, not u3."""
+    p = rank_project
+    ids = p["ids"]
+    store = Store.open(p["path"], create=False)
+    save_embeddings(store, p["run"], {ids["u1"]: np.array([1.0, 0.0]), ids["u3"]: np.array([1.0, 0.01]),
+                                      ids["u2"]: np.array([-1.0, 0.0])})
+    store.close()
+    win, view = open_dock(qtbot, make_window, p)
+    view.rank.diverse_spin.setValue(2)
+    result = rank(qtbot, view, "uncertainty")
+    assert [s.image_id for s in result.ranking.images] == [ids["u1"], ids["u2"]]
+    assert view.rank.list.topLevelItemCount() == 2 and "diverse batch of 2" in view.rank.status.text()
