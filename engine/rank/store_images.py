@@ -28,13 +28,8 @@ def read_batches(store: Store, image_ids: Iterable[int], batch_size: int,
 
 
 def store_predictions(store: Store, predictor, image_ids: list[int], preds: list, run_id: int) -> int:
-    """ImagePredictions of these images as predictions of run_id (new category names are added)."""
-    with store.transaction():
-        category_ids = {c.name: c.id for c in store.categories()}
-        for name in sorted({n for p in preds for n in p.labels} - set(category_ids)):
-            category_ids[name] = store.ensure_category(name)
-        anns = [a for image_id, p in zip(image_ids, preds)
-                for a in p.to_annotations(image_id, category_ids, run_id, predictor.loaded.name)]
-        if anns:
-            store.add_annotations(anns)
-    return len(anns)
+    """ImagePredictions of these images as predictions of run_id, through the one storing function
+    (engine.prediction_store): classes the project lacks wait in the run, as for any run."""
+    from ..prediction_store import store_predictions as store_run_predictions
+    stored = store_run_predictions(store, run_id, list(zip(image_ids, preds)), predictor.loaded.name)
+    return len(stored.ids)

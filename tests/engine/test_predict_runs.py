@@ -133,7 +133,7 @@ def test_a_full_disk_gives_one_error_line_and_leaves_the_run_incomplete(project,
     monkeypatch.undo()
     lines = err.strip().splitlines()
     assert rc == 2 and "Traceback" not in err
-    assert lines[-1].startswith("error: Could not store predictions in ") and "disk is full" in lines[-1]
+    assert lines[-1].startswith("error: ") and "project.sightline" in lines[-1] and "disk is full" in lines[-1]
     assert [x for x in lines if x.startswith("error")] == [lines[-1]]
     with Store.open(project, create=False) as store:
         (run,) = store.runs()

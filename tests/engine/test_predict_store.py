@@ -123,7 +123,7 @@ def test_a_disk_full_store_raises_a_readable_error_and_keeps_nothing(store):
     pages = conn.execute("PRAGMA page_count").fetchone()[0]
     conn.execute(f"PRAGMA max_page_count={pages}")
     many = _boxes([("cat", (i % 30, 1, 5, 5), 0.5) for i in range(3000)])
-    with pytest.raises(StoreError, match="Could not store predictions in .*full"):
+    with pytest.raises(StoreError, match=r"project\.sightline.*disk is full"):
         store_predictions(store, run, [(store.image_ids()[0], many)], "m")
     conn.execute("PRAGMA max_page_count=1073741823")
     assert store.annotation_count(None) == before

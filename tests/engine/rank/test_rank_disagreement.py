@@ -82,7 +82,7 @@ def test_a_flip_run_is_stored_and_compared_like_any_run(predictor, demo_project)
         ids = store.image_ids("val")[:3]
         store.delete_annotations([a.id for a in store.annotations(status=LABEL, image_ids=ids)])
         r = new_prediction_run(store, predictor)
-        predictor.predict_store_images(store, ids, r)
+        predictor.predict_store_images(store, ids, r, add_categories=True)  # the model's classes join
         f = flip_run(store, predictor, r, ids)
         assert find_flip_run(store, r) == f and store.run(f).params["flip"] == "horizontal"
         assert len(store.annotations(run_id=f)) > 0
