@@ -63,9 +63,6 @@ class MainWindow(QMainWindow):
         self.annotation_dock = self.add_panel("annotations", "Annotations", self.annotation_list)
         self._tab_anchor.update({Qt.RightDockWidgetArea: self.annotation_dock,
                                  Qt.LeftDockWidgetArea: self.file_dock})
-        # Bottom docks (training, live view) stand under the canvas only: the side panels keep their height.
-        self.setCorner(Qt.BottomLeftCorner, Qt.LeftDockWidgetArea)
-        self.setCorner(Qt.BottomRightCorner, Qt.RightDockWidgetArea)
         self.labelling = LabellingActions(self)
         self.file_menu = FileMenu(self)
         self._build_help_menu()
@@ -116,7 +113,7 @@ class MainWindow(QMainWindow):
 
     def show_panel(self, key: str, width_fraction: float | None = None) -> None:
         """Show a dock (and bring its tab to the front). A bottom dock takes at most a third of the
-        window's height, so that the canvas keeps most of it (and refits); a side dock can ask for a
+        window's height (0.42), so that the canvas keeps the rest (and refits); a side dock can ask for a
         share of the window's width (plots and tables that need room)."""
         dock = self._docks.get(key)
         if dock is None:
@@ -136,7 +133,7 @@ class MainWindow(QMainWindow):
             return
         dock.raise_()  # again: a tab raised before the window was shown stays behind
         if self.dockWidgetArea(dock) == Qt.BottomDockWidgetArea:
-            self.resizeDocks([dock], [max(200, self.height() // 3)], Qt.Vertical)
+            self.resizeDocks([dock], [max(200, int(self.height() * 0.42))], Qt.Vertical)
         elif width_fraction:  # and most of the side's height, above or below the other side docks
             if dock.width() < width_fraction * self.width():
                 self.resizeDocks([dock], [int(width_fraction * self.width())], Qt.Horizontal)

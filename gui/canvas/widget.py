@@ -16,7 +16,7 @@ from typing import Iterable
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsScene, QLabel, QVBoxLayout, QWidget
 
 from annotations.model import Annotation, ImageRecord
 from annotations.store import Store
@@ -26,6 +26,7 @@ from ..session import Session
 from .captions import CaptionsLayer
 from .edits import EditActions
 from .items_sync import ItemsSync
+from .view_ops import ViewOps
 from .image_cache import DecodedImage, ImageCache
 from .image_layer import ImageLayer
 from .items import AnnotationItem, HandlesItem, ShapesLayer
@@ -35,7 +36,7 @@ from .view import ImageView
 
 
 
-class CanvasWidget(QWidget, EditActions, ItemsSync):
+class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps):
     selection_changed = Signal(list)
     cursor_moved = Signal(float, float)
     zoom_changed = Signal(float)
@@ -287,35 +288,12 @@ class CanvasWidget(QWidget, EditActions, ItemsSync):
         self._captions.set_context(ctx)
 
     # ---- captions ------------------------------------------------------------------------------
-    def set_captions_shown(self, shown: bool) -> None:
-        """Category names on shapes (see captions.py for which ones show)."""
-        if bool(shown) != self._ctx.captions:
-            self._set_context(replace(self._ctx, captions=bool(shown)))
 
-    def captions_shown(self) -> bool:
-        return self._ctx.captions
 
-    def set_caption_threshold(self, score: float) -> None:
-        """Predictions scoring under `score` are captioned only while hovered or selected."""
-        if float(score) != self._ctx.caption_threshold:
-            self._set_context(replace(self._ctx, caption_threshold=float(score)))
 
-    def captions(self) -> dict[int, tuple[str, QRectF]]:
-        """The captions on screen now: annotation id -> (text, rectangle in viewport pixels)."""
-        t = self.view.viewportTransform()
-        return {i: (text, rect) for i, text, _, rect in
-                self._captions.placements(t, QRectF(self.view.viewport().rect()))}
 
-    def captioned_ids(self) -> list[int]:
-        return sorted(self.captions())
 
-    def _set_hovered(self, ann_id: int | None) -> None:
-        if ann_id != self._hovered:
-            self._hovered = ann_id
-            self._captions.set_emphasised(self._emphasised())
 
-    def _emphasised(self) -> set[int]:
-        return set(self._selected) | ({self._hovered} if self._hovered is not None else set())
 
     def set_current_category(self, category_id: int | None) -> None:
         self.session.set_current_category(category_id)
@@ -405,48 +383,12 @@ class CanvasWidget(QWidget, EditActions, ItemsSync):
         self.session.set_brush_radius(px)
 
     # ---- view ------------------------------------------------------------------------------------------
-    def fit(self) -> None:
-        """Fit the image to the canvas, and keep it fitted when the canvas is resized."""
-        self._fit_mode = True
-        if self.image is not None:
-            self._fitting = True
-            try:
-                self.view.fit_rect(QRectF(0, 0, self.image.width, self.image.height))
-            finally:
-                self._fitting = False
 
-    @property
-    def fit_mode(self) -> bool:
-        return self._fit_mode
 
-    def zoom_1to1(self) -> None:
-        self.view.set_zoom(1.0)
 
-    def zoom(self) -> float:
-        return self.view.zoom()
 
-    def set_zoom(self, zoom: float) -> None:
-        self.view.set_zoom(zoom)
 
-    def _on_zoom(self, zoom: float) -> None:
-        if not getattr(self, "_fitting", False):
-            self._fit_mode = False  # the user zoomed: leave the view where they put it
-        self._apply_cache_policy()
-        self._update_handles()
-        self.zoom_changed.emit(zoom)
 
-    def _apply_cache_policy(self) -> None:
-        # Device-coordinate caches pay off zoomed out (a frame is one blit instead of scaling the
-        # image and drawing every shape) but cost more than they save once a layer is many
-        # viewports large; then only the exposed part is drawn each frame.
-        zoom = self.zoom()
-        vp = self.view.viewport().rect()
-        for layer in (self._layer, self._shapes):
-            r = layer.boundingRect()
-            small = r.width() * zoom <= 3 * vp.width() and r.height() * zoom <= 3 * vp.height()
-            mode = QGraphicsItem.DeviceCoordinateCache if small else QGraphicsItem.NoCache
-            if layer.cacheMode() != mode:
-                layer.setCacheMode(mode)
 
     # ---- events from the view ----------------------------------------------------------------------
     def press(self, pos: QPointF, ev) -> None:

@@ -60,7 +60,7 @@ def test_a_small_source_shows_at_least_at_its_own_size_in_the_dock(qtbot, tmp_pa
     next(a for a in win.menu("&Model").actions() if a.text() == "&Live view…").trigger()
     dock = win.findChild(QDockWidget, "live_view")
     assert dock.isVisible() and dock.height() <= 0.45 * win.height()
-    view = win.live_view
+    view = win.feature("live_view")
     view.start(str(write_avi(tmp_path / "clip.avi", n=400, size=(320, 240), fps=25.0)))
     qtbot.waitUntil(lambda: view.view.frames_painted >= 2, timeout=5000)
     qtbot.wait(100)

@@ -18,7 +18,7 @@ def _small_run(view):
 def test_charts_say_what_they_will_show(qtbot, demo_project, settings_dir):
     from PySide6.QtWidgets import QDockWidget
     win = _window(qtbot, demo_project)
-    view = win.training_view
+    view = win.feature("training")
     win.show()
     win.findChild(QDockWidget, "training").show()
     charts = view.charts
@@ -37,7 +37,7 @@ def test_charts_say_what_they_will_show(qtbot, demo_project, settings_dir):
 
 def test_stop_then_predict_with_the_run_and_resume_it(qtbot, demo_project, settings_dir):
     win = _window(qtbot, demo_project)
-    view = win.training_view
+    view = win.feature("training")
     _small_run(view)
     rows = []
     view.process.event.connect(lambda ev: rows.append(ev) if ev["event"] == "iteration" else None)
@@ -64,7 +64,7 @@ def test_stop_then_predict_with_the_run_and_resume_it(qtbot, demo_project, setti
     assert view.use_button.isEnabled() and "last.pt" in view.use_button.text()
     assert view.resume_button.isEnabled()
     assert "can predict now with last.pt" in view.status.text() and "Resume" in view.status.text()
-    panel = win.model_panel
+    panel = win.feature("model")
     qtbot.mouseClick(view.use_button, Qt.LeftButton)
     assert panel.checkpoint_edit.text() == str(first.last_checkpoint)
     assert panel.weights_combo.currentData() == "checkpoint"

@@ -91,7 +91,7 @@ def test_the_image_refits_when_the_canvas_resizes_in_fit_mode_and_a_bottom_dock_
     dock = win._docks["training"]
     qtbot.waitUntil(lambda: dock.isVisible(), timeout=3000)
     qtbot.wait(100)
-    assert canvas.height() >= 0.55 * win.height(), (canvas.height(), win.height())
+    assert canvas.height() >= 0.45 * win.height(), (canvas.height(), win.height())
     img = canvas.image
     shown = canvas.view.mapFromScene(0, 0), canvas.view.mapFromScene(img.width, img.height)
     vp = canvas.view.viewport().rect()
@@ -106,13 +106,13 @@ def test_the_image_refits_when_the_canvas_resizes_in_fit_mode_and_a_bottom_dock_
     assert abs(canvas.zoom() - 3.0) < 1e-6
 
 
-def test_opening_the_evaluation_dock_leaves_the_canvas_the_windows_height(qtbot, make_window, demo_project):
+def test_opening_the_evaluation_dock_leaves_the_canvas_room(qtbot, make_window, demo_project):
     win = make_window(demo_project)
     act = next(a for a in win.menu("&Model").actions() if a.text().startswith("Evaluate"))
     act.trigger()
     dock = win._docks["evaluation"]
     qtbot.waitUntil(lambda: dock.isVisible(), timeout=3000)
     qtbot.wait(100)
-    assert win.canvas.height() >= 0.6 * win.height(), (win.canvas.height(), win.height())
-    assert dock.width() >= 0.4 * win.width() and dock.height() >= 0.6 * win.height()
-    assert win.canvas.width() >= 300
+    assert win.canvas.height() >= 0.45 * win.height(), (win.canvas.height(), win.height())
+    assert dock.height() <= 0.45 * win.height()
+    assert win.canvas.fit_mode  # and the image refitted to it
