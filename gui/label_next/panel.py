@@ -8,13 +8,25 @@ show_image. The ranking stored earlier for the chosen strategy and run is shown 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
-                               QSpinBox, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from annotations.scores import find_set, load_scores
 from engine.rank import AGGREGATES, get_strategy, strategy_names, why
 
 from ..jobs import Job
+from .lists import ranked_list
 from .ranker import FLIP, RankRequest, RankResult, rank_job
 
 COLUMNS = ("#", "Image", "Score", "Why")
@@ -75,14 +87,8 @@ class RankPanel(QWidget):
         self.status = QLabel("Open a project with predictions, choose a run and press Rank.")
         self.status.setWordWrap(True)
 
-        self.list = QTreeWidget()
-        self.list.setHeaderLabels(list(COLUMNS))
-        self.list.setRootIsDecorated(False)
-        self.list.setUniformRowHeights(True)
-        self.list.setAlternatingRowColors(True)
-        self.list.setMinimumHeight(96)  # the dock may be short: the list shrinks, the form stays
+        self.list = ranked_list(COLUMNS)
         header = self.list.header()
-        header.setStretchLastSection(True)
         for col in (0, 2):
             header.setSectionResizeMode(col, QHeaderView.ResizeToContents)
         header.resizeSection(1, 140)

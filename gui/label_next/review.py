@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QLabel, QPushButton, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from annotations.errors import SightlineError
 from annotations.scores import ObjectScore, find_set, object_scores
@@ -23,6 +22,7 @@ from engine.rank.review import model_version
 from engine.rank.strategies.mistakenness import LOOSE_BOX, MISSING, SPURIOUS, WRONG_CLASS
 
 from ..commands import AddAnnotations, ChangeAnnotations, RemoveAnnotations
+from .lists import ranked_list
 
 REVIEW_KINDS = (MISSING, SPURIOUS, WRONG_CLASS, LOOSE_BOX)
 STRATEGY = "mistakenness"
@@ -54,14 +54,8 @@ class ReviewPanel(QWidget):
     def _build(self) -> None:
         self.status = QLabel("Rank a run with mistakenness to review the labels it disagrees with.")
         self.status.setWordWrap(True)
-        self.list = QTreeWidget()
-        self.list.setHeaderLabels(list(COLUMNS))
-        self.list.setRootIsDecorated(False)
-        self.list.setUniformRowHeights(True)
-        self.list.setAlternatingRowColors(True)
-        self.list.setMinimumHeight(96)  # the dock may be short: the list shrinks, the form stays
+        self.list = ranked_list(COLUMNS)
         header = self.list.header()
-        header.setStretchLastSection(True)
         header.resizeSection(0, 140)
         for col in (1, 2):
             header.setSectionResizeMode(col, QHeaderView.ResizeToContents)
