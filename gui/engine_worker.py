@@ -250,7 +250,7 @@ class EngineWorker(QObject):
             return
         self._begin()
         t0 = time.perf_counter()
-        result = None
+        result, failure = None, None
         try:
             predictor = self._require_model()
             with self.shared.store_lock:
@@ -296,13 +296,15 @@ class EngineWorker(QObject):
                 kept = "" if result is None else (
                     f" after {result.images} of {result.total} images (the {result.stored} predictions "
                     f"so far are kept in run {result.run_id})")
-                self.failed.emit(rid, f"Predicting images failed{kept}: {_message(e)}")
-                return
+                failure = f"Predicting images failed{kept}: {_message(e)}"
         finally:
-            if result is not None:
+            if result is not None:  # the run's state is final before anyone hears of the outcome
                 with self.shared.store_lock:
                     _finish_run(self.shared.store, result.run_id)
             self._end()
+        if failure is not None:
+            self.failed.emit(rid, failure)
+            return
         result.seconds = time.perf_counter() - t0
         self.done.emit(rid, result)
 

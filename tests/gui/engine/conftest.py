@@ -18,8 +18,9 @@ def grey_store(store):
 
 
 @pytest.fixture
-def make_bridge(qtbot):
-    """Factory for EngineBridge over a fake engine; every bridge is shut down after the test."""
+def make_bridge(qtbot, store):
+    """Factory for EngineBridge over a fake engine; every bridge is shut down after the test, before the
+    project it writes to is closed (a worker still finishing a run must never see its store closed)."""
     from gui.bridge import EngineBridge
     made = []
 
