@@ -137,7 +137,12 @@ class MainWindow(QMainWindow):
         elif width_fraction:  # and most of the side's height, above or below the other side docks
             if dock.width() < width_fraction * self.width():
                 self.resizeDocks([dock], [int(width_fraction * self.width())], Qt.Horizontal)
-            self.resizeDocks([dock], [int(0.85 * self.height())], Qt.Vertical)
+            area, tabbed = self.dockWidgetArea(dock), set(self.tabifiedDockWidgets(dock))
+            others = [d for d in self._docks.values() if d is not dock and d not in tabbed and d.isVisible()
+                      and not d.isFloating() and self.dockWidgetArea(d) == area]
+            # The docks sharing the side shrink to a few rows (Qt shares out what one dock's size leaves).
+            self.resizeDocks(others + [dock], [max(80, d.minimumSizeHint().height()) for d in others]
+                             + [int(0.85 * self.height())], Qt.Vertical)
 
     def add_shutdown_hook(self, fn: Callable[[], None]) -> None:
         self._shutdown.append(fn)

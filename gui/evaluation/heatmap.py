@@ -35,9 +35,12 @@ class ConfusionHeatmap(QWidget):
     def _layout(self) -> tuple[int, int, float]:
         """(left margin, top margin, cell size)."""
         n = len(self.names)
-        left = min(120, max(60, self.width() // 5))
-        top = min(90, max(40, self.height() // 6))
-        cell = max(4.0, min((self.width() - left - 4) / n, (self.height() - top - 4) / n))
+        fm = self.fontMetrics()  # room for the longest class name, up to a third of the widget
+        longest = max(fm.horizontalAdvance(name[:16]) for name in self.names)
+        left = min(max(60, longest + 10), self.width() // 3)
+        top = min(max(40, int(longest * 0.87) + fm.height()), self.height() // 3)  # names at 60 degrees
+        right = max(4, longest // 2 - 10)  # the last column's slanted name reaches past its cell
+        cell = max(4.0, min((self.width() - left - right) / n, (self.height() - top - 4) / n))
         return left, top, cell
 
     def cell_rect(self, row: int, col: int) -> QRect:
@@ -77,15 +80,16 @@ class ConfusionHeatmap(QWidget):
                     p.setPen(QColor(0, 0, 0))
                     p.drawText(rect, Qt.AlignCenter, str(int(m[r, c])))
         p.setPen(self.palette().text().color())
+        p.setFont(self.font())
         for i, name in enumerate(self.names):
             p.drawText(QRect(2, int(top + i * cell), left - 6, int(cell)), Qt.AlignRight | Qt.AlignVCenter,
                        name[:16])
             p.save()
             p.translate(left + i * cell + cell / 2, top - 4)
             p.rotate(-60)
-            p.drawText(0, 0, name[:14])
+            p.drawText(0, 0, name[:16])
             p.restore()
-        p.drawText(QRect(0, 0, left, top), Qt.AlignLeft | Qt.AlignTop, "label \\ predicted")
+        p.drawText(QRect(2, 2, left - 4, top - 4), Qt.AlignLeft | Qt.AlignTop | Qt.TextWordWrap, "label \\ predicted")
         p.end()
 
     def mousePressEvent(self, event) -> None:

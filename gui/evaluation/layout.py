@@ -1,15 +1,17 @@
 """The Evaluation panel's widgets and their layout (a mixin of EvaluationPanel: tabs, controls, and
-the switch between controls beside and above the tabs as the dock changes shape)."""
+the switch between controls beside and above the tabs as the dock changes shape).
+
+The window opens the panel in a side dock (tall and narrow): the controls then sit in four compact
+rows above the tabs and the precision-recall plot gets most of the height. Docked under the canvas or
+floated wide, the controls become a column beside the tabs and the plots stand side by side."""
 from __future__ import annotations
 
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import (QBoxLayout, QComboBox, QDoubleSpinBox, QFrame, QHBoxLayout, QHeaderView,
-                               QLabel, QListWidget, QMenu, QProgressBar, QPushButton,
-                               QScrollArea, QSlider, QSplitter, QTableView, QTableWidget, QTabWidget, QVBoxLayout,
-                               QWidget)
-
+from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtWidgets import (QBoxLayout, QComboBox, QDoubleSpinBox, QFrame, QGridLayout, QHBoxLayout,
+                               QHeaderView, QLabel, QListWidget, QMenu, QProgressBar, QPushButton, QScrollArea,
+                               QSlider, QSplitter, QStackedWidget, QTableView, QTableWidget, QTabWidget, QVBoxLayout, QWidget)
 
 from .charts import CurveChart, f1_tooltip, pr_tooltip
 from .heatmap import ConfusionHeatmap
@@ -20,14 +22,12 @@ CLASS_HEADERS = ["Class", "AP", "AP50", "AP75", "AR", "AP small", "AP medium", "
                  "VOC AP 11pt", "Best F1", "at score", "Labels", "Predictions"]
 CLASS_SHORT = ["Class", "AP", "AP50", "AP75", "AR", "APs", "APm", "APl", "VOC", "VOC11", "F1", "F1 @",
                "Labels", "Preds"]  # shown (CLASS_HEADERS are the tooltips and the CSV header)
-
-SPLITS = (("All images", None), ("Train split", "train"), ("Validation split", "val"), ("Test split", "test"))
-CLASS_HEADERS = ["Class", "AP", "AP50", "AP75", "AR", "AP small", "AP medium", "AP large", "VOC AP",
-                 "VOC AP 11pt", "Best F1", "at score", "Labels", "Predictions"]
-CLASS_SHORT = ["Class", "AP", "AP50", "AP75", "AR", "APs", "APm", "APl", "VOC", "VOC11", "F1", "F1 @",
-               "Labels", "Preds"]  # shown (CLASS_HEADERS are the tooltips and the CSV header)
 ALL = -1  # class-list key of the averaged curve
+# Per-class columns a narrow dock hides first (never the class, AP, AP50 or the counts); every column
+# is still in the exported table, and widening the dock shows them again.
+NARROW_DROP = ("VOC11", "APs", "APm", "APl", "AP75", "VOC", "F1 @", "AR")
 CONTROLS_WIDTH = 250
+STACK_HEIGHT = 700  # a narrow dock at least this tall stacks the two plots; a shorter one tabs them
 
 
 def _fit_image_column(view: QTableView, model: ErrorsModel) -> None:
@@ -37,7 +37,6 @@ def _fit_image_column(view: QTableView, model: ErrorsModel) -> None:
     fm = view.fontMetrics()
     width = max([fm.horizontalAdvance(str(n)) for n in names] + [fm.horizontalAdvance("Image")]) + 16
     view.setColumnWidth(column, int(min(max(width, 84), 320)))
-
 
 
 class EvaluationLayout:
@@ -90,61 +89,175 @@ class EvaluationLayout:
             csv_menu.addAction(text, lambda k=key: self._ask_export_csv(k))
         self.export_csv_button.setMenu(csv_menu)
 
-        # Controls in a column beside the tabs: a bottom dock has width to spare but little height,
-        # which the plots and tables need. The column scrolls rather than make the dock taller.
-        # Wide and short (a bottom dock): controls beside the tabs, plots side by side. Narrow and
-        # tall (a side dock): controls above the tabs, plots one above the other.
-        self._box = QBoxLayout(QBoxLayout.LeftToRight, self)
+        self._run_label, self._iou_label, self._threshold_caption = QLabel("Run"), QLabel("Match IoU"), QLabel("Threshold")
+        self._box = QBoxLayout(QBoxLayout.TopToBottom, self)
         self._box.setContentsMargins(4, 2, 4, 2)
         self._box.addWidget(self._controls(), 0)
         self._box.addWidget(self.tabs, 1)
+        self._wide: bool | None = None
+        self._arrange(False)
+
+    # Where each control goes: (row, column, column span) in the wide column and in the narrow rows.
+    def _places(self, wide: bool):
+        w = self
+        if wide:
+            rows = ((w._run_label, w.run_combo), (w.type_combo, w.split_combo), (w._iou_label, w.iou_spin),
+                    (w.evaluate_button, w.cancel_button), (w.progress,), (w._threshold_caption, w.slider),
+                    (w.threshold_label, w.best_button), (w.counts_label,), (w.status,), None,
+                    (w.export_plot_button, w.export_csv_button))
+            for r, row in enumerate(rows):
+                for c, widget in enumerate(row or ()):
+                    yield widget, r, c, 2 if len(row) == 1 else 1
+            return
+        rows = (((w._run_label, 1), (w.run_combo, 3), (w.type_combo, 1), (w.split_combo, 1)),
+                ((w._iou_label, 1), (w.iou_spin, 1), (w.evaluate_button, 1), (w.cancel_button, 1),
+                 (w.progress, 2)),
+                ((w._threshold_caption, 1), (w.slider, 3), (w.threshold_label, 1), (w.best_button, 1)),
+                ((w.counts_label, 4), (w.export_plot_button, 1), (w.export_csv_button, 1)),
+                ((w.status, 6),))
+        for r, row in enumerate(rows):
+            c = 0
+            for widget, span in row:
+                yield widget, r, c, span
+                c += span
+
+    def _arrange(self, wide: bool, tall: bool = True) -> None:
+        """Controls as a column beside the tabs (wide) or compact rows above them (narrow); the plots
+        side by side (wide), one above the other (narrow and tall), or as two tabs (narrow and short,
+        where stacking would squeeze the axes to "...")."""
+        self._place_charts("side" if wide else "stacked" if tall else "tabs")
+        if wide == self._wide:
+            return
+        self._wide = wide
+        grid = self._grid
+        while grid.count():
+            grid.takeAt(0)
+        for r in range(grid.rowCount()):
+            grid.setRowStretch(r, 0)
+        for c in range(grid.columnCount()):
+            grid.setColumnStretch(c, 0)
+        for widget, r, c, span in self._places(wide):
+            grid.addWidget(widget, r, c, 1, span)
+        if wide:
+            grid.setRowStretch(9, 1)  # the export buttons at the foot of the column
+            grid.setColumnStretch(1, 1)
+        else:
+            for c in (1, 2, 3):
+                grid.setColumnStretch(c, 1)
+        self._box.setDirection(QBoxLayout.LeftToRight if wide else QBoxLayout.TopToBottom)
+        self._summary_box.setDirection(QBoxLayout.LeftToRight if wide else QBoxLayout.TopToBottom)
+        self._summary_box.setDirection(QBoxLayout.LeftToRight if wide else QBoxLayout.TopToBottom)
+        self._confusion_split.setOrientation(Qt.Horizontal if wide else Qt.Vertical)
+        self._curve_side.setMaximumWidth(200 if wide else 150)
+        self._curve_split.setSizes([200 if wide else 150, 100000])  # the plots take the rest, no gap
+        scroll = self._box.itemAt(0).widget()
+        if wide:
+            scroll.setFixedWidth(CONTROLS_WIDTH)
+            scroll.setMinimumHeight(0)
+            scroll.setMaximumHeight(16777215)
+        else:
+            scroll.setMinimumWidth(0)
+            scroll.setMaximumWidth(16777215)
+        self._fit_controls_height()
+
+    def _place_charts(self, mode: str) -> None:
+        if mode == getattr(self, "_charts_mode", None):
+            return
+        self._charts_mode = mode
+        if mode == "tabs":
+            self._chart_tabs.addTab(self.pr_chart, "Precision-recall")
+            self._chart_tabs.addTab(self.f1_chart, "F1 against confidence")
+            self._chart_stack.setCurrentWidget(self._chart_tabs)
+            return
+        self._charts.insertWidget(0, self.pr_chart)
+        self._charts.insertWidget(1, self.f1_chart)
+        self.pr_chart.show()
+        self.f1_chart.show()
+        side = mode == "side"
+        self._charts.setOrientation(Qt.Horizontal if side else Qt.Vertical)
+        # Stacked, the precision-recall plot gets five eighths of the height; side by side, halves.
+        self._charts.setStretchFactor(0, 1 if side else 5)
+        self._charts.setStretchFactor(1, 1 if side else 3)
+        self._charts.setSizes([3000, 3000] if side else [5000, 3000])
+        self._chart_stack.setCurrentWidget(self._charts)
+
+    def _fit_controls_height(self) -> None:
+        """Above the tabs, the controls are as tall as their text needs (a status line that wraps to a
+        second line makes them taller): never a scroll bar over half a sentence."""
+        scroll = self._box.itemAt(0).widget()
+        if self._wide:
+            return
+        box = scroll.widget()
+        width = max(scroll.viewport().width(), 100)
+        height = box.layout().heightForWidth(width) if box.layout().hasHeightForWidth() else -1
+        scroll.setFixedHeight(max(height, box.sizeHint().height()) + 4)
+
+    def _fit_class_columns(self) -> None:
+        """Every per-class column at the width its text needs, the class names taking what is left; in a
+        dock too narrow for all of them, the least used go (NARROW_DROP order) rather than eliding the
+        figures to "0..." or scrolling sideways."""
+        t = self.class_table
+        n = t.columnCount()
+        if not n:
+            return
+        fm, pad = t.fontMetrics(), 14
+        header = t.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.Interactive)
+        header.setStretchLastSection(False)
+        names = [str(t.model().headerData(c, Qt.Horizontal) or "") for c in range(n)]  # (None while filling)
+        need = []
+        for c in range(n):
+            texts = [names[c]] + [t.item(r, c).text() for r in range(t.rowCount()) if t.item(r, c) is not None]
+            need.append(max(fm.horizontalAdvance(x) for x in texts) + pad)
+        room = t.viewport().width() - 2
+        shown = list(range(n))
+        for name in NARROW_DROP:
+            if sum(need[c] for c in shown) <= room:
+                break
+            if name in names:
+                shown.remove(names.index(name))
+        for c in range(n):
+            t.setColumnHidden(c, c not in shown)
+        spare = max(0, room - sum(need[c] for c in shown))
+        for c in shown:
+            t.setColumnWidth(c, need[c] + (spare if c == 0 else 0))
+        hidden = [names[c] for c in range(n) if c not in shown]
+        header.setToolTip("Hidden in this narrow dock (widen it, or export the table): " + ", ".join(hidden)
+                          if hidden else "")
+
+    def eventFilter(self, obj, ev) -> bool:
+        grid = getattr(self, "_grid", None)  # filters are installed while the panel is being built
+        if ev.type() == QEvent.LayoutRequest and grid is not None and obj is grid.parentWidget():
+            self._fit_controls_height()
+        elif ev.type() == QEvent.Resize and grid is not None and obj is self.class_table.viewport():
+            self._fit_class_columns()
+        return super().eventFilter(obj, ev)
 
     def resizeEvent(self, ev) -> None:
         super().resizeEvent(ev)
         # Decide by the room the dock gives (the scroll area's viewport around this panel), not by
         # this panel's own size, which its current layout's minimum may hold wider than the dock.
         room = self.parentWidget() if self.parentWidget() is not None else self
-        wide = room.width() >= room.height()
-        self._box.setDirection(QBoxLayout.LeftToRight if wide else QBoxLayout.TopToBottom)
-        self._charts.setOrientation(Qt.Horizontal if wide else Qt.Vertical)
-        scroll = self._box.itemAt(0).widget()
-        if wide:
-            scroll.setFixedWidth(CONTROLS_WIDTH)
-            scroll.setMaximumHeight(16777215)
-        else:
-            scroll.setMinimumWidth(0)
-            scroll.setMaximumWidth(16777215)
-            scroll.setMaximumHeight(scroll.widget().sizeHint().height() + 4)
+        self._arrange(room.width() >= 1.6 * room.height(), room.height() >= STACK_HEIGHT)
 
     def _controls(self) -> QWidget:
         box = QWidget()
-        col = QVBoxLayout(box)
-        col.setContentsMargins(0, 0, 4, 0)
-        col.setSpacing(4)
-        rows = ((QLabel("Run"), self.run_combo), (self.type_combo, self.split_combo),
-                (QLabel("Match IoU"), self.iou_spin), (self.evaluate_button, self.cancel_button),
-                (self.progress,), (QLabel("Threshold"), self.slider), (self.threshold_label, self.best_button),
-                (self.counts_label,), (self.status,))
-        for widgets in rows:
-            row = QHBoxLayout()
-            for w in widgets:
-                row.addWidget(w, 1 if w in (self.run_combo, self.slider, self.status, self.counts_label) else 0)
-            col.addLayout(row)
-        col.addStretch(1)
-        row = QHBoxLayout()
-        row.addWidget(self.export_plot_button)
-        row.addWidget(self.export_csv_button)
-        col.addLayout(row)
+        self._grid = QGridLayout(box)
+        self._grid.setContentsMargins(0, 0, 4, 0)
+        self._grid.setHorizontalSpacing(4)
+        self._grid.setVerticalSpacing(3)
+        for label in (self.status, self.counts_label):
+            label.setMinimumWidth(60)
+        box.installEventFilter(self)  # a status that wraps anew refits the controls' height
         scroll = QScrollArea()
         scroll.setWidget(box)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        scroll.setFixedWidth(CONTROLS_WIDTH)
         return scroll
 
     def sizeHint(self) -> QSize:
-        return QSize(1000, 320)  # what a bottom dock opens at: the plots get about 260 px
+        return QSize(560, 640)  # a side dock: compact controls on top, the plots stacked
 
     def _summary_tab(self) -> QWidget:
         self.stats_table = QTableWidget()
@@ -154,11 +267,13 @@ class EvaluationLayout:
             t.setSelectionBehavior(QTableWidget.SelectRows)
             t.verticalHeader().setDefaultSectionSize(t.fontMetrics().height() + 6)
         self.stats_table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.class_table.setHorizontalScrollBarPolicy(Qt.ScrollBarAsNeeded)
+        self.class_table.viewport().installEventFilter(self)  # columns refit to the room
         w = QWidget()
-        row = QHBoxLayout(w)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.stats_table, 0)
-        row.addWidget(self.class_table, 1)
+        self._summary_box = QBoxLayout(QBoxLayout.LeftToRight, w)  # stacked in a narrow dock
+        self._summary_box.setContentsMargins(0, 0, 0, 0)
+        self._summary_box.addWidget(self.stats_table, 0, Qt.AlignLeft | Qt.AlignTop)
+        self._summary_box.addWidget(self.class_table, 1)
         return w
 
     def _curves_tab(self) -> QWidget:
@@ -179,6 +294,11 @@ class EvaluationLayout:
         charts = self._charts = QSplitter(Qt.Horizontal)  # side by side: the height goes to the plots
         charts.addWidget(self.pr_chart)
         charts.addWidget(self.f1_chart)
+        self._chart_tabs = QTabWidget()
+        self._chart_tabs.setDocumentMode(True)
+        self._chart_stack = QStackedWidget()
+        self._chart_stack.addWidget(charts)
+        self._chart_stack.addWidget(self._chart_tabs)
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
@@ -194,10 +314,12 @@ class EvaluationLayout:
         buttons.addWidget(self.mean_only_button)
         ll.addLayout(buttons)
         left.setMaximumWidth(200)
-        split = QSplitter(Qt.Horizontal)
+        self._curve_side = left
+        split = self._curve_split = QSplitter(Qt.Horizontal)
         split.addWidget(left)
-        split.addWidget(charts)
-        split.setStretchFactor(1, 3)
+        split.addWidget(self._chart_stack)
+        split.setStretchFactor(0, 0)
+        split.setStretchFactor(1, 1)
         return split
 
     def _class_keys(self) -> list[int]:
@@ -213,7 +335,7 @@ class EvaluationLayout:
         rl = QVBoxLayout(right)
         rl.addWidget(self.cell_label)
         rl.addWidget(self.cell_view, 1)
-        split = QSplitter(Qt.Horizontal)
+        split = self._confusion_split = QSplitter(Qt.Horizontal)  # stacked in a narrow dock
         split.addWidget(self.heatmap)
         split.addWidget(right)
         split.setStretchFactor(0, 3)

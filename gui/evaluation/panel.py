@@ -11,8 +11,7 @@ import time
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QFileDialog, QHeaderView,
-                               QListWidgetItem, QMessageBox, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QListWidgetItem, QMessageBox, QWidget)
 
 from engine.evaluation.matching import outcome_table, outcomes_to_table
 from engine.evaluation.report import EvaluationReport, evaluate_project_report
@@ -178,9 +177,7 @@ class EvaluationPanel(EvaluationLayout, QWidget):
         fill_table(self.class_table, CLASS_SHORT, rows)
         for i, text in enumerate(CLASS_HEADERS):
             self.class_table.horizontalHeaderItem(i).setToolTip(text)
-        header = self.class_table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.Stretch)  # the columns share the width: no scroll bar
-        header.setSectionResizeMode(0, QHeaderView.ResizeToContents)
+        self._fit_class_columns()
         self.class_list.blockSignals(True)
         self.class_list.clear()
         for key, name in [(ALL, "All classes (mean)")] + list(zip(coco.cat_ids, coco.cat_names)):
@@ -212,6 +209,8 @@ class EvaluationPanel(EvaluationLayout, QWidget):
         self.stats_table.resizeColumnsToContents()
         t = self.stats_table
         t.setFixedWidth(sum(t.columnWidth(c) for c in range(t.columnCount())) + 2 * t.frameWidth() + 2)
+        t.setFixedHeight(t.horizontalHeader().height() + sum(t.rowHeight(r) for r in range(t.rowCount()))
+                         + 2 * t.frameWidth() + 2)  # six rows, never scrolled; the class table takes the rest
 
     def chosen_classes(self) -> list[int]:
         return [self.class_list.item(i).data(Qt.UserRole) for i in range(self.class_list.count())

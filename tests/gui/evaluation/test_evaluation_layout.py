@@ -30,12 +30,24 @@ def small_screen(qtbot, small_project, settings_dir):  # noqa: F811 - the fixtur
 def test_the_pr_plot_is_at_least_250_px_high_with_the_dock_open(qtbot, small_screen):
     win, panel, _ = small_screen
     dock = win.findChild(QDockWidget, "evaluation")
-    assert dock.isVisible() and dock.height() <= 0.45 * win.height()  # the dock leaves the canvas most
+    assert dock.isVisible() and win.dockWidgetArea(dock) == Qt.RightDockWidgetArea
+    assert win.canvas.height() >= 0.6 * win.height()  # the canvas keeps most of the window
+    assert win.canvas.width() >= 0.3 * win.width()
     panel.tabs.setCurrentIndex(1)
     qtbot.waitUntil(lambda: panel.pr_chart.isVisible())
     qtbot.wait(50)
-    assert panel.pr_chart.height() >= 250 and panel.f1_chart.height() >= 250
-    assert panel.pr_chart.width() >= 250
+    assert panel.pr_chart.isVisible() and panel.pr_chart.height() >= 250 and panel.pr_chart.width() >= 250
+    if not panel.f1_chart.isVisible():  # too short to stack both at their size: the F1 plot is a tab away
+        panel._chart_tabs.setCurrentWidget(panel.f1_chart)
+        qtbot.wait(50)
+    assert panel.f1_chart.isVisible() and panel.f1_chart.height() >= 250 and panel.f1_chart.width() >= 250
+    scroll = dock.widget()  # the dock's scroll area never scrolls: everything fits the dock
+    assert not scroll.horizontalScrollBar().isVisible() and not scroll.verticalScrollBar().isVisible()
+    for button in (panel.evaluate_button, panel.best_button, panel.export_csv_button):
+        assert button.isVisible() and button.width() >= button.minimumSizeHint().width()
+    controls = panel.status.parentWidget().parentWidget().parentWidget()  # the controls' scroll area
+    assert not controls.verticalScrollBar().isVisible()  # the whole status sentence shows
+    assert panel.status.height() >= panel.status.heightForWidth(panel.status.width())
 
 
 def test_the_summary_fits_without_scrolling_sideways_and_never_says_nan(qtbot, small_screen):
@@ -45,6 +57,11 @@ def test_the_summary_fits_without_scrolling_sideways_and_never_says_nan(qtbot, s
     qtbot.wait(50)
     for table in (panel.stats_table, panel.class_table):
         assert not table.horizontalScrollBar().isVisible()
+    t, fm = panel.class_table, panel.class_table.fontMetrics()
+    shown = [c for c in range(t.columnCount()) if not t.isColumnHidden(c)]
+    assert {0, 1, 2, t.columnCount() - 2, t.columnCount() - 1} <= set(shown)  # class, AP, AP50, the counts
+    for c in shown:  # no figure elided to "0..."
+        assert all(t.columnWidth(c) >= fm.horizontalAdvance(t.item(r, c).text()) + 6 for r in range(t.rowCount()))
     names = [panel.stats_table.item(r, c).text() for r in range(6) for c in (0, 2)]
     assert names[:4] == ["AP", "AR@1", "AP50", "AR@10"]
     assert "IoU=0.50:0.95" in panel.stats_table.item(0, 0).toolTip()
