@@ -86,13 +86,18 @@ class EngineBridge(QObject):
         self._worker.failed.connect(self._on_failed)
         self._worker.progress.connect(self._on_progress)
         self._worker.busy.connect(self._on_busy)
-        self._worker.described.connect(self.capabilities)
+        self.last_capabilities: dict | None = None  # the engine's latest answer, for late listeners
+        self._worker.described.connect(self._on_described)
         self._running_batch = 0
         self._stopped = False
         app = QCoreApplication.instance()
         if app is not None:  # quitting without closing the window must not leave the thread running
             app.aboutToQuit.connect(self.shutdown)
         self._thread.start()
+
+    def _on_described(self, caps: dict) -> None:
+        self.last_capabilities = caps
+        self.capabilities.emit(caps)
 
     # ---- requests ------------------------------------------------------------------------------
     def _next(self) -> int:

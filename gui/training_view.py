@@ -275,9 +275,16 @@ class TrainingView(QWidget):
 
 
 def install(ctx: FeatureContext) -> LazyPanel:
-    """The Training dock; its view (whose model list imports torch) is built when first shown."""
+    """The Training dock, built when first shown; its model list is the engine thread's answer."""
     def build() -> TrainingView:
         view = TrainingView(ctx.services.optional("model"))
+        engine = ctx.services.optional("engine")
+        if engine is not None:
+            engine.capabilities.connect(lambda caps: view.form.set_models(caps.get("models", [])))
+            if engine.last_capabilities is not None:
+                view.form.set_models(engine.last_capabilities.get("models", []))
+            else:
+                engine.describe_engine()
         ctx.session.project_opened.connect(view.set_store)
         ctx.session.project_closing.connect(lambda _store: view.set_store(None))
         ctx.host.add_shutdown_hook(view.shutdown)
@@ -290,4 +297,4 @@ def install(ctx: FeatureContext) -> LazyPanel:
     return panel
 
 
-FEATURE = Feature("training", install, optional=("model",))
+FEATURE = Feature("training", install, optional=("model", "engine"))

@@ -65,13 +65,14 @@ def task_of(model_name: str) -> str:
     return "detection"
 
 
-def family_defaults(model_name: str, pretrained: bool) -> dict[str, Any]:
+def family_defaults(model_name: str, pretrained: bool, task: str | None = None) -> dict[str, Any]:
     """Options that work for a family of models on a small data set (overridable one by one).
 
     Training from random weights wants AdamW and more epochs; fine-tuning wants SGD with a small
-    learning rate and, for the first epochs, a frozen backbone so new heads do not wreck it.
+    learning rate and, for the first epochs, a frozen backbone so new heads do not wreck it. `task`
+    when the caller knows it (the window does, from the engine's answer: no registry import there).
     """
-    task = task_of(model_name)
+    task = task or task_of(model_name)
     d: dict[str, Any] = {}
     compact = "_compact" in model_name  # engine/compact.py: built for CPUs and random starts
     small = compact or "320" in model_name or model_name.startswith("ssdlite")

@@ -14,22 +14,17 @@ RECOMMENDED = "fcos_compact_fpn"  # fastest to train from scratch on a CPU
 SOURCES = (("random", "Random (from scratch)"), ("default", "torchvision weights"), ("checkpoint", "Checkpoint file…"))
 
 
-def trainable_models() -> list[tuple[str, str, bool]]:
-    """(name, description, has published weights) of every registry model."""
-    from engine.registry import SPECS
-    return [(n, s.description or n, s.has_weights) for n, s in SPECS.items()]
-
-
 class TrainForm(QWidget):
+    """The model list comes from the engine thread's answer (`set_models`, the engine's `capabilities`),
+    never from importing the registry here: that would import torch on the GUI thread."""
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         form = QFormLayout(self)
         self.model_combo = QComboBox()
+        self.model_combo.setPlaceholderText("Asking the engine which models exist...")
         self._published: dict[str, bool] = {}
-        for name, desc, published in trainable_models():
-            self.model_combo.addItem(name, name)
-            self.model_combo.setItemData(self.model_combo.count() - 1, desc, 3)  # tooltip role
-            self._published[name] = published
+        self._tasks: dict[str, str] = {}
         self.source_combo = QComboBox()
         for key, text in SOURCES:
             self.source_combo.addItem(text, key)
@@ -86,9 +81,22 @@ class TrainForm(QWidget):
         self.augment.setChecked(True)
         self.model_combo.currentIndexChanged.connect(self.apply_defaults)
         self.source_combo.currentIndexChanged.connect(self.apply_defaults)
-        i = self.model_combo.findData(RECOMMENDED)
-        self.model_combo.setCurrentIndex(max(i, 0))
         self.set_splits(["train", "val"])
+        self.apply_defaults()
+
+    def set_models(self, models: list[dict]) -> None:
+        """The engine's models ({name, task, description, has_weights}); keeps the chosen one, else
+        preselects the one fastest to train on a CPU."""
+        current = self.model_combo.currentData() or RECOMMENDED
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        for m in models:
+            self.model_combo.addItem(m["name"], m["name"])
+            self.model_combo.setItemData(self.model_combo.count() - 1, m.get("description") or m["name"], 3)
+            self._published[m["name"]] = bool(m.get("has_weights", True))
+            self._tasks[m["name"]] = m.get("task", "detection")
+        self.model_combo.setCurrentIndex(max(self.model_combo.findData(current), 0) if models else -1)
+        self.model_combo.blockSignals(False)
         self.apply_defaults()
 
     @staticmethod
@@ -121,14 +129,17 @@ class TrainForm(QWidget):
 
     def apply_defaults(self) -> None:
         """The family's sensible defaults for the chosen model and starting weights."""
+        name = self.model_combo.currentData()
+        if name is None:  # the engine has not answered yet
+            return
         offer_choice(self.source_combo, self.source_combo.findData("default"),
-                     self._published.get(self.model_combo.currentData(), True),
+                     self._published.get(name, True),
                      "This model has no published weights; it trains from random weights or from a checkpoint.",
                      self.source_combo.findData("random"))
         key = self.source_combo.currentData()
         for w in self._ck_widgets:
             w.setVisible(key == "checkpoint")
-        d = {**TrainOptions().to_dict(), **family_defaults(self.model_combo.currentData(), key != "random")}
+        d = {**TrainOptions().to_dict(), **family_defaults(name, key != "random", self._tasks.get(name))}
         self.epochs.setValue(d["epochs"])
         self.batch.setValue(d["batch_size"])
         self.image_size.setValue(d["image_size"])

@@ -13,7 +13,23 @@ def _window(qtbot, demo_project):
     win.resize(1280, 800)  # the size these tests' coordinates assume
     qtbot.addWidget(win)
     win.open_project(Store.open(demo_project, create=False))
+    form = win.feature("training").form  # its model list is the engine thread's answer
+    qtbot.waitUntil(lambda: form.model_combo.count() > 0, timeout=120000)
     return win
+
+
+def test_building_the_training_dock_never_imports_torch_on_the_gui_thread():
+    import subprocess
+    import sys
+    code = ("import sys; from PySide6.QtWidgets import QApplication; app = QApplication([]); "
+            "from gui.training_view import TrainingView; v = TrainingView(); "
+            "v.form.set_models([{'name': 'fcos_compact_fpn', 'task': 'detection', 'has_weights': False}]); "
+            "print(sorted(m for m in ('torch', 'torchvision', 'engine.registry') if m in sys.modules), "
+            "v.form.epochs.value())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[:2] == ["[]", "100"], out.stdout  # the family defaults without the registry
 
 
 def test_form_fills_family_defaults_and_builds_the_command(qtbot, demo_project, settings_dir):
