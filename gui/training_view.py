@@ -250,7 +250,8 @@ class TrainingView(QWidget):
 
     def _update_controls(self) -> None:
         running = self.process.is_running()
-        self.start_button.setEnabled(not running and self.project_root is not None)
+        self.start_button.setEnabled(not running and self.project_root is not None
+                                     and self.form.model_combo.currentData() is not None)
         self.stop_button.setEnabled(running and not self._stopping)
         run = self.runs.selected_run()
         self.use_button.setEnabled(run is not None and run.usable_checkpoint is not None)
@@ -280,9 +281,12 @@ def install(ctx: FeatureContext) -> LazyPanel:
         view = TrainingView(ctx.services.optional("model"))
         engine = ctx.services.optional("engine")
         if engine is not None:
-            engine.capabilities.connect(lambda caps: view.form.set_models(caps.get("models", [])))
+            def offer(caps: dict) -> None:
+                view.form.set_models(caps.get("models", []))
+                view._update_controls()
+            engine.capabilities.connect(offer)
             if engine.last_capabilities is not None:
-                view.form.set_models(engine.last_capabilities.get("models", []))
+                offer(engine.last_capabilities)
             else:
                 engine.describe_engine()
         ctx.session.project_opened.connect(view.set_store)

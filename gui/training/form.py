@@ -82,6 +82,7 @@ class TrainForm(QWidget):
         self.model_combo.currentIndexChanged.connect(self.apply_defaults)
         self.source_combo.currentIndexChanged.connect(self.apply_defaults)
         self.set_splits(["train", "val"])
+        self._set_fields_enabled(False)
         self.apply_defaults()
 
     def set_models(self, models: list[dict]) -> None:
@@ -97,7 +98,14 @@ class TrainForm(QWidget):
             self._tasks[m["name"]] = m.get("task", "detection")
         self.model_combo.setCurrentIndex(max(self.model_combo.findData(current), 0) if models else -1)
         self.model_combo.blockSignals(False)
+        self._set_fields_enabled(bool(models))
         self.apply_defaults()
+
+    def _set_fields_enabled(self, on: bool) -> None:
+        """Until the engine has listed its models, the fields (not yet the model's defaults) are off."""
+        for w in self.findChildren(QWidget):
+            if w is not self.model_combo and w.parentWidget() is self:
+                w.setEnabled(on)
 
     @staticmethod
     def _spin(lo: int, hi: int, step: int = 1) -> QSpinBox:
