@@ -85,7 +85,7 @@ class EvaluationLayout:
         self.export_csv_button = QPushButton("Export table...")
         csv_menu = QMenu(self)
         for key, text in (("classes", "Per-class table"), ("summary", "Summary (12 stats)"),
-                          ("confusion", "Confusion matrix"), ("errors", "Error list")):
+                          ("confusion", "Confusion matrix"), ("errors", "Error list"), ("tide", "TIDE errors")):
             csv_menu.addAction(text, lambda k=key: self._ask_export_csv(k))
         self.export_csv_button.setMenu(csv_menu)
 
@@ -269,10 +269,21 @@ class EvaluationLayout:
         self.stats_table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         self.class_table.setHorizontalScrollBarPolicy(Qt.ScrollBarAsNeeded)
         self.class_table.viewport().installEventFilter(self)  # columns refit to the room
+        self.tide_table = QTableWidget()  # TIDE: what kind of mistake costs how much AP
+        self.tide_table.verticalHeader().setVisible(False)
+        self.tide_table.verticalHeader().setDefaultSectionSize(self.tide_table.fontMetrics().height() + 6)
+        self.tide_table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.tide_table.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        top = QWidget()
+        figures = QHBoxLayout(top)
+        figures.setContentsMargins(0, 0, 0, 0)
+        figures.addWidget(self.stats_table, 0, Qt.AlignTop)
+        figures.addWidget(self.tide_table, 0, Qt.AlignTop)
+        figures.addStretch(1)
         w = QWidget()
         self._summary_box = QBoxLayout(QBoxLayout.LeftToRight, w)  # stacked in a narrow dock
         self._summary_box.setContentsMargins(0, 0, 0, 0)
-        self._summary_box.addWidget(self.stats_table, 0, Qt.AlignLeft | Qt.AlignTop)
+        self._summary_box.addWidget(top, 0, Qt.AlignLeft | Qt.AlignTop)
         self._summary_box.addWidget(self.class_table, 1)
         return w
 

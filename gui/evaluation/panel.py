@@ -19,7 +19,7 @@ from engine.evaluation.report import EvaluationReport, evaluate_project_report
 from ..jobs import Job
 from .layout import ALL, CLASS_HEADERS, CLASS_SHORT, CONTROLS_WIDTH, SPLITS, EvaluationLayout  # noqa: F401
 from .export import export_widget
-from .tables import ERROR_COLUMNS, ErrorsModel, fill_table, table_rows, write_csv
+from .tables import ERROR_COLUMNS, ERROR_KINDS, ErrorsModel, fill_table, fill_tide, table_rows, write_csv
 
 
 
@@ -148,7 +148,7 @@ class EvaluationPanel(EvaluationLayout, QWidget):
 
     # ---- showing a result ------------------------------------------------------------------------
     def _clear_results(self) -> None:
-        for t in (self.stats_table, self.class_table):
+        for t in (self.stats_table, self.class_table, self.tide_table):
             t.clear()
             t.setRowCount(0)
         self.class_list.clear()
@@ -171,6 +171,7 @@ class EvaluationPanel(EvaluationLayout, QWidget):
                             f"AP50 {coco.stats[1]:.3f}.")
         self.status.setText(f"{self.status.text()} Scored: {report.image_set_short}.")  # a run may cover few images
         self._fill_stats(coco)
+        fill_tide(self.tide_table, report.tide)
         rows = [[r["name"], r["ap"], r["ap50"], r["ap75"], r["ar"], r["ap_small"], r["ap_medium"], r["ap_large"],
                  r["voc_ap"], r["voc_ap11"], r["best_f1"], r["best_threshold"], int(r["num_gt"]),
                  int(r["num_dt"])] for r in report.class_rows()]
@@ -335,6 +336,11 @@ class EvaluationPanel(EvaluationLayout, QWidget):
             return ["label \\ predicted"] + names, [[names[i]] + [str(int(v)) for v in cm[i]] for i in range(len(cm))]
         if which == "errors":
             return [h for _, h in ERROR_COLUMNS], self.errors_model.rows_as_text()
+        if which == "tide":
+            t = self.report.tide
+            if t is None:
+                return ["error", "count", "dAP"], []
+            return ["error", "count", "dAP"], [[k, str(t.counts[k]), f"{t.dap[k]:.4f}"] for k in ERROR_KINDS]
         raise ValueError(which)
 
     def export_csv(self, which: str, path) -> None:

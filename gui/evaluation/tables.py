@@ -11,6 +11,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtWidgets import QTableWidget, QTableWidgetItem
 
 from annotations.imageio import atomic_write_text
+from engine.evaluation.tide import ERROR_KINDS
 
 ERROR_COLUMNS = (("kind", "Kind"), ("reason", "Reason"), ("file_name", "Image"), ("class", "Class"),
                  ("score", "Score"), ("iou", "IoU"), ("pred_id", "Prediction"), ("gt_id", "Label"))
@@ -173,3 +174,47 @@ def write_csv(path, headers: list[str], rows: list[list[str]]) -> None:
     w.writerow(headers)
     w.writerows(rows)
     atomic_write_text(path, buf.getvalue())
+
+
+TIDE_TIPS = {
+    "classification": "Overlaps a label of another class (IoU >= the match IoU): right place, wrong class",
+    "localisation": "Right class, poorly placed: best IoU with a label of its class between the background "
+                    "IoU and the match IoU",
+    "both": "Wrong class and poorly placed",
+    "duplicate": "Right class and place, but another prediction already matched that label",
+    "background": "Covers no label (IoU with every label at most the background IoU)",
+    "missed": "A label that no prediction found, not even wrongly",
+}
+
+
+def fill_tide(table: QTableWidget, tide) -> None:
+    """The TIDE breakdown: each kind of error, how many, and the AP points that fixing every one of
+    them would add back (the biggest in bold). Empty when the evaluation has none (segmentation)."""
+    if tide is None:
+        table.clear()
+        table.setRowCount(0)
+        table.hide()
+        return
+    rows = [[kind, int(tide.counts[kind]), float(tide.dap[kind])] for kind in ERROR_KINDS]
+    fill_table(table, ["Error (TIDE)", "Count", "dAP"], rows)
+    table.setSortingEnabled(False)
+    worst = max(range(len(rows)), key=lambda r: rows[r][2])
+    for r, kind in enumerate(ERROR_KINDS):
+        table.item(r, 0).setToolTip(TIDE_TIPS[kind])
+        if rows[worst][2] > 0 and r == worst:
+            for c in range(3):
+                font = table.item(r, c).font()
+                font.setBold(True)
+                table.item(r, c).setFont(font)
+    for c, tip in enumerate((f"TIDE at IoU {tide.pos_thr:.2f} (background below {tide.bg_thr:.2f})",
+                             "How many predictions (or labels, for missed) made this error",
+                             f"AP{int(round(tide.pos_thr * 100))} points that fixing every error of this kind "
+                             f"adds back (TIDE's AP here: {tide.ap:.2f})")):
+        table.horizontalHeaderItem(c).setToolTip(tip)
+    for r in range(len(rows)):  # dAP in AP points, as TIDE reports them
+        table.item(r, 2).setText(f"{rows[r][2]:.2f}")
+    table.resizeColumnsToContents()
+    table.setFixedWidth(sum(table.columnWidth(c) for c in range(3)) + 2 * table.frameWidth() + 2)
+    table.setFixedHeight(table.horizontalHeader().height() + sum(table.rowHeight(r) for r in range(len(rows)))
+                         + 2 * table.frameWidth() + 2)
+    table.show()

@@ -111,3 +111,26 @@ def test_in_a_tall_narrow_dock_the_controls_go_on_top_and_the_plots_stack(qtbot)
     qtbot.wait(50)
     assert panel.tabs.x() > panel.evaluate_button.mapTo(panel, panel.evaluate_button.rect().topLeft()).x()
     assert panel.pr_chart.x() < panel.f1_chart.x() and panel.pr_chart.height() >= 250
+
+
+def test_the_summary_shows_the_tide_breakdown_beside_the_figures(qtbot, small_screen):
+    """small_project by design: image 2's b predicted as a (classification), image 3's prediction on
+    an empty image (background), image 4's label that nothing finds (missed)."""
+    _, panel, _ = small_screen
+    panel.tabs.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: panel.tide_table.isVisible())
+    t = panel.tide_table
+    shown = {t.item(r, 0).text(): (int(t.item(r, 1).text()), float(t.item(r, 2).text())) for r in range(t.rowCount())}
+    assert {k: v[0] for k, v in shown.items()} == {"classification": 1, "localisation": 0, "both": 0,
+                                                   "duplicate": 0, "background": 1, "missed": 1}
+    tide = panel.report.tide
+    assert all(abs(shown[k][1] - tide.dap[k]) < 0.006 for k in shown)  # dAP as the engine computed it
+    assert max(tide.dap.values()) > 0
+    worst = max(shown, key=lambda k: shown[k][1])
+    assert t.item([t.item(r, 0).text() for r in range(t.rowCount())].index(worst), 0).font().bold()
+    assert not t.horizontalScrollBar().isVisible() and not t.verticalScrollBar().isVisible()
+    s = panel.stats_table  # side by side with the 12 figures, both whole
+    assert t.y() == s.y() and t.x() >= s.x() + s.width()
+    assert t.x() + t.width() <= panel.class_table.x() + panel.class_table.width() + 2
+    header, rows = panel.csv_table("tide")
+    assert header == ["error", "count", "dAP"] and [r[1] for r in rows] == ["1", "0", "0", "0", "1", "1"]
