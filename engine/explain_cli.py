@@ -96,7 +96,7 @@ def _run_image(args) -> int:
         return _error("--target-index goes alone (not with --target-box or --target-class)")
     params = _params(args.param)
     box = _box(args.target_box) if args.target_box else None
-    get_method(args.method)
+    get_method(args.method).check_params(dict(params))  # every parameter checked before the model runs
     image = read_rgb(args.image)
     loaded = load_model(args.model, args.weights, args.device)
     model = Explainable.from_loaded(loaded)

@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from ..baselines import BASELINES
 from ..errors import ExplainError, unknown
 from ..model import Explainable
 from ..progress import Steps
@@ -63,7 +64,11 @@ class Method:
         if bad:
             known = ", ".join(self.defaults) or "none"
             raise ExplainError(f"{self.name} has no parameter {', '.join(bad)} (its parameters: {known})")
-        return {**self.defaults, **params}
+        full = {**self.defaults, **params}
+        if "baseline" in full:  # checked before any pass runs, like every other parameter
+            if full["baseline"] not in BASELINES:
+                raise ExplainError(f"Unknown baseline {full['baseline']!r} (one of: {', '.join(BASELINES)})")
+        return full
 
     def passes(self, ctx: Context) -> Cost:
         return Cost(1, 1)
