@@ -17,6 +17,8 @@ they look at them as labels); it is the same array as `iou` when a bucket has no
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+
 import numpy as np
 from pycocotools import mask as mask_utils
 
@@ -27,19 +29,26 @@ MAX_BUCKET_CELLS = 1 << 21  # predictions x labels x images per bucket
 
 @dataclass
 class Bucket:
+    """Rows are images with falling numbers of predictions, so the rows with a prediction of rank
+    k are the first `active[k]`: a pass over rank k works on slices, not copies."""
     rows: np.ndarray  # image index (into Pairs.images) of each row
     pidx: np.ndarray  # B x Dm: prediction index (eval order), -1 = padding
     gidx: np.ndarray  # B x Gm: label index, -1 = padding
     iou: np.ndarray  # B x Dm x Gm, 0 at padding
     plain: np.ndarray
 
-    @property
+    @cached_property
     def pvalid(self) -> np.ndarray:
         return self.pidx >= 0
 
-    @property
+    @cached_property
     def gvalid(self) -> np.ndarray:
         return self.gidx >= 0
+
+    @cached_property
+    def active(self) -> np.ndarray:
+        """active[k]: the number of rows with a prediction of rank k (they come first)."""
+        return self.pvalid.sum(0)
 
 
 @dataclass
@@ -158,6 +167,7 @@ def _buckets(pairs: Pairs, gt: dict, dt: list[dict], cols: Columns) -> list[Buck
     for key in np.unique(np.stack([dm, gm], 1), axis=0):
         d, g = int(key[0]), int(key[1])
         group = both[(dm == d) & (gm == g)]
+        group = group[np.argsort(-n_p[group], kind="stable")]  # see Bucket
         step = max(1, MAX_BUCKET_CELLS // (d * g))
         for s in range(0, len(group), step):
             rows = group[s:s + step]
