@@ -149,14 +149,14 @@ def _bucket(pairs: Pairs, bk, pos_thr, bg_thr, max_dets, used, error, target, g_
     taken = np.zeros(gvalid.shape, bool)
     matched = np.zeros(bk.pidx.shape, bool)
     for k in range(min(bk.pidx.shape[1], max_dets)):
-        r = np.nonzero(bk.pvalid[:, k])[0]
-        if not len(r):
+        n = int(bk.active[k])  # the rows with a prediction of rank k are the first n
+        if not n:
             break
-        buf = np.where(taken[r], 0.0, cls_iou[r, k])
+        buf = np.where(taken[:n], 0.0, cls_iou[:n, k])
         j = np.argmax(buf, axis=1)
-        hit = buf[np.arange(len(r)), j] >= pos_thr
-        taken[r[hit], j[hit]] = True
-        matched[r[hit], k] = True
+        r = np.nonzero(np.take_along_axis(buf, j[:, None], 1)[:, 0] >= pos_thr)[0]
+        taken[r, j[r]] = True
+        matched[r, k] = True
     considered = bk.pvalid & (np.arange(bk.pidx.shape[1])[None, :] < max_dets)
     g_used[bk.gidx[taken]] = True
     used[bk.pidx[matched]] = 1
