@@ -99,18 +99,21 @@ def _to_rle(seg, h: int, w: int):
 
 
 def _rles(segs: list, image_of: np.ndarray, sizes: dict) -> list:
-    """Each segmentation as an RLE. Single polygons are rasterised image by image in one call
-    (the same RLEs, without a call per label); anything else one by one."""
+    """Each segmentation as an RLE. Compressed RLEs are taken as they are; single polygons are
+    rasterised in one call per image size (the same RLEs, without a call per label); anything
+    else one by one."""
     out: list = [None] * len(segs)
-    by_image: dict[int, list[int]] = {}
+    by_size: dict[tuple, list[int]] = {}
     for k, seg in enumerate(segs):
+        if type(seg) is dict and type(seg.get("counts")) is str:
+            out[k] = {"size": seg["size"], "counts": seg["counts"].encode("ascii")}
         # frPyObjects reads a list whose first entry has 4 numbers as boxes: such polygons go alone.
-        if isinstance(seg, list) and len(seg) == 1 and len(seg[0]) > 4:
-            by_image.setdefault(int(image_of[k]), []).append(k)
+        elif isinstance(seg, list) and len(seg) == 1 and len(seg[0]) > 4:
+            by_size.setdefault(tuple(sizes[int(image_of[k])]), []).append(k)
         else:
             out[k] = _to_rle(seg, *sizes[int(image_of[k])])
-    for img, ks in by_image.items():
-        for k, rle in zip(ks, mask_utils.frPyObjects([segs[k][0] for k in ks], *sizes[img])):
+    for (h, w), ks in by_size.items():
+        for k, rle in zip(ks, mask_utils.frPyObjects([segs[k][0] for k in ks], h, w)):
             out[k] = rle
     return out
 
