@@ -19,6 +19,7 @@ import numpy as np
 from . import backends
 from .columns import Columns, columns_of, read_columns
 from .inputs import IOU_TYPES, EvaluationError, check_detections, check_ground_truth, check_image_ids
+from .pairs import segm_rles
 
 DEFAULT_MAX_DETS = (1, 10, 100)
 AREAS = ("all", "small", "medium", "large")
@@ -232,7 +233,9 @@ class PendingCoco:
         # Every backend scores the subset, or all images of the ground truth, in rising id order.
         self.image_ids = self.subset if self.subset is not None else sorted(set(cols.image_ids.tolist()))
         self.backend = backend or default_backend()
-        job = (self.backend, gt, dt, iou_type, self.subset, max_dets, cols)
+        # hotcoco reads masks as RLEs: computed once here, also for the IoUs of the per-object passes.
+        self.rles = segm_rles(gt, dt, cols) if iou_type == "segm" and self.backend == "hotcoco" else None
+        job = (self.backend, gt, dt, iou_type, self.subset, max_dets, cols, self.rles)
         self._pool = self._future = self._acc = None
         if background and self.backend == "hotcoco":
             # hotcoco's Rust lets go of the interpreter lock: the per-object passes run meanwhile.
@@ -256,7 +259,8 @@ class PendingCoco:
             precision=acc.precision, recall=acc.recall, scores=acc.scores, iou_thrs=acc.iou_thrs,
             rec_thrs=acc.rec_thrs, cat_ids=acc.cat_ids, cat_names=[cat_names.get(c, str(c)) for c in acc.cat_ids],
             image_ids=acc.image_ids, max_dets=acc.max_dets, per_class=_per_class(acc, gt, cols, self.subset),
-            backend=acc.backend, seconds=time.perf_counter() - self._start, extra={"columns": cols})
+            backend=acc.backend, seconds=time.perf_counter() - self._start,
+            extra={"columns": cols, "rles": self.rles})
 
 
 def start_coco(gt: dict, dt: list[dict], iou_type: str = "bbox", image_ids=None, max_dets=DEFAULT_MAX_DETS,

@@ -118,9 +118,22 @@ def _rles(segs: list, image_of: np.ndarray, sizes: dict) -> list:
     return out
 
 
+def segm_rles(gt: dict, dt: list[dict], cols: Columns) -> tuple[list, list]:
+    """The RLE of every label (gt["annotations"] order) and every result (dt order), computed once
+    for the COCO evaluator and the IoUs here."""
+    sizes = _image_sizes(gt)
+    return (_rles([a["segmentation"] for a in gt["annotations"]], cols.g_image, sizes),
+            _rles([d["segmentation"] for d in dt], cols.d_image, sizes))
+
+
+def _image_sizes(gt: dict) -> dict:
+    return {im["id"]: (im.get("height", 0), im.get("width", 0)) for im in gt["images"]}
+
+
 def build_pairs(gt: dict, dt: list[dict], iou_type: str = "bbox", image_ids=None, difficult_ids=(),
-                columns: Columns | None = None) -> Pairs:
-    """columns: the fields already read (evaluate_coco's), else read here."""
+                columns: Columns | None = None, rles: tuple[list, list] | None = None) -> Pairs:
+    """columns: the fields already read (evaluate_coco's), else read here. rles: segm_rles'
+    answer where already computed."""
     cols = columns if columns is not None else columns_of(gt, dt)
     cats = sorted(c["id"] for c in gt["categories"])
     names = {c["id"]: c.get("name", str(c["id"])) for c in gt["categories"]}
@@ -140,7 +153,7 @@ def build_pairs(gt: dict, dt: list[dict], iou_type: str = "bbox", image_ids=None
         p_src, d_img[p_src], np.searchsorted(cat_arr, cols.d_cat[p_src]), d_score[p_src],
         g_src, a_img[g_src], cols.g_id[g_src], np.searchsorted(cat_arr, cols.g_cat[g_src]),
         cols.g_crowd[g_src], hard_labels(cols, difficult_ids)[g_src])
-    pairs.buckets = _buckets(pairs, gt, dt, cols)
+    pairs.buckets = _buckets(pairs, gt, dt, cols, rles)
     return pairs
 
 
@@ -153,7 +166,7 @@ def _bucket_size(n: np.ndarray) -> np.ndarray:
     return out
 
 
-def _buckets(pairs: Pairs, gt: dict, dt: list[dict], cols: Columns) -> list[Bucket]:
+def _buckets(pairs: Pairs, gt: dict, dt: list[dict], cols: Columns, rles) -> list[Bucket]:
     n_img = len(pairs.images)
     p_row = np.searchsorted(pairs.images, pairs.p_image)
     g_row = np.searchsorted(pairs.images, pairs.g_image)
@@ -165,7 +178,7 @@ def _buckets(pairs: Pairs, gt: dict, dt: list[dict], cols: Columns) -> list[Buck
     if not len(both):
         return []
     dm, gm = _bucket_size(n_p[both]), _bucket_size(n_g[both])
-    geometry = _Geometry(pairs, gt, dt, cols)
+    geometry = _Geometry(pairs, gt, dt, cols, rles)
     out = []
     for key in np.unique(np.stack([dm, gm], 1), axis=0):
         d, g = int(key[0]), int(key[1])
@@ -190,11 +203,14 @@ class _Geometry:
     """Boxes as arrays (IoU computed on whole buckets with pycocotools' arithmetic), or masks as
     RLEs (IoU by pycocotools, image by image)."""
 
-    def __init__(self, pairs: Pairs, gt: dict, dt: list[dict], cols: Columns):
+    def __init__(self, pairs: Pairs, gt: dict, dt: list[dict], cols: Columns, rles=None):
         self.pairs = pairs
         anns = gt["annotations"]
-        if pairs.iou_type == "segm":
-            sizes = {im["id"]: (im.get("height", 0), im.get("width", 0)) for im in gt["images"]}
+        if pairs.iou_type == "segm" and rles is not None:
+            self.g_rle = [rles[0][j] for j in pairs.g_src]
+            self.p_rle = [rles[1][i] for i in pairs.p_src]
+        elif pairs.iou_type == "segm":
+            sizes = _image_sizes(gt)
             self.p_rle = _rles([dt[i]["segmentation"] for i in pairs.p_src], pairs.p_image, sizes)
             self.g_rle = _rles([anns[j]["segmentation"] for j in pairs.g_src], pairs.g_image, sizes)
         else:

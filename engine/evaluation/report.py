@@ -136,12 +136,13 @@ def build_report(coco: CocoResult, gt: dict, dt: list[dict], dt_ids=None, diffic
     """Matching, VOC AP (on masks for segm), F1 curves and TIDE, all from one set of IoUs."""
     with gc_paused():
         parts = _per_object(gt, dt, coco.iou_type, coco.image_ids, coco.max_dets[-1], coco.extra.get("columns"),
-                            dt_ids, difficult_ids, match_iou, cancel)
+                            coco.extra.get("rles"), dt_ids, difficult_ids, match_iou, cancel)
         return _report(coco, parts, match_iou, image_set, image_set_short)
 
 
-def _per_object(gt, dt, iou_type, image_ids, top_dets, columns, dt_ids, difficult_ids, match_iou, cancel) -> tuple:
-    pairs = build_pairs(gt, dt, iou_type, image_ids, difficult_ids, columns)
+def _per_object(gt, dt, iou_type, image_ids, top_dets, columns, rles, dt_ids, difficult_ids, match_iou,
+                cancel) -> tuple:
+    pairs = build_pairs(gt, dt, iou_type, image_ids, difficult_ids, columns, rles)
     matches = match_objects(gt, dt, match_iou, iou_type, dt_ids, cancel=cancel, pairs=pairs)
     voc, voc11 = evaluate_voc_both(gt, dt, match_iou, pairs=pairs)
     tide = tide_errors(pairs, pos_thr=match_iou, max_dets=top_dets)
@@ -160,8 +161,8 @@ def _overlapped(gt: dict, dt: list[dict], iou_type, image_ids, max_dets, backend
     per-object passes at the same time; the same figures as evaluate_coco then build_report."""
     pending = start_coco(gt, dt, iou_type, image_ids, max_dets, backend)
     try:
-        parts = _per_object(gt, dt, iou_type, pending.image_ids, pending.max_dets[-1], pending.columns, dt_ids,
-                            difficult_ids, match_iou, cancel)
+        parts = _per_object(gt, dt, iou_type, pending.image_ids, pending.max_dets[-1], pending.columns,
+                            pending.rles, dt_ids, difficult_ids, match_iou, cancel)
     finally:
         coco = pending.result()  # the worker is always joined, also when a pass failed or was cancelled
     return coco, parts
