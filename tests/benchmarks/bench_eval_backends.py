@@ -3,7 +3,7 @@ app's whole evaluation (stats, per class, PR and F1 curves, per-object matching,
 JSON report), with ratios against hotcoco measured in the same run.
 
     .venv/bin/python tests/benchmarks/bench_eval_backends.py [--images 5000] [--dets 20]
-        [--segm-images 1000] [--repeat 3] [--no-pycocotools] [--no-faster]
+        [--segm-images 1000] [--repeat 3] [--no-pycocotools] [--no-faster] [--no-breakdown]
 
 Synthetic data (20 classes, about 12 labels and 20 detections per image, boxes; for segm the same
 boxes as polygons for labels and RLE masks for detections) written to temporary JSON files; every
@@ -143,7 +143,7 @@ def breakdown(gp: str, dp: str, iou_type: str) -> str:
     from engine.evaluation.curves import confidence_curves
     from engine.evaluation.inputs import gc_paused, load_json_file
     from engine.evaluation.matching import match_objects
-    from engine.evaluation.pairs import build_pairs
+    from engine.evaluation.pairs import build_pairs, segm_rles
     from engine.evaluation.tide import tide_errors
     from engine.evaluation.voc import evaluate_voc_both
 
@@ -158,8 +158,10 @@ def breakdown(gp: str, dp: str, iou_type: str) -> str:
         gt = step("JSON", lambda: load_json_file(gp, "gt"))
         dt = step("JSON", lambda: load_json_file(dp, "dt"))
         cols = step("checks+columns", lambda: read_columns(gt, dt, iou_type))
-        step("COCO evaluator", lambda: backends.run(default_backend(), gt, dt, iou_type, None, [1, 10, 100], cols))
-        pairs = step("IoUs", lambda: build_pairs(gt, dt, iou_type, None, (), cols))
+        backend = default_backend()
+        rles = step("RLEs", lambda: segm_rles(gt, dt, cols)) if iou_type == "segm" and backend == "hotcoco" else None
+        step("COCO evaluator", lambda: backends.run(backend, gt, dt, iou_type, None, [1, 10, 100], cols, rles))
+        pairs = step("IoUs", lambda: build_pairs(gt, dt, iou_type, None, (), cols, rles))
         m = step("matching", lambda: match_objects(gt, dt, 0.5, iou_type, pairs=pairs))
         step("VOC", lambda: evaluate_voc_both(gt, dt, 0.5, pairs=pairs))
         step("TIDE", lambda: tide_errors(pairs))
@@ -192,7 +194,8 @@ def bench(iou_type: str, gp: str, dp: str, args) -> None:
     whole = next(t for name, t, _ in results if name.startswith("app: whole"))
     verdict = "meets" if whole <= 1.2 * ref_t else "misses"
     print(f"  app whole / hotcoco = {whole / ref_t:.2f} (goal <= 1.2: {verdict} it)")
-    print(f"  the app's steps alone, seconds: {breakdown(gp, dp, iou_type)}")
+    if not args.no_breakdown:
+        print(f"  the app's steps alone, seconds: {breakdown(gp, dp, iou_type)}")
 
 
 def main() -> int:
@@ -203,6 +206,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-pycocotools", action="store_true", help="skip the slow oracle (stats compared to hotcoco)")
     ap.add_argument("--no-faster", action="store_true", help="skip faster-coco-eval (slow on large cases)")
+    ap.add_argument("--no-breakdown", action="store_true", help="skip timing the app's steps one by one")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         gt, dt = make_large_case(args.images, args.dets)
