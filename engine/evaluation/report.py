@@ -151,6 +151,7 @@ def _per_object(gt, dt, iou_type, image_ids, top_dets, columns, rles, dt_ids, di
 
 def _report(coco: CocoResult, parts: tuple, match_iou: float, image_set: str, image_set_short: str):
     matches, curves, voc, voc11, tide = parts
+    coco.extra.pop("rles", None)  # the masks have served; a report the window keeps need not hold them
     return EvaluationReport(coco, matches, curves, voc, voc11, match_iou, tide, image_set,
                             image_set_short or f"{len(coco.image_ids)} images")
 
