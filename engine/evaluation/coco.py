@@ -233,8 +233,10 @@ class PendingCoco:
         # Every backend scores the subset, or all images of the ground truth, in rising id order.
         self.image_ids = self.subset if self.subset is not None else sorted(set(cols.image_ids.tolist()))
         self.backend = backend or default_backend()
-        # hotcoco reads masks as RLEs: computed once here, also for the IoUs of the per-object passes.
-        self.rles = segm_rles(gt, dt, cols) if iou_type == "segm" and self.backend == "hotcoco" else None
+        # For a report, hotcoco reads the masks as RLEs computed once here for the IoUs of the
+        # per-object passes too; for the stats alone it rasterises the polygons itself (cheaper).
+        shared = background and iou_type == "segm" and self.backend == "hotcoco"
+        self.rles = segm_rles(gt, dt, cols) if shared else None
         job = (self.backend, gt, dt, iou_type, self.subset, max_dets, cols, self.rles)
         self._pool = self._future = self._acc = None
         if background and self.backend == "hotcoco":
@@ -266,8 +268,9 @@ class PendingCoco:
 def start_coco(gt: dict, dt: list[dict], iou_type: str = "bbox", image_ids=None, max_dets=DEFAULT_MAX_DETS,
                backend: str | None = None, background: bool = True) -> PendingCoco:
     """evaluate_coco in two steps: the input is checked (EvaluationError) before this returns;
-    with background, a thread-friendly evaluator (hotcoco) runs on a worker thread until
-    `.result()` is asked for."""
+    with background (for a report: the per-object passes follow), a thread-friendly evaluator
+    (hotcoco) runs on a worker thread until `.result()` is asked for, and for segm reads the masks'
+    RLEs that the passes then reuse (`.rles`)."""
     return PendingCoco(gt, dt, iou_type, image_ids, max_dets, backend, background)
 
 

@@ -1,6 +1,7 @@
 """The fast paths of the whole evaluation give what the plain ways give: per-object matching as a
 loop over each image's predictions, the report with the COCO evaluator on a worker thread as the
 report built after it, mask IoUs as pycocotools computes them image by image."""
+import json
 import threading
 
 import numpy as np
@@ -8,9 +9,10 @@ import pytest
 from pycocotools import mask as mask_utils
 
 from eval_coco_cases import make_case
-from test_eval_coco_oracle import assert_matches_oracle, oracle
+from test_eval_coco_oracle import DATA, README_STATS, assert_matches_oracle, oracle
 from engine.evaluation import evaluate_coco
 from engine.evaluation import report as report_module
+from engine.evaluation.coco import start_coco
 from engine.evaluation.matching import (BACKGROUND, DUPLICATE, FP, IGNORE, IGNORED, LOW_IOU, LOW_IOU_FLOOR, NO_REASON,
                                         TP, WRONG_CLASS, match_objects)
 from engine.evaluation.pairs import _to_rle, build_pairs
@@ -124,8 +126,8 @@ def test_bucket_rows_with_a_prediction_of_rank_k_come_first():
 def _same_report(a, b):
     assert np.array_equal(a.coco.precision, b.coco.precision) and np.array_equal(a.coco.recall, b.coco.recall)
     da, db = a.to_dict(), b.to_dict()
-    for d in (da, db):  # the words naming the image set are the caller's
-        del d["image_set"], d["image_set_short"]
+    for d in (da, db):  # the words naming the image set are the caller's; the backend is named
+        del d["image_set"], d["image_set_short"], d["backend"]
     assert da == db
 
 
@@ -188,3 +190,17 @@ def test_mask_ious_equal_pycocotools_image_by_image_across_image_sizes():
             pi, gi = bk.pidx[b][bk.pidx[b] >= 0], bk.gidx[b][bk.gidx[b] >= 0]
             want = _image_ious(gt, dets, pairs.g_src[gi], pairs.p_src[pi], "segm")
             assert np.array_equal(bk.iou[b, :len(pi), :len(gi)], want)
+
+
+def test_hotcoco_reading_the_shared_masks_equals_pycocotools_on_coco_val2014():
+    """For a report, hotcoco takes the RLEs the IoUs are computed from (and the results' areas from
+    their masks, as loadRes): real masks, more than 255 results, crowd regions."""
+    gt = json.loads((DATA / "instances_val2014_100.json").read_text())
+    dt = json.loads((DATA / "instances_val2014_fakesegm100_results.json").read_text())
+    pending = start_coco(gt, dt, "segm", backend="hotcoco")
+    assert pending.rles is not None and len(pending.rles[1]) == len(dt) > 255
+    res = pending.result()
+    np.testing.assert_allclose(res.stats, README_STATS["segm"], atol=5e-7)
+    assert_matches_oracle(res, oracle(gt, dt, "segm"))
+    report = evaluate_files_report(gt, dt, "segm", backend="hotcoco")
+    _same_report(report, build_report(evaluate_coco(gt, dt, "segm", backend="pycocotools"), gt, dt))
