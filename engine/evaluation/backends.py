@@ -86,16 +86,34 @@ def hotcoco_available() -> bool:
     return True
 
 
-def run_hotcoco(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets, columns=None) -> Accumulated:
+def run_hotcoco(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets, columns=None,
+                rles=None) -> Accumulated:
     import hotcoco
 
-    if iou_type == "bbox" and columns is not None and columns.g_box is not None and columns.d_box is not None:
+    c = columns
+    if iou_type == "bbox" and c is not None and c.g_box is not None and c.d_box is not None:
         # From the columns already read: 2-3x cheaper than hotcoco walking the dicts, same figures.
-        c = columns
         coco_gt = hotcoco.COCO.from_arrays(gt["images"], gt["categories"], c.g_image, c.g_cat, c.g_box, ids=c.g_id,
                                            area=c.g_area, iscrowd=c.g_crowd.astype(np.int64))
         coco_dt = coco_gt.loadRes(np.column_stack([c.d_image.astype(np.float64), c.d_box, c.d_score,
                                                    c.d_cat.astype(np.float64)]))
+    elif iou_type == "segm" and c is not None and rles is not None:
+        # Masks as the RLEs already computed for the IoUs (pairs.segm_rles): hotcoco neither walks
+        # the dicts nor rasterises the polygons again. Boxes play no part in segm matching; a
+        # result's area is its mask's, as in loadRes.
+        from pycocotools import mask as mask_utils
+
+        g_rle, d_rle = rles
+        g_box = c.g_box if c.g_box is not None else np.asarray(mask_utils.toBbox(g_rle)).reshape(-1, 4)
+        d_box = c.d_box if c.d_box is not None else np.asarray(mask_utils.toBbox(d_rle)).reshape(-1, 4)
+        coco_gt = hotcoco.COCO.from_arrays(gt["images"], gt["categories"], c.g_image, c.g_cat, g_box, ids=c.g_id,
+                                           area=c.g_area, iscrowd=c.g_crowd.astype(np.int64), segmentation=g_rle)
+        coco_dt = coco_gt.loadRes(np.column_stack([c.d_image.astype(np.float64), d_box, c.d_score,
+                                                   c.d_cat.astype(np.float64)]), segmentation=d_rle)
+        # loadRes numbers the results 1..N in order; from an array it takes the box's area, where
+        # pycocotools' loadRes takes the mask's (counted by hotcoco: pycocotools' mask.area of a list
+        # of more than 255 masks overflows under numpy 2).
+        coco_dt.update_anns(ids=np.arange(1, len(d_rle) + 1), area=hotcoco.mask.area(d_rle).astype(np.float64))
     else:
         # hotcoco copies what it is given (its loadRes writes nothing back into the caller's results).
         coco_gt = hotcoco.COCO(gt)
@@ -112,12 +130,14 @@ def run_hotcoco(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets, co
                        [int(i) for i in p.imgIds], list(p.areaRngLbl), [int(m) for m in p.maxDets], "hotcoco")
 
 
-def run(backend: str, gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets, columns=None) -> Accumulated:
-    """columns: the input's Columns (hotcoco then reads boxes from arrays)."""
+def run(backend: str, gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets, columns=None,
+        rles=None) -> Accumulated:
+    """columns: the input's Columns (hotcoco then reads boxes from arrays); rles: for segm, the
+    masks as pairs.segm_rles gives them (hotcoco then reads those)."""
     if backend in ("pycocotools", "ultrafast"):
         return run_pycocotools(gt, dt, iou_type, image_ids, max_dets, backend)
     if backend == "hotcoco":
-        return run_hotcoco(gt, dt, iou_type, image_ids, max_dets, columns)
+        return run_hotcoco(gt, dt, iou_type, image_ids, max_dets, columns, rles)
     if backend == "faster":
         return run_faster(gt, dt, iou_type, image_ids, max_dets)
     raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")

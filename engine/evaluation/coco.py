@@ -11,6 +11,7 @@ largest maxDets, then one AR per maxDets entry, then AR by area at the largest. 
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,6 +19,7 @@ import numpy as np
 from . import backends
 from .columns import Columns, columns_of, read_columns
 from .inputs import IOU_TYPES, EvaluationError, check_detections, check_ground_truth, check_image_ids
+from .pairs import segm_rles
 
 DEFAULT_MAX_DETS = (1, 10, 100)
 AREAS = ("all", "small", "medium", "large")
@@ -206,26 +208,70 @@ def evaluate_coco(gt: dict, dt: list[dict], iou_type: str = "bbox", image_ids=No
     image_ids: evaluate on this subset only (a split, a filter). max_dets: any ascending list.
     backend: one of backends.BACKENDS (default: default_backend()). Raises EvaluationError on bad input.
     """
-    start = time.perf_counter()
-    cols = read_columns(gt, dt, iou_type) if iou_type in IOU_TYPES else None
-    if cols is None:
-        check_ground_truth(gt, iou_type)
-        check_detections(dt, gt, iou_type)
-        cols = columns_of(gt, dt)
-    if image_ids is not None:
-        image_ids = check_image_ids(image_ids, gt)
-    max_dets = sorted(int(m) for m in max_dets)
-    if not max_dets or max_dets[0] < 1:
-        raise EvaluationError(f"max_dets must be positive integers, got {max_dets}")
-    acc = backends.run(backend or default_backend(), gt, dt, iou_type, image_ids, max_dets, cols)
-    stats, names, lines = _summary(acc)
-    cat_names = {c["id"]: c.get("name", str(c["id"])) for c in gt["categories"]}
-    return CocoResult(
-        iou_type=iou_type, stats=stats, stat_names=names, stat_lines=lines,
-        precision=acc.precision, recall=acc.recall, scores=acc.scores, iou_thrs=acc.iou_thrs,
-        rec_thrs=acc.rec_thrs, cat_ids=acc.cat_ids, cat_names=[cat_names.get(c, str(c)) for c in acc.cat_ids],
-        image_ids=acc.image_ids, max_dets=acc.max_dets, per_class=_per_class(acc, gt, cols, image_ids),
-        backend=acc.backend, seconds=time.perf_counter() - start, extra={"columns": cols})
+    return start_coco(gt, dt, iou_type, image_ids, max_dets, backend, background=False).result()
+
+
+class PendingCoco:
+    """A COCO evaluation whose input is checked and read (`columns`, `image_ids`: the images it
+    scores, rising, `max_dets`) and whose evaluator may still be running on a worker thread."""
+
+    def __init__(self, gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets, backend: str | None,
+                 background: bool):
+        self._start = time.perf_counter()
+        self.gt, self.iou_type = gt, iou_type
+        cols = read_columns(gt, dt, iou_type) if iou_type in IOU_TYPES else None
+        if cols is None:
+            check_ground_truth(gt, iou_type)
+            check_detections(dt, gt, iou_type)
+            cols = columns_of(gt, dt)
+        self.columns = cols
+        self.subset = None if image_ids is None else check_image_ids(image_ids, gt)
+        max_dets = sorted(int(m) for m in max_dets)
+        if not max_dets or max_dets[0] < 1:
+            raise EvaluationError(f"max_dets must be positive integers, got {max_dets}")
+        self.max_dets = max_dets
+        # Every backend scores the subset, or all images of the ground truth, in rising id order.
+        self.image_ids = self.subset if self.subset is not None else sorted(set(cols.image_ids.tolist()))
+        self.backend = backend or default_backend()
+        # For a report, hotcoco reads the masks as RLEs computed once here for the IoUs of the
+        # per-object passes too; for the stats alone it rasterises the polygons itself (cheaper).
+        shared = background and iou_type == "segm" and self.backend == "hotcoco"
+        self.rles = segm_rles(gt, dt, cols) if shared else None
+        job = (self.backend, gt, dt, iou_type, self.subset, max_dets, cols, self.rles)
+        self._pool = self._future = self._acc = None
+        if background and self.backend == "hotcoco":
+            # hotcoco's Rust lets go of the interpreter lock: the per-object passes run meanwhile.
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="coco-eval")
+            self._future = self._pool.submit(backends.run, *job)
+        else:
+            self._acc = backends.run(*job)
+
+    def result(self) -> CocoResult:
+        if self._future is not None:
+            try:
+                self._acc = self._future.result()
+            finally:
+                self._pool.shutdown()
+                self._pool = self._future = None
+        acc, gt, cols = self._acc, self.gt, self.columns
+        stats, names, lines = _summary(acc)
+        cat_names = {c["id"]: c.get("name", str(c["id"])) for c in gt["categories"]}
+        return CocoResult(
+            iou_type=self.iou_type, stats=stats, stat_names=names, stat_lines=lines,
+            precision=acc.precision, recall=acc.recall, scores=acc.scores, iou_thrs=acc.iou_thrs,
+            rec_thrs=acc.rec_thrs, cat_ids=acc.cat_ids, cat_names=[cat_names.get(c, str(c)) for c in acc.cat_ids],
+            image_ids=acc.image_ids, max_dets=acc.max_dets, per_class=_per_class(acc, gt, cols, self.subset),
+            backend=acc.backend, seconds=time.perf_counter() - self._start,
+            extra={"columns": cols, "rles": self.rles})
+
+
+def start_coco(gt: dict, dt: list[dict], iou_type: str = "bbox", image_ids=None, max_dets=DEFAULT_MAX_DETS,
+               backend: str | None = None, background: bool = True) -> PendingCoco:
+    """evaluate_coco in two steps: the input is checked (EvaluationError) before this returns;
+    with background (for a report: the per-object passes follow), a thread-friendly evaluator
+    (hotcoco) runs on a worker thread until `.result()` is asked for, and for segm reads the masks'
+    RLEs that the passes then reuse (`.rles`)."""
+    return PendingCoco(gt, dt, iou_type, image_ids, max_dets, backend, background)
 
 
 def evaluate_project(store, run_id: int, iou_type: str = "bbox", image_ids=None,

@@ -39,9 +39,9 @@ class ConfidenceCurve:
         return 0.0 if i is None else float(self.f1[i])
 
 
-def _curve(label: str, scores: np.ndarray, is_tp: np.ndarray, num_gt: int) -> ConfidenceCurve:
-    order = np.argsort(-scores, kind="mergesort")
-    s, tp = scores[order], is_tp[order].astype(np.int64)
+def _curve(label: str, s: np.ndarray, is_tp: np.ndarray, num_gt: int) -> ConfidenceCurve:
+    """s: scores by falling score (ties in prediction order), is_tp in the same order."""
+    tp = is_tp.astype(np.int64)
     ctp, cfp = np.cumsum(tp), np.cumsum(1 - tp)
     last_of_tie = np.r_[s[1:] != s[:-1], True] if len(s) else np.zeros(0, bool)
     s, ctp, cfp = s[last_of_tie], ctp[last_of_tie], cfp[last_of_tie]
@@ -54,12 +54,17 @@ def _curve(label: str, scores: np.ndarray, is_tp: np.ndarray, num_gt: int) -> Co
 
 def confidence_curves(m: Matches) -> dict[int | None, ConfidenceCurve]:
     """One curve per category id, and under None all classes pooled (micro average)."""
-    kept = m.p_outcome != IGNORED
-    is_tp = m.p_outcome == TP
+    # One stable sort by falling score; each class's points are a subsequence of it, in the order
+    # a stable sort of that class alone would give.
+    order = np.argsort(-m.p_score, kind="stable")
+    order = order[m.p_outcome[order] != IGNORED]
+    s, is_tp, cls = m.p_score[order], m.p_outcome[order] == TP, m.p_cls[order]
+    by_class = np.argsort(cls, kind="stable")
+    bounds = np.searchsorted(cls[by_class], np.arange(m.K + 1))
     n_gt = np.bincount(m.g_cls[~m.g_ignored], minlength=m.K)
     out: dict[int | None, ConfidenceCurve] = {}
     for k, c in enumerate(m.cat_ids):
-        sel = kept & (m.p_cls == k)
-        out[c] = _curve(m.cat_names[k], m.p_score[sel], is_tp[sel], int(n_gt[k]))
-    out[None] = _curve("all classes", m.p_score[kept], is_tp[kept], int(n_gt.sum()))
+        seg = by_class[bounds[k]:bounds[k + 1]]
+        out[c] = _curve(m.cat_names[k], s[seg], is_tp[seg], int(n_gt[k]))
+    out[None] = _curve("all classes", s, is_tp, int(n_gt.sum()))
     return out

@@ -203,88 +203,101 @@ def match_objects(gt: dict, dt: list[dict], iou: float = 0.5, iou_type: str = "b
     return m
 
 
-def _last_argmax(a: np.ndarray) -> np.ndarray:
-    """Per row, the last index of the maximum (pycocotools keeps the last of equal IoUs)."""
-    return a.shape[1] - 1 - np.argmax(a[:, ::-1], axis=1)
-
-
 def _match_bucket(m: Matches, bk) -> None:
+    """Only the true positives and the confusions depend on the predictions above; they are decided
+    rank by rank. Every other outcome and reason follows from them, for all ranks at once."""
     t = m.iou
     B, Dm = bk.pidx.shape
-    gvalid = bk.gvalid
+    gvalid, pvalid, iou = bk.gvalid, bk.pvalid, bk.iou
     gsafe = np.maximum(bk.gidx, 0)
     g_cls = np.where(gvalid, m.g_cls[gsafe], -1)
     ignored = gvalid & m.g_ignored[gsafe]
     psafe = np.maximum(bk.pidx, 0)
-    p_cls = np.where(bk.pvalid, m.p_cls[psafe], -2)
-    same_all = p_cls[:, :, None] == g_cls[:, None, :]  # B x Dm x Gm
+    p_cls = np.where(pvalid, m.p_cls[psafe], -2)
+    same = p_cls[:, :, None] == g_cls[:, None, :]  # B x Dm x Gm
     # Each label's best-overlapping prediction of its class (first in score order among equals).
-    ov = np.where(same_all, bk.iou, -1.0)
+    ov = np.where(same, iou, -1.0)
     best = np.argmax(ov, axis=1)  # B x Gm
     best_iou = np.take_along_axis(ov, best[:, None, :], 1)[:, 0, :]
     hit = (best_iou > 0) & gvalid
     gi = bk.gidx[hit]
     m.g_best_iou[gi] = best_iou[hit]
     m.g_best_pred[gi] = np.take_along_axis(bk.pidx, best, 1)[hit]
+
+    over = (iou >= t) & gvalid[:, None, :]
+    on_ignored = same & over & ignored[:, None, :]
+    ign_any = on_ignored.any(2)
+    same_over = same & over
+    dup_any = same_over.any(2)
+    other = ~same & over & ~ignored[:, None, :]
+    other_any = other.any(2)
+    # A label a prediction may take: its class, IoU >= t, not ignored; -1 elsewhere.
+    takeable = np.where(same_over & ~ignored[:, None, :], iou, -1.0)
     tp_taken = np.zeros(gvalid.shape, bool)
     confused = np.zeros(gvalid.shape, bool)
+    tp_j = np.full((B, Dm), -1, np.int64)
+    conf_j = np.full((B, Dm), -1, np.int64)
+    last = takeable.shape[2] - 1
     for k in range(Dm):
-        r = np.nonzero(bk.pvalid[:, k])[0]
-        if not len(r):
+        n = int(bk.active[k])
+        if not n:
             break
-        p = bk.pidx[r, k]
-        row = bk.iou[r, k]
-        same = same_all[r, k]
-        over = (row >= t) & gvalid[r]
-        ign = ignored[r]
-        free = same & over & ~ign & ~tp_taken[r]
-        is_tp = free.any(1)
-        j = _last_argmax(np.where(free, row, -1.0))
-        rt, jt, pt = r[is_tp], j[is_tp], p[is_tp]
-        tp_taken[rt, jt] = True
-        gg = bk.gidx[rt, jt]
-        m.p_outcome[pt], m.p_reason[pt], m.p_gt[pt], m.p_iou[pt] = TP, NO_REASON, gg, row[is_tp, jt]
-        m.g_tp_pred[gg], m.g_tp_score[gg] = pt, m.p_score[pt]
-        rest = ~is_tp
-        _first_match(m, rest & (same & over & ign).any(1), same & over & ign, row, bk.gidx[r], p, IGNORED, IGNORE)
-        rest &= ~(same & over & ign).any(1)
-        dup = rest & (same & over).any(1)
-        _first_match(m, dup, same & over, row, bk.gidx[r], p, FP, DUPLICATE)
-        rest &= ~dup
-        other = ~same & over & ~ign
-        wrong = rest & other.any(1)
-        _first_match(m, wrong, other, row, bk.gidx[r], p, FP, WRONG_CLASS)
-        open_ = other & ~tp_taken[r] & ~confused[r]
-        conf = wrong & open_.any(1)
-        if conf.any():
-            jc = np.argmax(np.where(open_, row, -1.0), axis=1)[conf]
-            rc, pc = r[conf], p[conf]
+        free = np.where(tp_taken[:n], -1.0, takeable[:n, k])
+        j = last - np.argmax(free[:, ::-1], axis=1)  # pycocotools keeps the last of equal IoUs
+        is_tp = np.take_along_axis(free, j[:, None], 1)[:, 0] > -1.0
+        rt = np.nonzero(is_tp)[0]
+        tp_taken[rt, j[rt]] = True
+        tp_j[rt, k] = j[rt]
+        # A wrong-class prediction confuses the best label of another class still open.
+        rc = np.nonzero(~is_tp & ~ign_any[:n, k] & ~dup_any[:n, k] & other_any[:n, k])[0]
+        if len(rc):
+            open_ = other[rc, k] & ~tp_taken[rc] & ~confused[rc]
+            has = open_.any(1)
+            rc = rc[has]
+            jc = np.argmax(np.where(open_[has], iou[rc, k], -1.0), axis=1)
             confused[rc, jc] = True
-            gc = bk.gidx[rc, jc]
-            m.p_confused[pc] = gc
-            m.g_confused_by[gc], m.g_confused_score[gc] = pc, m.p_score[pc]
-        rest &= ~wrong
-        same_row = np.where(same, row, -1.0)
-        low = rest & (same_row.max(1) >= LOW_IOU_FLOOR)
-        _first_match(m, low, same, row, bk.gidx[r], p, FP, LOW_IOU)
-        back = rest & ~low
-        if back.any():
-            jb = np.argmax(np.where(gvalid[r], row, -1.0), axis=1)[back]
-            pb, vb = p[back], row[back, jb]
-            m.p_reason[pb] = BACKGROUND
-            m.p_gt[pb] = np.where(vb > 0, bk.gidx[r[back], jb], -1)
-            m.p_iou[pb] = np.where(vb > 0, vb, 0.0)
+            conf_j[rc, k] = jc
+
+    gidx, pidx = bk.gidx, bk.pidx
+    bt, kt = np.nonzero(tp_j >= 0)
+    jt = tp_j[bt, kt]
+    pt, gg = pidx[bt, kt], gidx[bt, jt]
+    m.p_outcome[pt], m.p_reason[pt], m.p_gt[pt], m.p_iou[pt] = TP, NO_REASON, gg, iou[bt, kt, jt]
+    m.g_tp_pred[gg], m.g_tp_score[gg] = pt, m.p_score[pt]
+    bc, kc = np.nonzero(conf_j >= 0)
+    pc, gc = pidx[bc, kc], gidx[bc, conf_j[bc, kc]]
+    m.p_confused[pc] = gc
+    m.g_confused_by[gc], m.g_confused_score[gc] = pc, m.p_score[pc]
+
+    rest = pvalid & (tp_j < 0)
+    for sel, cand, outcome, reason in ((rest & ign_any, on_ignored, IGNORED, IGNORE),
+                                       (rest & ~ign_any & dup_any, same_over, FP, DUPLICATE),
+                                       (rest & ~ign_any & ~dup_any & other_any, other, FP, WRONG_CLASS)):
+        _first_match(m, sel, cand, iou, gidx, pidx, outcome, reason)
+    rest &= ~ign_any & ~dup_any & ~other_any
+    low = rest & (np.where(same, iou, -1.0).max(2) >= LOW_IOU_FLOOR)
+    _first_match(m, low, same, iou, gidx, pidx, FP, LOW_IOU)
+    b, k = np.nonzero(rest & ~low)
+    if len(b):
+        row = np.where(gvalid[b], iou[b, k], -1.0)
+        jb = np.argmax(row, axis=1)
+        pb, vb = pidx[b, k], row[np.arange(len(b)), jb]
+        m.p_reason[pb] = BACKGROUND
+        m.p_gt[pb] = np.where(vb > 0, gidx[b, jb], -1)
+        m.p_iou[pb] = np.where(vb > 0, vb, 0.0)
 
 
-def _first_match(m: Matches, sel, cand, row, gidx, p, outcome: int, reason: int) -> None:
-    """Record, for the selected predictions, the first label of highest IoU among `cand`."""
-    if not sel.any():
+def _first_match(m: Matches, sel, cand, iou, gidx, pidx, outcome: int, reason: int) -> None:
+    """Record, for the selected (image row, rank) pairs, the first label of highest IoU among `cand`."""
+    b, k = np.nonzero(sel)
+    if not len(b):
         return
-    j = np.argmax(np.where(cand, row, -1.0), axis=1)[sel]
-    ps = p[sel]
+    row = np.where(cand[b, k], iou[b, k], -1.0)
+    j = np.argmax(row, axis=1)
+    ps = pidx[b, k]
     m.p_outcome[ps], m.p_reason[ps] = outcome, reason
-    m.p_gt[ps] = gidx[sel, j]
-    m.p_iou[ps] = row[sel, j]
+    m.p_gt[ps] = gidx[b, j]
+    m.p_iou[ps] = row[np.arange(len(b)), j]
 
 
 def outcome_table(m: Matches, kind: str, s: float) -> dict[str, np.ndarray]:

@@ -17,6 +17,8 @@ they look at them as labels); it is the same array as `iou` when a bucket has no
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+
 import numpy as np
 from pycocotools import mask as mask_utils
 
@@ -27,19 +29,26 @@ MAX_BUCKET_CELLS = 1 << 21  # predictions x labels x images per bucket
 
 @dataclass
 class Bucket:
+    """Rows are images with falling numbers of predictions, so the rows with a prediction of rank
+    k are the first `active[k]`: a pass over rank k works on slices, not copies."""
     rows: np.ndarray  # image index (into Pairs.images) of each row
     pidx: np.ndarray  # B x Dm: prediction index (eval order), -1 = padding
     gidx: np.ndarray  # B x Gm: label index, -1 = padding
     iou: np.ndarray  # B x Dm x Gm, 0 at padding
     plain: np.ndarray
 
-    @property
+    @cached_property
     def pvalid(self) -> np.ndarray:
         return self.pidx >= 0
 
-    @property
+    @cached_property
     def gvalid(self) -> np.ndarray:
         return self.gidx >= 0
+
+    @cached_property
+    def active(self) -> np.ndarray:
+        """active[k]: the number of rows with a prediction of rank k (they come first)."""
+        return self.pvalid.sum(0)
 
 
 @dataclass
@@ -90,25 +99,41 @@ def _to_rle(seg, h: int, w: int):
 
 
 def _rles(segs: list, image_of: np.ndarray, sizes: dict) -> list:
-    """Each segmentation as an RLE. Single polygons are rasterised image by image in one call
-    (the same RLEs, without a call per label); anything else one by one."""
+    """Each segmentation as an RLE. Compressed RLEs are taken as they are; single polygons are
+    rasterised in one call per image size (the same RLEs, without a call per label); anything
+    else one by one."""
     out: list = [None] * len(segs)
-    by_image: dict[int, list[int]] = {}
+    by_size: dict[tuple, list[int]] = {}
     for k, seg in enumerate(segs):
+        if type(seg) is dict and type(seg.get("counts")) is str:
+            out[k] = {"size": seg["size"], "counts": seg["counts"].encode("ascii")}
         # frPyObjects reads a list whose first entry has 4 numbers as boxes: such polygons go alone.
-        if isinstance(seg, list) and len(seg) == 1 and len(seg[0]) > 4:
-            by_image.setdefault(int(image_of[k]), []).append(k)
+        elif isinstance(seg, list) and len(seg) == 1 and len(seg[0]) > 4:
+            by_size.setdefault(tuple(sizes[int(image_of[k])]), []).append(k)
         else:
             out[k] = _to_rle(seg, *sizes[int(image_of[k])])
-    for img, ks in by_image.items():
-        for k, rle in zip(ks, mask_utils.frPyObjects([segs[k][0] for k in ks], *sizes[img])):
+    for (h, w), ks in by_size.items():
+        for k, rle in zip(ks, mask_utils.frPyObjects([segs[k][0] for k in ks], h, w)):
             out[k] = rle
     return out
 
 
+def segm_rles(gt: dict, dt: list[dict], cols: Columns) -> tuple[list, list]:
+    """The RLE of every label (gt["annotations"] order) and every result (dt order), computed once
+    for the COCO evaluator and the IoUs here."""
+    sizes = _image_sizes(gt)
+    return (_rles([a["segmentation"] for a in gt["annotations"]], cols.g_image, sizes),
+            _rles([d["segmentation"] for d in dt], cols.d_image, sizes))
+
+
+def _image_sizes(gt: dict) -> dict:
+    return {im["id"]: (im.get("height", 0), im.get("width", 0)) for im in gt["images"]}
+
+
 def build_pairs(gt: dict, dt: list[dict], iou_type: str = "bbox", image_ids=None, difficult_ids=(),
-                columns: Columns | None = None) -> Pairs:
-    """columns: the fields already read (evaluate_coco's), else read here."""
+                columns: Columns | None = None, rles: tuple[list, list] | None = None) -> Pairs:
+    """columns: the fields already read (evaluate_coco's), else read here. rles: segm_rles'
+    answer where already computed."""
     cols = columns if columns is not None else columns_of(gt, dt)
     cats = sorted(c["id"] for c in gt["categories"])
     names = {c["id"]: c.get("name", str(c["id"])) for c in gt["categories"]}
@@ -128,7 +153,7 @@ def build_pairs(gt: dict, dt: list[dict], iou_type: str = "bbox", image_ids=None
         p_src, d_img[p_src], np.searchsorted(cat_arr, cols.d_cat[p_src]), d_score[p_src],
         g_src, a_img[g_src], cols.g_id[g_src], np.searchsorted(cat_arr, cols.g_cat[g_src]),
         cols.g_crowd[g_src], hard_labels(cols, difficult_ids)[g_src])
-    pairs.buckets = _buckets(pairs, gt, dt, cols)
+    pairs.buckets = _buckets(pairs, gt, dt, cols, rles)
     return pairs
 
 
@@ -141,7 +166,7 @@ def _bucket_size(n: np.ndarray) -> np.ndarray:
     return out
 
 
-def _buckets(pairs: Pairs, gt: dict, dt: list[dict], cols: Columns) -> list[Bucket]:
+def _buckets(pairs: Pairs, gt: dict, dt: list[dict], cols: Columns, rles) -> list[Bucket]:
     n_img = len(pairs.images)
     p_row = np.searchsorted(pairs.images, pairs.p_image)
     g_row = np.searchsorted(pairs.images, pairs.g_image)
@@ -153,11 +178,12 @@ def _buckets(pairs: Pairs, gt: dict, dt: list[dict], cols: Columns) -> list[Buck
     if not len(both):
         return []
     dm, gm = _bucket_size(n_p[both]), _bucket_size(n_g[both])
-    geometry = _Geometry(pairs, gt, dt, cols)
+    geometry = _Geometry(pairs, gt, dt, cols, rles)
     out = []
     for key in np.unique(np.stack([dm, gm], 1), axis=0):
         d, g = int(key[0]), int(key[1])
         group = both[(dm == d) & (gm == g)]
+        group = group[np.argsort(-n_p[group], kind="stable")]  # see Bucket
         step = max(1, MAX_BUCKET_CELLS // (d * g))
         for s in range(0, len(group), step):
             rows = group[s:s + step]
@@ -177,11 +203,14 @@ class _Geometry:
     """Boxes as arrays (IoU computed on whole buckets with pycocotools' arithmetic), or masks as
     RLEs (IoU by pycocotools, image by image)."""
 
-    def __init__(self, pairs: Pairs, gt: dict, dt: list[dict], cols: Columns):
+    def __init__(self, pairs: Pairs, gt: dict, dt: list[dict], cols: Columns, rles=None):
         self.pairs = pairs
         anns = gt["annotations"]
-        if pairs.iou_type == "segm":
-            sizes = {im["id"]: (im.get("height", 0), im.get("width", 0)) for im in gt["images"]}
+        if pairs.iou_type == "segm" and rles is not None:
+            self.g_rle = [rles[0][j] for j in pairs.g_src]
+            self.p_rle = [rles[1][i] for i in pairs.p_src]
+        elif pairs.iou_type == "segm":
+            sizes = _image_sizes(gt)
             self.p_rle = _rles([dt[i]["segmentation"] for i in pairs.p_src], pairs.p_image, sizes)
             self.g_rle = _rles([anns[j]["segmentation"] for j in pairs.g_src], pairs.g_image, sizes)
         else:

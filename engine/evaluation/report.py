@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .coco import AREAS, CocoResult, evaluate_coco, evaluate_project
+from .coco import AREAS, CocoResult, start_coco
 from .curves import ConfidenceCurve, confidence_curves
 from .inputs import gc_paused
 from .matching import Matches, ThresholdCounts, match_objects
@@ -100,7 +100,14 @@ class EvaluationReport:
 
 
 def _floats(a) -> list:
-    return [None if not math.isfinite(v) else v for v in np.asarray(a, float).tolist()]
+    """Floats for JSON, None where not finite."""
+    a = np.asarray(a, float)
+    finite = np.isfinite(a)
+    if finite.all():
+        return a.tolist()
+    out = a.astype(object)
+    out[~finite] = None
+    return out.tolist()
 
 
 def _counts_dict(c: ThresholdCounts, m: Matches) -> dict:
@@ -128,22 +135,47 @@ def build_report(coco: CocoResult, gt: dict, dt: list[dict], dt_ids=None, diffic
                  image_set_short: str = "") -> EvaluationReport:
     """Matching, VOC AP (on masks for segm), F1 curves and TIDE, all from one set of IoUs."""
     with gc_paused():
-        pairs = build_pairs(gt, dt, coco.iou_type, coco.image_ids, difficult_ids, coco.extra.get("columns"))
-        matches = match_objects(gt, dt, match_iou, coco.iou_type, dt_ids, cancel=cancel, pairs=pairs)
-        voc, voc11 = evaluate_voc_both(gt, dt, match_iou, pairs=pairs)
-        tide = tide_errors(pairs, pos_thr=match_iou, max_dets=coco.max_dets[-1])
-        return EvaluationReport(coco, matches, confidence_curves(matches), voc, voc11, match_iou, tide, image_set,
-                                image_set_short or f"{len(coco.image_ids)} images")
+        parts = _per_object(gt, dt, coco.iou_type, coco.image_ids, coco.max_dets[-1], coco.extra.get("columns"),
+                            coco.extra.get("rles"), dt_ids, difficult_ids, match_iou, cancel)
+        return _report(coco, parts, match_iou, image_set, image_set_short)
+
+
+def _per_object(gt, dt, iou_type, image_ids, top_dets, columns, rles, dt_ids, difficult_ids, match_iou,
+                cancel) -> tuple:
+    pairs = build_pairs(gt, dt, iou_type, image_ids, difficult_ids, columns, rles)
+    matches = match_objects(gt, dt, match_iou, iou_type, dt_ids, cancel=cancel, pairs=pairs)
+    voc, voc11 = evaluate_voc_both(gt, dt, match_iou, pairs=pairs)
+    tide = tide_errors(pairs, pos_thr=match_iou, max_dets=top_dets)
+    return matches, confidence_curves(matches), voc, voc11, tide
+
+
+def _report(coco: CocoResult, parts: tuple, match_iou: float, image_set: str, image_set_short: str):
+    matches, curves, voc, voc11, tide = parts
+    coco.extra.pop("rles", None)  # the masks have served; a report the window keeps need not hold them
+    return EvaluationReport(coco, matches, curves, voc, voc11, match_iou, tide, image_set,
+                            image_set_short or f"{len(coco.image_ids)} images")
+
+
+def _overlapped(gt: dict, dt: list[dict], iou_type, image_ids, max_dets, backend, dt_ids=None, difficult_ids=(),
+                match_iou=0.5, cancel=None) -> tuple[CocoResult, tuple]:
+    """The COCO evaluator (on a worker thread where it lets go of the interpreter lock) and the
+    per-object passes at the same time; the same figures as evaluate_coco then build_report."""
+    pending = start_coco(gt, dt, iou_type, image_ids, max_dets, backend)
+    try:
+        parts = _per_object(gt, dt, iou_type, pending.image_ids, pending.max_dets[-1], pending.columns,
+                            pending.rles, dt_ids, difficult_ids, match_iou, cancel)
+    finally:
+        coco = pending.result()  # the worker is always joined, also when a pass failed or was cancelled
+    return coco, parts
 
 
 def evaluate_files_report(gt: dict, dt: list[dict], iou_type="bbox", image_ids=None, max_dets=(1, 10, 100),
                           backend=None, match_iou=0.5, gt_name: str = "the ground truth") -> EvaluationReport:
     with gc_paused():
-        coco = evaluate_coco(gt, dt, iou_type, image_ids, max_dets, backend)
+        coco, parts = _overlapped(gt, dt, iou_type, image_ids, max_dets, backend, match_iou=match_iou)
         n = len(coco.image_ids)
         where = f"all {n} images of {gt_name}" if image_ids is None else f"{n} chosen images of {gt_name}"
-        return build_report(coco, gt, dt, None, (), match_iou, image_set=where,
-                            image_set_short=f"all {n} images" if image_ids is None else f"{n} images")
+        return _report(coco, parts, match_iou, where, f"all {n} images" if image_ids is None else f"{n} images")
 
 
 def evaluate_project_report(store, run_id: int, iou_type="bbox", image_ids=None, max_dets=(1, 10, 100),
@@ -152,17 +184,20 @@ def evaluate_project_report(store, run_id: int, iou_type="bbox", image_ids=None,
     """progress(done, total, text) and cancel() as gui.jobs' context offers them (both optional).
     images: "covered" (default) scores only the images the run predicted on (within image_ids),
     "all" every image in image_ids (or the project): uncovered images' labels count as missed."""
+    from .project_data import project_to_coco
+
     def step(i, text):
         if progress is not None and progress(i, 4, text) is False:
             raise InterruptedError("cancelled")
     step(0, "Reading labels and predictions")
     reading = None if progress is None else (lambda d, t: progress(d, t, "Reading labels and predictions"))
     with gc_paused():
-        coco = evaluate_project(store, run_id, iou_type, image_ids, max_dets, backend, reading, images, scope)
+        data = project_to_coco(store, run_id, iou_type, image_ids, reading, images, scope)
         step(2, "Matching predictions to labels")
-        data = coco.extra["data"]
-        report = build_report(coco, data.gt, data.dt, data.dt_ids, data.difficult_ids, match_iou, cancel,
-                              data.image_set, data.image_set_short)
+        coco, parts = _overlapped(data.gt, data.dt, iou_type, data.image_ids, max_dets, backend, data.dt_ids,
+                                  data.difficult_ids, match_iou, cancel)
+        coco.extra["data"] = data  # as evaluate_project gives it
+        report = _report(coco, parts, match_iou, data.image_set, data.image_set_short)
     step(4, "Done")
     return report
 

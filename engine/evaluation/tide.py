@@ -149,41 +149,45 @@ def _bucket(pairs: Pairs, bk, pos_thr, bg_thr, max_dets, used, error, target, g_
     taken = np.zeros(gvalid.shape, bool)
     matched = np.zeros(bk.pidx.shape, bool)
     for k in range(min(bk.pidx.shape[1], max_dets)):
-        r = np.nonzero(bk.pvalid[:, k])[0]
-        if not len(r):
+        n = int(bk.active[k])  # the rows with a prediction of rank k are the first n
+        if not n:
             break
-        buf = np.where(taken[r], 0.0, cls_iou[r, k])
+        buf = np.where(taken[:n], 0.0, cls_iou[:n, k])
         j = np.argmax(buf, axis=1)
-        hit = buf[np.arange(len(r)), j] >= pos_thr
-        taken[r[hit], j[hit]] = True
-        matched[r[hit], k] = True
+        r = np.nonzero(np.take_along_axis(buf, j[:, None], 1)[:, 0] >= pos_thr)[0]
+        taken[r, j[r]] = True
+        matched[r, k] = True
     considered = bk.pvalid & (np.arange(bk.pidx.shape[1])[None, :] < max_dets)
     g_used[bk.gidx[taken]] = True
     used[bk.pidx[matched]] = 1
-    # Ignore regions: unmatched, same class, IoU (crowd: over the prediction's area) > t_f.
-    in_region = (np.where(same & hard[:, None, :], bk.iou, 0.0) > pos_thr).any(2) & considered & ~matched
-    used[bk.pidx[in_region]] = -1
-    # Errors of the unmatched predictions, first that applies.
-    miss = considered & ~matched
-    err = np.full(bk.pidx.shape, BOTH, np.int8)
-    tgt = np.full(bk.pidx.shape, -1, np.int64)
-    has_label = label.any(1)[:, None] & miss
-    lab = label[:, None, :]
-    best_j = np.argmax(cls_iou, axis=2)
-    best = np.take_along_axis(cls_iou, best_j[..., None], 2)[..., 0]
-    noncls = np.where(~same & lab, bk.iou, 0.0)
-    other_j = np.argmax(noncls, axis=2)
-    other = np.take_along_axis(noncls, other_j[..., None], 2)[..., 0]
-    dup = np.where(same & lab & taken[:, None, :], bk.iou, 0.0).max(2)
-    any_iou = np.where(lab, bk.iou, 0.0).max(2)
+    # The unmatched predictions (image row b, rank k), each with its row of IoUs.
+    b, k = np.nonzero(considered & ~matched)
+    iou, same_m, lab = bk.iou[b, k], same[b, k], label[b]
+    p = bk.pidx[b, k]
+    # Ignore regions: same class, IoU (crowd: over the prediction's area) > t_f.
+    in_region = (np.where(same_m & hard[b], iou, 0.0) > pos_thr).any(1)
+    used[p[in_region]] = -1
+    # Errors, first that applies.
+    err = np.full(len(b), BOTH, np.int8)
+    tgt = np.full(len(b), -1, np.int64)
+    rows = np.arange(len(b))
+    cls_iou = np.where(same_m & lab, iou, 0.0)
+    best_j = np.argmax(cls_iou, axis=1)
+    best = cls_iou[rows, best_j]
+    noncls = np.where(~same_m & lab, iou, 0.0)
+    other_j = np.argmax(noncls, axis=1)
+    other = noncls[rows, other_j]
+    dup = np.where(same_m & lab & taken[b], iou, 0.0).max(1, initial=0.0)
+    any_iou = np.where(lab, iou, 0.0).max(1, initial=0.0)
+    has_label = lab.any(1)
     open_ = has_label.copy()
     for code, cond, jj in ((LOC, (best >= bg_thr) & (best <= pos_thr), best_j), (CLS, other >= pos_thr, other_j),
                            (DUPE, dup >= pos_thr, None), (BKG, any_iou <= bg_thr, None)):
         hit = open_ & cond
         err[hit] = code
         if jj is not None:
-            tgt[hit] = np.take_along_axis(bk.gidx, jj, 1)[hit]
+            tgt[hit] = bk.gidx[b[hit], jj[hit]]
         open_ &= ~hit
-    err[miss & ~label.any(1)[:, None]] = BKG
-    error[bk.pidx[miss]] = err[miss]
-    target[bk.pidx[miss]] = tgt[miss]
+    err[~has_label] = BKG
+    error[p] = err
+    target[p] = tgt

@@ -72,13 +72,14 @@ def _flags(pairs: Pairs, iou: float, n_results: int) -> np.ndarray:
         hard = gvalid & pairs.g_hard[gsafe]
         taken = np.zeros(gvalid.shape, bool)
         for k in range(bk.pidx.shape[1]):
-            r = np.nonzero(bk.pvalid[:, k])[0]
-            if not len(r):
+            n = int(bk.active[k])  # the rows with a prediction of rank k are the first n
+            if not n:
                 break
-            p = bk.pidx[r, k]
-            ov = np.where(g_cls[r] == pairs.p_cls[p][:, None], bk.plain[r, k], -1.0)
+            r = np.arange(n)
+            p = bk.pidx[:n, k]
+            ov = np.where(g_cls[:n] == pairs.p_cls[p][:, None], bk.plain[:n, k], -1.0)
             j = np.argmax(ov, axis=1)
-            over = ov[np.arange(len(r)), j] > iou
+            over = ov[r, j] > iou
             is_hard = over & hard[r, j]
             is_new = over & ~is_hard & ~taken[r, j]
             taken[r[is_new], j[is_new]] = True
