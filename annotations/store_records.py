@@ -95,7 +95,7 @@ class RecordsMixin:
             polygons=_loads(r[8]) if r[8] else None, holes=_loads(r[9]) if r[9] else None,
             rle=_loads(r[10]) if r[10] else None, area=r[11], iscrowd=r[12], score=r[13],
             status=r[14], source=r[15], run_id=r[16], created_by=r[17], created_at=r[18],
-            extra=_loads(r[20]))
+            extra={} if r[20] == "{}" else _loads(r[20]))  # most rows' extra is empty: not parsed
 
     def annotations(self, image_id: int | None = None, category_id: int | None = None,
                     status: str | None = None, run_id: int | None = None,
