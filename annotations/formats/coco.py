@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Iterable
+
+import orjson
 
 from ..imageio import ImageReadError, atomic_write_text, check_pixels
 from ..model import LABEL, PREDICTION, Annotation, ModelRun
@@ -23,6 +26,9 @@ TOP_FIELDS = ("images", "annotations", "categories", "info", "licenses")
 
 
 MAX_JSON_BYTES = 4 << 30
+# 19 digits in a row: perhaps an integer beyond 64 bits, which orjson would turn into a float
+# (json keeps it exact, and the checks then refuse it by name)
+_LONG_NUMBER = re.compile(rb"\d{19}")
 
 
 def load_json(path: str | os.PathLike):
@@ -36,6 +42,11 @@ def load_json(path: str | os.PathLike):
             if os.fstat(f.fileno()).st_size > MAX_JSON_BYTES:
                 raise FormatError(f"{p}: larger than {MAX_JSON_BYTES >> 30} GB; refused")
             raw = f.read()
+        if not _LONG_NUMBER.search(raw):
+            try:  # orjson: a few times json's speed on large files, the same values
+                return orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                pass  # json for what orjson refuses (NaN, deep nesting) and for its exact messages
         return json.loads(raw)
     except FileNotFoundError:
         raise FormatError(f"{p}: file not found") from None
