@@ -41,15 +41,18 @@ def _dumps_geometry(v) -> str | None:
 
 
 def _loads(text: str):
-    """An annotation column's JSON: orjson (several times json's speed on polygon rings, the same
-    values and types); json for what orjson refuses (NaN) or would not keep exactly (it reads
-    integers beyond 64 bits as floats: 19 digits in a row go to json)."""
-    if not _LONG_NUMBER.search(text):
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:
-            pass
-    return json.loads(text)
+    """A geometry column's JSON: orjson (several times json's speed on polygon rings, the same
+    values and types); json for what orjson refuses (NaN)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
+def _loads_extra(text: str):
+    """The extra column: any JSON a label file had. orjson reads integers beyond 64 bits as floats,
+    so text with 19 digits in a row goes to json, which keeps them exact."""
+    return json.loads(text) if _LONG_NUMBER.search(text) else _loads(text)
 
 
 class RecordsMixin:
@@ -72,23 +75,19 @@ class RecordsMixin:
         given it row by row (one above the largest id at that point), computed here."""
         anns = list(anns)
         now = time.time()
-        rows = [self._ann_row(a, now) for a in anns]
         with self.transaction() as c:
             try:
-                if any(a.id is None for a in anns):
+                ids = [a.id for a in anns]
+                if None in ids:
                     top = c.execute("SELECT COALESCE(MAX(id), 0) FROM annotations").fetchone()[0]
-                    ids = []
-                    for a in anns:
+                    for k, a in enumerate(anns):
                         top = top + 1 if a.id is None else max(top, a.id)
-                        ids.append(top if a.id is None else a.id)
-                    if top >= _MAX_ROWID:  # SQLite would pick free ids at random: let it
-                        ids = [self._insert_one(c, a, row) for a, row in zip(anns, rows)]
-                        rows = None
-                else:
-                    ids = [a.id for a in anns]
-                if rows is not None:
+                        ids[k] = top if a.id is None else a.id
+                if ids and max(ids) >= _MAX_ROWID:  # SQLite would pick free ids at random: let it
+                    ids = [self._insert_one(c, a, self._ann_row(a, now)) for a in anns]
+                else:  # rows made as they are inserted: a large import holds no second copy
                     c.executemany(f"INSERT INTO annotations (id, {_ANN_COLS}) VALUES ({','.join('?' * 21)})",
-                                  [(i, *row) for i, row in zip(ids, rows)])
+                                  ((i, *self._ann_row(a, now)) for i, a in zip(ids, anns)))
             except sqlite3.IntegrityError as e:
                 raise StoreError(f"Annotation refused (unknown image or category, or duplicate id): {e}") from e
             self._emit("annotations", "added", ids, [a.image_id for a in anns])
@@ -131,7 +130,7 @@ class RecordsMixin:
             polygons=_loads(r[8]) if r[8] else None, holes=_loads(r[9]) if r[9] else None,
             rle=_loads(r[10]) if r[10] else None, area=r[11], iscrowd=r[12], score=r[13],
             status=r[14], source=r[15], run_id=r[16], created_by=r[17], created_at=r[18],
-            extra={} if r[20] == "{}" else _loads(r[20]))  # most rows' extra is empty: not parsed
+            extra={} if r[20] == "{}" else _loads_extra(r[20]))  # most rows' extra is empty: not parsed
 
     def annotations(self, image_id: int | None = None, category_id: int | None = None,
                     status: str | None = None, run_id: int | None = None,
