@@ -65,7 +65,8 @@ class ShapeItem(QGraphicsPathItem, AnnotationItem):
                        invalidate: bool = True) -> None:
         """Show `ann`; `path` is its outline when the caller built it already (outline_paths);
         invalidate False: the caller repaints the whole layer anyway."""
-        invalidate = invalidate and not self.live and self.scene() is not None  # a new item's area is invalidated when added
+        # (a new item's area is invalidated when it is added to the scene)
+        invalidate = invalidate and not self.live and self.scene() is not None
         old = self.sceneBoundingRect() if invalidate else None
         self.ann = ann
         key = _geometry_key(ann)
