@@ -9,8 +9,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable
 
-import orjson
-
 from ..imageio import ImageReadError, atomic_write_text, check_pixels
 from ..model import LABEL, PREDICTION, Annotation, ModelRun
 from ..store import Store
@@ -27,10 +25,6 @@ TOP_FIELDS = ("images", "annotations", "categories", "info", "licenses")
 
 
 MAX_JSON_BYTES = 4 << 30
-# 19 digits in a row: perhaps an integer beyond 64 bits, which orjson would turn into a float
-# (json keeps it exact, and the checks then refuse it by name)
-_DIGIT_MARKS = bytes(1 if 48 <= b <= 57 else 0 for b in range(256))  # each digit byte -> 1, others 0
-_LONG_DIGITS = b"\x01" * 19
 
 
 def load_json(path: str | os.PathLike):
@@ -44,11 +38,6 @@ def load_json(path: str | os.PathLike):
             if os.fstat(f.fileno()).st_size > MAX_JSON_BYTES:
                 raise FormatError(f"{p}: larger than {MAX_JSON_BYTES >> 30} GB; refused")
             raw = f.read()
-        if _LONG_DIGITS not in raw.translate(_DIGIT_MARKS):
-            try:  # orjson: a few times json's speed on large files, the same values
-                return orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                pass  # json for what orjson refuses (NaN, deep nesting) and for its exact messages
         return json.loads(raw)
     except FileNotFoundError:
         raise FormatError(f"{p}: file not found") from None
