@@ -75,21 +75,29 @@ class ShapeItem(QGraphicsPathItem, AnnotationItem):
             self._key = key
         look = appearance(ann, ctx)
         if look is not self._look:
-            self.setPen(look.pen)
+            self._look = look
+            self._apply_pen()
             self.setBrush(look.brush)
             self.style = (look.key, look.pen, look.thin_pen, look.brush)  # what the layer draws it with
-            self._look = look
         self.setZValue(_z_for(ann))
         if invalidate:
             self.layer.invalidate(old.united(self.sceneBoundingRect()))
 
     _look = None
 
+    def _apply_pen(self) -> None:
+        # The item's own pen only paints while it is live. Otherwise it is the one-pixel version of
+        # the same pen: Qt then takes the bounding rect from the path's points, where a wide pen
+        # makes it stroke the whole outline (most of what a switch to 2000 polygons cost).
+        self.setPen(self._look.pen if self.live else self._look.thin_pen)
+
     def set_live(self, live: bool) -> None:
         if live != self.live:
+            old = self.sceneBoundingRect()
             self.live = live
+            self._apply_pen()
             self.setFlag(QGraphicsItem.ItemHasNoContents, not live)
-            self.layer.invalidate(self.sceneBoundingRect())
+            self.layer.invalidate(old.united(self.sceneBoundingRect()))
 
     def hit(self, scene_pos: QPointF) -> bool:
         return self.path().contains(scene_pos - self.pos())
