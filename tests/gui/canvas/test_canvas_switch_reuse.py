@@ -43,7 +43,12 @@ def test_switching_reuses_items_and_paints_only_the_new_shapes(qtbot, project, m
     assert len(items) == 2 and {id(it) for it in items} <= before  # reshaped, the other four left the scene
     assert sorted(canvas._items) == new and all(not it.live and it.pos().isNull() for it in items)
     assert canvas.annotations() == store.annotations(image_id=ids[1])
+    # an item paints itself (with the category's 2-pixel pen) only while selected; otherwise it
+    # holds the 1-pixel pen, so Qt takes its bounds from the outline's points without stroking it
+    canvas.select_annotations([new[0]])
+    assert canvas._items[new[0]].pen().widthF() == 2 and canvas._items[new[1]].pen().widthF() == 0
     canvas.select_annotations([])
+    assert canvas._items[new[0]].pen().widthF() == 0
     qtbot.wait(20)
     px = grab(canvas)
     assert _red(px, canvas, 135, 20) and _red(px, canvas, 130, 90)  # both new shapes filled in red
