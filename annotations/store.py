@@ -122,7 +122,12 @@ CREATE TABLE IF NOT EXISTS run_pending (
     h REAL NOT NULL, rle TEXT, score REAL, created_at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS run_pending_run ON run_pending(run_id, class_name)
 """
-MIGRATIONS: list[str] = [_SCHEMA_V1, _VIEW_FLAGS, _SCORES, _PREDICTION_RUN_PROGRESS]
+# One category's labels, predictions and images (category_usage, the delete-category dialog) counted
+# from this index alone: without it each of the category's rows was read from the table.
+_CATEGORY_USAGE_INDEX = """
+CREATE INDEX IF NOT EXISTS ann_category_image ON annotations(category_id, image_id, status)
+"""
+MIGRATIONS: list[str] = [_SCHEMA_V1, _VIEW_FLAGS, _SCORES, _PREDICTION_RUN_PROGRESS, _CATEGORY_USAGE_INDEX]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 class Store(RecordsMixin, StoreCounts):

@@ -50,7 +50,8 @@ class StoreCounts:
         return rows
 
     def category_usage(self, category_id: int) -> tuple[int, int, int]:
-        """(labels, predictions, images) of one category, counted by the database."""
+        """(labels, predictions, images) of one category, counted by the database from the index
+        ann_category_image (no table row is read)."""
         labels, total, images = self._read(
             "SELECT COALESCE(SUM(status='label'), 0), COUNT(*), COUNT(DISTINCT image_id) FROM annotations "
             "WHERE category_id=?", (category_id,))[0]

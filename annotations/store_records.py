@@ -3,6 +3,7 @@ annotations.store.Store: it uses the store's transaction, _read, _select, _emit 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 
@@ -17,6 +18,8 @@ _ANN_COLS = ("image_id, category_id, kind, x, y, w, h, polygons, holes, rle, are
              "status, source, run_id, created_by, created_at, updated_at, extra")
 
 
+_MAX_ROWID = (1 << 63) - 1
+_LONG_NUMBER = re.compile(r"\d{19}")
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode  # built once: rows are hot
 
 
@@ -24,13 +27,32 @@ def _dumps(v) -> str | None:
     return None if v is None else _ENCODE(v)
 
 
+def _dumps_geometry(v) -> str | None:
+    """Polygons, holes and RLE as JSON: orjson (several times faster on coordinate lists; the same
+    values read back), json for what orjson would not keep exactly (it writes NaN as null, refuses
+    integers beyond 64 bits)."""
+    if v is None:
+        return None
+    try:
+        out = orjson.dumps(v)
+    except TypeError:
+        return _ENCODE(v)
+    return _ENCODE(v) if b"null" in out else out.decode()
+
+
 def _loads(text: str):
-    """An annotation column's JSON: orjson (several times json's speed on polygon rings, the same
-    values and types); json for what orjson refuses (NaN, integers beyond 64 bits)."""
+    """A geometry column's JSON: orjson (several times json's speed on polygon rings, the same
+    values and types); json for what orjson refuses (NaN)."""
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
         return json.loads(text)
+
+
+def _loads_extra(text: str):
+    """The extra column: any JSON a label file had. orjson reads integers beyond 64 bits as floats,
+    so text with 19 digits in a row goes to json, which keeps them exact."""
+    return json.loads(text) if _LONG_NUMBER.search(text) else _loads(text)
 
 
 class RecordsMixin:
@@ -42,28 +64,41 @@ class RecordsMixin:
         area = a.area if a.area is not None else geometry.annotation_area(a)
         rle = None if a.rle is None else geometry.normalize_rle(a.rle)
         return (a.image_id, a.category_id, a.kind, float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3]),
-                _dumps(a.polygons), _dumps(a.holes), _dumps(rle), float(area), int(a.iscrowd), a.score,
-                a.status, a.source, a.run_id, a.created_by, a.created_at, now, _ENCODE(a.extra))
+                _dumps_geometry(a.polygons), _dumps_geometry(a.holes), _dumps_geometry(rle), float(area),
+                int(a.iscrowd), a.score, a.status, a.source, a.run_id, a.created_by, a.created_at, now,
+                _ENCODE(a.extra) if a.extra else "{}")
 
     def add_annotations(self, anns: Iterable[Annotation]) -> list[int]:
-        """Insert many annotations in one transaction (ids kept when given). Returns their ids."""
+        """Insert many annotations in one transaction (ids kept when given). Returns their ids.
+
+        Rows go in with one executemany. An annotation without an id gets the one SQLite would have
+        given it row by row (one above the largest id at that point), computed here."""
         anns = list(anns)
         now = time.time()
-        ids = []
         with self.transaction() as c:
             try:
-                for a in anns:
-                    row = self._ann_row(a, now)
-                    if a.id is None:
-                        cur = c.execute(f"INSERT INTO annotations ({_ANN_COLS}) VALUES ({','.join('?' * 20)})", row)
-                    else:
-                        cur = c.execute(f"INSERT INTO annotations (id, {_ANN_COLS}) VALUES ({','.join('?' * 21)})",
-                                        (a.id, *row))
-                    ids.append(cur.lastrowid)
+                ids = [a.id for a in anns]
+                if None in ids:
+                    top = c.execute("SELECT COALESCE(MAX(id), 0) FROM annotations").fetchone()[0]
+                    for k, a in enumerate(anns):
+                        top = top + 1 if a.id is None else max(top, a.id)
+                        ids[k] = top if a.id is None else a.id
+                if ids and max(ids) >= _MAX_ROWID:  # SQLite would pick free ids at random: let it
+                    ids = [self._insert_one(c, a, self._ann_row(a, now)) for a in anns]
+                else:  # rows made as they are inserted: a large import holds no second copy
+                    c.executemany(f"INSERT INTO annotations (id, {_ANN_COLS}) VALUES ({','.join('?' * 21)})",
+                                  ((i, *self._ann_row(a, now)) for i, a in zip(ids, anns)))
             except sqlite3.IntegrityError as e:
                 raise StoreError(f"Annotation refused (unknown image or category, or duplicate id): {e}") from e
             self._emit("annotations", "added", ids, [a.image_id for a in anns])
         return ids
+
+    @staticmethod
+    def _insert_one(c, a: Annotation, row: tuple) -> int:
+        if a.id is None:
+            return c.execute(f"INSERT INTO annotations ({_ANN_COLS}) VALUES ({','.join('?' * 20)})", row).lastrowid
+        return c.execute(f"INSERT INTO annotations (id, {_ANN_COLS}) VALUES ({','.join('?' * 21)})",
+                         (a.id, *row)).lastrowid
 
     def add_annotation(self, ann: Annotation) -> int:
         return self.add_annotations([ann])[0]
@@ -95,7 +130,7 @@ class RecordsMixin:
             polygons=_loads(r[8]) if r[8] else None, holes=_loads(r[9]) if r[9] else None,
             rle=_loads(r[10]) if r[10] else None, area=r[11], iscrowd=r[12], score=r[13],
             status=r[14], source=r[15], run_id=r[16], created_by=r[17], created_at=r[18],
-            extra=_loads(r[20]))
+            extra={} if r[20] == "{}" else _loads_extra(r[20]))  # most rows' extra is empty: not parsed
 
     def annotations(self, image_id: int | None = None, category_id: int | None = None,
                     status: str | None = None, run_id: int | None = None,

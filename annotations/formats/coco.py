@@ -1,9 +1,11 @@
 """COCO JSON: ground truth import/export (exact round trip) and detections in results format."""
 from __future__ import annotations
 
+import gc
 import json
 import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable
 
@@ -71,6 +73,19 @@ class _Where:
 
 
 # ---- import ---------------------------------------------------------------------------------
+@contextmanager
+def _bulk_objects():
+    """Python's cyclic garbage collector paused while a file's millions of objects are read, checked
+    and stored: they hold no cycles, and each collection would walk all of them again."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def import_coco(store: Store, path: str | os.PathLike, image_dir: str | os.PathLike | None = None,
                 progress: Progress | None = None) -> ImportReport:
     """Import a COCO ground-truth file in one transaction.
@@ -80,7 +95,11 @@ def import_coco(store: Store, path: str | os.PathLike, image_dir: str | os.PathL
     already registered under the same name receives the annotations. Ids are kept where free in
     the project; a clash or id 0 is renumbered (the report says which) and remembered, so a
     results file keyed to this file's ids lands on the same images and classes."""
-    path = Path(path)
+    with _bulk_objects():
+        return _import_coco(store, Path(path), image_dir, progress)
+
+
+def _import_coco(store: Store, path: Path, image_dir, progress: Progress | None) -> ImportReport:
     data = load_json(path)
     if isinstance(data, list):
         raise FormatError(f"{path}: a list of detections (COCO results format), not a COCO data set; "

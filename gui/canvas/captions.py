@@ -13,6 +13,7 @@ the shapes change; what the viewport shows is drawn once into an image and blitt
 """
 from __future__ import annotations
 
+import math
 from typing import Iterable
 
 import numpy as np
@@ -30,6 +31,8 @@ MAX_CAPTION_PX = 400  # no caption is wider (coarse clipping before measuring)
 Z_CAPTIONS = 5e8  # above every shape, below the selection handles
 CELL_PX = 64  # grid of the overlap test
 SETTINGS_KEY = "view/captions"
+MAX_SPRITES = 2048  # caption tags kept drawn (text and colour); the whole set is dropped past this
+_TEXT_FLAGS = Qt.AlignVCenter | Qt.AlignLeft
 
 
 class CaptionsLayer(QGraphicsItem):
@@ -62,6 +65,7 @@ class CaptionsLayer(QGraphicsItem):
         self._generation = 0
         self._image: QImage | None = None
         self._image_key = None
+        self._sprites: dict[tuple, QImage] = {}
 
     # ---- state -----------------------------------------------------------------------------------
     def set_size(self, width: int, height: int) -> None:
@@ -208,17 +212,38 @@ class CaptionsLayer(QGraphicsItem):
         image.setDevicePixelRatio(ratio)
         image.fill(0)
         p = QPainter(image)
-        p.setFont(self.font)
-        for _, text, color, rect in shown:
-            tag = QColor(color).darker(180)
-            tag.setAlpha(215)
-            p.setPen(QPen(color, 1))
-            p.setBrush(tag)
-            p.drawRect(rect)
-            p.setPen(QColor("white"))
-            p.drawText(rect.adjusted(PAD, 0, 0, 0), Qt.AlignVCenter | Qt.AlignLeft, text)
+        for _, text, color, rect in shown:  # each tag a blit of its sprite, at whole device pixels
+            sprite = self._sprite(text, color, rect.width(), ratio)
+            p.drawImage(QPointF(round(rect.x() * ratio) / ratio, round(rect.y() * ratio) / ratio), sprite)
         p.end()
         return image
+
+    def _sprite(self, text: str, color: QColor, width: float, ratio: float) -> QImage:
+        """The tag of one caption (frame, dark fill, white text) drawn once and kept: captions of a
+        category look alike, and a blit costs a fraction of drawing the text again each frame."""
+        key = (text, color.rgba(), width, ratio)
+        sprite = self._sprites.get(key)
+        if sprite is not None:
+            return sprite
+        if len(self._sprites) > MAX_SPRITES:
+            self._sprites.clear()
+        h = self._height
+        sprite = QImage(math.ceil((width + 1) * ratio), math.ceil((h + 1) * ratio), QImage.Format_ARGB32_Premultiplied)
+        sprite.setDevicePixelRatio(ratio)
+        sprite.fill(0)
+        p = QPainter(sprite)
+        p.setFont(self.font)
+        rect = QRectF(0, 0, width, h)
+        tag = QColor(color).darker(180)
+        tag.setAlpha(215)
+        p.setPen(QPen(color, 1))
+        p.setBrush(tag)
+        p.drawRect(rect)
+        p.setPen(QColor("white"))
+        p.drawText(rect.adjusted(PAD, 0, 0, 0), _TEXT_FLAGS, text)
+        p.end()
+        self._sprites[key] = sprite
+        return sprite
 
 
 def _overlaps(grid: dict, cells: list, x: float, y: float, w: float, h: float) -> bool:

@@ -5,8 +5,6 @@ so the view paints thousands of them without a Python call per shape per frame.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPainterPath, QPen, QPixmap
@@ -16,11 +14,9 @@ from annotations import geometry
 from annotations.model import MASK, POLYGON, PREDICTION, Annotation
 
 from . import shapes
-from .painting import (MASK_ALPHA, MASKS, PREDICTION_MASK_ALPHA, RenderContext, appearance,
-                       outline_path, outline_paths, simplified_path)
+from .painting import MASK_ALPHA, MASKS, PREDICTION_MASK_ALPHA, RenderContext, appearance, outline_path, outline_paths
 
 HANDLE_PX = 8  # handle size on screen
-LOD_BELOW = 0.5  # zoom under which the layer draws simplified outlines
 Z_SHAPES_LAYER, Z_HANDLES, Z_PREVIEW = -1e17, 1e9, 2e9
 
 
@@ -53,7 +49,9 @@ class AnnotationItem:
 
 class ShapeItem(QGraphicsPathItem, AnnotationItem):
     """A box or a polygon. Unless `live` (selected or being edited) it paints nothing itself: the
-    ShapesLayer draws it into its cache; the item still serves hit-testing through the scene index."""
+    ShapesLayer draws it into its cache; the item still serves hit-testing through the scene index.
+    An item is reshaped in place for another annotation (the canvas reuses the previous image's
+    items), which costs a fraction of making and destroying a Qt item."""
 
     def __init__(self, ann: Annotation, ctx: RenderContext, layer: "ShapesLayer", path: QPainterPath | None = None):
         super().__init__()
@@ -63,40 +61,43 @@ class ShapeItem(QGraphicsPathItem, AnnotationItem):
         self.setFlag(QGraphicsItem.ItemHasNoContents, True)
         self.set_annotation(ann, ctx, path)
 
-    def set_annotation(self, ann: Annotation, ctx: RenderContext, path: QPainterPath | None = None) -> None:
-        in_scene = self.scene() is not None  # a new item's area is invalidated when it is added
-        old = self.sceneBoundingRect() if in_scene else None
+    def set_annotation(self, ann: Annotation, ctx: RenderContext, path: QPainterPath | None = None,
+                       invalidate: bool = True) -> None:
+        """Show `ann`; `path` is its outline when the caller built it already (outline_paths);
+        invalidate False: the caller repaints the whole layer anyway."""
+        # (a new item's area is invalidated when it is added to the scene)
+        invalidate = invalidate and not self.live and self.scene() is not None
+        old = self.sceneBoundingRect() if invalidate else None
         self.ann = ann
         key = _geometry_key(ann)
         if key != self._key:
             self.setPath(path if path is not None else outline_path(ann))
             self._key = key
-            self._lod: dict[int, QPainterPath] = {}
         look = appearance(ann, ctx)
-        self.setPen(look.pen)
-        self.setBrush(look.brush)
-        self.style = (look.key, look.pen, look.thin_pen, look.brush)  # what the layer draws it with
+        if look is not self._look:
+            self._look = look
+            self._apply_pen()
+            self.setBrush(look.brush)
+            self.style = (look.key, look.pen, look.thin_pen, look.brush)  # what the layer draws it with
         self.setZValue(_z_for(ann))
-        self._clear_children()
-        if in_scene and not self.live:
+        if invalidate:
             self.layer.invalidate(old.united(self.sceneBoundingRect()))
 
-    def lod_path(self, scale: float) -> QPainterPath:
-        """The outline simplified to within half a screen pixel at `scale` (cached per octave)."""
-        if scale >= LOD_BELOW or not self.ann.polygons:
-            return self.path()
-        octave = math.floor(math.log2(scale))
-        path = self._lod.get(octave)
-        if path is None:
-            path = simplified_path(self.ann, 0.5 / 2 ** (octave + 1))
-            self._lod[octave] = path
-        return path
+    _look = None
+
+    def _apply_pen(self) -> None:
+        # The item's own pen only paints while it is live. Otherwise it is the one-pixel version of
+        # the same pen: Qt then takes the bounding rect from the path's points, where a wide pen
+        # makes it stroke the whole outline (most of what a switch to 2000 polygons cost).
+        self.setPen(self._look.pen if self.live else self._look.thin_pen)
 
     def set_live(self, live: bool) -> None:
         if live != self.live:
+            old = self.sceneBoundingRect()
             self.live = live
+            self._apply_pen()
             self.setFlag(QGraphicsItem.ItemHasNoContents, not live)
-            self.layer.invalidate(self.sceneBoundingRect())
+            self.layer.invalidate(old.united(self.sceneBoundingRect()))
 
     def hit(self, scene_pos: QPointF) -> bool:
         return self.path().contains(scene_pos - self.pos())
@@ -189,7 +190,7 @@ class ShapesLayer(QGraphicsItem):
                 painter.setPen(thin_pen if thin else pen)
                 painter.setBrush(brush)
                 current = key
-            painter.drawPath(item.lod_path(scale))
+            painter.drawPath(item.path())
 
 
 class HandlesItem(QGraphicsItem):

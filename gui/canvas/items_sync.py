@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from annotations.model import Annotation
+from annotations.model import MASK, Annotation
 
 from .items import AnnotationItem, ShapeItem, make_item
+from .painting import outline_paths
 
 MANY_IDS = 64  # above this many changed ids, re-read the image's annotations in one query
 
@@ -23,6 +24,48 @@ class ItemsSync:
             item.set_live(True)
         self._apply_visibility(item)
         self._captions.changed()
+
+    def _build_items(self, anns: list[Annotation], spare: list[ShapeItem]) -> None:
+        """The items of a newly shown image, all at once: outlines built in one batch, and the
+        previous image's shape items (`spare`, still in the scene) reshaped for the new shapes
+        rather than destroyed and made again; spares left over leave the scene. The shapes layer
+        repaints whole after a switch, so no item invalidates its own area."""
+        outlined = [a for a in anns if a.kind != MASK]
+        paths = dict(zip((a.id for a in outlined), outline_paths(outlined)))
+        ctx, layer, shown = self._ctx, self._shapes, self.session.is_shown
+        for ann in anns:
+            path = paths.get(ann.id)
+            if path is None:
+                self._add_item(ann, invalidate=False)
+                continue
+            if spare:
+                item = spare.pop()
+                item.set_annotation(ann, ctx, path, invalidate=False)
+            else:
+                item = ShapeItem(ann, ctx, layer, path)
+                self.scene.addItem(item)
+            self._items[ann.id] = item
+            visible = shown(ann.id, ann.category_id)
+            if visible != item.isVisible():
+                item.setVisible(visible)
+        for item in spare:
+            self.scene.removeItem(item)
+        self._captions.changed()
+
+    def _take_shape_items(self) -> list[ShapeItem]:
+        """Empty the canvas of items, keeping the shape items (in the scene, plain again) for reuse
+        by _build_items; mask items leave the scene."""
+        spare = []
+        for item in self._items.values():
+            if type(item) is ShapeItem:
+                if item.live:
+                    item.set_live(False)
+                item.setPos(0, 0)  # a drag preview may have moved it
+                spare.append(item)
+            else:
+                self.scene.removeItem(item)
+        self._items.clear()
+        return spare
 
     def _remove_item(self, ann_id: int) -> None:
         item = self._items.pop(ann_id, None)

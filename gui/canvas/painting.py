@@ -12,8 +12,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QDataStream, QIODevice, QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QImage, QPainterPath, QPen, QPolygonF
+from PySide6.QtCore import QByteArray, QDataStream, QIODevice, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QImage, QPainterPath, QPen
 
 from annotations import geometry
 from annotations.model import MASK, PREDICTION, Annotation
@@ -57,16 +57,22 @@ class Appearance:
 
 def appearance(ann: Annotation, ctx: RenderContext) -> Appearance:
     """How `ann` is drawn in `ctx` (pure; memoised, as every label of a category looks the same)."""
-    key = (ctx, ann.category_id, ann.status, ann.kind, ann.score if ann.status == PREDICTION else None)
-    look = _APPEARANCES.get(key)
-    if look is None:
-        if len(_APPEARANCES) > 4096:
+    if ctx is not _CURRENT[0]:  # hashing the context costs more than the rest: once per context
+        if len(_APPEARANCES) > 64:
             _APPEARANCES.clear()
-        look = _APPEARANCES[key] = _appearance(ann, ctx)
+        _CURRENT[:] = [ctx, _APPEARANCES.setdefault(ctx, {})]
+    table = _CURRENT[1]
+    key = (ann.category_id, ann.status, ann.kind, ann.score if ann.status == PREDICTION else None)
+    look = table.get(key)
+    if look is None:
+        if len(table) > 4096:
+            table.clear()
+        look = table[key] = _appearance(ann, ctx)
     return look
 
 
-_APPEARANCES: dict[tuple, Appearance] = {}
+_APPEARANCES: dict[RenderContext, dict[tuple, Appearance]] = {}
+_CURRENT: list = [None, {}]  # the context asked last and its table
 
 
 def _appearance(ann: Annotation, ctx: RenderContext) -> Appearance:
@@ -143,23 +149,6 @@ def outline_paths(anns: list[Annotation]) -> list[QPainterPath]:
         stream >> path
         paths[i] = path
     return paths
-
-
-def simplified_path(ann: Annotation, tolerance: float) -> QPainterPath:
-    """outline_path with rings simplified (Douglas-Peucker) to `tolerance` image pixels; a ring
-    that would collapse keeps its points."""
-    import cv2
-
-    path = QPainterPath()
-    path.setFillRule(Qt.OddEvenFill)
-    for ring in list(ann.polygons or []) + list(ann.holes or []):
-        pts = np.asarray(ring, np.float32).reshape(-1, 1, 2)
-        few = cv2.approxPolyDP(pts, tolerance, True).reshape(-1, 2)
-        if len(few) < 3:
-            few = pts.reshape(-1, 2)
-        path.addPolygon(QPolygonF([QPointF(float(x), float(y)) for x, y in few]))
-        path.closeSubpath()
-    return path
 
 
 class MaskImageCache:

@@ -30,7 +30,7 @@ from .view_ops import ViewOps
 from .image_cache import DecodedImage, ImageCache
 from .image_layer import ImageLayer
 from .items import AnnotationItem, HandlesItem, ShapesLayer
-from .painting import RenderContext, outline_paths
+from .painting import RenderContext
 from .tools import TOOLS
 from .view import ImageView
 
@@ -171,6 +171,7 @@ class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps):
             self._show_notice(f"Image {image_id} is not in the project.")
             self.image_failed.emit(int(image_id), f"image {image_id} is not in the project")
             return
+        spare = self._take_shape_items()  # reused for this image's shapes
         self._clear_image()
         self.image = rec
         w, h = rec.width, rec.height
@@ -179,11 +180,7 @@ class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps):
         self._layer.set_size(w, h)
         self._shapes.set_size(w, h)
         self._captions.set_size(w, h)
-        anns = self.store.annotations(image_id=image_id)
-        outlined = [a for a in anns if a.kind != "mask"]
-        paths = dict(zip((a.id for a in outlined), outline_paths(outlined)))
-        for ann in anns:
-            self._add_item(ann, paths.get(ann.id), invalidate=False)  # the layer repaints whole anyway
+        self._build_items(self.store.annotations(image_id=image_id), spare)
         if self._fitted_size != (w, h):
             self.fit()
             self._fitted_size = (w, h)

@@ -6,6 +6,8 @@ The panel edits nothing itself: it asks through signals and the window carries t
 """
 from __future__ import annotations
 
+import bisect
+
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSizePolicy, QTreeWidget,
@@ -20,6 +22,16 @@ from .category_list import _swatch, category_color
 
 COL_SHOW, COL_LOCK, COL_CATEGORY, COL_SHAPE, COL_FROM = range(5)
 HEADERS = ("Show", "Lock", "Category", "Shape", "From")
+FITTED_COLUMNS = (COL_SHOW, COL_LOCK, COL_CATEGORY, COL_SHAPE)
+MANY_IDS = 64  # a change naming more annotations than this rebuilds the list in one query
+# Looked up once: a row is filled on every edit, and reading Qt enum attributes costs microseconds each.
+_ID, _IS_PREDICTION = int(Qt.UserRole), int(Qt.UserRole) + 1
+_DECORATION, _FONT, _FOREGROUND = int(Qt.DecorationRole), int(Qt.FontRole), int(Qt.ForegroundRole)
+_CHECKED, _UNCHECKED = Qt.Checked, Qt.Unchecked
+_ROW_FLAGS = Qt.ItemIsSelectable | Qt.ItemIsEnabled | Qt.ItemIsUserCheckable
+_ITALIC = QFont()
+_ITALIC.setItalic(True)
+_PREDICTION_BRUSH = QBrush(QColor("#d08a2c"))
 
 
 def provenance(a: Annotation) -> str:
@@ -51,6 +63,10 @@ class AnnotationListPanel(QWidget):
         super().__init__(parent)
         self.session = session
         self.store: Store | None = None
+        self._rows: dict[int, QTreeWidgetItem] = {}  # annotation id -> its row
+        self._order: list[int] = []  # the rows' annotation ids, ascending (the store's order)
+        self._predictions: set[int] = set()
+        self._cats: dict = {}
         self.title = QLabel("No image")
         self.title.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # text never resizes the dock
         self.tree = QTreeWidget()
@@ -61,8 +77,8 @@ class AnnotationListPanel(QWidget):
         self.tree.setMinimumHeight(140)  # a few rows stay visible when feature docks share the side
         header = self.tree.header()
         header.setStretchLastSection(True)
-        for col in (COL_SHOW, COL_LOCK, COL_CATEGORY, COL_SHAPE):
-            header.setSectionResizeMode(col, QHeaderView.ResizeToContents)
+        for col in FITTED_COLUMNS:
+            header.setSectionResizeMode(col, QHeaderView.Interactive)  # sized by _fit_columns
         self.relabel_box = QComboBox()
         self.relabel_button = QPushButton("Relabel")
         self.delete_button = QPushButton("Delete")
@@ -126,54 +142,103 @@ class AnnotationListPanel(QWidget):
             self.relabel_box.setCurrentIndex(max(i, 0))
 
     def reload(self) -> None:
-        selected = set(self.session.selection)
+        """Rebuild every row (a new image, renamed or recoloured categories)."""
         anns = self.store.annotations(image_id=self.image_id) if self.store and self.image_id is not None else []
-        cats = {c.id: c for c in self.store.categories()} if self.store is not None else {}
+        self._cats = {c.id: c for c in self.store.categories()} if self.store is not None else {}
+        selected = set(self.session.selection)
         with QSignalBlocker(self.tree):
             self.tree.clear()
+            self._rows, self._order, self._predictions = {}, [], set()
+            items = []
             for a in anns:
-                cat = cats.get(a.category_id)
-                item = QTreeWidgetItem(["", "", cat.name if cat else f"#{a.category_id}", shape_text(a),
-                                        provenance(a)])
-                item.setData(0, Qt.UserRole, a.id)
-                item.setData(0, Qt.UserRole + 1, a.is_prediction)
-                item.setFlags(Qt.ItemIsSelectable | Qt.ItemIsEnabled | Qt.ItemIsUserCheckable)
-                item.setCheckState(COL_SHOW, Qt.Unchecked if a.id in self.hidden else Qt.Checked)
-                item.setCheckState(COL_LOCK, Qt.Checked if a.id in self.locked else Qt.Unchecked)
-                if cat is not None:
-                    item.setIcon(COL_CATEGORY, _swatch(category_color(cat)))
-                if a.is_prediction:
-                    font = QFont()
-                    font.setItalic(True)
-                    for col in range(len(HEADERS)):
-                        item.setFont(col, font)
-                    item.setForeground(COL_FROM, QBrush(QColor("#d08a2c")))
-                item.setToolTip(COL_FROM, provenance(a))
-                self.tree.addTopLevelItem(item)
+                item = QTreeWidgetItem()
+                self._fill(item, a)
+                self._rows[a.id] = item
+                self._order.append(a.id)
+                items.append(item)
+            self.tree.addTopLevelItems(items)
+            for a, item in zip(anns, items):
                 item.setSelected(a.id in selected)
-        n_pred = sum(1 for a in anns if a.is_prediction)
+        self._fit_columns()
+        self._show_title()
+        self._update_buttons()
+
+    def _fill(self, item: QTreeWidgetItem, a: Annotation) -> None:
+        """Show annotation `a` in row `item` (new or reused: every field is set or cleared)."""
+        cat = self._cats.get(a.category_id)
+        for col, text in ((COL_CATEGORY, cat.name if cat else f"#{a.category_id}"), (COL_SHAPE, shape_text(a)),
+                          (COL_FROM, provenance(a))):
+            item.setText(col, text)
+        item.setData(0, _ID, a.id)
+        item.setData(0, _IS_PREDICTION, a.is_prediction)
+        item.setFlags(_ROW_FLAGS)
+        item.setCheckState(COL_SHOW, _UNCHECKED if a.id in self.hidden else _CHECKED)
+        item.setCheckState(COL_LOCK, _CHECKED if a.id in self.locked else _UNCHECKED)
+        item.setData(COL_CATEGORY, _DECORATION, None if cat is None else _swatch(category_color(cat)))
+        for col in range(len(HEADERS)):
+            item.setData(col, _FONT, _ITALIC if a.is_prediction else None)
+        item.setData(COL_FROM, _FOREGROUND, _PREDICTION_BRUSH if a.is_prediction else None)
+        item.setToolTip(COL_FROM, provenance(a))
+        (self._predictions.add if a.is_prediction else self._predictions.discard)(a.id)
+
+    def _show_title(self) -> None:
         if self.image_id is None:
             self.title.setText("No image")
-        else:
-            n_lab = len(anns) - n_pred
-            self.title.setText(f"{n_lab} label{'s' * (n_lab != 1)}, {n_pred} prediction{'s' * (n_pred != 1)}")
+            return
+        n_pred = len(self._predictions)
+        n_lab = len(self._order) - n_pred
+        self.title.setText(f"{n_lab} label{'s' * (n_lab != 1)}, {n_pred} prediction{'s' * (n_pred != 1)}")
+
+    def _fit_columns(self, columns=FITTED_COLUMNS) -> None:
+        # Columns fit their contents once per batch of changes, and only those whose texts changed;
+        # Qt's ResizeToContents would measure every row on screen after each single field set.
+        for col in columns:
+            self.tree.resizeColumnToContents(col)
+
+    def _apply_change(self, ids, removed: bool) -> None:
+        """Update the rows of these annotations only: re-read each, then insert, refresh or drop its row."""
+        selected = set(self.session.selection)
+        refit = False  # a text of the fitted columns came, went or changed
+        with QSignalBlocker(self.tree):
+            for ann_id in ids:
+                a = None if removed else self.store.annotation(ann_id)
+                item = self._rows.get(ann_id)
+                if a is None or a.image_id != self.image_id:
+                    if item is not None:
+                        del self._rows[ann_id]
+                        self._order.pop(bisect.bisect_left(self._order, ann_id))
+                        self._predictions.discard(ann_id)
+                        self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(item))
+                        refit = True
+                    continue
+                if item is None:
+                    item = self._rows[ann_id] = QTreeWidgetItem()
+                    self._fill(item, a)
+                    pos = bisect.bisect_left(self._order, ann_id)
+                    self._order.insert(pos, ann_id)
+                    self.tree.insertTopLevelItem(pos, item)
+                    item.setSelected(ann_id in selected)
+                    refit = True
+                else:
+                    before = (item.text(COL_CATEGORY), item.text(COL_SHAPE))
+                    self._fill(item, a)
+                    refit = refit or before != (item.text(COL_CATEGORY), item.text(COL_SHAPE))
+        if refit:
+            self._fit_columns((COL_CATEGORY, COL_SHAPE))
+        self._show_title()
         self._update_buttons()
 
     def ids(self) -> list[int]:
-        return [self.tree.topLevelItem(i).data(0, Qt.UserRole) for i in range(self.tree.topLevelItemCount())]
+        return list(self._order)
 
     def item_for(self, ann_id: int) -> QTreeWidgetItem | None:
-        for i in range(self.tree.topLevelItemCount()):
-            it = self.tree.topLevelItem(i)
-            if it.data(0, Qt.UserRole) == ann_id:
-                return it
-        return None
+        return self._rows.get(ann_id)
 
     def selected_ids(self) -> list[int]:
-        return [it.data(0, Qt.UserRole) for it in self.tree.selectedItems()]
+        return [it.data(0, _ID) for it in self.tree.selectedItems()]
 
     def selected_predictions(self) -> list[int]:
-        return [it.data(0, Qt.UserRole) for it in self.tree.selectedItems() if it.data(0, Qt.UserRole + 1)]
+        return [it.data(0, _ID) for it in self.tree.selectedItems() if it.data(0, _IS_PREDICTION)]
 
     # ---- selection, from and to the canvas ----------------------------------------------------
     def select_ids(self, ids) -> None:
@@ -182,7 +247,7 @@ class AnnotationListPanel(QWidget):
         with QSignalBlocker(self.tree):
             for i in range(self.tree.topLevelItemCount()):
                 it = self.tree.topLevelItem(i)
-                it.setSelected(it.data(0, Qt.UserRole) in wanted)
+                it.setSelected(it.data(0, _ID) in wanted)
                 if it.isSelected():
                     self.tree.scrollToItem(it)
         self._update_buttons()
@@ -212,7 +277,7 @@ class AnnotationListPanel(QWidget):
 
     # ---- hide, lock, relabel ------------------------------------------------------------------
     def _item_changed(self, item: QTreeWidgetItem, column: int) -> None:
-        aid = item.data(0, Qt.UserRole)
+        aid = item.data(0, _ID)
         if column == COL_SHOW:
             self.set_hidden(aid, item.checkState(COL_SHOW) != Qt.Checked)
         elif column == COL_LOCK:
@@ -229,7 +294,7 @@ class AnnotationListPanel(QWidget):
         with QSignalBlocker(self.tree):
             for i in range(self.tree.topLevelItemCount()):
                 it = self.tree.topLevelItem(i)
-                aid = it.data(0, Qt.UserRole)
+                aid = it.data(0, _ID)
                 show = Qt.Unchecked if aid in hidden else Qt.Checked
                 lock = Qt.Checked if aid in locked else Qt.Unchecked
                 if it.checkState(COL_SHOW) != show:
@@ -248,7 +313,12 @@ class AnnotationListPanel(QWidget):
             signal.emit(ids)
 
     def _on_annotations_changed(self, change) -> None:
+        """Rows follow the change: the touched ones are re-read (many or unknown ids: all of them)."""
         if self.store is None or self.image_id is None:
             return
-        if change.unknown or not change.image_ids or self.image_id in change.image_ids:
+        if change.image_ids and self.image_id not in change.image_ids:
+            return
+        if change.unknown or not change.image_ids or len(change.ids) > MANY_IDS:
             self.reload()
+        else:
+            self._apply_change(change.ids, change.action == "removed")

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QSizePolicy, QTreeView,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QSizePolicy, QStyle,
+                               QTreeView, QVBoxLayout, QWidget)
 
 from annotations.scores import SCORES_TABLE, find_set, image_scores, score_sets
 from annotations.store import Store
@@ -27,6 +27,13 @@ COLUMNS = ("Image", "Labels", "Pred.", "Split", "Score")
 SPLIT_COLUMN, SCORE_COLUMN = 3, 4
 # A change touching more annotations than this recounts every image instead of only those touched.
 _INCREMENTAL_LIMIT = 200
+# Roles as ints: data() runs for every cell Qt paints, and reading a Qt enum attribute costs microseconds.
+_DISPLAY, _TOOLTIP, _FOREGROUND, _ALIGN, _USER = (int(r) for r in (
+    Qt.DisplayRole, Qt.ToolTipRole, Qt.ForegroundRole, Qt.TextAlignmentRole, Qt.UserRole))
+_RIGHT = int(Qt.AlignRight | Qt.AlignVCenter)
+_HORIZONTAL = Qt.Horizontal
+_GREY = QColor("#8a8f98")
+FITTED_COLUMNS = (1, 2, SPLIT_COLUMN, SCORE_COLUMN)  # sized to their widest text by the panel, not by Qt
 
 
 @dataclass
@@ -50,6 +57,7 @@ class ImageListModel(QAbstractTableModel):
         self._by_id: dict[int, ImageRow] = {}
         self._visible: list[ImageRow] = []
         self._row_of: dict[int, int] = {}
+        self._labelled = self._predicted = 0  # images with labels, with predictions
         self.state = "all"
         self.split = "*"
         self.text = ""
@@ -70,7 +78,18 @@ class ImageListModel(QAbstractTableModel):
                 rows.append(ImageRow(rec.id, rec.file_name, rec.split, lab, pred))
         self._rows = rows
         self._by_id = {r.id: r for r in rows}
+        self._tally()
         self._refilter()
+
+    def _tally(self) -> None:
+        """Count the labelled images and those with predictions (kept up to date by recount)."""
+        self._labelled = sum(1 for r in self._rows if r.labels)
+        self._predicted = sum(1 for r in self._rows if r.predictions)
+
+    def _set_counts(self, r: ImageRow, labels: int, predictions: int) -> None:
+        self._labelled += bool(labels) - bool(r.labels)
+        self._predicted += bool(predictions) - bool(r.predictions)
+        r.labels, r.predictions = labels, predictions
 
     def recount(self, image_ids=None) -> None:
         """Refresh label/prediction counts (of the given images, or of all)."""
@@ -80,6 +99,7 @@ class ImageListModel(QAbstractTableModel):
             counts = self.store.annotation_counts()
             for r in self._rows:
                 r.labels, r.predictions = counts.get(r.id, (0, 0))
+            self._tally()
             self._refilter()
             return
         counts = self.store.annotation_counts(image_ids)  # one indexed query for these images
@@ -89,7 +109,7 @@ class ImageListModel(QAbstractTableModel):
             if r is None:
                 continue
             was = self._matches(r)
-            r.labels, r.predictions = counts.get(iid, (0, 0))
+            self._set_counts(r, *counts.get(iid, (0, 0)))
             refilter = refilter or (was != self._matches(r) and iid != self.pinned)
             changed.append(iid)
         if refilter:  # a row enters or leaves the filter
@@ -161,9 +181,8 @@ class ImageListModel(QAbstractTableModel):
 
     def totals(self) -> dict[str, int]:
         return {"images": len(self._rows), "shown": len(self._visible),
-                "labelled": sum(1 for r in self._rows if r.labels),
-                "unlabelled": sum(1 for r in self._rows if not r.labels),
-                "predictions": sum(1 for r in self._rows if r.predictions)}
+                "labelled": self._labelled, "unlabelled": len(self._rows) - self._labelled,
+                "predictions": self._predicted}
 
     # ---- Qt model --------------------------------------------------------------------------
     def rowCount(self, parent=QModelIndex()) -> int:
@@ -172,30 +191,46 @@ class ImageListModel(QAbstractTableModel):
     def columnCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(COLUMNS)
 
-    def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
+    def headerData(self, section, orientation, role=_DISPLAY):
+        if int(role) == _DISPLAY and orientation == _HORIZONTAL:
             return COLUMNS[section]
         return None
 
-    def data(self, index, role=Qt.DisplayRole):
+    def data(self, index, role=_DISPLAY):
         if not index.isValid():
             return None
         r = self._visible[index.row()]
         col = index.column()
-        if role == Qt.DisplayRole:
-            if col == SCORE_COLUMN:
-                score = None if self.scores is None else self.scores.get(r.id)
-                return "" if score is None else f"{score:.2f}"
-            return (r.name.rsplit("/", 1)[-1], r.labels or "", r.predictions or "", r.split)[col]
-        if role == Qt.ToolTipRole:
+        role = int(role)
+        if role == _DISPLAY:
+            return self._text(r, col)
+        if role == _TOOLTIP:
             return f"{r.name}\n{r.labels} labels, {r.predictions} predictions, split: {r.split or 'none'}"
-        if role == Qt.ForegroundRole and col == 0 and not r.labels:
-            return QBrush(QColor("#8a8f98"))
-        if role == Qt.TextAlignmentRole and col in (1, 2, SCORE_COLUMN):
-            return int(Qt.AlignRight | Qt.AlignVCenter)
-        if role == Qt.UserRole:
+        if role == _FOREGROUND and col == 0 and not r.labels:
+            return QBrush(_GREY)
+        if role == _ALIGN and col in (1, 2, SCORE_COLUMN):
+            return _RIGHT
+        if role == _USER:
             return r.id
         return None
+
+    def _text(self, r: ImageRow, col: int):
+        if col == SCORE_COLUMN:
+            score = None if self.scores is None else self.scores.get(r.id)
+            return "" if score is None else f"{score:.2f}"
+        return (r.name.rsplit("/", 1)[-1], r.labels or "", r.predictions or "", r.split)[col]
+
+    def widest_texts(self, first: int = 0, last: int | None = None) -> dict[int, list[str]]:
+        """For each column in FITTED_COLUMNS, the texts among visible rows first..last (all when None)
+        that may be the widest: the longest count (digits have one width), every split name, the
+        extreme scores."""
+        rows = self._visible[first:None if last is None else last + 1]
+        out = {1: [str(max((r.labels for r in rows), default=0) or "")],
+               2: [str(max((r.predictions for r in rows), default=0) or "")],
+               SPLIT_COLUMN: sorted({r.split for r in rows})}
+        scores = [] if self.scores is None else [self.scores[r.id] for r in rows if r.id in self.scores]
+        out[SCORE_COLUMN] = [f"{v:.2f}" for v in (min(scores), max(scores))] if scores else []
+        return out
 
 
 class FileListPanel(QWidget):
@@ -218,6 +253,7 @@ class FileListPanel(QWidget):
         self.sort_box = QComboBox()
         self.sort_box.setToolTip("Sort by a stored ranking's scores (Model > Label next)")
         self._unsubscribe = None
+        self._pad = 8  # a cell's text margins, measured at each full column fit
         self.counts = QLabel()
         self.counts.setObjectName("counts")
         self.counts.setWordWrap(True)
@@ -235,11 +271,11 @@ class FileListPanel(QWidget):
         header = self.view.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(0, QHeaderView.Stretch)
-        for col in (1, 2, 3, SCORE_COLUMN):
-            header.setSectionResizeMode(col, QHeaderView.ResizeToContents)
-        # fit the columns to the rows on screen: by default Qt reads the first 1000 rows' every
-        # field after each change of one row, which made an edit cost the size of the project
-        header.setResizeContentsPrecision(0)
+        # The count, split and score columns fit their widest text, measured here from the model's
+        # values (_fit_columns); Qt's ResizeToContents re-read every field of the rows on screen
+        # through data() after each change of one row, which cost tens of ms per edit.
+        for col in FITTED_COLUMNS:
+            header.setSectionResizeMode(col, QHeaderView.Interactive)
         self.view.setColumnHidden(SCORE_COLUMN, True)
 
         filters = QHBoxLayout()
@@ -261,7 +297,7 @@ class FileListPanel(QWidget):
         self.view.clicked.connect(self._activated)
         self.view.activated.connect(self._activated)
         self.model.modelReset.connect(self._after_reset)
-        self.model.dataChanged.connect(lambda *_: self._update_counts())
+        self.model.dataChanged.connect(self._after_data_changed)
         self._update_counts()
         session.project_opened.connect(self.set_store)
         session.project_closing.connect(lambda _store: self.set_store(None))
@@ -323,8 +359,27 @@ class FileListPanel(QWidget):
             self.image_activated.emit(self.model.image_id(index.row()))
 
     def _after_reset(self) -> None:
+        self._fit_columns()
         self._update_counts()
         self._select_row(self.model.pinned)
+
+    def _after_data_changed(self, top: QModelIndex, bottom: QModelIndex, _roles=()) -> None:
+        self._fit_columns(top.row(), bottom.row(), grow_only=True)
+        self._update_counts()
+
+    def _fit_columns(self, first: int = 0, last: int | None = None, grow_only: bool = False) -> None:
+        """Size the fitted columns to the widest text of these rows (and their header's)."""
+        view, header = self.view, self.view.header()
+        fm = view.fontMetrics()
+        if not grow_only:
+            self._pad = 2 * (view.style().pixelMetric(QStyle.PM_FocusFrameHMargin, None, view) + 1)
+        for col, texts in self.model.widest_texts(first, last).items():
+            width = max([fm.horizontalAdvance(t) + self._pad for t in texts if t], default=0)
+            if grow_only:  # the header's own width was taken at the last full fit
+                if width > header.sectionSize(col):
+                    header.resizeSection(col, width)
+            else:
+                header.resizeSection(col, max(width, header.sectionSizeHint(col)))
 
     def _update_counts(self) -> None:
         t = self.model.totals()
