@@ -120,10 +120,16 @@ class ReviewPanel(QWidget):
             self.status.setText("Rank a run with mistakenness to review the labels it disagrees with."
                                 if run_id is None else f"No mistakenness ranking of run #{run_id} yet.")
         else:
-            reviewed = sum(it.state != TO_REVIEW for it in self.items)
-            self.status.setText(f"{len(self.items)} probably wrong labels in run #{run_id}'s mistakenness ranking"
-                                + (f"; {reviewed} reviewed." if reviewed else "."))
+            self._count()
         self._update_buttons()
+
+    def _count(self) -> None:
+        reviewed = sum(it.state != TO_REVIEW for it in self.items)
+        if self.items and reviewed == len(self.items):
+            self.status.setText(f"Every flagged label has been reviewed ({reviewed}).")
+            return
+        self.status.setText(f"{len(self.items)} probably wrong labels in run #{self.run_id}'s mistakenness ranking"
+                            + (f"; {reviewed} reviewed." if reviewed else "."))
 
     @staticmethod
     def _paint_state(row: QTreeWidgetItem, state: str) -> None:
@@ -168,6 +174,7 @@ class ReviewPanel(QWidget):
     def _set_state(self, item: ReviewItem, state: str) -> None:
         item.state = state
         self._paint_state(self.list.topLevelItem(self.items.index(item)), state)
+        self._count()
 
     def _mark_changed(self, obj: ObjectScore, state: str | None) -> None:
         """A review command moved (done, undone or redone): the row of its object follows."""
@@ -184,7 +191,6 @@ class ReviewPanel(QWidget):
         self.acted.emit(state, item)
         following = self.next_pending(row)
         if following is None:
-            self.status.setText("Every flagged label has been reviewed.")
             self._update_buttons()
         else:
             self.select_row(following)
