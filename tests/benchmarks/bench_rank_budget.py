@@ -2,7 +2,7 @@
 
     .venv/bin/python tests/benchmarks/bench_rank_budget.py [--images 120] [--rounds 2] [--batch 20]
         [--initial 20] [--first-epochs 30] [--epochs 10] [--first-iters N] [--round-iters N] [--lr 1e-3]
-        [--image-size 160] [--diverse] [--strategies random,...] [--out DIR]
+        [--image-size 160] [--diverse] [--strategies random,...] [--first-run DIR] [--out DIR]
 
 The demo project's train split starts with `initial` labelled images (seeded) and the rest
 unlabelled; the demo's exact labels stand in for the person. Each round: predict the unlabelled
@@ -18,6 +18,7 @@ final labels at which it first reaches random's final mAP (goal, issue 15: <= 70
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import shutil
 import tempfile
@@ -86,6 +87,9 @@ def main() -> None:
                     help="at least this many optimizer steps for the first model (more epochs on a small set)")
     ap.add_argument("--round-iters", type=int, default=0, help="at least this many steps in each round's training")
     ap.add_argument("--lr", type=float, default=1e-3, help="AdamW's peak rate (cosine schedule after warmup)")
+    ap.add_argument("--first-run", default=None,
+                    help="training folder of an earlier run's first model (OUT/train_initial) with the same --images, "
+                         "--initial and --seed: used instead of training it again (strategies can run in parallel)")
     ap.add_argument("--image-size", type=int, default=160)
     ap.add_argument("--scratch", action="store_true", help="train every round from random weights")
     ap.add_argument("--diverse", action="store_true", help="pick each batch with the near-duplicate penalty")
@@ -113,7 +117,13 @@ def main() -> None:
     log(f"{args.images} images: {len(train_ids)} train ({args.initial} labelled), {args.images - len(train_ids)} val; "
         f"{args.rounds} rounds of {args.batch}; {MODEL} at {args.image_size}px")
     first_epochs = epochs_for(args.initial, args.first_iters, least=args.first_epochs)
-    ckpt0, val0 = train_model(initial, work / "train_initial", first_epochs, args.image_size, args.seed, lr=args.lr)
+    if args.first_run:  # an earlier run's first model (same --images, --initial, --seed): shared, not retrained
+        ckpt0 = str(Path(args.first_run) / "last.pt")
+        val0 = json.loads((Path(args.first_run) / "run.json").read_text())["history"][-1]
+        first_epochs = val0["epoch"]
+    else:
+        ckpt0, val0 = train_model(initial, work / "train_initial", first_epochs, args.image_size, args.seed, lr=args.lr)
+        shutil.copytree(work / "train_initial", out / "train_initial", dirs_exist_ok=True)
     map0, map50_0 = val0["map"], val0["map50"]
     log(f"first model ({first_epochs} epochs): validation mAP {map0:.4f}, mAP@0.5 {map50_0:.4f} "
         f"with {args.initial} labelled images")
