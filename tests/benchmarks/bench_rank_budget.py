@@ -3,6 +3,7 @@
     .venv/bin/python tests/benchmarks/bench_rank_budget.py [--images 120] [--rounds 2] [--batch 20]
         [--initial 20] [--first-epochs 30] [--epochs 10] [--first-iters N] [--round-iters N] [--lr 1e-3]
         [--image-size 160] [--diverse] [--strategies random,...] [--first-run DIR] [--out DIR]
+    .venv/bin/python tests/benchmarks/bench_rank_budget.py --merge A/rank_budget.csv,B/rank_budget.csv --out DIR
 
 The demo project's train split starts with `initial` labelled images (seeded) and the rest
 unlabelled; the demo's exact labels stand in for the person. Each round: predict the unlabelled
@@ -18,6 +19,7 @@ final labels at which it first reaches random's final mAP (goal, issue 15: <= 70
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import random
 import shutil
@@ -97,7 +99,14 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None, help="folder for the CSV and PNG (default: a temporary one)")
+    ap.add_argument("--merge", default=None, metavar="A.csv,B.csv",
+                    help="no training: one report (tables, CSV, plots in --out) from runs made in parallel")
     args = ap.parse_args()
+    if args.merge:
+        out = Path(args.out or ".")
+        out.mkdir(parents=True, exist_ok=True)
+        merge(args.merge.split(","), out, f"{MODEL}, demo {args.images} images, batch {args.batch}")
+        return
     import torch
     torch.set_num_threads(args.threads)
     work = Path(tempfile.mkdtemp(prefix="bench_rank_budget_"))
@@ -157,16 +166,34 @@ def main() -> None:
         curves[strategy], curves50[strategy] = curve, curve50
         store.close()
 
+    report(curves, curves50, out, f"{MODEL}, demo {args.images} images, batch {args.batch}")
+
+
+def report(curves: dict, curves50: dict, out: Path, title: str) -> None:
+    """Tables, reach against random, rank_budget.csv and the two plots."""
     for metric, cs in (("mAP", curves), ("mAP@0.5", curves50)):
         summarise(metric, cs)
     rows = [[s, n, m, m50] for s in curves for (n, m), (_, m50) in zip(curves[s], curves50[s])]
     write_csv(out / "rank_budget.csv", ["strategy", "labelled_images", "val_map", "val_map50"], rows)
-    title = f"{MODEL}, demo {args.images} images, batch {args.batch}"
     line_plot(out / "rank_budget.png", {s: [(float(n), m) for n, m in c] for s, c in curves.items()},
               "labelled images", "validation mAP", title)
     line_plot(out / "rank_budget_map50.png", {s: [(float(n), m) for n, m in c] for s, c in curves50.items()},
               "labelled images", "validation mAP@0.5", title)
     log(f"CSV and plots: {out / 'rank_budget.csv'}, {out / 'rank_budget.png'}, {out / 'rank_budget_map50.png'}")
+
+
+def merge(csv_files: list[str], out: Path, title: str) -> None:
+    """One report from the rank_budget.csv files of runs made in parallel (--first-run)."""
+    curves: dict[str, list] = {}
+    curves50: dict[str, list] = {}
+    for name in csv_files:
+        with open(name, newline="", encoding="utf-8") as f:
+            for row in csv.DictReader(f):
+                n = int(row["labelled_images"])
+                curves.setdefault(row["strategy"], []).append((n, float(row["val_map"])))
+                curves50.setdefault(row["strategy"], []).append((n, float(row["val_map50"])))
+    order = sorted(curves, key=lambda s: STRATEGIES.index(s) if s in STRATEGIES else len(STRATEGIES))
+    report({s: curves[s] for s in order}, {s: curves50[s] for s in order}, out, title)
 
 
 if __name__ == "__main__":
