@@ -34,6 +34,7 @@ class ObjectScore:
     annotation_id: int | None = None  # the label this is about; None where a label is missing
     prediction_id: int | None = None  # the prediction behind the score, if any
     extra: dict = field(default_factory=dict)
+    id: int | None = field(default=None, compare=False)  # its stored row, once stored
 
 
 @dataclass
@@ -97,12 +98,12 @@ def image_scores(store: Store, set_id: int) -> dict[int, float]:
 
 
 def _object(r) -> ObjectScore:
-    return ObjectScore(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]))
+    return ObjectScore(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6])
 
 
 def object_scores(store: Store, set_id: int, image_id: int | None = None) -> list[ObjectScore]:
     """Per-object scores of a set (of one image when given), best first."""
-    sql = "SELECT image_id, kind, score, annotation_id, prediction_id, extra FROM object_scores WHERE set_id=?"
+    sql = "SELECT image_id, kind, score, annotation_id, prediction_id, extra, id FROM object_scores WHERE set_id=?"
     args: tuple = (set_id,)
     if image_id is not None:
         sql += " AND image_id=?"
@@ -118,6 +119,39 @@ def load_scores(store: Store, set_id: int) -> list[ImageScore]:
     rows = store._read("SELECT image_id, score, extra FROM image_scores WHERE set_id=? ORDER BY score DESC, image_id",
                        (set_id,))
     return [ImageScore(r[0], r[1], objects.get(r[0], []), json.loads(r[2])) for r in rows]
+
+
+_OBJECT_COLUMNS = "id, set_id, image_id, annotation_id, prediction_id, kind, score, extra"
+
+
+def dependent_object_rows(store: Store, annotation_ids) -> list[tuple]:
+    """The per-object score rows that name these annotations (as label or prediction): what deleting
+    the annotations deletes with them. Give them to restore_object_rows when the annotations are back."""
+    ids = sorted({int(i) for i in annotation_ids})
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    cols = ", ".join(f"o.{c}" for c in _OBJECT_COLUMNS.split(", "))
+    return store._read(f"SELECT {cols}, s.created_at FROM object_scores o JOIN score_sets s ON s.id = o.set_id "
+                       f"WHERE o.annotation_id IN ({marks}) OR o.prediction_id IN ({marks})", (*ids, *ids))
+
+
+def restore_object_rows(store: Store, rows: list[tuple]) -> None:
+    """Put back rows from dependent_object_rows (an undo restored their annotations, with their ids).
+    Rows still there, of a set replaced since, or naming an annotation or image that is not there are
+    skipped (a foreign key would refuse them); a set is the same set when its id and creation time are
+    (a replaced set's id may be taken again)."""
+    if not rows:
+        return
+    with store.transaction() as c:
+        for r in rows:
+            c.execute(f"INSERT OR IGNORE INTO object_scores ({_OBJECT_COLUMNS}) SELECT ?,?,?,?,?,?,?,? "
+                      "WHERE EXISTS (SELECT 1 FROM score_sets WHERE id=? AND created_at=?) "
+                      "AND EXISTS (SELECT 1 FROM images WHERE id=?) "
+                      "AND (? IS NULL OR EXISTS (SELECT 1 FROM annotations WHERE id=?)) "
+                      "AND (? IS NULL OR EXISTS (SELECT 1 FROM annotations WHERE id=?))",
+                      (*r[:8], r[1], r[8], r[2], r[3], r[3], r[4], r[4]))
+        store._emit(SCORES_TABLE, "updated", sorted({r[2] for r in rows}))
 
 
 def delete_scores(store: Store, set_id: int) -> None:

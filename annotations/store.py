@@ -127,7 +127,21 @@ CREATE INDEX IF NOT EXISTS run_pending_run ON run_pending(run_id, class_name)
 _CATEGORY_USAGE_INDEX = """
 CREATE INDEX IF NOT EXISTS ann_category_image ON annotations(category_id, image_id, status)
 """
-MIGRATIONS: list[str] = [_SCHEMA_V1, _VIEW_FLAGS, _SCORES, _PREDICTION_RUN_PROGRESS, _CATEGORY_USAGE_INDEX]
+# Review marks (annotations/review_marks.py): what a person decided about an object a run's ranking
+# flagged (kept, accepted, deleted), with what the object was: a mark outlives its score row (deleting
+# a label deletes the label's scores) and a new ranking of the same run. Guarded.
+_REVIEW_MARKS = """
+CREATE TABLE IF NOT EXISTS review_marks (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    annotation_id INTEGER, prediction_id INTEGER,
+    kind TEXT NOT NULL, score REAL NOT NULL, extra TEXT NOT NULL DEFAULT '{}',
+    state TEXT NOT NULL, updated_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS review_marks_run ON review_marks(run_id, annotation_id)
+"""
+MIGRATIONS: list[str] = [_SCHEMA_V1, _VIEW_FLAGS, _SCORES, _PREDICTION_RUN_PROGRESS, _CATEGORY_USAGE_INDEX,
+                         _REVIEW_MARKS]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 class Store(RecordsMixin, StoreCounts):

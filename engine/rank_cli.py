@@ -17,7 +17,6 @@ import json
 import sys
 
 EXIT_BAD_INPUT = 2
-FLIP = "flip"
 
 
 def add_arguments(p, name):
@@ -52,6 +51,8 @@ def run(args) -> int:
     from annotations.errors import SightlineError
     from annotations.store import Store
 
+    from .rank.request import FLIP
+
     try:
         if args.diverse is not None and args.diverse < 1:
             return _error(f"--diverse must be at least 1, not {args.diverse}")
@@ -70,54 +71,42 @@ def run(args) -> int:
         return _error(str(e))
 
 
-class _LazyPredictor:
-    def __init__(self, store, args):
-        self.store, self.args, self.predictor = store, args, None
+class _StageBars:
+    """progress(stage, done, total) as one terminal bar per stage."""
 
-    def __call__(self):
-        if self.predictor is None:
-            from .rank.models import predictor_for_run
-            self.predictor = predictor_for_run(self.store, self.args.run, self.args.weights, self.args.device,
-                                               self.args.batch_size)
-            print(f"model: {self.predictor.loaded.describe()}", file=sys.stderr)
-        return self.predictor
+    def __init__(self):
+        self.stage, self.bar = None, None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from annotations.progress import TerminalProgress
+        if stage != self.stage:
+            self.close()
+            self.stage, self.bar = stage, TerminalProgress(stage).__enter__()
+        self.bar(done, total)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+        self.stage, self.bar = None, None
 
 
 def _rank(store, args, run2) -> int:
     from annotations.imageio import atomic_write_text
-    from annotations.progress import TerminalProgress
 
-    from .rank import RankOptions, get_strategy, rank_project, to_json
-    from .rank.inputs import candidate_ids, check_run
+    from .rank import RankOptions, RankRequest, run_ranking, to_json
     from .rank.report import table
 
-    strategy = get_strategy(args.strategy)
-    check_run(store, args.run)
-    predictor = _LazyPredictor(store, args)
-    if run2 == FLIP:
-        from .rank.flip import find_flip_run, flip_run
-        run2 = find_flip_run(store, args.run)
-        if run2 is None:
-            ids = candidate_ids(store, strategy.candidates, args.split)
-            with TerminalProgress("flip") as bar:
-                run2 = flip_run(store, predictor(), args.run, ids, progress=bar, warn=_warn)
-            print(f"mirror-image predictions of run {args.run} stored as run {run2}", file=sys.stderr)
-        else:
-            print(f"using run {run2}, the mirror-image predictions of run {args.run}", file=sys.stderr)
-    if run2 is not None and not strategy.needs_run2:
-        _warn(f"--run2 is not used by {strategy.name!r}")
-
-    def embed(ids):
-        from .rank.embeddings import embed_store_images
-        with TerminalProgress("embed") as bar:
-            return embed_store_images(store, predictor(), ids, args.run, progress=bar, warn=_warn)
-
     opts = RankOptions(aggregate=args.aggregate, threshold=args.threshold, missing_confidence=args.missing_confidence)
-    ranking = rank_project(store, strategy.name, args.run, run2, opts, split=args.split, diverse=args.diverse,
-                           k=args.neighbours, embed=embed)
+    req = RankRequest(args.strategy, args.run, run2, opts, args.split, args.diverse, args.neighbours, args.weights,
+                      args.device, args.batch_size)
+    bars = _StageBars()
+    try:
+        ranking = run_ranking(store, req, progress=bars, note=lambda text: print(text, file=sys.stderr), warn=_warn)
+    finally:
+        bars.close()
     entries = to_json(store, ranking)
     print(table(entries, max(0, args.top)))
-    text = f"{ranking.pool} images scored with {strategy.name}; scores stored as set {ranking.set_id}"
+    text = f"{ranking.pool} images scored with {ranking.strategy}; scores stored as set {ranking.set_id}"
     if args.json:
         atomic_write_text(args.json, json.dumps(entries, indent=1))
         text += f"; JSON written to {args.json}"

@@ -23,11 +23,11 @@ from PySide6.QtWidgets import (
 )
 
 from annotations.scores import find_set, load_scores
-from engine.rank import AGGREGATES, get_strategy, strategy_names, why
+from engine.rank import AGGREGATES, FLIP, RankOptions, RankRequest, get_strategy, strategy_names, why
 
 from ..jobs import Job
 from .lists import ranked_list
-from .ranker import FLIP, RankRequest, RankResult, rank_job
+from .ranker import RankResult, rank_job
 
 COLUMNS = ("#", "Image", "Score", "Why")
 
@@ -135,9 +135,10 @@ class RankPanel(QWidget):
         run_id = self.run_combo.currentData()
         if self.store is None or run_id is None:
             return None
-        diverse = self.diverse_spin.value() or None
-        return RankRequest(self.strategy_combo.currentData(), int(run_id), self.run2_combo.currentData(),
-                           self.aggregate_combo.currentData(), diverse)
+        strategy = get_strategy(self.strategy_combo.currentData())
+        run2 = self.run2_combo.currentData() if strategy.needs_run2 else None
+        return RankRequest(strategy.name, int(run_id), run2, RankOptions(aggregate=self.aggregate_combo.currentData()),
+                           diverse=self.diverse_spin.value() or None)
 
     def _choice_changed(self) -> None:
         """Show the ranking stored for this strategy and run, if any (nothing is computed)."""
@@ -149,8 +150,7 @@ class RankPanel(QWidget):
         if req is None:
             self._fill([], {})
             return
-        run2 = req.run2 if strategy.needs_run2 else None
-        stored = None if run2 == FLIP else find_set(self.store, strategy.name, req.run_id, run2)
+        stored = None if req.run2 == FLIP else find_set(self.store, strategy.name, req.run_id, req.run2)
         if stored is None:
             self._fill([], {})
             self.status.setText(f"No {strategy.name} ranking of run #{req.run_id} yet: press Rank.")

@@ -1,12 +1,16 @@
 """The review half of the "Label next" dock: the labels a run's predictions contradict.
 
 The list holds the objects of the run's stored mistakenness ranking that are probably wrong
-(missing, spurious, wrong_class, loose_box), best first. Choosing one opens its image with the label
-and the prediction that disagrees highlighted. Three actions, each followed by the next object:
-  accept  write the model's version (engine.rank.review.model_version) as an undoable command on
-          the session's undo stack: a new label, a changed label, or the label deleted;
-  keep    the label stays; the object is marked reviewed;
-  delete  the label is deleted (undoable).
+(missing, spurious, wrong_class, loose_box), best first, with the objects of the run already
+reviewed (annotations.review_marks: kept, accepted, deleted -- stored, so a reopened project shows
+them). Choosing one opens its image with the label and the prediction that disagrees highlighted.
+Three actions, each one undoable command on the session's undo stack (gui.label_next.commands: the
+edit and the mark together; undo restores the label and makes the object "to review" again), each
+followed by the next object to review:
+  accept  write the model's version (engine.rank.review.model_version): a new label, a changed
+          label, or the label deleted;
+  keep    the label stays; the object is marked kept;
+  delete  the label is deleted.
 """
 from __future__ import annotations
 
@@ -17,16 +21,19 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QLabel, QPushButton, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from annotations.errors import SightlineError
+from annotations.review_marks import ACCEPTED, DELETED, KEPT, load_marks, object_key
 from annotations.scores import ObjectScore, find_set, object_scores
 from engine.rank.review import model_version
 from engine.rank.strategies.mistakenness import LOOSE_BOX, MISSING, SPURIOUS, WRONG_CLASS
 
 from ..commands import AddAnnotations, ChangeAnnotations, RemoveAnnotations
+from .commands import ReviewCommand
 from .lists import ranked_list
 
 REVIEW_KINDS = (MISSING, SPURIOUS, WRONG_CLASS, LOOSE_BOX)
 STRATEGY = "mistakenness"
-TO_REVIEW, ACCEPTED, KEPT, DELETED, GONE = "to review", "accepted", "kept", "deleted", "gone"
+TO_REVIEW, GONE = "to review", "gone"
+DONE_COLOUR = "#8a8f98"
 COLUMNS = ("Image", "Kind", "Score", "State")
 
 
@@ -82,14 +89,22 @@ class ReviewPanel(QWidget):
         return self.session.store
 
     def show_run(self, run_id: int | None) -> None:
-        """The probably-wrong labels of run_id's stored mistakenness ranking."""
+        """The probably-wrong labels of run_id's stored mistakenness ranking, and those reviewed."""
         self.run_id = run_id
         stored = None if self.store is None or run_id is None else find_set(self.store, STRATEGY, run_id)
         objects = [] if stored is None else [o for o in object_scores(self.store, stored.id) if o.kind in REVIEW_KINDS]
+        marks = {} if stored is None else load_marks(self.store, run_id)
+        flagged = {object_key(o) for o in objects}
+        objects += [m.obj for key, m in marks.items() if key not in flagged]  # e.g. deleted labels' objects
+        objects.sort(key=lambda o: -o.score)
         names = {}
         if objects:
             names = {im.id: im.file_name for im in self.store.images(ids=sorted({o.image_id for o in objects}))}
-        self.items = [ReviewItem(o, names.get(o.image_id, str(o.image_id))) for o in objects]
+        self.items = []
+        for o in objects:
+            mark = marks.get(object_key(o))
+            self.items.append(ReviewItem(o, names.get(o.image_id, str(o.image_id)),
+                                         TO_REVIEW if mark is None else mark.state))
         self.list.blockSignals(True)
         self.list.clear()
         for it in self.items:
@@ -98,14 +113,30 @@ class ReviewPanel(QWidget):
             row.setToolTip(0, it.name)
             row.setTextAlignment(2, Qt.AlignRight | Qt.AlignVCenter)
             self.list.addTopLevelItem(row)
+            self._paint_state(row, it.state)
         self.list.setCurrentIndex(QModelIndex())  # nothing chosen: the first key opens the first object
         self.list.blockSignals(False)
         if stored is None:
             self.status.setText("Rank a run with mistakenness to review the labels it disagrees with."
                                 if run_id is None else f"No mistakenness ranking of run #{run_id} yet.")
         else:
-            self.status.setText(f"{len(self.items)} probably wrong labels in run #{run_id}'s mistakenness ranking.")
+            self._count()
         self._update_buttons()
+
+    def _count(self) -> None:
+        reviewed = sum(it.state != TO_REVIEW for it in self.items)
+        if self.items and reviewed == len(self.items):
+            self.status.setText(f"Every flagged label has been reviewed ({reviewed}).")
+            return
+        self.status.setText(f"{len(self.items)} probably wrong labels in run #{self.run_id}'s mistakenness ranking"
+                            + (f"; {reviewed} reviewed." if reviewed else "."))
+
+    @staticmethod
+    def _paint_state(row: QTreeWidgetItem, state: str) -> None:
+        row.setText(3, state)
+        brush = QBrush() if state == TO_REVIEW else QBrush(QColor(DONE_COLOUR))
+        for col in range(len(COLUMNS)):
+            row.setForeground(col, brush)
 
     # ---- navigation ----------------------------------------------------------------------------
     def current_row(self) -> int:
@@ -140,17 +171,26 @@ class ReviewPanel(QWidget):
             return None
         return self.items[row]
 
+    def _set_state(self, item: ReviewItem, state: str) -> None:
+        item.state = state
+        self._paint_state(self.list.topLevelItem(self.items.index(item)), state)
+        self._count()
+
+    def _mark_changed(self, obj: ObjectScore, state: str | None) -> None:
+        """A review command moved (done, undone or redone): the row of its object follows."""
+        key = object_key(obj)
+        for item in self.items:
+            if object_key(item.obj) == key:
+                self._set_state(item, state or TO_REVIEW)
+                self._update_buttons()
+                return
+
     def _done(self, item: ReviewItem, state: str) -> None:
         row = self.items.index(item)
-        item.state = state
-        view_row = self.list.topLevelItem(row)
-        view_row.setText(3, state)
-        for col in range(len(COLUMNS)):
-            view_row.setForeground(col, QBrush(QColor("#8a8f98")))
+        self._set_state(item, state)
         self.acted.emit(state, item)
         following = self.next_pending(row)
         if following is None:
-            self.status.setText("Every flagged label has been reviewed.")
             self._update_buttons()
         else:
             self.select_row(following)
@@ -164,11 +204,14 @@ class ReviewPanel(QWidget):
         self.delete_button.setEnabled(pending and item.obj.annotation_id is not None)
 
     # ---- the three actions -----------------------------------------------------------------------
-    def _push(self, cmd) -> bool:
+    def _review(self, item: ReviewItem, state: str, edit, text: str) -> bool:
+        """Push the edit (None: no change) with the object's mark as one undoable command; then the next."""
+        cmd = ReviewCommand(self.store, self.run_id, item.obj, state, edit, text, self._mark_changed)
         self.session.undo_stack.push(cmd)
         if cmd.error:
             self.host.warn("Review", cmd.error)
             return False
+        self._done(item, state)
         return True
 
     def _label(self, item: ReviewItem):
@@ -196,25 +239,21 @@ class ReviewPanel(QWidget):
             return False
         kind = item.obj.kind.replace("_", " ")
         if label is None:
-            cmd = AddAnnotations(self.store, [version], "Add the model's missing label")
+            edit, text = AddAnnotations(self.store, [version]), "Add the model's missing label"
         elif version is None:
-            cmd = RemoveAnnotations(self.store, [label], f"Delete a {kind} label")
+            edit, text = RemoveAnnotations(self.store, [label]), f"Delete a {kind} label"
         elif version == label:
-            cmd = None
+            edit, text = None, f"Accept a {kind} label as it is"
         else:
-            cmd = ChangeAnnotations(self.store, [label], [version], f"Model's version of a {kind} label")
-        if cmd is not None and not self._push(cmd):
-            return False
-        self._done(item, ACCEPTED)
-        return True
+            edit, text = ChangeAnnotations(self.store, [label], [version]), f"Model's version of a {kind} label"
+        return self._review(item, ACCEPTED, edit, text)
 
     def keep(self) -> bool:
-        """The label is right: mark the object reviewed and go on."""
+        """The label is right: mark the object kept (undoable) and go on."""
         item = self._target()
-        if item is None or item.state != TO_REVIEW:
+        if item is None or item.state != TO_REVIEW or self.store is None:
             return False
-        self._done(item, KEPT)
-        return True
+        return self._review(item, KEPT, None, f"Keep a {item.obj.kind.replace('_', ' ')} label")
 
     def delete(self) -> bool:
         """Delete the chosen object's label (undoable); then the next one."""
@@ -225,7 +264,6 @@ class ReviewPanel(QWidget):
             self.status.setText("A possibly missing label has no label to delete: keep it, or accept the model's.")
             return False
         label = self._label(item)
-        if label is None or not self._push(RemoveAnnotations(self.store, [label], "Delete a flagged label")):
+        if label is None:
             return False
-        self._done(item, DELETED)
-        return True
+        return self._review(item, DELETED, RemoveAnnotations(self.store, [label]), "Delete a flagged label")

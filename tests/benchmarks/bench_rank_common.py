@@ -32,20 +32,33 @@ def demo(folder: Path, n: int, seed: int) -> Path:
     return path
 
 
+def epochs_for(n_images: int, iterations: int, batch_size: int = 8, least: int = 1) -> int:
+    """Epochs that give at least `iterations` optimizer steps on n_images (a small labelled set
+    otherwise gets a handful of steps and learns nothing)."""
+    per_epoch = max(1, -(-n_images // batch_size))
+    return max(least, -(-iterations // per_epoch))
+
+
 def train_model(project, out_dir: Path, epochs: int, image_size: int, seed: int, train_ids=None,
-                source: str = "random", batch_size: int = 8, lr: float = 1e-3) -> tuple[str, float]:
-    """Train the compact model on the labelled images among train_ids (default: the train split);
-    returns (checkpoint, validation mAP of the last epoch)."""
+                source: str = "random", batch_size: int = 8, lr: float = 1e-3,
+                val_every: int = 0, warmup_iters: int | None = None) -> tuple[str, dict]:
+    """Train the compact model on the labelled images among train_ids (default: the train split)
+    with AdamW and a cosine schedule after a linear warmup; returns (checkpoint, the last
+    validation's metrics: map, map50, ...). With val_every, earlier validations are logged too.
+    warmup_iters defaults to min(100, 5 * epochs)."""
     from engine.training import default_options, train
+    warmup = min(100, 5 * epochs) if warmup_iters is None else warmup_iters
     o = default_options(MODEL, "random", epochs=epochs, image_size=image_size, seed=seed, device="cpu",
-                        batch_size=batch_size, log_every=10_000, warmup_iters=min(100, 5 * epochs))
+                        batch_size=batch_size, log_every=10_000, warmup_iters=warmup)
     o.source, o.optimizer, o.lr, o.freeze_backbone_epochs = source, "adamw", lr, 0
-    o.val_every = epochs  # one validation, at the end: the figure reported
+    o.val_every = val_every or epochs  # at least one validation, at the end: the figure reported
     if train_ids is not None:
         o.train_image_ids = list(train_ids)
     result = train(project, o, out_dir)
-    last = result.history[-1]["map"] if result.history else float("nan")
-    return result.last_checkpoint, float(last)
+    for h in result.history[:-1]:
+        log(f"  epoch {h['epoch']}: validation mAP {h['map']:.3f}, mAP@0.5 {h['map50']:.3f}")
+    last = dict(result.history[-1]) if result.history else {"map": float("nan"), "map50": float("nan")}
+    return result.last_checkpoint, last
 
 
 def predict_run(store: Store, checkpoint: str, image_ids, embeddings: bool = True) -> int:

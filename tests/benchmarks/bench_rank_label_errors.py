@@ -1,13 +1,15 @@
 """Label-error finding (a script, not a test). Run from the repository root:
 
     .venv/bin/python tests/benchmarks/bench_rank_label_errors.py [--images 120] [--epochs 20]
-        [--image-size 224] [--noise 0.12] [--folds 2] [--seed 0] [--out DIR]
+        [--image-size 224] [--lr 1e-3] [--noise 0.12] [--folds 2] [--holdout] [--val-every N]
+        [--missing-confidence 0.95,0.5,0.3] [--checkpoints A.pt,B.pt] [--seed 0] [--out DIR]
 
 The demo project (exact labels) gets seeded label noise on its train split: a stated share of the
 labels, in equal parts moved (shifted by 25-45% of their size), relabelled (another class),
 deleted, and duplicated (a copy 0-2 px off). The compact model (fcos_compact_fpn) is trained on
 the noisy labels -- with --folds 2 on one half of the train images and scored on the other, then
-the other way round, so no image is scored by a model that learnt its own errors -- and the
+the other way round, so no image is scored by a model that learnt its own errors; --holdout trains
+only the second of those models and scores only its half -- and the
 mistakenness ranking of every object (labels, and predictions with no label) is compared with the
 injected errors: precision and recall in the top 5..50% of objects, against a random order of the
 same objects (mean of 200 shuffles). An error counts as found when one of its objects is in the
@@ -117,7 +119,13 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--image-size", type=int, default=224)
     ap.add_argument("--noise", type=float, default=0.12, help="share of train labels corrupted")
+    ap.add_argument("--lr", type=float, default=1e-3, help="AdamW's peak rate (cosine schedule after warmup)")
+    ap.add_argument("--val-every", type=int, default=0, help="also validate every N epochs (0: only at the end)")
     ap.add_argument("--folds", type=int, default=2, choices=(1, 2))
+    ap.add_argument("--holdout", action="store_true",
+                    help="with --folds 2: train only the model of the second fold and score only its half")
+    ap.add_argument("--missing-confidence", default="0.95,0.5,0.3",
+                    help="comma-separated: the rankings compared (a prediction above it with no label is 'missing')")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--checkpoints", default=None,
@@ -141,6 +149,11 @@ def main() -> None:
     rng = random.Random(args.seed)
     shuffled = rng.sample(train_ids, len(train_ids))
     halves = [sorted(shuffled[::2]), sorted(shuffled[1::2])] if args.folds == 2 else [train_ids]
+    if args.holdout:  # one model, trained on one half, scores the other: half the training of --folds 2
+        halves = halves[1:] if args.folds == 2 else halves
+        scored = set(halves[0])
+        errors = [e for e in errors if e["image_id"] in scored]
+        log(f"--holdout: scoring {len(scored)} images holding {len(errors)} of the errors")
     runs = []
     for f, half in enumerate(halves):
         fit_on = [i for i in train_ids if i not in set(half)] if args.folds == 2 else train_ids
@@ -149,20 +162,22 @@ def main() -> None:
         else:
             log(f"fold {f + 1}/{len(halves)}: training on {len(fit_on)} images, {args.epochs} epochs, "
                 f"size {args.image_size}")
-            ckpt, val_map = train_model(store, work / f"train{f}", args.epochs, args.image_size, args.seed, fit_on)
+            ckpt, val = train_model(store, work / f"train{f}", args.epochs, args.image_size, args.seed, fit_on,
+                                    lr=args.lr, val_every=args.val_every)
             shutil.copy(ckpt, out / f"fold{f}.pt")
-            trained = f"validation mAP {val_map:.3f}"
+            trained = f"validation mAP {val['map']:.3f}, mAP@0.5 {val['map50']:.3f} (val split, clean labels)"
         run_id = predict_run(store, ckpt, half, embeddings=False)
         log(f"fold {f + 1}: {trained}; predicted {len(half)} images as run {run_id}")
         runs.append((run_id, half))
     boxes = {a.id: a.bbox for r, _ in runs for a in store.annotations(run_id=r)}
     csv_rows = []
-    for missing_conf in (0.95, 0.5):
+    confs = [float(c) for c in args.missing_confidence.split(",")]
+    for missing_conf in confs:
         opts = RankOptions(missing_confidence=missing_conf)
         objects = []
         for run_id, half in runs:
             objects += [o for s in rank_project(store, "mistakenness", run_id, options=opts, image_ids=half,
-                                                save=missing_conf == 0.95).images for o in s.objects]
+                                                save=missing_conf == confs[0]).images for o in s.objects]
         objects.sort(key=lambda o: -o.score)
         kinds = {k: sum(o.kind == k for o in objects) for k in ("missing", "spurious", "wrong_class", "loose_box",
                                                                 "supported")}

@@ -10,7 +10,8 @@ from PySide6.QtGui import QAction
 
 from annotations.imageio import write_rgb
 from annotations.model import BOX, LABEL, PREDICTION, Annotation, Category, ImageRecord, ModelRun
-from annotations.scores import save_embeddings
+from annotations.review_marks import load_marks
+from annotations.scores import find_set, object_scores, save_embeddings
 from annotations.store import Store
 
 from window_helpers import press
@@ -108,8 +109,17 @@ def test_rank_next_and_sort_the_file_list(qtbot, make_window, rank_project):
     assert fl.model.visible_ids() == sorted(ids.values())
 
 
-def test_review_accept_keep_delete_and_undo(qtbot, make_window, rank_project):
+def _states(review):
+    return [it.state for it in review.items]
+
+
+def _row_texts(review):
+    return [review.list.topLevelItem(i).text(3) for i in range(review.list.topLevelItemCount())]
+
+
+def test_review_accept_keep_delete_undo_and_reopen(qtbot, make_window, rank_project):
     p = rank_project
+    ids = p["ids"]
     win, view = open_dock(qtbot, make_window, p)
     store = win.store
     rank(qtbot, view, "mistakenness")
@@ -120,46 +130,81 @@ def test_review_accept_keep_delete_and_undo(qtbot, make_window, rank_project):
         ("spurious", p["spurious"])]
     focus_canvas(qtbot, win)
 
-    # The first key with nothing chosen opens the first flagged object, its prediction highlighted.
+    # Next (Shift+N) opens the top-ranked image: l3, with the confident prediction nobody labelled.
+    press(qtbot, win, Qt.Key_N, Qt.ShiftModifier)
+    qtbot.waitUntil(lambda: win.canvas.current_image_id == ids["l3"], timeout=5000)
+    # The first review key with nothing chosen opens the first flagged object, its prediction highlighted.
     press(qtbot, win, Qt.Key_M)
-    qtbot.waitUntil(lambda: win.session.image_id == p["ids"]["l3"], timeout=5000)
-    assert win.session.selection == [p["missing_pred"]]
-    labels_before = {a.id for a in store.annotations(image_id=p["ids"]["l3"], status=LABEL)}
+    qtbot.waitUntil(lambda: win.session.selection == [p["missing_pred"]], timeout=5000)
+    labels_before = {a.id for a in store.annotations(image_id=ids["l3"], status=LABEL)}
 
     # Accept the model's missing label: a new label with the prediction's class and box.
     press(qtbot, win, Qt.Key_M)
-    added = [a for a in store.annotations(image_id=p["ids"]["l3"], status=LABEL) if a.id not in labels_before]
+    added = [a for a in store.annotations(image_id=ids["l3"], status=LABEL) if a.id not in labels_before]
     assert len(added) == 1 and added[0].bbox == (60.0, 40.0, 30.0, 30.0) and added[0].category_id == p["a"]
-    assert review.items[0].state == "accepted"
-    # ... and the next one is shown: the wrong class, label and prediction highlighted.
-    qtbot.waitUntil(lambda: win.session.image_id == p["ids"]["l1"], timeout=5000)
+    # ... and the next one is shown: the wrong class, label and prediction highlighted; accept it too.
+    qtbot.waitUntil(lambda: win.session.image_id == ids["l1"], timeout=5000)
     assert sorted(win.session.selection) == sorted([p["wrong_label"], p["wrong_pred"]])
     press(qtbot, win, Qt.Key_M)
-    assert store.annotation(p["wrong_label"]).category_id == p["b"]
+    assert store.annotation(p["wrong_label"]).category_id == p["b"]  # the store holds the model's class
+    assert _states(review)[:2] == ["accepted", "accepted"] and _row_texts(review)[:2] == ["accepted", "accepted"]
+    marks = load_marks(store, p["run"])
+    assert {k: m.state for k, m in marks.items()} == {("missing", None, p["missing_pred"]): "accepted",
+                                                       ("wrong_class", p["wrong_label"], p["wrong_pred"]): "accepted"}
 
-    # Ctrl+Z restores the label's class, then removes the added label.
+    # Ctrl+Z restores the label's class and makes its row "to review" again, in the list and the store.
     focus_canvas(qtbot, win)
     press(qtbot, win, Qt.Key_Z, Qt.ControlModifier)
     assert store.annotation(p["wrong_label"]).category_id == p["a"]
+    assert _states(review)[:2] == ["accepted", "to review"] and _row_texts(review)[1] == "to review"
+    assert set(load_marks(store, p["run"])) == {("missing", None, p["missing_pred"])}
     press(qtbot, win, Qt.Key_Z, Qt.ControlModifier)
     assert store.annotation(added[0].id) is None
+    assert _states(review)[:2] == ["to review", "to review"] and load_marks(store, p["run"]) == {}
+    # Redo writes the model's class and the mark again.
+    press(qtbot, win, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)
+    press(qtbot, win, Qt.Key_Z, Qt.ControlModifier | Qt.ShiftModifier)
+    assert store.annotation(p["wrong_label"]).category_id == p["b"] and _states(review)[:2] == ["accepted"] * 2
 
-    # Keep the loose box: nothing changes, the next (spurious) one is shown.
-    qtbot.waitUntil(lambda: win.session.image_id == p["ids"]["l4"], timeout=5000)
+    # Keep the loose box: nothing changes but the mark; the next (spurious) one is shown.
+    review.select_row(2)
+    qtbot.waitUntil(lambda: win.session.image_id == ids["l4"], timeout=5000)
+    focus_canvas(qtbot, win)
     press(qtbot, win, Qt.Key_K)
-    assert store.annotation(p["loose_label"]).bbox == B
-    assert review.items[2].state == "kept"
-    qtbot.waitUntil(lambda: win.session.image_id == p["ids"]["l2"], timeout=5000)
+    assert store.annotation(p["loose_label"]).bbox == B and review.items[2].state == "kept"
+    qtbot.waitUntil(lambda: win.session.image_id == ids["l2"], timeout=5000)
     assert win.session.selection == [p["spurious"]]
 
-    # Delete the spurious label; undo brings it back with its id.
+    # Delete the spurious label: its score row goes with it (foreign key), its mark stays.
     spurious = store.annotation(p["spurious"])
+    set_id = find_set(store, "mistakenness", p["run"]).id
+    flagged = lambda: [o.annotation_id for o in object_scores(store, set_id, ids["l2"])]  # noqa: E731
+    assert p["spurious"] in flagged()
     press(qtbot, win, Qt.Key_X)
     assert store.annotation(p["spurious"]) is None and review.items[3].state == "deleted"
-    assert "reviewed" in review.status.text()
+    assert p["spurious"] not in flagged() and "reviewed" in review.status.text()
+    # Undo brings the label back with its id, its score row, and the row to review.
     focus_canvas(qtbot, win)
     press(qtbot, win, Qt.Key_Z, Qt.ControlModifier)
-    assert store.annotation(p["spurious"]) == spurious
+    assert store.annotation(p["spurious"]) == spurious and p["spurious"] in flagged()
+    assert review.items[3].state == "to review" and ("spurious", p["spurious"], None) not in load_marks(store, p["run"])
+    win.session.undo_stack.redo()
+    assert store.annotation(p["spurious"]) is None and review.items[3].state == "deleted"
+    win.close()
+
+    # Reopened, the project shows what was reviewed: the deleted label's object too, from its mark.
+    win2 = make_window(p["path"])
+    view2 = win2.feature("label_next")
+    view2.review.show_run(p["run"])
+    assert [(it.obj.kind, it.obj.annotation_id, it.state) for it in view2.review.items] == [
+        ("missing", None, "accepted"), ("wrong_class", p["wrong_label"], "accepted"),
+        ("loose_box", p["loose_label"], "kept"), ("spurious", p["spurious"], "deleted")]
+    assert _row_texts(view2.review) == ["accepted", "accepted", "kept", "deleted"]
+    assert view2.review.status.text() == "Every flagged label has been reviewed (4)."
+    assert not view2.review.accept_button.isEnabled()
+    # Ranking the run again keeps the marks (they belong to the run's objects, not to one ranking).
+    rank(qtbot, view2, "mistakenness")
+    assert [it.state for it in view2.review.items if it.obj.kind == "loose_box"] == ["kept"]
 
 
 def test_accept_a_loose_box_moves_the_label_onto_the_prediction(qtbot, make_window, rank_project):
