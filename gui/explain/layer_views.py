@@ -56,7 +56,8 @@ class FeatureView(QWidget):
         if path is None or not layer:
             self._say("Open an image and pick a layer first." if path is None else "Pick a layer first.", True)
             return None
-        return self.runner.start(feature_task(path, layer, self.k_spin.value()), self._shown, f"Feature maps of {layer}")
+        return self.runner.start(feature_task(path, layer, self.k_spin.value()), self._shown,
+                                 f"Feature maps of {layer}")
 
     def _shown(self, o: FeatureOutcome) -> None:
         self.outcome = o
@@ -112,8 +113,7 @@ class FilterView(QWidget):
 
     def _shown(self, image: np.ndarray) -> None:
         self.image = image
-        pm = rgb_pixmap(image)
-        self.picture.setPixmap(pm.scaled(max(64, min(self.picture.width(), 384)), max(64, min(self.picture.width(), 384)),
-                                         Qt.KeepAspectRatio, Qt.SmoothTransformation))
+        side = max(64, min(self.picture.width(), 384))
+        self.picture.setPixmap(rgb_pixmap(image).scaled(side, side, Qt.KeepAspectRatio, Qt.SmoothTransformation))
         layer, channel = self._asked
         self.note.setText(f"What most activates channel {channel} of {layer} ({self.steps_spin.value()} steps).")

@@ -40,6 +40,8 @@ class ExplainPanel(QWidget):
         self._show_image = show_image
         self.outline: ModelOutline | None = None
         self._confirmed: tuple[ExplainRequest, int] | None = None  # estimated: the next press starts it
+        self.auc_steps = 16  # points of the deletion/insertion curves (each costs two forward passes)
+        self.sanity_stages = 2  # randomisation steps: the top half of the layers, then all of them
         self.runner = TaskRunner(bridge, self)
         self._outline_runner = TaskRunner(bridge, self)
         self._outline_runner.ended.connect(lambda msg, failed: failed and self._model_note(msg, True))
@@ -237,7 +239,8 @@ class ExplainPanel(QWidget):
             return None
         layer = self.tree.layer() if m.uses_layer else None
         return ExplainRequest(str(store.image_path(rec)), target, m.name, layer or None,
-                              sanity=self.sanity_check.isChecked())
+                              sanity=self.sanity_check.isChecked(), sanity_stages=self.sanity_stages,
+                              auc_steps=self.auc_steps)
 
     def explain(self, slot: int = 0, target: TargetSpec | None = None) -> int | None:
         """Explain into map A (0) or B (1); a slow method is estimated first, started on the next press."""
