@@ -242,10 +242,6 @@ class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps):
             if rec is not None:
                 self._cache.request(rec.id, self.store.image_path(rec))
 
-    def add_layer(self, item) -> None:
-        """Put a feature's layer into the scene (a heat map: gui/canvas/heatmap_layer.py)."""
-        self.scene.addItem(item)
-
     @property
     def image_ready(self) -> bool:
         """The current image's pixels are on screen (not the placeholder)."""
