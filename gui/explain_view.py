@@ -2,7 +2,8 @@
 map as a canvas layer under the shapes, and the "explain" service other features call (the
 evaluation view's error browser: why this false positive, why this missed label).
 
-The dock is opened from the Model menu ("Explain…") or by the service."""
+The dock opens under the canvas, like the live and evaluation views (its controls, the layer tree and
+the two maps side by side need the width), from the Model menu ("Explain…") or by the service."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
@@ -11,9 +12,6 @@ from PySide6.QtGui import QAction
 from .canvas.heatmap_layer import HeatmapLayer
 from .explain.panel import ExplainPanel
 from .features import Feature, FeatureContext
-
-WIDTH_FRACTION = 0.3  # of the window: room for two maps side by side
-
 
 class ExplainService:
     """What other features may ask of the Explain dock."""
@@ -28,7 +26,7 @@ class ExplainService:
         if target is None:
             self._host.warn("Explain", f"Annotation {annotation_id} is no longer in the project.")
             return None
-        self._host.show_panel("explain", WIDTH_FRACTION)
+        self._host.show_panel("explain")
         self._host.show_image(target.image_id, [int(annotation_id)])
         return self._panel.explain(slot, target)
 
@@ -41,11 +39,12 @@ def install(ctx: FeatureContext) -> ExplainPanel:
         canvas.add_layer(layer)
     panel = ExplainPanel(ctx.services.get("engine"), ctx.session, layer, ctx.host.show_image)
     panel.setObjectName("explain_panel")
-    ctx.host.add_panel("explain", "Explain", panel, Qt.RightDockWidgetArea).hide()
+    ctx.host.add_panel("explain", "Explain", panel, Qt.BottomDockWidgetArea).hide()
+    ctx.session.project_closing.connect(lambda _store: panel.clear_maps())
     ctx.host.add_shutdown_hook(panel.shutdown)
     action = QAction("E&xplain…", panel)
     action.setToolTip("Where did the model look? Heat maps for the selected prediction or label")
-    action.triggered.connect(lambda: ctx.host.show_panel("explain", WIDTH_FRACTION))
+    action.triggered.connect(lambda: ctx.host.show_panel("explain"))
     ctx.host.menu("&Model").addAction(action)
     ctx.services.provide("explain", ExplainService(panel, ctx.host))
     return panel

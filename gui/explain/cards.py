@@ -50,8 +50,8 @@ class MapCard(QFrame):
         self.header = QLabel(f"{title}: nothing yet", wordWrap=True)
         self.header.setStyleSheet("font-weight: bold;")
         self.picture = QLabel(alignment=Qt.AlignCenter)
-        self.picture.setMinimumHeight(60)
-        self.picture.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+        self.picture.setMinimumSize(80, 60)
+        self.picture.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Ignored)
         self.auc_label = QLabel("", wordWrap=True)
         self.sanity_label = QLabel("", wordWrap=True)
         self.show_button = QPushButton("Show on canvas")
@@ -60,7 +60,7 @@ class MapCard(QFrame):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         for w in (self.header, self.picture, self.auc_label, self.sanity_label, self.show_button):
-            lay.addWidget(w)
+            lay.addWidget(w, 1 if w is self.picture else 0)
 
     def set_outcome(self, o: ExplainOutcome) -> None:
         self.outcome = o
@@ -84,9 +84,9 @@ class MapCard(QFrame):
 
     def _fit_picture(self) -> None:
         pm = getattr(self, "_pixmap", None)
-        if pm is not None and not pm.isNull():
-            w = max(40, self.picture.width())
-            self.picture.setPixmap(pm.scaledToWidth(min(w, pm.width()), Qt.SmoothTransformation))
+        if pm is not None and not pm.isNull():  # as large as the room left, never above its own size
+            w, h = min(self.picture.width(), pm.width()), min(self.picture.height(), pm.height())
+            self.picture.setPixmap(pm.scaled(max(w, 16), max(h, 16), Qt.KeepAspectRatio, Qt.SmoothTransformation))
 
     def resizeEvent(self, ev) -> None:
         super().resizeEvent(ev)

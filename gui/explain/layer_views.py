@@ -8,18 +8,42 @@ from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFormLayout, QLabel, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout,
+                               QWidget)
 
 from .cards import rgb_pixmap
 from .runner import TaskRunner
 from .tasks import FeatureOutcome, feature_task, filter_task
 
+SIDE = 230
+
 
 def _picture() -> QLabel:
     label = QLabel(alignment=Qt.AlignCenter)
-    label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
-    label.setMinimumHeight(80)
+    label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Ignored)
+    label.setMinimumSize(80, 80)
     return label
+
+
+def _beside(controls: list, picture: QLabel, owner: QWidget) -> None:
+    """The controls in a column (at most SIDE px wide) beside the picture, which takes the rest."""
+    column = QVBoxLayout()
+    for c in controls:
+        (column.addLayout if hasattr(c, "addRow") else column.addWidget)(c)
+    column.addStretch(1)
+    side = QWidget()
+    side.setLayout(column)
+    side.setMaximumWidth(SIDE)
+    lay = QHBoxLayout(owner)
+    lay.setContentsMargins(2, 2, 2, 2)
+    lay.addWidget(side)
+    lay.addWidget(picture, 1)
+
+
+def _fit(picture: QLabel, pm, smooth: bool) -> None:
+    if pm is not None and not pm.isNull():
+        mode = Qt.SmoothTransformation if smooth else Qt.FastTransformation  # feature tiles stay crisp
+        picture.setPixmap(pm.scaled(max(16, picture.width()), max(16, picture.height()), Qt.KeepAspectRatio, mode))
 
 
 def stats_text(o: FeatureOutcome) -> str:
@@ -45,11 +69,7 @@ class FeatureView(QWidget):
         self.stats_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         form = QFormLayout()
         form.addRow("Channels (top k)", self.k_spin)
-        lay = QVBoxLayout(self)
-        lay.addLayout(form)
-        lay.addWidget(self.show_button)
-        lay.addWidget(self.picture, 1)
-        lay.addWidget(self.stats_label)
+        _beside([form, self.show_button, self.stats_label], self.picture, self)
 
     def show_maps(self) -> int | None:
         path, layer = self._image_path(), self._layer()
@@ -63,18 +83,12 @@ class FeatureView(QWidget):
         self.outcome = o
         grey = (np.clip(o.grid, 0, 1) * 255).astype(np.uint8)
         self._pixmap = rgb_pixmap(np.repeat(grey[..., None], 3, axis=2))
-        self._fit()
+        _fit(self.picture, self._pixmap, False)
         self.stats_label.setText(stats_text(o))
-
-    def _fit(self) -> None:
-        pm = getattr(self, "_pixmap", None)
-        if pm is not None:
-            w = max(64, self.picture.width())
-            self.picture.setPixmap(pm.scaledToWidth(w, Qt.FastTransformation))  # tiles stay crisp
 
     def resizeEvent(self, ev) -> None:
         super().resizeEvent(ev)
-        self._fit()
+        _fit(self.picture, getattr(self, "_pixmap", None), False)
 
 
 class FilterView(QWidget):
@@ -91,15 +105,12 @@ class FilterView(QWidget):
         self.run_button.clicked.connect(self.visualise)
         self.picture = _picture()
         self.note = QLabel("", wordWrap=True)
+        self.note.setWordWrap(True)
         form = QFormLayout()
         form.addRow("Channel", self.channel_spin)
         form.addRow("Steps", self.steps_spin)
         form.addRow("Size (px)", self.size_spin)
-        lay = QVBoxLayout(self)
-        lay.addLayout(form)
-        lay.addWidget(self.run_button)
-        lay.addWidget(self.picture, 1)
-        lay.addWidget(self.note)
+        _beside([form, self.run_button, self.note], self.picture, self)
 
     def visualise(self) -> int | None:
         layer = self._layer()
@@ -113,7 +124,11 @@ class FilterView(QWidget):
 
     def _shown(self, image: np.ndarray) -> None:
         self.image = image
-        side = max(64, min(self.picture.width(), 384))
-        self.picture.setPixmap(rgb_pixmap(image).scaled(side, side, Qt.KeepAspectRatio, Qt.SmoothTransformation))
+        self._pixmap = rgb_pixmap(image)
+        _fit(self.picture, self._pixmap, True)
         layer, channel = self._asked
         self.note.setText(f"What most activates channel {channel} of {layer} ({self.steps_spin.value()} steps).")
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        _fit(self.picture, getattr(self, "_pixmap", None), True)

@@ -27,6 +27,7 @@ from .tasks import (SLOW_METHODS, ExplainOutcome, ExplainRequest, ModelOutline, 
 NO_MODEL = "Load a model in the Model panel to explain what it sees."
 SLOTS = ("A", "B")
 ERROR_STYLE = "color: #d04040;"
+CONTROLS_WIDTH = 250
 
 
 class ExplainPanel(QWidget):
@@ -42,6 +43,7 @@ class ExplainPanel(QWidget):
         self._confirmed: tuple[ExplainRequest, int] | None = None  # estimated: the next press starts it
         self.auc_steps = 16  # points of the deletion/insertion curves (each costs two forward passes)
         self.sanity_stages = 2  # randomisation steps: the top half of the layers, then all of them
+        self.predicted_seconds: float | None = None  # of the last slow method estimated
         self.runner = TaskRunner(bridge, self)
         self._outline_runner = TaskRunner(bridge, self)
         self._outline_runner.ended.connect(lambda msg, failed: failed and self._model_note(msg, True))
@@ -68,7 +70,7 @@ class ExplainPanel(QWidget):
             self.target_combo.currentData() == "class"))
         self.class_combo = QComboBox(enabled=False)
         self.tree = LayerTree()
-        self.tree.setMinimumHeight(120)
+        self.tree.setMinimumWidth(180)
         self.default_button = QPushButton("Default layer")
         self.default_button.clicked.connect(lambda: self.tree.select_layer(self.tree.default_layer))
         self.sanity_check = QCheckBox("Sanity check (randomised weights)")
@@ -78,6 +80,7 @@ class ExplainPanel(QWidget):
         self.explain_buttons = []
         for i, slot in enumerate(SLOTS):
             b = QPushButton(f"Explain into {slot}")
+            b.setToolTip(f"Explain the target with the method and layer chosen; the map goes to map {slot}")
             b.clicked.connect(lambda _=False, s=i: self.explain(s))
             self.explain_buttons.append(b)
         self.cancel_button = QPushButton("Cancel", enabled=False)
@@ -86,59 +89,72 @@ class ExplainPanel(QWidget):
         self.progress_bar.setMaximumHeight(8)
         self.progress_bar.hide()
         self.status = QLabel("", wordWrap=True)
+        self.status.setMinimumHeight(48)  # room for two lines: a message never resizes the controls
         self.status.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.opacity_slider = QSlider(Qt.Horizontal, minimum=0, maximum=100, value=50)
         self.opacity_slider.valueChanged.connect(self._opacity_changed)
-        self.clear_button = QPushButton("Hide map")
+        self.clear_button = QPushButton("Hide")
+        self.clear_button.setToolTip("Hide the heat map on the canvas")
         self.clear_button.clicked.connect(lambda: self.layer is not None and self.layer.clear())
 
-        form = QFormLayout()
+        controls = QWidget()  # column 1: what to explain and how
+        form = QFormLayout(controls)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addRow(self.model_label)
         form.addRow("Method", self.method_combo)
         form.addRow("Target", self.target_combo)
         form.addRow("Class", self.class_combo)
+        form.addRow(self.sanity_check)
+        buttons = QHBoxLayout()
+        for b in self.explain_buttons:
+            buttons.addWidget(b)
+        form.addRow(buttons)
+        running = QHBoxLayout()
+        running.addWidget(self.progress_bar, 1)
+        running.addWidget(self.cancel_button)
+        form.addRow(running)
+        opacity = QHBoxLayout()
+        opacity.addWidget(self.opacity_slider, 1)
+        opacity.addWidget(self.clear_button)
+        form.addRow("Opacity", opacity)
+        form.addRow(self.status)
+        controls.setMinimumWidth(CONTROLS_WIDTH)
+        controls.setMaximumWidth(CONTROLS_WIDTH + 80)
+
+        layers = QWidget()  # column 2: the model's modules
+        layers_lay = QVBoxLayout(layers)
+        layers_lay.setContentsMargins(0, 0, 0, 0)
         layer_row = QHBoxLayout()
         layer_row.addWidget(QLabel("Layer"))
         layer_row.addStretch(1)
         layer_row.addWidget(self.default_button)
-        buttons = QHBoxLayout()
-        for b in (*self.explain_buttons, self.cancel_button):
-            buttons.addWidget(b)
-        opacity = QHBoxLayout()
-        opacity.addWidget(QLabel("Opacity"))
-        opacity.addWidget(self.opacity_slider, 1)
-        opacity.addWidget(self.clear_button)
+        layers_lay.addLayout(layer_row)
+        layers_lay.addWidget(self.tree, 1)
 
-        self.cards = [MapCard(f"Map {s}") for s in SLOTS]
+        self.cards = [MapCard(f"Map {s}") for s in SLOTS]  # column 3: the maps side by side, or a layer's views
         for card in self.cards:
             card.show_requested.connect(self.show_on_canvas)
         maps = QSplitter(Qt.Horizontal)
         maps.setChildrenCollapsible(False)
         for card in self.cards:
             maps.addWidget(card)
-        maps_tab = QWidget()
-        maps_lay = QVBoxLayout(maps_tab)
-        maps_lay.setContentsMargins(2, 2, 2, 2)
-        maps_lay.addWidget(self.sanity_check)
-        maps_lay.addLayout(buttons)
-        maps_lay.addLayout(opacity)
-        maps_lay.addWidget(maps, 1)
         say = self._say
         self.feature_view = FeatureView(self.runner, self.tree.layer, self.image_path, say)
         self.filter_view = FilterView(self.runner, self.tree.layer, say)
         self.tabs = QTabWidget()
-        self.tabs.addTab(maps_tab, "Maps")
+        self.tabs.addTab(maps, "Maps A | B")
         self.tabs.addTab(self.feature_view, "Feature maps")
         self.tabs.addTab(self.filter_view, "Filter")
 
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
-        lay.addWidget(self.model_label)
-        lay.addLayout(form)
-        lay.addLayout(layer_row)
-        lay.addWidget(self.tree, 1)
-        lay.addWidget(self.progress_bar)
-        lay.addWidget(self.status)
-        lay.addWidget(self.tabs, 3)
+        columns = QSplitter(Qt.Horizontal)
+        columns.setChildrenCollapsible(False)
+        for w in (controls, layers, self.tabs):
+            columns.addWidget(w)
+        columns.setStretchFactor(1, 1)
+        columns.setStretchFactor(2, 3)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(4, 2, 4, 2)
+        lay.addWidget(columns)
 
     # ---- the model -------------------------------------------------------------------------------
     def _on_model_loaded(self, info: dict) -> None:
@@ -315,6 +331,14 @@ class ExplainPanel(QWidget):
     def _say(self, text: str, failed: bool) -> None:
         self.status.setText(text)
         self.status.setStyleSheet(ERROR_STYLE if failed else "")
+
+    def clear_maps(self) -> None:
+        """Forget the maps (the project they belong to is closing)."""
+        self.runner.cancel()
+        for card in self.cards:
+            card.clear()
+        if self.layer is not None:
+            self.layer.clear()
 
     def shutdown(self) -> None:
         self.runner.cancel()

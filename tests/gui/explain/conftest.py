@@ -89,7 +89,7 @@ def explain_dock(qtbot, engine_bridge, project):
     canvas.view.centerOn(IMAGE_W / 2, IMAGE_H / 2)
     panel = ExplainPanel(engine_bridge, canvas.session, layer, canvas.show_image)
     qtbot.addWidget(panel)
-    panel.resize(420, 760)
+    panel.resize(1100, 340)  # a dock under the canvas
     panel.show()
     qtbot.waitUntil(lambda: panel.outline is not None, timeout=30000)
     panel.auc_steps, panel.sanity_stages = 4, 1  # the numbers are the same kind, the test is faster
