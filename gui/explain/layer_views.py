@@ -16,6 +16,7 @@ from .runner import TaskRunner
 from .tasks import FeatureOutcome, feature_task, filter_task
 
 SIDE = 230
+FLAT = 2.0  # grey levels: a visualisation this flat means the channel never answered
 
 
 def _picture() -> QLabel:
@@ -127,7 +128,11 @@ class FilterView(QWidget):
         self._pixmap = rgb_pixmap(image)
         _fit(self.picture, self._pixmap, True)
         layer, channel = self._asked
-        self.note.setText(f"What most activates channel {channel} of {layer} ({self.steps_spin.value()} steps).")
+        if float(image.std()) < FLAT:
+            self.note.setText(f"Channel {channel} of {layer} stayed silent (no gradient reached the image): "
+                              "try an earlier layer or another channel.")
+        else:
+            self.note.setText(f"What most activates channel {channel} of {layer} ({self.steps_spin.value()} steps).")
 
     def resizeEvent(self, ev) -> None:
         super().resizeEvent(ev)

@@ -5,8 +5,8 @@
     runner.cancel()                         # the task stops at its next check; on_done is never called
 
 A task started while another runs cancels the older one; what an older task still delivers is
-dropped. Signals: started(text), progress(done, total), ended(message, failed) -- ended also after a
-cancel ("Cancelled."), so a view shows nothing half-done: it only ever shows what on_done was given.
+dropped. Signals: started(text), progress(done, total), ended(message, failed) -- "TEXT: done." before
+on_done runs, "Cancelled." after a cancel: a view shows nothing half-done, only what on_done was given.
 """
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ class TaskRunner(QObject):
         if rid != self.rid:
             return
         on_done = self._on_done
-        self._finish("", False)
+        self._finish(f"{self._text}: done.", False)
         try:
             on_done(value)
         except Exception as e:  # noqa: BLE001 - a result a view cannot show is a message, not a crash
