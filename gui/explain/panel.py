@@ -146,7 +146,8 @@ class ExplainPanel(QWidget):
         self.tabs.addTab(self.feature_view, "Feature maps")
         self.tabs.addTab(self.filter_view, "Filter")
 
-        columns = QSplitter(Qt.Horizontal)
+        self._controls = controls
+        self.columns = columns = QSplitter(Qt.Horizontal)
         columns.setChildrenCollapsible(False)
         for w in (controls, layers, self.tabs):
             columns.addWidget(w)
@@ -155,6 +156,14 @@ class ExplainPanel(QWidget):
         lay = QHBoxLayout(self)
         lay.setContentsMargins(4, 2, 4, 2)
         lay.addWidget(columns)
+
+    def resizeEvent(self, ev) -> None:
+        """Columns in a dock under the canvas; stacked when the dock is taller than wide (moved beside it)."""
+        super().resizeEvent(ev)
+        tall = self.height() > self.width()
+        if tall != (self.columns.orientation() == Qt.Vertical):
+            self.columns.setOrientation(Qt.Vertical if tall else Qt.Horizontal)
+            self._controls.setMaximumWidth(16777215 if tall else CONTROLS_WIDTH + 80)
 
     # ---- the model -------------------------------------------------------------------------------
     def _on_model_loaded(self, info: dict) -> None:

@@ -156,11 +156,16 @@ def test_a_layer_without_maps_gives_one_clear_message(qtbot, explain_dock, proje
     assert panel.cards[0].outcome is None and not layer.has_map
 
 
-def test_no_selection_says_what_to_do(qtbot, explain_dock):
+def test_no_selection_says_what_to_do_and_a_tall_dock_stacks_the_columns(qtbot, explain_dock):
     panel, canvas, _ = explain_dock
     canvas.session.select([])
     assert panel.explain(0) is None
     assert "Select a prediction or a label" in panel.status.text()
+    assert panel.columns.orientation() == Qt.Horizontal  # under the canvas: wide
+    panel.resize(420, 900)  # the dock moved beside the canvas
+    qtbot.waitUntil(lambda: panel.columns.orientation() == Qt.Vertical, timeout=2000)
+    panel.resize(1100, 340)
+    qtbot.waitUntil(lambda: panel.columns.orientation() == Qt.Horizontal, timeout=2000)
 
 
 def test_feature_grid_shows_k_tiles_with_the_layer_statistics(qtbot, explain_dock):
