@@ -10,6 +10,10 @@ model. Every request gets a rising id, returned by the call; results come back t
 - predict_images(ids): a batch stored as a new run, with progress; cancel() stops it between batches.
 - cancel() applies to every request made before it (a generation counter, checked between steps).
 - Failures arrive as `error(str)` (and `failed(id, str)`): readable text, never a dead thread.
+- run_task(fn): any other work with the loaded model (explanations): fn(loaded, token, progress) runs on
+  the engine thread; task_done / task_failed / task_cancelled / task_progress carry the request id.
+  Its CancelToken is its own (cancel_task), and cancel() sets it too. set_frame_overlay(fn) draws
+  fn's picture over every live frame the worker predicts (the newest frame still wins).
 
 Call everything from the GUI thread. The window's one bridge is the "engine" service
 (gui/engine_service.py): it follows the session's open project (follow_session) and is shut down
@@ -24,6 +28,7 @@ import time
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
+from annotations.errors import CancelToken
 from annotations.store import Store
 
 from .engine_worker import (BatchResult, EngineHooks, EngineWorker, FrameResult, ImageResult, SharedState,
@@ -52,6 +57,10 @@ class EngineBridge(QObject):
     busy = Signal(bool)
     capabilities = Signal(dict)  # cuda, cuda_name, models (answer to describe_engine)
     failed = Signal(int, str)  # request id, message (error carries the same message)
+    task_done = Signal(int, object)  # request id, what run_task's fn returned
+    task_failed = Signal(int, str)
+    task_cancelled = Signal(int)
+    task_progress = Signal(int, int, int)  # request id, done, total
 
     _req_load = Signal(int, str, str, str, bool, float, bool)
     _req_threshold = Signal(float)
@@ -59,6 +68,7 @@ class EngineBridge(QObject):
     _req_images = Signal(int, object, bool, int, int)
     _req_frame = Signal()
     _req_describe = Signal()
+    _req_task = Signal(int, object, object)
 
     def __init__(self, parent: QObject | None = None, hooks: EngineHooks | None = None, batch_size: int = 2):
         super().__init__(parent)
@@ -80,6 +90,14 @@ class EngineBridge(QObject):
         self._req_images.connect(self._worker.predict_images)
         self._req_frame.connect(self._worker.predict_pending_frame)
         self._req_describe.connect(self._worker.describe)
+        self._req_task.connect(self._worker.run_task)
+        self._tasks: dict[int, CancelToken] = {}
+        for sig in (self._worker.task_done, self._worker.task_failed, self._worker.task_cancelled):
+            sig.connect(lambda rid, *_: self._tasks.pop(rid, None))
+        self._worker.task_done.connect(self.task_done)
+        self._worker.task_failed.connect(self.task_failed)
+        self._worker.task_cancelled.connect(self.task_cancelled)
+        self._worker.task_progress.connect(self.task_progress)
         self._worker.loaded.connect(self._on_loaded)
         self._worker.load_failed.connect(self._on_load_failed)
         self._worker.done.connect(self._on_done)
@@ -167,8 +185,28 @@ class EngineBridge(QObject):
             self._req_frame.emit()
         return rid
 
+    def run_task(self, fn) -> int:
+        """Run fn(loaded, token, progress) on the engine thread after the requests before it."""
+        rid = self._next()
+        token = CancelToken()
+        self._tasks[rid] = token
+        self._req_task.emit(rid, fn, token)
+        return rid
+
+    def cancel_task(self, rid: int) -> None:
+        """Stop one task at its next check (a task not started yet never runs)."""
+        token = self._tasks.get(rid)
+        if token is not None:
+            token.cancel()
+
+    def set_frame_overlay(self, fn) -> None:
+        """fn(loaded, frame image, display) -> display, drawn over each predicted live frame; None: off."""
+        self.shared.frame_overlay = fn
+
     def cancel(self) -> None:
         """Cancel every request made so far (the running one stops at its next check)."""
+        for token in self._tasks.values():
+            token.cancel()
         with self.shared.lock:
             self.shared.cancel_generation += 1
             if self.shared.pending_frame is not None:

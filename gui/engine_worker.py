@@ -17,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
-from annotations.errors import Cancelled
+from annotations.errors import Cancelled, CancelToken
 from annotations.imageio import read_rgb
 from annotations.model import ModelRun
 from annotations.store import Store
@@ -112,6 +112,8 @@ class SharedState:
         self.frames_dropped = 0  # frames replaced while waiting (never queued)
         self.class_colors: dict[str, tuple[int, int, int]] = {}  # replaced whole, never changed in place
         self.stale_dropped = 0  # image requests skipped or results dropped as stale
+        # fn(loaded, frame image, display) -> display drawn over each live frame (an explanation), or None
+        self.frame_overlay: Callable[[Any, np.ndarray, np.ndarray], np.ndarray] | None = None
         self.idle = threading.Event()
         self.idle.set()
 
@@ -143,6 +145,10 @@ class EngineWorker(QObject):
     progress = Signal(int, int, int)  # request id, done, total
     busy = Signal(bool)
     described = Signal(dict)
+    task_done = Signal(int, object)  # request id, what the task returned
+    task_failed = Signal(int, str)
+    task_cancelled = Signal(int)
+    task_progress = Signal(int, int, int)  # request id, done, total
 
     def __init__(self, shared: SharedState, hooks: EngineHooks):
         super().__init__()
@@ -324,12 +330,40 @@ class EngineWorker(QObject):
             pred = predictor.predict([frame.image], cancel=lambda: self.shared.cancelled(generation))[0]
             seconds = time.perf_counter() - t0
             display = blend_masks(frame.image, pred, colors=self.shared.class_colors)
+            overlay = self.shared.frame_overlay
+            if overlay is not None:
+                display = overlay(self.loaded_model, frame.image, display)
             self.done.emit(rid, FrameResult(frame, pred, display, seconds, time.perf_counter(), t0))
         except Exception as e:  # noqa: BLE001
             if self.shared.cancelled(generation):
                 self.skipped.emit(rid)
             else:
                 self.failed.emit(rid, f"Predicting frame {getattr(frame, 'index', '?')} failed: {_message(e)}")
+        finally:
+            self._end()
+
+    @Slot(int, object, object)
+    def run_task(self, rid: int, fn, token: CancelToken) -> None:
+        """fn(loaded model, token, progress(done, total)) on this thread, with the loaded model (an
+        explanation, a look at its layers); its return value arrives as task_done."""
+        if token.cancelled:
+            self.task_cancelled.emit(rid)
+            return
+        self._begin()
+        try:
+            if self.loaded_model is None:
+                raise RuntimeError("No model is loaded: pick one in the Model panel and press Load.")
+            value = fn(self.loaded_model, token, lambda done, total: self.task_progress.emit(rid, done, total))
+        except Exception as e:  # noqa: BLE001 - Cancelled included: the task's token says which it was
+            if token.cancelled or isinstance(e, Cancelled):
+                self.task_cancelled.emit(rid)
+            else:
+                self.task_failed.emit(rid, _message(e))
+        else:
+            if token.cancelled:
+                self.task_cancelled.emit(rid)
+            else:
+                self.task_done.emit(rid, value)
         finally:
             self._end()
 

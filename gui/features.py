@@ -29,7 +29,7 @@ from .session import Session
 log = logging.getLogger(__name__)
 
 FEATURE_MODULES = ("gui.engine_service", "gui.model_panel", "gui.live_view", "gui.evaluation_view",
-                   "gui.training_view", "gui.label_next_view")
+                   "gui.training_view", "gui.label_next_view", "gui.explain_view")
 
 
 class Host(Protocol):

@@ -24,6 +24,7 @@ from annotations.store import Store
 from engine.video import Frame, VideoSource, VideoSourceError, describe_source, parse_source
 
 from .bridge import EngineBridge, FrameResult
+from .explain.tasks import LiveOverlay
 from .features import Feature, FeatureContext
 from .frame_view import FrameView
 from .jobs import Job
@@ -84,6 +85,11 @@ class LiveView(QWidget):
         self.predict_check.setToolTip("Run the model loaded in the Model panel on the newest frame")
         self.predict_check.setChecked(True)
         self.predict_check.toggled.connect(lambda _: self._update_controls())
+        self.eigencam_check = QCheckBox("EigenCAM")
+        self.eigencam_check.setToolTip("Overlay where the model looks (EigenCAM of its default layer) on each "
+                                       "predicted frame; computed on the engine thread with the prediction")
+        self.eigencam_check.toggled.connect(self.set_eigencam)
+        self.bridge.model_loaded.connect(lambda info: self.set_eigencam(self.eigencam_check.isChecked()))
         self.realtime_check = QCheckBox("Real time")
         self.realtime_check.setToolTip("Play video files at their own frame rate (off: as fast as they decode)")
         self.realtime_check.setChecked(realtime)
@@ -104,11 +110,12 @@ class LiveView(QWidget):
         col.setContentsMargins(0, 0, 4, 0)
         col.addWidget(self.source_edit)
         for pair in ((self.browse_button, self.start_button), (self.pause_button, self.step_button),
-                     (self.predict_check, self.realtime_check)):
+                     (self.predict_check, self.eigencam_check)):
             row = QHBoxLayout()
             for w in pair:
                 row.addWidget(w)
             col.addLayout(row)
+        col.addWidget(self.realtime_check)
         col.addWidget(self.add_button)
         col.addWidget(self.stats_label)
         col.addWidget(self.message_label)
@@ -223,6 +230,13 @@ class LiveView(QWidget):
             self.pause_button.setChecked(True)
             self.pause_button.blockSignals(False)
             self.source.step()
+
+    @Slot(bool)
+    def set_eigencam(self, on: bool) -> None:
+        """EigenCAM over every predicted frame (a fresh overlay per model: it keeps no old model alive)."""
+        self.bridge.set_frame_overlay(LiveOverlay() if on else None)
+        if self.eigencam_check.isChecked() != on:
+            self.eigencam_check.setChecked(on)
 
     @property
     def predicting(self) -> bool:

@@ -1,5 +1,6 @@
-"""Zoom, fit (kept on resize until the user zooms), layer cache policy and captions on shapes
-(a mixin of CanvasWidget: it uses the canvas's view, image, layers and captions layer)."""
+"""Zoom, fit (kept on resize until the user zooms), layer cache policy, captions on shapes, and the
+layers features add (add_layer: the Explain heat map) (a mixin of CanvasWidget: it uses the canvas's
+view, scene, image, layers and captions layer)."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -11,6 +12,10 @@ from PySide6.QtWidgets import QGraphicsItem
 
 
 class ViewOps:
+    def add_layer(self, item: QGraphicsItem) -> None:
+        """Put a feature's layer into the scene (a heat map: gui/canvas/heatmap_layer.py)."""
+        self.scene.addItem(item)
+
     def set_captions_shown(self, shown: bool) -> None:
         """Category names on shapes (see captions.py for which ones show)."""
         if bool(shown) != self._ctx.captions:
