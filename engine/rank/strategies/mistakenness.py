@@ -40,7 +40,12 @@ Per object (a label, or a detection without one):
   spurious     an unmatched label no detection supports. FiftyOne flags these without a value;
                here: a label whose best-overlapping detection (IoU >= 0.5) matched another label
                (a duplicate) scores (c + 1) / 2 of that detection, any other 0.5 (the model has no
-               opinion, as for a model without confidence);
+               opinion, as for a model without confidence). Also a label of the same class as
+               another label on the same place (IoU >= `group_iou`: one object labelled twice,
+               as FiftyOne's duplicate-object recipe finds them by max IoU), the one the model
+               supports less: (c + 1) / 2 of the detection its twin holds (0.5 without one) --
+               a compact model leaves a weaker box of the class beside the first, and the copy
+               would otherwise pair with it;
   supported    every other label: max(class, location mistakenness), at most 0.5.
 The image's score is the max over its objects (FiftyOne takes the max over matched labels only,
 and counts missing and spurious ones beside it). Detections matched as duplicates of a matched
@@ -50,6 +55,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from annotations import geometry
 from annotations.model import Annotation
 from annotations.scores import ObjectScore
 from engine.evaluation.matching import DUPLICATE, FP, LOW_IOU_FLOOR, TP
@@ -103,6 +109,40 @@ def _pair(image_id, label, group, iou, match_iou, level) -> ObjectScore:
                         "own_class_confidence": round(own, 6), "classes": len(group)})
 
 
+def _twins(objects: list[ObjectScore], labels: list[Annotation], group_iou: float) -> list[ObjectScore]:
+    """Of two labels of one class overlapping by group_iou or more (one object labelled twice), the
+    one the model supports less (the later on a tie) is spurious: (c + 1) / 2 of its twin's detection."""
+    labels = [a for a in labels if not a.iscrowd]
+    if len(labels) < 2:
+        return objects
+    by_label = {o.annotation_id: o for o in objects if o.annotation_id is not None}
+
+    def support(a: Annotation) -> float:
+        o = by_label.get(a.id)
+        return float(o.extra.get("confidence", 0.0)) if o is not None and o.kind != SPURIOUS else 0.0
+
+    order = sorted(labels, key=lambda a: (-support(a), a.id))
+    ious = geometry.iou_boxes([a.bbox for a in order], [a.bbox for a in order])
+    twin_of: dict[int, tuple[Annotation, float]] = {}
+    for k, a in enumerate(order):
+        for j in range(k):
+            b = order[j]
+            if b.category_id == a.category_id and ious[j, k] >= group_iou and b.id not in twin_of:
+                twin_of[a.id] = (b, float(ious[j, k]))
+                break
+    out = []
+    for o in objects:
+        if o.annotation_id not in twin_of:
+            out.append(o)
+            continue
+        twin, iou = twin_of[o.annotation_id]
+        c, held = support(twin), by_label.get(twin.id)
+        out.append(ObjectScore(o.image_id, SPURIOUS, (c + 1.0) / 2.0, o.annotation_id,
+                               held.prediction_id if held is not None and c > 0 else None,
+                               {"confidence": round(c, 6), "duplicate_of": twin.id, "label_iou": round(iou, 6)}))
+    return out
+
+
 def mistakenness_scores(data, opts) -> list:
     labels = [a for im in data.images for a in data.labels.get(im.id, [])]
     groups = {g[0].id: g for im in data.images
@@ -142,7 +182,8 @@ def mistakenness_scores(data, opts) -> list:
             pred = groups[int(m.p_id[i])][0]
             add(ObjectScore(int(m.p_image[i]), MISSING, (c + 1.0) / 2.0, None, pred.id,
                             {"confidence": round(c, 6), "category_id": pred.category_id}))
-    return [image_score(im.id, objects.get(im.id, []), "max") for im in data.images]
+    return [image_score(im.id, _twins(objects.get(im.id, []), data.labels.get(im.id, []), opts.group_iou), "max")
+            for im in data.images]
 
 
 STRATEGY = Strategy("mistakenness", "labels the run's predictions contradict (FiftyOne Brain's mistakenness)",

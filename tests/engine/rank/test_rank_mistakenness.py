@@ -174,6 +174,29 @@ def test_a_duplicated_label_is_spurious_not_a_second_class(store):
     assert kinds == {first: ("supported", 0.1, top), second: ("spurious", 0.9, top)}
 
 
+def test_a_duplicated_label_with_a_second_detection_of_its_class_is_spurious(store):
+    """A compact model leaves a weaker same-class box on the object; the copy pairs with it, but two
+    labels of one class on one place (IoU >= group_iou) are one object labelled twice. Two labels
+    that overlap less are two objects."""
+    c = categories(store, ("a",))
+    r = run(store)
+    i = image(store, "dup2")
+    first = label(store, i, c["a"], B)
+    second = label(store, i, c["a"], (11, 11, 40, 40))
+    top = pred(store, i, c["a"], B, 0.8, r)
+    pred(store, i, c["a"], (13, 13, 40, 40), 0.5, r)
+    near = label(store, i, c["a"], (60, 10, 30, 30))
+    neighbour = label(store, i, c["a"], (70, 10, 30, 30))  # IoU 0.5 with `near`: two objects side by side
+    pred(store, i, c["a"], (60, 10, 30, 30), 0.8, r)
+    pred(store, i, c["a"], (70, 10, 30, 30), 0.7, r)
+    (s,) = rank_project(store, "mistakenness", r).images
+    kinds = {o.annotation_id: (o.kind, round(o.score, 4)) for o in s.objects}
+    assert kinds[second] == ("spurious", 0.9) and kinds[first] == ("supported", 0.1)
+    assert s.objects[0].annotation_id == second and s.objects[0].prediction_id == top
+    assert s.objects[0].extra["duplicate_of"] == first
+    assert kinds[near][0] == "supported" and kinds[neighbour][0] == "supported"
+
+
 def test_confident_is_relative_to_the_run_by_default(store):
     """A compact model scoring 0.3-0.4 where it is right: the default level is the median of those
     (0.35), so a 0.38 prediction without a label is missing, a 0.3 one is not, and a 0.4 other
