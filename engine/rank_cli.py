@@ -32,8 +32,9 @@ def add_arguments(p, name):
     p.add_argument("--aggregate", default="max", choices=AGGREGATES, help="image score from object scores")
     p.add_argument("--split", default=None, help="only images of this split (train, val, test)")
     p.add_argument("--threshold", type=float, default=0.5, help="decision threshold for 'near the threshold'")
-    p.add_argument("--missing-confidence", type=float, default=0.95,
-                   help="mistakenness: an unmatched prediction above this is a possibly missing label")
+    p.add_argument("--missing-confidence", type=float, default=None,
+                   help="mistakenness: a prediction above this is confident (a possibly missing label, or a "
+                        "possibly wrong class); default: the run's median confidence where it is right, at most 0.5")
     p.add_argument("--neighbours", type=int, default=10, help="--diverse: nearest neighbours per image")
     p.add_argument("--weights", default=None,
                    help="checkpoint of the run's model, for --run2 flip and --diverse (default: the run's own)")

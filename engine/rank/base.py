@@ -30,13 +30,17 @@ class RankOptions:
     band: float = 0.1  # an object is near the threshold when |confidence - threshold| <= band
     group_iou: float = 0.7  # predictions of different classes overlapping this much are one object
     iou: float = 0.5  # matching IoU (disagreement, mistakenness), as FiftyOne Brain's 0.5
-    missing_confidence: float = 0.95  # an unmatched prediction above this is a possibly missing label
+    # mistakenness: a detection is confident (a possibly missing label, or a possibly wrong class) above
+    # this; None: relative to the run (strategies/mistakenness.py says how, and why not 0.95)
+    missing_confidence: float | None = None
 
     def check(self) -> None:
         if self.aggregate not in AGGREGATES:
             raise RankError(f"aggregate must be one of {', '.join(AGGREGATES)}, not {self.aggregate!r}")
         for name in ("threshold", "band", "group_iou", "iou", "missing_confidence"):
             v = getattr(self, name)
+            if v is None and name == "missing_confidence":
+                continue
             if not 0.0 <= v <= 1.0:
                 raise RankError(f"{name} must be between 0 and 1, not {v}")
 

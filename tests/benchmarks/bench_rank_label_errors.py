@@ -2,7 +2,7 @@
 
     .venv/bin/python tests/benchmarks/bench_rank_label_errors.py [--images 120] [--epochs 20]
         [--image-size 224] [--lr 1e-3] [--noise 0.12] [--folds 2] [--holdout] [--val-every N]
-        [--missing-confidence 0.95,0.5,0.3] [--checkpoints A.pt,B.pt] [--seed 0] [--out DIR]
+        [--missing-confidence run,0.95,0.5] [--checkpoints A.pt,B.pt] [--seed 0] [--out DIR]
 
 The demo project (exact labels) gets seeded label noise on its train split: a stated share of the
 labels, in equal parts moved (shifted by 25-45% of their size), relabelled (another class),
@@ -124,8 +124,10 @@ def main() -> None:
     ap.add_argument("--folds", type=int, default=2, choices=(1, 2))
     ap.add_argument("--holdout", action="store_true",
                     help="with --folds 2: train only the model of the second fold and score only its half")
-    ap.add_argument("--missing-confidence", default="0.95,0.5,0.3",
-                    help="comma-separated: the rankings compared (a prediction above it with no label is 'missing')")
+    ap.add_argument("--missing-confidence", default="run,0.95,0.5",
+                    help="comma-separated: the rankings compared (a prediction above it is confident: 'missing' "
+                         "without a label, 'wrong_class' over another class's label); run: the default, "
+                         "relative to the run")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--checkpoints", default=None,
@@ -171,7 +173,7 @@ def main() -> None:
         runs.append((run_id, half))
     boxes = {a.id: a.bbox for r, _ in runs for a in store.annotations(run_id=r)}
     csv_rows = []
-    confs = [float(c) for c in args.missing_confidence.split(",")]
+    confs = [None if c == "run" else float(c) for c in args.missing_confidence.split(",")]
     for missing_conf in confs:
         opts = RankOptions(missing_confidence=missing_conf)
         objects = []
@@ -181,7 +183,8 @@ def main() -> None:
         objects.sort(key=lambda o: -o.score)
         kinds = {k: sum(o.kind == k for o in objects) for k in ("missing", "spurious", "wrong_class", "loose_box",
                                                                 "supported")}
-        print(f"\nmissing_confidence {missing_conf}: {len(objects)} objects ranked ({kinds})")
+        name = "run (default)" if missing_conf is None else missing_conf
+        print(f"\nmissing_confidence {name}: {len(objects)} objects ranked ({kinds})")
         print(f"{'top':>5} {'k':>5} {'precision':>9} {'random':>7} {'ratio':>6} {'recall':>7} {'random':>7} "
               f"{'ratio':>6}  found by kind")
         for r in evaluate(objects, errors, boxes, args.seed):
@@ -189,8 +192,9 @@ def main() -> None:
             rr = r["recall"] / r["random_recall"] if r["random_recall"] else float("nan")
             print(f"{r['cut']:5.0%} {r['k']:5d} {r['precision']:9.3f} {r['random_precision']:7.3f} {pr:6.2f} "
                   f"{r['recall']:7.3f} {r['random_recall']:7.3f} {rr:6.2f}  {r['per_kind']}")
-            csv_rows.append([missing_conf, r["cut"], r["k"], r["precision"], r["random_precision"], r["recall"],
-                             r["random_recall"], *[r["per_kind"][k] for k in KINDS]])
+            csv_rows.append(["run" if missing_conf is None else missing_conf, r["cut"], r["k"], r["precision"],
+                             r["random_precision"], r["recall"], r["random_recall"],
+                             *[r["per_kind"][k] for k in KINDS]])
     total = {k: sum(e["kind"] == k for e in errors) for k in KINDS}
     print(f"\nerrors per kind: {total}")
     write_csv(out / "rank_label_errors.csv", ["missing_confidence", "cut", "k", "precision", "random_precision",

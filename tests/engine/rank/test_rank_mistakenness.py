@@ -125,14 +125,95 @@ def test_accepting_the_models_version_of_each_kind(store):
     assert len(store.annotations(status=LABEL, image_id=i)) == 2 and store.annotation(p.id) is not None
 
 
-def test_the_labels_own_class_at_the_same_place_tempers_wrong_class(store):
+def test_a_second_class_at_the_labels_place_is_not_a_wrong_class(store):
+    """FCOS-like: two predictions of different classes on one object, the label's own class
+    slightly lower. One detection; the model is sure of the label's class too: not wrong_class."""
     c = categories(store, ("a", "b"))
     r = run(store)
     i = image(store, "own")
     lab = label(store, i, c["b"], B)
-    pred(store, i, c["a"], B, 0.8, r)  # matched across classes (the higher score)
-    pred(store, i, c["b"], B, 0.7, r)  # but the model also sees the label's class here
+    top = pred(store, i, c["a"], B, 0.8, r)
+    pred(store, i, c["b"], B, 0.7, r)  # the model also sees the label's class here
     (s,) = rank_project(store, "mistakenness", r).images
-    o = s.objects[0]
-    assert (o.kind, o.annotation_id) == ("wrong_class", lab) and o.score == pytest.approx((0.8 - 0.7 + 1) / 2)
-    assert o.extra["own_class_confidence"] == pytest.approx(0.7)
+    (o,) = s.objects  # one detection, not a second pair or a missing label
+    assert (o.kind, o.annotation_id, o.prediction_id) == ("supported", lab, top)
+    assert o.score == pytest.approx(0.5)  # (0.8 - 0.7 + 1) / 2 = 0.55, capped: no firm opinion
+    assert o.extra["own_class_confidence"] == pytest.approx(0.7) and o.extra["classes"] == 2
+
+
+def test_a_relabelled_label_is_a_wrong_class_at_the_top(store):
+    c = categories(store, ("a", "b"))
+    r = run(store)
+    fine, other = image(store, "fine"), image(store, "other")
+    for k in range(3):  # labels the model agrees with, a little unsure of their box
+        box = (5 + 30 * k, 5, 20, 20)
+        label(store, fine, c["a"], box)
+        pred(store, fine, c["a"], (6 + 30 * k, 5, 20, 20), 0.85, r)
+        pred(store, fine, c["b"], box, 0.3, r)
+    lab = label(store, other, c["b"], B)
+    top = pred(store, other, c["a"], B, 0.9, r)  # confident in another class
+    pred(store, other, c["b"], B, 0.1, r)  # and not in the label's
+    ranking = rank_project(store, "mistakenness", r)
+    o = ranking.images[0].objects[0]
+    assert ranking.images[0].image_id == other
+    assert (o.kind, o.annotation_id, o.prediction_id) == ("wrong_class", lab, top)
+    assert o.score == pytest.approx((0.9 - 0.1 + 1) / 2)
+    assert {x.kind for x in ranking.images[1].objects} == {"supported"}
+
+
+def test_a_duplicated_label_is_spurious_not_a_second_class(store):
+    c = categories(store, ("a", "b"))
+    r = run(store)
+    i = image(store, "dup")
+    first = label(store, i, c["a"], B)
+    second = label(store, i, c["a"], (11, 10, 40, 40))  # the same object labelled twice
+    top = pred(store, i, c["a"], B, 0.8, r)
+    pred(store, i, c["b"], (11, 10, 40, 40), 0.6, r)  # the model's second class there
+    (s,) = rank_project(store, "mistakenness", r).images
+    kinds = {o.annotation_id: (o.kind, round(o.score, 4), o.prediction_id) for o in s.objects}
+    assert kinds == {first: ("supported", 0.1, top), second: ("spurious", 0.9, top)}
+
+
+def test_a_duplicated_label_with_a_second_detection_of_its_class_is_spurious(store):
+    """A compact model leaves a weaker same-class box on the object; the copy pairs with it, but two
+    labels of one class on one place (IoU >= group_iou) are one object labelled twice. Two labels
+    that overlap less are two objects."""
+    c = categories(store, ("a",))
+    r = run(store)
+    i = image(store, "dup2")
+    first = label(store, i, c["a"], B)
+    second = label(store, i, c["a"], (11, 11, 40, 40))
+    top = pred(store, i, c["a"], B, 0.8, r)
+    pred(store, i, c["a"], (13, 13, 40, 40), 0.5, r)
+    near = label(store, i, c["a"], (60, 10, 30, 30))
+    neighbour = label(store, i, c["a"], (70, 10, 30, 30))  # IoU 0.5 with `near`: two objects side by side
+    pred(store, i, c["a"], (60, 10, 30, 30), 0.8, r)
+    pred(store, i, c["a"], (70, 10, 30, 30), 0.7, r)
+    (s,) = rank_project(store, "mistakenness", r).images
+    kinds = {o.annotation_id: (o.kind, round(o.score, 4)) for o in s.objects}
+    assert kinds[second] == ("spurious", 0.9) and kinds[first] == ("supported", 0.1)
+    assert s.objects[0].annotation_id == second and s.objects[0].prediction_id == top
+    assert s.objects[0].extra["duplicate_of"] == first
+    assert kinds[near][0] == "supported" and kinds[neighbour][0] == "supported"
+
+
+def test_confident_is_relative_to_the_run_by_default(store):
+    """A compact model scoring 0.3-0.4 where it is right: the default level is the median of those
+    (0.35), so a 0.38 prediction without a label is missing, a 0.3 one is not, and a 0.4 other
+    class over a label is a wrong class. A fixed 0.5 calls none of these."""
+    c = categories(store, ("a", "b"))
+    r = run(store)
+    i = image(store, "compact")
+    for k, score in enumerate((0.3, 0.35, 0.4)):
+        box = (5 + 30 * k, 5, 20, 20)
+        label(store, i, c["a"], box)
+        pred(store, i, c["a"], box, score, r)
+    missing = pred(store, i, c["a"], (5, 60, 20, 20), 0.38, r)
+    pred(store, i, c["a"], (60, 60, 20, 20), 0.3, r)
+    relabelled = label(store, i, c["b"], (35, 35, 20, 20))
+    other = pred(store, i, c["a"], (35, 35, 20, 20), 0.4, r)
+    (s,) = rank_project(store, "mistakenness", r).images
+    flagged = {(o.kind, o.annotation_id, o.prediction_id) for o in s.objects if o.kind != "supported"}
+    assert flagged == {("missing", None, missing), ("wrong_class", relabelled, other)}
+    fixed = rank_project(store, "mistakenness", r, options=RankOptions(missing_confidence=0.5), save=False)
+    assert {o.kind for o in fixed.images[0].objects} == {"supported"}
