@@ -42,6 +42,7 @@ def test_count_columns_fit_their_widest_text_as_counts_grow(qtbot, tmp_path, set
         store.add_annotations([Annotation(None, ids[0], cat, bbox=(1, 1, 5, 5))])
         session = Session()
         panel = FileListPanel(session)
+        qtbot.addWidget(panel)  # closed after the test: a window left open takes later tests' pointer
         panel.resize(500, 300)
         panel.show()
         session.open(store)

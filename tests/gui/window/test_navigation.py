@@ -76,8 +76,6 @@ def test_navigation_follows_the_file_filter(qtbot, make_window, demo_project):
 def test_status_bar_shows_cursor_and_zoom(qtbot, make_window, demo_project):
     win = make_window(demo_project)
     widget, pos = image_point(win.canvas, 100, 60)
-    # Move there from elsewhere: a pointer that an earlier test left on this very spot sends no move.
-    qtbot.mouseMove(widget, pos + type(pos)(7, 5))
     qtbot.mouseMove(widget, pos)
     qtbot.waitUntil(lambda: win.labelling.cursor_label.text() != "", timeout=3000)
     x, y = (float(v.strip().split()[1]) for v in win.labelling.cursor_label.text().split(","))
