@@ -46,6 +46,7 @@ def test_rows_follow_each_change_as_a_rebuild_would(qtbot, tmp_path, settings_di
                                  Annotation(None, b, cat, bbox=(1, 1, 10, 10))])
     session = Session()
     panel = AnnotationListPanel(session)
+    qtbot.addWidget(panel)  # closed after the test, as every window a test opens
     panel.resize(400, 300)
     panel.show()
     session.open(store)
