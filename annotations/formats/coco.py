@@ -1,11 +1,9 @@
 """COCO JSON: ground truth import/export (exact round trip) and detections in results format."""
 from __future__ import annotations
 
-import gc
 import json
 import os
 import time
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable
 
@@ -14,7 +12,7 @@ from ..model import LABEL, PREDICTION, Annotation, ModelRun
 from ..store import Store
 from .coco_annotation import (Rejected, annotation_from_coco, annotation_to_coco, geometry_from_coco,
                               result_from_annotation)
-from .common import (Cancelled, ExportReport, FormatError, ImportReport, Progress, Ticker, check_id, check_numbers,
+from .common import (Cancelled, gc_paused, ExportReport, FormatError, ImportReport, Progress, Ticker, check_id, check_numbers,
                      check_side)
 from .paths import ImagePaths
 from .pending import NameResolver, PendingCategory, PendingImage, commit_import, file_id_map, remember_id_map
@@ -73,19 +71,6 @@ class _Where:
 
 
 # ---- import ---------------------------------------------------------------------------------
-@contextmanager
-def _bulk_objects():
-    """Python's cyclic garbage collector paused while a file's millions of objects are read, checked
-    and stored: they hold no cycles, and each collection would walk all of them again."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
 def import_coco(store: Store, path: str | os.PathLike, image_dir: str | os.PathLike | None = None,
                 progress: Progress | None = None) -> ImportReport:
     """Import a COCO ground-truth file in one transaction.
@@ -95,7 +80,7 @@ def import_coco(store: Store, path: str | os.PathLike, image_dir: str | os.PathL
     already registered under the same name receives the annotations. Ids are kept where free in
     the project; a clash or id 0 is renumbered (the report says which) and remembered, so a
     results file keyed to this file's ids lands on the same images and classes."""
-    with _bulk_objects():
+    with gc_paused():
         return _import_coco(store, Path(path), image_dir, progress)
 
 

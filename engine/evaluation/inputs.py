@@ -6,8 +6,6 @@ and the entry.
 """
 from __future__ import annotations
 
-import contextlib
-import gc
 import json
 import math
 import numbers
@@ -15,6 +13,7 @@ import os
 from pathlib import Path
 
 from annotations.errors import SightlineError
+from annotations.formats.common import gc_paused
 
 try:
     import orjson
@@ -26,20 +25,6 @@ IOU_TYPES = ("bbox", "segm")
 
 class EvaluationError(SightlineError):
     """Input that cannot be evaluated; the message names the file and the entry."""
-
-
-@contextlib.contextmanager
-def gc_paused():
-    """No cyclic garbage collection while large lists of small dicts are built and read: the
-    collector's passes over them cost more than the work itself (2-3x on a COCO results file).
-    These objects hold no cycles; reference counting frees them as usual."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def load_json_file(path: str | os.PathLike, what: str):

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from annotations.formats.common import gc_paused
+
 from .coco import AREAS, CocoResult, start_coco
 from .curves import ConfidenceCurve, confidence_curves
-from .inputs import gc_paused
 from .matching import Matches, ThresholdCounts, match_objects
 from .pairs import build_pairs
 from .tide import ERROR_KINDS, TideResult, tide_errors
