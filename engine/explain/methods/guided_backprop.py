@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
-from ._grad import channel_max, input_gradients
-from .base import Context, Cost, Method, register
+from .base import Context, register
+from .saliency import Saliency
 
 
 class _GuidedReLU(torch.autograd.Function):
@@ -34,14 +34,10 @@ class GuidedReLUs(TorchFunctionMode):
 
 
 @register
-class GuidedBackprop(Method):
+class GuidedBackprop(Saliency):
+    """Saliency's pass with every ReLU guided."""
     name, title, group = "guided_backprop", "Guided backpropagation", "gradient"
-    defaults: dict = {}
-
-    def passes(self, ctx: Context) -> Cost:
-        return Cost(1, 1)
 
     def run(self, ctx: Context):
         with GuidedReLUs():
-            g = input_gradients(ctx, ctx.x, 1)[0]
-        return channel_max(g)
+            return super().run(ctx)
