@@ -64,25 +64,14 @@ def bare_faster(gp, dp, iou_type):
     return np.asarray(ev.stats)
 
 
-def bare_hotcoco(gp, dp, iou_type):
-    import hotcoco
+def bare(module: str, gp, dp, iou_type):
+    """hotcoco or ultrafast_pycocotools, used as their READMEs show (both follow pycocotools' API)."""
+    import importlib
+    lib = importlib.import_module(module)
 
     def go():
-        cg = hotcoco.COCO(gp)
-        ev = hotcoco.COCOeval(cg, cg.loadRes(dp), iou_type)
-        ev.evaluate()
-        ev.accumulate()
-        ev.summarize()
-        return np.asarray(ev.stats)
-    return _quiet(go)
-
-
-def bare_ultrafast(gp, dp, iou_type):
-    import ultrafast_pycocotools as uf
-
-    def go():
-        cg = uf.COCO(gp)
-        ev = uf.COCOeval(cg, cg.loadRes(dp), iou_type)
+        cg = lib.COCO(gp)
+        ev = lib.COCOeval(cg, cg.loadRes(dp), iou_type)
         ev.evaluate()
         ev.accumulate()
         ev.summarize()
@@ -92,14 +81,16 @@ def bare_ultrafast(gp, dp, iou_type):
 
 def app_stats(gp, dp, iou_type, backend=None):
     from engine.evaluation import evaluate_coco
-    from engine.evaluation.inputs import gc_paused, load_json_file
+    from annotations.formats.common import gc_paused
+    from engine.evaluation.inputs import load_json_file
     with gc_paused():
         return evaluate_coco(load_json_file(gp, "gt"), load_json_file(dp, "dt"), iou_type, backend=backend).stats
 
 
 def app_whole(gp, dp, iou_type):
     """What `main.py evaluate --json` computes: the report and its JSON form (not the disk write)."""
-    from engine.evaluation.inputs import gc_paused, load_json_file
+    from annotations.formats.common import gc_paused
+    from engine.evaluation.inputs import load_json_file
     from engine.evaluation.report import evaluate_files_report, format_table
     with gc_paused():
         report = evaluate_files_report(load_json_file(gp, "gt"), load_json_file(dp, "dt"), iou_type)
@@ -144,7 +135,8 @@ def breakdown(gp: str, dp: str, iou_type: str) -> str:
     from engine.evaluation.coco import default_backend
     from engine.evaluation.columns import read_columns
     from engine.evaluation.curves import confidence_curves
-    from engine.evaluation.inputs import gc_paused, load_json_file
+    from annotations.formats.common import gc_paused
+    from engine.evaluation.inputs import load_json_file
     from engine.evaluation.matching import match_objects
     from engine.evaluation.pairs import build_pairs, segm_rles
     from engine.evaluation.tide import tide_errors
@@ -176,10 +168,10 @@ def breakdown(gp: str, dp: str, iou_type: str) -> str:
 
 
 def bench(iou_type: str, gp: str, dp: str, args) -> None:
-    rows = [("hotcoco 1.3 (Rust), bare", lambda: bare_hotcoco(gp, dp, iou_type), args.repeat)]
+    rows = [("hotcoco 1.3 (Rust), bare", lambda: bare("hotcoco", gp, dp, iou_type), args.repeat)]
     try:
         import ultrafast_pycocotools  # noqa: F401
-        rows.append(("ultrafast-pycocotools, bare", lambda: bare_ultrafast(gp, dp, iou_type), args.repeat))
+        rows.append(("ultrafast-pycocotools, bare", lambda: bare("ultrafast_pycocotools", gp, dp, iou_type), args.repeat))
     except ImportError:
         print("(ultrafast-pycocotools not installed: left out)")
     if not args.no_faster:
