@@ -19,6 +19,7 @@ class ConfusionHeatmap(QWidget):
         self.matrix = np.zeros((1, 1), np.int64)
         self.names: list[str] = [BACKGROUND]
         self.selected: tuple[int, int] | None = None
+        self._measure_names()
         self.setMinimumSize(260, 220)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.setMouseTracking(True)
@@ -29,14 +30,20 @@ class ConfusionHeatmap(QWidget):
     def set_matrix(self, matrix: np.ndarray, class_names: list[str]) -> None:
         self.matrix = np.asarray(matrix)
         self.names = list(class_names) + [BACKGROUND]
+        self._measure_names()
         self.update()
+
+    def _measure_names(self) -> None:
+        """The longest name's width, measured once per matrix (every cell's rectangle needs it)."""
+        fm = self.fontMetrics()
+        self._longest = max(fm.horizontalAdvance(name[:16]) for name in self.names)
 
     # ---- geometry ---------------------------------------------------------------------------
     def _layout(self) -> tuple[int, int, float]:
         """(left margin, top margin, cell size)."""
         n = len(self.names)
         fm = self.fontMetrics()  # room for the longest class name, up to a third of the widget
-        longest = max(fm.horizontalAdvance(name[:16]) for name in self.names)
+        longest = self._longest
         left = min(max(60, longest + 10), self.width() // 3)
         top = min(max(40, int(longest * 0.87) + fm.height()), self.height() // 3)  # names at 60 degrees
         right = max(4, longest // 2 - 10)  # the last column's slanted name reaches past its cell
