@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from annotations.model import MASK, Annotation
+from annotations.model import Annotation
 
 from .items import AnnotationItem, ShapeItem, make_item
-from .painting import outline_paths
 
 MANY_IDS = 64  # above this many changed ids, re-read the image's annotations in one query
 
@@ -25,13 +24,12 @@ class ItemsSync:
         self._apply_visibility(item)
         self._captions.changed()
 
-    def _build_items(self, anns: list[Annotation], spare: list[ShapeItem]) -> None:
-        """The items of a newly shown image, all at once: outlines built in one batch, and the
+    def _build_items(self, anns: list[Annotation], paths: dict, spare: list[ShapeItem]) -> None:
+        """The items of a newly shown image, all at once: `paths` their outlines by id (built in
+        one batch, shapes_prefetch.read_shapes), and the
         previous image's shape items (`spare`, still in the scene) reshaped for the new shapes
         rather than destroyed and made again; spares left over leave the scene. The shapes layer
         repaints whole after a switch, so no item invalidates its own area."""
-        outlined = [a for a in anns if a.kind != MASK]
-        paths = dict(zip((a.id for a in outlined), outline_paths(outlined)))
         ctx, layer, shown = self._ctx, self._shapes, self.session.is_shown
         for ann in anns:
             path = paths.get(ann.id)
@@ -150,6 +148,8 @@ class ItemsSync:
         self._update_handles()
 
     def _on_images_changed(self, change) -> None:
+        if change.action == "removed":
+            self._prefetch.invalidate(change.ids or ())
         if self.store is not None and self.image is not None and self.image.id in change.ids:
             if change.action == "removed":
                 self._clear_image()
@@ -158,6 +158,7 @@ class ItemsSync:
 
     def _on_annotations_changed(self, change) -> None:
         """Changes committed by other parts; own echoes change nothing."""
+        self._prefetch.invalidate(change.image_ids)  # none named: any image
         if self.store is None or self.image is None:
             return
         if change.image_ids and self.image.id not in change.image_ids:

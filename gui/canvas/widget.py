@@ -31,6 +31,7 @@ from .image_cache import DecodedImage, ImageCache
 from .image_layer import ImageLayer
 from .items import AnnotationItem, HandlesItem, ShapesLayer
 from .painting import RenderContext
+from .shapes_prefetch import ShapesPrefetch, read_shapes
 from .tools import TOOLS
 from .view import ImageView
 
@@ -86,6 +87,7 @@ class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps):
         self._cache = ImageCache(parent=self)
         self._cache.loaded.connect(self._on_image_decoded)
         self._cache.failed.connect(self._on_image_failed)
+        self._prefetch = ShapesPrefetch(parent=self)
         self.view.zoom_changed.connect(self._on_zoom)
         self.view.cursor_moved.connect(self.cursor_moved)
         self._tools = {name: cls(self) for name, cls in TOOLS.items()}
@@ -135,6 +137,7 @@ class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps):
             self._unlisten = None
         self._clear_image()
         self._cache.clear()
+        self._prefetch.attach(store)
         self.store = store
         self._fitted_size = None
         if store is not None:
@@ -180,7 +183,7 @@ class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps):
         self._layer.set_size(w, h)
         self._shapes.set_size(w, h)
         self._captions.set_size(w, h)
-        self._build_items(self.store.annotations(image_id=image_id), spare)
+        self._build_items(*(self._prefetch.take(image_id) or read_shapes(self.store, image_id)), spare)
         if self._fitted_size != (w, h):
             self.fit()
             self._fitted_size = (w, h)
@@ -231,10 +234,13 @@ class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps):
             self.image_failed.emit(image_id, message)
 
     def prefetch(self, image_ids: Iterable[int]) -> None:
-        """Decode these images in the background (e.g. next and previous) into the small LRU."""
+        """Decode these images in the background (e.g. next and previous) into the small LRU, and
+        read their shapes (shapes_prefetch)."""
         if self.store is None:
             return
-        for image_id in list(image_ids)[:max(self._cache.capacity - 1, 0)]:
+        image_ids = list(image_ids)
+        self._prefetch.request(i for i in image_ids if self.image is None or i != self.image.id)
+        for image_id in image_ids[:max(self._cache.capacity - 1, 0)]:
             rec = self.store.image(image_id)
             if rec is not None:
                 self._cache.request(rec.id, self.store.image_path(rec))
@@ -270,6 +276,7 @@ class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps):
     def closeEvent(self, ev) -> None:
         self._tool.cancel()
         self._cache.shutdown()
+        self._prefetch.stop()
         super().closeEvent(ev)
 
     # ---- categories and render context ---------------------------------------------------------

@@ -1,0 +1,68 @@
+"""The next and previous images' shapes are read ahead on a worker thread (shapes_prefetch): a switch
+to a prefetched image shows exactly what the store holds, also when the store changed that image
+after the read was asked for, while it ran, or after it arrived."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from annotations.model import Annotation
+
+from canvas_helpers import grab, vp
+
+
+def _red(px, canvas, x, y) -> bool:
+    p = vp(canvas, x, y)
+    r, g, b = px[p.y(), p.x()].astype(int)
+    return r > g + 40 and r > b + 40
+
+
+def _prefetch_and_wait(qtbot, canvas, image_ids):
+    canvas.prefetch(image_ids)
+    qtbot.waitUntil(lambda: not canvas._prefetch._pending, timeout=5000)
+
+
+def test_a_prefetched_image_shows_the_store_after_later_edits(qtbot, project, make_canvas):
+    store, ids, (cat, _) = project
+    box = store.add_annotation(Annotation(None, ids[1], cat, bbox=(10, 10, 30, 30)))
+    canvas = make_canvas(store, ids[0])
+    _prefetch_and_wait(qtbot, canvas, [ids[1], ids[2]])
+    assert canvas._prefetch._entries.keys() == {ids[1], ids[2]}
+    # edited after the read arrived: its entry is dropped when the change is heard
+    store.update_annotation(replace(store.annotation(box), bbox=(100, 70, 30, 30)))
+    added = store.add_annotation(Annotation(None, ids[1], cat, kind="polygon",
+                                            polygons=[[20.0, 80.0, 50.0, 80.0, 35.0, 110.0]]))
+    qtbot.waitUntil(lambda: ids[1] not in canvas._prefetch._entries, timeout=5000)
+    assert ids[2] in canvas._prefetch._entries  # an image the change did not touch keeps its read
+    canvas.show_image(ids[1])
+    assert canvas.annotations() == store.annotations(image_id=ids[1])
+    assert sorted(canvas._items) == [box, added]
+    qtbot.wait(20)
+    px = grab(canvas)
+    assert _red(px, canvas, 115, 85) and not _red(px, canvas, 25, 25)  # the box where it moved to
+    assert _red(px, canvas, 35, 90)  # and the polygon added after the read
+
+
+def test_an_edit_while_the_read_runs_never_shows_the_older_shapes(qtbot, project, make_canvas):
+    store, ids, (cat, _) = project
+    first = store.add_annotation(Annotation(None, ids[2], cat, bbox=(10, 10, 30, 30)))
+    canvas = make_canvas(store, ids[0])
+    for k in range(5):  # the edit lands before, during or after the worker's read: all must agree
+        canvas.prefetch([ids[2]])
+        store.update_annotation(replace(store.annotation(first), bbox=(10 + 10 * k, 10, 30, 30)))
+        qtbot.waitUntil(lambda: not canvas._prefetch._pending, timeout=5000)
+        qtbot.wait(5)
+        canvas.show_image(ids[2])
+        assert canvas.annotations() == store.annotations(image_id=ids[2])
+        canvas.show_image(ids[0])
+
+
+def test_closing_the_project_waits_for_the_read_and_forgets_it(qtbot, project, make_canvas):
+    store, ids, (cat, _) = project
+    store.add_annotations(Annotation(None, ids[1], cat, bbox=(k % 100, 5, 20, 20)) for k in range(500))
+    canvas = make_canvas(store, ids[0])
+    canvas.prefetch([ids[1]])
+    canvas.set_store(None)  # joins the worker before the caller may close the store
+    assert not canvas._prefetch._entries and canvas._prefetch._store is None
+    canvas.set_store(store)
+    canvas.show_image(ids[1])
+    assert len(canvas.annotations()) == 500
