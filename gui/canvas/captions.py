@@ -17,13 +17,14 @@ import math
 from typing import Iterable
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSettings, Qt
+from PySide6.QtCore import QObject, QPointF, QRectF, QSettings, Qt
 from PySide6.QtGui import QAction, QColor, QFontMetricsF, QImage, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QApplication, QGraphicsItem
 
 from annotations.model import PREDICTION
 
 from .painting import RenderContext, appearance
+from .shapes_layer import ZoomSettle
 
 MIN_SHAPE_PX = 16  # a shape smaller than this on screen (both sides) is captioned only when emphasised
 PAD = 3
@@ -39,7 +40,8 @@ class CaptionsLayer(QGraphicsItem):
     """Paints the captions of the canvas's annotation items (`items`: the canvas's id -> item dict,
     read, never changed). Call changed() after items were added, removed, hidden or reshaped."""
 
-    def __init__(self, items: dict):
+    def __init__(self, items: dict, owner: QObject):
+        """`owner` (the canvas) holds the zoom settle timer."""
         super().__init__()
         self.setZValue(Z_CAPTIONS)
         self.setFlag(QGraphicsItem.ItemUsesExtendedStyleOption)
@@ -65,6 +67,8 @@ class CaptionsLayer(QGraphicsItem):
         self._generation = 0
         self._image: QImage | None = None
         self._image_key = None
+        self._image_transform: QTransform | None = None  # the scene-to-device transform it was drawn at
+        self.zoom_settle = ZoomSettle(owner, self._sharpen)
         self._sprites: dict[tuple, QImage] = {}
 
     # ---- state -----------------------------------------------------------------------------------
@@ -192,8 +196,18 @@ class CaptionsLayer(QGraphicsItem):
         moved = tuple((i, self._items[i].pos().toTuple()) for i in sorted(self._emphasised) if i in self._items)
         key = (t.m11(), t.m22(), t.dx(), t.dy(), w, h, self._generation, moved)
         if key != self._image_key:
+            old = self._image_key
+            if self._image is not None and old is not None and old[4:] == key[4:] \
+                    and ZoomSettle.may_scale(old[0], t.m11()):
+                # only the view moved (a zoom step, a pan): the captions drawn for the previous view,
+                # moved with it, until the view rests (captions.py's layout costs most of a frame)
+                self._draw_moved(painter, t)
+                self.zoom_settle.start()
+                return
+            self.zoom_settle.stop()
             self._image = self._render(t, w, h, device.devicePixelRatioF())
             self._image_key = key
+            self._image_transform = QTransform(t)
         if self._image is None:
             return
         clip = t.mapRect(option.exposedRect).adjusted(-1, -1, 1, 1).intersected(QRectF(0, 0, w, h))
@@ -202,6 +216,19 @@ class CaptionsLayer(QGraphicsItem):
         ratio = self._image.devicePixelRatioF()
         painter.drawImage(clip, self._image, QRectF(clip.x() * ratio, clip.y() * ratio,
                                                     clip.width() * ratio, clip.height() * ratio))
+        painter.restore()
+
+    def _sharpen(self) -> None:
+        self._image_key = None  # drawn again for the view as it is now
+        self.update()
+
+    def _draw_moved(self, painter: QPainter, t: QTransform) -> None:
+        """The captions image of the previous view, mapped to the current one."""
+        ratio = self._image.devicePixelRatioF()
+        painter.save()
+        painter.setTransform(QTransform.fromScale(1 / ratio, 1 / ratio) * self._image_transform.inverted()[0] * t)
+        r = QRectF(self._image.rect())
+        painter.drawImage(r, self._image, r)
         painter.restore()
 
     def _render(self, t: QTransform, w: int, h: int, ratio: float) -> QImage | None:

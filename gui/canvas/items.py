@@ -5,6 +5,8 @@ so the view paints thousands of them without a Python call per shape per frame.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPainterPath, QPen, QPixmap
@@ -16,8 +18,11 @@ from annotations.model import MASK, POLYGON, PREDICTION, Annotation
 from . import shapes
 from .painting import MASK_ALPHA, MASKS, PREDICTION_MASK_ALPHA, RenderContext, appearance, outline_path, outline_paths
 
+if TYPE_CHECKING:
+    from .shapes_layer import ShapesLayer
+
 HANDLE_PX = 8  # handle size on screen
-Z_SHAPES_LAYER, Z_HANDLES, Z_PREVIEW = -1e17, 1e9, 2e9
+Z_HANDLES, Z_PREVIEW = 1e9, 2e9
 
 
 def _z_for(ann: Annotation) -> float:
@@ -143,54 +148,6 @@ class MaskItem(QGraphicsPixmapItem, AnnotationItem):
 
 def make_item(ann: Annotation, ctx: RenderContext, layer: "ShapesLayer", path: QPainterPath | None = None):
     return MaskItem(ann, ctx) if ann.kind == MASK else ShapeItem(ann, ctx, layer, path)
-
-
-class ShapesLayer(QGraphicsItem):
-    """Draws every box and polygon that is not live, through a device-coordinate cache: a frame
-    that changes nothing under it (cursor, handles, a dragged shape) is one blit, and an edit
-    re-renders only the region it touched. This is what keeps 2000 shapes under a frame."""
-
-    def __init__(self):
-        super().__init__()
-        self.setZValue(Z_SHAPES_LAYER)
-        self.setFlag(QGraphicsItem.ItemUsesExtendedStyleOption)
-        self.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
-        self._rect = QRectF()
-
-    def set_size(self, width: int, height: int) -> None:
-        self.prepareGeometryChange()
-        m = max(width, height)  # shapes may lie a little outside; pens add a margin
-        self._rect = QRectF(-0.05 * m - 8, -0.05 * m - 8, 1.1 * m + width + 16, 1.1 * m + height + 16)
-        self.update()
-
-    def invalidate(self, rect: QRectF) -> None:
-        if rect.isNull():
-            return
-        views = self.scene().views() if self.scene() is not None else []
-        scale = abs(views[0].transform().m11()) if views else 1.0
-        m = 4.0 / max(scale, 1e-6)  # pens are cosmetic: their margin is in screen pixels
-        self.update(rect.adjusted(-m, -m, m, m))
-
-    def boundingRect(self) -> QRectF:
-        return self._rect
-
-    def paint(self, painter: QPainter, option, widget=None) -> None:
-        scene = self.scene()
-        if scene is None:
-            return
-        exposed = option.exposedRect
-        scale = abs(painter.worldTransform().m11())
-        thin = scale < 1.0  # zoomed out: 1-pixel outlines are far cheaper
-        current = None
-        for item in scene.items(exposed, Qt.IntersectsItemBoundingRect, Qt.AscendingOrder):
-            if type(item) is not ShapeItem or item.live or not item.isVisible():
-                continue
-            key, pen, thin_pen, brush = item.style
-            if key != current:
-                painter.setPen(thin_pen if thin else pen)
-                painter.setBrush(brush)
-                current = key
-            painter.drawPath(item.path())
 
 
 class HandlesItem(QGraphicsItem):

@@ -10,6 +10,7 @@ import itertools
 import struct
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from PySide6.QtCore import QByteArray, QDataStream, QIODevice, QRectF, Qt
@@ -39,10 +40,21 @@ class RenderContext:
     caption_threshold: float = 0.5  # predictions scoring less are captioned only when hovered or selected
 
     def color(self, category_id: int) -> QColor:
-        return category_color(category_id, dict(self.colors).get(category_id, ""))
+        known = self._colors.get(category_id)
+        if known is None:
+            known = self._colors[category_id] = category_color(category_id, dict(self.colors).get(category_id, ""))
+        return QColor(known)  # a copy: callers may change theirs
 
     def name(self, category_id: int) -> str:
-        return dict(self.names).get(category_id, str(category_id))
+        return self._names.get(category_id, str(category_id))
+
+    @cached_property
+    def _colors(self) -> dict[int, QColor]:  # filled as asked (a context is made per category change)
+        return {}
+
+    @cached_property
+    def _names(self) -> dict[int, str]:
+        return dict(self.names)
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,12 @@ class ViewOps:
     def set_zoom(self, zoom: float) -> None:
         self.view.set_zoom(zoom)
 
+    def settle_zoom(self) -> None:
+        """Draw the shapes and captions sharp now, as when the view has rested after a zoom step or a
+        pan (until then they show their previous rasters moved with the view: shapes_layer.py)."""
+        self._shapes.zoom_settle.settle()
+        self._captions.zoom_settle.settle()
+
     def _on_zoom(self, zoom: float) -> None:
         if not getattr(self, "_fitting", False):
             self._fit_mode = False  # the user zoomed: leave the view where they put it
@@ -82,9 +88,10 @@ class ViewOps:
         # viewports large; then only the exposed part is drawn each frame.
         zoom = self.zoom()
         vp = self.view.viewport().rect()
-        for layer in (self._layer, self._shapes):
+        def small(layer) -> bool:
             r = layer.boundingRect()
-            small = r.width() * zoom <= 3 * vp.width() and r.height() * zoom <= 3 * vp.height()
-            mode = QGraphicsItem.DeviceCoordinateCache if small else QGraphicsItem.NoCache
-            if layer.cacheMode() != mode:
-                layer.setCacheMode(mode)
+            return r.width() * zoom <= 3 * vp.width() and r.height() * zoom <= 3 * vp.height()
+        mode = QGraphicsItem.DeviceCoordinateCache if small(self._layer) else QGraphicsItem.NoCache
+        if self._layer.cacheMode() != mode:
+            self._layer.setCacheMode(mode)
+        self._shapes.set_rastered(small(self._shapes))  # its own raster (shapes_layer.py)

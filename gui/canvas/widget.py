@@ -29,8 +29,9 @@ from .items_sync import ItemsSync
 from .view_ops import ViewOps
 from .image_cache import DecodedImage, ImageCache
 from .image_layer import ImageLayer
-from .items import AnnotationItem, HandlesItem, ShapesLayer
+from .items import AnnotationItem, HandlesItem
 from .painting import RenderContext
+from .shapes_layer import ShapesLayer
 from .shapes_prefetch import ShapesPrefetch, read_shapes
 from .tools import TOOLS
 from .view import ImageView
@@ -78,11 +79,11 @@ class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps):
 
         self._layer = ImageLayer()
         self.scene.addItem(self._layer)
-        self._shapes = ShapesLayer()
+        self._shapes = ShapesLayer(self)
         self.scene.addItem(self._shapes)
         self._handles = HandlesItem()
         self.scene.addItem(self._handles)
-        self._captions = CaptionsLayer(self._items)
+        self._captions = CaptionsLayer(self._items, self)
         self.scene.addItem(self._captions)
         self._cache = ImageCache(parent=self)
         self._cache.loaded.connect(self._on_image_decoded)

@@ -41,6 +41,7 @@ from annotations.imageio import write_rgb  # noqa: E402
 from annotations import geometry  # noqa: E402
 from annotations.model import BOX, MASK, POLYGON, Annotation, Category, ImageRecord  # noqa: E402
 from annotations.store import Store  # noqa: E402
+from gui.canvas.shapes_layer import SETTLE_MS  # noqa: E402
 
 APP = QApplication.instance() or QApplication([])
 
@@ -92,16 +93,22 @@ def frame_ms(canvas, frames: int) -> float:
     return statistics.median(times)
 
 
-def cold_frame_ms(canvas, frames: int) -> float:
-    """A frame right after a zoom step: every cache is rebuilt."""
+def cold_frame_ms(canvas, frames: int) -> tuple[float, float]:
+    """A frame right after a zoom step, and the sharp frame drawn when the zoom rests (the shapes
+    layer shows its previous raster scaled until then; what its settle timer asks for is asked
+    here at once): medians in ms."""
     port = canvas.view.viewport()
-    times = []
+    first, sharp = [], []
     for k in range(frames):
         canvas.set_zoom(canvas.zoom() * (1.02 if k % 2 == 0 else 1 / 1.02))
         t = time.perf_counter()
         port.repaint()
-        times.append((time.perf_counter() - t) * 1000)
-    return statistics.median(times)
+        first.append((time.perf_counter() - t) * 1000)
+        canvas.settle_zoom()
+        t = time.perf_counter()
+        port.repaint()
+        sharp.append((time.perf_counter() - t) * 1000)
+    return statistics.median(first), statistics.median(sharp)
 
 
 def bench_paint(tmp: Path, frames: int) -> list[str]:
@@ -140,8 +147,12 @@ def bench_paint(tmp: Path, frames: int) -> list[str]:
                  f"ratio {f2000 / f20:5.2f})  goal < 16 ms: {'met' if f2000 < 16 else 'NOT met'}")
     lines.append(f"paint  400%  2000 polygons x 50 vertices: {z2000:6.2f} ms/frame  (20 shapes: {z20:6.2f} ms, "
                  f"ratio {z2000 / z20:5.2f})  goal < 16 ms: {'met' if z2000 < 16 else 'NOT met'}")
-    lines.append(f"paint  first frame after a zoom step (caches rebuilt): fit {fc2000:6.2f} ms (20 shapes {fc20:6.2f} ms), "
-                 f"400% {zc2000:6.2f} ms (20 shapes {zc20:6.2f} ms)")
+    lines.append(f"paint  first frame after a zoom step, 2000 polygons: fit {fc2000[0]:6.2f} ms (20 shapes "
+                 f"{fc20[0]:6.2f} ms), 400% {zc2000[0]:6.2f} ms (20 shapes {zc20[0]:6.2f} ms)  goal <= 16 ms at fit: "
+                 f"{'met' if fc2000[0] <= 16 else 'NOT met'}")
+    lines.append(f"paint  the sharp frame when the zoom rests ({SETTLE_MS} ms later; until then the previous raster "
+                 f"scaled): fit {fc2000[1]:6.2f} ms (20 shapes {fc20[1]:6.2f} ms), 400% {zc2000[1]:6.2f} ms "
+                 f"(20 shapes {zc20[1]:6.2f} ms)")
     return lines
 
 
@@ -356,12 +367,17 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="smaller project and fewer frames (a smoke run)")
     ap.add_argument("--paint-only", action="store_true", help="only the hit-test and paint figures")
-    ap.add_argument("--only", choices=("brush", "switch"), help="one section: brush, or the dense image switch")
+    ap.add_argument("--only", choices=("brush", "switch", "paint"),
+                    help="one section: brush, the dense image switch, or paint (frames at fit, 400%% and after zoom steps)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         if args.only == "brush":
             for line in bench_brush(tmp, 3 if args.quick else 10):
+                print(line, flush=True)
+            return 0
+        if args.only == "paint":
+            for line in bench_paint(tmp, 5 if args.quick else 30):
                 print(line, flush=True)
             return 0
         if args.only == "switch":
