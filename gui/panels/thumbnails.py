@@ -2,7 +2,8 @@
 
 Thumbnails are made on a thread pool (never on the GUI thread) and kept on disk, one PNG per image
 keyed by the image id and the file's modification time and size, in the user's cache folder under a
-folder per project (`$SIGHTLINE_CACHE_DIR` overrides the cache folder). Only the rows the strip
+folder per project (`$SIGHTLINE_CACHE_DIR` overrides the cache folder). Opening a project keeps that
+cache under CACHE_MAX_BYTES, deleting the folders of the projects opened least recently. Only the rows the strip
 shows are asked for (Qt asks a model for the decoration of visible rows only). A file that cannot
 be read gets a placeholder. Clicking a thumbnail opens the image; the current image is selected.
 """
@@ -22,6 +23,7 @@ from annotations.imageio import read_rgb
 
 THUMB = 96  # longest side, pixels
 MEMORY_ITEMS = 2000
+CACHE_MAX_BYTES = 512 << 20  # the disk cache of every project together; least recently opened go first
 
 
 def cache_root() -> Path:
@@ -42,6 +44,53 @@ def thumbnail_path(folder: Path, image_id: int, source: Path) -> Path:
     """Where the thumbnail of this version of the file lives (a changed file gets a new name)."""
     st = source.stat()
     return folder / f"{image_id}-{st.st_mtime_ns}-{st.st_size}.png"
+
+
+def prune_cache(keep: Path, max_bytes: int = CACHE_MAX_BYTES) -> list[Path]:
+    """Bring the disk cache under `max_bytes`: the folders of the least recently opened projects are
+    deleted first (a folder's time is that of its last opening: `keep`'s is set to now), `keep` (the
+    open project's) never. Returns the folders deleted. Errors leave a folder as it is."""
+    import shutil
+    import time
+
+    if keep.is_dir():
+        now = time.time()
+        os.utime(keep, (now, now))
+    if not keep.parent.is_dir():
+        return []
+    folders = []
+    for d in keep.parent.iterdir():
+        if not d.is_dir() or d.is_symlink():
+            continue
+        try:
+            size = sum(f.stat().st_size for f in d.iterdir() if f.is_file() and not f.is_symlink())
+            folders.append((d.stat().st_mtime, size, d))
+        except OSError:
+            continue
+    total = sum(size for _, size, _ in folders)
+    removed = []
+    for _, size, d in sorted(folders, key=lambda f: f[0]):
+        if total <= max_bytes:
+            break
+        if d == keep:
+            continue
+        shutil.rmtree(d, ignore_errors=True)
+        if not d.exists():
+            total -= size
+            removed.append(d)
+    return removed
+
+
+class _PruneRunnable(QRunnable):
+    def __init__(self, keep: Path):
+        super().__init__()
+        self.keep = keep
+
+    def run(self) -> None:
+        try:
+            prune_cache(self.keep)
+        except OSError:  # a cache that cannot be pruned is only a cache
+            pass
 
 
 def make_thumbnail(source: Path, target: Path) -> QImage:
@@ -132,6 +181,8 @@ class ThumbnailModel(QIdentityProxyModel):
         self._pending.clear()
         self._broken.clear()
         self._folder = None if root is None else project_cache_dir(root)
+        if self._folder is not None:
+            self._pool.start(_PruneRunnable(self._folder), -1)  # after the thumbnails asked for
 
     def image_id(self, row: int) -> int:
         return self.sourceModel().image_id(row)

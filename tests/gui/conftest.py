@@ -17,3 +17,11 @@ def settings_dir(qapp, tmp_path):
     QCoreApplication.setApplicationName("gui-tests")
     QSettings().clear()
     return path
+
+
+@pytest.fixture(autouse=True)
+def thumbnail_cache_dir(tmp_path, monkeypatch):
+    """The film strip's disk cache under tmp_path (no GUI test writes or prunes the user's cache)."""
+    path = tmp_path / "cache"
+    monkeypatch.setenv("SIGHTLINE_CACHE_DIR", str(path))
+    return path

@@ -13,11 +13,9 @@ from PySide6.QtGui import QImage
 from gui.panels import thumbnails
 
 
-@pytest.fixture(autouse=True)
-def cache_dir(tmp_path, monkeypatch):
-    path = tmp_path / "cache"
-    monkeypatch.setenv("SIGHTLINE_CACHE_DIR", str(path))
-    return path
+@pytest.fixture
+def cache_dir(thumbnail_cache_dir):
+    return thumbnail_cache_dir
 
 
 def _show_strip(win, qtbot):
@@ -119,3 +117,26 @@ def test_click_opens_the_image_and_it_is_highlighted(make_window, demo_project, 
     assert [i.row() for i in strip.selectedIndexes()] == [win.file_list.model.row_of(target)]
     win.next_image(1)  # navigation elsewhere moves the highlight too
     assert [i.row() for i in strip.selectedIndexes()] == [win.file_list.model.row_of(win.session.image_id)]
+
+
+def test_the_disk_cache_is_pruned_least_recently_opened_first(tmp_path):
+    root = tmp_path / "thumbs"
+    folders = []
+    for k in range(4):  # four projects' caches of 100 kB each, opened at t = 1000, 2000, 3000, 4000
+        d = root / f"project{k}"
+        d.mkdir(parents=True)
+        for j in range(4):
+            (d / f"{j}-1-1.png").write_bytes(b"x" * 25_000)
+        os.utime(d, (1000 * (k + 1), 1000 * (k + 1)))
+        folders.append(d)
+    (root / "stray.txt").write_text("not a project folder")
+    # the oldest project is the one opened now: it stays, and the next oldest go until 250 kB remain
+    removed = thumbnails.prune_cache(folders[0], max_bytes=250_000)
+    assert removed == [folders[1], folders[2]]
+    assert folders[0].is_dir() and folders[3].is_dir() and (root / "stray.txt").exists()
+    assert len(list(folders[0].iterdir())) == 4
+    # under the limit: nothing goes
+    assert thumbnails.prune_cache(folders[3], max_bytes=250_000) == []
+    assert folders[0].is_dir() and folders[3].is_dir()
+    # a cache folder that does not exist yet is no error
+    assert thumbnails.prune_cache(tmp_path / "none" / "p", max_bytes=0) == []
