@@ -58,6 +58,8 @@ class CaptionsLayer(QGraphicsItem):
         self._texts: list[str] = []
         self._cats: list[int] = []
         self._w = np.zeros(0)
+        self._row_of: dict[int, int] = {}  # annotation id -> its row in the arrays above
+        self.rebuilds = 0  # full rebuilds of the rows (tests and benchmarks read it)
         self._layout_key = None
         self._placed = np.zeros((0, 4))
         self._widths: dict[str, float] = {}
@@ -87,6 +89,28 @@ class CaptionsLayer(QGraphicsItem):
         self._generation += 1
         self.update()
 
+    def reshaped(self, ann_id: int) -> None:
+        """One shown item changed its annotation (an edit): its row alone is made again, where a
+        full rebuild would read every item (thousands on a dense image); the layout follows."""
+        row = self._row_of.get(ann_id) if not self._dirty else None
+        item = self._items.get(ann_id)
+        if row is None or item is None or not item.isVisible():
+            self.changed()
+            return
+        a, look = item.ann, appearance(item.ann, self._ctx)
+        if not look.caption:
+            self.changed()
+            return
+        self._boxes[row] = a.bbox
+        self._below[row] = a.status == PREDICTION
+        self._quiet[row] = look.quiet
+        self._texts[row] = look.caption
+        self._cats[row] = a.category_id
+        self._w[row] = self._width(look.caption)
+        self._layout_key = None
+        self._generation += 1
+        self.update()
+
     def set_emphasised(self, ids: Iterable[int]) -> None:
         ids = set(ids)
         if ids != self._emphasised:
@@ -107,7 +131,9 @@ class CaptionsLayer(QGraphicsItem):
         self._texts = [look.caption for _, _, look in rows]
         self._cats = [a.category_id for _, a, _ in rows]
         self._w = np.fromiter((self._width(t) for t in self._texts), float, n)
+        self._row_of = {i: k for k, (i, _, _) in enumerate(rows)}
         self._dirty = False
+        self.rebuilds += 1
         self._layout_key = None
 
     def _width(self, text: str) -> float:

@@ -80,7 +80,7 @@ class ItemsSync:
         if item is not None and (item.ann.kind == "mask") == (ann.kind == "mask"):
             item.set_annotation(ann, self._ctx)
             self._apply_visibility(item)
-            self._captions.changed()
+            self._captions.reshaped(ann.id)
         else:
             self._remove_item(ann.id)
             self._add_item(ann)

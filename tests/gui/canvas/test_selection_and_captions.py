@@ -181,3 +181,25 @@ def test_captions_that_would_cover_each_other_are_not_piled_up(qtbot, project, m
     assert sorted(shown) == [big, near] and shown[near][0] == "dog"
     rects = [r for _, r in shown.values()]
     assert rects[0].intersects(rects[1])  # the hovered name is drawn over the other, readable on top
+
+
+def test_a_caption_follows_an_edit_of_its_shape_as_a_full_rebuild_would(qtbot, project, make_canvas):
+    from dataclasses import replace
+    store, ids, (cat, dog) = project
+    a = store.add_annotation(Annotation(None, ids[0], cat, bbox=(10, 20, 40, 30)))
+    b = store.add_annotation(Annotation(None, ids[0], cat, bbox=(90, 60, 40, 30)))
+    canvas = make_canvas(store, ids[0])
+    assert sorted(canvas.captions()) == [a, b]
+    rebuilds = canvas._captions.rebuilds
+    store.update_annotation(replace(store.annotation(a), bbox=(30, 40, 40, 30), category_id=dog))
+    qtbot.waitUntil(lambda: canvas._items[a].ann.category_id == dog, timeout=5000)
+    shown = canvas.captions()
+    corner = vp(canvas, 30, 40)
+    assert shown[a][0] == "dog" and abs(shown[a][1].bottom() - corner.y()) <= 1  # moved and renamed
+    assert canvas._captions.rebuilds == rebuilds  # its row was made again, not every row
+    canvas._captions.changed()  # the full rebuild gives the same captions
+    assert canvas.captions() == shown
+    # an edit that moves a shape onto the other's caption: the layout is made again (no pile)
+    store.update_annotation(replace(store.annotation(b), bbox=(31, 41, 38, 28)))
+    qtbot.waitUntil(lambda: canvas._items[b].ann.bbox[0] == 31, timeout=5000)
+    assert canvas.captioned_ids() == [a]
