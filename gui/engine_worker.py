@@ -37,11 +37,11 @@ class EngineHooks:
 
 
 def _default_load_model(name, source, device, project_categories, fp16):
-    from engine.device import resolve_device
+    from engine.device import fp16_usable, resolve_device
     from engine.weights import load_model
-    # fp16 autocast exists only on CUDA; on "auto" without CUDA the model runs in fp32 and the
-    # loaded info says so (the panel only offers fp16 when CUDA is there).
-    fp16 = bool(fp16 and resolve_device(device).type == "cuda")
+    # On "auto" without CUDA the model runs in fp32 and the loaded info says so (the panel only
+    # offers fp16 when CUDA is there).
+    fp16 = fp16_usable(resolve_device(device), fp16)
     return load_model(name, source=source, device=device, project_categories=project_categories, fp16=fp16)
 
 

@@ -13,6 +13,7 @@ import torch
 from annotations import geometry
 from annotations.imageio import read_rgb
 from annotations.store import Store
+from engine.device import autocast
 from engine.evaluation.coco import evaluate_coco
 from engine.evaluation.project_data import ground_truth
 
@@ -48,7 +49,7 @@ def predict_for_coco(model, samples: list[SampleRecord], category_of_label: dict
             break
         chunk = samples[k:k + batch_size]
         images = [torch.from_numpy(read_rgb(s.path)).permute(2, 0, 1).to(device, torch.float32) / 255 for s in chunk]
-        with torch.autocast(device.type, enabled=amp and device.type == "cuda"):
+        with autocast(device, amp):
             preds = model(images)
         for s, p in zip(chunk, preds):
             boxes = p["boxes"].float().cpu().numpy()
@@ -100,7 +101,7 @@ def semantic_metrics(model, samples: list[SampleRecord], num_classes: int, devic
         if image_size and max(x.shape[-2:]) != image_size:
             scale = image_size / max(x.shape[-2:])
             x = F.interpolate(x, scale_factor=scale, mode="bilinear", align_corners=False, antialias=scale < 1)
-        with torch.autocast(device.type, enabled=amp and device.type == "cuda"):
+        with autocast(device, amp):
             logits = model(x)["out"].float()
         logits = F.interpolate(logits, size=(s.height, s.width), mode="bilinear", align_corners=False)
         pred = logits.argmax(1)[0].cpu().numpy()
