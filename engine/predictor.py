@@ -20,11 +20,11 @@ import torchvision
 from annotations import geometry
 from annotations.errors import Cancelled
 from annotations.imageio import ImageReadError, read_rgb
-from annotations.model import BOX, MASK, PREDICTION, Annotation, ImageRecord, ModelRun
+from annotations.model import ImageRecord, ModelRun
 
 from . import run_progress
 from .device import autocast, check_precision
-from .prediction_store import StoredPredictions, prediction_rows, store_predictions
+from .prediction_store import StoredPredictions, store_predictions
 from .registry import BACKGROUND, PLACEHOLDER, SEMANTIC
 from .weights import LoadedModel
 
@@ -47,19 +47,6 @@ class ImagePrediction:
 
     def __len__(self) -> int:
         return len(self.labels)
-
-    def to_annotations(self, image_id: int, category_ids: dict[str, int], run_id: int | None,
-                       model_name: str) -> list[Annotation]:
-        """Predictions as store annotations; names missing from category_ids and degenerate ones are skipped."""
-        out = []
-        for row in prediction_rows(self):
-            if row is None or row[0] not in category_ids:
-                continue
-            name, bbox, rle, score = row
-            out.append(Annotation(None, image_id, category_ids[name], kind=MASK if rle is not None else BOX,
-                                  bbox=bbox, rle=rle, score=score, status=PREDICTION, source=model_name,
-                                  run_id=run_id))
-        return out
 
 
 def _empty(class_names: list[str], with_masks: bool) -> ImagePrediction:
