@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from annotations.errors import Cancelled
 from annotations.formats.common import gc_paused
 
 from .coco import AREAS, CocoResult, start_coco
@@ -189,7 +190,7 @@ def evaluate_project_report(store, run_id: int, iou_type="bbox", image_ids=None,
 
     def step(i, text):
         if progress is not None and progress(i, 4, text) is False:
-            raise InterruptedError("cancelled")
+            raise Cancelled("evaluation cancelled")
     step(0, "Reading labels and predictions")
     reading = None if progress is None else (lambda d, t: progress(d, t, "Reading labels and predictions"))
     with gc_paused():
