@@ -17,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
-from annotations.errors import Cancelled, CancelToken
+from annotations.errors import Cancelled, CancelToken, SightlineError
 from annotations.imageio import read_rgb
 from annotations.model import ModelRun
 from annotations.store import Store
@@ -127,6 +127,10 @@ class SharedState:
             return item
 
 
+class NotReady(SightlineError):
+    """A request the engine thread cannot serve now: no model loaded, no project open, an image gone."""
+
+
 def _message(e: BaseException) -> str:
     """The readable text of a failure on the engine thread; the failure goes to the log with its trace."""
     text = str(e).strip()
@@ -227,7 +231,7 @@ class EngineWorker(QObject):
                 store = self._store()
                 rec = store.image(image_id)
                 if rec is None:
-                    raise LookupError(f"Image {image_id} is not in the project.")
+                    raise NotReady(f"Image {image_id} is not in the project.")
                 rgb = read_rgb(store.image_path(rec))
             pred = predictor.predict([rgb], cancel=lambda: self.shared.cancelled(generation))[0]
             seconds = time.perf_counter() - t0
@@ -281,7 +285,7 @@ class EngineWorker(QObject):
                         rec = store.image(image_id)
                         try:
                             if rec is None:
-                                raise LookupError(f"image {image_id} is no longer in the project")
+                                raise NotReady(f"image {image_id} is no longer in the project")
                             images.append(read_rgb(store.image_path(rec)))
                             batch_ids.append(image_id)
                         except Exception as e:  # noqa: BLE001 - one unreadable file does not stop the run
@@ -352,7 +356,7 @@ class EngineWorker(QObject):
         self._begin()
         try:
             if self.loaded_model is None:
-                raise RuntimeError("No model is loaded: pick one in the Model panel and press Load.")
+                raise NotReady("No model is loaded: pick one in the Model panel and press Load.")
             value = fn(self.loaded_model, token, lambda done, total: self.task_progress.emit(rid, done, total))
         except Exception as e:  # noqa: BLE001 - Cancelled included: the task's token says which it was
             if token.cancelled or isinstance(e, Cancelled):
@@ -403,13 +407,13 @@ class EngineWorker(QObject):
 
     def _require_model(self):
         if self.predictor is None:
-            raise RuntimeError("No model is loaded: pick one in the Model panel and press Load.")
+            raise NotReady("No model is loaded: pick one in the Model panel and press Load.")
         return self.predictor
 
     def _store(self) -> Store:
         store = self.shared.store
         if store is None:
-            raise RuntimeError("No project is open.")
+            raise NotReady("No project is open.")
         return store
 
     def _run_params(self, n_images: int | None = None, unlabelled_only: bool = False) -> dict:
