@@ -246,10 +246,7 @@ class EngineWorker(QObject):
                     ids = self._store_predictions(store, run_id, [(image_id, pred)], replace=True)
             self.done.emit(rid, ImageResult(image_id, pred, run_id, ids, seconds))
         except Exception as e:  # noqa: BLE001
-            if self.shared.cancelled(generation):
-                self.skipped.emit(rid)
-            else:
-                self.failed.emit(rid, f"Predicting image {image_id} failed: {_message(e)}")
+            self._failed_unless_cancelled(rid, generation, f"Predicting image {image_id} failed", e)
         finally:
             self._end()
 
@@ -339,10 +336,7 @@ class EngineWorker(QObject):
                 display = overlay(self.loaded_model, frame.image, display)
             self.done.emit(rid, FrameResult(frame, pred, display, seconds, time.perf_counter(), t0))
         except Exception as e:  # noqa: BLE001
-            if self.shared.cancelled(generation):
-                self.skipped.emit(rid)
-            else:
-                self.failed.emit(rid, f"Predicting frame {getattr(frame, 'index', '?')} failed: {_message(e)}")
+            self._failed_unless_cancelled(rid, generation, f"Predicting frame {getattr(frame, 'index', '?')} failed", e)
         finally:
             self._end()
 
@@ -404,6 +398,13 @@ class EngineWorker(QObject):
                 self.shared.stale_dropped += 1
             return True
         return False
+
+    def _failed_unless_cancelled(self, rid: int, generation: int, what: str, e: BaseException) -> None:
+        """A request that raised: skipped when it was cancelled meanwhile, else failed with the reason."""
+        if self.shared.cancelled(generation):
+            self.skipped.emit(rid)
+        else:
+            self.failed.emit(rid, f"{what}: {_message(e)}")
 
     def _require_model(self):
         if self.predictor is None:

@@ -130,30 +130,27 @@ class FileMenu(QObject):
 
     def import_labels(self, fmt: str, path: str | Path, image_dir: str | Path | None = None) -> Job | None:
         """Import in a background job (all or nothing); the result or the problem becomes a message."""
-        store = self.window.store
-        if store is None:
-            return None
         from annotations import formats
-
-        def run(ctx):
-            return formats.import_labels(store, fmt, Path(path), image_dir=image_dir,
-                                         progress=lambda d, t: ctx.progress(d, t, f"Importing {Path(path).name}"))
-        job = Job(run)
-        job.finished.connect(lambda report: self._report("Import", path, report))
-        return self.window.run_job(job, f"Importing {FORMAT_TITLES.get(fmt, fmt)} from {path}")
+        return self._file_job("Import", path, f"Importing {FORMAT_TITLES.get(fmt, fmt)} from {path}",
+                              lambda store, progress: formats.import_labels(store, fmt, Path(path), image_dir=image_dir,
+                                                                            progress=progress))
 
     def export_labels(self, fmt: str, out_path: str | Path, include_predictions: bool = False) -> Job | None:
+        from annotations import formats
+        return self._file_job("Export", out_path, f"Exporting {FORMAT_TITLES.get(fmt, fmt)} to {out_path}",
+                              lambda store, progress: formats.export_labels(store, fmt, Path(out_path),
+                                                                            include_predictions=include_predictions,
+                                                                            progress=progress))
+
+    def _file_job(self, what: str, path: str | Path, title: str, work) -> Job | None:
+        """work(store, progress(done, total)) in a job on the open project; its report becomes a message."""
         store = self.window.store
         if store is None:
             return None
-        from annotations import formats
-
-        def run(ctx):
-            return formats.export_labels(store, fmt, Path(out_path), include_predictions=include_predictions,
-                                         progress=lambda d, t: ctx.progress(d, t, f"Writing {Path(out_path).name}"))
-        job = Job(run)
-        job.finished.connect(lambda report: self._report("Export", out_path, report))
-        return self.window.run_job(job, f"Exporting {FORMAT_TITLES.get(fmt, fmt)} to {out_path}")
+        step = f"{'Importing' if what == 'Import' else 'Writing'} {Path(path).name}"
+        job = Job(lambda ctx: work(store, lambda d, t: ctx.progress(d, t, step)))
+        job.finished.connect(lambda report: self._report(what, path, report))
+        return self.window.run_job(job, title)
 
     def _report(self, what: str, path, report) -> None:
         warnings = list(report.warnings)
