@@ -166,6 +166,22 @@ def test_a_failed_job_is_logged_with_its_traceback(qtbot, make_window, demo_proj
     assert any(a.text() == "Open log folder" for a in win.menu("&Help").actions())
 
 
+def test_a_job_a_dock_starts_itself_is_logged_too(qtbot, qapp):
+    from annotations.applog import setup_logging
+    from gui.jobs import Job
+    log_file = setup_logging()
+
+    def ranking_went_wrong(ctx):
+        raise ValueError("a dock's own job failed")
+    job = Job(ranking_went_wrong)
+    with qtbot.waitSignal(job.failed, timeout=5000):
+        job.start()
+    for h in logging.getLogger().handlers:
+        h.flush()
+    text = log_file.read_text(encoding="utf-8")
+    assert "ranking_went_wrong failed" in text and "a dock's own job failed" in text and "Traceback" in text
+
+
 def test_undo_texts_survive_their_actions_being_deleted_first(qtbot, make_window, demo_project):
     import shiboken6
     win = make_window(demo_project)
