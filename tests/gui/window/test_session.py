@@ -219,3 +219,13 @@ def test_a_read_only_project_opens_says_so_and_refuses_edits(qtbot, make_window,
     win.labelling.relabel([ann.id], other)  # refused with a message, nothing changes
     assert win.store.annotation(ann.id).category_id == ann.category_id
     win.close()
+
+
+def test_the_edits_service_offers_what_its_protocol_names(make_window, demo_project):
+    import inspect
+
+    from gui.features import Edits
+    win = make_window(demo_project)
+    edits = win.services.get("edits")
+    names = [n for n, v in vars(Edits).items() if inspect.isfunction(v) and not n.startswith("_")]
+    assert len(names) == 4 and all(callable(getattr(edits, n, None)) for n in names)
