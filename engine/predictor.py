@@ -18,7 +18,7 @@ import torch.nn.functional as F
 import torchvision
 
 from annotations import geometry
-from annotations.errors import Cancelled
+from annotations.errors import Cancelled, CancelToken
 from annotations.imageio import ImageReadError, read_rgb
 from annotations.model import ImageRecord, ModelRun
 
@@ -33,7 +33,7 @@ MASK_THRESHOLD = 0.5
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
-Cancel = Callable[[], bool] | None
+Cancel = CancelToken | None
 
 
 @dataclass
@@ -131,7 +131,7 @@ class Predictor:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sightline-image-reader") as reader:
             pending = reader.submit(_read_images, batches[0]) if batches else None
             for k, batch in enumerate(batches):
-                if cancel is not None and cancel():
+                if cancel is not None and cancel.cancelled:
                     return
                 kept, images, problems = pending.result()
                 pending = reader.submit(_read_images, batches[k + 1]) if k + 1 < len(batches) else None
@@ -292,8 +292,8 @@ class Predictor:
 
 
 def _check(cancel: Cancel) -> None:
-    if cancel is not None and cancel():
-        raise Cancelled("prediction cancelled")
+    if cancel is not None:
+        cancel.check("prediction cancelled")
 
 
 def absolute_record(store, rec: ImageRecord) -> ImageRecord:

@@ -106,6 +106,7 @@ class SharedState:
         self.store_lock = threading.Lock()  # held while the worker reads or writes the store
         self.store: Store | None = None
         self.cancel_generation = 0
+        self._token = CancelToken()  # the current generation's: cancelled when cancel_all moves past it
         self.latest_image_request = 0
         self.pending_frame: tuple[int, Any, int] | None = None  # (request id, frame, generation)
         self.frame_wake_posted = False
@@ -119,6 +120,21 @@ class SharedState:
 
     def cancelled(self, generation: int) -> bool:
         return self.cancel_generation != generation
+
+    def cancel_all(self) -> None:
+        """Cancel every request of the generations so far (call with `lock` held)."""
+        self.cancel_generation += 1
+        self._token.cancel()
+        self._token = CancelToken()
+
+    def token(self, generation: int) -> CancelToken:
+        """The token the engine's functions poll for a request of this generation."""
+        with self.lock:
+            if generation == self.cancel_generation:
+                return self._token
+        token = CancelToken()
+        token.cancel()
+        return token
 
     def take_frame(self):
         with self.lock:
@@ -233,7 +249,7 @@ class EngineWorker(QObject):
                 if rec is None:
                     raise NotReady(f"Image {image_id} is not in the project.")
                 rgb = read_rgb(store.image_path(rec))
-            pred = predictor.predict([rgb], cancel=lambda: self.shared.cancelled(generation))[0]
+            pred = predictor.predict([rgb], cancel=self.shared.token(generation))[0]
             seconds = time.perf_counter() - t0
             if self._stale(rid) or self.shared.cancelled(generation):
                 self.skipped.emit(rid)
@@ -271,10 +287,9 @@ class EngineWorker(QObject):
                 _track_run(store, run_id, ids)
             result = BatchResult(run_id, 0, len(ids), 0, False)
             self.progress.emit(rid, 0, len(ids))
-            cancel = lambda: self.shared.cancelled(generation)  # noqa: E731
+            cancel = self.shared.token(generation)
             for start in range(0, len(ids), max(1, batch_size)):
-                if cancel():
-                    raise Cancelled()
+                cancel.check()
                 batch_ids, images = [], []
                 with self.shared.store_lock:
                     store = self._store()
@@ -288,8 +303,7 @@ class EngineWorker(QObject):
                         except Exception as e:  # noqa: BLE001 - one unreadable file does not stop the run
                             result.problems.append(_message(e))
                 preds = predictor.predict(images, cancel=cancel) if images else []
-                if cancel():
-                    raise Cancelled()
+                cancel.check()
                 with self.shared.store_lock:
                     result.stored += len(self._store_predictions(self._store(), run_id, list(zip(batch_ids, preds))))
                 result.images += len(batch_ids)
@@ -328,7 +342,7 @@ class EngineWorker(QObject):
         try:
             predictor = self._require_model()
             t0 = time.perf_counter()
-            pred = predictor.predict([frame.image], cancel=lambda: self.shared.cancelled(generation))[0]
+            pred = predictor.predict([frame.image], cancel=self.shared.token(generation))[0]
             seconds = time.perf_counter() - t0
             display = blend_masks(frame.image, pred, colors=self.shared.class_colors)
             overlay = self.shared.frame_overlay

@@ -5,12 +5,11 @@ evaluation's own builder; semantic models get pixel accuracy and mIoU.
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 import torch
 
 from annotations import geometry
+from annotations.errors import CancelToken
 from annotations.imageio import read_rgb
 from annotations.store import Store
 from engine.device import autocast
@@ -40,12 +39,12 @@ def coco_stats(gt: dict, dt: list[dict], iou_type: str) -> list[float]:
 @torch.no_grad()
 def predict_for_coco(model, samples: list[SampleRecord], category_of_label: dict[int, int], device,
                      batch_size: int = 4, with_masks: bool = False, amp: bool = False,
-                     cancel: Callable[[], bool] | None = None) -> list[dict]:
+                     cancel: CancelToken | None = None) -> list[dict]:
     """COCO results (bbox, score, category_id, and segmentation when asked) for every sample."""
     model.eval()
     out = []
     for k in range(0, len(samples), batch_size):
-        if cancel is not None and cancel():
+        if cancel is not None and cancel.cancelled:
             break
         chunk = samples[k:k + batch_size]
         images = [torch.from_numpy(read_rgb(s.path)).permute(2, 0, 1).to(device, torch.float32) / 255 for s in chunk]
@@ -94,7 +93,7 @@ def semantic_metrics(model, samples: list[SampleRecord], num_classes: int, devic
     mean = torch.tensor([0.485, 0.456, 0.406], device=device).view(3, 1, 1)
     std = torch.tensor([0.229, 0.224, 0.225], device=device).view(3, 1, 1)
     for s in samples:
-        if cancel is not None and cancel():
+        if cancel is not None and cancel.cancelled:
             break
         img = torch.from_numpy(read_rgb(s.path)).permute(2, 0, 1).to(device, torch.float32) / 255
         x = ((img - mean) / std)[None]

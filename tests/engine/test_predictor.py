@@ -10,7 +10,7 @@ from pycocotools import mask as mask_utils
 from annotations.demo import generate_demo
 from annotations.model import PREDICTION
 from annotations.store import Store
-from annotations.errors import Cancelled
+from annotations.errors import Cancelled, CancelToken
 from engine.prediction_store import prediction_rows
 from engine.predictor import Predictor, new_prediction_run
 from engine.registry import BACKGROUND, PLACEHOLDER
@@ -123,16 +123,20 @@ def test_cancel_between_images_stops_before_the_forward_pass(detector, images):
     calls = []
     handle = detector.model.register_forward_pre_hook(lambda *a: calls.append(1))
     try:
-        asked = []
+        class CancelAfter(CancelToken):
+            """Cancelled from its third check on: after the batch check and the first image's preprocessing."""
+            asked = 0
 
-        def cancel():
-            asked.append(1)
-            return len(asked) > 2  # after the batch check and the first image's preprocessing
+            def check(self, message: str = "cancelled") -> None:
+                CancelAfter.asked += 1
+                if CancelAfter.asked > 2:
+                    self.cancel()
+                super().check(message)
 
         with pytest.raises(Cancelled):
-            Predictor(detector).predict(images, cancel=cancel)
-        assert calls == []
-        Predictor(detector).predict(images, cancel=lambda: False)
+            Predictor(detector).predict(images, cancel=CancelAfter())
+        assert calls == [] and CancelAfter.asked == 3
+        Predictor(detector).predict(images, cancel=CancelToken())
         assert calls == [1]
     finally:
         handle.remove()
@@ -196,7 +200,7 @@ def test_predict_store_images_cancel_keeps_finished_batches(detector, tiny_proje
     assert {a.image_id for a in store.annotations(run_id=run_id)} == set(ids[:2])
     assert len(out.ids) == len(store.annotations(run_id=run_id))
     run2 = new_prediction_run(store, predictor)
-    assert predictor.predict_store_images(store, ids, run2, cancel=lambda: True).ids == []
+    assert predictor.predict_store_images(store, ids, run2, cancel=_cancelled()).ids == []
     assert store.annotations(run_id=run2) == []
 
 
@@ -208,3 +212,9 @@ def test_predict_store_images_keeps_classes_the_project_lacks_out_of_it(detector
     assert out.ids == [] and sum(out.kept_out.values()) > 0
     assert set(out.kept_out) <= set(detector.categories) and not set(out.kept_out) & set(before)
     assert [c.name for c in store.categories()] == before
+
+
+def _cancelled() -> CancelToken:
+    token = CancelToken()
+    token.cancel()
+    return token

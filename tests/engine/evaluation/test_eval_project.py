@@ -73,7 +73,7 @@ def test_training_validation_and_evaluation_build_the_same_ground_truth(store):
 
 
 def test_a_cancelled_evaluation_raises_the_one_cancellation_exception(store):
-    from annotations.errors import Cancelled
+    from annotations.errors import Cancelled, CancelToken
     from engine.evaluation.report import evaluate_project_report
     gt, dt = make_case(14)
     run = store_from_coco(store, gt, dt)
@@ -84,5 +84,7 @@ def test_a_cancelled_evaluation_raises_the_one_cancellation_exception(store):
         return len(seen) < 2  # the job is cancelled after its first step
     with pytest.raises(Cancelled):
         evaluate_project_report(store, run, "bbox", progress=progress)
+    token = CancelToken()
+    token.cancel()
     with pytest.raises(Cancelled):
-        evaluate_project_report(store, run, "bbox", cancel=lambda: True)  # cancelled while matching
+        evaluate_project_report(store, run, "bbox", cancel=token)  # cancelled while matching

@@ -57,7 +57,7 @@ class SlowFakePredictor:
         self.started.set()
         end = time.perf_counter() + self.delay
         while time.perf_counter() < end:
-            if cancel is not None and cancel():
+            if cancel is not None and cancel.cancelled:
                 return []
             time.sleep(0.01)
         out = []
