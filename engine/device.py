@@ -41,11 +41,38 @@ def resolve_device(choice: str | torch.device = "auto", local_rank: int | None =
     raise DeviceUnavailable(f"Unknown device {choice!r}; choose one of {', '.join(DEVICE_CHOICES)}.")
 
 
+def fp16_usable(device: torch.device, wanted: bool) -> bool:
+    """Whether inference runs in fp16 autocast: asked for, and on CUDA (the only place it exists here)."""
+    return bool(wanted) and device.type == "cuda"
+
+
 def check_precision(device: torch.device, fp16: bool) -> str:
     """The precision label in use; fp16 autocast exists only on CUDA here."""
-    if fp16 and device.type != "cuda":
+    if fp16 and not fp16_usable(device, fp16):
         raise DeviceUnavailable("fp16 needs a CUDA device; this model runs on the CPU in fp32.")
     return "fp16 autocast" if fp16 else "fp32"
+
+
+def cpu_bf16_supported() -> bool:
+    """Whether this CPU has native bfloat16 arithmetic (AVX512-BF16 or AMX), which oneDNN uses."""
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def mixed_precision(wanted: bool, device: torch.device) -> tuple[torch.dtype | None, str]:
+    """Training's precision: (autocast dtype or None for fp32, a note for people when the wish cannot be met).
+
+    fp16 with a gradient scaler on CUDA; bfloat16 on CPUs with native support, where it roughly
+    halves a convolutional step (and needs no scaler: bfloat16 has fp32's range). Elsewhere fp32."""
+    if not wanted:
+        return None, ""
+    if device.type == "cuda":
+        return torch.float16, ""
+    if device.type == "cpu" and cpu_bf16_supported():
+        return torch.bfloat16, ""
+    return None, f"Mixed precision needs CUDA or a CPU with bfloat16 arithmetic; training on {device} in fp32."
 
 
 def describe_device(device: torch.device) -> str:
@@ -55,7 +82,8 @@ def describe_device(device: torch.device) -> str:
 
 
 def autocast(device: torch.device, fp16: bool):
-    if fp16 and device.type == "cuda":
+    """Inference's autocast: fp16 where fp16_usable, else none (fp32)."""
+    if fp16_usable(device, fp16):
         return torch.autocast("cuda", dtype=torch.float16)
     return contextlib.nullcontext()
 

@@ -18,13 +18,13 @@ import torch.nn.functional as F
 import torchvision
 
 from annotations import geometry
-from annotations.errors import Cancelled
+from annotations.errors import Cancelled, CancelToken
 from annotations.imageio import ImageReadError, read_rgb
-from annotations.model import BOX, MASK, PREDICTION, Annotation, ImageRecord, ModelRun
+from annotations.model import ImageRecord, ModelRun
 
 from . import run_progress
 from .device import autocast, check_precision
-from .prediction_store import StoredPredictions, prediction_rows, store_predictions
+from .prediction_store import StoredPredictions, store_predictions
 from .registry import BACKGROUND, PLACEHOLDER, SEMANTIC
 from .weights import LoadedModel
 
@@ -33,7 +33,7 @@ MASK_THRESHOLD = 0.5
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
-Cancel = Callable[[], bool] | None
+Cancel = CancelToken | None
 
 
 @dataclass
@@ -47,19 +47,6 @@ class ImagePrediction:
 
     def __len__(self) -> int:
         return len(self.labels)
-
-    def to_annotations(self, image_id: int, category_ids: dict[str, int], run_id: int | None,
-                       model_name: str) -> list[Annotation]:
-        """Predictions as store annotations; names missing from category_ids and degenerate ones are skipped."""
-        out = []
-        for row in prediction_rows(self):
-            if row is None or row[0] not in category_ids:
-                continue
-            name, bbox, rle, score = row
-            out.append(Annotation(None, image_id, category_ids[name], kind=MASK if rle is not None else BOX,
-                                  bbox=bbox, rle=rle, score=score, status=PREDICTION, source=model_name,
-                                  run_id=run_id))
-        return out
 
 
 def _empty(class_names: list[str], with_masks: bool) -> ImagePrediction:
@@ -144,7 +131,7 @@ class Predictor:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sightline-image-reader") as reader:
             pending = reader.submit(_read_images, batches[0]) if batches else None
             for k, batch in enumerate(batches):
-                if cancel is not None and cancel():
+                if cancel is not None and cancel.cancelled:
                     return
                 kept, images, problems = pending.result()
                 pending = reader.submit(_read_images, batches[k + 1]) if k + 1 < len(batches) else None
@@ -305,8 +292,8 @@ class Predictor:
 
 
 def _check(cancel: Cancel) -> None:
-    if cancel is not None and cancel():
-        raise Cancelled("prediction cancelled")
+    if cancel is not None:
+        cancel.check("prediction cancelled")
 
 
 def absolute_record(store, rec: ImageRecord) -> ImageRecord:

@@ -39,6 +39,13 @@ class NoPublishedWeights(SightlineError, LookupError):
         self.name = name
 
 
+class UnknownModel(SightlineError, KeyError):
+    """A model name the registry does not know (a KeyError too, for lookups that expect one)."""
+
+    def __str__(self) -> str:  # KeyError's own would quote the message
+        return str(self.args[0]) if self.args else self.__class__.__name__
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
@@ -141,7 +148,7 @@ def get_spec(name: str) -> ModelSpec:
     try:
         return SPECS[name]
     except KeyError:
-        raise KeyError(f"Unknown model {name!r}. Known models: {', '.join(SPECS)}") from None
+        raise UnknownModel(f"Unknown model {name!r}. Known models: {', '.join(SPECS)}") from None
 
 
 def _builder(name: str):

@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import signal
 import sys
-import threading
+
+from annotations.errors import CancelToken
 
 # option name -> (type, help); all default to None = "the model family's default" (or the run's, on resume)
 _OPTIONS = {
@@ -75,13 +76,13 @@ class _StopFlag:
     """First SIGINT/SIGTERM: ask the run to save and stop. Second: stop at once."""
 
     def __init__(self):
-        self.event = threading.Event()
+        self.token = CancelToken()
         self._old = {}
 
     def _handle(self, signum, frame):
-        if self.event.is_set():
+        if self.token.cancelled:
             raise KeyboardInterrupt
-        self.event.set()
+        self.token.cancel()
 
     def __enter__(self):
         for s in (signal.SIGINT, signal.SIGTERM):
@@ -149,7 +150,7 @@ def run(args) -> int:
 
     with _StopFlag() as flag:
         try:
-            result = train(project, opts, run_dir, emit=_print_event, stop_requested=flag.event.is_set,
+            result = train(project, opts, run_dir, emit=_print_event, stop_requested=lambda: flag.token.cancelled,
                            resume=bool(args.resume))
         except TrainingError as e:
             print(f"error: {e}", file=sys.stderr)

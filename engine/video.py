@@ -8,6 +8,9 @@ the caller.
 
     src = VideoSource(parse_source("0"), on_frame=..., on_end=...)
     src.start(); src.pause(); src.step(); src.resume(); src.stop()
+
+cv2 is imported on the source's thread when it first opens (importing it costs the window's start
+tens of milliseconds, and the window imports this module for the Live view's form).
 """
 from __future__ import annotations
 
@@ -16,9 +19,8 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
-import cv2
 import numpy as np
 from annotations.errors import SightlineError
 
@@ -71,13 +73,13 @@ class VideoSource:
 
     def __init__(self, spec: int | str, on_frame: Callable[[Frame], None],
                  on_end: Callable[[str, bool], None] | None = None, realtime: bool = True,
-                 open_capture: Callable[[int | str], "cv2.VideoCapture"] | None = None):
+                 open_capture: Callable[[int | str], Any] | None = None):
         self.spec = spec
         self.name = describe_source(spec)
         self._on_frame = on_frame
         self._on_end = on_end or (lambda message, failed: None)
         self._realtime = realtime
-        self._open_capture = open_capture or cv2.VideoCapture
+        self._open_capture = open_capture
         self._stop = threading.Event()
         self._paused = False
         self._steps = 0
@@ -147,7 +149,8 @@ class VideoSource:
 
     def _run(self) -> None:
         try:
-            cap = self._open_capture(self.spec)
+            import cv2
+            cap = (self._open_capture or cv2.VideoCapture)(self.spec)
         except Exception as e:  # noqa: BLE001 - a backend failure becomes a message
             self._on_end(f"Could not open {self.name}: {e}", True)
             return
@@ -160,6 +163,7 @@ class VideoSource:
             cap.release()
 
     def _read_loop(self, cap) -> None:
+        import cv2
         is_file = isinstance(self.spec, str) and not self.spec.lower().startswith(URL_SCHEMES)
         self.file_fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         self.frame_count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0) if is_file else 0

@@ -22,7 +22,8 @@ from . import weight_cache
 from .category_mapping import SUPPRESS, CategoryMapping, CategoryMismatch, remap_state_dict
 from .checksum import add_checksum, checksum_problem
 from .device import check_precision, describe_device, free_memory, resolve_device
-from .registry import BACKGROUND, SEMANTIC, ModelSpec, build_model, class_indexed_parameters, get_spec
+from .registry import (BACKGROUND, SEMANTIC, ModelSpec, UnknownModel, build_model, class_indexed_parameters,
+                       get_spec)
 from .weight_cache import OFFLINE_ENV, WeightsUnavailable  # noqa: F401 - part of this module's API
 from annotations.errors import SightlineError
 
@@ -212,7 +213,7 @@ def load_model(name: str | None, source: str = "random", device: str | torch.dev
         elif ckpt_name and ckpt_name != name:
             raise CheckpointError(f"{kind}: a checkpoint of {ckpt_name}, not of {name}")
     if name is None:
-        raise KeyError("No model name given")
+        raise UnknownModel("No model name given")
     spec = get_spec(name)
     dev = resolve_device(device)
     precision = check_precision(dev, fp16)

@@ -208,7 +208,7 @@ class EngineBridge(QObject):
         for token in self._tasks.values():
             token.cancel()
         with self.shared.lock:
-            self.shared.cancel_generation += 1
+            self.shared.cancel_all()
             if self.shared.pending_frame is not None:
                 self.shared.pending_frame = None
 

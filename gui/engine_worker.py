@@ -17,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
-from annotations.errors import Cancelled, CancelToken
+from annotations.errors import Cancelled, CancelToken, SightlineError
 from annotations.imageio import read_rgb
 from annotations.model import ModelRun
 from annotations.store import Store
@@ -37,11 +37,11 @@ class EngineHooks:
 
 
 def _default_load_model(name, source, device, project_categories, fp16):
-    from engine.device import resolve_device
+    from engine.device import fp16_usable, resolve_device
     from engine.weights import load_model
-    # fp16 autocast exists only on CUDA; on "auto" without CUDA the model runs in fp32 and the
-    # loaded info says so (the panel only offers fp16 when CUDA is there).
-    fp16 = bool(fp16 and resolve_device(device).type == "cuda")
+    # On "auto" without CUDA the model runs in fp32 and the loaded info says so (the panel only
+    # offers fp16 when CUDA is there).
+    fp16 = fp16_usable(resolve_device(device), fp16)
     return load_model(name, source=source, device=device, project_categories=project_categories, fp16=fp16)
 
 
@@ -106,6 +106,7 @@ class SharedState:
         self.store_lock = threading.Lock()  # held while the worker reads or writes the store
         self.store: Store | None = None
         self.cancel_generation = 0
+        self._token = CancelToken()  # the current generation's: cancelled when cancel_all moves past it
         self.latest_image_request = 0
         self.pending_frame: tuple[int, Any, int] | None = None  # (request id, frame, generation)
         self.frame_wake_posted = False
@@ -120,11 +121,30 @@ class SharedState:
     def cancelled(self, generation: int) -> bool:
         return self.cancel_generation != generation
 
+    def cancel_all(self) -> None:
+        """Cancel every request of the generations so far (call with `lock` held)."""
+        self.cancel_generation += 1
+        self._token.cancel()
+        self._token = CancelToken()
+
+    def token(self, generation: int) -> CancelToken:
+        """The token the engine's functions poll for a request of this generation."""
+        with self.lock:
+            if generation == self.cancel_generation:
+                return self._token
+        token = CancelToken()
+        token.cancel()
+        return token
+
     def take_frame(self):
         with self.lock:
             item, self.pending_frame = self.pending_frame, None
             self.frame_wake_posted = False
             return item
+
+
+class NotReady(SightlineError):
+    """A request the engine thread cannot serve now: no model loaded, no project open, an image gone."""
 
 
 def _message(e: BaseException) -> str:
@@ -227,9 +247,9 @@ class EngineWorker(QObject):
                 store = self._store()
                 rec = store.image(image_id)
                 if rec is None:
-                    raise LookupError(f"Image {image_id} is not in the project.")
+                    raise NotReady(f"Image {image_id} is not in the project.")
                 rgb = read_rgb(store.image_path(rec))
-            pred = predictor.predict([rgb], cancel=lambda: self.shared.cancelled(generation))[0]
+            pred = predictor.predict([rgb], cancel=self.shared.token(generation))[0]
             seconds = time.perf_counter() - t0
             if self._stale(rid) or self.shared.cancelled(generation):
                 self.skipped.emit(rid)
@@ -242,10 +262,7 @@ class EngineWorker(QObject):
                     ids = self._store_predictions(store, run_id, [(image_id, pred)], replace=True)
             self.done.emit(rid, ImageResult(image_id, pred, run_id, ids, seconds))
         except Exception as e:  # noqa: BLE001
-            if self.shared.cancelled(generation):
-                self.skipped.emit(rid)
-            else:
-                self.failed.emit(rid, f"Predicting image {image_id} failed: {_message(e)}")
+            self._failed_unless_cancelled(rid, generation, f"Predicting image {image_id} failed", e)
         finally:
             self._end()
 
@@ -270,10 +287,9 @@ class EngineWorker(QObject):
                 _track_run(store, run_id, ids)
             result = BatchResult(run_id, 0, len(ids), 0, False)
             self.progress.emit(rid, 0, len(ids))
-            cancel = lambda: self.shared.cancelled(generation)  # noqa: E731
+            cancel = self.shared.token(generation)
             for start in range(0, len(ids), max(1, batch_size)):
-                if cancel():
-                    raise Cancelled()
+                cancel.check()
                 batch_ids, images = [], []
                 with self.shared.store_lock:
                     store = self._store()
@@ -281,14 +297,13 @@ class EngineWorker(QObject):
                         rec = store.image(image_id)
                         try:
                             if rec is None:
-                                raise LookupError(f"image {image_id} is no longer in the project")
+                                raise NotReady(f"image {image_id} is no longer in the project")
                             images.append(read_rgb(store.image_path(rec)))
                             batch_ids.append(image_id)
                         except Exception as e:  # noqa: BLE001 - one unreadable file does not stop the run
                             result.problems.append(_message(e))
                 preds = predictor.predict(images, cancel=cancel) if images else []
-                if cancel():
-                    raise Cancelled()
+                cancel.check()
                 with self.shared.store_lock:
                     result.stored += len(self._store_predictions(self._store(), run_id, list(zip(batch_ids, preds))))
                 result.images += len(batch_ids)
@@ -327,7 +342,7 @@ class EngineWorker(QObject):
         try:
             predictor = self._require_model()
             t0 = time.perf_counter()
-            pred = predictor.predict([frame.image], cancel=lambda: self.shared.cancelled(generation))[0]
+            pred = predictor.predict([frame.image], cancel=self.shared.token(generation))[0]
             seconds = time.perf_counter() - t0
             display = blend_masks(frame.image, pred, colors=self.shared.class_colors)
             overlay = self.shared.frame_overlay
@@ -335,10 +350,7 @@ class EngineWorker(QObject):
                 display = overlay(self.loaded_model, frame.image, display)
             self.done.emit(rid, FrameResult(frame, pred, display, seconds, time.perf_counter(), t0))
         except Exception as e:  # noqa: BLE001
-            if self.shared.cancelled(generation):
-                self.skipped.emit(rid)
-            else:
-                self.failed.emit(rid, f"Predicting frame {getattr(frame, 'index', '?')} failed: {_message(e)}")
+            self._failed_unless_cancelled(rid, generation, f"Predicting frame {getattr(frame, 'index', '?')} failed", e)
         finally:
             self._end()
 
@@ -352,7 +364,7 @@ class EngineWorker(QObject):
         self._begin()
         try:
             if self.loaded_model is None:
-                raise RuntimeError("No model is loaded: pick one in the Model panel and press Load.")
+                raise NotReady("No model is loaded: pick one in the Model panel and press Load.")
             value = fn(self.loaded_model, token, lambda done, total: self.task_progress.emit(rid, done, total))
         except Exception as e:  # noqa: BLE001 - Cancelled included: the task's token says which it was
             if token.cancelled or isinstance(e, Cancelled):
@@ -401,15 +413,22 @@ class EngineWorker(QObject):
             return True
         return False
 
+    def _failed_unless_cancelled(self, rid: int, generation: int, what: str, e: BaseException) -> None:
+        """A request that raised: skipped when it was cancelled meanwhile, else failed with the reason."""
+        if self.shared.cancelled(generation):
+            self.skipped.emit(rid)
+        else:
+            self.failed.emit(rid, f"{what}: {_message(e)}")
+
     def _require_model(self):
         if self.predictor is None:
-            raise RuntimeError("No model is loaded: pick one in the Model panel and press Load.")
+            raise NotReady("No model is loaded: pick one in the Model panel and press Load.")
         return self.predictor
 
     def _store(self) -> Store:
         store = self.shared.store
         if store is None:
-            raise RuntimeError("No project is open.")
+            raise NotReady("No project is open.")
         return store
 
     def _run_params(self, n_images: int | None = None, unlabelled_only: bool = False) -> dict:

@@ -32,11 +32,11 @@ class ExplainService:
 
 
 def install(ctx: FeatureContext) -> ExplainPanel:
-    canvas = ctx.services.optional("edits")
+    edits = ctx.services.optional("edits")
     layer = None
-    if canvas is not None and hasattr(canvas, "add_layer"):
+    if edits is not None:
         layer = HeatmapLayer()
-        canvas.add_layer(layer)
+        edits.add_layer(layer)
     panel = ExplainPanel(ctx.services.get("engine"), ctx.session, layer, ctx.host.show_image)
     panel.setObjectName("explain_panel")
     ctx.host.add_panel("explain", "Explain", panel, Qt.BottomDockWidgetArea).hide()

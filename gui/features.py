@@ -46,6 +46,15 @@ class Host(Protocol):
     def inform(self, title: str, text: str) -> QMessageBox: ...
 
 
+class Edits(Protocol):
+    """The "edits" service: what features may ask of the canvas (the window provides it)."""
+
+    def accept_predictions_above(self, threshold: float) -> None: ...
+    def reject_predictions(self, ids: list[int]) -> None: ...
+    def set_caption_threshold(self, threshold: float) -> None: ...
+    def add_layer(self, item) -> None: ...  # a scene item drawn between the image and the shapes
+
+
 class MissingService(SightlineError, LookupError):
     """A feature asked for a service no installed feature provides."""
 

@@ -9,16 +9,12 @@ from PySide6.QtCore import QObject, QSettings
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMenu
 
-from annotations.formats import FORMATS
+from annotations.formats import REGISTRY, format_info
 
 from .jobs import Job
 
 RECENT_KEY = "recent_projects"
 MAX_RECENT = 10
-FORMAT_TITLES = {"coco": "COCO JSON", "voc": "Pascal VOC (XML folder)", "yolo": "YOLO (txt folder)",
-                 "labelme": "labelme (JSON folder)", "masks": "PNG masks (folder)"}
-# Formats read from or written to one file; the others use a folder.
-SINGLE_FILE = {"coco"}
 
 
 class FileMenu(QObject):
@@ -33,13 +29,12 @@ class FileMenu(QObject):
         menu.addSeparator()
         self.import_menu: QMenu = menu.addMenu("&Import labels")
         self.export_menu: QMenu = menu.addMenu("&Export labels")
-        for fmt in FORMATS:
-            title = FORMAT_TITLES.get(fmt, fmt)
-            if fmt != "masks":  # PNG masks are written, never read
-                act = self.import_menu.addAction(f"{title}\u2026")
-                act.triggered.connect(lambda _=False, f=fmt: self.choose_import(f))
-            act = self.export_menu.addAction(f"{title}\u2026")
-            act.triggered.connect(lambda _=False, f=fmt: self.choose_export(f))
+        for info in REGISTRY:
+            if info.imports:
+                act = self.import_menu.addAction(f"{info.title}\u2026")
+                act.triggered.connect(lambda _=False, f=info.name: self.choose_import(f))
+            act = self.export_menu.addAction(f"{info.title}\u2026")
+            act.triggered.connect(lambda _=False, f=info.name: self.choose_export(f))
         self.export_predictions = QAction("Include predictions in exports", self)
         self.export_predictions.setCheckable(True)
         self.export_menu.addSeparator()
@@ -108,8 +103,8 @@ class FileMenu(QObject):
 
     # ---- import and export ---------------------------------------------------------------------
     def choose_import(self, fmt: str) -> None:
-        title = f"Import {FORMAT_TITLES.get(fmt, fmt)}"
-        if fmt in SINGLE_FILE:
+        title = f"Import {format_info(fmt).title}"
+        if format_info(fmt).single_file:
             path, _ = QFileDialog.getOpenFileName(self.window, title, self._last_dir(), "JSON (*.json);;All files (*)")
         else:
             path = QFileDialog.getExistingDirectory(self.window, title, self._last_dir())
@@ -118,8 +113,8 @@ class FileMenu(QObject):
             self.import_labels(fmt, path)
 
     def choose_export(self, fmt: str) -> None:
-        title = f"Export {FORMAT_TITLES.get(fmt, fmt)}"
-        if fmt in SINGLE_FILE:
+        title = f"Export {format_info(fmt).title}"
+        if format_info(fmt).single_file:
             path, _ = QFileDialog.getSaveFileName(self.window, title, str(Path(self._last_dir()) / "labels.json"),
                                                   "JSON (*.json)")
         else:
@@ -130,30 +125,27 @@ class FileMenu(QObject):
 
     def import_labels(self, fmt: str, path: str | Path, image_dir: str | Path | None = None) -> Job | None:
         """Import in a background job (all or nothing); the result or the problem becomes a message."""
-        store = self.window.store
-        if store is None:
-            return None
         from annotations import formats
-
-        def run(ctx):
-            return formats.import_labels(store, fmt, Path(path), image_dir=image_dir,
-                                         progress=lambda d, t: ctx.progress(d, t, f"Importing {Path(path).name}"))
-        job = Job(run)
-        job.finished.connect(lambda report: self._report("Import", path, report))
-        return self.window.run_job(job, f"Importing {FORMAT_TITLES.get(fmt, fmt)} from {path}")
+        return self._file_job("Import", path, f"Importing {format_info(fmt).title} from {path}",
+                              lambda store, progress: formats.import_labels(store, fmt, Path(path), image_dir=image_dir,
+                                                                            progress=progress))
 
     def export_labels(self, fmt: str, out_path: str | Path, include_predictions: bool = False) -> Job | None:
+        from annotations import formats
+        return self._file_job("Export", out_path, f"Exporting {format_info(fmt).title} to {out_path}",
+                              lambda store, progress: formats.export_labels(store, fmt, Path(out_path),
+                                                                            include_predictions=include_predictions,
+                                                                            progress=progress))
+
+    def _file_job(self, what: str, path: str | Path, title: str, work) -> Job | None:
+        """work(store, progress(done, total)) in a job on the open project; its report becomes a message."""
         store = self.window.store
         if store is None:
             return None
-        from annotations import formats
-
-        def run(ctx):
-            return formats.export_labels(store, fmt, Path(out_path), include_predictions=include_predictions,
-                                         progress=lambda d, t: ctx.progress(d, t, f"Writing {Path(out_path).name}"))
-        job = Job(run)
-        job.finished.connect(lambda report: self._report("Export", out_path, report))
-        return self.window.run_job(job, f"Exporting {FORMAT_TITLES.get(fmt, fmt)} to {out_path}")
+        step = f"{'Importing' if what == 'Import' else 'Writing'} {Path(path).name}"
+        job = Job(lambda ctx: work(store, lambda d, t: ctx.progress(d, t, step)))
+        job.finished.connect(lambda report: self._report(what, path, report))
+        return self.window.run_job(job, title)
 
     def _report(self, what: str, path, report) -> None:
         warnings = list(report.warnings)

@@ -7,16 +7,20 @@
 
 `fn` checks ctx.cancelled (or the return of ctx.progress) between steps and raises
 Cancelled, or just returns. Exceptions reach `failed` as readable text, never as a traceback
-dialog. Signals are delivered on the GUI thread.
+dialog, and go to the log with their traceback (every job, whoever started it; `job.title` names
+it there). Signals are delivered on the GUI thread.
 """
 from __future__ import annotations
 
+import logging
 import threading
 import traceback
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from annotations.errors import CancelToken, Cancelled
+
+log = logging.getLogger(__name__)
 
 
 class JobContext:
@@ -51,6 +55,7 @@ class _Runnable(QRunnable):
             job.cancelled.emit()
         except Exception as e:  # noqa: BLE001 - every failure becomes a message
             job.error_details = traceback.format_exc()
+            log.error("%s failed:\n%s", job.title or getattr(job._fn, "__qualname__", "a job"), job.error_details)
             job.failed.emit(f"{e}" if str(e) else e.__class__.__name__)
         else:
             if job.ctx.cancelled:
@@ -72,6 +77,7 @@ class Job(QObject):
         self._fn, self._args, self._kwargs = fn, args, kwargs
         self.ctx = JobContext(self)
         self.error_details = ""
+        self.title = ""  # what the log calls it
         self.done_event = threading.Event()
 
     def start(self, pool: QThreadPool | None = None) -> "Job":

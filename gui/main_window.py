@@ -9,7 +9,6 @@ boxes (`warn`), so a background job or a test is never stuck behind one.
 """
 from __future__ import annotations
 
-import logging
 import sqlite3
 from pathlib import Path
 from typing import Any, Callable
@@ -34,7 +33,6 @@ from .panels import thumbnails
 from .panels.file_list import FileListPanel
 from .session import Session
 
-log = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):
@@ -157,7 +155,9 @@ class MainWindow(QMainWindow):
         return self.session.store
 
     def run_job(self, job: Job, title: str) -> Job:
-        """Start a background job with a cancellable progress dialog; errors become a message."""
+        """Start a background job with a cancellable progress dialog; errors become a message (and
+        go to the log with their traceback, as every job's do)."""
+        job.title = job.title or title
         dlg = QProgressDialog(title, "Cancel", 0, 0, self)
         dlg.setWindowModality(Qt.WindowModal)
         dlg.setMinimumDuration(400)
@@ -172,7 +172,6 @@ class MainWindow(QMainWindow):
                 dlg.setLabelText(text)
         job.progress.connect(progress)
         job.failed.connect(lambda msg: self.warn(title, msg))
-        job.failed.connect(lambda _msg: log.error("%s failed:\n%s", title, job.error_details))
         for sig in (job.finished, job.failed, job.cancelled):
             sig.connect(dlg.close)
             sig.connect(dlg.deleteLater)

@@ -10,33 +10,49 @@ atomically: a file appears whole or not at all.
 """
 from __future__ import annotations
 
+import importlib
 import os
+from dataclasses import dataclass
 from typing import Iterable
 
 from ..store import Store
 from .common import Cancelled, ExportReport, FormatError, ImportReport, Progress
 
-FORMATS = ("coco", "voc", "yolo", "labelme", "masks")
-IMPORT_FORMATS = ("coco", "voc", "yolo", "labelme")
+@dataclass(frozen=True)
+class FormatInfo:
+    """A format of this package: its module (annotations/formats/<name>.py, with export_<name> and,
+    where it can be read, import_<name>), and how menus and dialogs name it."""
+    name: str
+    title: str  # for menus: "COCO JSON"
+    imports: bool = True  # has import_<name>
+    single_file: bool = False  # one file (else a folder)
 
-__all__ = ["FORMATS", "IMPORT_FORMATS", "FormatError", "ImportReport", "ExportReport", "Cancelled",
-           "import_labels", "export_labels"]
+
+# Adding a format: its module, plus one entry here (the File menu, the dialogs and the CLI follow).
+REGISTRY: tuple[FormatInfo, ...] = (
+    FormatInfo("coco", "COCO JSON", single_file=True),
+    FormatInfo("voc", "Pascal VOC (XML folder)"),
+    FormatInfo("yolo", "YOLO (txt folder)"),
+    FormatInfo("labelme", "labelme (JSON folder)"),
+    FormatInfo("masks", "PNG masks (folder)", imports=False),
+)
+FORMATS = tuple(f.name for f in REGISTRY)
+IMPORT_FORMATS = tuple(f.name for f in REGISTRY if f.imports)
+_BY_NAME = {f.name: f for f in REGISTRY}
+
+__all__ = ["FORMATS", "IMPORT_FORMATS", "REGISTRY", "FormatInfo", "format_info", "FormatError", "ImportReport",
+           "ExportReport", "Cancelled", "import_labels", "export_labels"]
+
+
+def format_info(fmt: str) -> FormatInfo:
+    try:
+        return _BY_NAME[fmt]
+    except KeyError:
+        raise FormatError(f"unknown format {fmt!r}; known formats: {', '.join(FORMATS)}") from None
 
 
 def _module(fmt: str):
-    if fmt == "coco":
-        from . import coco as m
-    elif fmt == "voc":
-        from . import voc as m
-    elif fmt == "yolo":
-        from . import yolo as m
-    elif fmt == "labelme":
-        from . import labelme as m
-    elif fmt == "masks":
-        from . import masks as m
-    else:
-        raise FormatError(f"unknown format {fmt!r}; known formats: {', '.join(FORMATS)}")
-    return m
+    return importlib.import_module(f"{__name__}.{format_info(fmt).name}")
 
 
 def import_labels(store: Store, fmt: str, path: str | os.PathLike, image_dir: str | os.PathLike | None = None,

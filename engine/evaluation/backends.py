@@ -34,6 +34,20 @@ def _copies(dt: list[dict]) -> list[dict]:
     return [dict(d) for d in dt]
 
 
+def _evaluated(ev, image_ids, max_dets, library: str) -> Accumulated:
+    """Run a pycocotools-style COCOeval (pycocotools, ultrafast, faster-coco-eval, hotcoco) over
+    image_ids (None: all) with max_dets, and read its accumulated arrays."""
+    if image_ids is not None:
+        ev.params.imgIds = list(image_ids)
+    ev.params.maxDets = list(max_dets)
+    ev.evaluate()
+    ev.accumulate()
+    p, e = ev.params, ev.eval
+    return Accumulated(np.asarray(e["precision"]), np.asarray(e["recall"]), np.asarray(e["scores"]),
+                       np.asarray(p.iouThrs), np.asarray(p.recThrs), [int(c) for c in p.catIds],
+                       [int(i) for i in p.imgIds], list(p.areaRngLbl), [int(m) for m in p.maxDets], library)
+
+
 def run_pycocotools(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets,
                     library: str = "pycocotools") -> Accumulated:
     if library == "ultrafast":  # ultrafast-pycocotools: pycocotools' classes, evaluated in Rust
@@ -47,16 +61,7 @@ def run_pycocotools(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets
         coco_gt.dataset = gt
         coco_gt.createIndex()
         coco_dt = coco_gt.loadRes(_copies(dt))
-        ev = COCOeval(coco_gt, coco_dt, iou_type)
-        if image_ids is not None:
-            ev.params.imgIds = list(image_ids)
-        ev.params.maxDets = list(max_dets)
-        ev.evaluate()
-        ev.accumulate()
-    p = ev.params
-    return Accumulated(np.asarray(ev.eval["precision"]), np.asarray(ev.eval["recall"]), np.asarray(ev.eval["scores"]),
-                       np.asarray(p.iouThrs), np.asarray(p.recThrs), [int(c) for c in p.catIds],
-                       [int(i) for i in p.imgIds], list(p.areaRngLbl), [int(m) for m in p.maxDets], library)
+        return _evaluated(COCOeval(coco_gt, coco_dt, iou_type), image_ids, max_dets, library)
 
 
 def run_faster(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets) -> Accumulated:
@@ -65,17 +70,8 @@ def run_faster(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets) -> 
     quiet = lambda *a, **k: None  # noqa: E731
     coco_gt = COCO(gt, print_function=quiet)
     coco_dt = coco_gt.loadRes(_copies(dt))
-    ev = COCOeval_faster(coco_gt, coco_dt, iou_type, print_function=quiet)
-    if image_ids is not None:
-        ev.params.imgIds = list(image_ids)
-    ev.params.maxDets = list(max_dets)
-    ev.evaluate()
-    ev.accumulate()
-    p = ev.params
-    return Accumulated(np.asarray(ev.eval["precision"]), np.asarray(ev.eval["recall"]),
-                       np.asarray(ev.eval["scores"]), np.asarray(p.iouThrs), np.asarray(p.recThrs),
-                       [int(c) for c in p.catIds], [int(i) for i in p.imgIds], list(p.areaRngLbl),
-                       [int(m) for m in p.maxDets], "faster")
+    return _evaluated(COCOeval_faster(coco_gt, coco_dt, iou_type, print_function=quiet), image_ids, max_dets,
+                      "faster")
 
 
 def hotcoco_available() -> bool:
@@ -118,16 +114,7 @@ def run_hotcoco(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets, co
         # hotcoco copies what it is given (its loadRes writes nothing back into the caller's results).
         coco_gt = hotcoco.COCO(gt)
         coco_dt = coco_gt.loadRes(dt)
-    ev = hotcoco.COCOeval(coco_gt, coco_dt, iou_type)
-    if image_ids is not None:
-        ev.params.imgIds = list(image_ids)
-    ev.params.maxDets = list(max_dets)
-    ev.evaluate()
-    ev.accumulate()
-    p, e = ev.params, ev.eval
-    return Accumulated(np.asarray(e["precision"]), np.asarray(e["recall"]), np.asarray(e["scores"]),
-                       np.asarray(p.iouThrs), np.asarray(p.recThrs), [int(c) for c in p.catIds],
-                       [int(i) for i in p.imgIds], list(p.areaRngLbl), [int(m) for m in p.maxDets], "hotcoco")
+    return _evaluated(hotcoco.COCOeval(coco_gt, coco_dt, iou_type), image_ids, max_dets, "hotcoco")
 
 
 def run(backend: str, gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets, columns=None,

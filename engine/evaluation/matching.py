@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from annotations.errors import Cancelled
+
 from .pairs import Pairs, build_pairs
 
 LOW_IOU_FLOOR = 0.1
@@ -197,8 +199,8 @@ def match_objects(gt: dict, dt: list[dict], iou: float = 0.5, iou_type: str = "b
     # Predictions on images without labels stay background (the defaults below); the rest by bucket.
     m.p_outcome[:], m.p_reason[:] = FP, BACKGROUND
     for n, bucket in enumerate(pairs.buckets):
-        if cancel is not None and n % 8 == 0 and cancel():
-            raise InterruptedError("cancelled")
+        if cancel is not None and n % 8 == 0 and cancel.cancelled:
+            raise Cancelled("evaluation cancelled")
         _match_bucket(m, bucket)
     return m
 

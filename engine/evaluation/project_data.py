@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
+from annotations.errors import Cancelled
 from annotations import geometry
 from annotations.model import LABEL, PREDICTION, ImageRecord
 from annotations.store import Store
@@ -53,7 +54,7 @@ def ground_truth(store: Store, images: list[ImageRecord], with_masks: bool, cate
     anns, difficult = [], set()
     for i, a in enumerate(labels):
         if progress is not None and i % 500 == 0 and progress(i, len(labels)) is False:
-            raise InterruptedError("cancelled")
+            raise Cancelled("evaluation cancelled")
         entry = {"id": a.id, "image_id": a.image_id, "category_id": a.category_id, "bbox": list(a.bbox),
                  "area": float(a.area), "iscrowd": int(a.iscrowd)}
         if with_masks:
@@ -150,7 +151,7 @@ def project_to_coco(store: Store, run_id: int, iou_type: str = "bbox", image_ids
     dt, dt_ids = [], []
     for i, a in enumerate(preds):
         if progress is not None and i % 500 == 0 and progress(i, len(preds)) is False:
-            raise InterruptedError("cancelled")
+            raise Cancelled("evaluation cancelled")
         entry = {"image_id": a.image_id, "category_id": a.category_id,
                  "score": float(a.score if a.score is not None else 1.0)}
         if iou_type == "segm":

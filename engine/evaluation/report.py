@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from annotations.errors import Cancelled
 from annotations.formats.common import gc_paused
 
 from .coco import AREAS, CocoResult, start_coco
@@ -182,14 +183,14 @@ def evaluate_files_report(gt: dict, dt: list[dict], iou_type="bbox", image_ids=N
 def evaluate_project_report(store, run_id: int, iou_type="bbox", image_ids=None, max_dets=(1, 10, 100),
                             backend=None, match_iou=0.5, progress=None, cancel=None,
                             images: str = "covered", scope: str | None = None) -> EvaluationReport:
-    """progress(done, total, text) and cancel() as gui.jobs' context offers them (both optional).
+    """progress(done, total, text) and cancel (a CancelToken) as gui.jobs' context offers them (both optional).
     images: "covered" (default) scores only the images the run predicted on (within image_ids),
     "all" every image in image_ids (or the project): uncovered images' labels count as missed."""
     from .project_data import project_to_coco
 
     def step(i, text):
         if progress is not None and progress(i, 4, text) is False:
-            raise InterruptedError("cancelled")
+            raise Cancelled("evaluation cancelled")
     step(0, "Reading labels and predictions")
     reading = None if progress is None else (lambda d, t: progress(d, t, "Reading labels and predictions"))
     with gc_paused():

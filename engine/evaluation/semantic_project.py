@@ -12,6 +12,7 @@ from typing import Callable
 
 import numpy as np
 
+from annotations.errors import Cancelled
 from annotations import geometry
 from annotations.model import LABEL, PREDICTION
 
@@ -59,7 +60,7 @@ def evaluate_project_semantic(store, run_id: int, image_ids=None,
     conf = SemanticConfusion(len(cats) + 1)
     for i, im in enumerate(images):
         if progress is not None and progress(i, len(images)) is False:
-            raise InterruptedError("cancelled")
+            raise Cancelled("evaluation cancelled")
         gt = _paint(labels.get(im.id, []), im.height, im.width, index_of, True)
         ordered = sorted(preds.get(im.id, []), key=lambda a: a.score if a.score is not None else 1.0)
         pred = _paint(ordered, im.height, im.width, index_of, False)

@@ -85,7 +85,7 @@ def embed_store_images(store: Store, predictor, image_ids: Iterable[int], run_id
     out: dict[int, np.ndarray] = {}
     done = 0
     for kept, images in read_batches(store, ids, predictor.batch_size, warn):
-        if cancel is not None and cancel():
+        if cancel is not None and cancel.cancelled:
             break
         try:
             vectors, preds = embed_images(predictor, images, cancel)

@@ -54,7 +54,7 @@ def flip_run(store: Store, predictor, run_id: int, image_ids: Iterable[int],
     flipped = new_prediction_run(store, predictor, flip=HORIZONTAL, flip_of=run_id, command="rank")
     done = 0
     for kept, images in read_batches(store, ids, predictor.batch_size, warn):
-        if cancel is not None and cancel():
+        if cancel is not None and cancel.cancelled:
             break
         try:
             preds = predict_flipped(predictor, images, cancel)

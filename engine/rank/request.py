@@ -5,8 +5,8 @@ The model passes load the run's model (torch) only when one is needed: the run's
 images for run2 = FLIP (stored as a run of its own, found again the next time), and backbone
 embeddings for a diverse batch when the run has none stored. What the caller shows goes through
 callbacks: progress(stage, done, total), note(text) for what was done besides scoring, warn(text) for
-images that could not be read; cancel() is polled between batches (Cancelled is raised after a pass
-it stopped).
+images that could not be read; cancel (a CancelToken) is polled between batches (Cancelled is raised
+after a pass it stopped).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Callable
 
-from annotations.errors import Cancelled
+from annotations.errors import CancelToken
 from annotations.store import Store
 
 from .base import RankOptions
@@ -59,19 +59,18 @@ class _LazyPredictor:
 
 
 def run_ranking(store: Store, req: RankRequest, progress: Progress | None = None,
-                cancel: Callable[[], bool] | None = None, note: Callable[[str], None] | None = None,
+                cancel: CancelToken | None = None, note: Callable[[str], None] | None = None,
                 warn: Callable[[str], None] | None = None) -> Ranking:
     """Rank as requested, with the model passes it needs; raises RankError (readable), Cancelled."""
     progress = progress or (lambda _stage, _done, _total: None)
     note = note or (lambda _text: None)
-    stopped = cancel or (lambda: False)
+    stopped = cancel or CancelToken()
     strategy = get_strategy(req.strategy)
     check_run(store, req.run_id)
     predictor = _LazyPredictor(store, req, note)
 
     def check() -> None:
-        if stopped():
-            raise Cancelled("ranking cancelled")
+        stopped.check("ranking cancelled")
 
     run2 = req.run2
     if run2 is not None and not strategy.needs_run2:

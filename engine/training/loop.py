@@ -23,14 +23,14 @@ from annotations.store import Store
 from . import checkpoints
 from .data import (LabelledImages, TrainingDataError, build_transforms, category_labels, collate_detection,
                    collate_semantic, read_samples)
-from ..device import resolve_device
+from ..device import mixed_precision, resolve_device
 from .distributed import from_environment
 from .models import ModelSourceError, build_for_training, quicken_batchnorm_statistics, set_backbone_trainable
 from .options import TrainOptions, task_of
 from .runs import RunFiles
 from .sampler import AspectGroupedBatches
 from .schedule import lr_factor
-from .steps import StepFailed, mixed_precision, train_step
+from .steps import StepFailed, train_step
 from .validation import coco_ground_truth, detection_metrics, semantic_metrics
 from annotations.errors import SightlineError
 

@@ -30,28 +30,6 @@ def _is_oom(e: BaseException) -> bool:
     return "out of memory" in text or "can't allocate memory" in text or "not enough memory" in text
 
 
-def cpu_bf16_supported() -> bool:
-    """Whether this CPU has native bfloat16 arithmetic (AVX512-BF16 or AMX), which oneDNN uses."""
-    try:
-        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
-
-
-def mixed_precision(wanted: bool, device: torch.device) -> tuple[torch.dtype | None, str]:
-    """(autocast dtype or None for fp32, a note for people when the wish cannot be met).
-
-    fp16 with a gradient scaler on CUDA; bfloat16 on CPUs with native support, where it roughly
-    halves a convolutional step (and needs no scaler: bfloat16 has fp32's range). Elsewhere fp32."""
-    if not wanted:
-        return None, ""
-    if device.type == "cuda":
-        return torch.float16, ""
-    if device.type == "cpu" and cpu_bf16_supported():
-        return torch.bfloat16, ""
-    return None, f"Mixed precision needs CUDA or a CPU with bfloat16 arithmetic; training on {device} in fp32."
-
-
 def compute_losses(model, batch, task: str, device) -> dict[str, torch.Tensor]:
     if task == "semantic":
         x, y = batch

@@ -5,14 +5,14 @@ evaluation's own builder; semantic models get pixel accuracy and mIoU.
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 import torch
 
 from annotations import geometry
+from annotations.errors import CancelToken
 from annotations.imageio import read_rgb
 from annotations.store import Store
+from engine.device import autocast
 from engine.evaluation.coco import evaluate_coco
 from engine.evaluation.project_data import ground_truth
 
@@ -39,16 +39,16 @@ def coco_stats(gt: dict, dt: list[dict], iou_type: str) -> list[float]:
 @torch.no_grad()
 def predict_for_coco(model, samples: list[SampleRecord], category_of_label: dict[int, int], device,
                      batch_size: int = 4, with_masks: bool = False, amp: bool = False,
-                     cancel: Callable[[], bool] | None = None) -> list[dict]:
+                     cancel: CancelToken | None = None) -> list[dict]:
     """COCO results (bbox, score, category_id, and segmentation when asked) for every sample."""
     model.eval()
     out = []
     for k in range(0, len(samples), batch_size):
-        if cancel is not None and cancel():
+        if cancel is not None and cancel.cancelled:
             break
         chunk = samples[k:k + batch_size]
         images = [torch.from_numpy(read_rgb(s.path)).permute(2, 0, 1).to(device, torch.float32) / 255 for s in chunk]
-        with torch.autocast(device.type, enabled=amp and device.type == "cuda"):
+        with autocast(device, amp):
             preds = model(images)
         for s, p in zip(chunk, preds):
             boxes = p["boxes"].float().cpu().numpy()
@@ -93,14 +93,14 @@ def semantic_metrics(model, samples: list[SampleRecord], num_classes: int, devic
     mean = torch.tensor([0.485, 0.456, 0.406], device=device).view(3, 1, 1)
     std = torch.tensor([0.229, 0.224, 0.225], device=device).view(3, 1, 1)
     for s in samples:
-        if cancel is not None and cancel():
+        if cancel is not None and cancel.cancelled:
             break
         img = torch.from_numpy(read_rgb(s.path)).permute(2, 0, 1).to(device, torch.float32) / 255
         x = ((img - mean) / std)[None]
         if image_size and max(x.shape[-2:]) != image_size:
             scale = image_size / max(x.shape[-2:])
             x = F.interpolate(x, scale_factor=scale, mode="bilinear", align_corners=False, antialias=scale < 1)
-        with torch.autocast(device.type, enabled=amp and device.type == "cuda"):
+        with autocast(device, amp):
             logits = model(x)["out"].float()
         logits = F.interpolate(logits, size=(s.height, s.width), mode="bilinear", align_corners=False)
         pred = logits.argmax(1)[0].cpu().numpy()

@@ -86,7 +86,7 @@ class EvaluationPanel(EvaluationLayout, QWidget):
 
         def work(ctx):
             return evaluate_project_report(store, run_id, iou_type, image_ids, match_iou=match_iou,
-                                           progress=ctx.progress, cancel=lambda: ctx.cancelled)
+                                           progress=ctx.progress, cancel=ctx.token)
         self._serial += 1
         serial = self._serial
         job = Job(work, parent=self)

@@ -25,6 +25,6 @@ def rank_job(ctx, store: Store, req: RankRequest) -> RankResult:
     notes: list[str] = []
     ctx.progress(0, 0, f"Scoring with {req.strategy}")
     ranking = run_ranking(store, req, progress=lambda stage, done, total: ctx.progress(done, total, stage),
-                          cancel=lambda: ctx.cancelled, note=notes.append, warn=notes.append)
+                          cancel=ctx.token, note=notes.append, warn=notes.append)
     names = {im.id: im.file_name for im in store.images(ids=[s.image_id for s in ranking.images])}
     return RankResult(req, ranking, names, notes)

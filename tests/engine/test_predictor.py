@@ -8,9 +8,10 @@ import torchvision
 from pycocotools import mask as mask_utils
 
 from annotations.demo import generate_demo
-from annotations.model import BOX, MASK, PREDICTION
+from annotations.model import PREDICTION
 from annotations.store import Store
-from annotations.errors import Cancelled
+from annotations.errors import Cancelled, CancelToken
+from engine.prediction_store import prediction_rows
 from engine.predictor import Predictor, new_prediction_run
 from engine.registry import BACKGROUND, PLACEHOLDER
 from engine.weights import load_model
@@ -90,8 +91,8 @@ def test_instance_masks_are_the_model_masks_at_half(images):
         assert len(p.masks) == len(keep) > 0
         for rle, i in zip(p.masks, keep):
             assert np.array_equal(_decode(rle).astype(bool), (r["masks"][i, 0] > 0.5).numpy())
-        anns = p.to_annotations(9, {n: 1 for n in loaded.categories}, 3, loaded.name)
-        assert all(a.kind == MASK and a.rle is not None for a in anns)
+        rows = [r for r in prediction_rows(p) if r is not None]
+        assert rows and all(rle is not None for _name, _bbox, rle, _score in rows)
 
 
 def test_semantic_map_is_the_argmax_of_the_model(images):
@@ -111,28 +112,31 @@ def test_semantic_map_is_the_argmax_of_the_model(images):
     assert len(p.labels) > 0
     for name, score in zip(p.labels, p.scores):  # a class's score: mean confidence over its pixels
         assert score == pytest.approx(confidence[expected == loaded.categories.index(name)].mean(), rel=1e-4)
-    cats = {n: i + 1 for i, n in enumerate(loaded.categories)}
-    anns = p.to_annotations(4, cats, None, loaded.name)
+    rows = [r for r in prediction_rows(p) if r is not None]  # what store_predictions stores
     present = sorted(set(np.unique(expected).tolist()) - {0})
-    assert sorted(a.category_id - 1 for a in anns) == present
-    for a in anns:
-        assert a.kind == MASK and np.array_equal(_decode(a.rle).astype(bool), expected == a.category_id - 1)
+    assert sorted(loaded.categories.index(name) for name, _bbox, _rle, _score in rows) == present
+    for name, _bbox, rle, _score in rows:
+        assert np.array_equal(_decode(rle).astype(bool), expected == loaded.categories.index(name))
 
 
 def test_cancel_between_images_stops_before_the_forward_pass(detector, images):
     calls = []
     handle = detector.model.register_forward_pre_hook(lambda *a: calls.append(1))
     try:
-        asked = []
+        class CancelAfter(CancelToken):
+            """Cancelled from its third check on: after the batch check and the first image's preprocessing."""
+            asked = 0
 
-        def cancel():
-            asked.append(1)
-            return len(asked) > 2  # after the batch check and the first image's preprocessing
+            def check(self, message: str = "cancelled") -> None:
+                CancelAfter.asked += 1
+                if CancelAfter.asked > 2:
+                    self.cancel()
+                super().check(message)
 
         with pytest.raises(Cancelled):
-            Predictor(detector).predict(images, cancel=cancel)
-        assert calls == []
-        Predictor(detector).predict(images, cancel=lambda: False)
+            Predictor(detector).predict(images, cancel=CancelAfter())
+        assert calls == [] and CancelAfter.asked == 3
+        Predictor(detector).predict(images, cancel=CancelToken())
         assert calls == [1]
     finally:
         handle.remove()
@@ -143,16 +147,6 @@ def test_bad_input_is_refused_with_a_message(detector, images):
         Predictor(detector).predict([images[0], images[0].astype(np.float32)])
     with pytest.raises(ValueError, match="no classes named unicorn"):
         Predictor(detector, classes=["person", "unicorn"])
-
-
-def test_to_annotations_skips_names_the_project_lacks(detector, images):
-    p = Predictor(detector, score_threshold=0.0).predict(images[:1])[0]
-    name = p.labels[0]
-    anns = p.to_annotations(11, {name: 5}, 2, FAST)
-    assert len(anns) == p.labels.count(name) > 0
-    for a in anns:
-        assert (a.image_id, a.category_id, a.kind, a.status, a.source, a.run_id) == (11, 5, BOX, PREDICTION, FAST, 2)
-        assert a.score is not None and a.rle is None
 
 
 @pytest.fixture(scope="module")
@@ -206,7 +200,7 @@ def test_predict_store_images_cancel_keeps_finished_batches(detector, tiny_proje
     assert {a.image_id for a in store.annotations(run_id=run_id)} == set(ids[:2])
     assert len(out.ids) == len(store.annotations(run_id=run_id))
     run2 = new_prediction_run(store, predictor)
-    assert predictor.predict_store_images(store, ids, run2, cancel=lambda: True).ids == []
+    assert predictor.predict_store_images(store, ids, run2, cancel=_cancelled()).ids == []
     assert store.annotations(run_id=run2) == []
 
 
@@ -218,3 +212,9 @@ def test_predict_store_images_keeps_classes_the_project_lacks_out_of_it(detector
     assert out.ids == [] and sum(out.kept_out.values()) > 0
     assert set(out.kept_out) <= set(detector.categories) and not set(out.kept_out) & set(before)
     assert [c.name for c in store.categories()] == before
+
+
+def _cancelled() -> CancelToken:
+    token = CancelToken()
+    token.cancel()
+    return token

@@ -146,3 +146,12 @@ def test_model_builds_with_random_weights_and_predicts_on_cpu(name):
         assert len(out[0]) > 0, "random heads at score 0 predict something, so postprocessing ran"
     finally:
         release_model(loaded)
+
+
+def test_an_unknown_model_is_a_readable_sightline_error():
+    from annotations.errors import SightlineError
+    from engine.registry import UnknownModel, get_spec
+    with pytest.raises(UnknownModel) as info:
+        get_spec("yolo9")
+    assert isinstance(info.value, SightlineError) and isinstance(info.value, KeyError)
+    assert str(info.value).startswith("Unknown model 'yolo9'. Known models: ")  # not KeyError's quoted repr

@@ -70,3 +70,21 @@ def test_training_validation_and_evaluation_build_the_same_ground_truth(store):
     recomputed = dict(data.gt, annotations=[dict(a, area=a["bbox"][2] * a["bbox"][3]) for a in data.gt["annotations"]])
     other = evaluate_coco(recomputed, data.dt, "bbox", image_ids=data.image_ids).stats
     assert np.abs(other - dock.coco.stats).max() > 1e-3
+
+
+def test_a_cancelled_evaluation_raises_the_one_cancellation_exception(store):
+    from annotations.errors import Cancelled, CancelToken
+    from engine.evaluation.report import evaluate_project_report
+    gt, dt = make_case(14)
+    run = store_from_coco(store, gt, dt)
+    seen = []
+
+    def progress(done, total, text):
+        seen.append(text)
+        return len(seen) < 2  # the job is cancelled after its first step
+    with pytest.raises(Cancelled):
+        evaluate_project_report(store, run, "bbox", progress=progress)
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        evaluate_project_report(store, run, "bbox", cancel=token)  # cancelled while matching

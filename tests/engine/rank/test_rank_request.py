@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from annotations.errors import Cancelled
+from annotations.errors import Cancelled, CancelToken
 from engine.rank import FLIP, RankError, RankOptions, RankRequest, rank_project, run_ranking
 
 from .helpers import categories, image, pred, run
@@ -49,8 +49,10 @@ def test_an_unused_second_run_is_named_and_ignored(store, two_runs):
 
 def test_cancel_is_raised(store, two_runs):
     r, _f, _ids = two_runs
+    token = CancelToken()
+    token.cancel()
     with pytest.raises(Cancelled):
-        run_ranking(store, RankRequest("uncertainty", r), cancel=lambda: True)
+        run_ranking(store, RankRequest("uncertainty", r), cancel=token)
 
 
 def test_a_model_pass_for_a_run_without_recorded_weights_is_a_readable_error(store, two_runs):

@@ -61,19 +61,19 @@ def test_freezing_finds_the_compact_backbone_blocks():
 
 
 def test_mixed_precision_is_fp16_on_cuda_bfloat16_on_capable_cpus_else_fp32(monkeypatch):
-    from engine.training import steps
-    assert steps.mixed_precision(False, torch.device("cpu")) == (None, "")
-    assert steps.mixed_precision(True, torch.device("cuda")) == (torch.float16, "")
-    monkeypatch.setattr(steps, "cpu_bf16_supported", lambda: True)
-    assert steps.mixed_precision(True, torch.device("cpu")) == (torch.bfloat16, "")
-    monkeypatch.setattr(steps, "cpu_bf16_supported", lambda: False)
-    dtype, note = steps.mixed_precision(True, torch.device("cpu"))
+    from engine import device
+    assert device.mixed_precision(False, torch.device("cpu")) == (None, "")
+    assert device.mixed_precision(True, torch.device("cuda")) == (torch.float16, "")
+    monkeypatch.setattr(device, "cpu_bf16_supported", lambda: True)
+    assert device.mixed_precision(True, torch.device("cpu")) == (torch.bfloat16, "")
+    monkeypatch.setattr(device, "cpu_bf16_supported", lambda: False)
+    dtype, note = device.mixed_precision(True, torch.device("cpu"))
     assert dtype is None and "fp32" in note
 
 
 def test_bfloat16_steps_on_the_cpu_train_and_save_fp32_weights(demo_project, tmp_path, monkeypatch):
-    from engine.training import steps
-    monkeypatch.setattr(steps, "cpu_bf16_supported", lambda: True)  # emulated where the CPU lacks it: same result
+    from engine import device
+    monkeypatch.setattr(device, "cpu_bf16_supported", lambda: True)  # emulated where the CPU lacks it: same result
     store = Store.open(demo_project, create=False)
     ids = store.image_ids("train")[:8]
     store.close()

@@ -9,7 +9,6 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from annotations.model import PREDICTION, Annotation
 from gui.engine_worker import EngineHooks
 
 try:  # the engine's own result type, when engine/predictor.py has landed
@@ -26,11 +25,6 @@ class FakeImagePrediction:
     masks: list | None = None
     semantic: np.ndarray | None = None
     class_names: list = field(default_factory=list)
-
-    def to_annotations(self, image_id, category_ids, run_id, model_name):
-        return [Annotation(None, image_id, category_ids[name], bbox=tuple(map(float, box)), score=float(score),
-                           status=PREDICTION, source=model_name, run_id=run_id)
-                for box, score, name in zip(self.boxes, self.scores, self.labels) if name in category_ids]
 
 
 def make_prediction(boxes, scores, labels, masks=None):
@@ -63,7 +57,7 @@ class SlowFakePredictor:
         self.started.set()
         end = time.perf_counter() + self.delay
         while time.perf_counter() < end:
-            if cancel is not None and cancel():
+            if cancel is not None and cancel.cancelled:
                 return []
             time.sleep(0.01)
         out = []

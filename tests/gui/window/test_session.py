@@ -166,6 +166,22 @@ def test_a_failed_job_is_logged_with_its_traceback(qtbot, make_window, demo_proj
     assert any(a.text() == "Open log folder" for a in win.menu("&Help").actions())
 
 
+def test_a_job_a_dock_starts_itself_is_logged_too(qtbot, qapp):
+    from annotations.applog import setup_logging
+    from gui.jobs import Job
+    log_file = setup_logging()
+
+    def ranking_went_wrong(ctx):
+        raise ValueError("a dock's own job failed")
+    job = Job(ranking_went_wrong)
+    with qtbot.waitSignal(job.failed, timeout=5000):
+        job.start()
+    for h in logging.getLogger().handlers:
+        h.flush()
+    text = log_file.read_text(encoding="utf-8")
+    assert "ranking_went_wrong failed" in text and "a dock's own job failed" in text and "Traceback" in text
+
+
 def test_undo_texts_survive_their_actions_being_deleted_first(qtbot, make_window, demo_project):
     import shiboken6
     win = make_window(demo_project)
@@ -203,3 +219,13 @@ def test_a_read_only_project_opens_says_so_and_refuses_edits(qtbot, make_window,
     win.labelling.relabel([ann.id], other)  # refused with a message, nothing changes
     assert win.store.annotation(ann.id).category_id == ann.category_id
     win.close()
+
+
+def test_the_edits_service_offers_what_its_protocol_names(make_window, demo_project):
+    import inspect
+
+    from gui.features import Edits
+    win = make_window(demo_project)
+    edits = win.services.get("edits")
+    names = [n for n, v in vars(Edits).items() if inspect.isfunction(v) and not n.startswith("_")]
+    assert len(names) == 4 and all(callable(getattr(edits, n, None)) for n in names)
