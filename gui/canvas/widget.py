@@ -292,14 +292,6 @@ class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps):
             item.set_annotation(item.ann, self._ctx)
         self._captions.set_context(ctx)
 
-    # ---- captions ------------------------------------------------------------------------------
-
-
-
-
-
-
-
     def set_current_category(self, category_id: int | None) -> None:
         self.session.set_current_category(category_id)
 
