@@ -75,7 +75,7 @@ class ShapesLayer(QGraphicsItem):
     def set_size(self, width: int, height: int) -> None:
         self.prepareGeometryChange()
         m = max(width, height)  # shapes may lie a little outside; pens add a margin
-        self._rect = QRectF(-0.05 * m - 8, -0.05 * m - 8, 1.1 * m + width + 16, 1.1 * m + height + 16)
+        self._rect = QRectF(-0.05 * m - 8, -0.05 * m - 8, width + 0.1 * m + 16, height + 0.1 * m + 16)
         self.invalidate_all()
 
     def set_rastered(self, rastered: bool) -> None:
