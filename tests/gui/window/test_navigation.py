@@ -85,3 +85,23 @@ def test_status_bar_shows_cursor_and_zoom(qtbot, make_window, demo_project):
     assert abs(win.canvas.zoom() - 1.0) < 1e-6
     press(qtbot, win, Qt.Key_F)
     qtbot.waitUntil(lambda: win.labelling.zoom_label.text() != "100%", timeout=3000)
+
+
+def test_the_next_images_shapes_are_read_ahead_and_d_shows_them_as_the_store_holds_them(qtbot, make_window,
+                                                                                         demo_project):
+    from dataclasses import replace
+    win = make_window(demo_project)
+    ids = win.store.image_ids()
+    prefetch = win.canvas._prefetch
+    qtbot.waitUntil(lambda: ids[1] in prefetch._entries, timeout=5000)  # asked with the pixels of D's target
+    first = win.store.annotations(image_id=ids[1])[0]
+    win.store.update_annotation(replace(first, bbox=(5.0, 5.0, 20.0, 20.0), polygons=None, kind="box"))
+    qtbot.waitUntil(lambda: ids[1] not in prefetch._entries, timeout=5000)  # the change dropped the read
+    press(qtbot, win, Qt.Key_D)
+    qtbot.waitUntil(lambda: win.canvas.current_image_id == ids[1], timeout=5000)
+    assert win.canvas.annotations() == win.store.annotations(image_id=ids[1])
+    qtbot.waitUntil(lambda: ids[2] in prefetch._entries, timeout=5000)  # and the one after it
+    press(qtbot, win, Qt.Key_D)
+    qtbot.waitUntil(lambda: win.canvas.current_image_id == ids[2], timeout=5000)
+    assert ids[2] not in prefetch._entries  # taken by the switch
+    assert win.canvas.annotations() == win.store.annotations(image_id=ids[2])
