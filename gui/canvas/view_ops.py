@@ -94,4 +94,5 @@ class ViewOps:
         mode = QGraphicsItem.DeviceCoordinateCache if small(self._layer) else QGraphicsItem.NoCache
         if self._layer.cacheMode() != mode:
             self._layer.setCacheMode(mode)
-        self._shapes.set_rastered(small(self._shapes))  # its own raster (shapes_layer.py)
+        r = self._shapes.boundingRect()  # its own raster (shapes_layer.py), at most 4 viewports of pixels
+        self._shapes.set_rastered(r.width() * r.height() * zoom * zoom <= 4 * vp.width() * vp.height())
