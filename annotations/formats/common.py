@@ -16,6 +16,8 @@ from ..model import ImageRecord
 from ..errors import Cancelled, SightlineError  # noqa: F401 - Cancelled is re-exported
 
 Progress = Callable[[int, int], "bool | None"]
+# Folder names that mean a split (Roboflow writes valid/, others validation/).
+SPLIT_NAMES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
 
 
 @contextlib.contextmanager

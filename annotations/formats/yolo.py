@@ -15,12 +15,11 @@ from .. import geometry
 from ..imageio import write_failure
 from ..model import BOX, LABEL, POLYGON, PREDICTION, Annotation
 from ..store import IMAGE_EXTENSIONS, Store
-from .common import (Cancelled, ExportReport, FormatError, ImportReport, Progress, StagedFolder, Ticker,
-                     unique_stems)
+from .common import (SPLIT_NAMES, Cancelled, ExportReport, FormatError, ImportReport, Progress, StagedFolder,
+                     Ticker, unique_stems)
 from .paths import ImagePaths, is_inside
 from .pending import NameResolver, PendingCategory, PendingImage, commit_import
 
-SPLIT_NAMES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
 TOLERANCE = 1e-3  # normalised coordinates a hair outside [0, 1] are rounding, not errors
 MAX_YAML_BYTES = 1 << 20
 IMAGE_DIRS = ("images", "Images")  # Ultralytics' images/, datumaro's Images/
