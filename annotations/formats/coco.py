@@ -12,8 +12,8 @@ from ..model import LABEL, PREDICTION, Annotation, ModelRun
 from ..store import Store
 from .coco_annotation import (Rejected, annotation_from_coco, annotation_to_coco, geometry_from_coco,
                               result_from_annotation)
-from .common import (Cancelled, gc_paused, ExportReport, FormatError, ImportReport, Progress, Ticker, check_id, check_numbers,
-                     check_side)
+from .common import (Cancelled, ExportReport, FormatError, ImportReport, Progress, Ticker, check_id, check_numbers,
+                     check_side, gc_paused, refused_value)
 from .paths import ImagePaths
 from .pending import NameResolver, PendingCategory, PendingImage, commit_import, file_id_map, remember_id_map
 
@@ -46,7 +46,7 @@ def load_json(path: str | os.PathLike):
     except RecursionError:
         raise FormatError(f"{p}: nested too deeply to be a label file") from None
     except ValueError as e:  # e.g. an integer of more than 4300 digits
-        raise FormatError(f"{p}: not acceptable JSON ({str(e).splitlines()[0][:120]})") from None
+        raise FormatError(f"{p}: not acceptable JSON: {refused_value(e)}") from None
     except OSError as e:
         raise FormatError(f"{p}: cannot be read ({e.strerror or e})") from None
 

@@ -346,3 +346,16 @@ def test_yolo_alias_bomb_is_refused_at_once(store, tmp_path):
     (root / "data.yaml").write_text("\n".join(lines) + "\n")
     with pytest.raises(FormatError, match=r"data\.yaml: YAML aliases \(\*name\) are not accepted"):
         import_labels(store, "yolo", root)  # refused while parsing, before anything expands
+
+
+@pytest.mark.parametrize("text, message", [
+    ("names: [a]\nnc: " + "9" * 5000 + "\n", r"data\.yaml: not acceptable YAML: a number of 5000 digits \(at most 4300"),
+    ("names: " + "[" * 100000 + "]" * 100000 + "\n", r"data\.yaml: nested too deeply to be a data set description$"),
+])
+def test_yolo_hostile_yaml_names_the_file(store, tmp_path, text, message):
+    root = tmp_path / "ds"
+    write_image(root / "images" / "x.jpg", 40, 20)
+    (root / "data.yaml").write_text(text)
+    with pytest.raises(FormatError, match=message):
+        import_labels(store, "yolo", root)
+    assert store.image_count() == 0
