@@ -187,6 +187,38 @@ def test_unwritable_folder_is_detected(project, tmp_path, monkeypatch, capsys):
     assert len(err) == 1 and "cannot be written" in err[0] and "nothing was changed" in err[0]
 
 
+@pytest.fixture
+def read_only_mount(project, tmp_path):
+    """The project seen through a read-only bind mount (as a read-only share or medium shows it)."""
+    mnt = tmp_path / "ro_mount"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "--bind", str(project), str(mnt)], capture_output=True, check=False)
+    if r.returncode != 0:
+        pytest.skip("cannot bind-mount here (not root, or no permission)")
+    r = subprocess.run(["mount", "-o", "remount,bind,ro", str(mnt)], capture_output=True, check=False)
+    if r.returncode != 0:
+        subprocess.run(["umount", str(mnt)], check=False)
+        pytest.skip("cannot remount read-only here")
+    yield mnt
+    subprocess.run(["umount", str(mnt)], check=False)
+
+
+def test_real_read_only_mount(read_only_mount, tmp_path, capsys):
+    before = sorted(p.name for p in read_only_mount.iterdir()), _digest(read_only_mount / DB_NAME)
+    with Store.open(read_only_mount) as s:  # found out by itself: nothing injected
+        assert s.read_only and s.image_count() == 1 and s.annotation_count() == 1
+    out = tmp_path / "o.json"
+    assert entry.main(["export", "--project", str(read_only_mount), "--format", "coco", str(out)]) == 0
+    assert json.loads(out.read_text())["annotations"][0]["bbox"] == [1, 1, 3, 3]
+    f = tmp_path / "c.json"
+    f.write_text(json.dumps({"images": [], "categories": [{"id": 5, "name": "new"}]}))
+    capsys.readouterr()
+    assert entry.main(["import", "--project", str(read_only_mount), "--format", "coco", str(f)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot be written" in err[0] and "nothing was changed" in err[0]
+    assert (sorted(p.name for p in read_only_mount.iterdir()), _digest(read_only_mount / DB_NAME)) == before
+
+
 def test_damaged_database_is_one_message_at_open_and_left_alone(project, capsys, tmp_path):
     db = project / DB_NAME
     data = bytearray(db.read_bytes())
