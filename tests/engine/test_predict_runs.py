@@ -141,6 +141,22 @@ def test_a_full_disk_gives_one_error_line_and_leaves_the_run_incomplete(project,
         assert status.status == "incomplete" and status.missing == 12 and store.annotation_count("prediction") == 0
 
 
+def test_a_project_that_cannot_be_written_is_refused_before_the_model_loads(project, checkpoint, capsys,
+                                                                             monkeypatch):
+    import annotations.store as store_module
+    import engine.predict_cli as predict_cli
+    monkeypatch.setattr(store_module, "writable", lambda root, db: False)  # as a read-only mount answers
+    loaded = []
+    monkeypatch.setattr(predict_cli, "_load", lambda *a, **k: loaded.append(1))
+    assert main.main(predict_args(project, checkpoint)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {project} cannot be written (a read-only folder or database); nothing was changed."]
+    assert loaded == []
+    monkeypatch.undo()
+    with Store.open(project, create=False) as store:
+        assert store.runs() == []
+
+
 def _done(project) -> int:
     try:
         with sqlite3.connect(project / "project.sightline", timeout=5) as c:
