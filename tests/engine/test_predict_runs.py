@@ -157,6 +157,27 @@ def test_a_project_that_cannot_be_written_is_refused_before_the_model_loads(proj
         assert store.runs() == []
 
 
+def test_a_decompression_bomb_among_the_images_is_skipped_and_reported(project, checkpoint, capsys, reference):
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    with Store.open(project, create=False) as store:
+        rec = store.images()[4]
+        path = store.image_path(rec)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 100000, 100000, 1, 0, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))  # a header of 10^10 pixels
+    assert main.main(predict_args(project, checkpoint)) == 0
+    err = capsys.readouterr().err
+    assert f"warning: {path}: 100000x100000 is 10000 megapixels, over the limit" in err and "skipped" in err
+    with Store.open(project, create=False) as store:
+        (run,) = store.runs()
+        status = run_progress.run_status(store, run.id)
+        assert status.status == "incomplete" and status.missing_ids == [rec.id]
+        assert rows(store) == [r for r in reference[0] if r[0] != rec.file_name]  # every other image as usual
+
+
 def _done(project) -> int:
     try:
         with sqlite3.connect(project / "project.sightline", timeout=5) as c:
