@@ -349,7 +349,8 @@ def test_yolo_alias_bomb_is_refused_at_once(store, tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("names: [a]\nnc: " + "9" * 5000 + "\n", r"data\.yaml: not acceptable YAML: a number of 5000 digits \(at most 4300"),
+    ("names: [a]\nnc: " + "9" * 5000 + "\n",
+     r"data\.yaml: not acceptable YAML: a number of 5000 digits \(at most 4300"),
     ("names: " + "[" * 100000 + "]" * 100000 + "\n", r"data\.yaml: nested too deeply to be a data set description$"),
 ])
 def test_yolo_hostile_yaml_names_the_file(store, tmp_path, text, message):
