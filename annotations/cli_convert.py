@@ -8,7 +8,9 @@
 Bad input ends with one line naming the file and the entry, and exit code 2."""
 from __future__ import annotations
 
+import contextlib
 import sys
+from pathlib import Path
 
 IMPORT_CHOICES = ("coco", "voc", "yolo", "labelme", "coco-results")
 EXPORT_CHOICES = ("coco", "voc", "yolo", "labelme", "masks")
@@ -38,6 +40,31 @@ def add_arguments(p, name):
 
 
 def run(args) -> int:
+    from .store import Store
+    project = Path(args.project).expanduser()
+    new = args.command == "import" and "\0" not in args.project and not Store.exists(project)
+    folder_existed = new and project.exists()
+    rc = 1
+    try:
+        rc = _run(args)
+    finally:
+        if rc != 0 and new:  # a failed import into a new project leaves no empty project behind
+            _remove_new_project(project, folder_existed)
+    return rc
+
+
+def _remove_new_project(project: Path, folder_existed: bool) -> None:
+    from .store import DB_NAME
+    db = project if project.suffix == Path(DB_NAME).suffix else project / DB_NAME
+    for f in [db] + [db.with_name(db.name + end) for end in ("-wal", "-shm", "-journal")]:
+        with contextlib.suppress(OSError):
+            f.unlink()
+    if not folder_existed:
+        with contextlib.suppress(OSError):
+            db.parent.rmdir()  # only when empty
+
+
+def _run(args) -> int:
     from .errors import SightlineError
     from .imageio import set_pixel_limit
     from .store import Store, StoreError

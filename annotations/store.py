@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Iterator
 
 from .model import Annotation, Category, ImageRecord
 from .errors import StoreError
-from .store_open import read_only_connection, verify_database, writable
+from .store_open import disk_full, read_only_connection, verify_database, writable
 from .store_records import _ANN_COLS, _ENCODE, RecordsMixin, _dumps  # noqa: F401 - used by the formats
 from .store_counts import IN_CHUNK, StoreCounts
 
@@ -164,13 +164,16 @@ class Store(RecordsMixin, StoreCounts):
 
         An existing database is checked (PRAGMA quick_check, read-only) before anything writes to
         it: a damaged one raises StoreError at once and is left as it was. read_only None opens it
-        read-only when the folder or the file cannot be written (export and browse still work)."""
+        read-only when the folder or the file cannot be written, or the disk is too full for SQLite's
+        -wal and -shm files (export and browse still work)."""
         p = Path(path).expanduser().resolve()
+        may_read_only = read_only is None
         if p.is_file() or p.suffix == Path(DB_NAME).suffix:
             root, db = p.parent, p
         else:
             root, db = p, p / DB_NAME
-        if not db.exists():
+        existed = db.exists()
+        if not existed:
             if not create:
                 raise StoreError(f"No project at {root} (no {DB_NAME} there).")
             if read_only:
@@ -190,7 +193,11 @@ class Store(RecordsMixin, StoreCounts):
             store._migrate()
         except sqlite3.DatabaseError as e:
             store.close()
-            raise StoreError(f"{db} is not a readable project database: {e}") from e
+            if not disk_full(e, root):
+                raise StoreError(f"{db} is not a readable project database: {e}") from e
+            if may_read_only and existed:  # reading needs no room: export and browse still work
+                return cls.open(path, create=False, read_only=True)
+            raise StoreError(f"{db}: cannot be opened for writing: the disk is full; nothing was changed.") from e
         except BaseException:
             store.close()
             raise
@@ -311,7 +318,7 @@ class Store(RecordsMixin, StoreCounts):
 
     def _write_error(self, e: sqlite3.OperationalError) -> Exception:
         text = str(e)
-        if "full" in text:
+        if disk_full(e, self.root):
             return StoreError(f"{self.db_path}: cannot write: the disk is full; nothing was changed.")
         if "readonly" in text or "read-only" in text:
             return StoreError(f"{self.db_path}: cannot write: the project is read-only; nothing was changed.")

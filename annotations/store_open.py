@@ -11,6 +11,22 @@ def writable(root: Path, db: Path) -> bool:
     return os.access(db, os.W_OK) and os.access(root, os.W_OK)
 
 
+def disk_full(error: sqlite3.Error, folder: Path, room: int = 1 << 20) -> bool:
+    """Whether SQLite failed for want of space: it says "database or disk is full", or only "disk
+    I/O error" when its -wal or -shm file beside the database cannot grow (then the folder's file
+    system has less than `room` bytes free)."""
+    text = str(error)
+    if "full" in text:
+        return True
+    if "disk I/O error" not in text:
+        return False
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):  # no statvfs (Windows): say what SQLite said
+        return False
+    return st.f_bavail * st.f_frsize < room
+
+
 def read_only_connection(db: Path, busy_timeout_ms: int = 60_000) -> sqlite3.Connection:
     """mode=ro; immutable=1 when even that cannot open (a WAL database in a read-only folder whose
     -shm file cannot be created)."""

@@ -140,7 +140,7 @@ def _run_project_rank(ctx, args, build_kw, input_size) -> int:
     store, failure = None, None
     if ctx.is_main:
         try:
-            store = Store.open(args.project, create=False)
+            store = Store.open(args.project, create=False, read_only=False)  # a run is stored: refuse at once
             image_ids = store.image_ids(args.split)
             if not image_ids:
                 where = f"split {args.split!r} of " if args.split else ""

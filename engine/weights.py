@@ -140,6 +140,8 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     except Exception as e:
         if isinstance(e, pickle.UnpicklingError):
             why = "not a PyTorch weights file, or it holds Python objects that are not loaded for safety"
+        elif isinstance(e, EOFError):
+            why = "the file is empty or cut short"
         else:
             first = str(e).strip().splitlines()[0] if str(e).strip() else ""
             why = f"{e.__class__.__name__}: {first[:200]}"

@@ -12,8 +12,8 @@ from ..model import LABEL, PREDICTION, Annotation, ModelRun
 from ..store import Store
 from .coco_annotation import (Rejected, annotation_from_coco, annotation_to_coco, geometry_from_coco,
                               result_from_annotation)
-from .common import (Cancelled, gc_paused, ExportReport, FormatError, ImportReport, Progress, Ticker, check_id, check_numbers,
-                     check_side)
+from .common import (Cancelled, ExportReport, FormatError, ImportReport, Progress, Ticker, check_id, check_numbers,
+                     check_side, gc_paused, refused_value)
 from .paths import ImagePaths
 from .pending import NameResolver, PendingCategory, PendingImage, commit_import, file_id_map, remember_id_map
 
@@ -46,7 +46,7 @@ def load_json(path: str | os.PathLike):
     except RecursionError:
         raise FormatError(f"{p}: nested too deeply to be a label file") from None
     except ValueError as e:  # e.g. an integer of more than 4300 digits
-        raise FormatError(f"{p}: not acceptable JSON ({str(e).splitlines()[0][:120]})") from None
+        raise FormatError(f"{p}: not acceptable JSON: {refused_value(e)}") from None
     except OSError as e:
         raise FormatError(f"{p}: cannot be read ({e.strerror or e})") from None
 
@@ -99,9 +99,11 @@ def _import_coco(store: Store, path: Path, image_dir, progress: Progress | None)
     report = ImportReport()
     ticker = Ticker(progress, len(data["images"]) + len(anns_in), every=2000)
     paths = ImagePaths(store.root, image_dir)
+    # No --images: an image the project lacks is looked for beside the file (Roboflow's layout).
+    beside = ImagePaths(store.root, path.parent) if image_dir is None else None
     try:
         categories = _read_categories(path, cats_in)
-        images = _read_images(path, data["images"], root, NameResolver(store), paths, ticker)
+        images = _read_images(path, data["images"], root, NameResolver(store), paths, ticker, beside, report)
         _read_annotations(path, anns_in, images, {c.wanted_id: c.name for c in categories}, report, ticker)
         ticker.done = ticker.total  # rejected entries count as done
         ticker.report()
@@ -140,8 +142,10 @@ def _read_categories(path: Path, cats_in: list) -> list[PendingCategory]:
 
 
 def _read_images(path: Path, images_in: list, root: Path, names: NameResolver, paths: ImagePaths,
-                 ticker: Ticker) -> dict[int, PendingImage]:
+                 ticker: Ticker, beside: ImagePaths | None = None,
+                 report: ImportReport | None = None) -> dict[int, PendingImage]:
     out: dict[int, PendingImage] = {}
+    found_beside = 0
     for i, im in enumerate(images_in):
         where = f"{path}: {_entry('images', i, im)}"
         if not isinstance(im, dict):
@@ -153,6 +157,12 @@ def _read_images(path: Path, images_in: list, root: Path, names: NameResolver, p
         if not isinstance(file_name, str) or not file_name:
             raise FormatError(f"{where}: has no file_name")
         image_file = paths.resolve(root, file_name, where)
+        base = root
+        if beside is not None and not os.path.exists(image_file):
+            near = _beside(beside, path.parent, file_name, where)
+            if near is not None:
+                image_file, base = near, path.parent
+                found_beside += 1
         w, h = im.get("width"), im.get("height")
         given = w is not None and h is not None
         if given:
@@ -168,9 +178,21 @@ def _read_images(path: Path, images_in: list, root: Path, names: NameResolver, p
                               "(as displayed)")
         w, h = (w, h) if given else size
         extra = {k: v for k, v in im.items() if k not in IMAGE_FIELDS}
-        out[iid] = PendingImage(names.name_under(root, file_name), w, h, extra=extra, wanted_id=iid, source=where)
+        out[iid] = PendingImage(names.name_under(base, file_name), w, h, extra=extra, wanted_id=iid, source=where)
         ticker.step()
+    if found_beside and report is not None:
+        report.warnings.append(f"{path}: {found_beside} image(s) not in the project were found beside the file and "
+                           "taken from there")
     return out
+
+
+def _beside(beside: ImagePaths, folder: Path, file_name: str, where: str) -> Path | None:
+    """The image `file_name` names, relative to the COCO file's folder, when it is a file there."""
+    try:
+        near = beside.resolve(folder, file_name, where)
+    except FormatError:
+        return None
+    return near if near.is_file() else None
 
 
 def _read_annotations(path: Path, anns_in: list, images: dict[int, PendingImage], cat_names: dict[int, str],

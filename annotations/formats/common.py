@@ -6,6 +6,7 @@ import contextlib
 import gc
 import math
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,8 @@ from ..model import ImageRecord
 from ..errors import Cancelled, SightlineError  # noqa: F401 - Cancelled is re-exported
 
 Progress = Callable[[int, int], "bool | None"]
+# Folder names that mean a split (Roboflow writes valid/, others validation/).
+SPLIT_NAMES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
 
 
 @contextlib.contextmanager
@@ -34,6 +37,19 @@ def gc_paused():
 
 class FormatError(SightlineError):
     """Bad input or an impossible export. The message names the file and the entry."""
+
+
+_DIGITS = re.compile(r"limit \((\d+) digits\).*value has (\d+) digits")
+
+
+def refused_value(e: ValueError) -> str:
+    """A parser's ValueError in words: Python refuses integers of thousands of digits (the limit
+    keeps a 5000-digit "id" from costing seconds of CPU), other values say what they say."""
+    text = str(e).splitlines()[0] if str(e) else e.__class__.__name__
+    m = _DIGITS.search(text)
+    if m:
+        return f"a number of {m.group(2)} digits (at most {m.group(1)} are read)"
+    return text[:200]
 
 
 @dataclass

@@ -3,7 +3,8 @@
 Coordinates follow VOC: 1-based pixel indices, inclusive, so the box x0 = xmin - 1 and
 x1 = xmax (files written 0-based, as some tools do, clamp at the border). A data-set folder in VOC
 layout (Annotations/, JPEGImages/, ImageSets/Main/<split>.txt) gives images and splits; a plain
-folder of XML files beside their images works too."""
+folder of XML files beside their images works too, with subfolders named for a split (Roboflow's
+train/, valid/, test/, each holding its images and their XML files)."""
 from __future__ import annotations
 
 import math
@@ -13,8 +14,8 @@ from pathlib import Path
 
 from ..model import BOX, LABEL, PREDICTION, Annotation
 from ..store import Store
-from .common import (Cancelled, ExportReport, FormatError, ImportReport, Progress, StagedFolder, Ticker,
-                     check_extent, unique_stems)
+from .common import (SPLIT_NAMES, Cancelled, ExportReport, FormatError, ImportReport, Progress, StagedFolder,
+                     Ticker, check_extent, unique_stems)
 from .paths import ImagePaths
 from .pending import NameResolver, PendingImage, commit_import
 
@@ -109,6 +110,8 @@ def import_voc(store: Store, path: str | os.PathLike, image_dir: str | os.PathLi
     such box makes the whole data set 0-based (said in the report)."""
     path = Path(path)
     xmls, default_dir, sets = _files(path)
+    # A plain folder (no Annotations/) with no --images: each XML's image is looked for beside it first.
+    beside = image_dir is None and not (path / "Annotations").is_dir()
     if not xmls:
         raise FormatError(f"{path}: no .xml files found")
     image_root = Path(image_dir) if image_dir is not None else default_dir
@@ -120,7 +123,7 @@ def import_voc(store: Store, path: str | os.PathLike, image_dir: str | os.PathLi
     images: list[tuple[PendingImage, list]] = []
     try:
         for xml_path in xmls:
-            images.append(_read_one(xml_path, image_root, splits, names, paths, report))
+            images.append(_read_one(xml_path, image_root, splits, names, paths, report, beside))
             ticker.step()
     except Cancelled:
         return ImportReport(cancelled=True)
@@ -140,20 +143,25 @@ def import_voc(store: Store, path: str | os.PathLike, image_dir: str | os.PathLi
 
 
 def _read_one(xml_path: Path, image_root: Path, splits: dict, names: NameResolver, paths: ImagePaths,
-              report: ImportReport) -> tuple[PendingImage, list]:
+              report: ImportReport, beside: bool = False) -> tuple[PendingImage, list]:
     root = _parse(xml_path)
     filename = _text(root, "filename")
     if not filename:
         raise FormatError(f"{xml_path}: <filename> is missing")
     where = str(xml_path)
     image_file = paths.resolve(image_root, filename, f"{where}: <filename>")
+    if beside and xml_path.parent != image_root:
+        near = paths.resolve(xml_path.parent, filename, f"{where}: <filename>")
+        if near.is_file() or not image_file.is_file():
+            image_file = near
     recorded = _text(root, "path")
     if not image_file.is_file() and recorded:  # labelImg and this app write the image's full path
         other = paths.resolve(image_root, recorded, f"{where}: <path>")
         if other.is_file():
             image_file = other
     if not image_file.is_file():
-        raise FormatError(f"{xml_path}: its image {filename} was not found in {image_root}")
+        near = f" or beside the XML file" if beside and xml_path.parent != image_root else ""
+        raise FormatError(f"{xml_path}: its image {filename} was not found in {image_root}{near}")
     size = root.find("size")
     try:
         w = int(float(_text(size, "width", "0"))) if size is not None else 0
@@ -166,8 +174,10 @@ def _read_one(xml_path: Path, image_root: Path, splits: dict, names: NameResolve
         report.warnings.append(f"{xml_path}: <size> says {w}x{h}, the image is {actual[0]}x{actual[1]} "
                                "(as displayed); the image's size was kept")
     w, h = actual
-    image = PendingImage(names.name(image_file), w, h, split=splits.get(Path(filename).stem, ""),
-                         source=str(xml_path))
+    split = splits.get(Path(filename).stem)
+    if split is None:  # no ImageSets list names it: a folder named for a split (Roboflow) says it
+        split = SPLIT_NAMES.get(xml_path.parent.name.lower(), "") if beside and xml_path.parent != image_root else ""
+    image = PendingImage(names.name(image_file), w, h, split=split, source=str(xml_path))
     objects = []
     for i, obj in enumerate(root.iter("object")):
         name = _text(obj, "name")

@@ -15,12 +15,11 @@ from .. import geometry
 from ..imageio import write_failure
 from ..model import BOX, LABEL, POLYGON, PREDICTION, Annotation
 from ..store import IMAGE_EXTENSIONS, Store
-from .common import (Cancelled, ExportReport, FormatError, ImportReport, Progress, StagedFolder, Ticker,
-                     unique_stems)
+from .common import (SPLIT_NAMES, Cancelled, ExportReport, FormatError, ImportReport, Progress, StagedFolder,
+                     Ticker, refused_value, unique_stems)
 from .paths import ImagePaths, is_inside
 from .pending import NameResolver, PendingCategory, PendingImage, commit_import
 
-SPLIT_NAMES = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
 TOLERANCE = 1e-3  # normalised coordinates a hair outside [0, 1] are rounding, not errors
 MAX_YAML_BYTES = 1 << 20
 IMAGE_DIRS = ("images", "Images")  # Ultralytics' images/, datumaro's Images/
@@ -54,8 +53,14 @@ def _read_yaml(path: Path) -> dict:
         mark = getattr(e, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         raise FormatError(f"{path}: malformed YAML{at} ({getattr(e, 'problem', None) or e})") from None
-    except (OSError, UnicodeDecodeError, RecursionError) as e:
-        raise FormatError(f"{path}: cannot be read ({e.__class__.__name__}: {e})") from None
+    except RecursionError:
+        raise FormatError(f"{path}: nested too deeply to be a data set description") from None
+    except UnicodeDecodeError as e:
+        raise FormatError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except ValueError as e:  # an integer of thousands of digits
+        raise FormatError(f"{path}: not acceptable YAML: {refused_value(e)}") from None
+    except OSError as e:
+        raise FormatError(f"{path}: cannot be read ({e.strerror or e})") from None
     if not isinstance(data, dict):
         raise FormatError(f"{path}: expected a mapping with 'names'")
     return data

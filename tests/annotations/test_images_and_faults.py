@@ -4,6 +4,8 @@ import errno
 import hashlib
 import json
 import os
+import shutil
+import sqlite3
 import struct
 import subprocess
 import zlib
@@ -187,6 +189,38 @@ def test_unwritable_folder_is_detected(project, tmp_path, monkeypatch, capsys):
     assert len(err) == 1 and "cannot be written" in err[0] and "nothing was changed" in err[0]
 
 
+@pytest.fixture
+def read_only_mount(project, tmp_path):
+    """The project seen through a read-only bind mount (as a read-only share or medium shows it)."""
+    mnt = tmp_path / "ro_mount"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "--bind", str(project), str(mnt)], capture_output=True, check=False)
+    if r.returncode != 0:
+        pytest.skip("cannot bind-mount here (not root, or no permission)")
+    r = subprocess.run(["mount", "-o", "remount,bind,ro", str(mnt)], capture_output=True, check=False)
+    if r.returncode != 0:
+        subprocess.run(["umount", str(mnt)], check=False)
+        pytest.skip("cannot remount read-only here")
+    yield mnt
+    subprocess.run(["umount", str(mnt)], check=False)
+
+
+def test_real_read_only_mount(read_only_mount, tmp_path, capsys):
+    before = sorted(p.name for p in read_only_mount.iterdir()), _digest(read_only_mount / DB_NAME)
+    with Store.open(read_only_mount) as s:  # found out by itself: nothing injected
+        assert s.read_only and s.image_count() == 1 and s.annotation_count() == 1
+    out = tmp_path / "o.json"
+    assert entry.main(["export", "--project", str(read_only_mount), "--format", "coco", str(out)]) == 0
+    assert json.loads(out.read_text())["annotations"][0]["bbox"] == [1, 1, 3, 3]
+    f = tmp_path / "c.json"
+    f.write_text(json.dumps({"images": [], "categories": [{"id": 5, "name": "new"}]}))
+    capsys.readouterr()
+    assert entry.main(["import", "--project", str(read_only_mount), "--format", "coco", str(f)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot be written" in err[0] and "nothing was changed" in err[0]
+    assert (sorted(p.name for p in read_only_mount.iterdir()), _digest(read_only_mount / DB_NAME)) == before
+
+
 def test_damaged_database_is_one_message_at_open_and_left_alone(project, capsys, tmp_path):
     db = project / DB_NAME
     data = bytearray(db.read_bytes())
@@ -310,3 +344,45 @@ def test_real_full_disk(small_tmpfs, tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"error: {out}: cannot be written: the disk is full"]
     assert not out.exists() and not list(small_tmpfs.glob(".gt.json.tmp*"))
+
+
+def _fill(folder):
+    """Not a byte left on the file system of `folder`."""
+    with open(folder / "filler", "wb", buffering=0) as fh:
+        for chunk in (64 << 10, 4 << 10, 1):
+            try:
+                while True:
+                    fh.write(b"\0" * chunk)
+            except OSError:
+                pass
+    assert os.statvfs(folder).f_bavail == 0
+
+
+def test_opening_a_project_on_a_full_disk(small_tmpfs, tmp_path, capsys):
+    """SQLite needs room for its -wal and -shm files just to open for writing (it then says only
+    "disk I/O error"): the project opens read-only for export, and an import says the disk is full."""
+    made = tmp_path / "made"
+    with Store.open(made) as s:
+        cid = s.add_category(Category(None, "a"))
+        s.add_annotation(Annotation(None, s.add_image(ImageRecord(None, "x.jpg", 10, 10)), cid, bbox=(1, 1, 3, 3)))
+    sqlite3.connect(made / DB_NAME).close()  # the last connection folds the -wal file in and removes it
+    project = small_tmpfs / "p"
+    project.mkdir()
+    shutil.copy(made / DB_NAME, project / DB_NAME)  # a project copied there, as a person would
+    before = _digest(project / DB_NAME)
+    _fill(small_tmpfs)
+    with Store.open(project) as s:
+        assert s.read_only and s.annotation_count() == 1
+    with pytest.raises(StoreError, match=r"project\.sightline: cannot be opened for writing: the disk is full"):
+        Store.open(project, read_only=False)
+    f = tmp_path / "c.json"
+    f.write_text(json.dumps({"images": [], "categories": [{"id": 5, "name": "new"}]}))
+    assert entry.main(["import", "--project", str(project), "--format", "coco", str(f)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "the disk is full; nothing was changed" in err[0] and "not a readable" not in err[0]
+    assert entry.main(["export", "--project", str(project), "--format", "coco", str(tmp_path / "o.json")]) == 0
+    assert json.loads((tmp_path / "o.json").read_text())["annotations"][0]["bbox"] == [1, 1, 3, 3]
+    (small_tmpfs / "filler").unlink()
+    with Store.open(project) as s:
+        assert not s.read_only and s.integrity_check() == "ok" and s.annotation_count() == 1
+    assert _digest(project / DB_NAME) == before

@@ -141,6 +141,43 @@ def test_a_full_disk_gives_one_error_line_and_leaves_the_run_incomplete(project,
         assert status.status == "incomplete" and status.missing == 12 and store.annotation_count("prediction") == 0
 
 
+def test_a_project_that_cannot_be_written_is_refused_before_the_model_loads(project, checkpoint, capsys,
+                                                                             monkeypatch):
+    import annotations.store as store_module
+    import engine.predict_cli as predict_cli
+    monkeypatch.setattr(store_module, "writable", lambda root, db: False)  # as a read-only mount answers
+    loaded = []
+    monkeypatch.setattr(predict_cli, "_load", lambda *a, **k: loaded.append(1))
+    assert main.main(predict_args(project, checkpoint)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {project} cannot be written (a read-only folder or database); nothing was changed."]
+    assert loaded == []
+    monkeypatch.undo()
+    with Store.open(project, create=False) as store:
+        assert store.runs() == []
+
+
+def test_a_decompression_bomb_among_the_images_is_skipped_and_reported(project, checkpoint, capsys, reference):
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    with Store.open(project, create=False) as store:
+        rec = store.images()[4]
+        path = store.image_path(rec)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 100000, 100000, 1, 0, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))  # a header of 10^10 pixels
+    assert main.main(predict_args(project, checkpoint)) == 0
+    err = capsys.readouterr().err
+    assert f"warning: {path}: 100000x100000 is 10000 megapixels, over the limit" in err and "skipped" in err
+    with Store.open(project, create=False) as store:
+        (run,) = store.runs()
+        status = run_progress.run_status(store, run.id)
+        assert status.status == "incomplete" and status.missing_ids == [rec.id]
+        assert rows(store) == [r for r in reference[0] if r[0] != rec.file_name]  # every other image as usual
+
+
 def _done(project) -> int:
     try:
         with sqlite3.connect(project / "project.sightline", timeout=5) as c:

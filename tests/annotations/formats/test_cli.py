@@ -70,3 +70,25 @@ def test_unwritable_output_is_a_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("error: ") and "a_file" in err and len(err.strip().splitlines()) == 1
     assert blocker.read_text() == "not a folder"
+
+
+def test_a_failed_import_into_a_new_project_leaves_no_project(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"images": [{"id": 1, "file_name": "../../etc/passwd", "width": 5, "height": 5}]}))
+    new = tmp_path / "new" / "p"
+    assert entry.main(["import", "--project", str(new), "--format", "coco", str(bad)]) == 2
+    assert not (tmp_path / "new" / "p").exists()
+    existing = tmp_path / "folder"  # a folder of images that is not a project yet: kept, only the database goes
+    existing.mkdir()
+    (existing / "keep.txt").write_text("mine")
+    assert entry.main(["import", "--project", str(existing), "--format", "coco", str(bad)]) == 2
+    assert sorted(p.name for p in existing.iterdir()) == ["keep.txt"]
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"images": [], "categories": [{"id": 1, "name": "a"}]}))
+    assert entry.main(["import", "--project", str(existing), "--format", "coco", str(good)]) == 0
+    assert Store.exists(existing)
+    assert entry.main(["import", "--project", str(existing), "--format", "coco", str(bad)]) == 2
+    assert Store.exists(existing)  # a project that was there stays
+    with Store.open(existing) as s:
+        assert [c.name for c in s.categories()] == ["a"]
+    capsys.readouterr()

@@ -90,6 +90,39 @@ def test_categories_matched_by_name_under_another_id_are_named(store, tmp_path):
     assert "1 category id(s) were already used in the project and got new ids: 1 -> 3" in text
 
 
+def test_roboflow_export_finds_its_images_beside_the_file(store, tmp_path):
+    """Roboflow's COCO export: train/_annotations.coco.json beside train/*.jpg (no images folder to name)."""
+    folder = tmp_path / "rf" / "train"
+    for i in range(3):
+        write_image(folder / f"img{i}.jpg", 30, 20, seed=i)
+    f = _write(folder, roboflow_style(), "_annotations.coco.json")
+    (folder / "img2.jpg").unlink()  # one image really missing
+    report = import_labels(store, "coco", f)
+    paths = {r.file_name: store.image_path(r) for r in store.images()}
+    assert paths[(folder / "img0.jpg").as_posix()] == folder / "img0.jpg"
+    assert all(p.is_file() for name, p in paths.items() if "img2" not in name)
+    assert f"{f}: 2 image(s) not in the project were found beside the file and taken from there" in report.warnings
+    assert any("images[2] (id 2)" in w and "img2.jpg not found" in w for w in report.warnings)
+    with Store.open(tmp_path / "second") as other:  # the project's own image of that name comes first
+        write_image(other.root / "img1.jpg", 30, 20, seed=5)
+        import_labels(other, "coco", f)
+        assert {r.file_name for r in other.images()} == {"img1.jpg", "img2.jpg", (folder / "img0.jpg").as_posix()}
+
+
+def test_beside_the_file_is_no_way_out_of_the_project(store, tmp_path):
+    write_image(tmp_path / "outside.jpg", 10, 10)
+    (tmp_path / "sub").mkdir()
+    f = _write(tmp_path / "sub", {"images": [{"id": 1, "file_name": "../outside.jpg", "width": 10, "height": 10}],
+                                  "categories": [], "annotations": []})
+    with pytest.raises(FormatError, match="leads outside the project"):
+        import_labels(store, "coco", f)
+    (tmp_path / "sub" / "notes.jpg").write_text("not an image")
+    f.write_text(json.dumps({"images": [{"id": 1, "file_name": "notes.jpg", "width": 10, "height": 10}]}))
+    with pytest.raises(FormatError, match=r"notes\.jpg: not a readable image"):
+        import_labels(store, "coco", f)
+    assert store.image_count() == 0
+
+
 def test_results_follow_the_renumbering(store, tmp_path):
     import_labels(store, "coco", _write(tmp_path, roboflow_style()))
     results = [{"image_id": 0, "category_id": 1, "bbox": [1, 1, 4, 4], "score": 0.9},
@@ -159,7 +192,8 @@ def test_result_score_as_a_string(store, tmp_path):
 
 @pytest.mark.parametrize("text, message", [
     ("[" * 100000 + "]" * 100000, r"nested too deeply"),
-    ('{"images": [{"id": ' + "7" * 5000 + "}]}", r"not acceptable JSON \(Exceeds the limit"),
+    ('{"images": [{"id": ' + "7" * 5000 + "}]}",
+     r"not acceptable JSON: a number of 5000 digits \(at most 4300 are read\)$"),
 ])
 def test_hostile_json_is_one_message(store, tmp_path, text, message):
     f = tmp_path / "h.json"

@@ -133,7 +133,8 @@ YOLO_YAMLS = [("yolo names int", "names: 5\n"), ("yolo names keys", "names: {zer
               ("yolo malformed", "names: [a, b\n"), ("yolo list yaml", "- a\n- b\n"),
               ("yolo alias", "x: &x [a, a]\ny: &y [*x, *x]\nnames: *y\n"),
               ("yolo names of maps", "names: [{a: 1}]\n"), ("yolo train outside", "names: [a]\ntrain: /etc\n"),
-              ("yolo train number", "names: [a]\ntrain: 5\n")]
+              ("yolo train number", "names: [a]\ntrain: 5\n"), ("yolo digits", "names: [a]\nnc: " + "9" * 5000 + "\n"),
+              ("yolo deep", "names: " + "[" * 100000 + "]" * 100000 + "\n"), ("yolo not utf8", b"names: [\xff]\n")]
 
 
 def _yolo_case(tmp_path, line=None, yaml_text=None):
@@ -141,7 +142,8 @@ def _yolo_case(tmp_path, line=None, yaml_text=None):
     write_image(root / "images" / "y.jpg", W, H)
     (root / "labels").mkdir(parents=True)
     (root / "labels" / "y.txt").write_text("0 0.5 0.5 0.2 0.2\n" + (line + "\n" if line else ""))
-    (root / "data.yaml").write_text(yaml_text or "names: [a]\n")
+    yaml_file = root / "data.yaml"
+    (yaml_file.write_bytes if isinstance(yaml_text, bytes) else yaml_file.write_text)(yaml_text or "names: [a]\n")
     return root
 
 

@@ -189,6 +189,40 @@ def test_voc_one_based_files_and_the_explicit_choice(store, tmp_path, capsys):
         assert p0.annotations()[0].bbox == (1, 4, 9, 9)
 
 
+def roboflow_voc_xml(filename, box, w=50, h=40):
+    """Roboflow's Pascal VOC export (as in datumaro's roboflow_dataset/voc): <folder> empty, <path>
+    the bare file name, <bndbox> in the order xmin, xmax, ymin, ymax, 0-based."""
+    return (f"<annotation>\n  <folder></folder>\n  <filename>{filename}</filename>\n  <path>{filename}</path>\n"
+            f"  <source>\n    <database>roboflow.ai</database>\n  </source>\n"
+            f"  <size>\n    <width>{w}</width>\n    <height>{h}</height>\n    <depth>3</depth>\n  </size>\n"
+            f"  <segmented>0</segmented>\n  <object>\n    <name>label_0</name>\n    <bndbox>\n"
+            f"      <xmin>{box[0]}</xmin>\n      <xmax>{box[2]}</xmax>\n      <ymin>{box[1]}</ymin>\n"
+            f"      <ymax>{box[3]}</ymax>\n    </bndbox>\n  </object>\n</annotation>\n")
+
+
+def test_voc_roboflow_split_folders_with_images_beside_their_xml(store, tmp_path):
+    """Roboflow: train/, valid/ and test/ each hold the images and their XML files side by side,
+    and the same file name may appear in two of them."""
+    root = tmp_path / "rf_voc"
+    layout = {"train": [("a.jpg", (0, 1, 10, 12)), ("b.jpg", (2, 2, 20, 20))], "valid": [("a.jpg", (5, 5, 30, 30))],
+              "test": [("c.jpg", (3, 3, 9, 9))]}
+    for k, (folder, items) in enumerate(layout.items()):
+        for i, (name, box) in enumerate(items):
+            write_image(root / folder / name, 50, 40, seed=10 * k + i)
+            (root / folder / name.replace(".jpg", ".xml")).write_text(roboflow_voc_xml(name, box))
+    report = import_labels(store, "voc", root)
+    assert report.images == 4 and report.annotations == 4
+    got = {(Path(r.file_name).parent.name, Path(r.file_name).name): (r.split, [a.bbox for a in
+                                                                               store.annotations(image_id=r.id)])
+           for r in store.images()}
+    assert got == {("train", "a.jpg"): ("train", [(0, 1, 10, 11)]), ("train", "b.jpg"): ("train", [(2, 2, 18, 18)]),
+                   ("valid", "a.jpg"): ("val", [(5, 5, 25, 25)]), ("test", "c.jpg"): ("test", [(3, 3, 6, 6)])}
+    for r in store.images():  # each record is the image beside its own XML file
+        assert store.image_path(r).read_bytes() == (root / Path(r.file_name).parent.name / Path(r.file_name).name
+                                                    ).read_bytes()
+    assert any("0-based" in w for w in report.warnings)
+
+
 # ---- YOLO ----------------------------------------------------------------------------------------
 def test_yolo_datumaro_loose_layout(store, tmp_path):
     """datumaro's yolo_loose: obj.names, Images/<subset>/x.jpg, Annotations/<subset>/x.txt."""
@@ -312,3 +346,17 @@ def test_yolo_alias_bomb_is_refused_at_once(store, tmp_path):
     (root / "data.yaml").write_text("\n".join(lines) + "\n")
     with pytest.raises(FormatError, match=r"data\.yaml: YAML aliases \(\*name\) are not accepted"):
         import_labels(store, "yolo", root)  # refused while parsing, before anything expands
+
+
+@pytest.mark.parametrize("text, message", [
+    ("names: [a]\nnc: " + "9" * 5000 + "\n",
+     r"data\.yaml: not acceptable YAML: a number of 5000 digits \(at most 4300"),
+    ("names: " + "[" * 100000 + "]" * 100000 + "\n", r"data\.yaml: nested too deeply to be a data set description$"),
+])
+def test_yolo_hostile_yaml_names_the_file(store, tmp_path, text, message):
+    root = tmp_path / "ds"
+    write_image(root / "images" / "x.jpg", 40, 20)
+    (root / "data.yaml").write_text(text)
+    with pytest.raises(FormatError, match=message):
+        import_labels(store, "yolo", root)
+    assert store.image_count() == 0

@@ -67,6 +67,17 @@ def test_resume_with_an_unreadable_last_pt_is_one_error_line(tmp_path):
     assert "Traceback" not in r.stderr
 
 
+def test_an_empty_or_cut_checkpoint_says_so(tmp_path):
+    (tmp_path / "empty.pt").write_bytes(b"")
+    with pytest.raises(CheckpointError, match=r"empty\.pt: not a readable checkpoint \(the file is empty or cut "
+                                              r"short\)"):
+        load_checkpoint(tmp_path / "empty.pt")
+    _tiny_checkpoint(tmp_path / "c.pt")
+    (tmp_path / "cut.pt").write_bytes((tmp_path / "c.pt").read_bytes()[:300])
+    with pytest.raises(CheckpointError, match=r"cut\.pt: not a readable checkpoint"):
+        load_checkpoint(tmp_path / "cut.pt")
+
+
 def test_resume_of_a_plain_state_dict_is_one_error_line(tmp_path, capsys):
     run = tmp_path / "run"
     run.mkdir()
