@@ -160,7 +160,7 @@ def _read_one(xml_path: Path, image_root: Path, splits: dict, names: NameResolve
         if other.is_file():
             image_file = other
     if not image_file.is_file():
-        near = f" or beside the XML file" if beside and xml_path.parent != image_root else ""
+        near = " or beside the XML file" if beside and xml_path.parent != image_root else ""
         raise FormatError(f"{xml_path}: its image {filename} was not found in {image_root}{near}")
     size = root.find("size")
     try:
