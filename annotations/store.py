@@ -218,10 +218,15 @@ class Store(RecordsMixin, StoreCounts):
             else:
                 conn = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                        check_same_thread=False)
-                conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
+            try:
+                if not self.read_only:
+                    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                    conn.execute("PRAGMA journal_mode=WAL")  # fails on a full disk (no room for -wal)
+                    conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA foreign_keys=ON")
+            except BaseException:
+                conn.close()  # not kept: closed now, not when the garbage collector finds it
+                raise
             self._local.conn = conn
             self._local.depth = 0
             self._local.pending = []

@@ -37,9 +37,9 @@ def read_only_connection(db: Path, busy_timeout_ms: int = 60_000) -> sqlite3.Con
         try:
             conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
             return conn
-        except sqlite3.OperationalError:
+        except BaseException as e:
             conn.close()
-            if query.endswith("immutable=1"):
+            if query.endswith("immutable=1") or not isinstance(e, sqlite3.OperationalError):
                 raise
     raise AssertionError("unreachable")
 
