@@ -18,7 +18,7 @@ from typing import Iterable
 
 import numpy as np
 from PySide6.QtCore import QObject, QPointF, QRectF, QSettings, Qt
-from PySide6.QtGui import QAction, QColor, QFontMetricsF, QImage, QPainter, QPen, QTransform
+from PySide6.QtGui import QAction, QColor, QFontMetricsF, QImage, QPainter, QPen, QRegion, QTransform
 from PySide6.QtWidgets import QApplication, QGraphicsItem
 
 from annotations.model import PREDICTION
@@ -59,7 +59,8 @@ class CaptionsLayer(QGraphicsItem):
         self._cats: list[int] = []
         self._w = np.zeros(0)
         self._row_of: dict[int, int] = {}  # annotation id -> its row in the arrays above
-        self.rebuilds = 0  # full rebuilds of the rows (tests and benchmarks read it)
+        self.rebuilds = 0  # full rebuilds of the rows, and whole drawings (tests and benchmarks read them)
+        self.renders = 0
         self._layout_key = None
         self._placed = np.zeros((0, 4))
         self._widths: dict[str, float] = {}
@@ -71,6 +72,8 @@ class CaptionsLayer(QGraphicsItem):
         self._image_key = None
         self._image_transform: QTransform | None = None  # the scene-to-device transform it was drawn at
         self.zoom_settle = ZoomSettle(owner, self._sharpen)
+        self._patches: list[QRectF] | None = None  # device areas to draw again; None: the whole image
+        self._shown: dict[int, tuple] = {}  # id -> (text, colour, device rectangle) as the image holds them
         self._sprites: dict[tuple, QImage] = {}
 
     # ---- state -----------------------------------------------------------------------------------
@@ -87,6 +90,7 @@ class CaptionsLayer(QGraphicsItem):
     def changed(self) -> None:
         self._dirty = True
         self._generation += 1
+        self._patches = None
         self.update()
 
     def reshaped(self, ann_id: int) -> None:
@@ -109,13 +113,36 @@ class CaptionsLayer(QGraphicsItem):
         self._w[row] = self._width(look.caption)
         self._layout_key = None
         self._generation += 1
-        self.update()
+        if not self._patch_view():
+            self._patches = None
+            self.update()
+
+    def _patch_view(self) -> bool:
+        """After an edit: which captions of the view as drawn moved, came or went; only their areas
+        are asked to be drawn again (an edit repaints its neighbourhood, not the whole view). False
+        when the image is not the current view's: it is then drawn whole."""
+        views = self.scene().views() if self.scene() is not None else []
+        if self._patches is None or self._image is None or self._image_key is None or not views:
+            return False
+        t, port = views[0].viewportTransform(), views[0].viewport()
+        if self._image_key[:6] != (t.m11(), t.m22(), t.dx(), t.dy(), port.width(), port.height()):
+            return False
+        new = {i: (text, color.rgba(), rect) for i, text, color, rect in
+               self.placements(t, QRectF(0, 0, port.width(), port.height()))}
+        old, self._shown = self._shown, new
+        rects = [v[2] for i, v in old.items() if new.get(i) != v] + [v[2] for i, v in new.items() if old.get(i) != v]
+        self._patches += rects
+        back = t.inverted()[0]
+        for r in rects:
+            self.update(back.mapRect(r.adjusted(-PAD, -PAD, PAD, PAD)))
+        return True
 
     def set_emphasised(self, ids: Iterable[int]) -> None:
         ids = set(ids)
         if ids != self._emphasised:
             self._emphasised = ids
             self._generation += 1
+            self._patches = None
             self.update()
 
     def _rebuild(self) -> None:
@@ -223,17 +250,23 @@ class CaptionsLayer(QGraphicsItem):
         key = (t.m11(), t.m22(), t.dx(), t.dy(), w, h, self._generation, moved)
         if key != self._image_key:
             old = self._image_key
-            if self._image is not None and old is not None and old[4:] == key[4:] \
+            if self._patches is not None and self._image is not None and old is not None \
+                    and old[:6] == key[:6] and old[7] == key[7]:  # the same view: an edit's areas only
+                self._draw_patches(t)
+                self._image_key = key
+            elif self._image is not None and old is not None and old[4:] == key[4:] \
                     and ZoomSettle.may_scale(old[0], t.m11()):
                 # only the view moved (a zoom step, a pan): the captions drawn for the previous view,
                 # moved with it, until the view rests (captions.py's layout costs most of a frame)
                 self._draw_moved(painter, t)
                 self.zoom_settle.start()
                 return
-            self.zoom_settle.stop()
-            self._image = self._render(t, w, h, device.devicePixelRatioF())
-            self._image_key = key
-            self._image_transform = QTransform(t)
+            else:
+                self.zoom_settle.stop()
+                self._image = self._render(t, w, h, device.devicePixelRatioF())
+                self._image_key = key
+                self._image_transform = QTransform(t)
+                self._patches = []
         if self._image is None:
             return
         clip = t.mapRect(option.exposedRect).adjusted(-1, -1, 1, 1).intersected(QRectF(0, 0, w, h))
@@ -258,18 +291,40 @@ class CaptionsLayer(QGraphicsItem):
         painter.restore()
 
     def _render(self, t: QTransform, w: int, h: int, ratio: float) -> QImage | None:
+        self.renders += 1
         shown = self.placements(t, QRectF(0, 0, w, h))
+        self._shown = {i: (text, color.rgba(), rect) for i, text, color, rect in shown}
         if not shown:
             return None
         image = QImage(int(w * ratio), int(h * ratio), QImage.Format_ARGB32_Premultiplied)
         image.setDevicePixelRatio(ratio)
         image.fill(0)
         p = QPainter(image)
+        self._draw_tags(p, shown, ratio)
+        p.end()
+        return image
+
+    def _draw_patches(self, t: QTransform) -> None:
+        """Draw the areas an edit changed again, from every caption meeting them (clipped to them,
+        so the rest of the image stays as it was and equals a whole drawing)."""
+        region = QRegion()
+        for r in self._patches:
+            region += QRegion(r.adjusted(-PAD, -PAD, PAD, PAD).toAlignedRect())
+        self._patches = []
+        if region.isEmpty():
+            return
+        p = QPainter(self._image)
+        p.setClipRegion(region)
+        p.setCompositionMode(QPainter.CompositionMode_Source)
+        p.fillRect(region.boundingRect(), Qt.transparent)
+        p.setCompositionMode(QPainter.CompositionMode_SourceOver)
+        self._draw_tags(p, self.placements(t, QRectF(region.boundingRect())), self._image.devicePixelRatioF())
+        p.end()
+
+    def _draw_tags(self, p: QPainter, shown: list, ratio: float) -> None:
         for _, text, color, rect in shown:  # each tag a blit of its sprite, at whole device pixels
             sprite = self._sprite(text, color, rect.width(), ratio)
             p.drawImage(QPointF(round(rect.x() * ratio) / ratio, round(rect.y() * ratio) / ratio), sprite)
-        p.end()
-        return image
 
     def _sprite(self, text: str, color: QColor, width: float, ratio: float) -> QImage:
         """The tag of one caption (frame, dark fill, white text) drawn once and kept: captions of a

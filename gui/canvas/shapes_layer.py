@@ -154,7 +154,7 @@ class ShapesLayer(QGraphicsItem):
     def _render_dirty(self) -> None:
         rt = self._raster_transform()
         p = QPainter(self._raster)
-        for rect in self._dirty:
+        for rect in _merged(self._dirty):  # an edit's old and new places overlap: their shapes drawn once
             area = rt.mapRect(rect).toAlignedRect()
             p.setTransform(QTransform())
             p.setClipRect(area)
@@ -205,3 +205,16 @@ class ShapesLayer(QGraphicsItem):
                 painter.setBrush(brush)
                 current = key
             painter.drawPath(item.path())
+
+
+def _merged(rects: list[QRectF]) -> list[QRectF]:
+    """The rectangles with every overlapping pair replaced by the rectangle around both."""
+    out: list[QRectF] = []
+    for r in rects:
+        while True:
+            hit = next((k for k, o in enumerate(out) if o.intersects(r)), None)
+            if hit is None:
+                break
+            r = r.united(out.pop(hit))
+        out.append(r)
+    return out
