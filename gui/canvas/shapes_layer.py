@@ -66,7 +66,7 @@ class ShapesLayer(QGraphicsItem):
         self._rect = QRectF()
         self._rastered = True
         self._raster: QImage | None = None
-        self._raster_key = None  # (scale, device pixel ratio, x and y fraction of its device origin)
+        self._raster_key = None  # (scale, device pixel ratio) it was drawn at
         self._dirty: list[QRectF] = []  # scene regions to draw again into the raster
         self.zoom_settle = ZoomSettle(owner, self._sharpen)
         self.sharp_frames = 0  # rasters drawn whole (tests and benchmarks read it)
