@@ -71,6 +71,9 @@ def bench_gui(d: Path, edits: int) -> None:
     for _ in range(20):
         app.processEvents()
     anns = store.annotations(image_id=image_id)
+    win.canvas.settle_zoom()  # the view at rest, as it is when a person edits (shapes_layer.SETTLE_MS)
+    for _ in range(20):
+        app.processEvents()
     gui, undo, bare = [], [], []
     for k in range(edits):
         a = anns[k % len(anns)]
