@@ -51,19 +51,25 @@ def engine_bridge(qapp):
     assert not bridge.running
 
 
-@pytest.fixture
-def project(tmp_path):
-    """(store, image id, prediction id, label id)."""
+def build_project(root, color: str = ""):
+    """A project at root with one image, one prediction and one label: (store, image id, prediction
+    id, label id); the caller closes the store."""
     from annotations.store import Store
-    root = tmp_path / "project"
     store = Store.open(root)
-    (cat,) = store.add_categories([Category(None, "object", color="#00c000")])
+    (cat,) = store.add_categories([Category(None, "object", color=color)])
     write_rgb(root / "scene.png", scene_image())
     image_id = store.add_image(ImageRecord(None, "scene.png", IMAGE_W, IMAGE_H))
     run_id = store.add_run(ModelRun(None, MODEL, "random", "predict", {}))
     pred_id = store.add_annotation(Annotation(None, image_id, cat, bbox=PRED_BOX, score=0.9, status=PREDICTION,
                                               source=MODEL, run_id=run_id))
     label_id = store.add_annotation(Annotation(None, image_id, cat, bbox=LABEL_BOX))
+    return store, image_id, pred_id, label_id
+
+
+@pytest.fixture
+def project(tmp_path):
+    """(store, image id, prediction id, label id)."""
+    store, image_id, pred_id, label_id = build_project(tmp_path / "project", color="#00c000")
     yield store, image_id, pred_id, label_id
     store.close()
 

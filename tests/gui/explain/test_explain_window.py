@@ -5,23 +5,12 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from conftest import IMAGE_H, IMAGE_W, LABEL_BOX, MODEL, PRED_BOX, scene_image
+from conftest import IMAGE_H, IMAGE_W, LABEL_BOX, MODEL, PRED_BOX, build_project, scene_image
 from PySide6.QtCore import Qt
-
-from annotations.imageio import write_rgb
-from annotations.model import PREDICTION, Annotation, Category, ImageRecord, ModelRun
 
 
 def make_project(root):
-    from annotations.store import Store
-    store = Store.open(root)
-    (cat,) = store.add_categories([Category(None, "object")])
-    write_rgb(root / "scene.png", scene_image())
-    image_id = store.add_image(ImageRecord(None, "scene.png", IMAGE_W, IMAGE_H))
-    run_id = store.add_run(ModelRun(None, MODEL, "random", "predict", {}))
-    pred_id = store.add_annotation(Annotation(None, image_id, cat, bbox=PRED_BOX, score=0.9, status=PREDICTION,
-                                              source=MODEL, run_id=run_id))
-    label_id = store.add_annotation(Annotation(None, image_id, cat, bbox=LABEL_BOX))
+    store, image_id, pred_id, label_id = build_project(root)
     store.close()
     return image_id, pred_id, label_id
 
