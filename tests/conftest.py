@@ -40,3 +40,28 @@ def store(tmp_path):
     s = Store.open(tmp_path / "project")
     yield s
     s.close()
+
+
+# The end of the run. After the last test, the interpreter's teardown destroys whatever Qt objects
+# 1,000 tests left for the garbage collector, in an order neither Qt nor PySide defines; on CI this
+# once ended a green run with a segmentation fault ("shared QObject was deleted directly") after the
+# summary was printed. So once every report is written, the work still queued on Qt's thread pools
+# is waited for and the process ends with pytest's own exit status, without that teardown.
+_SESSION = []
+
+
+def pytest_sessionstart(session):
+    _SESSION.append(session)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    if "PySide6.QtCore" not in sys.modules or not _SESSION:
+        return
+    import logging
+    from PySide6.QtCore import QThreadPool
+    QThreadPool.globalInstance().waitForDone(10_000)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(int(_SESSION[-1].exitstatus))
