@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from .. import geometry
 from ..model import BOX, MASK, POLYGON, Annotation
-from .common import FormatError, check_box, check_box_extent, check_extent, check_numbers, check_ring
+from .common import (FormatError, check_box, check_box_extent, check_extent, check_number, check_numbers,
+                     check_ring)
 from .rle_counts import counts_from_string
 from ..errors import SightlineError
 
 COCO_ANN_FIELDS = ("id", "image_id", "category_id", "bbox", "area", "iscrowd", "segmentation", "score")
 HINT = "_coco"  # Annotation.extra key for round-trip hints
+_NOT_EXTRA = frozenset(COCO_ANN_FIELDS) - {"score"}  # fields of an entry that are not kept in extra
 
 
 class Rejected(SightlineError):
@@ -30,7 +32,7 @@ def read_rle(seg: dict, where: str, height: int, width: int) -> tuple[dict, bool
         raise FormatError(f"{where}: RLE size [{h}, {w}] differs from its image's size [{height}, {width}]")
     if isinstance(counts, list):
         check_numbers(counts, where, "RLE counts")
-        if any(not isinstance(c, int) for c in counts) or sum(counts) != h * w:
+        if not set(map(type, counts)) <= {int} or sum(counts) != h * w:  # numbers by now: whole ones?
             raise FormatError(f"{where}: uncompressed RLE counts must be whole numbers summing to "
                               f"height*width = {h * w}")
         return geometry.normalize_rle({"size": [h, w], "counts": counts}), True
@@ -93,13 +95,13 @@ def annotation_from_coco(d: dict, where: str, image_id: int, category_id: int, h
     g = geometry_from_coco(d, where, height, width)
     area = d.get("area")
     if area is not None:
-        area = check_numbers([area], where, "area")[0]
+        area = check_number(area, where, "area")
         if area > 4 * width * height:
             raise FormatError(f"{where}: area {area:.6g} is far larger than its {width}x{height} image")
     iscrowd = d.get("iscrowd", 0)
     if isinstance(iscrowd, bool) or iscrowd not in (0, 1):
         raise FormatError(f"{where}: iscrowd must be 0 or 1, got {iscrowd!r}")
-    extra = {k: v for k, v in d.items() if k not in COCO_ANN_FIELDS or k == "score"}
+    extra = {} if d.keys() <= _NOT_EXTRA else {k: v for k, v in d.items() if k not in _NOT_EXTRA}
     if g["hints"]:
         extra[HINT] = g["hints"]
     return Annotation(None, image_id, category_id, kind=g["kind"], bbox=g["bbox"], polygons=g["polygons"],

@@ -141,6 +141,16 @@ def check_numbers(values, where: str, what: str, allow_negative: bool = False) -
     return out
 
 
+def check_number(v, where: str, what: str, allow_negative: bool = False):
+    """One value, as check_numbers checks each (the same message when it is refused)."""
+    try:
+        if type(v) in _NUMBER_TYPES and math.isfinite(v) and (allow_negative or v >= 0):
+            return v
+    except OverflowError:  # an integer beyond a float: refused below
+        pass
+    return check_numbers([v], where, what, allow_negative)[0]
+
+
 def _short(v) -> str:
     text = repr(v)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -148,6 +158,8 @@ def _short(v) -> str:
 
 def check_id(v, where: str, what: str = "id") -> int:
     """A whole JSON number that fits the database (not a bool, a string or a list)."""
+    if type(v) is int and -MAX_ID <= v <= MAX_ID:  # the usual case, in one test
+        return v
     if isinstance(v, bool) or not isinstance(v, int):
         raise FormatError(f"{where}: {what} must be a whole number, got {_short(v)}")
     if not -MAX_ID <= v <= MAX_ID:
@@ -175,7 +187,11 @@ def check_extent(flat, width: int, height: int, where: str, what: str) -> None:
 
 def check_box_extent(bbox, width: int, height: int, where: str) -> None:
     x, y, w, h = bbox
-    check_extent([x, y, x + w, y + h], width, height, where, "bbox")
+    x1, y1 = x + w, y + h
+    if max(x, x1) <= 2 * width + FAR_MARGIN and max(y, y1) <= 2 * height + FAR_MARGIN \
+            and min(x, x1) < width and min(y, y1) < height:
+        return  # inside: check_extent below would find nothing (it words the refusals)
+    check_extent([x, y, x1, y1], width, height, where, "bbox")
 
 
 def check_ring(ring, where: str, what: str = "polygon") -> list[float]:

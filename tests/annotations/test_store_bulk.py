@@ -71,3 +71,21 @@ def test_category_usage_counts_labels_predictions_and_images(tmp_path):
             "EXPLAIN QUERY PLAN SELECT COALESCE(SUM(status='label'), 0), COUNT(*), COUNT(DISTINCT image_id) "
             "FROM annotations WHERE category_id=?", (cat,)))
         assert "COVERING INDEX" in plan  # counted from the index, no table row read
+
+
+def test_lookups_by_category_use_the_category_usage_index_alone(tmp_path):
+    """The index on category_id alone is dropped (older projects lose it on opening); selecting,
+    moving and deleting a category's annotations still search an index, none scans the table."""
+    with Store.open(tmp_path / "p") as store:
+        names = {r[0] for r in store._read("SELECT name FROM sqlite_master WHERE type='index'")}
+        assert "ann_category" not in names and "ann_category_image" in names
+        for q in ("SELECT * FROM annotations WHERE category_id=?",
+                  "UPDATE annotations SET category_id=2 WHERE category_id=?",
+                  "DELETE FROM annotations WHERE category_id=?"):
+            plan = " ".join(r[3] for r in store._read(f"EXPLAIN QUERY PLAN {q}", (1,)))
+            assert "ann_category_image" in plan, (q, plan)
+        cat, other = store.add_categories([Category(None, "c"), Category(None, "d")])
+        img = store.add_images([ImageRecord(None, "a.png", 10, 10)])[0]
+        store.add_annotations([Annotation(None, img, cat, bbox=(1, 1, 2, 2)), Annotation(None, img, other, bbox=(1, 1, 2, 2))])
+        store.delete_category(cat)  # the cascade finds the category's rows through the same index
+        assert [a.category_id for a in store.annotations()] == [other]
