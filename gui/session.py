@@ -64,6 +64,7 @@ class Session(QObject):
         self.undo_stack = QUndoStack(self)
         self.undo_stack.setUndoLimit(0)  # unlimited: each step stores only what changed
         self._unsubscribe = None
+        self._read_once: dict | None = None  # while a change is delivered: what its subscribers read
         self._relay.connect(self._deliver, Qt.QueuedConnection)
 
     # ---- the project ---------------------------------------------------------------------------
@@ -98,21 +99,48 @@ class Session(QObject):
         if self.store is None or self.store.closed:  # queued before the project was closed
             return
         change = StoreChange(ev.action, tuple(ev.ids), tuple(getattr(ev, "image_ids", ()) or ()))
-        if ev.table == "annotations":
-            if ev.action == "removed":
+        self._read_once = {}
+        try:
+            self._emit_change(ev.table, change)
+        finally:
+            self._read_once = None
+
+    def _emit_change(self, table: str, change: StoreChange) -> None:
+        if table == "annotations":
+            if change.action == "removed":
                 self._forget(change.ids)
             self.annotations_changed.emit(change)
-        elif ev.table == "categories":
-            if ev.action == "removed" and self._category in change.ids:
+        elif table == "categories":
+            if change.action == "removed" and self._category in change.ids:
                 self.set_current_category(None)
             self.categories_changed.emit(change)
-        elif ev.table == "images":
-            if ev.action == "removed" and self.image_id in change.ids:
+        elif table == "images":
+            if change.action == "removed" and self.image_id in change.ids:
                 self.set_image(None)
             self.images_changed.emit(change)
-        elif ev.table == "runs":
+        elif table == "runs":
             self.runs_changed.emit(change)
             self.annotations_changed.emit(StoreChange("updated", ()))
+
+    # ---- reads shared by the subscribers of one change ----------------------------------------------
+    def image_counts(self, image_ids: Iterable[int]) -> dict[int, dict[tuple[int, str], int]]:
+        """{(category id, status): annotations} on each of these images (those with any). While a change
+        is delivered the store is asked once, whichever panels ask (the file list and the category
+        list recount the same images)."""
+        key = ("counts", tuple(sorted(set(image_ids))))
+        return self._once(key, lambda: self.store.image_status_counts(key[1]))
+
+    def annotation_now(self, ann_id: int):
+        """The annotation as the store holds it now (None when gone); read once per delivered change."""
+        return self._once(("annotation", ann_id), lambda: self.store.annotation(ann_id))
+
+    def _once(self, key: tuple, read):
+        memo = self._read_once
+        if memo is None:
+            return read()
+        if key not in memo:
+            memo[key] = read()
+        return memo[key]
 
     def _forget(self, removed: tuple[int, ...]) -> None:
         if not removed:  # many or unknown: keep what still exists

@@ -142,16 +142,16 @@ def _shown_counts(win) -> dict[int, int]:
 
 def test_label_counts_follow_every_edit_from_the_change(qtbot, make_window, demo_project, monkeypatch):
     """Adds, relabels, deletions, undo, accepted predictions and deleted images all move the counts,
-    each edit recounting only the images it names (never the whole project)."""
+    each edit recounting only the images it names (never the whole project), in one query that the
+    category list and the file list share."""
     from gui.commands import AddAnnotations, ChangeAnnotations, RemoveAnnotations
     from annotations.store import copy_annotation
     win = make_window(demo_project)
     store, stack = win.store, win.session.undo_stack
     cats = [c.id for c in store.categories()]
     calls = []
-    full = store.image_category_counts
-    monkeypatch.setattr(store, "image_category_counts",
-                        lambda image_ids=None: calls.append(image_ids) or full(image_ids))
+    full = store.image_status_counts
+    monkeypatch.setattr(store, "image_status_counts", lambda image_ids: calls.append(image_ids) or full(image_ids))
 
     def expect():
         qtbot.waitUntil(lambda: _shown_counts(win) == {c: store.category_counts().get(c, 0) for c in cats},
