@@ -80,6 +80,7 @@ def watch_edit_path(sections: Sections) -> None:
     from gui.canvas.captions import CaptionsLayer
     from gui.canvas.items_sync import ItemsSync
     from gui.canvas.shapes_layer import ShapesLayer
+    from gui.canvas.view import ImageView
     from gui.panels.annotation_list import AnnotationListPanel
     from gui.panels.category_list import CategoryListPanel
     from gui.panels.file_list import FileListPanel
@@ -91,6 +92,7 @@ def watch_edit_path(sections: Sections) -> None:
             (ItemsSync, "_on_annotations_changed", "canvas items"),
             (ShapesLayer, "paint", "canvas shapes layer paint"),
             (CaptionsLayer, "paint", "canvas captions paint"),
+            (ImageView, "paintEvent", "canvas view paint (Qt's part)"),
             (AnnotationListPanel, "_on_annotations_changed", "annotation list"),
             (FileListPanel, "_on_annotations_changed", "file list"),
             (CategoryListPanel, "_on_annotations_changed", "category list")):
