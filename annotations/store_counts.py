@@ -63,6 +63,10 @@ class StoreCounts:
             out.setdefault(image_id, {})[(category_id, status)] = n
         return out
 
+    def annotation_classes(self, image_id: int) -> list[tuple[int, int, str]]:
+        """(annotation id, category id, status) of each annotation on an image (from the index rows)."""
+        return self._read("SELECT id, category_id, status FROM annotations WHERE image_id=?", (image_id,))
+
     def _grouped(self, columns: str, where: str, image_ids: Iterable[int] | None) -> list[tuple]:
         """(*columns, COUNT(*)) grouped by `columns`, on every image or on these (in chunks)."""
         wanted = None if image_ids is None else sorted(set(image_ids))

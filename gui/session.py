@@ -20,6 +20,8 @@ from PySide6.QtGui import QUndoStack
 
 from annotations.store import Store, StoreError, StoreEvent
 
+from .session_counts import ImageTally
+
 TOOLS = ("select", "rectangle", "polygon", "brush", "eraser")
 BRUSH_MIN, BRUSH_MAX, BRUSH_DEFAULT = 1, 500, 12
 
@@ -65,6 +67,7 @@ class Session(QObject):
         self.undo_stack.setUndoLimit(0)  # unlimited: each step stores only what changed
         self._unsubscribe = None
         self._read_once: dict | None = None  # while a change is delivered: what its subscribers read
+        self._tally = ImageTally()  # the current image's annotations by category and status
         self._relay.connect(self._deliver, Qt.QueuedConnection)
 
     # ---- the project ---------------------------------------------------------------------------
@@ -109,6 +112,7 @@ class Session(QObject):
         if table == "annotations":
             if change.action == "removed":
                 self._forget(change.ids)
+            self._tally.follow(self.store, change, self.annotation_now)
             self.annotations_changed.emit(change)
         elif table == "categories":
             if change.action == "removed" and self._category in change.ids:
@@ -120,15 +124,25 @@ class Session(QObject):
             self.images_changed.emit(change)
         elif table == "runs":
             self.runs_changed.emit(change)
-            self.annotations_changed.emit(StoreChange("updated", ()))
+            self._emit_change("annotations", StoreChange("updated", ()))
 
     # ---- reads shared by the subscribers of one change ----------------------------------------------
     def image_counts(self, image_ids: Iterable[int]) -> dict[int, dict[tuple[int, str], int]]:
-        """{(category id, status): annotations} on each of these images (those with any). While a change
-        is delivered the store is asked once, whichever panels ask (the file list and the category
-        list recount the same images)."""
-        key = ("counts", tuple(sorted(set(image_ids))))
-        return self._once(key, lambda: self.store.image_status_counts(key[1]))
+        """{(category id, status): annotations} on each of these images (those with any). The current
+        image's come from the changes (session_counts.ImageTally), no query; the others' from the
+        store, asked once while a change is delivered, whichever panels ask (the file list and the
+        category list recount the same images)."""
+        ids = set(image_ids)
+        out = {}
+        if self._tally.image_id in ids:
+            ids.discard(self._tally.image_id)
+            counts = self._tally.counts()
+            if counts:
+                out[self._tally.image_id] = counts
+        if ids:
+            key = ("counts", tuple(sorted(ids)))
+            out.update(self._once(key, lambda: self.store.image_status_counts(key[1])))
+        return out
 
     def annotation_now(self, ann_id: int):
         """The annotation as the store holds it now (None when gone); read once per delivered change."""
@@ -156,6 +170,7 @@ class Session(QObject):
             return
         self.select([])
         self.image_id = image_id
+        self._tally.load(self.store, image_id)
         self.image_changed.emit(image_id)
 
     @property

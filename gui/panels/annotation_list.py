@@ -293,7 +293,7 @@ class AnnotationListPanel(QWidget):
     def _show_relabel_category(self) -> None:
         """The relabel box shows the category of the (first) selected shape."""
         ids = self.selected_ids()
-        ann = self.store.annotation(ids[0]) if ids and self.store is not None else None
+        ann = self.session.annotation_now(ids[0]) if ids and self.store is not None else None
         if ann is not None:
             i = self.relabel_box.findData(ann.category_id)
             if i >= 0:

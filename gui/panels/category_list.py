@@ -104,7 +104,10 @@ class CategoryListPanel(QWidget):
         header.setStretchLastSection(False)
         header.setSectionResizeMode(COL_NAME, QHeaderView.Stretch)
         header.setSectionResizeMode(COL_KEY, QHeaderView.ResizeToContents)
-        header.setSectionResizeMode(COL_COUNT, QHeaderView.ResizeToContents)
+        # Fitted by _fit_counts when a count gains or loses a digit: ResizeToContents re-measured the
+        # column after every count change (an edit that adds or relabels a shape), twice its cost.
+        header.setSectionResizeMode(COL_COUNT, QHeaderView.Interactive)
+        self._count_chars = 0  # the longest count's digits, when the column was last fitted
         self.add_button = QPushButton("Add")
         self.rename_button = QPushButton("Rename")
         self.color_button = QPushButton("Colour")
@@ -181,6 +184,7 @@ class CategoryListPanel(QWidget):
                     self.tree.addTopLevelItem(item)
                 if cat.id == self._current:
                     self.tree.setCurrentItem(item)
+        self._fit_counts()
         known = {c.id for c in cats}
         if self._current not in known:
             self.session.set_current_category(None)
@@ -375,3 +379,9 @@ class CategoryListPanel(QWidget):
                     text = str(self._counts.get(cid, 0))
                     if it.text(COL_COUNT) != text:
                         it.setText(COL_COUNT, text)
+        if max((len(str(n)) for n in self._counts.values()), default=1) != self._count_chars:
+            self._fit_counts()
+
+    def _fit_counts(self) -> None:
+        self.tree.resizeColumnToContents(COL_COUNT)
+        self._count_chars = max((len(str(n)) for n in self._counts.values()), default=1)

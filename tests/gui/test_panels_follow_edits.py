@@ -62,6 +62,9 @@ def _check(store: Store, session: Session, files: FileListPanel, cats: CategoryL
     assert totals["predictions"] == sum(1 for v in fresh.values() if v[1])
     by_cat = store.category_counts()
     assert _category_counts(cats) == {c.id: by_cat.get(c.id, 0) for c in store.categories()}
+    width = cats.tree.columnWidth(2)
+    cats.tree.resizeColumnToContents(2)
+    assert cats.tree.columnWidth(2) == width
     other = Session()  # a list built from scratch on the same image
     rebuilt = AnnotationListPanel(other)
     other.open(store)
@@ -126,4 +129,40 @@ def test_panels_equal_a_fresh_read_after_each_edit_undo_and_redo(qtbot, tmp_path
     _settle()
     assert on_image[2].id in anns.ids()
     _check(store, session, files, cats, anns)
+    session.close()
+
+
+def test_the_current_images_tally_equals_the_store_whatever_order_changes_arrive_in(qapp, tmp_path):
+    """The session's tally of the image on the canvas (what the count panels take for it) stays equal
+    to a count query: edits on it, a change committed before the image was shown but delivered
+    after (never counted twice), a change naming no ids, and annotations moved away or onto it."""
+    store = _project(tmp_path / "p")
+    session = Session()
+    session.open(store)
+    a, b = store.image_ids()[:2]
+    cat_ids = [c.id for c in store.categories()]
+
+    def check(image_id):
+        assert session.image_counts([image_id]) == store.image_status_counts([image_id])
+
+    session.set_image(a)
+    check(a)
+    [new] = store.add_annotations([Annotation(None, b, cat_ids[3], bbox=(1, 1, 4, 4))])  # its event is queued
+    session.set_image(b)  # shown before the event arrives: the tally already holds the new annotation
+    check(b)
+    _settle()
+    check(b)
+    first = store.annotations(image_id=b)[0]
+    store.update_annotation(copy_annotation(first, category_id=cat_ids[2], status=PREDICTION, score=0.3))
+    store.update_annotation(copy_annotation(store.annotation(new), image_id=a))  # moved away
+    _settle()
+    check(b)
+    store.update_annotation(copy_annotation(store.annotation(new), image_id=b))  # and back
+    store.delete_annotations([store.annotations(image_id=b)[3].id])
+    _settle()
+    check(b)
+    store.delete_category(cat_ids[1], reassign_to=cat_ids[0])  # an annotation change naming no ids
+    _settle()
+    check(b)
+    assert session.image_counts([a, b]) == store.image_status_counts([a, b])
     session.close()
