@@ -102,17 +102,17 @@ class Session(QObject):
         if self.store is None or self.store.closed:  # queued before the project was closed
             return
         change = StoreChange(ev.action, tuple(ev.ids), tuple(getattr(ev, "image_ids", ()) or ()))
-        self._read_once = {}
+        outer, self._read_once = self._read_once, {}
         try:
             self._emit_change(ev.table, change)
         finally:
-            self._read_once = None
+            self._read_once = outer
 
     def _emit_change(self, table: str, change: StoreChange) -> None:
         if table == "annotations":
             if change.action == "removed":
                 self._forget(change.ids)
-            self._tally.follow(self.store, change, self.annotation_now)
+            self._tally.follow(change, self.annotation_now)
             self.annotations_changed.emit(change)
         elif table == "categories":
             if change.action == "removed" and self._category in change.ids:
@@ -136,13 +136,24 @@ class Session(QObject):
         out = {}
         if self._tally.image_id in ids:
             ids.discard(self._tally.image_id)
-            counts = self._tally.counts()
+            counts = self._tally.counts(self.store)
             if counts:
                 out[self._tally.image_id] = counts
         if ids:
             key = ("counts", tuple(sorted(ids)))
             out.update(self._once(key, lambda: self.store.image_status_counts(key[1])))
         return out
+
+    def image_annotations(self) -> list:
+        """The current image's annotations as the store holds them, in id order; read once per image
+        switch or delivered change, whichever views ask (the annotation list; the count tally takes
+        its start from the same read)."""
+        if self.store is None or self.image_id is None:
+            return []
+        image_id = self.image_id
+        anns = self._once(("image", image_id), lambda: self.store.annotations(image_id=image_id))
+        self._tally.offer(image_id, anns)
+        return anns
 
     def annotation_now(self, ann_id: int):
         """The annotation as the store holds it now (None when gone); read once per delivered change."""
@@ -158,7 +169,7 @@ class Session(QObject):
 
     def _forget(self, removed: tuple[int, ...]) -> None:
         if not removed:  # many or unknown: keep what still exists
-            alive = {a.id for a in self.store.annotations(image_id=self.image_id)} if self.image_id is not None else set()
+            alive = {a.id for a in self.image_annotations()}
             self.select([i for i in self._selection if i in alive])
         else:
             gone = set(removed)
@@ -170,8 +181,12 @@ class Session(QObject):
             return
         self.select([])
         self.image_id = image_id
-        self._tally.load(self.store, image_id)
-        self.image_changed.emit(image_id)
+        self._tally.reset(image_id)
+        outer, self._read_once = self._read_once, {}  # the views showing the new image share its reads
+        try:
+            self.image_changed.emit(image_id)
+        finally:
+            self._read_once = outer
 
     @property
     def selection(self) -> list[int]:

@@ -148,7 +148,7 @@ class AnnotationListPanel(QWidget):
 
     def reload(self) -> None:
         """Rebuild every row (a new image, renamed or recoloured categories)."""
-        anns = self.store.annotations(image_id=self.image_id) if self.store and self.image_id is not None else []
+        anns = self.session.image_annotations() if self.store is not None else []
         self._cats = {c.id: c for c in self.store.categories()} if self.store is not None else {}
         selected = set(self.session.selection)
         with QSignalBlocker(self.tree):

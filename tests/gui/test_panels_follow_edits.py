@@ -166,3 +166,38 @@ def test_the_current_images_tally_equals_the_store_whatever_order_changes_arrive
     check(b)
     assert session.image_counts([a, b]) == store.image_status_counts([a, b])
     session.close()
+
+
+def test_showing_an_image_and_editing_it_ask_the_store_for_no_count(qtbot, tmp_path, monkeypatch):
+    """The tally of a newly shown image starts from the annotation list's own read of it, so neither the
+    switch nor an edit on the image costs a count query; without such a view the first count asked
+    reads the image's (category, status) once."""
+    store = _project(tmp_path / "p")
+    asked = []
+    for name in ("annotation_classes", "image_status_counts", "annotation_counts", "image_category_counts"):
+        full = getattr(store, name)
+        monkeypatch.setattr(store, name, lambda *a, _full=full, _name=name: asked.append(_name) or _full(*a))
+    session = Session()
+    files, cats, anns = FileListPanel(session), CategoryListPanel(session), AnnotationListPanel(session)
+    for w in (files, cats, anns):
+        qtbot.addWidget(w)
+    session.open(store)
+    a, b = store.image_ids()[:2]
+    session.set_image(a)
+    _settle()
+    asked.clear()
+    session.set_image(b)
+    first = store.annotations(image_id=b)[0]
+    relabelled = copy_annotation(first, category_id=first.category_id + 1)
+    session.undo_stack.push(ChangeAnnotations(store, [first], [relabelled], "Relabel"))
+    _settle()
+    assert asked == []
+    _check(store, session, files, cats, anns)
+    session.close(close_store=False)
+    bare = Session()
+    bare.open(store)
+    bare.set_image(a)
+    asked.clear()
+    assert bare.image_counts([a]) == store.image_status_counts([a])
+    assert asked == ["annotation_classes", "image_status_counts"]
+    bare.close()
