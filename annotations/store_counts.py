@@ -9,6 +9,25 @@ from .model import LABEL
 IN_CHUNK = 900  # ids per "IN (...)" query, under SQLite's bound-parameter limit
 
 
+def labels_and_predictions(per_image: dict[int, dict[tuple[int, str], int]]) -> dict[int, tuple[int, int]]:
+    """image id -> (labels, predictions), from image_status_counts' answer."""
+    out = {}
+    for image_id, per in per_image.items():
+        labels = sum(n for (_cat, status), n in per.items() if status == LABEL)
+        out[image_id] = (labels, sum(per.values()) - labels)
+    return out
+
+
+def labels_by_category(per_image: dict[int, dict[tuple[int, str], int]]) -> dict[int, dict[int, int]]:
+    """image id -> {category id: labels}, for images with labels, from image_status_counts' answer."""
+    out: dict[int, dict[int, int]] = {}
+    for image_id, per in per_image.items():
+        for (category_id, status), n in per.items():
+            if status == LABEL:
+                out.setdefault(image_id, {})[category_id] = n
+    return out
+
+
 class StoreCounts:
     def _read(self, sql: str, args=()) -> list[tuple]:
         raise NotImplementedError
@@ -35,6 +54,18 @@ class StoreCounts:
         for image_id, category_id, n in self._grouped("image_id, category_id", "status='label'", image_ids):
             out.setdefault(image_id, {})[category_id] = n
         return out
+
+    def image_status_counts(self, image_ids: Iterable[int]) -> dict[int, dict[tuple[int, str], int]]:
+        """image id -> {(category id, status): annotations}, on these images (one indexed query per
+        chunk): what both the file list's and the category list's counts of an image come from."""
+        out: dict[int, dict[tuple[int, str], int]] = {}
+        for image_id, category_id, status, n in self._grouped("image_id, category_id, status", "", image_ids):
+            out.setdefault(image_id, {})[(category_id, status)] = n
+        return out
+
+    def annotation_classes(self, image_id: int) -> list[tuple[int, int, str]]:
+        """(annotation id, category id, status) of each annotation on an image (from the index rows)."""
+        return self._read("SELECT id, category_id, status FROM annotations WHERE image_id=?", (image_id,))
 
     def _grouped(self, columns: str, where: str, image_ids: Iterable[int] | None) -> list[tuple]:
         """(*columns, COUNT(*)) grouped by `columns`, on every image or on these (in chunks)."""

@@ -20,6 +20,8 @@ from PySide6.QtGui import QUndoStack
 
 from annotations.store import Store, StoreError, StoreEvent
 
+from .session_counts import ImageTally
+
 TOOLS = ("select", "rectangle", "polygon", "brush", "eraser")
 BRUSH_MIN, BRUSH_MAX, BRUSH_DEFAULT = 1, 500, 12
 
@@ -64,6 +66,8 @@ class Session(QObject):
         self.undo_stack = QUndoStack(self)
         self.undo_stack.setUndoLimit(0)  # unlimited: each step stores only what changed
         self._unsubscribe = None
+        self._read_once: dict | None = None  # while a change is delivered: what its subscribers read
+        self._tally = ImageTally()  # the current image's annotations by category and status
         self._relay.connect(self._deliver, Qt.QueuedConnection)
 
     # ---- the project ---------------------------------------------------------------------------
@@ -98,25 +102,74 @@ class Session(QObject):
         if self.store is None or self.store.closed:  # queued before the project was closed
             return
         change = StoreChange(ev.action, tuple(ev.ids), tuple(getattr(ev, "image_ids", ()) or ()))
-        if ev.table == "annotations":
-            if ev.action == "removed":
+        outer, self._read_once = self._read_once, {}
+        try:
+            self._emit_change(ev.table, change)
+        finally:
+            self._read_once = outer
+
+    def _emit_change(self, table: str, change: StoreChange) -> None:
+        if table == "annotations":
+            if change.action == "removed":
                 self._forget(change.ids)
+            self._tally.follow(change, self.annotation_now)
             self.annotations_changed.emit(change)
-        elif ev.table == "categories":
-            if ev.action == "removed" and self._category in change.ids:
+        elif table == "categories":
+            if change.action == "removed" and self._category in change.ids:
                 self.set_current_category(None)
             self.categories_changed.emit(change)
-        elif ev.table == "images":
-            if ev.action == "removed" and self.image_id in change.ids:
+        elif table == "images":
+            if change.action == "removed" and self.image_id in change.ids:
                 self.set_image(None)
             self.images_changed.emit(change)
-        elif ev.table == "runs":
+        elif table == "runs":
             self.runs_changed.emit(change)
-            self.annotations_changed.emit(StoreChange("updated", ()))
+            self._emit_change("annotations", StoreChange("updated", ()))
+
+    # ---- reads shared by the subscribers of one change ----------------------------------------------
+    def image_counts(self, image_ids: Iterable[int]) -> dict[int, dict[tuple[int, str], int]]:
+        """{(category id, status): annotations} on each of these images (those with any). The current
+        image's come from the changes (session_counts.ImageTally), no query; the others' from the
+        store, asked once while a change is delivered, whichever panels ask (the file list and the
+        category list recount the same images)."""
+        ids = set(image_ids)
+        out = {}
+        if self._tally.image_id in ids:
+            ids.discard(self._tally.image_id)
+            counts = self._tally.counts(self.store)
+            if counts:
+                out[self._tally.image_id] = counts
+        if ids:
+            key = ("counts", tuple(sorted(ids)))
+            out.update(self._once(key, lambda: self.store.image_status_counts(key[1])))
+        return out
+
+    def image_annotations(self) -> list:
+        """The current image's annotations as the store holds them, in id order; read once per image
+        switch or delivered change, whichever views ask (the annotation list; the count tally takes
+        its start from the same read)."""
+        if self.store is None or self.image_id is None:
+            return []
+        image_id = self.image_id
+        anns = self._once(("image", image_id), lambda: self.store.annotations(image_id=image_id))
+        self._tally.offer(image_id, anns)
+        return anns
+
+    def annotation_now(self, ann_id: int):
+        """The annotation as the store holds it now (None when gone); read once per delivered change."""
+        return self._once(("annotation", ann_id), lambda: self.store.annotation(ann_id))
+
+    def _once(self, key: tuple, read):
+        memo = self._read_once
+        if memo is None:
+            return read()
+        if key not in memo:
+            memo[key] = read()
+        return memo[key]
 
     def _forget(self, removed: tuple[int, ...]) -> None:
         if not removed:  # many or unknown: keep what still exists
-            alive = {a.id for a in self.store.annotations(image_id=self.image_id)} if self.image_id is not None else set()
+            alive = {a.id for a in self.image_annotations()}
             self.select([i for i in self._selection if i in alive])
         else:
             gone = set(removed)
@@ -128,7 +181,12 @@ class Session(QObject):
             return
         self.select([])
         self.image_id = image_id
-        self.image_changed.emit(image_id)
+        self._tally.reset(image_id)
+        outer, self._read_once = self._read_once, {}  # the views showing the new image share its reads
+        try:
+            self.image_changed.emit(image_id)
+        finally:
+            self._read_once = outer
 
     @property
     def selection(self) -> list[int]:

@@ -7,6 +7,7 @@ The panel edits nothing itself: it asks through signals and the window carries t
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
@@ -66,7 +67,10 @@ class AnnotationListPanel(QWidget):
         self._rows: dict[int, QTreeWidgetItem] = {}  # annotation id -> its row
         self._order: list[int] = []  # the rows' annotation ids, ascending (the store's order)
         self._predictions: set[int] = set()
+        self._shown: dict[int, tuple] = {}  # annotation id -> what its row shows (_row_view)
+        self._texts: Counter = Counter()  # (column, text, italic) -> rows: the fitted columns' contents
         self._cats: dict = {}
+        self._swatches: dict = {}  # category id -> its swatch, made once per categories' reload
         self.title = QLabel("No image")
         self.title.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # text never resizes the dock
         self.tree = QTreeWidget()
@@ -133,6 +137,7 @@ class AnnotationListPanel(QWidget):
         self.reload()
 
     def reload_categories(self) -> None:
+        self._swatches = {}
         with QSignalBlocker(self.relabel_box):
             current = self.relabel_box.currentData()
             self.relabel_box.clear()
@@ -143,12 +148,13 @@ class AnnotationListPanel(QWidget):
 
     def reload(self) -> None:
         """Rebuild every row (a new image, renamed or recoloured categories)."""
-        anns = self.store.annotations(image_id=self.image_id) if self.store and self.image_id is not None else []
+        anns = self.session.image_annotations() if self.store is not None else []
         self._cats = {c.id: c for c in self.store.categories()} if self.store is not None else {}
         selected = set(self.session.selection)
         with QSignalBlocker(self.tree):
             self.tree.clear()
-            self._rows, self._order, self._predictions = {}, [], set()
+            self._rows, self._order, self._predictions, self._shown = {}, [], set(), {}
+            self._texts.clear()
             items = []
             for a in anns:
                 item = QTreeWidgetItem()
@@ -163,23 +169,54 @@ class AnnotationListPanel(QWidget):
         self._show_title()
         self._update_buttons()
 
-    def _fill(self, item: QTreeWidgetItem, a: Annotation) -> None:
-        """Show annotation `a` in row `item` (new or reused: every field is set or cleared)."""
+    def _row_view(self, a: Annotation) -> tuple:
+        """What a row of `a` shows, but for its check boxes (_show_flags keeps those)."""
         cat = self._cats.get(a.category_id)
-        for col, text in ((COL_CATEGORY, cat.name if cat else f"#{a.category_id}"), (COL_SHAPE, shape_text(a)),
-                          (COL_FROM, provenance(a))):
+        cat_key = None if cat is None else (cat.id, cat.name, cat.color)
+        return cat_key, cat.name if cat else f"#{a.category_id}", shape_text(a), provenance(a), a.is_prediction
+
+    def _count_texts(self, view: tuple | None, step: int) -> bool:
+        """Add (step 1) or take (-1) a row's texts of the fitted columns; True when a text came or went."""
+        if view is None:
+            return False
+        came_or_went = False
+        for key in ((COL_CATEGORY, view[1], view[4]), (COL_SHAPE, view[2], view[4])):
+            n = self._texts[key] = self._texts[key] + step
+            came_or_went = came_or_went or n == (1 if step > 0 else 0)
+            if n <= 0:
+                del self._texts[key]
+        return came_or_went
+
+    def _fill(self, item: QTreeWidgetItem, a: Annotation) -> bool:
+        """Show annotation `a` in row `item` (new or reused: every field is set or cleared); False when
+        the row already showed it. True also means a fitted column's texts may need a new width."""
+        view = self._row_view(a)
+        old = self._shown.get(a.id)
+        if old == view:
+            return False
+        self._shown[a.id] = view
+        refit = self._count_texts(old, -1) | self._count_texts(view, 1)
+        cat = self._cats.get(a.category_id)
+        for col, text in ((COL_CATEGORY, view[1]), (COL_SHAPE, view[2]), (COL_FROM, view[3])):
             item.setText(col, text)
         item.setData(0, _ID, a.id)
         item.setData(0, _IS_PREDICTION, a.is_prediction)
         item.setFlags(_ROW_FLAGS)
         item.setCheckState(COL_SHOW, _UNCHECKED if a.id in self.hidden else _CHECKED)
         item.setCheckState(COL_LOCK, _CHECKED if a.id in self.locked else _UNCHECKED)
-        item.setData(COL_CATEGORY, _DECORATION, None if cat is None else _swatch(category_color(cat)))
+        item.setData(COL_CATEGORY, _DECORATION, None if cat is None else self._swatch(cat))
         for col in range(len(HEADERS)):
             item.setData(col, _FONT, _ITALIC if a.is_prediction else None)
         item.setData(COL_FROM, _FOREGROUND, _PREDICTION_BRUSH if a.is_prediction else None)
-        item.setToolTip(COL_FROM, provenance(a))
+        item.setToolTip(COL_FROM, view[3])
         (self._predictions.add if a.is_prediction else self._predictions.discard)(a.id)
+        return refit
+
+    def _swatch(self, cat):
+        icon = self._swatches.get(cat.id)
+        if icon is None:
+            icon = self._swatches[cat.id] = _swatch(category_color(cat))
+        return icon
 
     def _show_title(self) -> None:
         if self.image_id is None:
@@ -198,31 +235,28 @@ class AnnotationListPanel(QWidget):
     def _apply_change(self, ids, removed: bool) -> None:
         """Update the rows of these annotations only: re-read each, then insert, refresh or drop its row."""
         selected = set(self.session.selection)
-        refit = False  # a text of the fitted columns came, went or changed
+        refit = False  # a text of the fitted columns came or went
         with QSignalBlocker(self.tree):
             for ann_id in ids:
-                a = None if removed else self.store.annotation(ann_id)
+                a = None if removed else self.session.annotation_now(ann_id)
                 item = self._rows.get(ann_id)
                 if a is None or a.image_id != self.image_id:
                     if item is not None:
                         del self._rows[ann_id]
                         self._order.pop(bisect.bisect_left(self._order, ann_id))
                         self._predictions.discard(ann_id)
+                        refit = self._count_texts(self._shown.pop(ann_id, None), -1) or refit
                         self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(item))
-                        refit = True
                     continue
                 if item is None:
                     item = self._rows[ann_id] = QTreeWidgetItem()
-                    self._fill(item, a)
+                    refit = self._fill(item, a) or refit
                     pos = bisect.bisect_left(self._order, ann_id)
                     self._order.insert(pos, ann_id)
                     self.tree.insertTopLevelItem(pos, item)
                     item.setSelected(ann_id in selected)
-                    refit = True
                 else:
-                    before = (item.text(COL_CATEGORY), item.text(COL_SHAPE))
-                    self._fill(item, a)
-                    refit = refit or before != (item.text(COL_CATEGORY), item.text(COL_SHAPE))
+                    refit = self._fill(item, a) or refit
         if refit:
             self._fit_columns((COL_CATEGORY, COL_SHAPE))
         self._show_title()
@@ -259,7 +293,7 @@ class AnnotationListPanel(QWidget):
     def _show_relabel_category(self) -> None:
         """The relabel box shows the category of the (first) selected shape."""
         ids = self.selected_ids()
-        ann = self.store.annotation(ids[0]) if ids and self.store is not None else None
+        ann = self.session.annotation_now(ids[0]) if ids and self.store is not None else None
         if ann is not None:
             i = self.relabel_box.findData(ann.category_id)
             if i >= 0:

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (QButtonGroup, QColorDialog, QComboBox, QDialog, Q
 
 from annotations.model import Category
 from annotations.store import Store, StoreError
+from annotations.store_counts import labels_by_category
 
 from ..session import Session
 
@@ -23,6 +24,7 @@ PALETTE = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f
            "#fabed4", "#469990", "#dcbeff", "#9a6324", "#fffac8", "#800000", "#aaffc3", "#808000")
 COL_KEY, COL_NAME, COL_COUNT = 0, 1, 2
 MANY_IMAGES = 256  # a change touching more images than this recounts the whole project at once
+_USER = int(Qt.UserRole)
 
 
 def category_color(cat: Category) -> QColor:
@@ -102,7 +104,10 @@ class CategoryListPanel(QWidget):
         header.setStretchLastSection(False)
         header.setSectionResizeMode(COL_NAME, QHeaderView.Stretch)
         header.setSectionResizeMode(COL_KEY, QHeaderView.ResizeToContents)
-        header.setSectionResizeMode(COL_COUNT, QHeaderView.ResizeToContents)
+        # Fitted by _fit_counts when a count gains or loses a digit: ResizeToContents re-measured the
+        # column after every count change (an edit that adds or relabels a shape), twice its cost.
+        header.setSectionResizeMode(COL_COUNT, QHeaderView.Interactive)
+        self._count_chars = 0  # the longest count's digits, when the column was last fitted
         self.add_button = QPushButton("Add")
         self.rename_button = QPushButton("Rename")
         self.color_button = QPushButton("Colour")
@@ -179,6 +184,7 @@ class CategoryListPanel(QWidget):
                     self.tree.addTopLevelItem(item)
                 if cat.id == self._current:
                     self.tree.setCurrentItem(item)
+        self._fit_counts()
         known = {c.id for c in cats}
         if self._current not in known:
             self.session.set_current_category(None)
@@ -322,43 +328,60 @@ class CategoryListPanel(QWidget):
 
     # ---- counts, kept from the changes ---------------------------------------------------------
     # Each image's labels per category are kept; a change recounts only the images it names (one
-    # indexed query), so an edit costs the same in a project of any size.
-    def _recount(self, image_ids=None) -> None:
-        """Recount these images (all when None) from the store."""
+    # indexed query, shared with the file list through the session), so an edit costs the same in a
+    # project of any size, and only the rows whose counts moved are touched.
+    def _recount(self, image_ids=None) -> set[int]:
+        """Recount these images (all when None) from the store; the categories whose counts moved."""
         if self.store is None:
             self._per_image, self._counts = {}, {}
-            return
-        fresh = self.store.image_category_counts(image_ids)
+            return set()
         if image_ids is None:
-            self._per_image, self._counts = fresh, {}
+            fresh = self.store.image_category_counts()
+            old, self._per_image, self._counts = self._counts, fresh, {}
             for per in fresh.values():
                 for cid, n in per.items():
                     self._counts[cid] = self._counts.get(cid, 0) + n
-            return
+            return {c for c in old.keys() | self._counts.keys() if old.get(c) != self._counts.get(c)}
+        fresh = labels_by_category(self.session.image_counts(image_ids))
+        moved = set()
         for image_id in set(image_ids):
-            for cid, n in self._per_image.pop(image_id, {}).items():
-                self._counts[cid] -= n
-            for cid, n in fresh.get(image_id, {}).items():
-                self._counts[cid] = self._counts.get(cid, 0) + n
-            if image_id in fresh:
-                self._per_image[image_id] = fresh[image_id]
+            before, after = self._per_image.pop(image_id, {}), fresh.get(image_id, {})
+            for cid in before.keys() | after.keys():
+                d = after.get(cid, 0) - before.get(cid, 0)
+                if d:
+                    self._counts[cid] = self._counts.get(cid, 0) + d
+                    moved.add(cid)
+            if after:
+                self._per_image[image_id] = after
+        return moved
 
     def _on_annotations_changed(self, change) -> None:
         if self.store is None:
             return
-        self._recount(None if change.unknown or not change.image_ids or len(change.image_ids) > MANY_IMAGES
-                      else change.image_ids)
-        self._show_counts()
+        moved = self._recount(None if change.unknown or not change.image_ids or len(change.image_ids) > MANY_IMAGES
+                              else change.image_ids)
+        if moved:
+            self._show_counts(moved)
 
     def _on_images_changed(self, change) -> None:
         if self.store is not None and change.action == "removed":  # their annotations went with them
-            self._recount(None if change.unknown or len(change.ids) > MANY_IMAGES else change.ids)
-            self._show_counts()
+            moved = self._recount(None if change.unknown or len(change.ids) > MANY_IMAGES else change.ids)
+            if moved:
+                self._show_counts(moved)
 
-    def _show_counts(self) -> None:
+    def _show_counts(self, categories: set[int]) -> None:
+        """Show the counts of these categories."""
         with QSignalBlocker(self.tree):
             for i in range(self.tree.topLevelItemCount()):
                 it = self.tree.topLevelItem(i)
-                text = str(self._counts.get(it.data(COL_NAME, Qt.UserRole), 0))
-                if it.text(COL_COUNT) != text:
-                    it.setText(COL_COUNT, text)
+                cid = it.data(COL_NAME, _USER)
+                if cid in categories:
+                    text = str(self._counts.get(cid, 0))
+                    if it.text(COL_COUNT) != text:
+                        it.setText(COL_COUNT, text)
+        if max((len(str(n)) for n in self._counts.values()), default=1) != self._count_chars:
+            self._fit_counts()
+
+    def _fit_counts(self) -> None:
+        self.tree.resizeColumnToContents(COL_COUNT)
+        self._count_chars = max((len(str(n)) for n in self._counts.values()), default=1)

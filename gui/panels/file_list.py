@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QLin
 
 from annotations.scores import SCORES_TABLE, find_set, image_scores, score_sets
 from annotations.store import Store
+from annotations.store_counts import labels_and_predictions
 
 from ..session import Session
 
@@ -86,13 +87,19 @@ class ImageListModel(QAbstractTableModel):
         self._labelled = sum(1 for r in self._rows if r.labels)
         self._predicted = sum(1 for r in self._rows if r.predictions)
 
-    def _set_counts(self, r: ImageRow, labels: int, predictions: int) -> None:
+    def _set_counts(self, r: ImageRow, labels: int, predictions: int) -> bool:
+        """False when the row already had these counts."""
+        if (r.labels, r.predictions) == (labels, predictions):
+            return False
         self._labelled += bool(labels) - bool(r.labels)
         self._predicted += bool(predictions) - bool(r.predictions)
         r.labels, r.predictions = labels, predictions
+        return True
 
-    def recount(self, image_ids=None) -> None:
-        """Refresh label/prediction counts (of the given images, or of all)."""
+    def recount(self, image_ids=None, counts: dict[int, tuple[int, int]] | None = None) -> None:
+        """Refresh label/prediction counts (of the given images, or of all); `counts` (image id ->
+        (labels, predictions) of those images, as annotation_counts gives them) saves the query.
+        Only rows whose counts changed are repainted."""
         if self.store is None:
             return
         if image_ids is None:
@@ -102,14 +109,16 @@ class ImageListModel(QAbstractTableModel):
             self._tally()
             self._refilter()
             return
-        counts = self.store.annotation_counts(image_ids)  # one indexed query for these images
+        if counts is None:
+            counts = self.store.annotation_counts(image_ids)  # one indexed query for these images
         changed, refilter = [], False
         for iid in set(image_ids):
             r = self._by_id.get(iid)
             if r is None:
                 continue
             was = self._matches(r)
-            self._set_counts(r, *counts.get(iid, (0, 0)))
+            if not self._set_counts(r, *counts.get(iid, (0, 0))):
+                continue
             refilter = refilter or (was != self._matches(r) and iid != self.pinned)
             changed.append(iid)
         if refilter:  # a row enters or leaves the filter
@@ -423,6 +432,7 @@ class FileListPanel(QWidget):
         if self.model.store is None:
             return
         if change.image_ids and len(change.image_ids) <= _INCREMENTAL_LIMIT:
-            self.model.recount(change.image_ids)
+            # the images' counts as the session read them for this change (the category list shares the read)
+            self.model.recount(change.image_ids, labels_and_predictions(self.session.image_counts(change.image_ids)))
         else:
             self.model.recount()

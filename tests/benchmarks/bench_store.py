@@ -12,6 +12,10 @@ file list, category list, annotation list, status bar): the GUI thread's whole t
 (pushed on the undo stack, until every panel has taken the change) and for its undo, against the
 store's own edit measured in the same run (goal <= 5 ms per edit); and the delete-category dialog
 (its counts and the dialog itself) against the bare COUNT query for that category (goal <= 20 ms).
+It also prints where an edit's and an undo's GUI-thread time goes: the store's write, each
+subscriber of the session's change signals (the canvas's items, each panel), the canvas's layer
+paints, and the rest (Qt's own event handling and widget painting); each section's own time, its
+callees in other sections excluded, as a mean per edit.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -40,6 +45,67 @@ def make(path: Path, n_images: int, per_image: int, categories: int = 1) -> Stor
     return s
 
 
+class Sections:
+    """Own time spent in named functions (class attributes wrapped before the window is built);
+    a section called inside another is taken out of the caller's time."""
+
+    def __init__(self):
+        self.spent: dict[str, float] = defaultdict(float)
+        self._stack: list[list[float]] = []  # per open call: time spent in nested sections
+
+    def wrap(self, owner, attr: str, name: str) -> None:
+        fn = getattr(owner, attr)
+
+        def timed(*args, **kwargs):
+            self._stack.append([0.0])
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                total = time.perf_counter() - t
+                inner = self._stack.pop()[0]
+                self.spent[name] += total - inner
+                if self._stack:
+                    self._stack[-1][0] += total
+        setattr(owner, attr, timed)
+
+    def take(self) -> dict[str, float]:
+        out, self.spent = dict(self.spent), defaultdict(float)
+        return out
+
+
+def watch_edit_path(sections: Sections) -> None:
+    """Time the store's write and every subscriber an edit reaches on the GUI thread."""
+    from gui import commands
+    from gui.canvas.captions import CaptionsLayer
+    from gui.canvas.items_sync import ItemsSync
+    from gui.canvas.shapes_layer import ShapesLayer
+    from gui.canvas.view import ImageView
+    from gui.panels.annotation_list import AnnotationListPanel
+    from gui.panels.category_list import CategoryListPanel
+    from gui.panels.file_list import FileListPanel
+    from gui.session import Session
+    for owner, attr, name in (
+            (commands.ChangeAnnotations, "_apply", "store edit (the command's write)"),
+            (Session, "_deliver", "session relay"),
+            (ItemsSync, "_refresh_ids", "canvas items"),
+            (ItemsSync, "_on_annotations_changed", "canvas items"),
+            (ShapesLayer, "paint", "canvas shapes layer paint"),
+            (CaptionsLayer, "paint", "canvas captions paint"),
+            (ImageView, "paintEvent", "canvas view paint (Qt's part)"),
+            (AnnotationListPanel, "_on_annotations_changed", "annotation list"),
+            (FileListPanel, "_on_annotations_changed", "file list"),
+            (CategoryListPanel, "_on_annotations_changed", "category list")):
+        sections.wrap(owner, attr, name)
+
+
+def print_sections(title: str, spent: dict[str, float], total: float, n: int) -> None:
+    rest = total - sum(spent.values())
+    parts = sorted(spent.items(), key=lambda kv: -kv[1]) + [("Qt event loop, widget painting, the rest", rest)]
+    print(f"  {title}, mean {total / n * 1000:.2f} ms: " +
+          ", ".join(f"{name} {v / n * 1000:.2f}" for name, v in parts))
+
+
 def bench_gui(d: Path, edits: int) -> None:
     import os
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -50,6 +116,8 @@ def bench_gui(d: Path, edits: int) -> None:
     QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(d / "settings"))
     QCoreApplication.setOrganizationName("SightlineBench")
     from gui.commands import ChangeAnnotations
+    sections = Sections()
+    watch_edit_path(sections)
     from gui.main_window import MainWindow
     from annotations.imageio import write_rgb
     import numpy as np
@@ -75,6 +143,9 @@ def bench_gui(d: Path, edits: int) -> None:
     for _ in range(20):
         app.processEvents()
     gui, undo, bare = [], [], []
+    spent_edit: dict[str, float] = defaultdict(float)
+    spent_undo: dict[str, float] = defaultdict(float)
+    sections.take()
     for k in range(edits):
         a = anns[k % len(anns)]
         moved = copy_annotation(a, polygons=[[v + 1 + k % 3 for v in a.polygons[0]]], bbox=(0, 0, 0, 0), area=None)
@@ -84,15 +155,20 @@ def bench_gui(d: Path, edits: int) -> None:
         session.undo_stack.push(ChangeAnnotations(store, [a], [moved], "Move"))
         app.processEvents()  # the store's event reaches every panel
         gui.append(time.perf_counter() - t)
+        for name, v in sections.take().items():
+            spent_edit[name] += v
         t = time.perf_counter()
         session.undo_stack.undo()
         app.processEvents()
         undo.append(time.perf_counter() - t)
+        for name, v in sections.take().items():
+            spent_undo[name] += v
         t = time.perf_counter()
         store.update_annotation(moved)
         bare.append(time.perf_counter() - t)
         store.update_annotation(a)
         app.processEvents()
+        sections.take()
     shown = {win.categories.tree.topLevelItem(i).text(2) for i in range(win.categories.tree.topLevelItemCount())}
     assert shown == {str(v) for v in store.category_counts().values()}, "the category list lost count"
     cat = store.categories()[0]
@@ -114,6 +190,9 @@ def bench_gui(d: Path, edits: int) -> None:
     print(f"GUI thread per edit (push + every panel updated): median {g:.2f} ms, undo {u:.2f} ms; "
           f"the store's own edit {b:.3f} ms (ratio {g / b:.1f})  goal <= 5 ms: "
           f"{'met' if g <= 5 and u <= 5 else 'NOT met'}")
+    print("where the GUI thread's time goes (ms per edit, each section's own time):")
+    print_sections("edit", spent_edit, sum(gui), len(gui))
+    print_sections("undo", spent_undo, sum(undo), len(undo))
     print(f"delete-category dialog ({N_IMAGES * PER_IMAGE // 3} annotations in the category): median {dl:.2f} ms; "
           f"bare COUNT query {c:.2f} ms (ratio {dl / c:.2f})  goal <= 20 ms: {'met' if dl <= 20 else 'NOT met'}")
 

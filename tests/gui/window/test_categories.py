@@ -141,23 +141,25 @@ def _shown_counts(win) -> dict[int, int]:
 
 
 def test_label_counts_follow_every_edit_from_the_change(qtbot, make_window, demo_project, monkeypatch):
-    """Adds, relabels, deletions, undo, accepted predictions and deleted images all move the counts,
-    each edit recounting only the images it names (never the whole project)."""
+    """Adds, relabels, deletions, undo, accepted predictions and deleted images all move the counts.
+    An edit on the image on the canvas asks the store for no count at all (the session keeps that
+    image's tally from the changes); one on another image recounts only that image, in one query the
+    category list and the file list share; never the whole project."""
     from gui.commands import AddAnnotations, ChangeAnnotations, RemoveAnnotations
     from annotations.store import copy_annotation
     win = make_window(demo_project)
     store, stack = win.store, win.session.undo_stack
     cats = [c.id for c in store.categories()]
     calls = []
-    full = store.image_category_counts
-    monkeypatch.setattr(store, "image_category_counts",
-                        lambda image_ids=None: calls.append(image_ids) or full(image_ids))
+    full = store.image_status_counts
+    monkeypatch.setattr(store, "image_status_counts", lambda image_ids: calls.append(image_ids) or full(image_ids))
 
     def expect():
         qtbot.waitUntil(lambda: _shown_counts(win) == {c: store.category_counts().get(c, 0) for c in cats},
                         timeout=3000)
 
     img = store.image_ids()[0]
+    assert win.session.image_id == img
     stack.push(AddAnnotations(store, [Annotation(None, img, cats[0], bbox=(1, 1, 5, 5))]))
     expect()
     ann = store.annotations(image_id=img)[0]
@@ -168,7 +170,13 @@ def test_label_counts_follow_every_edit_from_the_change(qtbot, make_window, demo
     for _ in range(3):
         stack.undo()
         expect()
-    assert len(calls) == 6 and all(c is not None and set(c) == {img} for c in calls), calls
+    assert calls == [], calls
+    other = store.image_ids()[2]
+    stack.push(AddAnnotations(store, [Annotation(None, other, cats[1], bbox=(1, 1, 5, 5))]))
+    expect()
+    stack.undo()
+    expect()
+    assert len(calls) == 2 and all(set(c) == {other} for c in calls), calls
     (pred,) = store.add_annotations([Annotation(None, img, cats[1], bbox=(3, 3, 4, 4), score=0.9,
                                                 status=PREDICTION, source="tiny-model")])
     store.accept_predictions([pred])
