@@ -86,8 +86,11 @@ class RecordsMixin:
                 if ids and max(ids) >= _MAX_ROWID:  # SQLite would pick free ids at random: let it
                     ids = [self._insert_one(c, a, self._ann_row(a, now)) for a in anns]
                 else:  # rows made as they are inserted: a large import holds no second copy
+                    # In id order: the table's b-tree then grows at its end (an import lists an image's
+                    # annotations together, their ids scattered over the file: a fifth slower).
+                    order = sorted(range(len(anns)), key=ids.__getitem__)
                     c.executemany(f"INSERT INTO annotations (id, {_ANN_COLS}) VALUES ({','.join('?' * 21)})",
-                                  ((i, *self._ann_row(a, now)) for i, a in zip(ids, anns)))
+                                  ((ids[k], *self._ann_row(anns[k], now)) for k in order))
             except sqlite3.IntegrityError as e:
                 raise StoreError(f"Annotation refused (unknown image or category, or duplicate id): {e}") from e
             self._emit("annotations", "added", ids, [a.image_id for a in anns])
