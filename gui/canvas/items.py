@@ -83,7 +83,7 @@ class ShapeItem(QGraphicsPathItem, AnnotationItem):
             self._look = look
             self._apply_pen()
             self.setBrush(look.brush)
-            self.style = (look.key, look.pen, look.thin_pen, look.brush)  # what the layer draws it with
+            self.style = look.style  # what the layer draws it with
         self.setZValue(_z_for(ann))
         if invalidate:
             self.layer.invalidate(old.united(self.sceneBoundingRect()))

@@ -66,6 +66,11 @@ class Appearance:
     key: tuple  # equal keys draw alike
     quiet: bool = False  # a prediction under the caption threshold: captioned only when hovered or selected
 
+    @property
+    def style(self) -> tuple:
+        """What the shapes layer draws an outline with (shapes_layer.draw_outlines)."""
+        return self.key, self.pen, self.thin_pen, self.brush
+
 
 def appearance(ann: Annotation, ctx: RenderContext) -> Appearance:
     """How `ann` is drawn in `ctx` (pure; memoised, as every label of a category looks the same)."""
@@ -74,13 +79,32 @@ def appearance(ann: Annotation, ctx: RenderContext) -> Appearance:
             _APPEARANCES.clear()
         _CURRENT[:] = [ctx, _APPEARANCES.setdefault(ctx, {})]
     table = _CURRENT[1]
-    key = (ann.category_id, ann.status, ann.kind, ann.score if ann.status == PREDICTION else None)
+    key = _look_key(ann)
     look = table.get(key)
     if look is None:
         if len(table) > 4096:
             table.clear()
         look = table[key] = _appearance(ann, ctx)
     return look
+
+
+def own_appearances(ctx: RenderContext):
+    """appearance() in `ctx` for another thread (the prefetch worker): memoised in a table of its
+    own, as the module's memo belongs to the GUI thread."""
+    table: dict[tuple, Appearance] = {}
+
+    def look(ann: Annotation) -> Appearance:
+        key = _look_key(ann)
+        found = table.get(key)
+        if found is None:
+            found = table[key] = _appearance(ann, ctx)
+        return found
+    return look
+
+
+def _look_key(ann: Annotation) -> tuple:
+    """What decides an annotation's appearance besides the context."""
+    return ann.category_id, ann.status, ann.kind, ann.score if ann.status == PREDICTION else None
 
 
 _APPEARANCES: dict[RenderContext, dict[tuple, Appearance]] = {}

@@ -31,8 +31,8 @@ from .image_cache import DecodedImage, ImageCache
 from .image_layer import ImageLayer
 from .items import AnnotationItem, HandlesItem
 from .painting import RenderContext
-from .shapes_layer import ShapesLayer
-from .shapes_prefetch import ShapesPrefetch, read_shapes
+from .shapes_layer import ShapesLayer, layer_rect, shapes_rastered
+from .shapes_prefetch import RasterSpec, ShapesPrefetch, read_shapes
 from .tools import TOOLS
 from .view import ImageView
 
@@ -184,11 +184,14 @@ class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps):
         self._layer.set_size(w, h)
         self._shapes.set_size(w, h)
         self._captions.set_size(w, h)
-        self._build_items(*(self._prefetch.take(image_id) or read_shapes(self.store, image_id)), spare)
+        ahead = self._prefetch.take(image_id)
+        self._build_items(*(ahead[:2] if ahead is not None else read_shapes(self.store, image_id)), spare)
         if self._fitted_size != (w, h):
             self.fit()
             self._fitted_size = (w, h)
         self._apply_cache_policy()
+        if ahead is not None and ahead.raster is not None and ahead.spec == self._raster_spec(w, h):
+            self._shapes.adopt(ahead.raster, ahead.spec.scale, ahead.spec.dpr)  # the first frame: a blit
         decoded = self._cache.request(rec.id, self.store.image_path(rec))
         if decoded is not None:
             self._on_image_decoded(rec.id, decoded)
@@ -240,11 +243,26 @@ class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps):
         if self.store is None:
             return
         image_ids = list(image_ids)
-        self._prefetch.request(i for i in image_ids if self.image is None or i != self.image.id)
+        records = {i: self.store.image(i) for i in image_ids}
+
+        def spec_for(image_id: int) -> RasterSpec | None:
+            rec = records.get(image_id)
+            return None if rec is None else self._raster_spec(rec.width, rec.height)
+        self._prefetch.request((i for i in image_ids if self.image is None or i != self.image.id), spec_for)
         for image_id in image_ids[:max(self._cache.capacity - 1, 0)]:
-            rec = self.store.image(image_id)
+            rec = records[image_id]
             if rec is not None:
                 self._cache.request(rec.id, self.store.image_path(rec))
+
+    def _raster_spec(self, width: int, height: int) -> RasterSpec | None:
+        """How the shapes layer would draw an image of this size shown now (its zoom: the current
+        one for the size the view was fitted to, else the fit), None when it would keep no raster."""
+        scale = self.zoom() if (width, height) == self._fitted_size else self.view.fit_zoom(QRectF(0, 0, width, height))
+        if not scale or not shapes_rastered(layer_rect(width, height), scale, self.view.viewport().rect()):
+            return None
+        ss = self.session
+        return RasterSpec(width, height, scale, self.view.viewport().devicePixelRatioF(), self._ctx,
+                          ss.hidden_categories, ss.hidden_annotations, ss.all_hidden)
 
     @property
     def image_ready(self) -> bool:

@@ -66,3 +66,57 @@ def test_closing_the_project_waits_for_the_read_and_forgets_it(qtbot, project, m
     canvas.set_store(store)
     canvas.show_image(ids[1])
     assert len(canvas.annotations()) == 500
+
+
+def _green(px, canvas, x, y) -> bool:
+    p = vp(canvas, x, y)
+    r, g, b = px[p.y(), p.x()].astype(int)
+    return g > r + 40 and g > b + 40
+
+
+def _shapes_of_two_categories(store, image_id, cat, dog):
+    store.add_annotations([Annotation(None, image_id, cat, bbox=(10, 10, 60, 50)),
+                           Annotation(None, image_id, dog, bbox=(30, 25, 20, 15)),  # inside the box, above it
+                           Annotation(None, image_id, dog, kind="polygon",
+                                      polygons=[[100.0, 60.0, 150.0, 60.0, 125.0, 110.0]])])
+
+
+def test_the_first_frame_after_a_prefetched_switch_is_the_raster_drawn_ahead(qtbot, project, make_canvas):
+    store, ids, (cat, dog) = project
+    _shapes_of_two_categories(store, ids[1], cat, dog)
+    canvas = make_canvas(store, ids[0])
+    _prefetch_and_wait(qtbot, canvas, [ids[1]])
+    assert canvas._prefetch._entries[ids[1]].raster is not None
+    layer = canvas._shapes
+    drawn = layer.sharp_frames
+    canvas.show_image(ids[1])
+    first = grab(canvas)  # the first frame of the new image
+    assert layer.sharp_frames == drawn  # a blit of the worker's raster: nothing drawn on the GUI thread
+    assert _red(first, canvas, 12, 40) and _green(first, canvas, 30, 32) and _green(first, canvas, 125, 62)
+    assert not _red(first, canvas, 5, 5) and not _green(first, canvas, 90, 100)
+    layer.invalidate_all()  # the layer draws the same shapes itself: the same pixels
+    own = grab(canvas)
+    assert layer.sharp_frames == drawn + 1
+    assert (own == first).all()
+
+
+def test_a_raster_drawn_ahead_is_not_shown_once_the_view_or_the_hidden_shapes_differ(qtbot, project, make_canvas):
+    store, ids, (cat, dog) = project
+    _shapes_of_two_categories(store, ids[1], cat, dog)
+    _shapes_of_two_categories(store, ids[2], cat, dog)
+    canvas = make_canvas(store, ids[0])
+    layer = canvas._shapes
+    _prefetch_and_wait(qtbot, canvas, [ids[1], ids[2]])
+    canvas.set_hidden({cat}, set())  # after the read: its raster still holds the red box
+    drawn = layer.sharp_frames
+    canvas.show_image(ids[1])
+    px = grab(canvas)
+    assert layer.sharp_frames == drawn + 1  # drawn again for what is shown now
+    assert not _red(px, canvas, 12, 40) and _green(px, canvas, 125, 62)
+    canvas.set_hidden(set(), set())
+    canvas.set_zoom(3.0)  # the raster of ids[2] was drawn at 400%
+    drawn = layer.sharp_frames
+    canvas.show_image(ids[2])
+    px = grab(canvas)
+    assert layer.sharp_frames == drawn + 1 and not layer.zoom_settle.active  # sharp at once, not scaled
+    assert _red(px, canvas, 12, 40) and _green(px, canvas, 125, 62)
