@@ -75,20 +75,23 @@ class ShapeItem(QGraphicsPathItem, AnnotationItem):
         old = self.sceneBoundingRect() if invalidate else None
         self.ann = ann
         key = _geometry_key(ann)
+        look = appearance(ann, ctx)
+        changed = key != self._key or look is not self._look
         if key != self._key:
             self.setPath(path if path is not None else outline_path(ann))
             self._key = key
-        look = appearance(ann, ctx)
         if look is not self._look:
             self._look = look
             self._apply_pen()
             self.setBrush(look.brush)
-            self.style = look.style  # what the layer draws it with
+        if changed:
+            self.outline = (look.style, self.path())  # what the shapes layer draws it with
         self.setZValue(_z_for(ann))
         if invalidate:
             self.layer.invalidate(old.united(self.sceneBoundingRect()))
 
     _look = None
+    outline: tuple = (None, None)
 
     def _apply_pen(self) -> None:
         # The item's own pen only paints while it is live. Otherwise it is the one-pixel version of

@@ -133,8 +133,23 @@ def _appearance(ann: Annotation, ctx: RenderContext) -> Appearance:
 
 
 def outline_path(ann: Annotation) -> QPainterPath:
-    """Boxes and polygons (rings unioned, holes cut) as one path in image pixels."""
-    return outline_paths([ann])[0]
+    """Boxes and polygons (rings unioned, holes cut) as one path in image pixels: the same path as
+    outline_paths([ann])[0], built point by point (for one shape, a tenth of the batch's fixed cost)."""
+    rings = _rings(ann)
+    path = QPainterPath()
+    if not (ann.polygons and rings):
+        path.addRect(QRectF(*ann.bbox))
+        return path
+    for ring in rings:  # each ring back to its start, as the batch's buffer has it
+        path.moveTo(ring[0], ring[1])
+        for k in range(2, len(ring) - 1, 2):
+            path.lineTo(ring[k], ring[k + 1])
+        path.lineTo(ring[0], ring[1])
+    return path
+
+
+def _rings(ann: Annotation) -> list:
+    return [r for r in list(ann.polygons or []) + list(ann.holes or []) if len(r) >= 2]
 
 
 _ELEMENT = np.dtype([("type", ">i4"), ("x", ">f8"), ("y", ">f8")])  # QDataStream form of a path element
@@ -151,7 +166,7 @@ def outline_paths(anns: list[Annotation]) -> list[QPainterPath]:
     paths: list[QPainterPath | None] = [None] * len(anns)
     owners, ring_lists = [], []  # annotation index and its rings (flat lists), polygons only
     for i, ann in enumerate(anns):
-        rings = [r for r in list(ann.polygons or []) + list(ann.holes or []) if len(r) >= 2]
+        rings = _rings(ann)
         if ann.polygons and rings:
             owners.append((i, len(rings)))
             ring_lists += rings

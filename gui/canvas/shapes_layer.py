@@ -80,7 +80,7 @@ def raster_transform(rect: QRectF, k: float) -> QTransform:
 
 def render_raster(rect: QRectF, scale: float, dpr: float, outlines: Iterable[tuple]) -> QImage:
     """The raster of the whole layer at `scale` (view) and `dpr`: `outlines` are (style, path) in
-    drawing order, style as ShapeItem.style. Any thread may call it (a QPainter on a QImage)."""
+    drawing order, as ShapeItem.outline. Any thread may call it (a QPainter on a QImage)."""
     k = scale * dpr
     w, h = math.ceil(rect.width() * k) + 1, math.ceil(rect.height() * k) + 1
     raster = QImage(max(w, 1), max(h, 1), QImage.Format_ARGB32_Premultiplied)
@@ -249,8 +249,7 @@ class ShapesLayer(QGraphicsItem):
 
     def _outlines(self, area: QRectF) -> list[tuple]:
         """(style, path) of the shapes this layer draws that meet `area`, bottom first."""
-        return [(item.style, item.path()) for item in
-                self.scene().items(area, Qt.IntersectsItemBoundingRect, Qt.AscendingOrder)
+        return [item.outline for item in self.scene().items(area, Qt.IntersectsItemBoundingRect, Qt.AscendingOrder)
                 if type(item) is ShapeItem and not item.live and item.isVisible()]
 
 
