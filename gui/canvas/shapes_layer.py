@@ -8,9 +8,11 @@ wait for every shape to be drawn again: the frame right after it shows the previ
 of more than MAX_INTERIM (fit to 400%, say), an edit during the zoom, or a new image renders at once.
 Zoomed in further, only the exposed part is drawn, each frame.
 
-The raster of an image read ahead (shapes_prefetch) is drawn on the worker with the same function
-(`render_raster`) at the scale the image will be shown at; a switch hands it over (`adopt`), so the
-first frame of a prefetched image is a blit.
+A new image's raster may be drawn on another thread with the same function (`render_raster`) at
+the scale the image will be shown at: read ahead with the image (shapes_prefetch), or, for an image
+not read ahead, while the GUI thread makes its items. The switch hands it over (`adopt`); the first
+frame at that scale takes it (waiting for it if need be) instead of drawing, and draws over it what
+changed since (a selection, say).
 """
 from __future__ import annotations
 
@@ -115,6 +117,7 @@ class ShapesLayer(QGraphicsItem):
         self._raster: QImage | None = None
         self._raster_key = None  # (scale, device pixel ratio) it was drawn at
         self._dirty: list[QRectF] = []  # scene regions to draw again into the raster
+        self._adopted = None  # (key, drawing): a raster drawn elsewhere, taken by the next whole render
         self.zoom_settle = ZoomSettle(owner, self._sharpen)
         self.sharp_frames = 0  # rasters drawn whole (tests and benchmarks read it)
 
@@ -128,12 +131,14 @@ class ShapesLayer(QGraphicsItem):
     def rastered(self) -> bool:
         return self._rastered
 
-    def adopt(self, raster: QImage, scale: float, dpr: float) -> None:
-        """Take a raster of the whole layer drawn elsewhere (render_raster, on the prefetch worker)
-        for the shapes the scene holds now; a frame at another scale draws its own."""
+    def adopt(self, drawing, scale: float, dpr: float) -> None:
+        """Take a raster of the whole layer drawn elsewhere (render_raster) for the shapes the scene
+        holds now: `drawing.result()` gives it (waiting for a drawing in progress; None if it failed).
+        A frame at another scale draws its own."""
         if self._rastered:
-            self._raster, self._raster_key = raster, (scale, dpr)
+            self._raster = None
             self._dirty.clear()
+            self._adopted = ((scale, dpr), drawing)
             self.zoom_settle.stop()
             self.update()
 
@@ -141,12 +146,12 @@ class ShapesLayer(QGraphicsItem):
         """Keep a raster (zoomed out) or draw the exposed part each frame (zoomed far in)."""
         if rastered != self._rastered:
             self._rastered = rastered
-            self._raster = None
+            self._raster = self._adopted = None
             self._dirty.clear()
             self.update()
 
     def invalidate_all(self) -> None:
-        self._raster = None
+        self._raster = self._adopted = None
         self._dirty.clear()
         self.zoom_settle.stop()
         self.update()
@@ -158,9 +163,9 @@ class ShapesLayer(QGraphicsItem):
         scale = abs(views[0].transform().m11()) if views else 1.0
         m = 4.0 / max(scale, 1e-6)  # pens are cosmetic: their margin is in screen pixels
         rect = rect.adjusted(-m, -m, m, m)
-        if self._raster is not None:
+        if self._raster is not None or self._adopted is not None:
             if len(self._dirty) >= MAX_DIRTY:
-                self._raster = None
+                self._raster = self._adopted = None
                 self._dirty.clear()
             else:
                 self._dirty.append(rect)
@@ -187,7 +192,7 @@ class ShapesLayer(QGraphicsItem):
             self._raster = None
         if self._raster is None:
             self._render_whole(key)
-        elif self._dirty:
+        if self._dirty:
             self._render_dirty()
         self.zoom_settle.stop()
         self._blit(painter, t, dpr, option.exposedRect)
@@ -197,7 +202,12 @@ class ShapesLayer(QGraphicsItem):
         return raster_transform(self._rect, self._raster_key[0] * self._raster_key[1])
 
     def _render_whole(self, key) -> None:
+        adopted, self._adopted = self._adopted, None
         self._raster_key = key
+        if adopted is not None and adopted[0] == key:
+            self._raster = adopted[1].result()
+            if self._raster is not None:
+                return  # what changed since it was asked for (self._dirty) is drawn over it
         self._dirty.clear()
         self._raster = render_raster(self._rect, key[0], key[1], self._outlines(self._rect))
         self.sharp_frames += 1

@@ -184,14 +184,20 @@ class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps):
         self._layer.set_size(w, h)
         self._shapes.set_size(w, h)
         self._captions.set_size(w, h)
+        spec = self._raster_spec(w, h)  # before the fit: the zoom it predicts is the one the fit sets
         ahead = self._prefetch.take(image_id)
-        self._build_items(*(ahead[:2] if ahead is not None else read_shapes(self.store, image_id)), spare)
+        anns, paths = ahead[:2] if ahead is not None else read_shapes(self.store, image_id)
+        drawing = ahead.drawing if ahead is not None and ahead.spec == spec else None
+        if drawing is None and spec is not None:  # not read ahead, or drawn for another view
+            drawing = self._prefetch.draw(anns, paths, spec)  # on its thread while the items are made
+        self._build_items(anns, paths, spare)
         if self._fitted_size != (w, h):
             self.fit()
             self._fitted_size = (w, h)
         self._apply_cache_policy()
-        if ahead is not None and ahead.raster is not None and ahead.spec == self._raster_spec(w, h):
-            self._shapes.adopt(ahead.raster, ahead.spec.scale, ahead.spec.dpr)  # the first frame: a blit
+        if drawing is not None:
+            self._shapes.adopt(drawing, spec.scale, spec.dpr)  # the first frame takes it (a blit)
+        self._captions.prepare(self.view.viewportTransform())
         decoded = self._cache.request(rec.id, self.store.image_path(rec))
         if decoded is not None:
             self._on_image_decoded(rec.id, decoded)
