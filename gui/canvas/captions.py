@@ -137,14 +137,6 @@ class CaptionsLayer(QGraphicsItem):
             self.update(back.mapRect(r.adjusted(-PAD, -PAD, PAD, PAD)))
         return True
 
-    def prepare(self, t: QTransform) -> None:
-        """Lay the captions out now for the view transform `t` (after a switch, while the shapes
-        layer's raster is drawn on its thread), so that the first frame only draws them."""
-        if self._dirty:
-            self._rebuild()
-        if len(self._ids):
-            self._layout(t.m11(), t.m22())
-
     def set_emphasised(self, ids: Iterable[int]) -> None:
         ids = set(ids)
         if ids != self._emphasised:

@@ -1,5 +1,5 @@
-"""Showing another image: its shapes (read ahead or read now), its shapes layer's raster (drawn ahead
-or on the drawing thread while the items are made) and its pixels; and asking for the next ones
+"""Showing another image: its shapes (read ahead or read now), its shapes layer's raster (when drawn
+ahead for the view as it is) and its pixels; and asking for the next ones
 (a mixin of CanvasWidget: it uses the canvas's store, view, layers, caches and session)."""
 from __future__ import annotations
 
@@ -38,17 +38,14 @@ class ImageSwitch:
         spec = self._raster_spec(w, h)  # before the fit: the zoom it predicts is the one the fit sets
         ahead = self._prefetch.take(image_id)
         anns, paths = ahead[:2] if ahead is not None else read_shapes(self.store, image_id)
-        drawing = ahead.drawing if ahead is not None and ahead.spec == spec else None
-        if drawing is None and spec is not None:  # not read ahead, or drawn for another view
-            drawing = self._prefetch.draw(anns, paths, spec)  # on its thread while the items are made
+        raster = ahead.raster if ahead is not None and ahead.spec == spec else None  # else: another view's
         self._build_items(anns, paths, spare)
         if self._fitted_size != (w, h):
             self.fit()
             self._fitted_size = (w, h)
         self._apply_cache_policy()
-        if drawing is not None:
-            self._shapes.adopt(drawing, spec.scale, spec.dpr)  # the first frame takes it (a blit)
-        self._captions.prepare(self.view.viewportTransform())
+        if raster is not None:
+            self._shapes.adopt(raster, spec.scale, spec.dpr)  # the first frame at that scale: a blit
         decoded = self._cache.request(rec.id, self.store.image_path(rec))
         if decoded is not None:
             self._on_image_decoded(rec.id, decoded)

@@ -8,11 +8,10 @@ wait for every shape to be drawn again: the frame right after it shows the previ
 of more than MAX_INTERIM (fit to 400%, say), an edit during the zoom, or a new image renders at once.
 Zoomed in further, only the exposed part is drawn, each frame.
 
-A new image's raster may be drawn on another thread with the same function (`render_raster`) at
-the scale the image will be shown at: read ahead with the image (shapes_prefetch), or, for an image
-not read ahead, while the GUI thread makes its items. The switch hands it over (`adopt`); the first
-frame at that scale takes it (waiting for it if need be) instead of drawing, and draws over it what
-changed since (a selection, say).
+The raster of an image read ahead (shapes_prefetch) is drawn on the worker with the same function
+(`render_raster`) at the scale the image will be shown at; the switch hands it over (`adopt`), and
+the first frame at that scale takes it instead of drawing (a blit), drawing over it what changed
+since (a selection, say).
 """
 from __future__ import annotations
 
@@ -117,7 +116,7 @@ class ShapesLayer(QGraphicsItem):
         self._raster: QImage | None = None
         self._raster_key = None  # (scale, device pixel ratio) it was drawn at
         self._dirty: list[QRectF] = []  # scene regions to draw again into the raster
-        self._adopted = None  # (key, drawing): a raster drawn elsewhere, taken by the next whole render
+        self._adopted = None  # (key, raster): a raster drawn elsewhere, taken by the next whole render
         self.zoom_settle = ZoomSettle(owner, self._sharpen)
         self.sharp_frames = 0  # rasters drawn whole (tests and benchmarks read it)
 
@@ -131,14 +130,13 @@ class ShapesLayer(QGraphicsItem):
     def rastered(self) -> bool:
         return self._rastered
 
-    def adopt(self, drawing, scale: float, dpr: float) -> None:
-        """Take a raster of the whole layer drawn elsewhere (render_raster) for the shapes the scene
-        holds now: `drawing.result()` gives it (waiting for a drawing in progress; None if it failed).
-        A frame at another scale draws its own."""
+    def adopt(self, raster: QImage, scale: float, dpr: float) -> None:
+        """Take a raster of the whole layer drawn elsewhere (render_raster, on the prefetch worker)
+        for the shapes the scene holds now; a frame at another scale draws its own."""
         if self._rastered:
             self._raster = None
             self._dirty.clear()
-            self._adopted = ((scale, dpr), drawing)
+            self._adopted = ((scale, dpr), raster)
             self.zoom_settle.stop()
             self.update()
 
@@ -205,9 +203,8 @@ class ShapesLayer(QGraphicsItem):
         adopted, self._adopted = self._adopted, None
         self._raster_key = key
         if adopted is not None and adopted[0] == key:
-            self._raster = adopted[1].result()
-            if self._raster is not None:
-                return  # what changed since it was asked for (self._dirty) is drawn over it
+            self._raster = adopted[1]
+            return  # what changed since it was adopted (self._dirty) is drawn over it
         self._dirty.clear()
         self._raster = render_raster(self._rect, key[0], key[1], self._outlines(self._rect))
         self.sharp_frames += 1

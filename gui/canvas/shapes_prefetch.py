@@ -11,21 +11,19 @@ thread has heard of. The worker only reads, through its own store connection; `s
 Asked with a RasterSpec (the scale the image will be shown at, the render context and what is
 hidden), the worker also draws the shapes layer's raster of the image (shapes_layer.render_raster):
 the switch hands it to the layer when the view and the spec still agree, and the first frame is a
-blit. An image not read ahead has its raster drawn on a thread of its own (`draw`) while the GUI
-thread makes its items. The paths are shared between the threads only to be read: their bounds are
-computed before they leave the thread that built them (Qt computes them lazily, in the path).
+blit. (Drawing the raster of an image not read ahead on a thread while the GUI thread makes its
+items was tried and measured: the two threads contend for the GIL on every Qt call, and the switch
+got no faster.)
 
     prefetch = ShapesPrefetch()
     prefetch.attach(store)
     prefetch.request([next_id, previous_id], spec_for)     # spec_for(image_id): RasterSpec or None
-    entry = prefetch.take(image_id)     # Prefetched(annotations, paths, spec, drawing) or None
-    drawing = prefetch.draw(annotations, paths, spec)      # drawing.result(): the QImage, waited for
+    entry = prefetch.take(image_id)     # Prefetched(annotations, paths, spec, raster) or None
     prefetch.invalidate(change.image_ids)     # on every store change (empty: every image)
 """
 from __future__ import annotations
 
 import logging
-import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable, Iterable, NamedTuple
@@ -46,11 +44,7 @@ def read_shapes(store: Store, image_id: int):
     """An image's annotations (in store order) and the outline paths of its boxes and polygons by id."""
     anns = store.annotations(image_id=image_id)
     outlined = [a for a in anns if a.kind != MASK]
-    paths = outline_paths(outlined)
-    for path in paths:  # computed here, so that threads reading the path later never write it
-        path.boundingRect()
-        path.controlPointRect()
-    return anns, dict(zip((a.id for a in outlined), paths))
+    return anns, dict(zip((a.id for a in outlined), outline_paths(outlined)))
 
 
 @dataclass(frozen=True)
@@ -70,29 +64,11 @@ class RasterSpec:
         return not (self.all_hidden or ann.id in self.hidden_annotations or ann.category_id in self.hidden_categories)
 
 
-class Drawing:
-    """A raster being drawn on another thread: result() waits for it (None if it failed or took
-    longer than `timeout` seconds: the layer then draws its own)."""
-
-    def __init__(self, image: QImage | None = None):
-        self.image = image
-        self._done = threading.Event()
-        if image is not None:
-            self._done.set()
-
-    def finish(self, image: QImage | None) -> None:
-        self.image = image
-        self._done.set()
-
-    def result(self, timeout: float = 5.0) -> QImage | None:
-        return self.image if self._done.wait(timeout) else None
-
-
 class Prefetched(NamedTuple):
     annotations: list[Annotation]
     paths: dict  # annotation id -> outline path (boxes and polygons)
     spec: RasterSpec | None
-    drawing: Drawing | None  # the shapes layer's raster as `spec` says, if asked
+    raster: QImage | None  # the shapes layer's raster as `spec` says, if asked
 
 
 def draw_raster(anns: list[Annotation], paths: dict, spec: RasterSpec) -> QImage:
@@ -120,27 +96,12 @@ class _ReadRunnable(QRunnable):
     def run(self) -> None:
         try:
             anns, paths = read_shapes(self.store, self.image_id)
-            raster = None if self.spec is None else Drawing(draw_raster(anns, paths, self.spec))
+            raster = None if self.spec is None else draw_raster(anns, paths, self.spec)
             shapes = Prefetched(anns, paths, self.spec, raster)
         except Exception:  # noqa: BLE001 - a failed prefetch only means the switch reads for itself
             log.warning("prefetching the shapes of image %s failed", self.image_id, exc_info=True)
             shapes = None
         self.relay.done.emit(self.image_id, self.generations, shapes)
-
-
-class _DrawRunnable(QRunnable):
-    def __init__(self, drawing: Drawing, anns: list[Annotation], paths: dict, spec: RasterSpec):
-        super().__init__()
-        self.drawing, self.anns, self.paths, self.spec = drawing, anns, paths, spec
-
-    def run(self) -> None:
-        image = None
-        try:
-            image = draw_raster(self.anns, self.paths, self.spec)
-        except Exception:  # noqa: BLE001 - the layer then draws for itself
-            log.warning("drawing the shapes of an image ahead failed", exc_info=True)
-        finally:
-            self.drawing.finish(image)
 
 
 class ShapesPrefetch(QObject):
@@ -154,8 +115,6 @@ class ShapesPrefetch(QObject):
         self._project_gen = 0
         self._pool = QThreadPool()
         self._pool.setMaxThreadCount(1)
-        self._draw_pool = QThreadPool()  # its own thread: never queued behind a read ahead
-        self._draw_pool.setMaxThreadCount(1)
         self._relay = _Relay()
         self._relay.done.connect(self._on_done, Qt.QueuedConnection)
 
@@ -168,7 +127,6 @@ class ShapesPrefetch(QObject):
         """Drop queued reads, wait for the running one, forget every entry."""
         self._pool.clear()
         self._pool.waitForDone()
-        self._draw_pool.waitForDone()
         self._store = None
         self.invalidate(())
         self._pending.clear()
@@ -189,12 +147,6 @@ class ShapesPrefetch(QObject):
             self._entries.pop(image_id, None)
             self._pending.add(image_id)
             self._pool.start(_ReadRunnable(self._relay, store, image_id, self._generations(image_id), spec))
-
-    def draw(self, anns: list[Annotation], paths: dict, spec: RasterSpec) -> Drawing:
-        """Draw the shapes layer's raster of these shapes (read_shapes) on a thread of its own."""
-        drawing = Drawing()
-        self._draw_pool.start(_DrawRunnable(drawing, anns, paths, spec))
-        return drawing
 
     def take(self, image_id: int) -> Prefetched | None:
         """What was read ahead for `image_id` if it is still current, else None."""

@@ -88,7 +88,7 @@ def test_the_first_frame_after_a_prefetched_switch_is_the_raster_drawn_ahead(qtb
     _shapes_of_two_categories(store, ids[1], cat, dog)
     canvas = make_canvas(store, ids[0])
     _prefetch_and_wait(qtbot, canvas, [ids[1]])
-    assert canvas._prefetch._entries[ids[1]].drawing is not None
+    assert canvas._prefetch._entries[ids[1]].raster is not None
     layer = canvas._shapes
     drawn = layer.sharp_frames
     canvas.show_image(ids[1])
@@ -109,7 +109,7 @@ def test_a_raster_drawn_ahead_is_not_shown_once_the_view_or_the_hidden_shapes_di
     canvas = make_canvas(store, ids[0])
     layer = canvas._shapes
     _prefetch_and_wait(qtbot, canvas, [ids[1], ids[2]])
-    ahead = {i: canvas._prefetch._entries[i].drawing.image for i in ids[1:]}
+    ahead = {i: canvas._prefetch._entries[i].raster for i in ids[1:]}
     canvas.set_hidden({cat}, set())  # after the read: its raster still holds the red box
     canvas.show_image(ids[1])
     px = grab(canvas)
@@ -123,18 +123,18 @@ def test_a_raster_drawn_ahead_is_not_shown_once_the_view_or_the_hidden_shapes_di
     assert _red(px, canvas, 12, 40) and _green(px, canvas, 125, 62)
 
 
-def test_an_image_not_read_ahead_has_its_raster_drawn_on_a_thread_and_a_selection_drawn_over_it(
-        qtbot, project, make_canvas):
+def test_a_selection_made_before_the_first_frame_is_drawn_over_the_raster_drawn_ahead(qtbot, project, make_canvas):
     store, ids, (cat, dog) = project
     _shapes_of_two_categories(store, ids[1], cat, dog)
     inner = store.annotations(image_id=ids[1])[1].id
     canvas = make_canvas(store, ids[0])
     layer = canvas._shapes
+    _prefetch_and_wait(qtbot, canvas, [ids[1]])
     drawn = layer.sharp_frames
     canvas.show_image(ids[1], highlight=[inner])  # selected before the first frame: drawn by its item
     assert canvas.selected_ids() == [inner] and canvas.hit(QPointF(40, 30)).ann_id == inner  # usable at once
     first = grab(canvas)
-    assert layer.sharp_frames == drawn  # the raster came from the drawing thread
+    assert layer.sharp_frames == drawn  # the raster drawn ahead, the selected shape's area drawn over it
     assert _red(first, canvas, 10, 40) and _green(first, canvas, 125, 62)
     box = store.annotations(image_id=ids[1])[0].id
     text, rect = canvas.captions()[box]  # its caption is in the first frame too: white text on its tag
