@@ -145,3 +145,20 @@ def test_a_selection_made_before_the_first_frame_is_drawn_over_the_raster_drawn_
     canvas.session.select([])
     qtbot.wait(10)
     assert _green(grab(canvas), canvas, 30, 32)  # unselected: back in the layer's raster
+
+
+def test_asking_again_for_another_view_draws_the_raster_again(qtbot, project, make_canvas):
+    store, ids, (cat, dog) = project
+    _shapes_of_two_categories(store, ids[1], cat, dog)
+    canvas = make_canvas(store, ids[0])
+    _prefetch_and_wait(qtbot, canvas, [ids[1]])
+    held = canvas._prefetch._entries[ids[1]]
+    _prefetch_and_wait(qtbot, canvas, [ids[1]])  # the same view: the entry is kept
+    assert canvas._prefetch._entries[ids[1]] is held and held.spec.scale == 4.0
+    canvas.set_zoom(3.0)
+    _prefetch_and_wait(qtbot, canvas, [ids[1]])
+    again = canvas._prefetch._entries[ids[1]]
+    assert again is not held and again.spec.scale == 3.0 and again.raster is not None
+    drawn = canvas._shapes.sharp_frames
+    canvas.show_image(ids[1])
+    assert _red(grab(canvas), canvas, 10, 40) and canvas._shapes.sharp_frames == drawn  # its raster, adopted
