@@ -126,10 +126,6 @@ class ShapesLayer(QGraphicsItem):
         self._rect = layer_rect(width, height)
         self.invalidate_all()
 
-    @property
-    def rastered(self) -> bool:
-        return self._rastered
-
     def adopt(self, raster: QImage, scale: float, dpr: float) -> None:
         """Take a raster of the whole layer drawn elsewhere (render_raster, on the prefetch worker)
         for the shapes the scene holds now; a frame at another scale draws its own."""
