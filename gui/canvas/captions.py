@@ -146,19 +146,30 @@ class CaptionsLayer(QGraphicsItem):
             self.update()
 
     def _rebuild(self) -> None:
+        # one pass over the items (thousands on a dense image, right after a switch), then arrays
         ctx = self._ctx
-        rows = [(i, it.ann, appearance(it.ann, ctx)) for i, it in self._items.items()
-                if ctx.captions and it.isVisible()]
-        rows = [r for r in rows if r[2].caption]
-        n = len(rows)
-        self._ids = np.fromiter((i for i, _, _ in rows), np.int64, n)
-        self._boxes = np.asarray([a.bbox for _, a, _ in rows], float).reshape(-1, 4)
-        self._below = np.fromiter((a.status == PREDICTION for _, a, _ in rows), bool, n)
-        self._quiet = np.fromiter((look.quiet for _, _, look in rows), bool, n)
-        self._texts = [look.caption for _, _, look in rows]
-        self._cats = [a.category_id for _, a, _ in rows]
-        self._w = np.fromiter((self._width(t) for t in self._texts), float, n)
-        self._row_of = {i: k for k, (i, _, _) in enumerate(rows)}
+        ids, boxes, below, quiet, texts, cats = [], [], [], [], [], []
+        for i, it in (self._items.items() if ctx.captions else ()):
+            if not it.isVisible():
+                continue
+            a = it.ann
+            look = appearance(a, ctx)
+            if look.caption:
+                ids.append(i)
+                boxes.append(a.bbox)
+                below.append(a.status == PREDICTION)
+                quiet.append(look.quiet)
+                texts.append(look.caption)
+                cats.append(a.category_id)
+        widths = {t: self._width(t) for t in set(texts)}
+        self._ids = np.asarray(ids, np.int64)
+        self._boxes = np.asarray(boxes, float).reshape(-1, 4)
+        self._below = np.asarray(below, bool)
+        self._quiet = np.asarray(quiet, bool)
+        self._texts = texts
+        self._cats = cats
+        self._w = np.asarray([widths[t] for t in texts], float)
+        self._row_of = dict(zip(ids, range(len(ids))))
         self._dirty = False
         self.rebuilds += 1
         self._layout_key = None

@@ -75,20 +75,37 @@ class ShapeItem(QGraphicsPathItem, AnnotationItem):
         old = self.sceneBoundingRect() if invalidate else None
         self.ann = ann
         key = _geometry_key(ann)
+        look = appearance(ann, ctx)
+        changed = key != self._key or look is not self._look
         if key != self._key:
             self.setPath(path if path is not None else outline_path(ann))
             self._key = key
-        look = appearance(ann, ctx)
         if look is not self._look:
             self._look = look
             self._apply_pen()
             self.setBrush(look.brush)
-            self.style = (look.key, look.pen, look.thin_pen, look.brush)  # what the layer draws it with
+        if changed:
+            self.outline = (look.style, self.path())  # what the shapes layer draws it with
         self.setZValue(_z_for(ann))
         if invalidate:
             self.layer.invalidate(old.united(self.sceneBoundingRect()))
 
+    def reshape(self, ann: Annotation, look, path: QPainterPath) -> None:
+        """set_annotation for a switch (items_sync._build_items): `look` is appearance(ann), `path`
+        its outline; the item is not live and the shapes layer repaints whole, so nothing is compared
+        or invalidated (a few microseconds less per shape, thousands of shapes)."""
+        self.ann = ann
+        self._key = _geometry_key(ann)
+        self.setPath(path)
+        if look is not self._look:
+            self._look = look
+            self._apply_pen()
+            self.setBrush(look.brush)
+        self.outline = (look.style, path)
+        self.setZValue(_z_for(ann))
+
     _look = None
+    outline: tuple = (None, None)
 
     def _apply_pen(self) -> None:
         # The item's own pen only paints while it is live. Otherwise it is the one-pixel version of

@@ -7,6 +7,7 @@ from typing import Iterable
 from annotations.model import Annotation
 
 from .items import AnnotationItem, ShapeItem, make_item
+from .painting import appearance
 
 MANY_IDS = 64  # above this many changed ids, re-read the image's annotations in one query
 
@@ -37,8 +38,8 @@ class ItemsSync:
                 self._add_item(ann, invalidate=False)
                 continue
             if spare:
-                item = spare.pop()
-                item.set_annotation(ann, ctx, path, invalidate=False)
+                item = spare.pop()  # plain (not live) since _take_shape_items
+                item.reshape(ann, appearance(ann, ctx), path)
             else:
                 item = ShapeItem(ann, ctx, layer, path)
                 self.scene.addItem(item)

@@ -7,11 +7,16 @@ wait for every shape to be drawn again: the frame right after it shows the previ
 (what map viewers do), and the sharp raster is drawn once the zoom has rested for SETTLE_MS. A step
 of more than MAX_INTERIM (fit to 400%, say), an edit during the zoom, or a new image renders at once.
 Zoomed in further, only the exposed part is drawn, each frame.
+
+The raster of an image read ahead (shapes_prefetch) is drawn on the worker with the same function
+(`render_raster`) at the scale the image will be shown at; the switch hands it over (`adopt`), and
+the first frame at that scale takes it instead of drawing (a blit), drawing over it what changed
+since (a selection, say).
 """
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Callable, Iterable
 
 from PySide6.QtCore import QObject, QRectF, Qt, QTimer
 from PySide6.QtGui import QImage, QPainter, QTransform
@@ -57,6 +62,49 @@ class ZoomSettle:
             self._sharpen()
 
 
+def layer_rect(width: int, height: int) -> QRectF:
+    """The layer's rectangle for an image: shapes may lie a little outside; pens add a margin."""
+    m = max(width, height)
+    return QRectF(-0.05 * m - 8, -0.05 * m - 8, width + 0.1 * m + 16, height + 0.1 * m + 16)
+
+
+def shapes_rastered(rect: QRectF, scale: float, viewport) -> bool:
+    """Whether the layer keeps a raster at this scale: at most 4 viewports of pixels."""
+    return rect.width() * rect.height() * scale * scale <= 4 * viewport.width() * viewport.height()
+
+
+def raster_transform(rect: QRectF, k: float) -> QTransform:
+    """Scene coordinates to the pixels of a raster of `rect` at k device pixels per scene unit (the
+    rectangle's top left at pixel 0, 0)."""
+    return QTransform(k, 0, 0, k, -rect.left() * k, -rect.top() * k)
+
+
+def render_raster(rect: QRectF, scale: float, dpr: float, outlines: Iterable[tuple]) -> QImage:
+    """The raster of the whole layer at `scale` (view) and `dpr`: `outlines` are (style, path) in
+    drawing order, as ShapeItem.outline. Any thread may call it (a QPainter on a QImage)."""
+    k = scale * dpr
+    w, h = math.ceil(rect.width() * k) + 1, math.ceil(rect.height() * k) + 1
+    raster = QImage(max(w, 1), max(h, 1), QImage.Format_ARGB32_Premultiplied)
+    raster.fill(0)
+    p = QPainter(raster)
+    p.setTransform(raster_transform(rect, k))
+    draw_outlines(p, outlines, scale < 1.0)
+    p.end()
+    return raster
+
+
+def draw_outlines(painter: QPainter, outlines: Iterable[tuple], thin: bool) -> None:
+    """Each (style, path) with its style's pen (the one-pixel one if `thin`: zoomed out, far cheaper)
+    and brush."""
+    current = None
+    for (key, pen, thin_pen, brush), path in outlines:
+        if key != current:
+            painter.setPen(thin_pen if thin else pen)
+            painter.setBrush(brush)
+            current = key
+        painter.drawPath(path)
+
+
 class ShapesLayer(QGraphicsItem):
     def __init__(self, owner: QObject):
         """`owner` (the canvas) holds the settle timer, so that it goes with the canvas."""
@@ -68,26 +116,36 @@ class ShapesLayer(QGraphicsItem):
         self._raster: QImage | None = None
         self._raster_key = None  # (scale, device pixel ratio) it was drawn at
         self._dirty: list[QRectF] = []  # scene regions to draw again into the raster
+        self._adopted = None  # (key, raster): a raster drawn elsewhere, taken by the next whole render
         self.zoom_settle = ZoomSettle(owner, self._sharpen)
         self.sharp_frames = 0  # rasters drawn whole (tests and benchmarks read it)
 
     # ---- state -------------------------------------------------------------------------------------
     def set_size(self, width: int, height: int) -> None:
         self.prepareGeometryChange()
-        m = max(width, height)  # shapes may lie a little outside; pens add a margin
-        self._rect = QRectF(-0.05 * m - 8, -0.05 * m - 8, width + 0.1 * m + 16, height + 0.1 * m + 16)
+        self._rect = layer_rect(width, height)
         self.invalidate_all()
+
+    def adopt(self, raster: QImage, scale: float, dpr: float) -> None:
+        """Take a raster of the whole layer drawn elsewhere (render_raster, on the prefetch worker)
+        for the shapes the scene holds now; a frame at another scale draws its own."""
+        if self._rastered:
+            self._raster = None
+            self._dirty.clear()
+            self._adopted = ((scale, dpr), raster)
+            self.zoom_settle.stop()
+            self.update()
 
     def set_rastered(self, rastered: bool) -> None:
         """Keep a raster (zoomed out) or draw the exposed part each frame (zoomed far in)."""
         if rastered != self._rastered:
             self._rastered = rastered
-            self._raster = None
+            self._raster = self._adopted = None
             self._dirty.clear()
             self.update()
 
     def invalidate_all(self) -> None:
-        self._raster = None
+        self._raster = self._adopted = None
         self._dirty.clear()
         self.zoom_settle.stop()
         self.update()
@@ -99,9 +157,9 @@ class ShapesLayer(QGraphicsItem):
         scale = abs(views[0].transform().m11()) if views else 1.0
         m = 4.0 / max(scale, 1e-6)  # pens are cosmetic: their margin is in screen pixels
         rect = rect.adjusted(-m, -m, m, m)
-        if self._raster is not None:
+        if self._raster is not None or self._adopted is not None:
             if len(self._dirty) >= MAX_DIRTY:
-                self._raster = None
+                self._raster = self._adopted = None
                 self._dirty.clear()
             else:
                 self._dirty.append(rect)
@@ -128,27 +186,23 @@ class ShapesLayer(QGraphicsItem):
             self._raster = None
         if self._raster is None:
             self._render_whole(key)
-        elif self._dirty:
+        if self._dirty:
             self._render_dirty()
         self.zoom_settle.stop()
         self._blit(painter, t, dpr, option.exposedRect)
 
     def _raster_transform(self) -> QTransform:
         """Scene coordinates to raster pixels (the layer's top left at pixel 0, 0)."""
-        k = self._raster_key[0] * self._raster_key[1]
-        return QTransform(k, 0, 0, k, -self._rect.left() * k, -self._rect.top() * k)
+        return raster_transform(self._rect, self._raster_key[0] * self._raster_key[1])
 
     def _render_whole(self, key) -> None:
+        adopted, self._adopted = self._adopted, None
         self._raster_key = key
-        k = key[0] * key[1]
-        w, h = math.ceil(self._rect.width() * k) + 1, math.ceil(self._rect.height() * k) + 1
-        self._raster = QImage(max(w, 1), max(h, 1), QImage.Format_ARGB32_Premultiplied)
-        self._raster.fill(0)
+        if adopted is not None and adopted[0] == key:
+            self._raster = adopted[1]
+            return  # what changed since it was adopted (self._dirty) is drawn over it
         self._dirty.clear()
-        p = QPainter(self._raster)
-        p.setTransform(self._raster_transform())
-        self._draw_shapes(p, self._rect, key[0])
-        p.end()
+        self._raster = render_raster(self._rect, key[0], key[1], self._outlines(self._rect))
         self.sharp_frames += 1
 
     def _render_dirty(self) -> None:
@@ -194,17 +248,12 @@ class ShapesLayer(QGraphicsItem):
         self.update()
 
     def _draw_shapes(self, painter: QPainter, area: QRectF, scale: float) -> None:
-        thin = scale < 1.0  # zoomed out: 1-pixel outlines are far cheaper
-        current = None
-        for item in self.scene().items(area, Qt.IntersectsItemBoundingRect, Qt.AscendingOrder):
-            if type(item) is not ShapeItem or item.live or not item.isVisible():
-                continue
-            key, pen, thin_pen, brush = item.style
-            if key != current:
-                painter.setPen(thin_pen if thin else pen)
-                painter.setBrush(brush)
-                current = key
-            painter.drawPath(item.path())
+        draw_outlines(painter, self._outlines(area), scale < 1.0)
+
+    def _outlines(self, area: QRectF) -> list[tuple]:
+        """(style, path) of the shapes this layer draws that meet `area`, bottom first."""
+        return [item.outline for item in self.scene().items(area, Qt.IntersectsItemBoundingRect, Qt.AscendingOrder)
+                if type(item) is ShapeItem and not item.live and item.isVisible()]
 
 
 def _merged(rects: list[QRectF]) -> list[QRectF]:

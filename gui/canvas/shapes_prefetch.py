@@ -8,24 +8,34 @@ generations moved meanwhile is dropped. So a result is never older than the last
 thread has heard of. The worker only reads, through its own store connection; `stop()` waits for it
 (at most one image's read) and is called before the store closes.
 
+Asked with a RasterSpec (the scale the image will be shown at, the render context and what is
+hidden), the worker also draws the shapes layer's raster of the image (shapes_layer.render_raster):
+the switch hands it to the layer when the view and the spec still agree, and the first frame is a
+blit. (Drawing the raster of an image not read ahead on a thread while the GUI thread makes its
+items was tried and measured: the two threads contend for the GIL on every Qt call, and the switch
+got no faster.)
+
     prefetch = ShapesPrefetch()
     prefetch.attach(store)
-    prefetch.request([next_id, previous_id])
-    anns, paths = prefetch.take(image_id) or (store.annotations(image_id=image_id), None)
+    prefetch.request([next_id, previous_id], spec_for)     # spec_for(image_id): RasterSpec or None
+    entry = prefetch.take(image_id)     # Prefetched(annotations, paths, spec, raster) or None
     prefetch.invalidate(change.image_ids)     # on every store change (empty: every image)
 """
 from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from typing import Iterable
+from dataclasses import dataclass
+from typing import Callable, Iterable, NamedTuple
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+from PySide6.QtGui import QImage
 
-from annotations.model import MASK
+from annotations.model import MASK, Annotation
 from annotations.store import Store
 
-from .painting import outline_paths
+from .painting import RenderContext, outline_paths, own_appearances
+from .shapes_layer import layer_rect, render_raster
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +47,39 @@ def read_shapes(store: Store, image_id: int):
     return anns, dict(zip((a.id for a in outlined), outline_paths(outlined)))
 
 
+@dataclass(frozen=True)
+class RasterSpec:
+    """How the shapes layer will draw an image: its size, the view's scale and device pixel ratio,
+    the render context and what is hidden (nothing is selected right after a switch)."""
+    width: int
+    height: int
+    scale: float
+    dpr: float
+    ctx: RenderContext
+    hidden_categories: frozenset
+    hidden_annotations: frozenset
+    all_hidden: bool
+
+    def shown(self, ann: Annotation) -> bool:
+        return not (self.all_hidden or ann.id in self.hidden_annotations or ann.category_id in self.hidden_categories)
+
+
+class Prefetched(NamedTuple):
+    annotations: list[Annotation]
+    paths: dict  # annotation id -> outline path (boxes and polygons)
+    spec: RasterSpec | None
+    raster: QImage | None  # the shapes layer's raster as `spec` says, if asked
+
+
+def draw_raster(anns: list[Annotation], paths: dict, spec: RasterSpec) -> QImage:
+    """The shapes layer's raster of these shapes (those shown, bottom first: bigger shapes under
+    smaller ones, as the scene stacks the items), drawn as the layer would (any thread)."""
+    look = own_appearances(spec.ctx)
+    drawn = sorted((a for a in anns if a.id in paths and spec.shown(a)), key=lambda a: -a.bbox[2] * a.bbox[3])
+    return render_raster(layer_rect(spec.width, spec.height), spec.scale, spec.dpr,
+                         ((look(a).style, paths[a.id]) for a in drawn))
+
+
 class _Relay(QObject):
     """Parentless and held by the runnables, like the image cache's: a result arriving after the
     canvas is gone has a live sender and no receiver."""
@@ -44,13 +87,17 @@ class _Relay(QObject):
 
 
 class _ReadRunnable(QRunnable):
-    def __init__(self, relay: _Relay, store: Store, image_id: int, generations: tuple[int, int]):
+    def __init__(self, relay: _Relay, store: Store, image_id: int, generations: tuple[int, int],
+                 spec: RasterSpec | None):
         super().__init__()
         self.relay, self.store, self.image_id, self.generations = relay, store, image_id, generations
+        self.spec = spec
 
     def run(self) -> None:
         try:
-            shapes = read_shapes(self.store, self.image_id)
+            anns, paths = read_shapes(self.store, self.image_id)
+            raster = None if self.spec is None else draw_raster(anns, paths, self.spec)
+            shapes = Prefetched(anns, paths, self.spec, raster)
         except Exception:  # noqa: BLE001 - a failed prefetch only means the switch reads for itself
             log.warning("prefetching the shapes of image %s failed", self.image_id, exc_info=True)
             shapes = None
@@ -84,19 +131,25 @@ class ShapesPrefetch(QObject):
         self.invalidate(())
         self._pending.clear()
 
-    def request(self, image_ids: Iterable[int]) -> None:
+    def request(self, image_ids: Iterable[int],
+                spec_for: Callable[[int], RasterSpec | None] | None = None) -> None:
+        """Read these images' shapes; with their rasters where `spec_for` gives a spec. An entry
+        held for another spec is read again."""
         store = self._store
         if store is None or store.closed:
             return
         for image_id in image_ids:
             image_id = int(image_id)
-            if image_id in self._entries or image_id in self._pending:
+            spec = spec_for(image_id) if spec_for is not None else None
+            held = self._entries.get(image_id)
+            if image_id in self._pending or (held is not None and held.spec == spec):
                 continue
+            self._entries.pop(image_id, None)
             self._pending.add(image_id)
-            self._pool.start(_ReadRunnable(self._relay, store, image_id, self._generations(image_id)))
+            self._pool.start(_ReadRunnable(self._relay, store, image_id, self._generations(image_id), spec))
 
-    def take(self, image_id: int):
-        """(annotations, outline paths by id) of `image_id` if prefetched and still current, else None."""
+    def take(self, image_id: int) -> Prefetched | None:
+        """What was read ahead for `image_id` if it is still current, else None."""
         return self._entries.pop(int(image_id), None)
 
     def invalidate(self, image_ids: Iterable[int]) -> None:

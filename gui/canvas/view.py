@@ -50,11 +50,17 @@ class ImageView(QGraphicsView):
         self.verticalScrollBar().setValue(self.verticalScrollBar().value() + moved.y())
         self.zoom_changed.emit(zoom)
 
-    def fit_rect(self, rect: QRectF) -> None:
+    def fit_zoom(self, rect: QRectF) -> float | None:
+        """The zoom at which `rect` fits the viewport (None when either is empty)."""
         vp = self.viewport().rect()
         if rect.isEmpty() or vp.isEmpty():
+            return None
+        return min(max(min(vp.width() / rect.width(), vp.height() / rect.height()), MIN_ZOOM), MAX_ZOOM)
+
+    def fit_rect(self, rect: QRectF) -> None:
+        zoom = self.fit_zoom(rect)
+        if zoom is None:
             return
-        zoom = min(vp.width() / rect.width(), vp.height() / rect.height())
         self.set_zoom(zoom)
         self.centerOn(rect.center())
 

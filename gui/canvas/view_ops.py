@@ -8,6 +8,8 @@ from dataclasses import replace
 from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QGraphicsItem
 
+from .shapes_layer import shapes_rastered
+
 
 
 
@@ -94,5 +96,4 @@ class ViewOps:
         mode = QGraphicsItem.DeviceCoordinateCache if small(self._layer) else QGraphicsItem.NoCache
         if self._layer.cacheMode() != mode:
             self._layer.setCacheMode(mode)
-        r = self._shapes.boundingRect()  # its own raster (shapes_layer.py), at most 4 viewports of pixels
-        self._shapes.set_rastered(r.width() * r.height() * zoom * zoom <= 4 * vp.width() * vp.height())
+        self._shapes.set_rastered(shapes_rastered(self._shapes.boundingRect(), zoom, vp))

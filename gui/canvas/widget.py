@@ -31,14 +31,15 @@ from .image_cache import DecodedImage, ImageCache
 from .image_layer import ImageLayer
 from .items import AnnotationItem, HandlesItem
 from .painting import RenderContext
+from .image_switch import ImageSwitch
 from .shapes_layer import ShapesLayer
-from .shapes_prefetch import ShapesPrefetch, read_shapes
+from .shapes_prefetch import ShapesPrefetch
 from .tools import TOOLS
 from .view import ImageView
 
 
 
-class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps):
+class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps, ImageSwitch):
     selection_changed = Signal(list)
     cursor_moved = Signal(float, float)
     zoom_changed = Signal(float)
@@ -161,38 +162,6 @@ class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps):
             self.select_annotations(highlight)
             self._reveal(highlight)
 
-    def _follow_image(self, image_id: int | None) -> None:
-        """Show the session's image: its annotations at once, its pixels when decoded."""
-        if image_id is None:
-            self._clear_image()
-            return
-        if self.store is None or (self.image is not None and self.image.id == image_id):
-            return
-        self._tool.cancel()
-        rec = self.store.image(image_id)
-        if rec is None:
-            self._clear_image()
-            self._show_notice(f"Image {image_id} is not in the project.")
-            self.image_failed.emit(int(image_id), f"image {image_id} is not in the project")
-            return
-        spare = self._take_shape_items()  # reused for this image's shapes
-        self._clear_image()
-        self.image = rec
-        w, h = rec.width, rec.height
-        m = max(w, h)
-        self.scene.setSceneRect(QRectF(-m, -m, w + 2 * m, h + 2 * m))  # room to pan past the edges
-        self._layer.set_size(w, h)
-        self._shapes.set_size(w, h)
-        self._captions.set_size(w, h)
-        self._build_items(*(self._prefetch.take(image_id) or read_shapes(self.store, image_id)), spare)
-        if self._fitted_size != (w, h):
-            self.fit()
-            self._fitted_size = (w, h)
-        self._apply_cache_policy()
-        decoded = self._cache.request(rec.id, self.store.image_path(rec))
-        if decoded is not None:
-            self._on_image_decoded(rec.id, decoded)
-
     def _reveal(self, ids: list[int]) -> None:
         """Bring these shapes into view (centred) when they are not all visible."""
         rect = QRectF()
@@ -233,18 +202,6 @@ class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps):
         if self.image is not None and self.image.id == image_id:
             self._show_notice(f"Cannot show {self.image.file_name}:\n{message}")
             self.image_failed.emit(image_id, message)
-
-    def prefetch(self, image_ids: Iterable[int]) -> None:
-        """Decode these images in the background (e.g. next and previous) into the small LRU, and
-        read their shapes (shapes_prefetch)."""
-        if self.store is None:
-            return
-        image_ids = list(image_ids)
-        self._prefetch.request(i for i in image_ids if self.image is None or i != self.image.id)
-        for image_id in image_ids[:max(self._cache.capacity - 1, 0)]:
-            rec = self.store.image(image_id)
-            if rec is not None:
-                self._cache.request(rec.id, self.store.image_path(rec))
 
     @property
     def image_ready(self) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from PySide6.QtCore import QPointF
+
 from annotations.model import Annotation
 
 from canvas_helpers import grab, vp
@@ -66,3 +68,97 @@ def test_closing_the_project_waits_for_the_read_and_forgets_it(qtbot, project, m
     canvas.set_store(store)
     canvas.show_image(ids[1])
     assert len(canvas.annotations()) == 500
+
+
+def _green(px, canvas, x, y) -> bool:
+    p = vp(canvas, x, y)
+    r, g, b = px[p.y(), p.x()].astype(int)
+    return g > r + 40 and g > b + 40
+
+
+def _shapes_of_two_categories(store, image_id, cat, dog):
+    store.add_annotations([Annotation(None, image_id, cat, bbox=(10, 10, 60, 50)),
+                           Annotation(None, image_id, dog, bbox=(30, 25, 20, 15)),  # inside the box, above it
+                           Annotation(None, image_id, dog, kind="polygon",
+                                      polygons=[[100.0, 60.0, 150.0, 60.0, 125.0, 110.0]])])
+
+
+def test_the_first_frame_after_a_prefetched_switch_is_the_raster_drawn_ahead(qtbot, project, make_canvas):
+    store, ids, (cat, dog) = project
+    _shapes_of_two_categories(store, ids[1], cat, dog)
+    canvas = make_canvas(store, ids[0])
+    _prefetch_and_wait(qtbot, canvas, [ids[1]])
+    assert canvas._prefetch._entries[ids[1]].raster is not None
+    layer = canvas._shapes
+    drawn = layer.sharp_frames
+    canvas.show_image(ids[1])
+    first = grab(canvas)  # the first frame of the new image
+    assert layer.sharp_frames == drawn  # a blit of the worker's raster: nothing drawn on the GUI thread
+    assert _red(first, canvas, 12, 40) and _green(first, canvas, 30, 32) and _green(first, canvas, 125, 62)
+    assert not _red(first, canvas, 5, 5) and not _green(first, canvas, 90, 100)
+    layer.invalidate_all()  # the layer draws the same shapes itself: the same pixels
+    own = grab(canvas)
+    assert layer.sharp_frames == drawn + 1
+    assert (own == first).all()
+
+
+def test_a_raster_drawn_ahead_is_not_shown_once_the_view_or_the_hidden_shapes_differ(qtbot, project, make_canvas):
+    store, ids, (cat, dog) = project
+    _shapes_of_two_categories(store, ids[1], cat, dog)
+    _shapes_of_two_categories(store, ids[2], cat, dog)
+    canvas = make_canvas(store, ids[0])
+    layer = canvas._shapes
+    _prefetch_and_wait(qtbot, canvas, [ids[1], ids[2]])
+    ahead = {i: canvas._prefetch._entries[i].raster for i in ids[1:]}
+    canvas.set_hidden({cat}, set())  # after the read: its raster still holds the red box
+    canvas.show_image(ids[1])
+    px = grab(canvas)
+    assert layer._raster is not ahead[ids[1]]  # drawn again for what is shown now
+    assert not _red(px, canvas, 12, 40) and _green(px, canvas, 125, 62)
+    canvas.set_hidden(set(), set())
+    canvas.set_zoom(3.0)  # the raster of ids[2] was drawn at 400%
+    canvas.show_image(ids[2])
+    px = grab(canvas)
+    assert layer._raster is not ahead[ids[2]] and not layer.zoom_settle.active  # sharp at once, not scaled
+    assert _red(px, canvas, 12, 40) and _green(px, canvas, 125, 62)
+
+
+def test_a_selection_made_before_the_first_frame_is_drawn_over_the_raster_drawn_ahead(qtbot, project, make_canvas):
+    store, ids, (cat, dog) = project
+    _shapes_of_two_categories(store, ids[1], cat, dog)
+    inner = store.annotations(image_id=ids[1])[1].id
+    canvas = make_canvas(store, ids[0])
+    layer = canvas._shapes
+    _prefetch_and_wait(qtbot, canvas, [ids[1]])
+    drawn = layer.sharp_frames
+    canvas.show_image(ids[1], highlight=[inner])  # selected before the first frame: drawn by its item
+    assert canvas.selected_ids() == [inner] and canvas.hit(QPointF(40, 30)).ann_id == inner  # usable at once
+    first = grab(canvas)
+    assert layer.sharp_frames == drawn  # the raster drawn ahead, the selected shape's area drawn over it
+    assert _red(first, canvas, 10, 40) and _green(first, canvas, 125, 62)
+    box = store.annotations(image_id=ids[1])[0].id
+    text, rect = canvas.captions()[box]  # its caption is in the first frame too: white text on its tag
+    tag = first[int(rect.top()):int(rect.bottom()), int(rect.left()):int(rect.right())]
+    assert text == "cat" and (tag.min(axis=2) > 200).sum() > 10
+    layer.invalidate_all()
+    assert (grab(canvas) == first).all() and layer.sharp_frames == drawn + 1  # what the layer draws itself
+    canvas.session.select([])
+    qtbot.wait(10)
+    assert _green(grab(canvas), canvas, 30, 32)  # unselected: back in the layer's raster
+
+
+def test_asking_again_for_another_view_draws_the_raster_again(qtbot, project, make_canvas):
+    store, ids, (cat, dog) = project
+    _shapes_of_two_categories(store, ids[1], cat, dog)
+    canvas = make_canvas(store, ids[0])
+    _prefetch_and_wait(qtbot, canvas, [ids[1]])
+    held = canvas._prefetch._entries[ids[1]]
+    _prefetch_and_wait(qtbot, canvas, [ids[1]])  # the same view: the entry is kept
+    assert canvas._prefetch._entries[ids[1]] is held and held.spec.scale == 4.0
+    canvas.set_zoom(3.0)
+    _prefetch_and_wait(qtbot, canvas, [ids[1]])
+    again = canvas._prefetch._entries[ids[1]]
+    assert again is not held and again.spec.scale == 3.0 and again.raster is not None
+    drawn = canvas._shapes.sharp_frames
+    canvas.show_image(ids[1])
+    assert _red(grab(canvas), canvas, 10, 40) and canvas._shapes.sharp_frames == drawn  # its raster, adopted

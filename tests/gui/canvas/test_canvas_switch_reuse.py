@@ -78,3 +78,26 @@ def test_a_hidden_category_stays_hidden_on_reused_items(qtbot, project, make_can
     qtbot.wait(20)
     p = vp(canvas, 110, 80)
     assert not np.array_equal(px_shown[p.y(), p.x()], grab(canvas)[p.y(), p.x()])  # now drawn
+
+
+def test_one_outline_is_the_same_path_as_the_batch_builds():
+    from PySide6.QtGui import QPainterPath
+
+    from gui.canvas.painting import outline_path, outline_paths
+    shapes = [Annotation(1, 1, 1, bbox=(3.5, 4.0, 20.0, 10.0)),
+              Annotation(2, 1, 1, kind="polygon", polygons=[[0.0, 0.0, 10.0, 0.0, 5.0, 8.5]]),
+              Annotation(3, 1, 1, kind="polygon", polygons=[[0.0, 0.0, 40.0, 0.0, 40.0, 40.0, 0.0, 40.0],
+                                                            [50.0, 50.0, 60.0, 50.0, 55.0, 60.0, 50.0, 50.0]],
+                         holes=[[10.0, 10.0, 20.0, 10.0, 15.0, 20.0]]),
+              Annotation(5, 1, 1, kind="polygon", polygons=[[7.0, 7.0]], bbox=(7.0, 7.0, 0.0, 0.0))]
+    batch = outline_paths(shapes)
+
+    def elements(path):  # a line to the point it starts from draws nothing (QPainterPath.lineTo drops it)
+        out = []
+        for e in (path.elementAt(k) for k in range(path.elementCount())):
+            if not (out and e.type == QPainterPath.ElementType.LineToElement and (e.x, e.y) == out[-1][1:]):
+                out.append((e.type, e.x, e.y))
+        return out
+    for ann, path in zip(shapes, batch):
+        one = outline_path(ann)
+        assert elements(one) == elements(path) and one.fillRule() == path.fillRule(), ann.id

@@ -1,0 +1,78 @@
+"""Showing another image: its shapes (read ahead or read now), its shapes layer's raster (when drawn
+ahead for the view as it is) and its pixels; and asking for the next ones
+(a mixin of CanvasWidget: it uses the canvas's store, view, layers, caches and session)."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from PySide6.QtCore import QRectF
+
+from .shapes_layer import layer_rect, shapes_rastered
+from .shapes_prefetch import RasterSpec, read_shapes
+
+
+class ImageSwitch:
+    def _follow_image(self, image_id: int | None) -> None:
+        """Show the session's image: its annotations at once, its pixels when decoded."""
+        if image_id is None:
+            self._clear_image()
+            return
+        if self.store is None or (self.image is not None and self.image.id == image_id):
+            return
+        self._tool.cancel()
+        rec = self.store.image(image_id)
+        if rec is None:
+            self._clear_image()
+            self._show_notice(f"Image {image_id} is not in the project.")
+            self.image_failed.emit(int(image_id), f"image {image_id} is not in the project")
+            return
+        spare = self._take_shape_items()  # reused for this image's shapes
+        self._clear_image()
+        self.image = rec
+        w, h = rec.width, rec.height
+        m = max(w, h)
+        self.scene.setSceneRect(QRectF(-m, -m, w + 2 * m, h + 2 * m))  # room to pan past the edges
+        self._layer.set_size(w, h)
+        self._shapes.set_size(w, h)
+        self._captions.set_size(w, h)
+        spec = self._raster_spec(w, h)  # before the fit: the zoom it predicts is the one the fit sets
+        ahead = self._prefetch.take(image_id)
+        anns, paths = ahead[:2] if ahead is not None else read_shapes(self.store, image_id)
+        raster = ahead.raster if ahead is not None and ahead.spec == spec else None  # else: another view's
+        self._build_items(anns, paths, spare)
+        if self._fitted_size != (w, h):
+            self.fit()
+            self._fitted_size = (w, h)
+        self._apply_cache_policy()
+        if raster is not None:
+            self._shapes.adopt(raster, spec.scale, spec.dpr)  # the first frame at that scale: a blit
+        decoded = self._cache.request(rec.id, self.store.image_path(rec))
+        if decoded is not None:
+            self._on_image_decoded(rec.id, decoded)
+
+    def prefetch(self, image_ids: Iterable[int]) -> None:
+        """Decode these images in the background (e.g. next and previous) into the small LRU, and
+        read their shapes (shapes_prefetch)."""
+        if self.store is None:
+            return
+        image_ids = list(image_ids)
+        records = {i: self.store.image(i) for i in image_ids}
+
+        def spec_for(image_id: int) -> RasterSpec | None:
+            rec = records.get(image_id)
+            return None if rec is None else self._raster_spec(rec.width, rec.height)
+        self._prefetch.request((i for i in image_ids if self.image is None or i != self.image.id), spec_for)
+        for image_id in image_ids[:max(self._cache.capacity - 1, 0)]:
+            rec = records[image_id]
+            if rec is not None:
+                self._cache.request(rec.id, self.store.image_path(rec))
+
+    def _raster_spec(self, width: int, height: int) -> RasterSpec | None:
+        """How the shapes layer would draw an image of this size shown now (its zoom: the current
+        one for the size the view was fitted to, else the fit), None when it would keep no raster."""
+        scale = self.zoom() if (width, height) == self._fitted_size else self.view.fit_zoom(QRectF(0, 0, width, height))
+        if not scale or not shapes_rastered(layer_rect(width, height), scale, self.view.viewport().rect()):
+            return None
+        ss = self.session
+        return RasterSpec(width, height, scale, self.view.viewport().devicePixelRatioF(), self._ctx,
+                          ss.hidden_categories, ss.hidden_annotations, ss.all_hidden)
