@@ -131,7 +131,7 @@ class ItemsSync:
             self._reload_annotations()
             return
         for ann_id in ids:
-            ann = self.store.annotation(ann_id)
+            ann = self.session.annotation_now(ann_id)  # while a change is delivered: the panels' read
             if ann is not None and ann.image_id == self.image.id:
                 self._upsert(ann)
             else:
