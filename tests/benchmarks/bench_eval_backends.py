@@ -66,8 +66,11 @@ def bare_faster(gp, dp, iou_type):
     return np.asarray(ev.stats)
 
 
-def bare(module: str, gp, dp, iou_type):
-    """hotcoco or ultrafast_pycocotools, used as their READMEs show (both follow pycocotools' API)."""
+def bare(module: str, gp, dp, iou_type, extras: bool = False):
+    """hotcoco or ultrafast_pycocotools, used as their READMEs show (both follow pycocotools' API).
+    extras (hotcoco): also what the app's whole evaluation gives beyond the 12 stats, from hotcoco's
+    own API -- the TIDE breakdown, the confusion matrix, each object's TP/FP/FN (image_diagnostics)
+    and F1: the best peer doing comparable work (it has no VOC AP and no per-object reasons)."""
     import importlib
     lib = importlib.import_module(module)
 
@@ -77,26 +80,11 @@ def bare(module: str, gp, dp, iou_type):
         ev.evaluate()
         ev.accumulate()
         ev.summarize()
-        return np.asarray(ev.stats)
-    return _quiet(go)
-
-
-def hotcoco_extras(gp, dp, iou_type):
-    """hotcoco asked for what the app's whole evaluation gives beyond the 12 stats, from its own API:
-    the TIDE breakdown, the confusion matrix, each object's TP/FP/FN (image_diagnostics) and F1.
-    The best peer doing comparable work (it has no VOC AP and no per-object reasons)."""
-    import hotcoco
-
-    def go():
-        cg = hotcoco.COCO(gp)
-        ev = hotcoco.COCOeval(cg, cg.loadRes(dp), iou_type)
-        ev.evaluate()
-        ev.accumulate()
-        ev.summarize()
-        ev.tide_errors()
-        ev.confusion_matrix()
-        ev.image_diagnostics()
-        ev.f_scores()
+        if extras:
+            ev.tide_errors()
+            ev.confusion_matrix()
+            ev.image_diagnostics()
+            ev.f_scores()
         return np.asarray(ev.stats)
     return _quiet(go)
 
@@ -198,7 +186,7 @@ def bench(iou_type: str, gp: str, dp: str, args) -> None:
         print("(ultrafast-pycocotools not installed: left out)")
     if not args.no_faster:
         rows.append(("faster-coco-eval, bare", lambda: bare_faster(gp, dp, iou_type), args.repeat))
-    rows.append(("hotcoco + TIDE, confusion, per-object", lambda: hotcoco_extras(gp, dp, iou_type), args.repeat))
+    rows.append(("hotcoco + TIDE, confusion, per-object", lambda: bare("hotcoco", gp, dp, iou_type, extras=True), args.repeat))
     rows += [("app: 12 stats only (hotcoco backend)", lambda: app_stats(gp, dp, iou_type), args.repeat),
              ("app: whole evaluation (report + JSON)", lambda: app_whole(gp, dp, iou_type), args.repeat)]
     if not args.no_pycocotools:
