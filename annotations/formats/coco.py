@@ -164,7 +164,7 @@ def _read_images(path: Path, images_in: list, root: Path, names: NameResolver, p
     out: dict[int, PendingImage] = {}
     found_beside = 0
     for i, im in enumerate(images_in):
-        where = f"{path}: {_entry('images', i, im)}"
+        where = _Where(path, "images", i, im)
         if not isinstance(im, dict):
             raise FormatError(f"{where}: expected an object")
         iid = check_id(im.get("id"), where)
@@ -173,12 +173,14 @@ def _read_images(path: Path, images_in: list, root: Path, names: NameResolver, p
         file_name = im.get("file_name")
         if not isinstance(file_name, str) or not file_name:
             raise FormatError(f"{where}: has no file_name")
-        image_file = paths.resolve(root, file_name, where)
+        image_file = paths.resolve_str(root, file_name, where)
         base = root
+        exists = None
         if beside is not None and not os.path.exists(image_file):
+            exists = False
             near = _beside(beside, path.parent, file_name, where)
             if near is not None:
-                image_file, base = near, path.parent
+                image_file, base, exists = near, path.parent, True
                 found_beside += 1
         w, h = im.get("width"), im.get("height")
         given = w is not None and h is not None
@@ -189,7 +191,7 @@ def _read_images(path: Path, images_in: list, root: Path, names: NameResolver, p
             except ImageReadError as e:
                 raise FormatError(str(e)) from None
         size = paths.size(image_file, where, required=not given,
-                          why="no width/height in the file and the image cannot be read: ")
+                          why="no width/height in the file and the image cannot be read: ", exists=exists)
         if size is not None and given and size != (w, h):
             raise FormatError(f"{where}: the file says {w}x{h}, the image {file_name} is {size[0]}x{size[1]} "
                               "(as displayed)")
@@ -203,13 +205,13 @@ def _read_images(path: Path, images_in: list, root: Path, names: NameResolver, p
     return out
 
 
-def _beside(beside: ImagePaths, folder: Path, file_name: str, where: str) -> Path | None:
+def _beside(beside: ImagePaths, folder: Path, file_name: str, where: str) -> str | None:
     """The image `file_name` names, relative to the COCO file's folder, when it is a file there."""
     try:
-        near = beside.resolve(folder, file_name, where)
+        near = beside.resolve_str(folder, file_name, where)
     except FormatError:
         return None
-    return near if near.is_file() else None
+    return near if os.path.isfile(near) else None
 
 
 def _read_annotations(path: Path, anns_in: list, images: dict[int, PendingImage], cat_names: dict[int, str],

@@ -35,10 +35,14 @@ class ImagePaths:
 
     def __init__(self, project: Path, *named: str | os.PathLike | None):
         self.roots = [_absolute(project)] + [_absolute(p) for p in named if p is not None]
-        self.missing: list[str] = []  # entries whose image file does not exist (reported, not fatal)
+        self.missing: list[tuple] = []  # (entry, path) whose image file does not exist (reported, not fatal)
 
     def resolve(self, base: str | os.PathLike, name: str, where: str) -> Path:
         """`name` (relative to `base`, or absolute) as a path inside the allowed folders, else FormatError."""
+        return Path(self.resolve_str(base, name, where))
+
+    def resolve_str(self, base: str | os.PathLike, name: str, where: str) -> str:
+        """resolve() as a string (no Path object: a file of thousands of images asks for each)."""
         if not isinstance(name, str) or not name:
             raise FormatError(f"{where}: the image name is missing")
         if "\0" in name:
@@ -47,18 +51,20 @@ class ImagePaths:
         if not any(_inside(p, r) for r in self.roots):
             raise FormatError(f"{where}: the image path {name!r} leads outside the project and the named "
                               f"image folder ({', '.join(map(str, self.roots))}); refused")
-        return Path(p)
+        return p
 
-    def size(self, path: Path, where: str, required: bool = True, why: str = "") -> tuple[int, int] | None:
+    def size(self, path: str | Path, where: str, required: bool = True, why: str = "",
+             exists: bool | None = None) -> tuple[int, int] | None:
         """(width, height) as displayed. A missing file is FormatError when required, else None
-        (and noted in `missing`); a file that is not an image is always FormatError."""
+        (and noted in `missing`); a file that is not an image is always FormatError. `exists`: what
+        the caller found already (None: look)."""
         try:
-            if not path.exists():
+            if not (os.path.exists(path) if exists is None else exists):
                 if required:
                     raise FormatError(f"{where}: {why}its image {path} was not found")
-                self.missing.append(f"{where}: image {path} not found")
+                self.missing.append((where, path))  # worded when reported: most are never shown
                 return None
-            if not path.is_file():
+            if not os.path.isfile(path):
                 raise FormatError(f"{where}: {path} is not an image file")
             return image_size(path)
         except ImageReadError as e:
@@ -67,6 +73,6 @@ class ImagePaths:
             raise FormatError(f"{where}: {path}: {getattr(e, 'strerror', None) or e}") from None
 
     def report_missing(self, warnings: list[str], limit: int = 20) -> None:
-        warnings.extend(self.missing[:limit])
+        warnings.extend(f"{where}: image {path} not found" for where, path in self.missing[:limit])
         if len(self.missing) > limit:
             warnings.append(f"... and {len(self.missing) - limit} more images not found")
