@@ -55,6 +55,7 @@ class CaptionsLayer(QGraphicsItem):
         self._boxes = np.zeros((0, 4))
         self._below = np.zeros(0, bool)
         self._quiet = np.zeros(0, bool)
+        self._visible = np.zeros(0, bool)  # rows of hidden items stay, unshown: a hide or show is one flag
         self._texts: list[str] = []
         self._cats: list[int] = []
         self._w = np.zeros(0)
@@ -98,7 +99,7 @@ class CaptionsLayer(QGraphicsItem):
         full rebuild would read every item (thousands on a dense image); the layout follows."""
         row = self._row_of.get(ann_id) if not self._dirty else None
         item = self._items.get(ann_id)
-        if row is None or item is None or not item.isVisible():
+        if row is None or item is None:
             self.changed()
             return
         a, look = item.ann, appearance(item.ann, self._ctx)
@@ -108,9 +109,24 @@ class CaptionsLayer(QGraphicsItem):
         self._boxes[row] = a.bbox
         self._below[row] = a.status == PREDICTION
         self._quiet[row] = look.quiet
+        self._visible[row] = item.isVisible()
         self._texts[row] = look.caption
         self._cats[row] = a.category_id
         self._w[row] = self._width(look.caption)
+        self._relaid()
+
+    def visibility(self, ann_id: int) -> None:
+        """One item was hidden or shown (a tool's preview hides the shape it edits): its row's flag
+        alone changes; the layout follows."""
+        row = self._row_of.get(ann_id) if not self._dirty else None
+        item = self._items.get(ann_id)
+        if row is None or item is None:
+            self.changed()
+            return
+        self._visible[row] = item.isVisible()
+        self._relaid()
+
+    def _relaid(self) -> None:
         self._layout_key = None
         self._generation += 1
         if not self._patch_view():
@@ -148,10 +164,8 @@ class CaptionsLayer(QGraphicsItem):
     def _rebuild(self) -> None:
         # one pass over the items (thousands on a dense image, right after a switch), then arrays
         ctx = self._ctx
-        ids, boxes, below, quiet, texts, cats = [], [], [], [], [], []
+        ids, boxes, below, quiet, visible, texts, cats = [], [], [], [], [], [], []
         for i, it in (self._items.items() if ctx.captions else ()):
-            if not it.isVisible():
-                continue
             a = it.ann
             look = appearance(a, ctx)
             if look.caption:
@@ -159,6 +173,7 @@ class CaptionsLayer(QGraphicsItem):
                 boxes.append(a.bbox)
                 below.append(a.status == PREDICTION)
                 quiet.append(look.quiet)
+                visible.append(it.isVisible())
                 texts.append(look.caption)
                 cats.append(a.category_id)
         widths = {t: self._width(t) for t in set(texts)}
@@ -166,6 +181,7 @@ class CaptionsLayer(QGraphicsItem):
         self._boxes = np.asarray(boxes, float).reshape(-1, 4)
         self._below = np.asarray(below, bool)
         self._quiet = np.asarray(quiet, bool)
+        self._visible = np.asarray(visible, bool)
         self._texts = texts
         self._cats = cats
         self._w = np.asarray([widths[t] for t in texts], float)
@@ -190,7 +206,7 @@ class CaptionsLayer(QGraphicsItem):
             return self._placed
         b = self._boxes
         big = np.maximum(b[:, 2] * sx, b[:, 3] * sy) >= MIN_SHAPE_PX
-        candidates = np.nonzero(big & ~self._quiet)[0]
+        candidates = np.nonzero(big & ~self._quiet & self._visible)[0]
         order = candidates[np.argsort(-(b[candidates, 2] * b[candidates, 3]), kind="stable")]
         h = self._height
         xs = b[order, 0] * sx
@@ -221,8 +237,8 @@ class CaptionsLayer(QGraphicsItem):
         if not len(self._ids):
             return []
         h = self._height
-        emphasised = set(np.nonzero(np.isin(self._ids, list(self._emphasised)))[0].tolist()) if self._emphasised \
-            else set()
+        emphasised = set(np.nonzero(np.isin(self._ids, list(self._emphasised)) & self._visible)[0].tolist()) \
+            if self._emphasised else set()
         out = []
         placed = self._layout(t.m11(), t.m22())
         if len(placed):

@@ -22,7 +22,7 @@ class ItemsSync:
         self._items[ann.id] = item
         if ann.id in self._live and isinstance(item, ShapeItem):
             item.set_live(True)
-        self._apply_visibility(item)
+        self._apply_visibility(item, captions=False)
         self._captions.changed()
 
     def _build_items(self, anns: list[Annotation], paths: dict, spare: list[ShapeItem]) -> None:
@@ -80,20 +80,25 @@ class ItemsSync:
             return False
         if item is not None and (item.ann.kind == "mask") == (ann.kind == "mask"):
             item.set_annotation(ann, self._ctx)
-            self._apply_visibility(item)
-            self._captions.reshaped(ann.id)
+            self._apply_visibility(item, captions=False)
+            self._captions.reshaped(ann.id)  # its row, shown or hidden
         else:
             self._remove_item(ann.id)
             self._add_item(ann)
         return True
 
-    def _apply_visibility(self, item: AnnotationItem) -> None:
+    def _apply_visibility(self, item: AnnotationItem, captions: bool = True) -> bool:
+        """Show or hide the item as the session says; True when that changed it. captions=False:
+        the caller tells the captions layer (once for many items)."""
         a = item.ann
         visible = self.session.is_shown(a.id, a.category_id) and a.id not in self._suppressed
-        if visible != item.isVisible():
-            item.setVisible(visible)
-            self._shapes.invalidate(item.sceneBoundingRect())
-            self._captions.changed()
+        if visible == item.isVisible():
+            return False
+        item.setVisible(visible)
+        self._shapes.invalidate(item.sceneBoundingRect())
+        if captions:
+            self._captions.visibility(a.id)
+        return True
 
     def set_hidden(self, categories: set[int], annotations: set[int]) -> None:
         ss = self.session
@@ -107,8 +112,9 @@ class ItemsSync:
         ss.set_flag("annotation", "locked", set(annotation_ids), True)
 
     def _on_visibility(self) -> None:
-        for item in self._items.values():
-            self._apply_visibility(item)
+        flipped = [self._apply_visibility(item, captions=False) for item in self._items.values()]
+        if any(flipped):
+            self._captions.changed()
         self._prune_selection()
         self._update_handles()
 

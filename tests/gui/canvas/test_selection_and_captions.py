@@ -209,3 +209,30 @@ def test_a_caption_follows_an_edit_of_its_shape_as_a_full_rebuild_would(qtbot, p
     store.update_annotation(replace(store.annotation(b), bbox=(31, 41, 38, 28)))
     qtbot.waitUntil(lambda: canvas._items[b].ann.bbox[0] == 31, timeout=5000)
     assert canvas.captioned_ids() == [a]
+
+
+def test_hiding_one_shape_redraws_only_its_caption_as_a_full_rebuild_would(qtbot, project, make_canvas):
+    """A tool hides the shape it previews (the brush, the polygon editor): the captions layer
+    changes that row's flag and draws only the areas that changed, and the result equals a whole
+    drawing, hidden and shown again."""
+    store, ids, (cat, dog) = project
+    a = store.add_annotation(Annotation(None, ids[0], cat, bbox=(10, 20, 40, 30)))
+    b = store.add_annotation(Annotation(None, ids[0], dog, bbox=(90, 60, 40, 30)))
+    canvas = make_canvas(store, ids[0])
+    grab(canvas)
+    canvas.settle_zoom()
+    before = grab(canvas)
+    rebuilds, renders = canvas._captions.rebuilds, canvas._captions.renders
+    canvas.set_item_visible(a, False)
+    assert canvas.captioned_ids() == [b]
+    hidden = grab(canvas)
+    assert canvas._captions.rebuilds == rebuilds and canvas._captions.renders == renders  # patched
+    assert not np.array_equal(hidden, before)  # its caption (and shape) went from the screen
+    canvas._captions.changed()
+    assert np.array_equal(hidden, grab(canvas))  # equal to a whole drawing
+    rebuilds, renders = canvas._captions.rebuilds, canvas._captions.renders
+    canvas.set_item_visible(a, True)
+    assert sorted(canvas.captioned_ids()) == [a, b]
+    shown = grab(canvas)
+    assert canvas._captions.rebuilds == rebuilds and canvas._captions.renders == renders
+    assert np.array_equal(shown, before)
