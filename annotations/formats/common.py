@@ -178,20 +178,21 @@ def check_extent(flat, width: int, height: int, where: str, what: str) -> None:
     """Refuse coordinates far outside the image (they crash pycocotools' rasteriser) and shapes
     lying wholly outside it."""
     xs, ys = flat[0::2], flat[1::2]
-    if max(xs) > 2 * width + FAR_MARGIN or max(ys) > 2 * height + FAR_MARGIN:
-        raise FormatError(f"{where}: {what} reaches ({max(xs):.6g}, {max(ys):.6g}), far outside the "
-                          f"{width}x{height} image")
-    if min(xs) >= width or min(ys) >= height:
-        raise FormatError(f"{where}: {what} lies wholly outside the {width}x{height} image")
+    _check_bounds(min(xs), min(ys), max(xs), max(ys), width, height, where, what)
 
 
 def check_box_extent(bbox, width: int, height: int, where: str) -> None:
     x, y, w, h = bbox
     x1, y1 = x + w, y + h
-    if max(x, x1) <= 2 * width + FAR_MARGIN and max(y, y1) <= 2 * height + FAR_MARGIN \
-            and min(x, x1) < width and min(y, y1) < height:
-        return  # inside: check_extent below would find nothing (it words the refusals)
-    check_extent([x, y, x1, y1], width, height, where, "bbox")
+    _check_bounds(min(x, x1), min(y, y1), max(x, x1), max(y, y1), width, height, where, "bbox")
+
+
+def _check_bounds(x0, y0, x1, y1, width: int, height: int, where: str, what: str) -> None:
+    if x1 > 2 * width + FAR_MARGIN or y1 > 2 * height + FAR_MARGIN:
+        raise FormatError(f"{where}: {what} reaches ({x1:.6g}, {y1:.6g}), far outside the "
+                          f"{width}x{height} image")
+    if x0 >= width or y0 >= height:
+        raise FormatError(f"{where}: {what} lies wholly outside the {width}x{height} image")
 
 
 def check_ring(ring, where: str, what: str = "polygon") -> list[float]:
