@@ -23,6 +23,12 @@ from annotations.store import Store, StoreError, StoreEvent
 from .session_counts import ImageTally
 
 TOOLS = ("select", "rectangle", "polygon", "brush", "eraser")
+
+
+def shown(annotation_id: int, category_id: int, hidden_annotations, hidden_categories, all_hidden: bool) -> bool:
+    """Whether a shape is drawn, given what is hidden (the session's rule; a snapshot of it travels
+    to the prefetch worker)."""
+    return not (all_hidden or annotation_id in hidden_annotations or category_id in hidden_categories)
 BRUSH_MIN, BRUSH_MAX, BRUSH_DEFAULT = 1, 500, 12
 
 
@@ -244,8 +250,7 @@ class Session(QObject):
             self.visibility_changed.emit()
 
     def is_shown(self, annotation_id: int, category_id: int) -> bool:
-        return not (self._all_hidden or annotation_id in self.hidden_annotations
-                    or category_id in self.hidden_categories)
+        return shown(annotation_id, category_id, self.hidden_annotations, self.hidden_categories, self._all_hidden)
 
     def set_hidden_categories(self, ids: Iterable[int]) -> None:
         ids = frozenset(ids)

@@ -25,8 +25,8 @@ HANDLE_PX = 8  # handle size on screen
 Z_HANDLES, Z_PREVIEW = 1e9, 2e9
 
 
-def _z_for(ann: Annotation) -> float:
-    # Smaller shapes above larger ones, so a click reaches the one inside.
+def z_for(ann: Annotation) -> float:
+    """Smaller shapes above larger ones, so a click reaches the one inside."""
     x, y, w, h = ann.bbox
     return -float(w * h)
 
@@ -86,7 +86,7 @@ class ShapeItem(QGraphicsPathItem, AnnotationItem):
             self.setBrush(look.brush)
         if changed:
             self.outline = (look.style, self.path())  # what the shapes layer draws it with
-        self.setZValue(_z_for(ann))
+        self.setZValue(z_for(ann))
         if invalidate:
             self.layer.invalidate(old.united(self.sceneBoundingRect()))
 
@@ -102,7 +102,7 @@ class ShapeItem(QGraphicsPathItem, AnnotationItem):
             self._apply_pen()
             self.setBrush(look.brush)
         self.outline = (look.style, path)
-        self.setZValue(_z_for(ann))
+        self.setZValue(z_for(ann))
 
     _look = None
     outline: tuple = (None, None)
@@ -148,7 +148,7 @@ class MaskItem(QGraphicsPixmapItem, AnnotationItem):
             self.setOffset(x0, y0)
             self._crop = None
             self._key = key
-        self.setZValue(_z_for(ann))
+        self.setZValue(z_for(ann))
         self._clear_children()
         if ann.status == PREDICTION:
             frame = QGraphicsRectItem(QRectF(*ann.bbox), self)

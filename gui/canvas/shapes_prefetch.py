@@ -34,6 +34,8 @@ from PySide6.QtGui import QImage
 from annotations.model import MASK, Annotation
 from annotations.store import Store
 
+from ..session import shown
+from .items import z_for
 from .painting import RenderContext, outline_paths, own_appearances
 from .shapes_layer import layer_rect, render_raster
 
@@ -61,7 +63,7 @@ class RasterSpec:
     all_hidden: bool
 
     def shown(self, ann: Annotation) -> bool:
-        return not (self.all_hidden or ann.id in self.hidden_annotations or ann.category_id in self.hidden_categories)
+        return shown(ann.id, ann.category_id, self.hidden_annotations, self.hidden_categories, self.all_hidden)
 
 
 class Prefetched(NamedTuple):
@@ -75,7 +77,7 @@ def draw_raster(anns: list[Annotation], paths: dict, spec: RasterSpec) -> QImage
     """The shapes layer's raster of these shapes (those shown, bottom first: bigger shapes under
     smaller ones, as the scene stacks the items), drawn as the layer would (any thread)."""
     look = own_appearances(spec.ctx)
-    drawn = sorted((a for a in anns if a.id in paths and spec.shown(a)), key=lambda a: -a.bbox[2] * a.bbox[3])
+    drawn = sorted((a for a in anns if a.id in paths and spec.shown(a)), key=z_for)  # stable: the scene's order
     return render_raster(layer_rect(spec.width, spec.height), spec.scale, spec.dpr,
                          ((look(a).style, paths[a.id]) for a in drawn))
 

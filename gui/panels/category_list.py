@@ -379,9 +379,12 @@ class CategoryListPanel(QWidget):
                     text = str(self._counts.get(cid, 0))
                     if it.text(COL_COUNT) != text:
                         it.setText(COL_COUNT, text)
-        if max((len(str(n)) for n in self._counts.values()), default=1) != self._count_chars:
+        if self._count_digits() != self._count_chars:
             self._fit_counts()
+
+    def _count_digits(self) -> int:
+        return max((len(str(n)) for n in self._counts.values()), default=1)
 
     def _fit_counts(self) -> None:
         self.tree.resizeColumnToContents(COL_COUNT)
-        self._count_chars = max((len(str(n)) for n in self._counts.values()), default=1)
+        self._count_chars = self._count_digits()
