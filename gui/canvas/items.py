@@ -80,10 +80,7 @@ class ShapeItem(QGraphicsPathItem, AnnotationItem):
         if key != self._key:
             self.setPath(path if path is not None else outline_path(ann))
             self._key = key
-        if look is not self._look:
-            self._look = look
-            self._apply_pen()
-            self.setBrush(look.brush)
+        self._take_look(look)
         if changed:
             self.outline = (look.style, self.path())  # what the shapes layer draws it with
         self.setZValue(z_for(ann))
@@ -97,12 +94,15 @@ class ShapeItem(QGraphicsPathItem, AnnotationItem):
         self.ann = ann
         self._key = _geometry_key(ann)
         self.setPath(path)
+        self._take_look(look)
+        self.outline = (look.style, path)
+        self.setZValue(z_for(ann))
+
+    def _take_look(self, look) -> None:
         if look is not self._look:
             self._look = look
             self._apply_pen()
             self.setBrush(look.brush)
-        self.outline = (look.style, path)
-        self.setZValue(z_for(ann))
 
     _look = None
     outline: tuple = (None, None)
