@@ -95,8 +95,9 @@ class CaptionsLayer(QGraphicsItem):
         self.update()
 
     def reshaped(self, ann_id: int) -> None:
-        """One shown item changed its annotation (an edit): its row alone is made again, where a
-        full rebuild would read every item (thousands on a dense image); the layout follows."""
+        """One item changed its annotation (an edit) or was hidden or shown (a tool's preview hides the
+        shape it edits): its row alone is made again, where a full rebuild would read every item
+        (thousands on a dense image); the layout follows."""
         row = self._row_of.get(ann_id) if not self._dirty else None
         item = self._items.get(ann_id)
         if row is None or item is None:
@@ -113,17 +114,6 @@ class CaptionsLayer(QGraphicsItem):
         self._texts[row] = look.caption
         self._cats[row] = a.category_id
         self._w[row] = self._width(look.caption)
-        self._relaid()
-
-    def visibility(self, ann_id: int) -> None:
-        """One item was hidden or shown (a tool's preview hides the shape it edits): its row's flag
-        alone changes; the layout follows."""
-        row = self._row_of.get(ann_id) if not self._dirty else None
-        item = self._items.get(ann_id)
-        if row is None or item is None:
-            self.changed()
-            return
-        self._visible[row] = item.isVisible()
         self._relaid()
 
     def _relaid(self) -> None:

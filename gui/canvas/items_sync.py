@@ -97,7 +97,7 @@ class ItemsSync:
         item.setVisible(visible)
         self._shapes.invalidate(item.sceneBoundingRect())
         if captions:
-            self._captions.visibility(a.id)
+            self._captions.reshaped(a.id)
         return True
 
     def set_hidden(self, categories: set[int], annotations: set[int]) -> None:
