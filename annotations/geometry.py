@@ -267,10 +267,11 @@ def _columns_bounds(x0: int, y0: int, columns: np.ndarray, height: int) -> np.nd
     return xor_bounds(pts, np.zeros(0, np.int64))  # a column that ends where the next starts joins it
 
 
-def crop_box(rle: dict, x0: int, y0: int, w: int, h: int) -> np.ndarray:
-    """The h x w pixels of the mask at (x0, y0) (inside the image), decoded from its runs only."""
+def crop_box(rle: dict, x0: int, y0: int, w: int, h: int, bounds: np.ndarray | None = None) -> np.ndarray:
+    """The h x w pixels of the mask at (x0, y0) (inside the image), decoded from its runs only
+    (`bounds`: its rle_bounds, when the caller has them)."""
     height = int(rle["size"][0])
-    s, e = _runs(rle_bounds(rle), height * int(rle["size"][1]))  # runs of ones [s, e)
+    s, e = _runs(rle_bounds(rle) if bounds is None else bounds, height * int(rle["size"][1]))  # runs of ones [s, e)
     if w <= 0 or h <= 0 or s.size == 0:
         return np.zeros((max(h, 0), max(w, 0)), np.uint8)
     lo, hi = x0 * height, (x0 + w) * height
@@ -317,9 +318,10 @@ def paste_into(rle: dict, x0: int, y0: int, crop: np.ndarray) -> dict:
     """The mask with the box at (x0, y0) replaced by `crop` (clipped to the image); the rest is kept."""
     height, width = (int(v) for v in rle["size"])
     x0, y0, crop = _clip_crop(x0, y0, crop, height, width)
-    old = crop_box(rle, x0, y0, crop.shape[1], crop.shape[0])
+    bounds = rle_bounds(rle)
+    old = crop_box(rle, x0, y0, crop.shape[1], crop.shape[0], bounds)
     delta = _columns_bounds(x0, y0, old.T != (crop.T != 0), height)
-    return rle_from_bounds(xor_bounds(rle_bounds(rle), delta), height, width)
+    return rle_from_bounds(xor_bounds(bounds, delta), height, width)
 
 
 def annotation_rle(ann, height: int, width: int) -> dict:

@@ -265,6 +265,10 @@ class StrokePreview(QGraphicsItem):
         x0, y0 = self._origin
         self.update(QRectF(x0 + c0, y0 + r0, c1 - c0, r1 - r0))
 
+    def image(self) -> QImage:
+        """The stroke's pixels as shown, a copy that owns its memory."""
+        return self._image.copy()
+
     def boundingRect(self) -> QRectF:
         h, w = self._argb.shape
         return QRectF(self._origin[0], self._origin[1], w, h)

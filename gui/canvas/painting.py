@@ -216,13 +216,23 @@ class MaskImageCache:
             self._images.move_to_end(key)
             return hit
         x0, y0, crop = geometry.crop_rle(rle)
-        value = (alpha << 24) | (color.red() * alpha // 255 << 16) | (color.green() * alpha // 255 << 8) \
-            | (color.blue() * alpha // 255)
-        made = (x0, y0, mask_image(crop, value))
-        self._images[key] = made
+        return self.put(rle, color, alpha, x0, y0, mask_image(crop, premultiplied(color, alpha)))
+
+    def put(self, rle: dict, color: QColor, alpha: int, x0: int, y0: int, image: QImage) -> tuple[int, int, QImage]:
+        """Hold an image of this mask made elsewhere (a brush stroke's own preview of its result:
+        the pixels of the mask, transparent around them, at (x0, y0)), so that showing the edited
+        mask decodes nothing."""
+        made = (x0, y0, image)
+        self._images[(rle["counts"], tuple(rle["size"]), color.rgb(), alpha)] = made
         if len(self._images) > self.capacity:
             self._images.popitem(last=False)
         return made
+
+
+def premultiplied(color: QColor, alpha: int) -> int:
+    """`color` at `alpha` as one ARGB32_Premultiplied pixel value."""
+    return (alpha << 24) | (color.red() * alpha // 255 << 16) | (color.green() * alpha // 255 << 8) \
+        | (color.blue() * alpha // 255)
 
 
 def mask_image(crop: np.ndarray, argb_premultiplied: int) -> QImage:

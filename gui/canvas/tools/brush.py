@@ -22,7 +22,7 @@ from annotations.store import copy_annotation
 from ...commands import AddAnnotations, ChangeAnnotations, RemoveAnnotations
 from .. import shapes
 from ..items import Z_PREVIEW, StrokePreview, cosmetic_pen
-from ..painting import MASK_ALPHA
+from ..painting import MASK_ALPHA, MASKS, premultiplied
 from .base import Tool
 
 GROW_MARGIN = 64  # pixels added around the buffer when a stroke leaves it
@@ -41,6 +41,7 @@ class BrushTool(Tool):
         self._last: tuple[float, float] | None = None
         self._dirty: tuple[float, float, float, float] | None = None  # what the stroke covers (image)
         self._preview: StrokePreview | None = None
+        self._color = None  # the preview's colour
         self._ring: QGraphicsEllipseItem | None = None
 
     @property
@@ -92,8 +93,10 @@ class BrushTool(Tool):
             rle = geometry.paste_mask(*self._origin, self._buf, img.height, img.width)
         else:  # only the stroke's box is rewritten, from the mask's runs: no full-frame decode
             rle = geometry.paste_into(geometry.normalize_rle(target.rle), *self._stroke_box())
-        self._end_stroke()
         area = geometry.rle_area(rle)
+        if area > 0 and self._preview is not None:  # the preview shows the result: the mask's item takes it
+            MASKS.put(rle, self._color, MASK_ALPHA, *self._origin, self._preview.image())
+        self._end_stroke()
         if target is None:
             if area > 0:
                 cmd = AddAnnotations(c.store, [shapes.new_mask(img.id, c.current_category(), rle)], "Brush")
@@ -151,10 +154,8 @@ class BrushTool(Tool):
         if self._preview is None:
             self._preview = StrokePreview()
             c.scene.addItem(self._preview)
-        color = c.category_color(self._target.category_id if self._target else c.current_category())
-        a = MASK_ALPHA
-        value = (a << 24) | (color.red() * a // 255 << 16) | (color.green() * a // 255 << 8) | (color.blue() * a // 255)
-        self._preview.set_buffer(self._origin, self._buf, value)
+        self._color = c.category_color(self._target.category_id if self._target else c.current_category())
+        self._preview.set_buffer(self._origin, self._buf, premultiplied(self._color, MASK_ALPHA))
 
     def _show_ring(self, pos: QPointF) -> None:
         r = self.canvas.brush_radius

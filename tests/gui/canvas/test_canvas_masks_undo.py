@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from annotations import geometry
 from annotations.model import MASK, POLYGON, Annotation
 from annotations.store import Store
-from canvas_helpers import click, drag, key, snapshot
+from canvas_helpers import click, drag, grab, key, snapshot
 from conftest import IMAGE_H, IMAGE_W
 
 
@@ -265,3 +265,44 @@ def test_stroke_on_a_large_image_near_its_edge_undoes_and_redoes_exactly(qtbot, 
     cmd = canvas.undo_stack.command(canvas.undo_stack.index() - 1)
     assert mask_pixels_changed(cmd) == int((m ^ expected).sum())
     assert cmd._diffs[ann_id]["rle"][0].delta.size < 200  # the stroke's flips, not the frame's
+
+
+def test_a_stroke_shows_its_mask_from_its_preview_exactly_as_decoded(qtbot, project, make_canvas, monkeypatch):
+    """On release the mask's item takes the stroke preview's image (nothing is decoded for it), and
+    the canvas shows the same pixels as when the mask is drawn from its stored RLE."""
+    from gui.canvas import painting
+    store, ids, (cat, _) = project
+    canvas = make_canvas(store, ids[0])
+    canvas.set_tool("brush")
+    canvas.set_brush_radius(6)
+    drag(qtbot, canvas, (20, 30), (80, 30), steps=6)  # a new mask
+    canvas.set_tool("eraser")
+    canvas.set_brush_radius(3)
+    decoded = []
+    real = geometry.crop_rle
+    monkeypatch.setattr(geometry, "crop_rle", lambda rle: decoded.append(1) or real(rle))
+    drag(qtbot, canvas, (50, 15), (50, 45), steps=6)  # an edit of it: the press decodes, the release not
+    assert len(decoded) == 1
+    (ann,) = store.annotations()
+    assert np.array_equal(geometry.decode_rle(ann.rle),
+                          capsule((20, 30), (80, 30), 6) & (1 - capsule((50, 15), (50, 45), 3)))
+    canvas.set_tool("select")
+    canvas.select_annotations([])
+    qtbot.wait(10)
+    shown = grab(canvas)
+    painting.MASKS._images.clear()
+    item = canvas._items[ann.id]
+    item._key = None
+    item.set_annotation(ann, canvas._ctx)  # drawn again from the stored RLE
+    qtbot.wait(10)
+    again = grab(canvas)
+    assert np.array_equal(shown, again)
+    assert (shown != grab_without(canvas, item)).any()  # the mask is on screen at all
+
+
+def grab_without(canvas, item) -> np.ndarray:
+    item.setVisible(False)
+    try:
+        return grab(canvas)
+    finally:
+        item.setVisible(True)
