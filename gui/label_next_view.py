@@ -38,6 +38,15 @@ class LabelNextView(QWidget):
         run_combo = self.rank.run_combo
         run_combo.currentIndexChanged.connect(lambda _i: self.review.show_run(run_combo.currentData()))
         self.rank.ranked.connect(self._ranked)
+        self.review.find_asked.connect(self.find_wrong_labels)
+
+    def find_wrong_labels(self) -> None:
+        """Rank the chosen run with mistakenness: its progress and Cancel on the ranking tab, then
+        the review tab with what it flags (_ranked)."""
+        combo = self.rank.strategy_combo
+        combo.setCurrentIndex(combo.findData(STRATEGY))
+        self.tabs.setCurrentWidget(self.rank)
+        self.rank.start_ranking()
 
     def _ranked(self, result) -> None:
         if result.ranking.strategy == STRATEGY:

@@ -50,6 +50,7 @@ class ReviewItem:
 
 class ReviewPanel(QWidget):
     acted = Signal(str, object)  # state, ReviewItem: after accept, keep or delete
+    find_asked = Signal()  # "Find wrong labels": rank the run with mistakenness (the dock does it)
 
     def __init__(self, session, host, parent: QWidget | None = None):
         super().__init__(parent)
@@ -61,6 +62,13 @@ class ReviewPanel(QWidget):
     def _build(self) -> None:
         self.status = QLabel("Rank a run with mistakenness to review the labels it disagrees with.")
         self.status.setWordWrap(True)
+        self.find_button = QPushButton("Find wrong labels")
+        self.find_button.setToolTip("Rank the run's images with mistakenness (on the Rank images tab, "
+                                    "with its progress and Cancel); the labels it flags are listed here")
+        self.find_button.clicked.connect(self.find_asked)
+        top = QHBoxLayout()
+        top.addWidget(self.status, 1)
+        top.addWidget(self.find_button, 0, Qt.AlignTop)
         self.list = ranked_list(COLUMNS)
         header = self.list.header()
         header.resizeSection(0, 140)
@@ -78,7 +86,7 @@ class ReviewPanel(QWidget):
             buttons.addWidget(b)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
-        lay.addWidget(self.status)
+        lay.addLayout(top)
         lay.addLayout(buttons)
         lay.addWidget(self.list, 1)
         self._update_buttons()
@@ -118,7 +126,8 @@ class ReviewPanel(QWidget):
         self.list.blockSignals(False)
         if stored is None:
             self.status.setText("Rank a run with mistakenness to review the labels it disagrees with."
-                                if run_id is None else f"No mistakenness ranking of run #{run_id} yet.")
+                                if run_id is None else
+                                f"No mistakenness ranking of run #{run_id} yet: press Find wrong labels.")
         else:
             self._count()
         self._update_buttons()
@@ -202,6 +211,7 @@ class ReviewPanel(QWidget):
         for b in (self.accept_button, self.keep_button):
             b.setEnabled(pending)
         self.delete_button.setEnabled(pending and item.obj.annotation_id is not None)
+        self.find_button.setEnabled(self.run_id is not None)
 
     # ---- the three actions -----------------------------------------------------------------------
     def _review(self, item: ReviewItem, state: str, edit, text: str) -> bool:

@@ -249,3 +249,21 @@ def test_a_diverse_batch_skips_the_near_duplicate(qtbot, make_window, rank_proje
     result = rank(qtbot, view, "uncertainty")
     assert [s.image_id for s in result.ranking.images] == [ids["u1"], ids["u2"]]
     assert view.rank.list.topLevelItemCount() == 2 and "diverse batch of 2" in view.rank.status.text()
+
+
+def test_find_wrong_labels_from_the_review_tab_ranks_and_lists_them(qtbot, make_window, rank_project):
+    """The review tab starts its own ranking: Find wrong labels ranks the run with mistakenness (the
+    ranking tab shows its progress), then the review tab lists the four flagged labels, best first."""
+    win, view = open_dock(qtbot, make_window, rank_project)
+    view.rank.strategy_combo.setCurrentIndex(view.rank.strategy_combo.findData("uncertainty"))
+    view.tabs.setCurrentWidget(view.review)
+    assert not view.review.items and "press Find wrong labels" in view.review.status.text()
+    assert view.review.find_button.isEnabled()
+    with qtbot.waitSignal(view.rank.ranked, timeout=20000) as blocker:
+        qtbot.mouseClick(view.review.find_button, Qt.LeftButton)
+        assert view.tabs.currentWidget() is view.rank
+    assert blocker.args[0].ranking.strategy == "mistakenness"
+    assert view.tabs.currentWidget() is view.review
+    kinds = [it.obj.kind for it in view.review.items]
+    assert kinds == ["missing", "wrong_class", "loose_box", "spurious"]
+    assert find_set(win.store, "mistakenness", rank_project["run"]) is not None
