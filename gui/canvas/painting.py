@@ -23,6 +23,7 @@ PALETTE = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f
            "#fabed4", "#469990", "#dcbeff", "#9a6324", "#fffac8", "#800000", "#aaffc3", "#808000")
 FILL_ALPHA = 60
 MASK_ALPHA = 110
+QUIET_PEN_ALPHA = 80  # outline of a prediction under the caption threshold (no fill)
 PREDICTION_MASK_ALPHA = 70
 
 
@@ -64,7 +65,7 @@ class Appearance:
     caption: str  # "" = none; labels show their category, predictions also their score
     thin_pen: QPen  # the same pen one pixel wide (drawn zoomed out)
     key: tuple  # equal keys draw alike
-    quiet: bool = False  # a prediction under the caption threshold: captioned only when hovered or selected
+    quiet: bool = False  # a prediction under the caption threshold: faint, captioned only when hovered or selected
 
     @property
     def style(self) -> tuple:
@@ -122,10 +123,14 @@ def _appearance(ann: Annotation, ctx: RenderContext) -> Appearance:
     if ann.status == PREDICTION:
         pen.setStyle(Qt.DashLine)
         fill.setAlpha(FILL_ALPHA // 2)
+        quiet = ann.score is not None and ann.score < ctx.caption_threshold
+        if quiet:  # under the threshold: drawn faint, so that the detections that count stand out
+            faint = QColor(color)
+            faint.setAlpha(QUIET_PEN_ALPHA)
+            pen.setColor(faint)
         if caption and ann.score is not None:
             caption += f" {ann.score:.2f}"
-            quiet = ann.score < ctx.caption_threshold
-    brush = QBrush(Qt.NoBrush) if ann.kind == MASK else QBrush(fill)
+    brush = QBrush(Qt.NoBrush) if ann.kind == MASK or quiet else QBrush(fill)
     thin = QPen(pen)
     thin.setWidth(0)
     key = (pen.color().rgba(), int(pen.style().value), brush.color().rgba(), int(brush.style().value))

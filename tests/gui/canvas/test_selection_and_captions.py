@@ -142,6 +142,35 @@ def test_quiet_predictions_are_captioned_when_hovered_or_selected(qtbot, project
     assert canvas.captioned_ids() == [label]
 
 
+def test_predictions_under_the_threshold_are_drawn_faint_and_unfilled(qtbot, project, make_canvas):
+    """A prediction under the score threshold (the Model panel's) keeps a faint outline and no fill,
+    so that the detections that count stand out among a run's hundreds of low scores."""
+    store, ids, (cat, _) = project
+    _, low, high = _label_and_predictions(store, ids[0], cat)
+    canvas = make_canvas(store, ids[0])
+    canvas.set_captions_shown(False)
+    qtbot.wait(10)
+    faint = grab(canvas).astype(int)
+    canvas.set_item_visible(low, False)
+    qtbot.wait(10)
+    bare = grab(canvas).astype(int)
+    canvas.set_item_visible(low, True)
+    canvas.set_caption_threshold(0.1)  # the 0.2 prediction now counts
+    qtbot.wait(10)
+    strong = grab(canvas).astype(int)
+    inside = vp(canvas, 85, 35)
+    at = (inside.y(), inside.x())
+    assert np.abs(faint[at] - bare[at]).max() == 0  # no fill
+    assert np.abs(strong[at] - bare[at]).max() > 5  # filled once it counts
+    a, b = vp(canvas, 72, 20), vp(canvas, 98, 20)  # along its top edge
+    edge = (slice(a.y() - 1, a.y() + 2), slice(a.x(), b.x()))
+    faint_edge, strong_edge = (np.abs(img[edge] - bare[edge]).max() for img in (faint, strong))
+    assert 0 < faint_edge < strong_edge / 2
+    hi = vp(canvas, 110, 85)  # the 0.8 prediction's left edge is drawn the same either way
+    row = (slice(hi.y() - 1, hi.y() + 2), slice(hi.x() - 2, hi.x() + 3))
+    assert np.array_equal(faint[row], strong[row])
+
+
 def test_captions_of_shapes_too_small_on_screen_hide_until_hovered(qtbot, project, make_canvas):
     store, ids, (cat, _) = project
     small = store.add_annotation(Annotation(None, ids[0], cat, bbox=(60, 60, 6, 6)))
