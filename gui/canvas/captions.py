@@ -64,6 +64,8 @@ class CaptionsLayer(QGraphicsItem):
         self.renders = 0
         self._layout_key = None
         self._placed = np.zeros((0, 4))
+        self._placed_rows: set[int] = set()
+        self.layouts = 0  # layouts computed (tests read it)
         self._widths: dict[str, float] = {}
         self.font = QApplication.font()
         self._fm = QFontMetricsF(self.font)
@@ -114,10 +116,11 @@ class CaptionsLayer(QGraphicsItem):
         self._texts[row] = look.caption
         self._cats[row] = a.category_id
         self._w[row] = self._width(look.caption)
-        self._relaid()
+        self._relaid(row)
 
-    def _relaid(self) -> None:
-        self._layout_key = None
+    def _relaid(self, row: int | None = None) -> None:
+        if row is None or not self._still_unplaced(row):
+            self._layout_key = None
         self._generation += 1
         if not self._patch_view():
             self._patches = None
@@ -214,8 +217,32 @@ class CaptionsLayer(QGraphicsItem):
                 grid.setdefault(c, []).append((x, y, w))
             placed.append((k, x, y, w))
         self._placed = np.asarray(placed, float).reshape(-1, 4)
+        self._placed_rows = set(self._placed[:, 0].astype(np.int64).tolist())
         self._layout_key = key
+        self.layouts += 1
         return self._placed
+
+    def _still_unplaced(self, row: int) -> bool:
+        """After `row` alone changed: True when the layout stands as it is. So when the row's caption
+        was not placed and is not placed now (not a candidate, or it overlaps a placed caption that
+        comes before it in the order): every other decision saw the same placed captions. On a
+        dense image most captions are not placed, and most edits then lay out nothing."""
+        if self._layout_key is None or row in self._placed_rows:
+            return False
+        sx, sy = self._layout_key
+        bx, by, bw, bh = self._boxes[row]
+        if max(bw * sx, bh * sy) < MIN_SHAPE_PX or self._quiet[row] or not self._visible[row]:
+            return True
+        placed, h = self._placed, self._height
+        if not len(placed):
+            return False
+        x, w = bx * sx, self._w[row]
+        y = (by + bh) * sy if self._below[row] else by * sy - h
+        ks = placed[:, 0].astype(np.int64)
+        area, areas = bw * bh, self._boxes[ks, 2] * self._boxes[ks, 3]
+        before = (areas > area) | ((areas == area) & (ks < row))  # _layout's order: bigger first, then by row
+        px, py, pw = placed[:, 1], placed[:, 2], placed[:, 3]
+        return bool((before & (x < px + pw) & (px < x + w) & (y < py + h) & (py < y + h)).any())
 
     # ---- where captions go -------------------------------------------------------------------------
     def placements(self, t: QTransform, clip: QRectF) -> list[tuple[int, str, QColor, QRectF]]:
