@@ -153,6 +153,8 @@ class _Images:
         if image_path is not None and not isinstance(image_path, str):
             raise FormatError(f"{f}: 'imagePath' must be a string, got {type(image_path).__name__}")
         image_path = (image_path or "").replace("\\", "/")
+        if "\0" in image_path:  # also when imageData holds the image: the name is that of the unpacked file
+            raise FormatError(f"{f}: imagePath: the image name {image_path!r} holds a NUL byte")
         if image_data is None:
             if not image_path:
                 raise FormatError(f"{f}: 'imagePath' is missing (and the file has no imageData)")
