@@ -71,8 +71,10 @@ def _run(args) -> int:
     try:
         if args.max_pixels is not None:
             set_pixel_limit(int(args.max_pixels))
-        if "\0" in args.project:
-            raise StoreError(f"{args.project!r}: a folder name cannot hold a NUL byte")
+        for flag, name in (("--project ", "project"), ("", "path"), ("--images ", "images"), ("", "out")):
+            value = getattr(args, name, None)  # one message, never the byte itself on the terminal
+            if value is not None and "\0" in value:
+                raise StoreError(f"{flag}{value!r}: a file or folder name cannot hold a NUL byte")
         if args.command == "export" and not Store.exists(args.project):
             raise StoreError(f"No project at {args.project}.")
         # an import needs to write; an export opens read-only when the project cannot be written
