@@ -143,6 +143,22 @@ def test_cli_max_pixels(tmp_path, capsys):
     assert entry.main(args + ["--max-pixels", "1e7"]) == 0
 
 
+def test_every_command_that_reads_images_takes_max_pixels(capsys):
+    """The limit's message names --max-pixels, whichever command hit it."""
+    required = {"import": ["--project", "p", "--format", "coco", "x.json"],
+                "export": ["--project", "p", "--format", "coco", "x.json"],
+                "predict": ["--model", "m", "--project", "p"], "train": [],
+                "rank": ["--project", "p", "--run", "1", "--strategy", "uncertainty"],
+                "explain": ["--method", "gradcam"]}
+    parser = entry.build_parser()
+    for command, args in required.items():
+        assert parser.parse_args([command, *args, "--max-pixels", "1e9"]).max_pixels == 10 ** 9, command
+        for bad in ("inf", "0", "lots"):
+            with pytest.raises(SystemExit):
+                parser.parse_args([command, *args, "--max-pixels", bad])
+            assert "is not a number of pixels" in capsys.readouterr().err
+
+
 # ---- read-only and damaged projects ----------------------------------------------------------------
 def _digest(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
