@@ -12,6 +12,8 @@ import contextlib
 import sys
 from pathlib import Path
 
+from .cli_pixels import add_max_pixels_argument, apply_max_pixels
+
 IMPORT_CHOICES = ("coco", "voc", "yolo", "labelme", "coco-results")
 EXPORT_CHOICES = ("coco", "voc", "yolo", "labelme", "masks")
 
@@ -34,9 +36,7 @@ def add_arguments(p, name):
                        help="also export model predictions (with scores where the format has a place)")
         p.add_argument("--predictions", type=int, metavar="RUN",
                        help="with --format coco: write the predictions of model run RUN as COCO results")
-    p.add_argument("--max-pixels", type=float, metavar="N",
-                   help="largest image (width x height) accepted, against decompression bombs "
-                        "(default 268 million, or $SIGHTLINE_MAX_PIXELS)")
+    add_max_pixels_argument(p)
 
 
 def run(args) -> int:
@@ -66,13 +66,13 @@ def _remove_new_project(project: Path, folder_existed: bool) -> None:
 
 def _run(args) -> int:
     from .errors import SightlineError
-    from .imageio import set_pixel_limit
     from .store import Store, StoreError
     try:
-        if args.max_pixels is not None:
-            set_pixel_limit(int(args.max_pixels))
-        if "\0" in args.project:
-            raise StoreError(f"{args.project!r}: a folder name cannot hold a NUL byte")
+        apply_max_pixels(args)
+        for flag, name in (("--project ", "project"), ("", "path"), ("--images ", "images"), ("", "out")):
+            value = getattr(args, name, None)  # one message, never the byte itself on the terminal
+            if value is not None and "\0" in value:
+                raise StoreError(f"{flag}{value!r}: a file or folder name cannot hold a NUL byte")
         if args.command == "export" and not Store.exists(args.project):
             raise StoreError(f"No project at {args.project}.")
         # an import needs to write; an export opens read-only when the project cannot be written

@@ -17,6 +17,8 @@ import json
 import sys
 from pathlib import Path
 
+from annotations.cli_pixels import add_max_pixels_argument, apply_max_pixels
+
 EXIT_BAD_INPUT = 2
 
 
@@ -39,6 +41,7 @@ def add_arguments(p, name):
     p.add_argument("--model-run", default=None, metavar="R", help="training run (name or folder) or prediction run id")
     p.add_argument("--split", default="val", help="with --project: the split to report on (default: val)")
     p.add_argument("--report", default=None, help="with --project: the report JSON to write")
+    add_max_pixels_argument(p)
 
 
 def _error(msg: str) -> int:
@@ -74,6 +77,7 @@ def run(args) -> int:
     from annotations.imageio import ImageReadError
 
     try:
+        apply_max_pixels(args)
         if args.project:
             return _run_report(args)
         return _run_image(args)

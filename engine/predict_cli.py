@@ -22,6 +22,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
+from annotations.cli_pixels import add_max_pixels_argument, apply_max_pixels
 from annotations.errors import SightlineError
 
 EXIT_BAD_INPUT = 2
@@ -51,6 +52,7 @@ def add_arguments(p, name):
     p.add_argument("--resume", type=int, default=None, metavar="RUN",
                    help="with --project: predict the images run RUN is missing (an interrupted run); "
                         "the same command as an interrupted run resumes it by itself")
+    add_max_pixels_argument(p)
 
 
 # What a person is told in one line: every SightlineError (store, weights, device, run choice),
@@ -72,6 +74,7 @@ def _error(msg: str) -> int:
 def run(args) -> int:
     from .registry import SEMANTIC, get_spec
 
+    apply_max_pixels(args)
     if args.images and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         return _error("under torchrun, predict shards a project: use --project (--images would be done once per rank)")
     if args.images and not args.out:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 import sys
 
+from annotations.cli_pixels import add_max_pixels_argument, apply_max_pixels
+
 EXIT_BAD_INPUT = 2
 
 
@@ -41,6 +43,7 @@ def add_arguments(p, name):
     p.add_argument("--device", default="auto", help="auto, cpu or cuda, for --run2 flip and --diverse")
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--top", type=int, default=20, help="rows to print")
+    add_max_pixels_argument(p)
 
 
 def _error(msg: str) -> int:
@@ -54,6 +57,7 @@ def run(args) -> int:
 
     from .rank.request import FLIP
 
+    apply_max_pixels(args)
     try:
         if args.diverse is not None and args.diverse < 1:
             return _error(f"--diverse must be at least 1, not {args.diverse}")

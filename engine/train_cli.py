@@ -14,6 +14,7 @@ import json
 import signal
 import sys
 
+from annotations.cli_pixels import add_max_pixels_argument, apply_max_pixels
 from annotations.errors import CancelToken
 
 # option name -> (type, help); all default to None = "the model family's default" (or the run's, on resume)
@@ -65,6 +66,7 @@ def add_arguments(p, name):
                    help="mixed precision: fp16 on CUDA, bfloat16 on CPUs that have it (else fp32)")
     p.add_argument("--no-amp", dest="amp", action="store_false", default=None, help="fp32 throughout")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for this process")
+    add_max_pixels_argument(p)
 
 
 def _given(args) -> dict:
@@ -110,6 +112,7 @@ def run(args) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    apply_max_pixels(args)
     given = _given(args)
 
     def fail(msg: str, code: int) -> int:

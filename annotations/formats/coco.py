@@ -325,10 +325,12 @@ def _portable_names(store: Store, images: list[dict], warnings: list[str]) -> No
                     f"(import the file with --images {base})")
 
 
-def _dumps(data, out_path, ensure_ascii: bool = True) -> str:
-    """Strict JSON: a value that is not a finite number is an error here, never `Infinity` in the file."""
+def strict_json(data, out_path, ensure_ascii: bool = True, indent: int | None = None) -> str:
+    """Strict JSON: a value that is not a finite number is an error here, never `Infinity` in the file
+    (compact unless `indent` is given)."""
     try:
-        return json.dumps(data, ensure_ascii=ensure_ascii, separators=(",", ":"), allow_nan=False)
+        return json.dumps(data, ensure_ascii=ensure_ascii, separators=None if indent else (",", ":"), indent=indent,
+                          allow_nan=False)
     except ValueError as e:
         raise FormatError(f"{out_path}: not written: the project holds a value JSON cannot represent ({e})") \
             from None
@@ -347,7 +349,7 @@ def export_coco(store: Store, out_path: str | os.PathLike, image_ids=None, progr
     except Cancelled:
         return ExportReport(cancelled=True)
     _portable_names(store, data["images"], warnings)
-    atomic_write_text(out_path, _dumps(data, out_path, ensure_ascii=False))
+    atomic_write_text(out_path, strict_json(data, out_path, ensure_ascii=False))
     return ExportReport(images=len(data["images"]), annotations=len(data["annotations"]),
                         categories=len(data["categories"]), files=1, path=str(out_path), warnings=warnings)
 
@@ -372,7 +374,7 @@ def export_coco_results(store: Store, out_path: str | os.PathLike, run_id: int,
     if store.run(run_id) is None:
         raise FormatError(f"{out_path}: the project has no model run {run_id}")
     results = coco_results(store, run_id, image_ids, iou_type)
-    atomic_write_text(out_path, _dumps(results, out_path))
+    atomic_write_text(out_path, strict_json(results, out_path))
     return ExportReport(images=len({r["image_id"] for r in results}), annotations=len(results),
                         categories=len({r["category_id"] for r in results}), files=1, path=str(out_path))
 

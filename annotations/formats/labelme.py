@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import math
 import os
 from pathlib import Path
@@ -17,7 +16,7 @@ from .. import geometry
 from ..imageio import ImageReadError, atomic_write_bytes, decode_bytes_size
 from ..model import BOX, LABEL, MASK, POLYGON, PREDICTION, Annotation
 from ..store import IMAGE_EXTENSIONS, Store
-from .coco import load_json
+from .coco import load_json, strict_json
 from .common import (Cancelled, ExportReport, FormatError, ImportReport, Progress, StagedFolder, Ticker,
                      check_extent, check_numbers, check_side, unique_stems)
 from .paths import ImagePaths
@@ -153,6 +152,8 @@ class _Images:
         if image_path is not None and not isinstance(image_path, str):
             raise FormatError(f"{f}: 'imagePath' must be a string, got {type(image_path).__name__}")
         image_path = (image_path or "").replace("\\", "/")
+        if "\0" in image_path:  # also when imageData holds the image: the name is that of the unpacked file
+            raise FormatError(f"{f}: imagePath: the image name {image_path!r} holds a NUL byte")
         if image_data is None:
             if not image_path:
                 raise FormatError(f"{f}: 'imagePath' is missing (and the file has no imageData)")
@@ -331,7 +332,8 @@ def export_labelme(store: Store, out_path: str | os.PathLike, image_ids=None, pr
                 doc = {"version": LABELME_VERSION, "flags": rec.extra.get("flags", {}), "shapes": shapes,
                        "imagePath": os.path.relpath(store.image_path(rec), out_dir).replace(os.sep, "/"),
                        "imageData": None, "imageHeight": rec.height, "imageWidth": rec.width}
-                out.write_text(f"{stems[rec.id]}.json", json.dumps(doc, ensure_ascii=False, indent=2))
+                name = f"{stems[rec.id]}.json"
+                out.write_text(name, strict_json(doc, out_dir / name, ensure_ascii=False, indent=2))
                 ticker.step()
             report.files = out.files
     except Cancelled:

@@ -88,6 +88,27 @@ def test_rotated_photo_through_label_predict_and_export(store, tmp_path):
         assert report.annotations == 1 and (again.images()[0].width, again.images()[0].height) == (32, 64)
 
 
+def test_predictions_on_a_rotated_photo_lie_in_its_displayed_size(tmp_path, capsys):
+    """`predict --project` on a photo stored 256x128 with orientation 6: the model sees it 128 wide and
+    256 tall, so every stored box lies inside the recorded 128x256 and some reach below y=128 (a model
+    given the stored pixels would put boxes up to x=256 and none below y=128)."""
+    project = tmp_path / "p"
+    project.mkdir()
+    rotated_photo(project / "photo.jpg", w=256, h=128)
+    with Store.open(project) as s:
+        s.add_image_folder(project)
+        s.add_category(Category(None, "circle"))
+    args = ["predict", "--model", "fasterrcnn_mobilenet_v3_large_320_fpn", "--weights", "random", "--device", "cpu",
+            "--score", "0.0", "--add-categories", "--project", str(project)]
+    assert entry.main(args) == 0, capsys.readouterr().err
+    with Store.open(project) as s:
+        (rec,) = s.images()
+        boxes = [a.bbox for a in s.annotations(status="prediction")]
+    assert (rec.width, rec.height) == (128, 256) and len(boxes) > 10
+    assert all(x >= 0 and y >= 0 and x + w <= 128 + 1e-3 and y + h <= 256 + 1e-3 for x, y, w, h in boxes)
+    assert max(y + h for x, y, w, h in boxes) > 128
+
+
 # ---- pixel limit ---------------------------------------------------------------------------------
 def test_bomb_header_is_refused_before_decoding(tmp_path):
     p = png_header_only(tmp_path / "bomb.png", 100000, 100000)
@@ -141,6 +162,22 @@ def test_cli_max_pixels(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "big.png: 3000x3000 is 9 megapixels, over the limit of 1" in err[0]
     assert entry.main(args + ["--max-pixels", "1e7"]) == 0
+
+
+def test_every_command_that_reads_images_takes_max_pixels(capsys):
+    """The limit's message names --max-pixels, whichever command hit it."""
+    required = {"import": ["--project", "p", "--format", "coco", "x.json"],
+                "export": ["--project", "p", "--format", "coco", "x.json"],
+                "predict": ["--model", "m", "--project", "p"], "train": [],
+                "rank": ["--project", "p", "--run", "1", "--strategy", "uncertainty"],
+                "explain": ["--method", "gradcam"]}
+    parser = entry.build_parser()
+    for command, args in required.items():
+        assert parser.parse_args([command, *args, "--max-pixels", "1e9"]).max_pixels == 10 ** 9, command
+        for bad in ("inf", "0", "lots"):
+            with pytest.raises(SystemExit):
+                parser.parse_args([command, *args, "--max-pixels", bad])
+            assert "is not a number of pixels" in capsys.readouterr().err
 
 
 # ---- read-only and damaged projects ----------------------------------------------------------------
@@ -281,7 +318,7 @@ def test_disk_full_during_import(project, tmp_path, monkeypatch, capsys):
     monkeypatch.undo()
     with Store.open(project) as s:
         assert s.integrity_check() == "ok" and s.annotation_count() == 1
-    assert before  # the database is whole and holds what it held
+    assert _digest(project / DB_NAME) == before  # the database is whole and holds what it held, byte for byte
 
 
 def _no_space(monkeypatch):

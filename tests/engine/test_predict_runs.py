@@ -178,6 +178,21 @@ def test_a_decompression_bomb_among_the_images_is_skipped_and_reported(project, 
         assert rows(store) == [r for r in reference[0] if r[0] != rec.file_name]  # every other image as usual
 
 
+def test_max_pixels_is_an_option_of_predict(project, checkpoint, capsys):
+    """The limit's message says to raise it with --max-pixels: predict takes that option (here set
+    below the demo's 160x120 images, so each one is skipped and reported, and nothing crashes)."""
+    from annotations.imageio import set_pixel_limit
+    try:
+        assert main.main(predict_args(project, checkpoint, "--max-pixels", "10000")) == 0
+    finally:
+        set_pixel_limit(None)
+    err = capsys.readouterr().err
+    assert err.count("160x120 is 0.019 megapixels, over the limit of 0.01") == 12 and err.count("; skipped") == 12
+    with Store.open(project, create=False) as store:
+        (run,) = store.runs()
+        assert run_progress.run_status(store, run.id).missing == 12 and store.annotation_count("prediction") == 0
+
+
 def _done(project) -> int:
     try:
         with sqlite3.connect(project / "project.sightline", timeout=5) as c:

@@ -92,3 +92,25 @@ def test_a_failed_import_into_a_new_project_leaves_no_project(tmp_path, capsys):
     with Store.open(existing) as s:
         assert [c.name for c in s.categories()] == ["a"]
     capsys.readouterr()
+
+
+def test_a_nul_byte_in_any_path_argument_is_one_readable_line(tmp_path, capsys):
+    """Every path argument of import and export: the name as Python writes it (the byte itself never
+    reaches the terminal), exit code 2, no project made."""
+    project = str(tmp_path / "p")
+    f = tmp_path / "gt.json"
+    f.write_text(json.dumps({"images": [], "categories": [{"id": 1, "name": "a"}], "annotations": []}))
+    assert entry.main(["import", "--project", project, "--format", "coco", str(f)]) == 0
+    capsys.readouterr()
+    cases = [["import", "--project", project, "--format", fmt, str(tmp_path / "in\0put")]
+             for fmt in ("coco", "voc", "yolo", "labelme")]
+    cases += [["import", "--project", project, "--format", "coco", str(f), "--images", str(tmp_path / "im\0ages")],
+              ["import", "--project", str(tmp_path / "new\0project"), "--format", "coco", str(f)]]
+    cases += [["export", "--project", project, "--format", fmt, str(tmp_path / "o\0ut")]
+              for fmt in ("coco", "voc", "yolo", "labelme", "masks")]
+    for args in cases:
+        assert entry.main(args) == 2, args
+        err = capsys.readouterr().err
+        assert "\0" not in err and len(err.strip().splitlines()) == 1, (args, err)
+        assert "\\x00" in err and "cannot hold a NUL byte" in err, (args, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gt.json", "p"]

@@ -227,6 +227,15 @@ def test_export_never_writes_infinity(store, tmp_path):
     assert not out.exists() and list(tmp_path.glob(".out.json.tmp*")) == []
 
 
+def test_labelme_export_never_writes_infinity_either(store, tmp_path):
+    cid = store.add_category(Category(None, "a"))
+    iid = store.add_image(ImageRecord(None, "x.jpg", 10, 10))
+    store.add_annotation(Annotation(None, iid, cid, bbox=(1e308, 1e308, 1e308, 1e308)))  # x + w overflows
+    with pytest.raises(FormatError, match=r"lm/x\.json: not written: .*JSON cannot represent"):
+        export_labels(store, "labelme", tmp_path / "lm")
+    assert not (tmp_path / "lm").exists()
+
+
 def test_export_names_images_outside_the_project_relative_to_the_export(store, tmp_path):
     write_image(tmp_path / "shots" / "a.jpg", 10, 10)
     write_image(store.root / "inside.jpg", 10, 10)

@@ -177,14 +177,23 @@ LABELME_MUTATIONS = (
 )
 
 
-def _labelme_case(tmp_path, keys, value):
+# several keys at once: a NUL byte in imagePath, with imageData holding the image (the name is then
+# that of the file unpacked into the project) and without
+LABELME_UPDATES = [("labelme imagePath NUL with imageData", {"imagePath": "l\u0000.png", "imageData": _png_b64()}),
+                   ("labelme imagePath NUL", {"imagePath": "l\u0000.jpg"})]
+
+
+def _labelme_case(tmp_path, keys, value, updates=None):
     d = tmp_path / "fuzz_lm"
     write_image(d / "l.jpg", W, H)
     doc = labelme_seed()
-    target = doc
-    for k in keys[:-1]:
-        target = target[k]
-    target[keys[-1]] = value
+    if updates is not None:
+        doc.update(updates)
+    else:
+        target = doc
+        for k in keys[:-1]:
+            target = target[k]
+        target[keys[-1]] = value
     (d / "fuzz_lm.json").write_text(json.dumps(doc))
     return d
 
@@ -217,6 +226,9 @@ def _cases():
         entry_name = "shape 0" if keys[0] == "shapes" and len(keys) > 1 else None
         cases.append((name, "labelme", lambda t, k=keys, v=value: _labelme_case(t, k, v), "fuzz_lm.json",
                       entry_name))
+    for name, updates in LABELME_UPDATES:
+        cases.append((name, "labelme", lambda t, u=updates: _labelme_case(t, (), None, u), "fuzz_lm.json",
+                      "imagePath"))
     return cases
 
 

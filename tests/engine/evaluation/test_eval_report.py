@@ -154,3 +154,26 @@ def test_json_holds_curves_counts_confusion_and_tide(tmp_path, capsys):
     assert data["tide"]["errors"]["missed"]["count"] == report.tide.counts["missed"] > 0
     assert "TIDE errors" in text and "dAP" in text
     assert "Images: all 40 images of" in text
+
+
+def test_difficult_labels_through_the_cli_files_path(tmp_path, capsys):
+    """`main.py evaluate --gt --dt --json`: a label with "difficult": 1 is no positive for the
+    TP/FP/FN counts (at every threshold: TP + FN is the count of plain labels), as for VOC AP."""
+    gt, dt = make_case(3, crowd=False)
+    for a in gt["annotations"][::4]:
+        a["difficult"] = 1
+    plain = {}
+    for a in gt["annotations"]:
+        if not a.get("difficult"):
+            plain[a["category_id"]] = plain.get(a["category_id"], 0) + 1
+    g, d, out = tmp_path / "gt.json", tmp_path / "dt.json", tmp_path / "r.json"
+    g.write_text(json.dumps(gt))
+    d.write_text(json.dumps(dt))
+    for threshold in ("0.0", "0.6"):
+        rc, _, _ = run_cli(["--gt", str(g), "--dt", str(d), "--json", str(out), "--score-threshold", threshold],
+                           capsys)
+        assert rc == 0
+        data = json.loads(out.read_text())
+        got = {r["category_id"]: r["tp"] + r["fn"] for r in data["at_threshold"]["per_class"]}
+        assert got == {c: plain.get(c, 0) for c in got} and sum(got.values()) == sum(plain.values())
+        assert {c["category_id"]: c["num_gt"] for c in data["f1_curves"] if c["category_id"] is not None} == got

@@ -107,3 +107,31 @@ def test_semantic_targets_paint_labels_and_pad_with_ignore(demo_project):
     x, y = collate_semantic([ds[0], (image[:, :50, :70], {"semantic": sem[:50, :70]})])
     assert x.shape[0] == 2 and y.shape == x.shape[:1] + x.shape[2:]
     assert (y[1, 50:, :] == IGNORE).all() and (y[1, :50, :70] == sem[:50, :70]).all()
+
+
+def test_a_rotated_photo_is_trained_on_as_displayed(tmp_path):
+    """A photo stored 64x32 with EXIF orientation 6 is recorded 32x64: the training sample's image,
+    its mask and its box are all in that displayed frame (a mask labelled on the top band covers the
+    red band the camera put on the stored left edge)."""
+    from PIL import Image
+
+    from annotations import geometry
+    from annotations.model import MASK, Category
+    rgb = np.zeros((32, 64, 3), np.uint8)
+    rgb[:, :16] = (255, 0, 0)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(rgb).save(tmp_path / "photo.jpg", "JPEG", exif=exif.tobytes(), quality=95)
+    with Store.open(tmp_path) as store:
+        (iid,), _ = store.add_image_folder(tmp_path)
+        cat = store.add_category(Category(None, "band"))
+        m = np.zeros((64, 32), np.uint8)
+        m[:16, :] = 1
+        store.add_annotation(Annotation(None, iid, cat, kind=MASK, rle=geometry.encode_mask(m)))
+        label_of = category_labels(store.categories(), "instance")
+        (sample,) = read_samples(store, [iid], "instance", label_of)
+    image, target = LabelledImages([sample], "instance").load(0)
+    assert (sample.width, sample.height) == (32, 64) and tuple(image.shape) == (3, 64, 32)
+    assert tuple(target["masks"].shape) == (1, 64, 32) and target["boxes"].tolist() == [[0.0, 0.0, 32.0, 16.0]]
+    red = image[0][target["masks"][0].bool()].float().mean()
+    assert red > 200 and image[0][32:].float().mean() < 60

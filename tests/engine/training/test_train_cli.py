@@ -83,3 +83,18 @@ def test_torchrun_with_two_gloo_processes_trains_and_its_checkpoint_loads(demo_p
     assert any(e["event"] == "validation" for e in ev) and ev[-1]["status"] == "finished"
     loaded = load_model(MODEL, str(run / "best.pt"), device="cpu", project_categories=cats)
     assert loaded.categories == ["__background__", *cats]
+
+
+def test_max_pixels_is_an_option_of_train(demo_project, tmp_path, capsys):
+    """train takes the --max-pixels its images' limit message names; an image over it stops the run
+    with one line naming the image."""
+    import main as entry
+    from annotations.imageio import set_pixel_limit
+    args = ["train", "--project", str(demo_project), "--out", str(tmp_path / "run"), "--val-split", "",
+            "--max-iterations", "1", *SMALL, "--max-pixels", "10000"]
+    try:
+        assert entry.main(args) == 2
+    finally:
+        set_pixel_limit(None)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and ".jpg: " in err[0] and "over the limit of 0.01" in err[0]
