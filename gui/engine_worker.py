@@ -204,17 +204,10 @@ class EngineWorker(QObject):
             self.loaded_model = loaded
             threshold = None if score < 0 else score
             self.predictor = self.hooks.make_predictor(loaded, threshold)
-            described = loaded.info() if hasattr(loaded, "info") else {}
-            precision = getattr(loaded, "precision", "fp32")
-            fallback_description = f"{name} · {loaded.source} · {loaded.device} · {precision}"
             self.info = {
-                "name": name, "task": getattr(loaded.spec, "task", ""), "device": str(loaded.device),
-                "device_name": described.get("device_name", str(loaded.device)), "precision": precision,
-                "source": str(loaded.source), "weights": source, "categories": list(loaded.categories),
-                "score_threshold": getattr(self.predictor, "score_threshold", threshold),
-                "description": described.get("description", fallback_description),
-                "mapping": described.get("mapping"), "seconds": time.perf_counter() - t0,
-                "note": "fp16 needs CUDA: running in fp32." if fp16 and not precision.startswith("fp16") else "",
+                **loaded.info(), "weights": source, "seconds": time.perf_counter() - t0,
+                "score_threshold": self.predictor.score_threshold,
+                "note": "fp16 needs CUDA: running in fp32." if fp16 and not loaded.fp16 else "",
             }
             self.loaded.emit(rid, dict(self.info))
         except Exception as e:  # noqa: BLE001 - WeightsUnavailable and friends carry readable text
@@ -230,7 +223,7 @@ class EngineWorker(QObject):
         threshold = None if score < 0 else score
         try:
             self.predictor = self.hooks.make_predictor(self.loaded_model, threshold)
-            self.info["score_threshold"] = getattr(self.predictor, "score_threshold", threshold)
+            self.info["score_threshold"] = self.predictor.score_threshold
         except Exception as e:  # noqa: BLE001
             self.failed.emit(0, f"Could not change the score threshold: {_message(e)}")
 

@@ -463,7 +463,7 @@ def install(ctx: FeatureContext) -> ModelPanel:
     if ctx.session.store is not None:
         panel.set_store(ctx.session.store)
     edits = ctx.services.optional("edits")
-    if edits is not None and hasattr(edits, "set_caption_threshold"):  # predictions under it: no caption
+    if edits is not None:  # predictions under the threshold get no caption
         panel.threshold_spin.valueChanged.connect(edits.set_caption_threshold)
         edits.set_caption_threshold(panel.threshold_spin.value())
     ctx.services.provide("model", ModelService(panel, ctx.host))
