@@ -150,7 +150,7 @@ def run(args) -> int:
 
     with _StopFlag() as flag:
         try:
-            result = train(project, opts, run_dir, emit=_print_event, stop_requested=lambda: flag.token.cancelled,
+            result = train(project, opts, run_dir, emit=_print_event, cancel=flag.token,
                            resume=bool(args.resume))
         except TrainingError as e:
             print(f"error: {e}", file=sys.stderr)
