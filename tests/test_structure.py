@@ -178,3 +178,26 @@ def test_every_error_class_derives_from_sightline_error():
     bad = [full for cls, (full, _bases) in classes.items()
            if is_exception(cls) and not derives(cls) and full not in _CONTROL_FLOW]
     assert not bad, bad
+
+
+# The engine owns policy, each piece in one place: (what, name defined, the one module defining it).
+_POLICIES = [
+    ("storing predictions", "store_predictions", "engine.prediction_store"),
+    ("the device resolver", "resolve_device", "engine.device"),
+    ("the precision resolver", "check_precision", "engine.device"),
+    ("the cancellation token", "CancelToken", "annotations.errors"),
+    ("the cancellation exception", "Cancelled", "annotations.errors"),
+    ("the error base", "SightlineError", "annotations.errors"),
+    ("COCO ground truth from the store", "ground_truth", "engine.evaluation.project_data"),
+]
+
+
+def test_each_policy_is_defined_once():
+    where: dict[str, list[str]] = {}
+    for name, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                where.setdefault(node.name, []).append(name)
+    wrong = {what: where.get(fn) for what, fn, module in _POLICIES if where.get(fn) != [module]}
+    assert not wrong, wrong
+
