@@ -34,6 +34,9 @@ app.exec()
 assert ended == [(0, "finished")], (ended, lines[-20:])
 assert any("--resume" in line for line in lines), lines[-20:]
 assert "site-packages" in str(CODE_ROOT), CODE_ROOT
+import gui.theme
+missing = [n for n in ("style.qss", "style-dark.qss") if not (gui.theme._RESOURCES / n).is_file()]
+assert not missing, f"style sheets not installed: {missing}"  # the window would look unstyled, silently
 EOF_CHILD
 where=$("$tmp/venv/bin/python" -c 'import gui, main; print(gui.__file__, main.__file__)')
 case "$where" in "$src"*) echo "the installed app was not used: $where" >&2; exit 1 ;; esac
