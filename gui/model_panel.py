@@ -453,6 +453,14 @@ class ModelService:
         self._panel.load_checkpoint(model, path)
         self._host.show_panel("model")
 
+    def set_threshold(self, value: float) -> None:
+        """The score threshold predictions are kept and shown above (the user's default, from the settings)."""
+        self._panel.threshold_spin.setValue(value)
+
+    def on_model_chosen(self, slot) -> None:
+        """slot() after the dock picked another model (which sets that model's own default threshold)."""
+        self._panel.model_combo.currentIndexChanged.connect(slot)
+
 
 def install(ctx: FeatureContext) -> ModelPanel:
     panel = ModelPanel(ctx.services.get("engine"), ctx.session, ctx.services.optional("edits"))
