@@ -19,6 +19,9 @@ cd "$tmp"
 grep -q "train" "$tmp/help.txt"
 "$tmp/venv/bin/sightline" demo "$tmp/demo" --images 4 > /dev/null
 "$tmp/venv/bin/sightline" train --help > /dev/null
+OMP_NUM_THREADS=1 "$tmp/venv/bin/sightline" train --project demo --model fcos_compact_fpn --out "$tmp/run" \
+  --val-split "" --image-size 64 --batch-size 2 --max-iterations 2 --workers 0 > "$tmp/train.jsonl"
+grep -q '"event": "done"' "$tmp/train.jsonl" && test -f "$tmp/run/last.pt"
 # The window's training child, started as the Training dock starts it (gui.training.process), from the
 # installed packages: it must reach `main train` without a checkout.
 QT_QPA_PLATFORM=offscreen "$tmp/venv/bin/python" - <<'EOF_CHILD'
@@ -40,4 +43,4 @@ assert not missing, f"style sheets not installed: {missing}"  # the window would
 EOF_CHILD
 where=$("$tmp/venv/bin/python" -c 'import gui, main; print(gui.__file__, main.__file__)')
 case "$where" in "$src"*) echo "the installed app was not used: $where" >&2; exit 1 ;; esac
-echo "pip install . in a fresh venv: sightline --help, demo, train --help and the GUI's training child work from $tmp"
+echo "pip install . in a fresh venv: sightline --help, demo, train (--help and two iterations) and the GUI's training child work from $tmp"
