@@ -41,3 +41,9 @@ def test_bad_input_and_resource_errors_are_exit_code_2(monkeypatch, capsys, tmp_
     monkeypatch.setattr(cli_demo, "run", failing)
     assert main.main(["demo", str(tmp_path / "demo")]) == code
     assert capsys.readouterr().err.startswith(f"error: {error.__class__.__name__}: {error}")
+
+
+def test_the_window_arguments_are_named_as_the_installed_command(capsys):
+    with pytest.raises(SystemExit):
+        main.main(["some/project", "--no-such-option"])
+    assert capsys.readouterr().err.startswith("usage: sightline ")
