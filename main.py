@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as e:  # noqa: BLE001 - the last line of defence: one line, not a traceback
             logging.getLogger("sightline").exception("command %s failed", args.command)
             return _report_uncaught(e)
-    gui = argparse.ArgumentParser(prog="main.py", description="Open the window.")
+    gui = argparse.ArgumentParser(prog="sightline", description="Open the window.")
     gui.add_argument("project", nargs="?", help="project folder or image folder (default: the demo project)")
     args = gui.parse_args(argv)
     from gui.app import run_app

@@ -145,15 +145,15 @@ def run(args) -> int:
             return fail("The project of this run is unknown; pass --project.", 2)
         if not Store.exists(project):
             return fail(f"No project at {project}.", 2)
+    except (OSError, ValueError, SightlineError) as e:  # an unreadable last.pt, a bad project, an unknown model
+        return fail(str(e), 2)
     except KeyError as e:  # a checkpoint without the entries of a training run
         return fail(f"{args.resume or args.project}: the checkpoint holds no {e} entry; it is not a training run's "
                     "last.pt", 2)
-    except (OSError, ValueError, SightlineError) as e:  # SightlineError: an unreadable last.pt, a bad project
-        return fail(str(e), 2)
 
     with _StopFlag() as flag:
         try:
-            result = train(project, opts, run_dir, emit=_print_event, stop_requested=lambda: flag.token.cancelled,
+            result = train(project, opts, run_dir, emit=_print_event, cancel=flag.token,
                            resume=bool(args.resume))
         except TrainingError as e:
             print(f"error: {e}", file=sys.stderr)

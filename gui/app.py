@@ -19,9 +19,8 @@ def create_app(argv: list[str] | None = None):
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(ORG_NAME)
-    style = Path(__file__).resolve().parents[1] / "resources" / "style.qss"
-    if style.exists():
-        app.setStyleSheet(style.read_text())
+    from .theme import style_sheet
+    app.setStyleSheet(style_sheet(dark=False))
     return app
 
 

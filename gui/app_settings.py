@@ -69,31 +69,24 @@ class _Follower(QObject):
         hints = QGuiApplication.styleHints()
         if hints is not None:
             hints.colorSchemeChanged.connect(self.scheme_changed)
-        combo = getattr(_model_panel(window), "model_combo", None)
-        if combo is not None:  # connected after the panel's own slot, so this one runs last
-            combo.currentIndexChanged.connect(self.model_changed)
+        model = window.services.optional("model")
+        if model is not None:  # connected after the dock's own slot, so this one runs last
+            model.on_model_chosen(self.model_changed)
 
     def scheme_changed(self, _scheme=None) -> None:
         from . import theme
-        values = getattr(self.window, "general_settings", None)
-        if values is not None and values.theme == "system":
+        if self.window.general_settings.theme == "system":
             theme.apply_theme(QGuiApplication.instance(), "system")
 
     def model_changed(self, _index=None) -> None:
-        values = getattr(self.window, "general_settings", None)
-        if values is not None and QSettings().contains(f"{GROUP}/threshold"):
-            _set_threshold(self.window, values.threshold)
-
-
-def _model_panel(window):
-    features = getattr(window, "features", None) or {}
-    return features.get("model")
+        if QSettings().contains(f"{GROUP}/threshold"):
+            _set_threshold(self.window, self.window.general_settings.threshold)
 
 
 def _set_threshold(window, value: float) -> None:
-    spin = getattr(_model_panel(window), "threshold_spin", None)
-    if spin is not None:
-        spin.setValue(value)
+    model = window.services.optional("model")  # the Model feature's service, when it is installed
+    if model is not None:
+        model.set_threshold(value)
 
 
 def apply(window, values: GeneralSettings, starting: bool = False) -> None:
@@ -106,8 +99,7 @@ def apply(window, values: GeneralSettings, starting: bool = False) -> None:
     theme.apply_theme(QApplication.instance(), values.theme)
     if starting and window.findChild(_Follower) is None:
         _Follower(window)
-    previous = getattr(window, "general_settings", None)
-    if starting or previous is None or previous.default_tool != values.default_tool:
+    if starting or window.general_settings.default_tool != values.default_tool:
         window.session.set_tool(values.default_tool)
     window.general_settings = values
     if QSettings().contains(f"{GROUP}/threshold"):

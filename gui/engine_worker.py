@@ -147,6 +147,9 @@ class NotReady(SightlineError):
     """A request the engine thread cannot serve now: no model loaded, no project open, an image gone."""
 
 
+NO_MODEL = "No model is loaded: pick one in the Model panel and press Load."
+
+
 def _message(e: BaseException) -> str:
     """The readable text of a failure on the engine thread; the failure goes to the log with its trace."""
     text = str(e).strip()
@@ -204,17 +207,10 @@ class EngineWorker(QObject):
             self.loaded_model = loaded
             threshold = None if score < 0 else score
             self.predictor = self.hooks.make_predictor(loaded, threshold)
-            described = loaded.info() if hasattr(loaded, "info") else {}
-            precision = getattr(loaded, "precision", "fp32")
-            fallback_description = f"{name} · {loaded.source} · {loaded.device} · {precision}"
             self.info = {
-                "name": name, "task": getattr(loaded.spec, "task", ""), "device": str(loaded.device),
-                "device_name": described.get("device_name", str(loaded.device)), "precision": precision,
-                "source": str(loaded.source), "weights": source, "categories": list(loaded.categories),
-                "score_threshold": getattr(self.predictor, "score_threshold", threshold),
-                "description": described.get("description", fallback_description),
-                "mapping": described.get("mapping"), "seconds": time.perf_counter() - t0,
-                "note": "fp16 needs CUDA: running in fp32." if fp16 and not precision.startswith("fp16") else "",
+                **loaded.info(), "weights": source, "seconds": time.perf_counter() - t0,
+                "score_threshold": self.predictor.score_threshold,
+                "note": "fp16 needs CUDA: running in fp32." if fp16 and not loaded.fp16 else "",
             }
             self.loaded.emit(rid, dict(self.info))
         except Exception as e:  # noqa: BLE001 - WeightsUnavailable and friends carry readable text
@@ -230,14 +226,13 @@ class EngineWorker(QObject):
         threshold = None if score < 0 else score
         try:
             self.predictor = self.hooks.make_predictor(self.loaded_model, threshold)
-            self.info["score_threshold"] = getattr(self.predictor, "score_threshold", threshold)
+            self.info["score_threshold"] = self.predictor.score_threshold
         except Exception as e:  # noqa: BLE001
             self.failed.emit(0, f"Could not change the score threshold: {_message(e)}")
 
     @Slot(int, int, int)
     def predict_image(self, rid: int, image_id: int, generation: int) -> None:
-        if self._stale(rid) or self.shared.cancelled(generation):
-            self.skipped.emit(rid)
+        if self._skipped(rid, generation, stale=True):
             return
         self._begin()
         try:
@@ -251,8 +246,7 @@ class EngineWorker(QObject):
                 rgb = read_rgb(store.image_path(rec))
             pred = predictor.predict([rgb], cancel=self.shared.token(generation))[0]
             seconds = time.perf_counter() - t0
-            if self._stale(rid) or self.shared.cancelled(generation):
-                self.skipped.emit(rid)
+            if self._skipped(rid, generation, stale=True):
                 return
             with self.shared.store_lock:
                 store = self.shared.store
@@ -268,8 +262,7 @@ class EngineWorker(QObject):
 
     @Slot(int, object, bool, int, int)
     def predict_images(self, rid: int, image_ids, unlabelled_only: bool, batch_size: int, generation: int) -> None:
-        if self.shared.cancelled(generation):
-            self.skipped.emit(rid)
+        if self._skipped(rid, generation):
             return
         self._begin()
         t0 = time.perf_counter()
@@ -335,8 +328,7 @@ class EngineWorker(QObject):
         if item is None:
             return
         rid, frame, generation = item
-        if self.shared.cancelled(generation):
-            self.skipped.emit(rid)
+        if self._skipped(rid, generation):
             return
         self._begin()
         try:
@@ -364,7 +356,7 @@ class EngineWorker(QObject):
         self._begin()
         try:
             if self.loaded_model is None:
-                raise NotReady("No model is loaded: pick one in the Model panel and press Load.")
+                raise NotReady(NO_MODEL)
             value = fn(self.loaded_model, token, lambda done, total: self.task_progress.emit(rid, done, total))
         except Exception as e:  # noqa: BLE001 - Cancelled included: the task's token says which it was
             if token.cancelled or isinstance(e, Cancelled):
@@ -413,6 +405,14 @@ class EngineWorker(QObject):
             return True
         return False
 
+    def _skipped(self, rid: int, generation: int, stale: bool = False) -> bool:
+        """Whether a request is dropped (and said to be): its generation was cancelled, or, for an image
+        request (stale=True), a newer one came."""
+        if (stale and self._stale(rid)) or self.shared.cancelled(generation):
+            self.skipped.emit(rid)
+            return True
+        return False
+
     def _failed_unless_cancelled(self, rid: int, generation: int, what: str, e: BaseException) -> None:
         """A request that raised: skipped when it was cancelled meanwhile, else failed with the reason."""
         if self.shared.cancelled(generation):
@@ -422,7 +422,7 @@ class EngineWorker(QObject):
 
     def _require_model(self):
         if self.predictor is None:
-            raise NotReady("No model is loaded: pick one in the Model panel and press Load.")
+            raise NotReady(NO_MODEL)
         return self.predictor
 
     def _store(self) -> Store:

@@ -46,6 +46,7 @@ class MainWindow(QMainWindow):
         self._jobs: set[Job] = set()
         self._closed = False
         self._tab_anchor: dict = {}
+        self._pending_size: tuple[QDockWidget, float | None] | None = None  # a dock show_panel sizes next
         self.actions: dict[str, QAction] = {}
         self.keymap = shortcuts.load_keymap()
         for name in ("&File", "&Edit", "&View", "&Model", "&Help"):
@@ -123,7 +124,7 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self._size_shown_panel)  # once the dock is laid out
 
     def _size_shown_panel(self) -> None:
-        pending, self._pending_size = getattr(self, "_pending_size", None), None
+        pending, self._pending_size = self._pending_size, None
         if pending is None:
             return
         dock, width_fraction = pending
@@ -199,7 +200,7 @@ class MainWindow(QMainWindow):
             return
         self.close_project()
         self.session.open(store)
-        read_only = bool(getattr(store, "read_only", False))
+        read_only = store.read_only
         self.setWindowTitle(f"Sightline - {store.root}" + (" (read-only)" if read_only else ""))
         self.labelling.show_read_only(read_only)
         if read_only:

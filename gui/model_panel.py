@@ -453,6 +453,14 @@ class ModelService:
         self._panel.load_checkpoint(model, path)
         self._host.show_panel("model")
 
+    def set_threshold(self, value: float) -> None:
+        """The score threshold predictions are kept and shown above (the user's default, from the settings)."""
+        self._panel.threshold_spin.setValue(value)
+
+    def on_model_chosen(self, slot) -> None:
+        """slot() after the dock picked another model (which sets that model's own default threshold)."""
+        self._panel.model_combo.currentIndexChanged.connect(slot)
+
 
 def install(ctx: FeatureContext) -> ModelPanel:
     panel = ModelPanel(ctx.services.get("engine"), ctx.session, ctx.services.optional("edits"))
@@ -463,7 +471,7 @@ def install(ctx: FeatureContext) -> ModelPanel:
     if ctx.session.store is not None:
         panel.set_store(ctx.session.store)
     edits = ctx.services.optional("edits")
-    if edits is not None and hasattr(edits, "set_caption_threshold"):  # predictions under it: no caption
+    if edits is not None:  # predictions under the threshold get no caption
         panel.threshold_spin.valueChanged.connect(edits.set_caption_threshold)
         edits.set_caption_threshold(panel.threshold_spin.value())
     ctx.services.provide("model", ModelService(panel, ctx.host))

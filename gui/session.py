@@ -29,6 +29,8 @@ def shown(annotation_id: int, category_id: int, hidden_annotations, hidden_categ
     """Whether a shape is drawn, given what is hidden (the session's rule; a snapshot of it travels
     to the prefetch worker)."""
     return not (all_hidden or annotation_id in hidden_annotations or category_id in hidden_categories)
+
+
 BRUSH_MIN, BRUSH_MAX, BRUSH_DEFAULT = 1, 500, 12
 
 
@@ -107,7 +109,7 @@ class Session(QObject):
     def _deliver(self, ev: StoreEvent) -> None:
         if self.store is None or self.store.closed:  # queued before the project was closed
             return
-        change = StoreChange(ev.action, tuple(ev.ids), tuple(getattr(ev, "image_ids", ()) or ()))
+        change = StoreChange(ev.action, tuple(ev.ids), tuple(ev.image_ids))
         outer, self._read_once = self._read_once, {}
         try:
             self._emit_change(ev.table, change)

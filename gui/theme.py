@@ -44,7 +44,7 @@ def dark_palette() -> QPalette:
 
 def style_sheet(dark: bool) -> str:
     parts = [_RESOURCES / "style.qss"] + ([_RESOURCES / "style-dark.qss"] if dark else [])
-    return "\n".join(p.read_text() for p in parts if p.exists())
+    return "\n".join(p.read_text(encoding="utf-8") for p in parts)
 
 
 def apply_theme(app, theme: str) -> str:

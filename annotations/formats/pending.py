@@ -188,7 +188,7 @@ ID_MAP_KEY = "coco_id_map"
 def remember_id_map(store: Store, report: ImportReport) -> None:
     """Keep the file id -> project id renumbering of a COCO import (empty when every id was kept),
     so a results file keyed to that file's ids is read through it."""
-    m = getattr(report, "id_map", None) or {}
+    m = report.id_map
     store.set_meta(ID_MAP_KEY, {k: {str(a): b for a, b in v.items()} for k, v in m.items()})
 
 

@@ -19,7 +19,7 @@ from annotations.scores import save_embeddings
 from annotations.store import Store
 
 from .base import RankError
-from .store_images import read_batches, store_predictions
+from .store_images import read_batches, store_image_predictions
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def embed_store_images(store: Store, predictor, image_ids: Iterable[int], run_id
         batch = dict(zip(kept, vectors))
         with store.transaction():
             if store_as_predictions:
-                store_predictions(store, predictor, kept, preds, run_id)
+                store_image_predictions(store, predictor, kept, preds, run_id)
             save_embeddings(store, run_id, batch)
         out.update(batch)
         done += len(images)

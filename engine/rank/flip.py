@@ -17,7 +17,7 @@ from annotations.errors import Cancelled
 from annotations.store import Store
 from engine.predictor import ImagePrediction, new_prediction_run
 
-from .store_images import read_batches, store_predictions
+from .store_images import read_batches, store_image_predictions
 
 log = logging.getLogger(__name__)
 HORIZONTAL = "horizontal"
@@ -60,7 +60,7 @@ def flip_run(store: Store, predictor, run_id: int, image_ids: Iterable[int],
             preds = predict_flipped(predictor, images, cancel)
         except Cancelled:
             break
-        store_predictions(store, predictor, kept, preds, flipped)
+        store_image_predictions(store, predictor, kept, preds, flipped)
         done += len(images)
         if progress is not None and progress(min(done, len(ids)), len(ids)) is False:
             break

@@ -27,9 +27,9 @@ def read_batches(store: Store, image_ids: Iterable[int], batch_size: int,
         yield kept, images
 
 
-def store_predictions(store: Store, predictor, image_ids: list[int], preds: list, run_id: int) -> int:
+def store_image_predictions(store: Store, predictor, image_ids: list[int], preds: list, run_id: int) -> int:
     """ImagePredictions of these images as predictions of run_id, through the one storing function
     (engine.prediction_store): classes the project lacks wait in the run, as for any run."""
-    from ..prediction_store import store_predictions as store_run_predictions
-    stored = store_run_predictions(store, run_id, list(zip(image_ids, preds)), predictor.loaded.name)
+    from ..prediction_store import store_predictions
+    stored = store_predictions(store, run_id, list(zip(image_ids, preds)), predictor.loaded.name)
     return len(stored.ids)

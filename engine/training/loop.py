@@ -1,6 +1,6 @@
 """The training run: a plain function with explicit arguments, reporting through a callback.
 
-    result = train(project, options, run_dir, emit=print_json, stop_requested=flag.is_set)
+    result = train(project, options, run_dir, emit=print_json, cancel=token)
 
 Writes run_dir/last.pt (resumable: model, optimizer, scheduler, scaler, RNG states, data position),
 run_dir/best.pt (the best validation so far), run_dir/metrics.jsonl (every event) and
@@ -32,7 +32,7 @@ from .sampler import AspectGroupedBatches
 from .schedule import lr_factor
 from .steps import StepFailed, train_step
 from .validation import coco_ground_truth, detection_metrics, semantic_metrics
-from annotations.errors import SightlineError
+from annotations.errors import CancelToken, SightlineError
 
 Emit = Callable[[dict], None]
 
@@ -79,11 +79,12 @@ def _split_ids(store: Store, split: str, ids: list[int] | None, exclude: set[int
 
 
 class _Trainer:
-    def __init__(self, project, opts: TrainOptions, run_dir: Path, emit: Emit, stop_requested, resume: bool):
+    def __init__(self, project, opts: TrainOptions, run_dir: Path, emit: Emit, cancel: CancelToken | None,
+                 resume: bool):
         self.opts = opts
         self.run_dir = run_dir
         self.files = RunFiles(run_dir)
-        self.stop_requested = stop_requested or (lambda: False)
+        self.cancel = cancel or CancelToken()
         self.task = task_of(opts.model)
         self.dist = from_environment("cuda" if resolve_device(opts.device).type == "cuda" else "cpu")
         self.device = resolve_device(opts.device, self.dist.local_rank if self.dist.active else None)
@@ -304,7 +305,7 @@ class _Trainer:
                 total = losses["loss"]
                 now = time.perf_counter()
                 late = bool(o.max_minutes and now - self.t_start > 60 * o.max_minutes)
-                stop, nan, out_of_time = self.dist.any(bool(self.stop_requested()), not math.isfinite(total), late)
+                stop, nan, out_of_time = self.dist.any(self.cancel.cancelled, not math.isfinite(total), late)
                 if nan:
                     raise TrainingError(
                         f"The loss became {total} at iteration {pos['iteration']} (epoch {epoch + 1}); training "
@@ -388,8 +389,11 @@ class _Trainer:
 
 
 def train(project, options: TrainOptions, run_dir, emit: Emit | None = None,
-          stop_requested: Callable[[], bool] | None = None, resume: bool = False) -> TrainResult:
+          cancel: CancelToken | None = None, resume: bool = False) -> TrainResult:
     """Train `options.model` on the labels of `project` (a Store or a project path) into run_dir.
+
+    cancel.cancel() (from any thread, a signal handler included) asks the run to save a resumable
+    checkpoint at the next iteration and end with status "interrupted".
 
     With resume=True the state comes from run_dir/last.pt (options: see runs.resume_options), and
     the run carries on with the very batches, RNG states and optimizer state it stopped with. Raises TrainingError or
@@ -400,7 +404,7 @@ def train(project, options: TrainOptions, run_dir, emit: Emit | None = None,
     devices = [torch.cuda.current_device()] if torch.cuda.is_available() and options.device != "cpu" else []
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(options.seed)
-        trainer = _Trainer(project, options, run_dir, emit or (lambda e: None), stop_requested, resume)
+        trainer = _Trainer(project, options, run_dir, emit or (lambda e: None), cancel, resume)
         try:
             trainer.load_data(project)
             return trainer.run()

@@ -52,17 +52,11 @@ class TrainOptions:
 
 
 def task_of(model_name: str) -> str:
-    """"detection" | "instance" | "semantic", from the registry when it knows the name."""
-    try:
-        from engine.registry import get_spec
-        return get_spec(model_name).task
-    except (ImportError, KeyError):
-        pass
-    if model_name.startswith("maskrcnn"):
-        return "instance"
-    if model_name.startswith(("deeplabv3", "fcn_", "lraspp")):
-        return "semantic"
-    return "detection"
+    """"detection" | "instance" | "semantic": the registry's word; a name it does not know raises
+    UnknownModel (a SightlineError). Imports the registry, so torch: the window passes the task it has
+    from the engine thread to family_defaults instead."""
+    from engine.registry import get_spec
+    return get_spec(model_name).task
 
 
 def family_defaults(model_name: str, pretrained: bool, task: str | None = None) -> dict[str, Any]:

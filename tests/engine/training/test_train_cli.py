@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from annotations.store import Store
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -98,3 +100,16 @@ def test_max_pixels_is_an_option_of_train(demo_project, tmp_path, capsys):
         set_pixel_limit(None)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and ".jpg: " in err[0] and "over the limit of 0.01" in err[0]
+
+
+def test_an_unknown_model_is_named_with_the_known_ones(demo_project, tmp_path, capsys):
+    import main
+    from engine.registry import UnknownModel
+    from engine.training.options import task_of
+    assert task_of("maskrcnn_resnet50_fpn") == "instance" and task_of("fcn_resnet50") == "semantic"
+    with pytest.raises(UnknownModel):
+        task_of("maskrcnn_of_my_own")  # the registry's word, no guess from the name
+    code = main.main(["train", "--project", str(demo_project), "--model", "no_such_model", "--out", str(tmp_path / "r")])
+    out = capsys.readouterr()
+    assert code == 2 and "error: Unknown model 'no_such_model'. Known models: " in out.err
+    assert _events(out.out)[-1]["event"] == "error" and not (tmp_path / "r").exists()

@@ -123,3 +123,17 @@ def test_backbone_freezing_and_trainable_layers():
     assert [any(p.requires_grad for p in b) for b in blocks] == [False] * (len(blocks) - 2) + [True, True]
     set_backbone_trainable(model, frozen=False)
     assert all(p.requires_grad for b in blocks for p in b)
+
+
+def test_the_cancel_token_saves_a_resumable_checkpoint_and_ends_interrupted(demo_project, tmp_path):
+    from annotations.errors import CancelToken
+    token, seen = CancelToken(), []
+
+    def emit(event):
+        seen.append(event)
+        if event["event"] == "iteration" and event["iteration"] == 2:
+            token.cancel()  # as the CLI's SIGINT handler or the Training dock's Stop does
+    result = train(demo_project, tiny(epochs=50), tmp_path / "run", emit=emit, cancel=token)
+    assert result.status == "interrupted" and result.iteration == 3  # the next iteration sees it
+    assert checkpoints.load(tmp_path / "run" / "last.pt")["options"]
+    assert max(e["iteration"] for e in seen if e["event"] == "iteration") <= 3

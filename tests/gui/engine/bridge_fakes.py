@@ -79,6 +79,15 @@ class SlowFakePredictor:
 class FakeLoaded(SimpleNamespace):
     """Like engine.weights.LoadedModel (and weak-referenceable, to check it is freed)."""
     __slots__ = ("__weakref__",)
+    precision = "fp32"
+    fp16 = False
+
+    def info(self) -> dict:
+        """What LoadedModel.info() gives, for the fake."""
+        return {"name": self.spec.name, "task": self.spec.task, "categories": list(self.categories),
+                "device": str(self.device), "device_name": str(self.device), "precision": self.precision,
+                "source": self.source, "description": f"{self.spec.name} · {self.source} · {self.device}",
+                "default_score": self.spec.default_score, "mapping": None}
 
 
 class FakeEngine:

@@ -267,3 +267,19 @@ def test_a_batch_that_fails_midway_says_what_was_kept(qtbot, make_bridge, grey_s
     assert blocker.args[0].startswith("Predicting images failed after 3 of 6 images")
     assert f"kept in run {run_id}" in blocker.args[0] and "simulated CUDA out of memory" in blocker.args[0]
     assert len(grey_store.annotations(status=PREDICTION, run_id=run_id)) == 3 and rec.results == []
+
+
+def test_an_engine_thread_failure_is_logged_with_its_traceback(qtbot, make_bridge):
+    import logging
+
+    from annotations.applog import setup_logging
+    log_file = setup_logging()
+    bridge = make_bridge(FakeEngine(SlowFakePredictor(0)))
+    with qtbot.waitSignal(bridge.model_failed, timeout=5000):
+        bridge.load_model("broken", "default")
+    for h in logging.getLogger().handlers:
+        h.flush()
+    text = log_file.read_text(encoding="utf-8")
+    at = text.rfind("engine thread: torchvision expects broken.pth")
+    assert at >= 0, text[-2000:]
+    assert "Traceback" in text[at:] and "FileNotFoundError" in text[at:]

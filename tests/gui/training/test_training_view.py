@@ -111,3 +111,22 @@ def test_start_shows_progress_stop_saves_a_usable_checkpoint(qtbot, demo_project
         out = loaded.model([torch.from_numpy(np.zeros((3, 120, 160), np.float32))])
     assert set(out[0]) >= {"boxes", "scores", "labels"}
     win.close()
+
+
+def test_a_failed_training_child_is_logged_with_what_it_said(qtbot, tmp_path):
+    import logging
+
+    from annotations.applog import setup_logging
+    from gui.training.process import TrainingProcess
+    log_file = setup_logging()
+    proc = TrainingProcess()
+    missing = tmp_path / "no_project_here"
+    with qtbot.waitSignal(proc.ended, timeout=120000) as ended:
+        proc.start(["--project", str(missing), "--model", "fcos_compact_fpn"], run_dir=str(tmp_path / "run"))
+    assert ended.args == [2, "failed"] and f"No project at {missing}" in proc.last_error
+    for h in logging.getLogger().handlers:
+        h.flush()
+    text = log_file.read_text(encoding="utf-8")
+    at = text.rfind(f"training run {tmp_path / 'run'} ended failed (exit code 2)")
+    assert at >= 0, text[-2000:]
+    assert f"error: No project at {missing}" in text[at:]  # the child's stderr comes with it

@@ -129,3 +129,16 @@ def test_system_theme_follows_a_desktop_switch(make_window, demo_project, qtbot,
     monkeypatch.setattr(theme, "system_is_dark", lambda: False)
     follower.scheme_changed()
     assert app.property("sightline_theme") == "light"
+
+
+def test_the_app_starts_with_the_light_style_sheet_the_theme_reads():
+    from gui.app import create_app
+    app = QApplication.instance()
+    before = app.styleSheet()
+    try:
+        assert create_app() is app
+        sheet = app.styleSheet()
+        assert sheet == theme.style_sheet(dark=False) and "QDockWidget::title" in sheet
+        assert theme.style_sheet(dark=True).startswith(sheet) and len(theme.style_sheet(dark=True)) > len(sheet)
+    finally:
+        app.setStyleSheet(before)
