@@ -203,11 +203,6 @@ def test_each_policy_is_defined_once():
 
 
 
-# Import fallbacks known and left to the engineer who owns those modules (engine/evaluation/): each
-# catches the ImportError of a package requirements/runtime.txt pins. No new one may be added.
-_KNOWN_IMPORT_FALLBACKS = {("engine.evaluation.inputs", "orjson"), ("engine.evaluation.coco", "faster_coco_eval"),
-                           ("engine.evaluation.backends", "hotcoco")}
-
 
 def _pinned_packages() -> set[str]:
     names = set()
@@ -245,6 +240,6 @@ def test_no_fallback_for_a_module_that_is_always_there():
         for mod in _import_fallbacks(ast.parse(path.read_text(encoding="utf-8"))):
             if mod.lower() in always or mod in PACKAGES:
                 found.add((name, mod))
-    assert found - _KNOWN_IMPORT_FALLBACKS == set(), sorted(found - _KNOWN_IMPORT_FALLBACKS)
+    assert not found, sorted(found)
     assert _import_fallbacks(ast.parse("try:\n    from .canvas import CanvasWidget\nexcept ImportError:\n"
                                        "    CanvasWidget = None\n")) == {"."}

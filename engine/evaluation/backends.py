@@ -74,14 +74,6 @@ def run_faster(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets) -> 
                       "faster")
 
 
-def hotcoco_available() -> bool:
-    try:
-        import hotcoco  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def run_hotcoco(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets, columns=None,
                 rles=None) -> Accumulated:
     import hotcoco

@@ -25,18 +25,12 @@ DEFAULT_MAX_DETS = (1, 10, 100)
 AREAS = ("all", "small", "medium", "large")
 # hotcoco matches pycocotools on every oracle and edge-case test (tests/engine/evaluation) and is
 # about 15 times faster than faster-coco-eval (tests/benchmarks/bench_eval_backends.py), so it is the
-# default; without it (an install that lacks the wheel), faster-coco-eval, then pycocotools.
+# default (requirements/runtime.txt pins it); pycocotools stays the oracle, any backend can be asked for.
 DEFAULT_BACKEND = "hotcoco"
 
 
 def default_backend() -> str:
-    if backends.hotcoco_available():
-        return "hotcoco"
-    try:
-        import faster_coco_eval  # noqa: F401
-    except ImportError:
-        return "pycocotools"
-    return "faster"
+    return DEFAULT_BACKEND
 
 
 def _mean_defined(s: np.ndarray) -> float:

@@ -6,19 +6,15 @@ and the entry.
 """
 from __future__ import annotations
 
-import json
 import math
 import numbers
 import os
 from pathlib import Path
 
+import orjson
+
 from annotations.errors import SightlineError
 from annotations.formats.common import gc_paused
-
-try:
-    import orjson
-except ImportError:  # the standard parser gives the same objects, 3-4 times slower
-    orjson = None
 
 IOU_TYPES = ("bbox", "segm")
 
@@ -36,7 +32,7 @@ def load_json_file(path: str | os.PathLike, what: str):
         raise EvaluationError(f"{p}: the file is empty ({what})")
     try:
         with gc_paused():
-            return orjson.loads(data) if orjson is not None else json.loads(data)
+            return orjson.loads(data)
     except ValueError as e:  # json.JSONDecodeError and orjson's, and bad UTF-8
         raise EvaluationError(f"{p}: not valid JSON ({what}): {e}") from e
 
