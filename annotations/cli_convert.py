@@ -14,14 +14,29 @@ from pathlib import Path
 
 from .cli_pixels import add_max_pixels_argument, apply_max_pixels
 
-IMPORT_CHOICES = ("coco", "voc", "yolo", "labelme", "coco-results")
-EXPORT_CHOICES = ("coco", "voc", "yolo", "labelme", "masks")
+class FormatChoices:
+    """--format's choices: the registered formats (annotations.formats.registry), asked for only when
+    an import or export command is parsed or its help shown, so other commands load no format."""
+
+    def __init__(self, readable: bool, extra: tuple[str, ...] = ()):
+        self.readable, self.extra = readable, extra
+
+    def __iter__(self):
+        from .formats import registry
+        return iter([*(f.name for f in registry() if f.imports or not self.readable), *self.extra])
+
+    def __contains__(self, value) -> bool:
+        return value in list(self)
+
+
+IMPORT_CHOICES = FormatChoices(readable=True, extra=("coco-results",))
+EXPORT_CHOICES = FormatChoices(readable=False)
 
 
 def add_arguments(p, name):
     p.add_argument("--project", required=True, help="project folder")
     if name == "import":
-        p.add_argument("--format", required=True, choices=IMPORT_CHOICES)
+        p.add_argument("--format", required=True, choices=IMPORT_CHOICES, metavar="FORMAT", help="one of %(choices)s")
         p.add_argument("path", help="label file or data-set folder")
         p.add_argument("--images", help="folder the file's image names are relative to")
         p.add_argument("--model", help="model name for coco-results (detections become its predictions)")
@@ -29,7 +44,7 @@ def add_arguments(p, name):
                        help="voc: 1 = VOC's 1-based pixel indices, 0 = 0-based (labelme2voc, Roboflow), "
                             "auto = 0-based when a box starts at 0 (default)")
     else:
-        p.add_argument("--format", required=True, choices=EXPORT_CHOICES)
+        p.add_argument("--format", required=True, choices=EXPORT_CHOICES, metavar="FORMAT", help="one of %(choices)s")
         p.add_argument("out", help="output file (coco) or folder (the others)")
         p.add_argument("--split", choices=("train", "val", "test"), help="only the images of this split")
         p.add_argument("--with-predictions", action="store_true",

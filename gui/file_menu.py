@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, QSettings
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMenu
 
-from annotations.formats import REGISTRY, format_info
+from annotations.formats import format_info, registry
 
 from .jobs import Job
 
@@ -29,17 +29,28 @@ class FileMenu(QObject):
         menu.addSeparator()
         self.import_menu: QMenu = menu.addMenu("&Import labels")
         self.export_menu: QMenu = menu.addMenu("&Export labels")
-        for info in REGISTRY:
-            if info.imports:
-                act = self.import_menu.addAction(f"{info.title}\u2026")
-                act.triggered.connect(lambda _=False, f=info.name: self.choose_import(f))
-            act = self.export_menu.addAction(f"{info.title}\u2026")
-            act.triggered.connect(lambda _=False, f=info.name: self.choose_export(f))
         self.export_predictions = QAction("Include predictions in exports", self)
         self.export_predictions.setCheckable(True)
         self.export_menu.addSeparator()
         self.export_menu.addAction(self.export_predictions)
+        self._formats_listed = False
+        for sub in (self.import_menu, self.export_menu):  # the formats' modules load when first asked for
+            sub.aboutToShow.connect(self.list_formats)
         menu.addSeparator()
+
+    def list_formats(self) -> None:
+        """Fill the Import and Export submenus with the registered formats (once)."""
+        if self._formats_listed:
+            return
+        self._formats_listed = True
+        first_export = self.export_menu.actions()[0]
+        for info in registry():
+            if info.imports:
+                act = self.import_menu.addAction(f"{info.title}\u2026")
+                act.triggered.connect(lambda _=False, f=info.name: self.choose_import(f))
+            act = QAction(f"{info.title}\u2026", self.export_menu)
+            act.triggered.connect(lambda _=False, f=info.name: self.choose_export(f))
+            self.export_menu.insertAction(first_export, act)
 
     def add_tail(self) -> None:
         """Settings and Quit go last, after whatever the features added."""

@@ -10,45 +10,54 @@ atomically: a file appears whole or not at all.
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import os
-from dataclasses import dataclass
+import pkgutil
 from typing import Iterable
 
 from ..store import Store
-from .common import Cancelled, ExportReport, FormatError, ImportReport, Progress
-
-@dataclass(frozen=True)
-class FormatInfo:
-    """A format of this package: its module (annotations/formats/<name>.py, with export_<name> and,
-    where it can be read, import_<name>), and how menus and dialogs name it."""
-    name: str
-    title: str  # for menus: "COCO JSON"
-    imports: bool = True  # has import_<name>
-    single_file: bool = False  # one file (else a folder)
+from .common import Cancelled, ExportReport, FormatError, FormatInfo, ImportReport, Progress
 
 
-# Adding a format: its module, plus one entry here (the File menu, the dialogs and the CLI follow).
-REGISTRY: tuple[FormatInfo, ...] = (
-    FormatInfo("coco", "COCO JSON", single_file=True),
-    FormatInfo("voc", "Pascal VOC (XML folder)"),
-    FormatInfo("yolo", "YOLO (txt folder)"),
-    FormatInfo("labelme", "labelme (JSON folder)"),
-    FormatInfo("masks", "PNG masks (folder)", imports=False),
-)
-FORMATS = tuple(f.name for f in REGISTRY)
-IMPORT_FORMATS = tuple(f.name for f in REGISTRY if f.imports)
-_BY_NAME = {f.name: f for f in REGISTRY}
+@functools.cache
+def registry() -> tuple[FormatInfo, ...]:
+    """Every module of this package that declares a FORMAT, in menu order, found on first use (the
+    window starts without importing them). Adding a format is adding its module: the File menu, the
+    dialogs and the CLI follow."""
+    found = []
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_"):
+            continue
+        fmt = getattr(importlib.import_module(f"{__name__}.{info.name}"), "FORMAT", None)
+        if fmt is not None:
+            if fmt.name != info.name:
+                raise ImportError(f"annotations/formats/{info.name}.py declares the format {fmt.name!r}: "
+                                  "a format's module is named after it")
+            found.append(fmt)
+    return tuple(sorted(found, key=lambda f: (f.order, f.name)))
 
-__all__ = ["FORMATS", "IMPORT_FORMATS", "REGISTRY", "FormatInfo", "format_info", "FormatError", "ImportReport",
-           "ExportReport", "Cancelled", "import_labels", "export_labels"]
+
+def __getattr__(name: str):
+    """REGISTRY, FORMATS (names) and IMPORT_FORMATS (those that can be read), from registry()."""
+    if name == "REGISTRY":
+        return registry()
+    if name == "FORMATS":
+        return tuple(f.name for f in registry())
+    if name == "IMPORT_FORMATS":
+        return tuple(f.name for f in registry() if f.imports)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["FORMATS", "IMPORT_FORMATS", "REGISTRY", "FormatInfo", "format_info", "registry", "FormatError",
+           "ImportReport", "ExportReport", "Cancelled", "import_labels", "export_labels"]
 
 
 def format_info(fmt: str) -> FormatInfo:
-    try:
-        return _BY_NAME[fmt]
-    except KeyError:
-        raise FormatError(f"unknown format {fmt!r}; known formats: {', '.join(FORMATS)}") from None
+    for info in registry():
+        if info.name == fmt:
+            return info
+    raise FormatError(f"unknown format {fmt!r}; known formats: {', '.join(f.name for f in registry())}")
 
 
 def _module(fmt: str):
@@ -59,8 +68,9 @@ def import_labels(store: Store, fmt: str, path: str | os.PathLike, image_dir: st
                   progress: Progress | None = None, **options) -> ImportReport:
     """Import labels from `path` (a file or a data-set folder, as the format has it). `options` are
     the format's own (voc: zero_based)."""
-    if fmt not in IMPORT_FORMATS:
-        raise FormatError(f"{path}: {fmt!r} cannot be imported; importable formats: {', '.join(IMPORT_FORMATS)}")
+    readable = [f.name for f in registry() if f.imports]
+    if fmt not in readable:
+        raise FormatError(f"{path}: {fmt!r} cannot be imported; importable formats: {', '.join(readable)}")
     m = _module(fmt)
     return getattr(m, f"import_{fmt}")(store, path, image_dir=image_dir, progress=progress, **options)
 

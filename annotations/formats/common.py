@@ -35,6 +35,17 @@ def gc_paused():
             gc.enable()
 
 
+@dataclass(frozen=True)
+class FormatInfo:
+    """A format: its module (annotations/formats/<name>.py, with export_<name> and, where it can be
+    read, import_<name>) declares it as FORMAT; how menus and dialogs name it, and where it comes in them."""
+    name: str
+    title: str  # for menus: "COCO JSON"
+    imports: bool = True  # has import_<name>
+    single_file: bool = False  # one file (else a folder)
+    order: int = 100  # place in menus and lists (then by name)
+
+
 class FormatError(SightlineError):
     """Bad input or an impossible export. The message names the file and the entry."""
 

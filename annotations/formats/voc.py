@@ -14,10 +14,12 @@ from pathlib import Path
 
 from ..model import BOX, LABEL, PREDICTION, Annotation
 from ..store import Store
-from .common import (SPLIT_NAMES, Cancelled, ExportReport, FormatError, ImportReport, Progress, StagedFolder,
+from .common import (FormatInfo, SPLIT_NAMES, Cancelled, ExportReport, FormatError, ImportReport, Progress, StagedFolder,
                      Ticker, check_extent, unique_stems)
 from .paths import ImagePaths
 from .pending import NameResolver, PendingImage, commit_import
+
+FORMAT = FormatInfo("voc", "Pascal VOC (XML folder)", order=20)
 
 FLAG_FIELDS = ("truncated", "difficult", "occluded")
 SPLITS = ("train", "val", "test")

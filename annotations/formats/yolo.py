@@ -15,10 +15,12 @@ from .. import geometry
 from ..imageio import write_failure
 from ..model import BOX, LABEL, POLYGON, PREDICTION, Annotation
 from ..store import IMAGE_EXTENSIONS, Store
-from .common import (SPLIT_NAMES, Cancelled, ExportReport, FormatError, ImportReport, Progress, StagedFolder,
+from .common import (FormatInfo, SPLIT_NAMES, Cancelled, ExportReport, FormatError, ImportReport, Progress, StagedFolder,
                      Ticker, refused_value, unique_stems)
 from .paths import ImagePaths, is_inside
 from .pending import NameResolver, PendingCategory, PendingImage, commit_import
+
+FORMAT = FormatInfo("yolo", "YOLO (txt folder)", order=30)
 
 TOLERANCE = 1e-3  # normalised coordinates a hair outside [0, 1] are rounding, not errors
 MAX_YAML_BYTES = 1 << 20

@@ -47,3 +47,15 @@ def test_a_bad_file_gives_a_message_naming_it_and_changes_nothing(qtbot, make_wi
     qtbot.waitUntil(lambda: not win._jobs, timeout=20000)
     qtbot.waitUntil(lambda: any("broken.json" in m for m in _messages(win)), timeout=3000)
     assert win.store.annotation_count(None) == n and len(win.store.categories()) == cats
+
+
+def test_the_import_and_export_menus_list_every_registered_format(qtbot, make_window, demo_project):
+    from annotations.formats import registry
+    win = make_window(demo_project)
+    fm = win.file_menu
+    for _ in range(2):  # filled once, when first shown
+        fm.import_menu.aboutToShow.emit()
+        fm.export_menu.aboutToShow.emit()
+    titles = lambda menu: [a.text() for a in menu.actions() if not a.isSeparator()]  # noqa: E731
+    assert titles(fm.import_menu) == [f"{f.title}\u2026" for f in registry() if f.imports]
+    assert titles(fm.export_menu) == [f"{f.title}\u2026" for f in registry()] + ["Include predictions in exports"]
