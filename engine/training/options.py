@@ -68,7 +68,7 @@ def family_defaults(model_name: str, pretrained: bool, task: str | None = None) 
     """
     task = task or task_of(model_name)
     d: dict[str, Any] = {}
-    compact = "_compact" in model_name  # engine/compact.py: built for CPUs and random starts
+    compact = "_compact" in model_name  # engine/models/compact.py: built for CPUs and random starts
     small = compact or "320" in model_name or model_name.startswith("ssdlite")
     d["image_size"] = 320 if small else (512 if task == "semantic" else 640)
     d["batch_size"] = 8 if small else 4

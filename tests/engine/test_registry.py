@@ -155,3 +155,30 @@ def test_an_unknown_model_is_a_readable_sightline_error():
         get_spec("yolo9")
     assert isinstance(info.value, SightlineError) and isinstance(info.value, KeyError)
     assert str(info.value).startswith("Unknown model 'yolo9'. Known models: ")  # not KeyError's quoted repr
+
+
+def test_a_new_model_is_one_module(tmp_path, monkeypatch):
+    """A module of engine/models/ that declares MODELS is in the registry; its builder builds it."""
+    import sys
+    from engine import models, registry
+    (tmp_path / "tiny.py").write_text(
+        "import torch\n"
+        "from engine.model_spec import BACKGROUND, CLASS_MAJOR, SEMANTIC, ModelSpec\n"
+        "def tiny_seg(*, weights=None, weights_backbone=None, num_classes=2, **kw):\n"
+        "    return torch.nn.Conv2d(3, num_classes, 1)\n"
+        "MODELS = (ModelSpec('tiny_seg', SEMANTIC, (BACKGROUND, 'thing'), 64, 0.0, 64, 'tiny', CLASS_MAJOR,\n"
+        "                    description='one convolution', builder=tiny_seg),)\n", encoding="utf-8")
+    monkeypatch.setattr(models, "__path__", [*models.__path__, str(tmp_path)])
+    try:
+        specs = registry._specs()
+        assert list(specs)[:len(registry.SPECS)] == list(registry.SPECS)  # torchvision's first, as listed
+        assert specs["tiny_seg"].task == SEMANTIC and not specs["tiny_seg"].has_weights
+        monkeypatch.setattr(registry, "SPECS", specs)
+        net = registry.build_model("tiny_seg", num_classes=3)
+        assert net(torch.zeros(1, 3, 8, 8)).shape == (1, 3, 8, 8)
+        (tmp_path / "twice.py").write_text("from engine.models.tiny import MODELS\n", encoding="utf-8")
+        with pytest.raises(ValueError, match="two models are named 'tiny_seg'"):
+            registry._specs()
+    finally:
+        for name in ("engine.models.tiny", "engine.models.twice"):
+            sys.modules.pop(name, None)

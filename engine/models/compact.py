@@ -19,6 +19,8 @@ from torchvision.models.detection import FCOS
 from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.ops import FeaturePyramidNetwork
 
+from ..model_spec import ANCHOR_MAJOR, BACKGROUND, DETECTION, ModelSpec
+
 
 class _Residual(nn.Module):
     """Two 3x3 convolutions with BatchNorm and an identity (or 1x1 projection) shortcut."""
@@ -86,3 +88,7 @@ def fcos_compact_fpn(*, weights=None, weights_backbone=None, num_classes: int | 
     return FCOS(CompactFPNBackbone(), 91 if num_classes is None else num_classes, min_size=min_size,
                 max_size=max_size, anchor_generator=anchors, **kwargs)
 
+
+MODELS = (ModelSpec("fcos_compact_fpn", DETECTION, (BACKGROUND, "object"), 320, 0.4, 512, "fcos", ANCHOR_MAJOR, 0.5,
+                    "FCOS, compact FPN (no published weights: trains from scratch on a CPU in minutes)",
+                    builder=fcos_compact_fpn),)
