@@ -96,8 +96,9 @@ class IdAllocator:
             return None
         pairs = ", ".join(f"{a} -> {b}" for a, b in self.renumbered[:limit])
         more = f" and {len(self.renumbered) - limit} more" if len(self.renumbered) > limit else ""
-        zero = any(a == 0 for a, _ in self.renumbered)
-        why = "already used in the project" + (" or 0 (ids start at 1)" if zero else "")
+        zero = sum(a == 0 for a, _ in self.renumbered)
+        why = ("0 (ids start at 1)" if zero == len(self.renumbered) else
+               "already used in the project" + (" or 0 (ids start at 1)" if zero else ""))
         return f"{len(self.renumbered)} {what} id(s) were {why} and got new ids: {pairs}{more}"
 
 
