@@ -25,8 +25,10 @@ def _project(store, outside):
     a = store.add_image(ImageRecord(None, "seq1/frame.jpg", 40, 30, "train"))
     b = store.add_image(ImageRecord(None, "seq2/frame.jpg", 50, 20, "val"))
     c = store.add_image(ImageRecord(None, str(outside / "shot.jpeg"), 24, 16, "train"))
-    store.add_annotations([Annotation(None, a, cat, bbox=(2, 3, 10, 12)), Annotation(None, a, dog, bbox=(20, 5, 15, 20)),
-                           Annotation(None, b, dog, bbox=(0, 0, 50, 20)), Annotation(None, c, cat, bbox=(4, 4, 8, 6))])
+    store.add_annotations([Annotation(None, a, cat, bbox=(2, 3, 10, 12)),
+                           Annotation(None, a, dog, bbox=(20, 5, 15, 20)),
+                           Annotation(None, b, dog, bbox=(0, 0, 50, 20)),
+                           Annotation(None, c, cat, bbox=(4, 4, 8, 6))])
     return {"seq1/frame.jpg": a, "seq2/frame.jpg": b, "shot.jpeg": c}
 
 
