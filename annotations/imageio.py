@@ -60,12 +60,12 @@ def check_pixels(width: int, height: int, what: str) -> None:
     """ImageTooLarge naming `what` when width*height is over the pixel limit."""
     limit = pixel_limit()
     if width * height > limit:
-        raise ImageTooLarge(f"{what}: {width}x{height} is {_megapixels(width * height)} megapixels, over the limit "
-                            f"of {_megapixels(limit)} (a decompression bomb, or a very large image: raise the "
+        raise ImageTooLarge(f"{what}: {width}x{height} is {megapixels(width * height)} megapixels, over the limit "
+                            f"of {megapixels(limit)} (a decompression bomb, or a very large image: raise the "
                             f"limit with --max-pixels or {PIXEL_LIMIT_ENV})")
 
 
-def _megapixels(pixels: int) -> str:
+def megapixels(pixels: int) -> str:
     """Whole megapixels, or two digits under one (a limit set low must not read as 0)."""
     return f"{pixels / 1e6:.0f}" if pixels >= 1e6 else f"{pixels / 1e6:.2g}"
 

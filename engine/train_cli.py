@@ -98,6 +98,8 @@ class _StopFlag:
 
 def _print_event(event: dict) -> None:
     print(json.dumps(event), flush=True)
+    if event.get("event") == "warning":  # also for the person at the terminal (images left out, classes unseen)
+        print(f"warning: {event['message']}", file=sys.stderr, flush=True)
 
 
 def run(args) -> int:

@@ -295,7 +295,11 @@ def unique_stems(records: list[ImageRecord], warnings: list[str]) -> dict[int, s
         stem = safe_stem(r.file_name)
         if stem in seen:
             clashes += 1
-            stem = f"{stem}_{r.id}"
+            base, n = f"{stem}_{r.id}", 1
+            stem = base
+            while stem in seen:  # another image's own name was already base (name_12.jpg)
+                n += 1
+                stem = f"{base}_{n}"
         seen[stem] = r.id
         out[r.id] = stem
     if clashes:

@@ -9,10 +9,11 @@ decodes as an image (within the pixel limit)."""
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
-from ..imageio import ImageReadError, image_size
-from .common import FormatError
+from ..imageio import ImageReadError, image_size, write_failure
+from .common import FormatError, StagedFolder
 
 
 def _absolute(p: str | os.PathLike) -> str:
@@ -76,3 +77,24 @@ class ImagePaths:
         warnings.extend(f"{where}: image {path} not found" for where, path in self.missing[:limit])
         if len(self.missing) > limit:
             warnings.append(f"... and {len(self.missing) - limit} more images not found")
+
+
+def export_image(out: StagedFolder, relative: str, src: Path, project: Path) -> None:
+    """The image `src` as the file `relative` of the export `out`, for every format that writes
+    images: a hard link only for an image inside the project (writing to the export then writes the
+    project's own image, which is the person's), a copy of anything else (a hard link to a file
+    outside would let the export write it) and when linking fails. A failed write is WriteError
+    naming the exported file."""
+    dst = out.path(relative)
+    try:
+        if is_inside(src.resolve(), project.resolve()):
+            try:
+                os.link(src, dst)
+                out.files += 1
+                return
+            except OSError:
+                pass
+        shutil.copy2(src, dst)
+    except OSError as e:
+        raise write_failure(out.target / relative, e) from e
+    out.files += 1

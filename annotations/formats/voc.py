@@ -16,7 +16,7 @@ from ..model import BOX, LABEL, PREDICTION, Annotation
 from ..store import Store
 from .common import (FormatInfo, SPLIT_NAMES, Cancelled, ExportReport, FormatError, ImportReport, Progress, StagedFolder,
                      Ticker, check_extent, unique_stems)
-from .paths import ImagePaths
+from .paths import ImagePaths, export_image
 from .pending import NameResolver, PendingImage, commit_import
 
 FORMAT = FormatInfo("voc", "Pascal VOC (XML folder)", order=20)
@@ -25,6 +25,8 @@ FLAG_FIELDS = ("truncated", "difficult", "occluded")
 SPLITS = ("train", "val", "test")
 DEFAULT_LIST = "default"  # datumaro's name for the images of no split
 TRAINVAL = "trainval"  # the devkit's and torchvision's train + val list
+IMAGES_DIR = "JPEGImages"
+JPEG_SUFFIXES = (".jpg", ".jpeg", ".jpe")
 
 
 def _files(path: Path) -> tuple[list[Path], Path, Path | None]:
@@ -34,7 +36,7 @@ def _files(path: Path) -> tuple[list[Path], Path, Path | None]:
     if not path.is_dir():
         raise FormatError(f"{path}: no such file or folder")
     if (path / "Annotations").is_dir():
-        images = path / "JPEGImages" if (path / "JPEGImages").is_dir() else path
+        images = path / IMAGES_DIR if (path / IMAGES_DIR).is_dir() else path
         sets = path / "ImageSets" / "Main"
         return sorted((path / "Annotations").glob("*.xml")), images, sets if sets.is_dir() else None
     return sorted(path.rglob("*.xml")), path, None
@@ -238,12 +240,12 @@ def _sub(parent, tag: str, text) -> ET.Element:
     return el
 
 
-def voc_xml(store: Store, rec, anns: list[Annotation], names: dict[int, str]) -> str:
+def voc_xml(rec, image_name: str, anns: list[Annotation], names: dict[int, str]) -> str:
+    """The XML of one image whose file is JPEGImages/<image_name> in the export. No <path>: an
+    absolute path would not hold on another machine, and datumaro writes none either."""
     root = ET.Element("annotation")
-    path = store.image_path(rec)
-    _sub(root, "folder", path.parent.name)
-    _sub(root, "filename", path.name)
-    _sub(root, "path", str(path))
+    _sub(root, "folder", IMAGES_DIR)
+    _sub(root, "filename", image_name)
     src = ET.SubElement(root, "source")
     _sub(src, "database", "Sightline")
     size = ET.SubElement(root, "size")
@@ -287,10 +289,16 @@ def _write_parts_and_actions(obj, extra: dict) -> None:
 
 def export_voc(store: Store, out_path: str | os.PathLike, image_ids=None, progress: Progress | None = None,
                include_predictions: bool = False) -> ExportReport:
-    """OUT/Annotations/<stem>.xml per image and OUT/ImageSets/Main/<split>.txt, plus trainval.txt
-    (every image not in test: what the devkit and torchvision's VOCDetection read) and default.txt
-    for the images of no split (datumaro's name). Polygons and masks are written as their boxes
-    (VOC XML has no shapes; export masks for segmentation)."""
+    """The devkit's layout, as torchvision's VOCDetection reads it (point it at OUT as its
+    VOCdevkit/VOC2012): OUT/JPEGImages/<id>.jpg, OUT/Annotations/<id>.xml per image whose
+    <filename> is the image's name in JPEGImages/, and OUT/ImageSets/Main/<split>.txt listing the
+    ids, plus trainval.txt (every image not in test: what the devkit and VOCDetection read) and
+    default.txt for the images of no split (datumaro's name). Ids are the file stems, made unique
+    (two folders' frame.jpg). JPEG files are named <id>.jpg whatever their suffix (.jpeg, .JPG);
+    other images keep their suffix, as datumaro does, with a warning (VOCDetection opens <id>.jpg
+    only). Images are placed by the one export policy (paths.export_image: hard links only inside
+    the project). Polygons and masks are written as their boxes (VOC XML has no shapes; export
+    masks for segmentation)."""
     records = store.images(ids=image_ids)
     anns = store.annotations(image_ids=[r.id for r in records], status=None if include_predictions else LABEL)
     by_image: dict[int, list[Annotation]] = {}
@@ -303,16 +311,32 @@ def export_voc(store: Store, out_path: str | os.PathLike, image_ids=None, progre
     if shapes:
         report.warnings.append(f"{shapes} polygon(s)/mask(s) were written as their bounding boxes")
     ticker = Ticker(progress, len(records), every=200)
+    missing, not_jpeg = 0, []
     try:
         with StagedFolder(out_path) as out:
             for rec in records:
-                out.write_text(f"Annotations/{stems[rec.id]}.xml", voc_xml(store, rec, by_image.get(rec.id, []), names))
+                src = store.image_path(rec)
+                suffix = ".jpg" if src.suffix.lower() in JPEG_SUFFIXES else src.suffix
+                image_name = stems[rec.id] + suffix
+                if src.is_file():
+                    export_image(out, f"{IMAGES_DIR}/{image_name}", src, store.root)
+                    if suffix != ".jpg":
+                        not_jpeg.append(image_name)
+                else:
+                    missing += 1
+                out.write_text(f"Annotations/{stems[rec.id]}.xml", voc_xml(rec, image_name, by_image.get(rec.id, []),
+                                                                          names))
                 ticker.step()
             for split, stems_in in _image_sets(records, stems).items():
                 out.write_text(f"ImageSets/Main/{split}.txt", "".join(f"{stem}\n" for stem in stems_in))
             report.files = out.files
     except Cancelled:
         return ExportReport(cancelled=True)
+    if not_jpeg:
+        report.warnings.append(f"{len(not_jpeg)} image(s) are not JPEG and keep their suffix in {IMAGES_DIR}/ "
+                               f"(e.g. {not_jpeg[0]}); torchvision's VOCDetection opens <id>.jpg only")
+    if missing:
+        report.warnings.append(f"{missing} image file(s) were not found; only their XML files were written")
     return report
 
 

@@ -6,18 +6,16 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 from pathlib import Path
 
 import yaml
 
 from .. import geometry
-from ..imageio import write_failure
 from ..model import BOX, LABEL, POLYGON, PREDICTION, Annotation
 from ..store import IMAGE_EXTENSIONS, Store
 from .common import (FormatInfo, SPLIT_NAMES, Cancelled, ExportReport, FormatError, ImportReport, Progress, StagedFolder,
                      Ticker, refused_value, unique_stems)
-from .paths import ImagePaths, is_inside
+from .paths import ImagePaths, export_image
 from .pending import NameResolver, PendingCategory, PendingImage, commit_import
 
 FORMAT = FormatInfo("yolo", "YOLO (txt folder)", order=30)
@@ -331,12 +329,7 @@ def export_yolo(store: Store, out_path: str | os.PathLike, image_ids=None, progr
                 out.write_text(f"labels/{sub}{stems[rec.id]}.txt", "".join(ln + "\n" for ln in lines))
                 src = store.image_path(rec)
                 if src.is_file():
-                    relative = f"images/{sub}{stems[rec.id]}{src.suffix}"
-                    try:
-                        _link_or_copy(src, out.path(relative), store.root)
-                    except OSError as e:
-                        raise write_failure(Path(out_path) / relative, e) from e
-                    out.files += 1
+                    export_image(out, f"images/{sub}{stems[rec.id]}{src.suffix}", src, store.root)
                 else:
                     counts["missing"] += 1
                 ticker.step()
@@ -374,15 +367,3 @@ def _data_yaml(cats, folders: set[str]) -> str:
     data["nc"] = len(cats)
     data["names"] = {i: c.name for i, c in enumerate(cats)}
     return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
-
-
-def _link_or_copy(src: Path, dst: Path, project: Path) -> None:
-    """A hard link only for an image inside the project (writing to the export then writes the
-    project's own image, which is the person's); anything else is copied."""
-    if is_inside(src.resolve(), project.resolve()):
-        try:
-            os.link(src, dst)
-            return
-        except OSError:
-            pass
-    shutil.copy2(src, dst)

@@ -24,7 +24,7 @@ class ConfidenceCurve:
 
     @property
     def best_index(self) -> int | None:
-        if not len(self.f1):
+        if not len(self.f1) or not self.num_gt:  # without labels F1 is 0 everywhere: no best threshold
             return None
         return int(np.argmax(self.f1))  # first maximum = highest threshold
 

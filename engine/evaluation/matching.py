@@ -311,16 +311,21 @@ def outcome_table(m: Matches, kind: str, s: float) -> dict[str, np.ndarray]:
         g = m.p_gt[idx]
         return {"kind": np.full(len(idx), "FP", object), "reason": np.asarray(REASONS, object)[m.p_reason[idx]],
                 "image_id": m.p_image[idx], "category_id": np.asarray(m.cat_ids, np.int64)[m.p_cls[idx]],
-                "pred_id": m.p_id[idx], "gt_id": np.where(g >= 0, m.g_id[np.maximum(g, 0)], -1),
+                "pred_id": m.p_id[idx], "gt_id": _at(m.g_id, g, -1),
                 "score": m.p_score[idx], "iou": m.p_iou[idx]}
     if kind == "FN":
         idx = np.nonzero(~m.g_ignored & (m.g_tp_score < s))[0]
         b = m.g_best_pred[idx]
         return {"kind": np.full(len(idx), "FN", object), "reason": np.full(len(idx), "missed", object),
                 "image_id": m.g_image[idx], "category_id": np.asarray(m.cat_ids, np.int64)[m.g_cls[idx]],
-                "pred_id": np.where(b >= 0, m.p_id[np.maximum(b, 0)], -1), "gt_id": m.g_id[idx],
-                "score": np.where(b >= 0, m.p_score[np.maximum(b, 0)], np.nan), "iou": m.g_best_iou[idx]}
+                "pred_id": _at(m.p_id, b, -1), "gt_id": m.g_id[idx],
+                "score": _at(m.p_score, b, np.nan), "iou": m.g_best_iou[idx]}
     raise ValueError(f"kind must be 'FP' or 'FN', not {kind!r}")
+
+
+def _at(values: np.ndarray, i: np.ndarray, none):
+    """values[i] where i >= 0, `none` where i is -1 (values may be empty: no labels, or no predictions)."""
+    return np.where(i >= 0, values[np.maximum(i, 0)], none) if len(values) else np.full(len(i), none)
 
 
 def outcomes_to_table(rows: list[ObjectOutcome]) -> dict[str, np.ndarray]:

@@ -85,6 +85,10 @@ def _sorted_ap(K, perm, sel, cls, correct, num_gt) -> float:
 def tide_errors(pairs: Pairs, pos_thr: float = 0.5, bg_thr: float = 0.1, max_dets: int = 100) -> TideResult:
     n, K = pairs.n_pred, len(pairs.cat_ids)
     rank = np.arange(n) - np.searchsorted(pairs.p_image, pairs.p_image, side="left")
+    if pairs.n_gt == 0:  # no labels: each prediction considered is a background error, every AP 0, nothing to fix
+        counts = dict.fromkeys(ERROR_KINDS, 0)
+        counts["background"] = int((rank < max_dets).sum())
+        return TideResult(pos_thr, bg_thr, 0.0, counts, dict.fromkeys(ERROR_KINDS, 0.0))
     used = np.zeros(n, np.int8)  # 1 matched, 0 not, -1 ignored; only predictions within max_dets count
     error = np.full(n, BKG, np.int8)  # every prediction on an image without labels is background
     target = np.full(n, -1, np.int64)  # the label a classification/localisation error points at

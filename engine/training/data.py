@@ -17,7 +17,7 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 from annotations import geometry
-from annotations.imageio import read_rgb
+from annotations.imageio import PIXEL_LIMIT_ENV, megapixels, pixel_limit, read_rgb
 from annotations.model import LABEL
 from annotations.store import Store
 from annotations.errors import SightlineError
@@ -77,6 +77,26 @@ def read_samples(store: Store, image_ids: list[int], task: str, label_of: dict[i
                 s.rles.append(geometry.annotation_rle(a, rec.height, rec.width))
         out.append(s)
     return out
+
+
+def over_pixel_limit(samples: list[SampleRecord]) -> tuple[list[SampleRecord], list[SampleRecord]]:
+    """(samples within the pixel limit, samples over it), by the size the store records: a run
+    leaves the images over the limit out before it starts instead of failing on the first."""
+    limit = pixel_limit()
+    kept = [s for s in samples if s.width * s.height <= limit]
+    return kept, [s for s in samples if s.width * s.height > limit]
+
+
+def left_out_message(left_out: list[SampleRecord], root, shown: int = 5) -> str:
+    """One warning naming the first `shown` images left out (project-relative), then a count."""
+    from pathlib import Path
+    names = []
+    for s in left_out[:shown]:
+        p = Path(s.path)
+        names.append(str(p.relative_to(root)) if p.is_relative_to(root) else str(p))
+    more = f" and {len(left_out) - shown} more" if len(left_out) > shown else ""
+    return (f"{len(left_out)} image(s) over the pixel limit of {megapixels(pixel_limit())} megapixels were left "
+            f"out: {', '.join(names)}{more} (raise the limit with --max-pixels or {PIXEL_LIMIT_ENV})")
 
 
 class RandomScaleCrop(v2.Transform):

@@ -22,7 +22,7 @@ from annotations.store import Store
 
 from . import checkpoints
 from .data import (LabelledImages, TrainingDataError, build_transforms, category_labels, collate_detection,
-                   collate_semantic, read_samples)
+                   collate_semantic, left_out_message, over_pixel_limit, read_samples)
 from ..device import mixed_precision, resolve_device
 from .distributed import from_environment
 from .models import ModelSourceError, build_for_training, quicken_batchnorm_statistics, set_backbone_trainable
@@ -118,8 +118,13 @@ class _Trainer:
             self.category_names = [c.name for c in sorted(cats, key=lambda c: c.id)]
             val_ids = _split_ids(store, o.val_split, o.val_image_ids, set()) if (o.val_split or o.val_image_ids) else []
             train_ids = _split_ids(store, o.train_split, o.train_image_ids, set(val_ids))
-            self.train_samples = read_samples(store, train_ids, self.task, self.label_of, o.negatives)
+            self.train_samples, too_large = over_pixel_limit(
+                read_samples(store, train_ids, self.task, self.label_of, o.negatives))
             labelled = [s for s in self.train_samples if s.labels]
+            if not labelled and any(s.labels for s in too_large):
+                raise TrainingDataError(f"No image to train on in {store.root}: every labelled training image is over "
+                                        "the pixel limit. " + left_out_message([s for s in too_large if s.labels],
+                                                                               store.root))
             if not labelled:
                 where = f"split {o.train_split!r}" if o.train_split and o.train_image_ids is None else "the chosen images"
                 raise TrainingDataError(
@@ -131,7 +136,11 @@ class _Trainer:
                     counts[lab] += 1
             self.warnings = [f"Category {self.category_names[lab - 1]!r} has no labelled examples in the training "
                              "images: the model cannot learn it." for lab, n in counts.items() if n == 0]
-            self.val_samples = read_samples(store, val_ids, self.task, self.label_of, negatives=True)
+            self.val_samples, too_large_val = over_pixel_limit(
+                read_samples(store, val_ids, self.task, self.label_of, negatives=True))
+            self.left_out = [s.path for s in too_large + too_large_val]
+            if self.left_out:
+                self.warnings.append(left_out_message(too_large + too_large_val, store.root))
             self.val_gt = (coco_ground_truth(store, [s.image_id for s in self.val_samples], list(self.label_of))
                            if self.val_samples and self.task != "semantic" else None)
         finally:
@@ -256,7 +265,8 @@ class _Trainer:
                 "total_iterations": getattr(self, "total_iters", None), "best": dict(self.best),
                 "history": list(self.history), "last_checkpoint": str(self.files.last)
                 if self.files.last.exists() else None, "updated_at": time.time(),
-                "device": str(self.device), "world_size": self.dist.world_size}
+                "device": str(self.device), "world_size": self.dist.world_size,
+                "left_out_over_pixel_limit": list(getattr(self, "left_out", []))}
 
     def _wrap(self, frozen: bool):
         bare = self._bare_model()

@@ -241,7 +241,8 @@ class EvaluationPanel(EvaluationLayout, QWidget):
             if f1 is not None and len(f1.thresholds):
                 self.f1_chart.add_curve(f1.label if cat is not None else "all classes (pooled)",
                                         f1.thresholds, f1.f1, f1.f1, n)
-                self.f1_chart.add_marker(f"best {f1.label}", f1.best_threshold, f1.best_f1, n)
+                if f1.best_threshold is not None:  # a class without labels has no best threshold
+                    self.f1_chart.add_marker(f"best {f1.label}", f1.best_threshold, f1.best_f1, n)
         self.f1_chart.x_axis.setTitleText(f"Score threshold (IoU {self.report.match_iou:.2f})")
 
     # ---- the threshold --------------------------------------------------------------------------

@@ -106,7 +106,8 @@ class TrainingProcess(QObject):
         for line in lines:
             if line.strip():
                 self._stderr_tail.append(line)
-                self.log.emit(line)
+                if not line.startswith("warning: "):  # each warning also comes as a JSON event, logged once
+                    self.log.emit(line)
 
     def _finished(self, code: int, exit_status) -> None:
         self._read_stdout()

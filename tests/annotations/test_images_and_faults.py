@@ -141,6 +141,25 @@ def test_batch_jobs_skip_and_report_each_bomb(store):
     assert kept == [] and "over the limit" in read_problems[99] and read_problems[99].endswith("skipped")
 
 
+def test_rank_skips_and_reports_a_bomb_and_explain_refuses_one_with_one_line(store, tmp_path, capsys):
+    """Ranking over a run decodes the images in batches: the bomb is skipped with a warning naming it
+    and the others are ranked; explain on that one named image refuses it with one error line."""
+    from engine.rank.store_images import read_batches
+    Image.new("RGB", (20, 10)).save(store.root / "fine.png")
+    png_header_only(store.root / "bomb.png", 30000, 30000)
+    fine = store.add_image(ImageRecord(None, "fine.png", 20, 10))
+    bomb = store.add_image(ImageRecord(None, "bomb.png", 30000, 30000))
+    warnings = []
+    batches = list(read_batches(store, [bomb, fine], 8, warnings.append))
+    assert [ids for ids, _ in batches] == [[fine]] and batches[0][1][0].shape == (10, 20, 3)
+    assert len(warnings) == 1 and "bomb.png" in warnings[0] and "over the limit" in warnings[0]
+    rc = entry.main(["explain", "--model", "fcos_compact_fpn", "--weights", "random", "--device", "cpu",
+                     "--image", str(store.root / "bomb.png"), "--method", "gradcam", "--out", str(tmp_path / "h.png")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2 and len(err) == 1 and err[0].startswith("error: ") and "bomb.png" in err[0]
+    assert "over the limit" in err[0] and "--max-pixels" in err[0] and not (tmp_path / "h.png").exists()
+
+
 def test_labelme_image_data_bomb(store, tmp_path):
     import base64
     bomb = png_header_only(tmp_path / "b.png", 200000, 200000).read_bytes()

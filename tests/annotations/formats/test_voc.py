@@ -71,7 +71,7 @@ def test_export_then_import_gives_the_same_boxes_and_flags(store, tmp_path):
     import_labels(store, "voc", voc_dataset(tmp_path / "VOC2012"))
     out = tmp_path / "exported"
     report = export_labels(store, "voc", out)
-    assert report.files == 3 + 3  # three XML files, train.txt, val.txt and trainval.txt
+    assert report.files == 3 + 3 + 3  # three XML files, their images in JPEGImages/, train.txt, val.txt, trainval.txt
     root = ET.parse(out / "Annotations" / "2008_000001.xml").getroot()
     assert root.findtext("filename") == "2008_000001.jpg"
     assert (root.findtext("size/width"), root.findtext("size/height")) == ("64", "48")

@@ -88,8 +88,8 @@ def test_torchrun_with_two_gloo_processes_trains_and_its_checkpoint_loads(demo_p
 
 
 def test_max_pixels_is_an_option_of_train(demo_project, tmp_path, capsys):
-    """train takes the --max-pixels its images' limit message names; an image over it stops the run
-    with one line naming the image."""
+    """train takes the --max-pixels its images' limit message names; when every labelled image is
+    over it, the run stops before it starts with one line naming the images."""
     import main as entry
     from annotations.imageio import set_pixel_limit
     args = ["train", "--project", str(demo_project), "--out", str(tmp_path / "run"), "--val-split", "",
@@ -99,7 +99,46 @@ def test_max_pixels_is_an_option_of_train(demo_project, tmp_path, capsys):
     finally:
         set_pixel_limit(None)
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: ") and ".jpg: " in err[0] and "over the limit of 0.01" in err[0]
+    assert len(err) == 1 and err[0].startswith("error: No image to train on") and ".jpg" in err[0]
+    assert "over the pixel limit of 0.01 megapixels" in err[0] and "more (raise the limit with --max-pixels" in err[0]
+
+
+def test_images_over_the_pixel_limit_are_left_out_and_named(demo_project, tmp_path, capsys):
+    """Two of four training images are over the limit (640x480 > 100,000 pixels > 320x240): the run
+    leaves them out before it starts, says which in a warning line, in metrics.jsonl and run.json,
+    and trains on the other two."""
+    import numpy as np
+
+    import main as entry
+    from annotations.imageio import set_pixel_limit, write_rgb
+    store = Store.open(demo_project, create=False)
+    recs = store.images(ids=store.image_ids("train")[:4])
+    for r in recs[:2]:
+        write_rgb(store.image_path(r), np.random.default_rng(r.id).integers(0, 255, (480, 640, 3), np.uint8))
+        r.width, r.height = 640, 480
+        store.update_image(r)
+    store.set_split([r.id for r in recs], "tiny")
+    big = sorted(r.file_name for r in recs[:2])
+    store.close()
+    run = tmp_path / "run"
+    args = ["train", "--project", str(demo_project), "--out", str(run), "--train-split", "tiny", "--val-split", "",
+            "--epochs", "1", *SMALL, "--max-pixels", "100000", "--device", "cpu"]
+    try:
+        assert entry.main(args) == 0
+    finally:
+        set_pixel_limit(None)
+    out, err = capsys.readouterr()
+    warnings = [ln for ln in err.splitlines() if ln.startswith("warning: ") and "pixel limit" in ln]
+    assert len(warnings) == 1 and "2 image(s) over the pixel limit of 0.1 megapixels were left out" in warnings[0]
+    assert all(name in warnings[0] for name in big)
+    events = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    logged = [e["message"] for e in events if e["event"] == "warning" and "pixel limit" in e["message"]]
+    assert logged == [warnings[0][len("warning: "):]]
+    start = next(e for e in events if e["event"] == "start")
+    assert start["train_images"] == 2 and start["total_iterations"] == 1
+    assert events[-1]["event"] == "done" and events[-1]["status"] == "finished"
+    summary = json.loads((run / "run.json").read_text())
+    assert sorted(Path(p).relative_to(demo_project).as_posix() for p in summary["left_out_over_pixel_limit"]) == big
 
 
 def test_an_unknown_model_is_named_with_the_known_ones(demo_project, tmp_path, capsys):
