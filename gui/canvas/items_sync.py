@@ -136,14 +136,17 @@ class ItemsSync:
         if len(ids) > MANY_IDS:
             self._reload_annotations()
             return
+        changed = False
         for ann_id in ids:
             ann = self.session.annotation_now(ann_id)  # while a change is delivered: the panels' read
             if ann is not None and ann.image_id == self.image.id:
-                self._upsert(ann)
-            else:
+                changed |= self._upsert(ann)
+            elif ann_id in self._items:
                 self._remove_item(ann_id)
-        self._prune_selection()
-        self._update_handles()
+                changed = True
+        if changed:  # a command's own echo (its push told the canvas first) changes nothing
+            self._prune_selection()
+            self._update_handles()
 
     def _reload_annotations(self) -> None:
         anns = {a.id: a for a in self.store.annotations(image_id=self.image.id)}
