@@ -14,7 +14,7 @@ from ..model import LABEL, PREDICTION, Annotation, ModelRun
 from ..store import Store
 from .coco_annotation import (Rejected, annotation_from_coco, annotation_to_coco, geometry_from_coco,
                               result_from_annotation)
-from .common import (FormatInfo, Cancelled, ExportReport, FormatError, ImportReport, Progress, Ticker, check_id, check_numbers,
+from .common import (Cancelled, ExportReport, FormatError, FormatInfo, ImportReport, Progress, Ticker, check_id, check_numbers,
                      check_side, gc_paused, refused_value)
 from .paths import ImagePaths
 from .pending import NameResolver, PendingCategory, PendingImage, commit_import, file_id_map, remember_id_map

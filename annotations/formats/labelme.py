@@ -17,7 +17,7 @@ from ..imageio import ImageReadError, atomic_write_bytes, decode_bytes_size
 from ..model import BOX, LABEL, MASK, POLYGON, PREDICTION, Annotation
 from ..store import IMAGE_EXTENSIONS, Store
 from .coco import load_json, strict_json
-from .common import (FormatInfo, Cancelled, ExportReport, FormatError, ImportReport, Progress, StagedFolder, Ticker,
+from .common import (Cancelled, ExportReport, FormatError, FormatInfo, ImportReport, Progress, StagedFolder, Ticker,
                      check_extent, check_numbers, check_side, unique_stems)
 from .paths import ImagePaths
 from .pending import NameResolver, PendingImage, commit_import

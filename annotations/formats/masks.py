@@ -20,7 +20,7 @@ from PIL import Image
 from .. import geometry
 from ..model import LABEL, Annotation
 from ..store import Store
-from .common import FormatInfo, Cancelled, ExportReport, FormatError, Progress, StagedFolder, Ticker, unique_stems
+from .common import Cancelled, ExportReport, FormatError, FormatInfo, Progress, StagedFolder, Ticker, unique_stems
 
 FORMAT = FormatInfo("masks", "PNG masks (folder)", imports=False, order=50)
 

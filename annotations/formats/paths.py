@@ -81,13 +81,13 @@ class ImagePaths:
 
 def export_image(out: StagedFolder, relative: str, src: Path, project: Path) -> None:
     """The image `src` as the file `relative` of the export `out`, for every format that writes
-    images: a hard link only for an image inside the project (writing to the export then writes the
-    project's own image, which is the person's), a copy of anything else (a hard link to a file
-    outside would let the export write it) and when linking fails. A failed write is WriteError
-    naming the exported file."""
+    images: a hard link only for an image inside the project (`project`: the store's root, resolved
+    when it was opened; writing to the export then writes the project's own image, which is the
+    person's), a copy of anything else (a hard link to a file outside would let the export write it)
+    and when linking fails. A failed write is WriteError naming the exported file."""
     dst = out.path(relative)
     try:
-        if is_inside(src.resolve(), project.resolve()):
+        if is_inside(src.resolve(), project):
             try:
                 os.link(src, dst)
                 out.files += 1

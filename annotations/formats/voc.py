@@ -14,8 +14,8 @@ from pathlib import Path
 
 from ..model import BOX, LABEL, PREDICTION, Annotation
 from ..store import Store
-from .common import (FormatInfo, SPLIT_NAMES, Cancelled, ExportReport, FormatError, ImportReport, Progress, StagedFolder,
-                     Ticker, check_extent, unique_stems)
+from .common import (SPLIT_NAMES, Cancelled, ExportReport, FormatError, FormatInfo, ImportReport, Progress,
+                     StagedFolder, Ticker, check_extent, unique_stems)
 from .paths import ImagePaths, export_image
 from .pending import NameResolver, PendingImage, commit_import
 

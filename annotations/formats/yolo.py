@@ -13,8 +13,8 @@ import yaml
 from .. import geometry
 from ..model import BOX, LABEL, POLYGON, PREDICTION, Annotation
 from ..store import IMAGE_EXTENSIONS, Store
-from .common import (FormatInfo, SPLIT_NAMES, Cancelled, ExportReport, FormatError, ImportReport, Progress, StagedFolder,
-                     Ticker, refused_value, unique_stems)
+from .common import (SPLIT_NAMES, Cancelled, ExportReport, FormatError, FormatInfo, ImportReport, Progress,
+                     StagedFolder, Ticker, refused_value, unique_stems)
 from .paths import ImagePaths, export_image
 from .pending import NameResolver, PendingCategory, PendingImage, commit_import
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pathlib import Path
+
 import numpy as np
 import torch
 from torch.utils.data import Dataset
@@ -83,13 +85,14 @@ def over_pixel_limit(samples: list[SampleRecord]) -> tuple[list[SampleRecord], l
     """(samples within the pixel limit, samples over it), by the size the store records: a run
     leaves the images over the limit out before it starts instead of failing on the first."""
     limit = pixel_limit()
-    kept = [s for s in samples if s.width * s.height <= limit]
-    return kept, [s for s in samples if s.width * s.height > limit]
+    kept, over = [], []
+    for s in samples:
+        (kept if s.width * s.height <= limit else over).append(s)
+    return kept, over
 
 
 def left_out_message(left_out: list[SampleRecord], root, shown: int = 5) -> str:
     """One warning naming the first `shown` images left out (project-relative), then a count."""
-    from pathlib import Path
     names = []
     for s in left_out[:shown]:
         p = Path(s.path)

@@ -93,6 +93,7 @@ class _Trainer:
         self.categories: list[str] = []
         self.position = {"epoch": 0, "batch": 0, "iteration": 0}
         self.best = {"value": None, "epoch": None, "checkpoint": None}
+        self.left_out: list[str] = []  # images over the pixel limit (load_data)
         self.bad_validations = 0
         self.history: list[dict] = []
 
@@ -266,7 +267,7 @@ class _Trainer:
                 "history": list(self.history), "last_checkpoint": str(self.files.last)
                 if self.files.last.exists() else None, "updated_at": time.time(),
                 "device": str(self.device), "world_size": self.dist.world_size,
-                "left_out_over_pixel_limit": list(getattr(self, "left_out", []))}
+                "left_out_over_pixel_limit": list(self.left_out)}
 
     def _wrap(self, frozen: bool):
         bare = self._bare_model()
