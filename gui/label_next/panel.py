@@ -94,6 +94,11 @@ class RankPanel(QWidget):
         header.resizeSection(1, 140)
         self.list.itemActivated.connect(lambda item, _col: self.open_row(self.list.indexOfTopLevelItem(item)))
         self.list.itemClicked.connect(lambda item, _col: self.open_row(self.list.indexOfTopLevelItem(item)))
+        # The Why column is cut in a narrow dock: the current row's whole reason, wrapped, under the list.
+        self.detail = QLabel()
+        self.detail.setWordWrap(True)
+        self.detail.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.list.currentItemChanged.connect(lambda item, _old: self._show_detail(item))
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -101,6 +106,7 @@ class RankPanel(QWidget):
         lay.addLayout(buttons)
         lay.addWidget(self.status)
         lay.addWidget(self.list, 1)
+        lay.addWidget(self.detail)
         for combo in (self.run_combo, self.strategy_combo, self.run2_combo):
             combo.currentIndexChanged.connect(lambda _i: self._choice_changed())
 
@@ -259,6 +265,9 @@ class RankPanel(QWidget):
             items.append(item)
         self.list.addTopLevelItems(items)
         self.next_button.setEnabled(bool(items))
+
+    def _show_detail(self, item: QTreeWidgetItem | None) -> None:
+        self.detail.setText("" if item is None else f"{item.text(0)}. {item.toolTip(1)}: {item.text(3)}")
 
     def open_row(self, row: int) -> int | None:
         if not 0 <= row < len(self.image_ids):

@@ -13,6 +13,7 @@ from annotations.model import BOX, LABEL, PREDICTION, Annotation, Category, Imag
 from annotations.review_marks import load_marks
 from annotations.scores import find_set, object_scores, save_embeddings
 from annotations.store import Store
+from engine.rank import why
 
 from window_helpers import press
 
@@ -96,6 +97,10 @@ def test_rank_next_and_sort_the_file_list(qtbot, make_window, rank_project):
     assert win.session.image_id == ids["u1"]
     press(qtbot, win, Qt.Key_N, Qt.ShiftModifier)
     qtbot.waitUntil(lambda: win.session.image_id == ids["u3"], timeout=5000)
+    # The Why column is cut in a narrow dock; the line under the list holds the whole reason, wrapped to fit.
+    detail = view.rank.detail
+    assert detail.text() == f"2. u3.png: {why(result.ranking.images[1])}" and detail.isVisible()
+    assert detail.height() >= detail.heightForWidth(detail.width()) and detail.width() <= view.rank.list.width()
 
     # The file list sorts by the stored scores, best first, unscored (labelled) images after them.
     fl = win.file_list
