@@ -153,6 +153,22 @@ MIGRATIONS: list[str] = [_SCHEMA_V1, _VIEW_FLAGS, _SCORES, _PREDICTION_RUN_PROGR
                          _REVIEW_MARKS, _DROP_CATEGORY_INDEX]
 SCHEMA_VERSION = len(MIGRATIONS)
 
+
+class _Lease:
+    """A thread's hold on one of the store's connections (kept in the store's thread-local). When the
+    thread's Python state is cleared -- the thread ended, or a Qt pool thread's run did -- the lease
+    goes with it and hands the connection back for the next thread (a list append: atomic, no lock,
+    safe wherever the collector runs this)."""
+    __slots__ = ("conn", "store")
+
+    def __init__(self, conn: sqlite3.Connection, store: "Store"):
+        self.conn, self.store = conn, store
+
+    def __del__(self):
+        if not self.store._closed:
+            self.store._idle.append(self.conn)
+
+
 class Store(RecordsMixin, StoreCounts):
     """A project: `root` folder (images are registered relative to it) + its database."""
 
@@ -161,7 +177,8 @@ class Store(RecordsMixin, StoreCounts):
         self.db_path = db_path
         self.read_only = read_only  # opened without write access: every write raises StoreError
         self._local = threading.local()
-        self._conns: list[sqlite3.Connection] = []
+        self._conns: list[sqlite3.Connection] = []  # every open connection, closed by close()
+        self._idle: list[sqlite3.Connection] = []  # those whose thread has gone, for the next thread
         self._conns_lock = threading.Lock()
         self._listeners: list[Callable[[StoreEvent], None]] = []
         self._closed = False
@@ -218,30 +235,41 @@ class Store(RecordsMixin, StoreCounts):
         return (p / DB_NAME).exists() or (p.is_file() and p.suffix == Path(DB_NAME).suffix)
 
     def _conn(self) -> sqlite3.Connection:
+        """This thread's connection. A thread keeps it while its Python thread state lives; a Qt pool
+        thread's state lasts one run, so a worker's connection goes back to `_idle` when its run ends
+        (_Lease) and the next worker takes it: as many connections as threads at once, not one per run."""
         if self._closed:
             raise StoreError("The project is closed.")
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            if self.read_only:
-                conn = read_only_connection(self.db_path, BUSY_TIMEOUT_MS)
-            else:
-                conn = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                                       check_same_thread=False)
+        lease = getattr(self._local, "lease", None)
+        if lease is None:
             try:
-                if not self.read_only:
-                    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-                    conn.execute("PRAGMA journal_mode=WAL")  # fails on a full disk (no room for -wal)
-                    conn.execute("PRAGMA synchronous=NORMAL")
-                conn.execute("PRAGMA foreign_keys=ON")
-                conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
-            except BaseException:
-                conn.close()  # not kept: closed now, not when the garbage collector finds it
-                raise
-            self._local.conn = conn
+                conn = self._idle.pop()
+            except IndexError:
+                conn = self._new_conn()
+            self._local.lease = _Lease(conn, self)
             self._local.depth = 0
             self._local.pending = []
-            with self._conns_lock:
-                self._conns.append(conn)
+            return conn
+        return lease.conn
+
+    def _new_conn(self) -> sqlite3.Connection:
+        if self.read_only:
+            conn = read_only_connection(self.db_path, BUSY_TIMEOUT_MS)
+        else:
+            conn = sqlite3.connect(self.db_path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                   check_same_thread=False)
+        try:
+            if not self.read_only:
+                conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                conn.execute("PRAGMA journal_mode=WAL")  # fails on a full disk (no room for -wal)
+                conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+        except BaseException:
+            conn.close()  # not kept: closed now, not when the garbage collector finds it
+            raise
+        with self._conns_lock:
+            self._conns.append(conn)
         return conn
 
     def _schema_version(self, conn) -> int:
@@ -277,6 +305,7 @@ class Store(RecordsMixin, StoreCounts):
                 except sqlite3.Error:
                     pass
             self._conns.clear()
+            self._idle.clear()
         self._closed = True
 
     @property

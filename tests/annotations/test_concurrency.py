@@ -56,3 +56,51 @@ def test_two_processes_share_a_project(tmp_path):
     assert child.wait(60) == 0
     assert s.annotation_count() == 400
     s.close()
+
+
+def test_a_connection_per_live_thread_not_per_run(tmp_path):
+    """Each Qt pool run (the canvas's read-ahead, every job) starts a fresh Python thread state, so a
+    connection kept per thread state was opened anew for every run and kept until the store closed:
+    some 300 KB more per image switch. Runs one after another share one connection; threads alive at
+    once never share one; all of them still read what the others wrote."""
+    from PySide6.QtCore import QCoreApplication, QRunnable, QThreadPool
+    QCoreApplication.instance() or QCoreApplication([])
+    s = Store.open(tmp_path / "p")
+    cat = s.add_category(Category(None, "x"))
+    img = s.add_image(ImageRecord(None, "a.jpg", 64, 64))
+    seen = []
+
+    class Read(QRunnable):
+        def run(self):
+            s.add_annotation(Annotation(None, img, cat, bbox=(0, 0, 2, 2)))
+            seen.append((id(s._conn()), len(s.annotations(image_id=img))))
+
+    pool = QThreadPool()
+    pool.setMaxThreadCount(1)
+    for _ in range(30):
+        pool.start(Read())
+        pool.waitForDone()
+    for _ in range(10):  # plain threads, one after another
+        t = threading.Thread(target=lambda: seen.append((id(s._conn()), len(s.annotations(image_id=img)))))
+        t.start()
+        t.join()
+    assert [n for _, n in seen] == list(range(1, 31)) + [30] * 10
+    assert len({c for c, _ in seen}) == 1 and len(s._conns) == 2  # the main thread's (from add_category) and one more
+
+    held, go = [], threading.Event()
+
+    def hold():
+        held.append(id(s._conn()))
+        go.wait(10)
+
+    threads = [threading.Thread(target=hold) for _ in range(3)]
+    for t in threads:
+        t.start()
+    while len(held) < 3:
+        pass
+    go.set()
+    for t in threads:
+        t.join()
+    assert len(set(held)) == 3 and len(s._conns) == 4
+    s.close()
+    assert s._conns == [] and s._idle == []
