@@ -157,16 +157,16 @@ SCHEMA_VERSION = len(MIGRATIONS)
 class _Lease:
     """A thread's hold on one of the store's connections (kept in the store's thread-local). When the
     thread's Python state is cleared -- the thread ended, or a Qt pool thread's run did -- the lease
-    goes with it and hands the connection back for the next thread (a list append: atomic, no lock,
-    safe wherever the collector runs this)."""
-    __slots__ = ("conn", "store")
+    goes with it and hands the connection back to the store's idle list for the next thread (an
+    append: atomic, no lock, safe wherever the collector runs this). It holds that list, not the
+    store, so a closed store is not kept alive by its own thread-local."""
+    __slots__ = ("conn", "idle")
 
-    def __init__(self, conn: sqlite3.Connection, store: "Store"):
-        self.conn, self.store = conn, store
+    def __init__(self, conn: sqlite3.Connection, idle: list):
+        self.conn, self.idle = conn, idle
 
     def __del__(self):
-        if not self.store._closed:
-            self.store._idle.append(self.conn)
+        self.idle.append(self.conn)  # after close(): a closed connection no one takes (_conn refuses)
 
 
 class Store(RecordsMixin, StoreCounts):
@@ -246,7 +246,7 @@ class Store(RecordsMixin, StoreCounts):
                 conn = self._idle.pop()
             except IndexError:
                 conn = self._new_conn()
-            self._local.lease = _Lease(conn, self)
+            self._local.lease = _Lease(conn, self._idle)
             self._local.depth = 0
             self._local.pending = []
             return conn
