@@ -58,13 +58,12 @@ def test_two_processes_share_a_project(tmp_path):
     s.close()
 
 
-def test_a_connection_per_live_thread_not_per_run(tmp_path):
+def test_a_connection_per_live_thread_not_per_run(tmp_path, qapp):
     """Each Qt pool run (the canvas's read-ahead, every job) starts a fresh Python thread state, so a
     connection kept per thread state was opened anew for every run and kept until the store closed:
     some 300 KB more per image switch. Runs one after another share one connection; threads alive at
     once never share one; all of them still read what the others wrote."""
-    from PySide6.QtCore import QCoreApplication, QRunnable, QThreadPool
-    QCoreApplication.instance() or QCoreApplication([])
+    from PySide6.QtCore import QRunnable, QThreadPool  # qapp: pytest-qt's QApplication, made once for every test
     s = Store.open(tmp_path / "p")
     cat = s.add_category(Category(None, "x"))
     img = s.add_image(ImageRecord(None, "a.jpg", 64, 64))
