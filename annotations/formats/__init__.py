@@ -13,9 +13,9 @@ from __future__ import annotations
 import functools
 import importlib
 import os
-import pkgutil
 from typing import Iterable
 
+from ..plugins import package_modules
 from ..store import Store
 from .common import Cancelled, ExportReport, FormatError, FormatInfo, ImportReport, Progress
 
@@ -26,13 +26,12 @@ def registry() -> tuple[FormatInfo, ...]:
     window starts without importing them). Adding a format is adding its module: the File menu, the
     dialogs and the CLI follow."""
     found = []
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_"):
-            continue
-        fmt = getattr(importlib.import_module(f"{__name__}.{info.name}"), "FORMAT", None)
+    for module in package_modules(__name__, __path__):
+        fmt = getattr(module, "FORMAT", None)
         if fmt is not None:
-            if fmt.name != info.name:
-                raise ImportError(f"annotations/formats/{info.name}.py declares the format {fmt.name!r}: "
+            name = module.__name__.rsplit(".", 1)[-1]
+            if fmt.name != name:
+                raise ImportError(f"annotations/formats/{name}.py declares the format {fmt.name!r}: "
                                   "a format's module is named after it")
             found.append(fmt)
     return tuple(sorted(found, key=lambda f: (f.order, f.name)))

@@ -4,13 +4,11 @@ that name otherwise), and an optional ORDER (place in lists, default 100). Addin
 its module (or, for one of torchvision's, its row in torchvision_zoo.py); engine.registry finds them."""
 from __future__ import annotations
 
-import importlib
-import pkgutil
+from annotations.plugins import package_modules
 
 
 def declared() -> list:
     """Every ModelSpec the modules of this package declare, in their ORDER, then module name."""
-    modules = [importlib.import_module(f"{__name__}.{info.name}") for info in pkgutil.iter_modules(__path__)
-               if not info.name.startswith("_")]
+    modules = package_modules(__name__, __path__)
     modules.sort(key=lambda m: (getattr(m, "ORDER", 100), m.__name__))
     return [spec for m in modules for spec in m.MODELS]

@@ -2,13 +2,10 @@
 `base.register`; adding a method is adding one module (it is found and imported here)."""
 from __future__ import annotations
 
-import importlib
-import pkgutil
+from annotations.plugins import package_modules
 
 from .base import METHODS, Context, Method, get_method, method_names, register
 
-for _info in pkgutil.iter_modules(__path__):
-    if not _info.name.startswith("_") and _info.name != "base":  # _name: shared helpers
-        importlib.import_module(f"{__name__}.{_info.name}")
+package_modules(__name__, __path__)  # each registers its methods as it is imported; _name: shared helpers
 
 __all__ = ["METHODS", "Context", "Method", "get_method", "method_names", "register"]

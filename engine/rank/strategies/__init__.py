@@ -6,8 +6,7 @@ alphabetically.
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
+from annotations.plugins import package_modules
 
 from ..base import RankError, Strategy
 
@@ -19,8 +18,8 @@ def _load() -> dict[str, Strategy]:
     global _registry
     if _registry is None:
         found: dict[str, Strategy] = {}
-        for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-            strategy = getattr(importlib.import_module(f"{__name__}.{info.name}"), "STRATEGY", None)
+        for module in package_modules(__name__, __path__):
+            strategy = getattr(module, "STRATEGY", None)
             if isinstance(strategy, Strategy):
                 if strategy.name in found:
                     raise RuntimeError(f"two ranking strategies are named {strategy.name!r}")
