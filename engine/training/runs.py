@@ -34,12 +34,18 @@ class RunFiles:
         atomic_write_text(self.summary, json.dumps(summary, indent=1))
 
     def promote_last_to_best(self) -> None:
+        """best.pt becomes the checkpoint last.pt holds now: a hard link where the file system allows (last.pt is
+        only ever replaced by rename, so best.pt keeps its own copy of the bytes), a copy otherwise."""
         tmp = self.best.with_name(f".{self.best.name}.tmp{os.getpid()}")
-        with open(self.last, "rb") as src, open(tmp, "wb") as dst:
-            while chunk := src.read(1 << 20):
-                dst.write(chunk)
-            dst.flush()
-            os.fsync(dst.fileno())
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(self.last, tmp)
+        except OSError:
+            with open(self.last, "rb") as src, open(tmp, "wb") as dst:
+                while chunk := src.read(1 << 20):
+                    dst.write(chunk)
+                dst.flush()
+                os.fsync(dst.fileno())
         os.replace(tmp, self.best)
 
 
