@@ -8,7 +8,7 @@ import sqlite3
 import time
 
 import orjson
-from typing import Iterable
+from typing import Callable, Iterable
 
 from . import geometry
 from .errors import StoreError
@@ -137,7 +137,10 @@ class RecordsMixin:
 
     def annotations(self, image_id: int | None = None, category_id: int | None = None,
                     status: str | None = None, run_id: int | None = None,
-                    image_ids: Iterable[int] | None = None) -> list[Annotation]:
+                    image_ids: Iterable[int] | None = None, between: Callable[[], object] | None = None
+                    ) -> list[Annotation]:
+        """The annotations that match, by id. `between()`, when given, is called after each 256 records
+        made (a reader on a worker thread waits there while the GUI thread needs the interpreter)."""
         where, args = [], []
         for col, val in (("image_id", image_id), ("category_id", category_id), ("status", status), ("run_id", run_id)):
             if val is not None:
@@ -145,7 +148,13 @@ class RecordsMixin:
                 args.append(val)
         rows = self._select(f"SELECT id, {_ANN_COLS} FROM annotations", where, args, "image_id", image_ids)
         rows.sort(key=lambda r: r[0])
-        return [self._ann(r) for r in rows]
+        if between is None:
+            return [self._ann(r) for r in rows]
+        out: list[Annotation] = []
+        for k in range(0, len(rows), 256):
+            between()
+            out += [self._ann(r) for r in rows[k:k + 256]]
+        return out
 
     def annotation(self, ann_id: int) -> Annotation | None:
         rows = self._read(f"SELECT id, {_ANN_COLS} FROM annotations WHERE id=?", (ann_id,))

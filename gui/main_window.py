@@ -68,6 +68,7 @@ class MainWindow(QMainWindow):
         self.view_adjust = view_adjust.install(self)
         self.film_strip = thumbnails.install(self)
         self.file_list.image_activated.connect(self.show_image)
+        self.file_list.hovered.connect(lambda image_id: self.expect_images([image_id]))
         self.session.image_changed.connect(self._image_changed)
         self.apply_keymap(self.keymap)
 
@@ -287,6 +288,11 @@ class MainWindow(QMainWindow):
             self.warn("Show image", f"Image {image_id} is not in this project.")
             return
         self.canvas.show_image(int(image_id), list(highlight))
+
+    def expect_images(self, image_ids: list[int]) -> None:
+        """Images the user is likely to open next (the row under the pointer, the next ranked image):
+        read ahead before the file list's neighbours still queued."""
+        self.canvas.prefetch([int(i) for i in image_ids], first=True)
 
     def _image_changed(self, image_id) -> None:
         store = self.session.store

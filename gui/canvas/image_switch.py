@@ -20,6 +20,7 @@ class ImageSwitch:
         if self.store is None or (self.image is not None and self.image.id == image_id):
             return
         self._tool.cancel()
+        self._prefetch.hold()  # until this image's first frame (the view's frame_drawn releases it)
         rec = self.store.image(image_id)
         if rec is None:
             self._clear_image()
@@ -50,9 +51,9 @@ class ImageSwitch:
         if decoded is not None:
             self._on_image_decoded(rec.id, decoded)
 
-    def prefetch(self, image_ids: Iterable[int]) -> None:
+    def prefetch(self, image_ids: Iterable[int], first: bool = False) -> None:
         """Decode these images in the background (e.g. next and previous) into the small LRU, and
-        read their shapes (shapes_prefetch)."""
+        read their shapes (shapes_prefetch); `first`: their shapes before the reads still queued."""
         if self.store is None:
             return
         image_ids = list(image_ids)
@@ -61,7 +62,7 @@ class ImageSwitch:
         def spec_for(image_id: int) -> RasterSpec | None:
             rec = records.get(image_id)
             return None if rec is None else self._raster_spec(rec.width, rec.height)
-        self._prefetch.request((i for i in image_ids if self.image is None or i != self.image.id), spec_for)
+        self._prefetch.request((i for i in image_ids if self.image is None or i != self.image.id), spec_for, first)
         for image_id in image_ids[:max(self._cache.capacity - 1, 0)]:
             rec = records[image_id]
             if rec is not None:

@@ -16,6 +16,7 @@ WHEEL_STEP = 1.0015  # per eighth of a degree: one notch (120) zooms by about 20
 class ImageView(QGraphicsView):
     zoom_changed = Signal(float)
     cursor_moved = Signal(float, float)
+    frame_drawn = Signal()
 
     def __init__(self, scene: QGraphicsScene, parent=None):
         super().__init__(scene, parent)
@@ -33,6 +34,10 @@ class ImageView(QGraphicsView):
         self.setRenderHint(QPainter.Antialiasing, False)
         self._pan_from: QPoint | None = None
         self._space = False
+
+    def paintEvent(self, ev) -> None:
+        super().paintEvent(ev)
+        self.frame_drawn.emit()
 
     # ---- zoom -------------------------------------------------------------------------------
     def zoom(self) -> float:

@@ -90,6 +90,7 @@ class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps, ImageSwitch):
         self._cache.loaded.connect(self._on_image_decoded)
         self._cache.failed.connect(self._on_image_failed)
         self._prefetch = ShapesPrefetch(parent=self)
+        self.view.frame_drawn.connect(self._prefetch.release)  # a switch holds the prefetch worker until then
         self.view.zoom_changed.connect(self._on_zoom)
         self.view.cursor_moved.connect(self.cursor_moved)
         self._tools = {name: cls(self) for name, cls in TOOLS.items()}

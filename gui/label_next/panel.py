@@ -276,6 +276,8 @@ class RankPanel(QWidget):
         image_id = self.image_ids[row]
         self.list.setCurrentItem(self.list.topLevelItem(row))
         self.host.show_image(image_id)
+        if row + 1 < len(self.image_ids):
+            self.host.expect_images([self.image_ids[row + 1]])  # what Next opens
         self.opened.emit(image_id)
         return image_id
 

@@ -160,6 +160,9 @@ class ReviewPanel(QWidget):
         if 0 <= row < len(self.items):
             it = self.items[row]
             self.host.show_image(it.obj.image_id, it.highlight)
+            after = self.next_pending(row)
+            if after is not None and self.items[after].obj.image_id != it.obj.image_id:
+                self.host.expect_images([self.items[after].obj.image_id])  # where a verdict moves on to
         self._update_buttons()
 
     def next_pending(self, after: int) -> int | None:

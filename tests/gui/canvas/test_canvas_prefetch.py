@@ -162,3 +162,34 @@ def test_asking_again_for_another_view_draws_the_raster_again(qtbot, project, ma
     drawn = canvas._shapes.sharp_frames
     canvas.show_image(ids[1])
     assert _red(grab(canvas), canvas, 10, 40) and canvas._shapes.sharp_frames == drawn  # its raster, adopted
+
+
+def test_a_switch_holds_the_worker_until_its_first_frame(qtbot, project, make_canvas, monkeypatch):
+    import time
+    from gui.canvas import shapes_prefetch
+    store, ids, (cat, _) = project
+    store.add_annotations(Annotation(None, ids[2], cat, bbox=(float(k), 10, 5, 5)) for k in range(600))
+    canvas = make_canvas(store, ids[0])
+    prefetch = canvas._prefetch
+    outlined = []
+    real = shapes_prefetch.outline_paths
+    monkeypatch.setattr(shapes_prefetch, "outline_paths", lambda anns: (outlined.append(len(anns)), real(anns))[1])
+    canvas.show_image(ids[1])  # a switch: the worker is held until the view draws a frame
+    assert not prefetch._free.is_set()
+    prefetch.request([ids[2]])
+    time.sleep(shapes_prefetch.HOLD_S / 3)  # no events processed: no frame is drawn meanwhile
+    assert outlined == []  # the read waits at its first pause
+    canvas.view.viewport().repaint()  # the first frame lets it go on
+    assert prefetch._free.is_set()
+    qtbot.waitUntil(lambda: ids[2] in prefetch._entries, timeout=5000)
+    assert prefetch._entries[ids[2]].annotations == store.annotations(image_id=ids[2])
+    assert outlined == [256, 256, 88]  # in chunks, a pause before each
+
+    # With no frame drawn (a hidden canvas), the hold ends by itself after HOLD_S.
+    canvas.hide()
+    canvas.show_image(ids[0])
+    assert not prefetch._free.is_set()
+    qtbot.waitUntil(lambda: prefetch._free.is_set(), timeout=int(shapes_prefetch.HOLD_S * 1000) + 1000)
+    prefetch.hold()
+    canvas.set_store(None)  # closing while held: stop() lets the worker go, nothing hangs
+    assert prefetch._free.is_set() and not prefetch._pending

@@ -114,6 +114,38 @@ def test_rank_next_and_sort_the_file_list(qtbot, make_window, rank_project):
     assert fl.model.visible_ids() == sorted(ids.values())
 
 
+def test_the_image_next_opens_is_read_ahead(qtbot, make_window, rank_project, monkeypatch):
+    import gui.canvas.image_switch as image_switch
+    p = rank_project
+    win, view = open_dock(qtbot, make_window, p)
+    rank(qtbot, view, "uncertainty")
+    ids, prefetch = p["ids"], win.canvas._prefetch
+    focus_canvas(qtbot, win)
+    press(qtbot, win, Qt.Key_N, Qt.ShiftModifier)
+    qtbot.waitUntil(lambda: win.canvas.current_image_id == ids["u1"], timeout=5000)
+    assert ids["u3"] not in (win.file_list.neighbour(1), win.file_list.neighbour(-1))  # only the ranking names it
+    qtbot.waitUntil(lambda: ids["u3"] in prefetch._entries, timeout=5000)
+    read_now = []
+    real_read = image_switch.read_shapes
+    monkeypatch.setattr(image_switch, "read_shapes", lambda store, i: (read_now.append(i), real_read(store, i))[1])
+    press(qtbot, win, Qt.Key_N, Qt.ShiftModifier)
+    qtbot.waitUntil(lambda: win.canvas.current_image_id == ids["u3"], timeout=5000)
+    assert read_now == []
+    assert sorted(win.canvas.annotations(), key=lambda a: a.id) == win.store.annotations(image_id=ids["u3"])
+
+
+def test_the_object_a_verdict_moves_on_to_is_read_ahead(qtbot, make_window, rank_project):
+    p = rank_project
+    win, view = open_dock(qtbot, make_window, p)
+    rank(qtbot, view, "mistakenness")
+    review, prefetch = view.review, win.canvas._prefetch
+    review.select_row(0)
+    qtbot.waitUntil(lambda: win.canvas.current_image_id == review.items[0].obj.image_id, timeout=5000)
+    following = review.items[review.next_pending(0)].obj.image_id
+    assert following != review.items[0].obj.image_id
+    qtbot.waitUntil(lambda: following in prefetch._entries, timeout=5000)
+
+
 def _states(review):
     return [it.state for it in review.items]
 

@@ -1,7 +1,8 @@
 """Moving through the images with D/A and the file list, and what the status bar says."""
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QPoint, Qt
+from PySide6.QtWidgets import QApplication
 
 from annotations.model import Annotation, ImageRecord
 from annotations.store import Store
@@ -105,3 +106,32 @@ def test_the_next_images_shapes_are_read_ahead_and_d_shows_them_as_the_store_hol
     qtbot.waitUntil(lambda: win.canvas.current_image_id == ids[2], timeout=5000)
     assert ids[2] not in prefetch._entries  # taken by the switch
     assert win.canvas.annotations() == win.store.annotations(image_id=ids[2])
+
+
+def test_a_row_the_pointer_rests_on_is_read_ahead_and_its_click_opens_it_from_memory(qtbot, make_window,
+                                                                                   demo_project, monkeypatch):
+    import gui.canvas.image_switch as image_switch
+    win = make_window(demo_project)
+    view, prefetch = win.file_list.view, win.canvas._prefetch
+    row = 6  # not a neighbour of the image shown (row 0): nothing has read it yet
+    target = win.file_list.model.image_id(row)
+    assert target not in prefetch._entries and target not in prefetch._pending
+    read_now = []
+    real_read = image_switch.read_shapes
+    monkeypatch.setattr(image_switch, "read_shapes", lambda store, i: (read_now.append(i), real_read(store, i))[1])
+    center = view.visualRect(win.file_list.model.index(row, 0)).center()
+
+    # Passing over the row (leaving the list at once) reads nothing.
+    with qtbot.assertNotEmitted(win.file_list.hovered, wait=200):
+        qtbot.mouseMove(view.viewport(), center)
+        QApplication.sendEvent(view.viewport(), QEvent(QEvent.Leave))
+    # Resting on it announces it, and its shapes are read on the worker.
+    with qtbot.waitSignal(win.file_list.hovered, timeout=2000) as hovered:
+        qtbot.mouseMove(view.viewport(), center + QPoint(0, 1))
+    assert hovered.args == [target]
+    qtbot.waitUntil(lambda: target in prefetch._entries, timeout=5000)
+
+    qtbot.mouseClick(view.viewport(), Qt.LeftButton, pos=center)
+    qtbot.waitUntil(lambda: win.canvas.current_image_id == target, timeout=5000)
+    assert read_now == []  # the switch used what was read ahead
+    assert sorted(win.canvas.annotations(), key=lambda a: a.id) == win.store.annotations(image_id=target)
