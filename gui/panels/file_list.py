@@ -5,15 +5,13 @@ filters in memory, so a 20k-image project filters in milliseconds. The image on 
 the list even when it stops matching the filter (labelling an "unlabelled" image must not pull the
 row from under the cursor); it drops out at the next filter change. The list can be sorted by a
 stored ranking's image scores (annotations.scores), best first, unscored images last.
-
-A row the pointer rests on (HOVER_MS) is announced as `hovered(image_id)`: the window reads that
-image ahead, so that the click which usually follows opens it from memory.
+A row the pointer rests on is announced as `hovered(image_id)` (resting_pointer).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QAbstractTableModel, QEvent, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QSizePolicy, QStyle,
                                QTreeView, QVBoxLayout, QWidget)
@@ -23,6 +21,7 @@ from annotations.store import Store
 from annotations.store_counts import labels_and_predictions
 
 from ..session import Session
+from .resting_pointer import RestingPointer
 
 STATES = (("all", "All images"), ("labelled", "Labelled"), ("unlabelled", "Unlabelled"),
           ("predictions", "With predictions"))
@@ -245,9 +244,6 @@ class ImageListModel(QAbstractTableModel):
         return out
 
 
-HOVER_MS = 60  # a pointer resting this long on a row (not one passing over the list) announces it
-
-
 class FileListPanel(QWidget):
     """Dock content: filters, counts and the list. Emits image_activated(id) on a click or Enter,
     hovered(id) when the pointer rests on a row."""
@@ -312,12 +308,7 @@ class FileListPanel(QWidget):
         self.sort_box.currentIndexChanged.connect(lambda _: self._apply_sort())
         self._scores_stored.connect(self._refresh_sorts, Qt.QueuedConnection)
         self.view.clicked.connect(self._activated)
-        self.view.setMouseTracking(True)  # entered() on every row the pointer moves onto
-        self._hover = QTimer(self, singleShot=True, interval=HOVER_MS)
-        self._hover_row = -1
-        self._hover.timeout.connect(self._announce_hover)
-        self.view.entered.connect(self._pointer_on)
-        self.view.viewport().installEventFilter(self)
+        RestingPointer(self.view).rested.connect(lambda row: self.hovered.emit(self.model.image_id(row)))
         self.view.activated.connect(self._activated)
         self.model.modelReset.connect(self._after_reset)
         self.model.dataChanged.connect(self._after_data_changed)
@@ -376,19 +367,6 @@ class FileListPanel(QWidget):
 
     def _apply_filter(self) -> None:
         self.model.set_filter(self.state_box.currentData(), self.split_box.currentData(), self.search.text())
-
-    def _pointer_on(self, index: QModelIndex) -> None:
-        self._hover_row = index.row() if index.isValid() else -1
-        self._hover.start()
-
-    def _announce_hover(self) -> None:
-        if 0 <= self._hover_row < self.model.rowCount():
-            self.hovered.emit(self.model.image_id(self._hover_row))
-
-    def eventFilter(self, watched, event) -> bool:
-        if watched is self.view.viewport() and event.type() == QEvent.Leave:
-            self._hover.stop()  # the pointer left the list before resting anywhere
-        return super().eventFilter(watched, event)
 
     def _activated(self, index: QModelIndex) -> None:
         if index.isValid():

@@ -21,6 +21,8 @@ from PySide6.QtWidgets import QListView
 
 from annotations.imageio import read_rgb
 
+from .resting_pointer import RestingPointer
+
 THUMB = 96  # longest side, pixels
 MEMORY_ITEMS = 2000
 CACHE_MAX_BYTES = 512 << 20  # the disk cache of every project together; least recently opened go first
@@ -254,8 +256,10 @@ class ThumbnailModel(QIdentityProxyModel):
 
 
 class FilmStrip(QListView):
-    """One row of thumbnails; a click opens the image (image_activated), the current one is selected."""
+    """One row of thumbnails; a click opens the image (image_activated), the current one is selected;
+    hovered(id) when the pointer rests on a thumbnail."""
     image_activated = Signal(int)
+    hovered = Signal(int)
 
     def __init__(self, window, parent=None):
         super().__init__(parent)
@@ -276,6 +280,7 @@ class FilmStrip(QListView):
         self.setSelectionMode(QListView.SingleSelection)
         self.setFixedHeight(THUMB * 3 // 4 + 22 + self.horizontalScrollBar().sizeHint().height() + 6)
         self.clicked.connect(lambda idx: self.image_activated.emit(self.thumbs.image_id(idx.row())))
+        RestingPointer(self).rested.connect(lambda row: self.hovered.emit(self.thumbs.image_id(row)))
         self.thumbs.modelReset.connect(lambda: self.select_image(self.session.image_id))
         self.session.project_opened.connect(lambda store: self.thumbs.set_project(store.root))
         self.session.project_closing.connect(lambda _store: self.thumbs.set_project(None))
@@ -306,6 +311,7 @@ def install(window) -> FilmStrip:
     """A bottom dock "Film strip" (View menu), hidden until asked for."""
     strip = FilmStrip(window)
     strip.image_activated.connect(window.show_image)
+    strip.hovered.connect(lambda image_id: window.expect_images([image_id]))
     dock = window.add_panel("film_strip", "Film strip", strip, Qt.BottomDockWidgetArea)
     dock.widget().setMaximumHeight(strip.height())  # the strip's own height: the canvas keeps the rest
     dock.hide()

@@ -44,7 +44,7 @@ from annotations import geometry  # noqa: E402
 from annotations.model import BOX, MASK, POLYGON, Annotation, Category, ImageRecord  # noqa: E402
 from annotations.store import Store  # noqa: E402
 from gui.canvas.shapes_layer import SETTLE_MS  # noqa: E402
-from gui.panels.file_list import HOVER_MS  # noqa: E402
+from gui.panels.resting_pointer import HOVER_MS  # noqa: E402
 
 APP = QApplication.instance() or QApplication([])
 

@@ -140,3 +140,15 @@ def test_the_disk_cache_is_pruned_least_recently_opened_first(tmp_path):
     assert folders[0].is_dir() and folders[3].is_dir()
     # a cache folder that does not exist yet is no error
     assert thumbnails.prune_cache(tmp_path / "none" / "p", max_bytes=0) == []
+
+
+def test_a_thumbnail_the_pointer_rests_on_is_read_ahead(qtbot, make_window, demo_project):
+    win = make_window(demo_project)
+    strip = _show_strip(win, qtbot)
+    row = 5
+    target = strip.thumbs.image_id(row)
+    assert target not in win.canvas._prefetch._entries
+    with qtbot.waitSignal(strip.hovered, timeout=2000) as hovered:
+        qtbot.mouseMove(strip.viewport(), strip.visualRect(strip.thumbs.index(row, 0)).center())
+    assert hovered.args == [target]
+    qtbot.waitUntil(lambda: target in win.canvas._prefetch._entries, timeout=5000)
