@@ -110,19 +110,40 @@ class _Relay(QObject):
     done = Signal(int, object, object)  # image id, generations at request, (annotations, paths)
 
 
+class _SetAside(Exception):
+    """A read gives way to one asked with first=True (raised at its pause, caught in its run)."""
+
+
+class _Ticket:
+    """One asked read, shared by the GUI thread and the worker: `set_aside` (set by the GUI thread)
+    makes the read stop at its next pause, to be asked again (at the back) once it has stopped."""
+    __slots__ = ("spec", "first", "set_aside")
+
+    def __init__(self, spec: RasterSpec | None, first: bool):
+        self.spec, self.first, self.set_aside = spec, first, False
+
+
 class _ReadRunnable(QRunnable):
     def __init__(self, relay: _Relay, store: Store, image_id: int, generations: tuple[int, int],
-                 spec: RasterSpec | None, free: threading.Event):
+                 ticket: _Ticket, free: threading.Event):
         super().__init__()
         self.relay, self.store, self.image_id, self.generations = relay, store, image_id, generations
-        self.spec, self.free = spec, free
+        self.ticket, self.free = ticket, free
+
+    def _pause(self) -> None:
+        self.free.wait(HOLD_S)  # never longer than the hold itself
+        if self.ticket.set_aside:
+            raise _SetAside
 
     def run(self) -> None:
+        spec = self.ticket.spec
         try:
-            pause = lambda: self.free.wait(HOLD_S)  # noqa: E731 - never longer than the hold itself
-            anns, paths = read_shapes(self.store, self.image_id, pause)
-            raster = None if self.spec is None else draw_raster(anns, paths, self.spec, pause)
-            shapes = Prefetched(anns, paths, self.spec, raster)
+            self._pause()
+            anns, paths = read_shapes(self.store, self.image_id, self._pause)
+            raster = None if spec is None else draw_raster(anns, paths, spec, self._pause)
+            shapes = Prefetched(anns, paths, spec, raster)
+        except _SetAside:
+            shapes = None
         except Exception:  # noqa: BLE001 - a failed prefetch only means the switch reads for itself
             log.warning("prefetching the shapes of image %s failed", self.image_id, exc_info=True)
             shapes = None
@@ -135,7 +156,7 @@ class ShapesPrefetch(QObject):
         self.capacity = capacity
         self._store: Store | None = None
         self._entries: OrderedDict[int, tuple] = OrderedDict()
-        self._pending: set[int] = set()
+        self._pending: dict[int, _Ticket] = {}  # asked and not yet arrived
         self._image_gen: dict[int, int] = {}
         self._project_gen = 0
         self._pool = QThreadPool()
@@ -176,7 +197,8 @@ class ShapesPrefetch(QObject):
                 spec_for: Callable[[int], RasterSpec | None] | None = None, first: bool = False) -> None:
         """Read these images' shapes; with their rasters where `spec_for` gives a spec. An entry
         held for another spec is read again. `first`: before the reads already queued (an image
-        the user is about to open, such as the row under the pointer)."""
+        the user is about to open, such as the row under the pointer; the reads asked before it stop
+        at their next pause and are asked again after it)."""
         store = self._store
         if store is None or store.closed:
             return
@@ -186,10 +208,16 @@ class ShapesPrefetch(QObject):
             held = self._entries.get(image_id)
             if image_id in self._pending or (held is not None and held.spec == spec):
                 continue
+            if first:  # the user's latest intent goes first; what was asked before is read after it
+                for ticket in self._pending.values():
+                    ticket.set_aside = True
             self._entries.pop(image_id, None)
-            self._pending.add(image_id)
-            self._pool.start(_ReadRunnable(self._relay, store, image_id, self._generations(image_id), spec,
-                                           self._free), 1 if first else 0)
+            self._start(image_id, _Ticket(spec, first))
+
+    def _start(self, image_id: int, ticket: _Ticket) -> None:
+        self._pending[image_id] = ticket
+        self._pool.start(_ReadRunnable(self._relay, self._store, image_id, self._generations(image_id), ticket,
+                                       self._free), 1 if ticket.first else 0)
 
     def take(self, image_id: int) -> Prefetched | None:
         """What was read ahead for `image_id` if it is still current, else None."""
@@ -211,7 +239,11 @@ class ShapesPrefetch(QObject):
 
     @Slot(int, object, object)
     def _on_done(self, image_id: int, generations: tuple[int, int], shapes) -> None:
-        self._pending.discard(image_id)
+        ticket = self._pending.pop(image_id, None)
+        if ticket is not None and ticket.set_aside and shapes is None and self._store is not None \
+                and not self._store.closed:
+            self._start(image_id, _Ticket(ticket.spec, False))  # after the read that set it aside
+            return
         if shapes is None or self._store is None or generations != self._generations(image_id):
             return
         self._entries[image_id] = shapes

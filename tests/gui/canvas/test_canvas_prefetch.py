@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from PySide6.QtCore import QPointF
 
-from annotations.model import Annotation
+from annotations.model import Annotation, ImageRecord
 
 from canvas_helpers import grab, vp
 
@@ -193,3 +193,27 @@ def test_a_switch_holds_the_worker_until_its_first_frame(qtbot, project, make_ca
     prefetch.hold()
     canvas.set_store(None)  # closing while held: stop() lets the worker go, nothing hangs
     assert prefetch._free.is_set() and not prefetch._pending
+
+
+def test_a_read_asked_first_overtakes_the_reads_asked_before_and_they_still_arrive(qtbot, project, make_canvas):
+    store, ids, (cat, _) = project
+    src = store.image_path(store.image(ids[0]))
+    extra = []
+    for k in range(3):
+        (src.parent / f"more{k}.png").write_bytes(src.read_bytes())
+        extra.append(store.add_image(ImageRecord(None, f"more{k}.png", 160, 120)))
+    for image_id in extra:
+        store.add_annotations(Annotation(None, image_id, cat, bbox=(float(k), 10, 5, 5)) for k in range(300))
+    canvas = make_canvas(store, ids[0])
+    prefetch = canvas._prefetch
+    arrived = []
+    prefetch._relay.done.connect(lambda image_id, _gen, shapes: shapes is not None and arrived.append(image_id))
+    prefetch.hold()  # nothing moves until release: the first read waits at its first pause
+    prefetch.request(extra[:2])
+    prefetch.request([extra[2]], first=True)
+    assert all(prefetch._pending[i].set_aside for i in extra[:2]) and not prefetch._pending[extra[2]].set_aside
+    prefetch.release()
+    qtbot.waitUntil(lambda: all(i in prefetch._entries for i in extra), timeout=5000)
+    assert arrived[0] == extra[2] and sorted(arrived) == sorted(extra)  # each read once to the end
+    for i in extra:
+        assert prefetch._entries[i].annotations == store.annotations(image_id=i)
