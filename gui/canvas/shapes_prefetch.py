@@ -202,15 +202,18 @@ class ShapesPrefetch(QObject):
         store = self._store
         if store is None or store.closed:
             return
+        asked = set()
         for image_id in image_ids:
             image_id = int(image_id)
+            asked.add(image_id)
             spec = spec_for(image_id) if spec_for is not None else None
             held = self._entries.get(image_id)
-            if image_id in self._pending or (held is not None and held.spec == spec):
-                continue
-            if first:  # the user's latest intent goes first; what was asked before is read after it
-                for ticket in self._pending.values():
-                    ticket.set_aside = True
+            ready = held is not None and held.spec == spec
+            if first and not ready:  # the user's latest intent goes first; what was asked before, after it
+                for other, ticket in self._pending.items():
+                    ticket.set_aside = ticket.set_aside or other not in asked
+            if image_id in self._pending or ready:
+                continue  # (already asked: the reads before it were set aside just now)
             self._entries.pop(image_id, None)
             self._start(image_id, _Ticket(spec, first))
 

@@ -217,3 +217,15 @@ def test_a_read_asked_first_overtakes_the_reads_asked_before_and_they_still_arri
     assert arrived[0] == extra[2] and sorted(arrived) == sorted(extra)  # each read once to the end
     for i in extra:
         assert prefetch._entries[i].annotations == store.annotations(image_id=i)
+
+
+def test_asking_first_for_an_image_already_queued_sets_aside_the_others(qtbot, project, make_canvas):
+    store, ids, (cat, _) = project
+    canvas = make_canvas(store, ids[0])
+    prefetch = canvas._prefetch
+    prefetch.hold()
+    prefetch.request([ids[1], ids[2]])  # ids[1] runs (held at its first pause), ids[2] is queued behind it
+    prefetch.request([ids[2]], first=True)
+    assert prefetch._pending[ids[1]].set_aside and not prefetch._pending[ids[2]].set_aside
+    prefetch.release()
+    qtbot.waitUntil(lambda: {ids[1], ids[2]} <= prefetch._entries.keys(), timeout=5000)
