@@ -139,8 +139,8 @@ class RecordsMixin:
                     status: str | None = None, run_id: int | None = None,
                     image_ids: Iterable[int] | None = None, between: Callable[[], object] | None = None
                     ) -> list[Annotation]:
-        """The annotations that match, by id. `between()`, when given, is called after each 256 records
-        made (a reader on a worker thread waits there while the GUI thread needs the interpreter)."""
+        """The annotations that match, by id. `between()`, when given, is called before each 64 records
+        are made (a reader on a worker thread waits there while the GUI thread needs the interpreter)."""
         where, args = [], []
         for col, val in (("image_id", image_id), ("category_id", category_id), ("status", status), ("run_id", run_id)):
             if val is not None:
@@ -151,9 +151,9 @@ class RecordsMixin:
         if between is None:
             return [self._ann(r) for r in rows]
         out: list[Annotation] = []
-        for k in range(0, len(rows), 256):
+        for k in range(0, len(rows), 64):
             between()
-            out += [self._ann(r) for r in rows[k:k + 256]]
+            out += [self._ann(r) for r in rows[k:k + 64]]
         return out
 
     def annotation(self, ann_id: int) -> Annotation | None:

@@ -49,7 +49,7 @@ from .shapes_layer import layer_rect, render_raster
 log = logging.getLogger(__name__)
 
 HOLD_S = 0.3  # the longest a switch holds the worker (a frame normally releases it sooner)
-CHUNK = 256  # shapes between two of the worker's pauses (a few ms of work)
+CHUNK = 64  # shapes between two of the worker's pauses (about a millisecond of work)
 
 
 def read_shapes(store: Store, image_id: int, pause: Callable[[], object] = lambda: None):

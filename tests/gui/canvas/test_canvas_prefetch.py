@@ -183,7 +183,8 @@ def test_a_switch_holds_the_worker_until_its_first_frame(qtbot, project, make_ca
     assert prefetch._free.is_set()
     qtbot.waitUntil(lambda: ids[2] in prefetch._entries, timeout=5000)
     assert prefetch._entries[ids[2]].annotations == store.annotations(image_id=ids[2])
-    assert outlined == [256, 256, 88]  # in chunks, a pause before each
+    chunk = shapes_prefetch.CHUNK
+    assert outlined == [chunk] * (600 // chunk) + [600 % chunk]  # in chunks, a pause before each
 
     # With no frame drawn (a hidden canvas), the hold ends by itself after HOLD_S.
     canvas.hide()
