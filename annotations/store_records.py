@@ -14,6 +14,7 @@ from . import geometry
 from .errors import StoreError
 from .model import LABEL, PREDICTION, Annotation, ModelRun
 
+BETWEEN_ROWS = 64  # annotations(between=...): records made between two calls (about a millisecond)
 _ANN_COLS = ("image_id, category_id, kind, x, y, w, h, polygons, holes, rle, area, iscrowd, score, "
              "status, source, run_id, created_by, created_at, updated_at, extra")
 
@@ -139,8 +140,8 @@ class RecordsMixin:
                     status: str | None = None, run_id: int | None = None,
                     image_ids: Iterable[int] | None = None, between: Callable[[], object] | None = None
                     ) -> list[Annotation]:
-        """The annotations that match, by id. `between()`, when given, is called before each 64 records
-        are made (a reader on a worker thread waits there while the GUI thread needs the interpreter)."""
+        """The annotations that match, by id. `between()`, when given, is called before each BETWEEN_ROWS
+        records are made (a reader on a worker thread waits there while the GUI thread needs the interpreter)."""
         where, args = [], []
         for col, val in (("image_id", image_id), ("category_id", category_id), ("status", status), ("run_id", run_id)):
             if val is not None:
@@ -151,9 +152,9 @@ class RecordsMixin:
         if between is None:
             return [self._ann(r) for r in rows]
         out: list[Annotation] = []
-        for k in range(0, len(rows), 64):
+        for k in range(0, len(rows), BETWEEN_ROWS):
             between()
-            out += [self._ann(r) for r in rows[k:k + 64]]
+            out += [self._ann(r) for r in rows[k:k + BETWEEN_ROWS]]
         return out
 
     def annotation(self, ann_id: int) -> Annotation | None:

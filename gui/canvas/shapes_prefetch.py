@@ -52,11 +52,14 @@ HOLD_S = 0.3  # the longest a switch holds the worker (a frame normally releases
 CHUNK = 64  # shapes between two of the worker's pauses (about a millisecond of work)
 
 
-def read_shapes(store: Store, image_id: int, pause: Callable[[], object] = lambda: None):
-    """An image's annotations (in store order) and the outline paths of its boxes and polygons by id;
-    `pause()` is called between each CHUNK shapes (the worker waits there while the GUI thread switches)."""
+def read_shapes(store: Store, image_id: int, pause: Callable[[], object] | None = None):
+    """An image's annotations (in store order) and the outline paths of its boxes and polygons by id.
+    With `pause` (the worker), it is called between each CHUNK shapes, where the worker waits while the
+    GUI thread switches; without (the GUI thread's own read), the outlines are built in one batch."""
     anns = store.annotations(image_id=image_id, between=pause)
     outlined = [a for a in anns if a.kind != MASK]
+    if pause is None:
+        return anns, dict(zip((a.id for a in outlined), outline_paths(outlined)))
     paths: list = []
     for k in range(0, len(outlined), CHUNK):
         pause()

@@ -165,6 +165,7 @@ def test_asking_again_for_another_view_draws_the_raster_again(qtbot, project, ma
 
 
 def test_a_switch_holds_the_worker_until_its_first_frame(qtbot, project, make_canvas, monkeypatch):
+    import threading
     import time
     from gui.canvas import shapes_prefetch
     store, ids, (cat, _) = project
@@ -173,7 +174,11 @@ def test_a_switch_holds_the_worker_until_its_first_frame(qtbot, project, make_ca
     prefetch = canvas._prefetch
     outlined = []
     real = shapes_prefetch.outline_paths
-    monkeypatch.setattr(shapes_prefetch, "outline_paths", lambda anns: (outlined.append(len(anns)), real(anns))[1])
+    def spy(anns):  # the worker's batches (the switch's own read on the GUI thread is not counted)
+        if threading.current_thread() is not threading.main_thread():
+            outlined.append(len(anns))
+        return real(anns)
+    monkeypatch.setattr(shapes_prefetch, "outline_paths", spy)
     canvas.show_image(ids[1])  # a switch: the worker is held until the view draws a frame
     assert not prefetch._free.is_set()
     prefetch.request([ids[2]])
