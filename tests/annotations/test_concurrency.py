@@ -86,18 +86,18 @@ def test_a_connection_per_live_thread_not_per_run(tmp_path, qapp):
     assert [n for _, n in seen] == list(range(1, 31)) + [30] * 10
     assert len({c for c, _ in seen}) == 1 and len(s._conns) == 2  # the main thread's (from add_category) and one more
 
-    held, go = [], threading.Event()
+    held, all_hold = [], threading.Barrier(4, timeout=10)
 
     def hold():
         held.append(id(s._conn()))
-        go.wait(10)
+        all_hold.wait()  # the three hold their connections at once
+        all_hold.wait()
 
     threads = [threading.Thread(target=hold) for _ in range(3)]
     for t in threads:
         t.start()
-    while len(held) < 3:
-        pass
-    go.set()
+    all_hold.wait()
+    all_hold.wait()
     for t in threads:
         t.join()
     assert len(set(held)) == 3 and len(s._conns) == 4
