@@ -8,15 +8,19 @@ import sqlite3
 import time
 
 import orjson
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
-from . import geometry
+from . import geometry, outlines
 from .errors import StoreError
 from .model import LABEL, PREDICTION, Annotation, ModelRun
 
 BETWEEN_ROWS = 64  # annotations(between=...): records made between two calls (about a millisecond)
 _ANN_COLS = ("image_id, category_id, kind, x, y, w, h, polygons, holes, rle, area, iscrowd, score, "
              "status, source, run_id, created_by, created_at, updated_at, extra")
+# What a row is written with: the columns read back, and the packed outline (annotations/outlines.py),
+# derived from the polygons and holes here, in the one place rows are made.
+_WRITE_COLS = _ANN_COLS + ", outline, outline_rings"
+_N_WRITE = _WRITE_COLS.count(",") + 1
 
 
 _MAX_ROWID = (1 << 63) - 1
@@ -67,7 +71,7 @@ class RecordsMixin:
         return (a.image_id, a.category_id, a.kind, float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3]),
                 _dumps_geometry(a.polygons), _dumps_geometry(a.holes), _dumps_geometry(rle), float(area),
                 int(a.iscrowd), a.score, a.status, a.source, a.run_id, a.created_by, a.created_at, now,
-                _ENCODE(a.extra) if a.extra else "{}")
+                _ENCODE(a.extra) if a.extra else "{}", *outlines.pack(a.polygons, a.holes))
 
     def add_annotations(self, anns: Iterable[Annotation]) -> list[int]:
         """Insert many annotations in one transaction (ids kept when given). Returns their ids.
@@ -90,7 +94,7 @@ class RecordsMixin:
                     # In id order: the table's b-tree then grows at its end (an import lists an image's
                     # annotations together, their ids scattered over the file: a fifth slower).
                     order = sorted(range(len(anns)), key=ids.__getitem__)
-                    c.executemany(f"INSERT INTO annotations (id, {_ANN_COLS}) VALUES ({','.join('?' * 21)})",
+                    c.executemany(f"INSERT INTO annotations (id, {_WRITE_COLS}) VALUES ({','.join('?' * (_N_WRITE + 1))})",
                                   ((ids[k], *self._ann_row(anns[k], now)) for k in order))
             except sqlite3.IntegrityError as e:
                 raise StoreError(f"Annotation refused (unknown image or category, or duplicate id): {e}") from e
@@ -100,8 +104,9 @@ class RecordsMixin:
     @staticmethod
     def _insert_one(c, a: Annotation, row: tuple) -> int:
         if a.id is None:
-            return c.execute(f"INSERT INTO annotations ({_ANN_COLS}) VALUES ({','.join('?' * 20)})", row).lastrowid
-        return c.execute(f"INSERT INTO annotations (id, {_ANN_COLS}) VALUES ({','.join('?' * 21)})",
+            return c.execute(f"INSERT INTO annotations ({_WRITE_COLS}) VALUES ({','.join('?' * _N_WRITE)})",
+                             row).lastrowid
+        return c.execute(f"INSERT INTO annotations (id, {_WRITE_COLS}) VALUES ({','.join('?' * (_N_WRITE + 1))})",
                          (a.id, *row)).lastrowid
 
     def add_annotation(self, ann: Annotation) -> int:
@@ -116,7 +121,7 @@ class RecordsMixin:
         with self.transaction() as c:
             before = self._images_of([a.id for a in anns])
             for a in anns:
-                c.execute(f"UPDATE annotations SET ({_ANN_COLS}) = ({','.join('?' * 20)}) WHERE id=?",
+                c.execute(f"UPDATE annotations SET ({_WRITE_COLS}) = ({','.join('?' * _N_WRITE)}) WHERE id=?",
                           (*self._ann_row(a, now), a.id))
             self._emit("annotations", "updated", [a.id for a in anns], before + [a.image_id for a in anns])
 
@@ -138,17 +143,11 @@ class RecordsMixin:
 
     def annotations(self, image_id: int | None = None, category_id: int | None = None,
                     status: str | None = None, run_id: int | None = None,
-                    image_ids: Iterable[int] | None = None, between: Callable[[], object] | None = None
-                    ) -> list[Annotation]:
+                    image_ids: Iterable[int] | None = None, between: Callable[[], object] | None = None,
+                    kind: str | None = None) -> list[Annotation]:
         """The annotations that match, by id. `between()`, when given, is called before each BETWEEN_ROWS
         records are made (a reader on a worker thread waits there while the GUI thread needs the interpreter)."""
-        where, args = [], []
-        for col, val in (("image_id", image_id), ("category_id", category_id), ("status", status), ("run_id", run_id)):
-            if val is not None:
-                where.append(f"{col}=?")
-                args.append(val)
-        rows = self._select(f"SELECT id, {_ANN_COLS} FROM annotations", where, args, "image_id", image_ids)
-        rows.sort(key=lambda r: r[0])
+        rows = self._annotation_rows(image_id, category_id, status, run_id, image_ids, kind)
         if between is None:
             return [self._ann(r) for r in rows]
         out: list[Annotation] = []
@@ -156,6 +155,37 @@ class RecordsMixin:
             between()
             out += [self._ann(r) for r in rows[k:k + BETWEEN_ROWS]]
         return out
+
+    def annotation_batches(self, image_id: int, size: int) -> Iterator[list[Annotation]]:
+        """The image's annotations, by id, in lists of `size`: the rows are read at the first step, each
+        list is made when asked for (the canvas makes an image's items between frames)."""
+        rows = self._annotation_rows(image_id)
+        for k in range(0, len(rows), size):
+            yield [self._ann(r) for r in rows[k:k + size]]
+
+    def _annotation_rows(self, image_id: int | None = None, category_id: int | None = None,
+                         status: str | None = None, run_id: int | None = None,
+                         image_ids: Iterable[int] | None = None, kind: str | None = None) -> list[tuple]:
+        where, args = [], []
+        for col, val in (("image_id", image_id), ("category_id", category_id), ("status", status),
+                         ("run_id", run_id), ("kind", kind)):
+            if val is not None:
+                where.append(f"{col}=?")
+                args.append(val)
+        rows = self._select(f"SELECT id, {_ANN_COLS} FROM annotations", where, args, "image_id", image_ids)
+        rows.sort(key=lambda r: r[0])
+        return rows
+
+    def outlines(self, image_id: int) -> outlines.Outlines:
+        """The image's shapes as arrays, by id, with their packed rings (annotations/outlines.py): what
+        drawing them needs, without an Annotation each. A row without packed rings (a small polygon, or
+        one written before the columns existed) is packed from its JSON here."""
+        rows = self._read("SELECT id, category_id, kind, status, score, x, y, w, h, outline, outline_rings, "
+                          "CASE WHEN outline IS NULL THEN polygons END, CASE WHEN outline IS NULL THEN holes END "
+                          "FROM annotations WHERE image_id=? ORDER BY id", (image_id,))
+        rows = [r if r[9] is not None or r[11] is None else
+                (*r[:9], *outlines.pack(_loads(r[11]), _loads(r[12]) if r[12] else None, least=0)) for r in rows]
+        return outlines.outlines_from_rows(rows)
 
     def annotation(self, ann_id: int) -> Annotation | None:
         rows = self._read(f"SELECT id, {_ANN_COLS} FROM annotations WHERE id=?", (ann_id,))

@@ -154,31 +154,41 @@ class CaptionsLayer(QGraphicsItem):
             self._patches = None
             self.update()
 
+    def set_columns(self, ids: np.ndarray, boxes: np.ndarray, looks: list, below: np.ndarray,
+                    visible: np.ndarray, cats: np.ndarray) -> None:
+        """The rows of these shapes, by id, in place of the items' (a switch draws its first frame
+        before the items are made; the items give the same rows): `looks` their appearances, `below`
+        whether each is a prediction (captioned under its box), `visible` whether it is shown."""
+        self._take_columns(ids, boxes, looks, below, visible, cats)
+        self._generation += 1
+        self._patches = None
+        self.update()
+
     def _rebuild(self) -> None:
-        # one pass over the items (thousands on a dense image, right after a switch), then arrays
+        # one pass over the items (thousands on a dense image), then arrays
         ctx = self._ctx
-        ids, boxes, below, quiet, visible, texts, cats = [], [], [], [], [], [], []
-        for i, it in (self._items.items() if ctx.captions else ()):
-            a = it.ann
-            look = appearance(a, ctx)
-            if look.caption:
-                ids.append(i)
-                boxes.append(a.bbox)
-                below.append(a.status == PREDICTION)
-                quiet.append(look.quiet)
-                visible.append(it.isVisible())
-                texts.append(look.caption)
-                cats.append(a.category_id)
+        items = list(self._items.items())
+        anns = [it.ann for _, it in items]
+        self._take_columns(np.fromiter((i for i, _ in items), np.int64, len(items)),
+                           np.asarray([a.bbox for a in anns], float).reshape(-1, 4),
+                           [appearance(a, ctx) for a in anns],
+                           np.fromiter((a.status == PREDICTION for a in anns), bool, len(anns)),
+                           np.fromiter((it.isVisible() for _, it in items), bool, len(items)),
+                           np.fromiter((a.category_id for a in anns), np.int64, len(anns)))
+
+    def _take_columns(self, ids, boxes, looks, below, visible, cats) -> None:
+        rows = [k for k, look in enumerate(looks) if look.caption] if self._ctx.captions else []
+        texts = [looks[k].caption for k in rows]
         widths = {t: self._width(t) for t in set(texts)}
-        self._ids = np.asarray(ids, np.int64)
-        self._boxes = np.asarray(boxes, float).reshape(-1, 4)
-        self._below = np.asarray(below, bool)
-        self._quiet = np.asarray(quiet, bool)
-        self._visible = np.asarray(visible, bool)
+        self._ids = np.asarray(ids, np.int64)[rows]
+        self._boxes = np.asarray(boxes, float).reshape(-1, 4)[rows]
+        self._below = np.asarray(below, bool)[rows]
+        self._quiet = np.fromiter((looks[k].quiet for k in rows), bool, len(rows))
+        self._visible = np.asarray(visible, bool)[rows]
         self._texts = texts
-        self._cats = cats
+        self._cats = np.asarray(cats, np.int64)[rows].tolist()
         self._w = np.asarray([widths[t] for t in texts], float)
-        self._row_of = dict(zip(ids, range(len(ids))))
+        self._row_of = dict(zip(self._ids.tolist(), range(len(rows))))
         self._dirty = False
         self.rebuilds += 1
         self._layout_key = None

@@ -6,9 +6,17 @@ from __future__ import annotations
 from typing import Iterable
 
 from PySide6.QtCore import QRectF
+from PySide6.QtGui import QImage
 
+import numpy as np
+
+from annotations.model import MASK, PREDICTION
+
+from . import first_frame
+from .items_sync import BATCH, PendingItems
+from .painting import outline_paths_by_id
 from .shapes_layer import layer_rect, shapes_rastered
-from .shapes_prefetch import RasterSpec, read_shapes
+from .shapes_prefetch import Prefetched, RasterSpec, read_shapes
 
 
 class ImageSwitch:
@@ -38,18 +46,51 @@ class ImageSwitch:
         self._captions.set_size(w, h)
         spec = self._raster_spec(w, h)  # before the fit: the zoom it predicts is the one the fit sets
         ahead = self._prefetch.take(image_id)
-        anns, paths = ahead[:2] if ahead is not None else read_shapes(self.store, image_id)
-        raster = ahead.raster if ahead is not None and ahead.spec == spec else None  # else: another view's
-        self._build_items(anns, paths, spare)
+        if spec is None:  # zoomed in far: the shapes layer draws from the items each frame, made now
+            anns, paths = ahead[:2] if ahead is not None else read_shapes(self.store, image_id)
+            self._build_items(anns, paths, spare)
+        else:
+            raster = self._show_first_frame(image_id, ahead, spec, spare)
         if self._fitted_size != (w, h):
             self.fit()
             self._fitted_size = (w, h)
         self._apply_cache_policy()
-        if raster is not None:
-            self._shapes.adopt(raster, spec.scale, spec.dpr)  # the first frame at that scale: a blit
+        if spec is not None:
+            self._shapes.adopt(raster, spec.scale, spec.dpr)  # the first frame: a blit
         decoded = self._cache.request(rec.id, self.store.image_path(rec))
         if decoded is not None:
             self._on_image_decoded(rec.id, decoded)
+
+    def _show_first_frame(self, image_id: int, ahead: Prefetched | None, spec: RasterSpec,
+                          spare: list) -> QImage:
+        """What the first frame needs, without the items (first_frame): the shapes layer's raster
+        (read ahead, or drawn now from the store's arrays), the captions' rows and the mask items
+        (masks draw themselves); returns the raster. The other items are left pending
+        (items_sync.PendingItems): they are made from the full outlines after the frame."""
+        store = self.store
+        if ahead is not None:
+            outlines, paths, anns = ahead.outlines, ahead.paths, ahead.annotations
+            raster = ahead.raster if ahead.spec == spec else None  # else: drawn for another view
+            masks = [a for a in anns if a.kind == MASK]
+            batches = (anns[k:k + BATCH] for k in range(0, len(anns), BATCH))
+            paths_for = lambda _batch: paths  # noqa: E731 - read with the annotations
+        else:
+            outlines, raster = store.outlines(image_id), None
+            paths_for = outline_paths_by_id  # a batch's paths from the batch itself
+            masks = store.annotations(image_id=image_id, kind=MASK) if MASK in outlines.kinds else []
+            batches = store.annotation_batches(image_id, BATCH)
+        for ann in masks:
+            self._add_item(ann, invalidate=False, captions=False)
+        looks = first_frame.looks_of(outlines, self._ctx)
+        ss = self.session
+        shown = first_frame.shown_rows(outlines, ss.hidden_annotations, ss.hidden_categories, ss.all_hidden)
+        self._captions.set_columns(outlines.ids, outlines.boxes, looks,
+                                   np.asarray([s == PREDICTION for s in outlines.statuses], bool), shown,
+                                   outlines.category_ids)
+        self._pending_items = PendingItems(batches, paths_for, spare)
+        if raster is None:
+            raster = first_frame.first_raster(outlines, looks, shown, spec.width, spec.height, spec.scale, spec.dpr)
+        return raster
 
     def prefetch(self, image_ids: Iterable[int], first: bool = False) -> None:
         """Decode these images in the background (e.g. next and previous) into the small LRU, and
@@ -77,3 +118,4 @@ class ImageSwitch:
         ss = self.session
         return RasterSpec(width, height, scale, self.view.viewport().devicePixelRatioF(), self._ctx,
                           ss.hidden_categories, ss.hidden_annotations, ss.all_hidden)
+

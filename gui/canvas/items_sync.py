@@ -1,8 +1,15 @@
 """The scene items of the current image kept equal to the store, and the selection's handles
-(a mixin of CanvasWidget: it uses the canvas's store, image, scene, session and layers)."""
+(a mixin of CanvasWidget: it uses the canvas's store, image, scene, session and layers).
+
+A switch shows its first frame before the image's items exist (image_switch: the shapes layer's
+raster and the captions come from the store's arrays) and leaves them pending: they are made
+BATCH at a time after each frame, and at once by whatever needs them first. Everything but the
+switch reads them through `_items`, which completes them, so no reader ever sees part of an image:
+hit-testing, selection, edits, store changes, visibility, a whole render of the shapes layer.
+"""
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable, Iterator
 
 from annotations.model import Annotation
 
@@ -10,32 +17,87 @@ from .items import AnnotationItem, ShapeItem, make_item
 from .painting import appearance
 
 MANY_IDS = 64  # above this many changed ids, re-read the image's annotations in one query
+BATCH = 128  # items made between two frames while an image's items are pending (a few milliseconds)
+
+
+class PendingItems:
+    """An image's items still to make: its annotations in batches, their outline paths (by id, for a
+    batch: `paths_for(batch)`) and the previous image's shape items to reuse (in the scene, painting
+    nothing, until reshaped or removed)."""
+
+    def __init__(self, batches: Iterator[list[Annotation]], paths_for: Callable[[list[Annotation]], dict],
+                 spare: list[ShapeItem]):
+        self.batches = batches
+        self.paths_for = paths_for
+        self.spare = spare
+        self.unseen = False  # an item was made that the captions layer's rows do not have
 
 
 class ItemsSync:
+    @property
+    def _items(self) -> dict[int, AnnotationItem]:
+        """The current image's items by id, all of them (pending ones are made first)."""
+        if self._pending_items is not None:
+            self._complete_items()
+        return self._item_map
+
+    def _complete_items(self) -> None:
+        """Make every pending item now."""
+        while self._pending_items is not None:
+            self._build_step()
+
+    def _build_step(self) -> None:
+        """Make the next batch of pending items (the items timer, after a frame)."""
+        pending = self._pending_items
+        if pending is None:
+            return
+        batch = next(pending.batches, None)
+        if batch is None:
+            self._pending_items = None
+            for item in pending.spare:
+                self.scene.removeItem(item)
+            if pending.unseen:
+                self._captions.changed()
+            return
+        batch = [a for a in batch if a.id not in self._item_map]  # masks were made for the first frame
+        pending.unseen |= self._make_items(batch, pending.paths_for(batch), pending.spare)
+        if self._pending_items is pending and not self._items_timer.isActive():
+            self._items_timer.start()
+
     # ---- items -------------------------------------------------------------------------------------
-    def _add_item(self, ann: Annotation, path=None, invalidate: bool = True) -> None:
+    def _add_item(self, ann: Annotation, path=None, invalidate: bool = True, captions: bool = True) -> None:
         item = make_item(ann, self._ctx, self._shapes, path)
         self.scene.addItem(item)
         if invalidate and isinstance(item, ShapeItem):
             self._shapes.invalidate(item.sceneBoundingRect())
-        self._items[ann.id] = item
+        self._item_map[ann.id] = item
         if ann.id in self._live and isinstance(item, ShapeItem):
             item.set_live(True)
         self._apply_visibility(item, captions=False)
-        self._captions.changed()
+        if captions:
+            self._captions.changed()
 
     def _build_items(self, anns: list[Annotation], paths: dict, spare: list[ShapeItem]) -> None:
         """The items of a newly shown image, all at once: `paths` their outlines by id (built in
-        one batch, shapes_prefetch.read_shapes), and the
-        previous image's shape items (`spare`, still in the scene) reshaped for the new shapes
-        rather than destroyed and made again; spares left over leave the scene. The shapes layer
-        repaints whole after a switch, so no item invalidates its own area."""
+        one batch, shapes_prefetch.read_shapes), and the previous image's shape items (`spare`, still
+        in the scene) reshaped for the new shapes rather than destroyed and made again; spares left
+        over leave the scene."""
+        self._make_items(anns, paths, spare)
+        for item in spare:
+            self.scene.removeItem(item)
+        self._captions.changed()
+
+    def _make_items(self, anns: list[Annotation], paths: dict, spare: list[ShapeItem]) -> bool:
+        """Items for these annotations, taking spares first; True when one was made without a path
+        given (a mask, or a shape changed since its path was read), which the captions layer has not
+        seen. The shapes layer repaints whole after a switch, so no item invalidates its own area."""
         ctx, layer, shown = self._ctx, self._shapes, self.session.is_shown
+        made_own = False
         for ann in anns:
             path = paths.get(ann.id)
             if path is None:
-                self._add_item(ann, invalidate=False)
+                self._add_item(ann, invalidate=False, captions=False)
+                made_own = True
                 continue
             if spare:
                 item = spare.pop()  # plain (not live) since _take_shape_items
@@ -43,19 +105,17 @@ class ItemsSync:
             else:
                 item = ShapeItem(ann, ctx, layer, path)
                 self.scene.addItem(item)
-            self._items[ann.id] = item
+            self._item_map[ann.id] = item
             visible = shown(ann.id, ann.category_id)
             if visible != item.isVisible():
                 item.setVisible(visible)
-        for item in spare:
-            self.scene.removeItem(item)
-        self._captions.changed()
+        return made_own
 
     def _take_shape_items(self) -> list[ShapeItem]:
         """Empty the canvas of items, keeping the shape items (in the scene, plain again) for reuse
         by _build_items; mask items leave the scene."""
-        spare = []
-        for item in self._items.values():
+        spare = self._drop_pending()
+        for item in self._item_map.values():
             if type(item) is ShapeItem:
                 if item.live:
                     item.set_live(False)
@@ -63,8 +123,14 @@ class ItemsSync:
                 spare.append(item)
             else:
                 self.scene.removeItem(item)
-        self._items.clear()
+        self._item_map.clear()
         return spare
+
+    def _drop_pending(self) -> list[ShapeItem]:
+        """Forget the items still pending (another image is shown); their spares are returned."""
+        pending, self._pending_items = self._pending_items, None
+        self._items_timer.stop()
+        return [] if pending is None else pending.spare
 
     def _remove_item(self, ann_id: int) -> None:
         item = self._items.pop(ann_id, None)

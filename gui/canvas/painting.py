@@ -7,17 +7,17 @@ painting itself then runs in Qt's C++ items, which is what keeps 2000 shapes und
 from __future__ import annotations
 
 import itertools
-import struct
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 from PySide6.QtCore import QByteArray, QDataStream, QIODevice, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QImage, QPainterPath, QPen
+from PySide6.QtGui import QBrush, QColor, QImage, QPainterPath, QPen, QPolygonF
 
 from annotations import geometry
 from annotations.model import MASK, PREDICTION, Annotation
+from annotations.outlines import drawn_rings
 
 PALETTE = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
            "#fabed4", "#469990", "#dcbeff", "#9a6324", "#fffac8", "#800000", "#aaffc3", "#808000")
@@ -140,9 +140,9 @@ def _appearance(ann: Annotation, ctx: RenderContext) -> Appearance:
 def outline_path(ann: Annotation) -> QPainterPath:
     """Boxes and polygons (rings unioned, holes cut) as one path in image pixels: the same path as
     outline_paths([ann])[0], built point by point (for one shape, a tenth of the batch's fixed cost)."""
-    rings = _rings(ann)
+    rings = drawn_rings(ann.polygons, ann.holes)
     path = QPainterPath()
-    if not (ann.polygons and rings):
+    if not rings:
         path.addRect(QRectF(*ann.bbox))
         return path
     for ring in rings:  # each ring back to its start, as the batch's buffer has it
@@ -153,58 +153,102 @@ def outline_path(ann: Annotation) -> QPainterPath:
     return path
 
 
-def _rings(ann: Annotation) -> list:
-    return [r for r in list(ann.polygons or []) + list(ann.holes or []) if len(r) >= 2]
-
-
 _ELEMENT = np.dtype([("type", ">i4"), ("x", ">f8"), ("y", ">f8")])  # QDataStream form of a path element
 
 
 def outline_paths(anns: list[Annotation]) -> list[QPainterPath]:
-    """outline_path for many annotations at once.
+    """outline_path for many annotations at once (ring_paths)."""
+    paths: list[QPainterPath | None] = [None] * len(anns)
+    owners, rings_of, ring_lists = [], [], []  # annotation index, its ring count, the rings (flat lists)
+    for i, ann in enumerate(anns):
+        rings = drawn_rings(ann.polygons, ann.holes)
+        if rings:
+            owners.append(i)
+            rings_of.append(len(rings))
+            ring_lists += rings
+        else:
+            paths[i] = box_path(ann.bbox)
+    if owners:
+        lengths = np.fromiter((len(r) // 2 for r in ring_lists), np.int64, len(ring_lists))
+        pts = np.fromiter(itertools.chain.from_iterable(r[:2 * (len(r) // 2)] for r in ring_lists), np.float64)
+        for i, path in zip(owners, ring_paths(rings_of, lengths, pts.reshape(-1, 2))):
+            paths[i] = path
+    return paths
 
-    Polygon paths are read from one QDataStream buffer built with numpy (Qt's own serialised form
+
+def outline_paths_by_id(anns: list[Annotation]) -> dict[int, QPainterPath]:
+    """The outline paths of these annotations' boxes and polygons (masks have none), by id."""
+    outlined = [a for a in anns if a.kind != MASK]
+    return dict(zip((a.id for a in outlined), outline_paths(outlined)))
+
+
+def box_path(bbox) -> QPainterPath:
+    path = QPainterPath()
+    path.addRect(QRectF(*bbox))
+    return path
+
+
+def ring_paths(rings_of: list[int], lengths: np.ndarray, pts: np.ndarray) -> list[QPainterPath]:
+    """One path per owner, from its `rings_of[k]` rings (`lengths`: each ring's point count, `pts`:
+    the (n, 2) points of every ring in turn), each ring closed back to its start.
+
+    The paths are read from one QDataStream buffer built with numpy (Qt's own serialised form
     of QPainterPath: element count, then (type, x, y) per element, then the current subpath start
     and the fill rule), several times faster than building QPointF lists in Python for images with
     thousands of vertices.
     """
-    paths: list[QPainterPath | None] = [None] * len(anns)
-    owners, ring_lists = [], []  # annotation index and its rings (flat lists), polygons only
-    for i, ann in enumerate(anns):
-        rings = _rings(ann)
-        if ann.polygons and rings:
-            owners.append((i, len(rings)))
-            ring_lists += rings
-        else:
-            path = QPainterPath()
-            path.addRect(QRectF(*ann.bbox))
-            paths[i] = path
-    if not owners:
-        return paths
-    lengths = np.fromiter((len(r) // 2 for r in ring_lists), np.int64, len(ring_lists))
-    pts = np.fromiter(itertools.chain.from_iterable(ring_lists), np.float64).reshape(-1, 2)
+    lengths = np.asarray(lengths, np.int64)
+    rings_of = np.asarray(rings_of, np.int64)
     ring_starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     closed = np.insert(pts, np.cumsum(lengths), pts[ring_starts], axis=0)  # each ring back to its start
     elements = np.zeros(len(closed), _ELEMENT)
     elements["type"] = 1  # LineToElement
     elements["x"], elements["y"] = closed[:, 0], closed[:, 1]
-    starts = np.concatenate([[0], np.cumsum(lengths + 1)])
+    starts = np.concatenate([[0], np.cumsum(lengths + 1)])  # each ring's first element
     elements["type"][starts[:-1]] = 0  # MoveToElement
-    raw = elements.tobytes()
-    size = _ELEMENT.itemsize
-    parts, k = [], 0
-    for _, n_rings in owners:
-        a, b = int(starts[k]), int(starts[k + n_rings])
-        last = int(starts[k + n_rings - 1]) - a
-        parts += [struct.pack(">i", b - a), raw[a * size:b * size], struct.pack(">ii", last, 0)]  # cStart, OddEven
-        k += n_rings
-    buffer = QByteArray(b"".join(parts))
+    # Every field is a multiple of 4 bytes: the buffer as big-endian int32 words, per path its element
+    # count, 5 words per element, then its current subpath start (its last ring's) and the fill rule.
+    first = np.concatenate([[0], np.cumsum(rings_of)[:-1]])  # each path's first ring
+    count = starts[first + rings_of] - starts[first]
+    c_start = starts[first + rings_of - 1] - starts[first]
+    head = np.concatenate([[0], np.cumsum(5 * count + 3)[:-1]])  # each path's first word
+    words = np.empty(int((5 * count + 3).sum()), ">i4")
+    body = np.ones(len(words), bool)
+    body[head] = body[head + 5 * count + 1] = body[head + 5 * count + 2] = False
+    words[body] = elements.view(">i4")
+    words[head], words[head + 5 * count + 1], words[head + 5 * count + 2] = count, c_start, 0  # OddEvenFill
+    buffer = QByteArray(words.tobytes())
     stream = QDataStream(buffer, QIODevice.ReadOnly)
-    for i, _ in owners:
+    paths = []
+    for _ in rings_of:
         path = QPainterPath()
         stream >> path
-        paths[i] = path
+        paths.append(path)
     return paths
+
+
+def ring_polygons(lengths: np.ndarray, pts: np.ndarray) -> list[QPolygonF]:
+    """One polygon per ring (`lengths`: each ring's point count, `pts`: the (n, 2) points of every
+    ring in turn), read from one QDataStream buffer like ring_paths: Qt's serialised QPolygonF is
+    its point count, then x, y per point (int32 and float64; little-endian here, numpy's own order).
+    About half the cost of a path per ring: what the first frame draws (painter.drawPolygon fills
+    and strokes as drawPath does a closed one-ring path)."""
+    lengths = np.asarray(lengths, np.int64)
+    head = np.concatenate([[0], np.cumsum(4 * lengths + 1)[:-1]])  # in int32 words: count, 4 per point
+    words = np.empty(int((4 * lengths + 1).sum()), "<i4")
+    body = np.ones(len(words), bool)
+    body[head] = False
+    words[body] = np.ascontiguousarray(pts, "<f8").view("<i4").ravel()
+    words[head] = lengths
+    buffer = QByteArray(words.tobytes())
+    stream = QDataStream(buffer, QIODevice.ReadOnly)
+    stream.setByteOrder(QDataStream.LittleEndian)
+    polygons = []
+    for _ in range(len(lengths)):
+        polygon = QPolygonF()
+        stream >> polygon
+        polygons.append(polygon)
+    return polygons
 
 
 class MaskImageCache:

@@ -19,7 +19,7 @@ import math
 from typing import Callable, Iterable
 
 from PySide6.QtCore import QObject, QRectF, Qt, QTimer
-from PySide6.QtGui import QImage, QPainter, QTransform
+from PySide6.QtGui import QImage, QPainter, QPolygonF, QTransform
 from PySide6.QtWidgets import QGraphicsItem
 
 from .items import ShapeItem
@@ -95,14 +95,17 @@ def render_raster(rect: QRectF, scale: float, dpr: float, outlines: Iterable[tup
 
 def draw_outlines(painter: QPainter, outlines: Iterable[tuple], thin: bool) -> None:
     """Each (style, path) with its style's pen (the one-pixel one if `thin`: zoomed out, far cheaper)
-    and brush."""
+    and brush; a path may be a one-ring QPolygonF (the first frame's, first_frame.py)."""
     current = None
     for (key, pen, thin_pen, brush), path in outlines:
         if key != current:
             painter.setPen(thin_pen if thin else pen)
             painter.setBrush(brush)
             current = key
-        painter.drawPath(path)
+        if type(path) is QPolygonF:
+            painter.drawPolygon(path)
+        else:
+            painter.drawPath(path)
 
 
 class ShapesLayer(QGraphicsItem):
@@ -119,6 +122,9 @@ class ShapesLayer(QGraphicsItem):
         self._adopted = None  # (key, raster): a raster drawn elsewhere, taken by the next whole render
         self.zoom_settle = ZoomSettle(owner, self._sharpen)
         self.sharp_frames = 0  # rasters drawn whole (tests and benchmarks read it)
+        # Called before the layer draws from the scene's items: the canvas makes the items it has
+        # pending (a switch's first frame is an adopted raster, drawn before they exist).
+        self.needs_items: Callable[[], None] = lambda: None
 
     # ---- state -------------------------------------------------------------------------------------
     def set_size(self, width: int, height: int) -> None:
@@ -244,6 +250,7 @@ class ShapesLayer(QGraphicsItem):
         painter.restore()
 
     def _sharpen(self) -> None:
+        self.needs_items()
         self._raster = None
         self.update()
 
@@ -252,6 +259,7 @@ class ShapesLayer(QGraphicsItem):
 
     def _outlines(self, area: QRectF) -> list[tuple]:
         """(style, path) of the shapes this layer draws that meet `area`, bottom first."""
+        self.needs_items()
         return [item.outline for item in self.scene().items(area, Qt.IntersectsItemBoundingRect, Qt.AscendingOrder)
                 if type(item) is ShapeItem and not item.live and item.isVisible()]
 

@@ -19,7 +19,7 @@ got no faster.)
     prefetch.attach(store)
     prefetch.request([next_id, previous_id], spec_for)     # spec_for(image_id): RasterSpec or None
     prefetch.request([hovered_id], spec_for, first=True)   # before the reads still queued
-    entry = prefetch.take(image_id)     # Prefetched(annotations, paths, spec, raster) or None
+    entry = prefetch.take(image_id)     # Prefetched(annotations, paths, spec, raster, outlines) or None
     prefetch.invalidate(change.image_ids)     # on every store change (empty: every image)
     prefetch.hold(); ...; prefetch.release()  # a switch: the worker waits between its steps until the frame
 
@@ -38,12 +38,13 @@ from typing import Callable, Iterable, NamedTuple
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtGui import QImage
 
-from annotations.model import MASK, Annotation
+from annotations.model import Annotation
+from annotations.outlines import Outlines
 from annotations.store import Store
 
 from ..session import shown
 from .items import z_for
-from .painting import RenderContext, outline_paths, own_appearances
+from .painting import RenderContext, outline_paths_by_id, own_appearances
 from .shapes_layer import layer_rect, render_raster
 
 log = logging.getLogger(__name__)
@@ -57,14 +58,13 @@ def read_shapes(store: Store, image_id: int, pause: Callable[[], object] | None 
     With `pause` (the worker), it is called between each CHUNK shapes, where the worker waits while the
     GUI thread switches; without (the GUI thread's own read), the outlines are built in one batch."""
     anns = store.annotations(image_id=image_id, between=pause)
-    outlined = [a for a in anns if a.kind != MASK]
     if pause is None:
-        return anns, dict(zip((a.id for a in outlined), outline_paths(outlined)))
-    paths: list = []
-    for k in range(0, len(outlined), CHUNK):
+        return anns, outline_paths_by_id(anns)
+    paths: dict = {}
+    for k in range(0, len(anns), CHUNK):
         pause()
-        paths += outline_paths(outlined[k:k + CHUNK])
-    return anns, dict(zip((a.id for a in outlined), paths))
+        paths.update(outline_paths_by_id(anns[k:k + CHUNK]))
+    return anns, paths
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,7 @@ class Prefetched(NamedTuple):
     paths: dict  # annotation id -> outline path (boxes and polygons)
     spec: RasterSpec | None
     raster: QImage | None  # the shapes layer's raster as `spec` says, if asked
+    outlines: Outlines  # the same shapes as arrays (what the first frame draws from when the raster is not)
 
 
 def draw_raster(anns: list[Annotation], paths: dict, spec: RasterSpec,
@@ -142,9 +143,10 @@ class _ReadRunnable(QRunnable):
         spec = self.ticket.spec
         try:
             self._pause()
+            outlines = self.store.outlines(self.image_id)
             anns, paths = read_shapes(self.store, self.image_id, self._pause)
             raster = None if spec is None else draw_raster(anns, paths, spec, self._pause)
-            shapes = Prefetched(anns, paths, spec, raster)
+            shapes = Prefetched(anns, paths, spec, raster, outlines)
         except _SetAside:
             shapes = None
         except Exception:  # noqa: BLE001 - a failed prefetch only means the switch reads for itself

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Iterable
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsScene, QLabel, QVBoxLayout, QWidget
 
@@ -25,7 +25,7 @@ from .. import commands
 from ..session import Session
 from .captions import CaptionsLayer
 from .edits import EditActions
-from .items_sync import ItemsSync
+from .items_sync import ItemsSync, PendingItems
 from .view_ops import ViewOps
 from .image_cache import DecodedImage, ImageCache
 from .image_layer import ImageLayer
@@ -69,7 +69,12 @@ class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps, ImageSwitch):
         self.store: Store | None = None
         self.image: ImageRecord | None = None
         self._unlisten = None
-        self._items: dict[int, AnnotationItem] = {}
+        self._item_map: dict[int, AnnotationItem] = {}  # read through ItemsSync._items (pending ones made first)
+        self._pending_items: PendingItems | None = None
+        self._items_timer = QTimer(self)  # makes the next batch of pending items after a frame
+        self._items_timer.setSingleShot(True)
+        self._items_timer.setInterval(0)
+        self._items_timer.timeout.connect(self._build_step)
         self._live: set[int] = set()  # shapes painting themselves (selected), not the cached layer
         self._suppressed: set[int] = set()  # hidden while a tool edits them
         self._ctx = RenderContext()
@@ -84,13 +89,15 @@ class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps, ImageSwitch):
         self.scene.addItem(self._shapes)
         self._handles = HandlesItem()
         self.scene.addItem(self._handles)
-        self._captions = CaptionsLayer(self._items, self)
+        self._captions = CaptionsLayer(self._item_map, self)
         self.scene.addItem(self._captions)
         self._cache = ImageCache(parent=self)
         self._cache.loaded.connect(self._on_image_decoded)
         self._cache.failed.connect(self._on_image_failed)
         self._prefetch = ShapesPrefetch(parent=self)
         self.view.frame_drawn.connect(self._prefetch.release)  # a switch holds the prefetch worker until then
+        self.view.frame_drawn.connect(self._after_frame)
+        self._shapes.needs_items = self._complete_items
         self.view.zoom_changed.connect(self._on_zoom)
         self.view.cursor_moved.connect(self.cursor_moved)
         self._tools = {name: cls(self) for name, cls in TOOLS.items()}
@@ -175,11 +182,22 @@ class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps, ImageSwitch):
         if not shown.contains(rect):
             self.view.centerOn(rect.center())
 
+    def _after_frame(self) -> None:
+        if self._pending_items is not None and not self._items_timer.isActive():
+            self._items_timer.start()
+
+    def finish_items(self) -> None:
+        """Make the current image's pending items now (benchmarks; everything inside the canvas that
+        needs them makes them itself)."""
+        self._complete_items()
+
     def _clear_image(self) -> None:
         self._tool.cancel()
-        for item in self._items.values():
+        for item in self._drop_pending():
             self.scene.removeItem(item)
-        self._items.clear()
+        for item in self._item_map.values():
+            self.scene.removeItem(item)
+        self._item_map.clear()
         self._captions.changed()
         self._live.clear()
         self._suppressed.clear()
@@ -282,6 +300,7 @@ class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps, ImageSwitch):
 
     def hit(self, pos: QPointF, kinds: tuple[str, ...] | None = None) -> AnnotationItem | None:
         """The topmost visible, unlocked shape under `pos` (image pixels)."""
+        self._complete_items()
         for item in self.scene.items(pos, Qt.IntersectsItemBoundingRect, Qt.DescendingOrder):
             if not isinstance(item, AnnotationItem) or not item.isVisible():
                 continue
@@ -292,6 +311,7 @@ class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps, ImageSwitch):
         return None
 
     def ids_in_rect(self, rect: QRectF) -> list[int]:
+        self._complete_items()
         return [it.ann_id for it in self.scene.items(rect, Qt.ContainsItemShape, Qt.AscendingOrder)
                 if isinstance(it, AnnotationItem) and it.isVisible() and it.ann_id not in self._locked]
 

@@ -173,12 +173,12 @@ def test_a_switch_holds_the_worker_until_its_first_frame(qtbot, project, make_ca
     canvas = make_canvas(store, ids[0])
     prefetch = canvas._prefetch
     outlined = []
-    real = shapes_prefetch.outline_paths
+    real = shapes_prefetch.outline_paths_by_id
     def spy(anns):  # the worker's batches (the switch's own read on the GUI thread is not counted)
         if threading.current_thread() is not threading.main_thread():
             outlined.append(len(anns))
         return real(anns)
-    monkeypatch.setattr(shapes_prefetch, "outline_paths", spy)
+    monkeypatch.setattr(shapes_prefetch, "outline_paths_by_id", spy)
     canvas.show_image(ids[1])  # a switch: the worker is held until the view draws a frame
     assert not prefetch._free.is_set()
     prefetch.request([ids[2]])

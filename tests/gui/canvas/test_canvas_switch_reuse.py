@@ -13,6 +13,7 @@ from gui.canvas.items import ShapeItem
 
 
 def _shape_items(canvas) -> list[ShapeItem]:
+    canvas.finish_items()  # a switch makes them after its first frame
     return [it for it in canvas.scene.items() if type(it) is ShapeItem]
 
 
