@@ -3,7 +3,8 @@
 
 A switch shows its first frame before the image's items exist (image_switch: the shapes layer's
 raster and the captions come from the store's arrays) and leaves them pending: they are made
-BATCH at a time after each frame, and at once by whatever needs them first. Everything but the
+BATCH at a time once the frame is drawn (events handled between two batches), and at once by
+whatever needs them first. Everything but the
 switch reads them through `_items`, which completes them, so no reader ever sees part of an image:
 hit-testing, selection, edits, store changes, visibility, a whole render of the shapes layer.
 """
@@ -47,7 +48,7 @@ class ItemsSync:
             self._build_step()
 
     def _build_step(self) -> None:
-        """Make the next batch of pending items (the items timer, after a frame)."""
+        """Make the next batch of pending items (the items timer, started by a frame)."""
         pending = self._pending_items
         if pending is None:
             return
@@ -89,8 +90,7 @@ class ItemsSync:
 
     def _make_items(self, anns: list[Annotation], paths: dict, spare: list[ShapeItem]) -> bool:
         """Items for these annotations, taking spares first; True when one was made without a path
-        given (a mask, or a shape changed since its path was read), which the captions layer has not
-        seen. The shapes layer repaints whole after a switch, so no item invalidates its own area."""
+        given (a mask not made for the first frame), which the captions layer has not seen. The shapes layer repaints whole after a switch, so no item invalidates its own area."""
         ctx, layer, shown = self._ctx, self._shapes, self.session.is_shown
         made_own = False
         for ann in anns:

@@ -233,8 +233,8 @@ def bench_dense_switch(tmp: Path) -> list[str]:
                      f"{'met' if s + f <= 100 else 'NOT met'}")
         batches = math.ceil(2000 / BATCH)
         lines.append(f"    then its items, made after the first frame: {statistics.median(items):6.1f} ms of GUI time "
-                     f"in {batches} batches (about {statistics.median(items) / batches:4.1f} ms each, one between two "
-                     f"frames; a click right after the first frame waits for all of them)")
+                     f"in {batches} batches (about {statistics.median(items) / batches:4.1f} ms each, events handled "
+                     f"between two; a click right after the first frame waits for all of them)")
     ready, opened = [], []
     for k in range(5):  # a switch, its neighbours asked for, then the pointer rests on the 4th image's row
         canvas.show_image(ids[k % 3])
