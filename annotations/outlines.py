@@ -1,10 +1,11 @@
 """The outlines of an image's shapes as arrays, for drawing them without making an Annotation each.
 
 The store keeps, beside each annotation's polygons and holes (JSON, the record), the rings the
-canvas draws packed as binary (`pack`, written with the row by the store's one row writer): the
-points of every ring in turn as little-endian float32 x, y (`outline`: what drawing needs, a
-thousandth of a pixel at 8000 pixels; the record keeps the exact values), and, for a shape of more
-than one ring, each ring's point count as little-endian int32 (`outline_rings`; NULL: one ring).
+canvas draws packed as binary in its table `outlines` (`pack`, written with the annotation by the
+store's one row writer): the points of every ring in turn as little-endian float32 x, y (`points`:
+what drawing needs, a thousandth of a pixel at 8000 pixels; the record keeps the exact values), and,
+for a shape of more than one ring, each ring's point count as little-endian int32 (`rings`; NULL:
+one ring).
 Reading 2000 polygons of 50 vertices this way costs about a tenth of parsing their JSON, and the
 whole image is one frombuffer. Shapes of fewer than PACK_MIN_POINTS points are not packed (their JSON
 parses about as fast), nor are rows written before these columns existed: `Store.outlines` packs
@@ -79,22 +80,25 @@ class Outlines(NamedTuple):
 
 
 def outlines_from_rows(rows: list[tuple]) -> Outlines:
-    """Outlines from the store's rows (id, category_id, kind, status, score, x, y, w, h, outline,
-    outline_rings), the last two as `pack` makes them."""
+    """Outlines from the store's rows (id, category_id, kind, status, score, x, y, w, h, points,
+    rings), the last two as `pack` makes them."""
     n = len(rows)
-    blobs = [r[9] or b"" for r in rows]
-    per_row = np.fromiter((len(b) for b in blobs), np.int64, n) // 8  # points of each row
+    if not n:
+        empty = np.zeros(0, np.int64)
+        return Outlines(empty, empty, [], [], [], np.zeros((0, 4)), empty, empty, np.zeros((0, 2), np.float32))
+    ids, cats, kinds, statuses, scores, x, y, w, h, blobs, rings = zip(*rows)
+    blobs = [b or b"" for b in blobs]
+    per_row = np.fromiter(map(len, blobs), np.int64, n) // 8  # points of each row
     has = np.nonzero(per_row)[0]
     ring_rows, ring_points = has, per_row[has]  # one ring each, unless told otherwise
-    multi = [k for k in has.tolist() if rows[k][10]]
+    multi = [k for k in has.tolist() if rings[k]]
     if multi:
-        counts = {k: np.frombuffer(rows[k][10], "<i4").astype(np.int64) for k in multi}
+        counts = {k: np.frombuffer(rings[k], "<i4").astype(np.int64) for k in multi}
         ring_points = np.concatenate([counts[k] if k in counts else per_row[k:k + 1] for k in has.tolist()])
         ring_rows = np.repeat(has, [len(counts[k]) if k in counts else 1 for k in has.tolist()])
     return Outlines(
-        ids=np.fromiter((r[0] for r in rows), np.int64, n),
-        category_ids=np.fromiter((r[1] for r in rows), np.int64, n),
-        kinds=[r[2] for r in rows], statuses=[r[3] for r in rows], scores=[r[4] for r in rows],
-        boxes=np.asarray([r[5:9] for r in rows], np.float64).reshape(-1, 4),
+        ids=np.array(ids, np.int64), category_ids=np.array(cats, np.int64),
+        kinds=list(kinds), statuses=list(statuses), scores=list(scores),
+        boxes=np.array([x, y, w, h], np.float64).T.copy(),
         ring_rows=ring_rows.astype(np.int64), ring_points=ring_points.astype(np.int64),
         points=np.frombuffer(b"".join(blobs), "<f4").reshape(-1, 2))

@@ -149,14 +149,17 @@ CREATE INDEX IF NOT EXISTS review_marks_run ON review_marks(run_id, annotation_i
 _DROP_CATEGORY_INDEX = """
 DROP INDEX IF EXISTS ann_category
 """
-# Each shape's rings packed as binary (annotations/outlines.py), written with its row: the canvas
-# draws an image's shapes from them. Rows written before have none and are packed as they are read.
-_OUTLINE_COLUMNS = """
-ALTER TABLE annotations ADD COLUMN outline BLOB;
-ALTER TABLE annotations ADD COLUMN outline_rings BLOB
+# Each shape's rings packed as binary (annotations/outlines.py), written with its annotation: the
+# canvas draws an image's shapes from them. A table of its own, so the annotations' rows stay as they
+# were (scans and exports read no more pages) and an image's outlines are a few pages. Shapes of few
+# points, and annotations written before, have none: they are packed from their JSON as they are read.
+_OUTLINES = """
+CREATE TABLE IF NOT EXISTS outlines (
+    annotation_id INTEGER PRIMARY KEY REFERENCES annotations(id) ON DELETE CASCADE,
+    points BLOB NOT NULL, rings BLOB)
 """
 MIGRATIONS: list[str] = [_SCHEMA_V1, _VIEW_FLAGS, _SCORES, _PREDICTION_RUN_PROGRESS, _CATEGORY_USAGE_INDEX,
-                         _REVIEW_MARKS, _DROP_CATEGORY_INDEX, _OUTLINE_COLUMNS]
+                         _REVIEW_MARKS, _DROP_CATEGORY_INDEX, _OUTLINES]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

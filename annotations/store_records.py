@@ -17,10 +17,6 @@ from .model import LABEL, PREDICTION, Annotation, ModelRun
 BETWEEN_ROWS = 64  # annotations(between=...): records made between two calls (about a millisecond)
 _ANN_COLS = ("image_id, category_id, kind, x, y, w, h, polygons, holes, rle, area, iscrowd, score, "
              "status, source, run_id, created_by, created_at, updated_at, extra")
-# What a row is written with: the columns read back, and the packed outline (annotations/outlines.py),
-# derived from the polygons and holes here, in the one place rows are made.
-_WRITE_COLS = _ANN_COLS + ", outline, outline_rings"
-_N_WRITE = _WRITE_COLS.count(",") + 1
 
 
 _MAX_ROWID = (1 << 63) - 1
@@ -71,7 +67,7 @@ class RecordsMixin:
         return (a.image_id, a.category_id, a.kind, float(bbox[0]), float(bbox[1]), float(bbox[2]), float(bbox[3]),
                 _dumps_geometry(a.polygons), _dumps_geometry(a.holes), _dumps_geometry(rle), float(area),
                 int(a.iscrowd), a.score, a.status, a.source, a.run_id, a.created_by, a.created_at, now,
-                _ENCODE(a.extra) if a.extra else "{}", *outlines.pack(a.polygons, a.holes))
+                _ENCODE(a.extra) if a.extra else "{}")
 
     def add_annotations(self, anns: Iterable[Annotation]) -> list[int]:
         """Insert many annotations in one transaction (ids kept when given). Returns their ids.
@@ -90,12 +86,15 @@ class RecordsMixin:
                         ids[k] = top if a.id is None else a.id
                 if ids and max(ids) >= _MAX_ROWID:  # SQLite would pick free ids at random: let it
                     ids = [self._insert_one(c, a, self._ann_row(a, now)) for a in anns]
+                    order = range(len(anns))
                 else:  # rows made as they are inserted: a large import holds no second copy
                     # In id order: the table's b-tree then grows at its end (an import lists an image's
                     # annotations together, their ids scattered over the file: a fifth slower).
                     order = sorted(range(len(anns)), key=ids.__getitem__)
-                    c.executemany(f"INSERT INTO annotations (id, {_WRITE_COLS}) VALUES ({','.join('?' * (_N_WRITE + 1))})",
+                    c.executemany(f"INSERT INTO annotations (id, {_ANN_COLS}) VALUES ({','.join('?' * 21)})",
                                   ((ids[k], *self._ann_row(anns[k], now)) for k in order))
+                c.executemany("INSERT INTO outlines (annotation_id, points, rings) VALUES (?, ?, ?)",
+                              self._outline_rows((ids[k], anns[k]) for k in order))
             except sqlite3.IntegrityError as e:
                 raise StoreError(f"Annotation refused (unknown image or category, or duplicate id): {e}") from e
             self._emit("annotations", "added", ids, [a.image_id for a in anns])
@@ -104,10 +103,19 @@ class RecordsMixin:
     @staticmethod
     def _insert_one(c, a: Annotation, row: tuple) -> int:
         if a.id is None:
-            return c.execute(f"INSERT INTO annotations ({_WRITE_COLS}) VALUES ({','.join('?' * _N_WRITE)})",
-                             row).lastrowid
-        return c.execute(f"INSERT INTO annotations (id, {_WRITE_COLS}) VALUES ({','.join('?' * (_N_WRITE + 1))})",
+            return c.execute(f"INSERT INTO annotations ({_ANN_COLS}) VALUES ({','.join('?' * 20)})", row).lastrowid
+        return c.execute(f"INSERT INTO annotations (id, {_ANN_COLS}) VALUES ({','.join('?' * 21)})",
                          (a.id, *row)).lastrowid
+
+    @staticmethod
+    def _outline_rows(pairs: Iterable[tuple[int, Annotation]]) -> Iterator[tuple]:
+        """The outlines table's rows of these (id, annotation): each shape's rings packed
+        (annotations/outlines.py), derived here from its polygons and holes, next to the one place
+        annotation rows are made; shapes not packed have none."""
+        for ann_id, a in pairs:
+            points, rings = outlines.pack(a.polygons, a.holes)
+            if points is not None:
+                yield ann_id, points, rings
 
     def add_annotation(self, ann: Annotation) -> int:
         return self.add_annotations([ann])[0]
@@ -121,8 +129,11 @@ class RecordsMixin:
         with self.transaction() as c:
             before = self._images_of([a.id for a in anns])
             for a in anns:
-                c.execute(f"UPDATE annotations SET ({_WRITE_COLS}) = ({','.join('?' * _N_WRITE)}) WHERE id=?",
+                c.execute(f"UPDATE annotations SET ({_ANN_COLS}) = ({','.join('?' * 20)}) WHERE id=?",
                           (*self._ann_row(a, now), a.id))
+            c.executemany("DELETE FROM outlines WHERE annotation_id=?", [(a.id,) for a in anns])
+            c.executemany("INSERT INTO outlines (annotation_id, points, rings) VALUES (?, ?, ?)",
+                          self._outline_rows((a.id, a) for a in anns))
             self._emit("annotations", "updated", [a.id for a in anns], before + [a.image_id for a in anns])
 
     def delete_annotations(self, ids: Iterable[int]) -> None:
@@ -180,10 +191,11 @@ class RecordsMixin:
         """The image's shapes as arrays, by id, with their packed rings (annotations/outlines.py): what
         drawing them needs, without an Annotation each. A row without packed rings (a small polygon, or
         one written before the columns existed) is packed from its JSON here."""
-        rows = self._read("SELECT id, category_id, kind, status, score, x, y, w, h, outline, outline_rings, "
-                          "CASE WHEN outline IS NULL THEN polygons END, CASE WHEN outline IS NULL THEN holes END "
-                          "FROM annotations WHERE image_id=? ORDER BY id", (image_id,))
-        rows = [r if r[9] is not None or r[11] is None else
+        rows = self._read("SELECT a.id, a.category_id, a.kind, a.status, a.score, a.x, a.y, a.w, a.h, o.points, "
+                          "o.rings, CASE WHEN o.points IS NULL THEN a.polygons END, "
+                          "CASE WHEN o.points IS NULL THEN a.holes END FROM annotations a "
+                          "LEFT JOIN outlines o ON o.annotation_id = a.id WHERE a.image_id=? ORDER BY a.id", (image_id,))
+        rows = [r[:11] if r[9] is not None or r[11] is None else
                 (*r[:9], *outlines.pack(_loads(r[11]), _loads(r[12]) if r[12] else None, least=0)) for r in rows]
         return outlines.outlines_from_rows(rows)
 

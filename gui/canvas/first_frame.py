@@ -67,31 +67,28 @@ def thinned(ring_points: np.ndarray, points: np.ndarray, scale: float) -> tuple[
 def first_raster(outlines: Outlines, looks: list[Appearance], shown: np.ndarray, width: int, height: int,
                  scale: float, dpr: float) -> QImage:
     """The shapes layer's raster of these shapes at `scale` and `dpr` (module docstring)."""
+    n = len(outlines.ids)
     boxes = outlines.boxes
     order = np.argsort(-(boxes[:, 2] * boxes[:, 3]), kind="stable")  # items.z_for, ties in store order
-    outlined = np.fromiter((k != MASK for k in outlines.kinds), bool, len(outlines.ids))
-    drawn = order[shown[order] & outlined[order]]
-    rings_of_row = np.bincount(outlines.ring_rows, minlength=len(outlines.ids))
-    rows = drawn[rings_of_row[drawn] > 0]
-    paths: dict = {}
-    if len(rows):  # the rings of these rows, in drawing order, each row's rings together
-        rings_of = rings_of_row[rows]
-        rings = _ranges(np.searchsorted(outlines.ring_rows, rows), rings_of)
-        point_starts = np.concatenate([[0], np.cumsum(outlines.ring_points)[:-1]])
-        pts = outlines.points[_ranges(point_starts[rings], outlines.ring_points[rings])]
-        lengths, pts = thinned(outlines.ring_points[rings], pts, scale * dpr)
-        one = rings_of == 1  # most shapes: a polygon, cheaper to make than a path
-        ring_one = np.repeat(one, rings_of)
-        in_one = np.repeat(ring_one, lengths)
-        paths.update(zip(rows[one].tolist(), ring_polygons(lengths[ring_one], pts[in_one])))
-        if not one.all():
-            paths.update(zip(rows[~one].tolist(), ring_paths(rings_of[~one].tolist(), lengths[~ring_one],
-                                                             pts[~in_one])))
-    drawing = [(looks[k].style, paths[k] if k in paths else box_path(boxes[k].tolist())) for k in drawn.tolist()]
+    outlined = np.fromiter((k != MASK for k in outlines.kinds), bool, n)
+    drawn = order[shown[order] & outlined[order]].tolist()
+    # Outlines made in store order, where the rings lie in the arrays, then taken in drawing order.
+    lengths, pts = thinned(outlines.ring_points, outlines.points, scale * dpr)
+    rings_of_row = np.bincount(outlines.ring_rows, minlength=n)
+    one = rings_of_row[outlines.ring_rows] == 1  # per ring: its shape has no other (most: a polygon)
+    point_in_one = np.repeat(one, lengths)
+    shape = dict(zip(outlines.ring_rows[one].tolist(), ring_polygons(lengths[one], pts[point_in_one])))
+    if not one.all():
+        several = np.nonzero(rings_of_row > 1)[0]
+        shape.update(zip(several.tolist(), ring_paths(rings_of_row[several].tolist(), lengths[~one],
+                                                      pts[~point_in_one])))
+    styles: dict[int, tuple] = {}
+    drawing = []
+    for k in drawn:
+        look = looks[k]
+        style = styles.get(id(look))
+        if style is None:
+            style = styles[id(look)] = look.style
+        path = shape.get(k)
+        drawing.append((style, path if path is not None else box_path(boxes[k].tolist())))
     return render_raster(layer_rect(width, height), scale, dpr, drawing)
-
-
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """The indices start .. start + length - 1 of each (start, length), concatenated."""
-    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-    return offsets + np.arange(int(lengths.sum()))

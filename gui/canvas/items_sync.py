@@ -90,7 +90,8 @@ class ItemsSync:
 
     def _make_items(self, anns: list[Annotation], paths: dict, spare: list[ShapeItem]) -> bool:
         """Items for these annotations, taking spares first; True when one was made without a path
-        given (a mask not made for the first frame), which the captions layer has not seen. The shapes layer repaints whole after a switch, so no item invalidates its own area."""
+        given (a mask not made for the first frame), which the captions layer has not seen. The shapes
+        layer repaints whole after a switch, so no item invalidates its own area."""
         ctx, layer, shown = self._ctx, self._shapes, self.session.is_shown
         made_own = False
         for ann in anns:

@@ -199,6 +199,8 @@ def ring_paths(rings_of: list[int], lengths: np.ndarray, pts: np.ndarray) -> lis
     """
     lengths = np.asarray(lengths, np.int64)
     rings_of = np.asarray(rings_of, np.int64)
+    if not len(rings_of):
+        return []
     ring_starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     closed = np.insert(pts, np.cumsum(lengths), pts[ring_starts], axis=0)  # each ring back to its start
     elements = np.zeros(len(closed), _ELEMENT)
@@ -234,6 +236,8 @@ def ring_polygons(lengths: np.ndarray, pts: np.ndarray) -> list[QPolygonF]:
     About half the cost of a path per ring: what the first frame draws (painter.drawPolygon fills
     and strokes as drawPath does a closed one-ring path)."""
     lengths = np.asarray(lengths, np.int64)
+    if not len(lengths):
+        return []
     head = np.concatenate([[0], np.cumsum(4 * lengths + 1)[:-1]])  # in int32 words: count, 4 per point
     words = np.empty(int((4 * lengths + 1).sum()), "<i4")
     body = np.ones(len(words), bool)

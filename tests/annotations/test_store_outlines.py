@@ -64,8 +64,7 @@ def test_rows_from_before_the_columns_are_packed_from_their_json(tmp_path):
     want = store.outlines(img)
     store.close()
     db = sqlite3.connect(tmp_path / "p" / DB_NAME)  # the project as the version before wrote it
-    db.execute("ALTER TABLE annotations DROP COLUMN outline")
-    db.execute("ALTER TABLE annotations DROP COLUMN outline_rings")
+    db.execute("DROP TABLE outlines")
     db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION - 1),))
     db.commit()
     db.close()
@@ -94,9 +93,36 @@ def test_only_shapes_of_many_points_are_stored_packed(store, tmp_path):
     ids = store.add_annotations([Annotation(None, img, cat, kind=POLYGON, polygons=[big]),
                                  Annotation(None, img, cat, kind=POLYGON, polygons=[big[:-2]])])
     db = sqlite3.connect(tmp_path / "project" / DB_NAME)
-    packed = dict(db.execute("SELECT id, outline IS NOT NULL FROM annotations").fetchall())
+    packed = dict(db.execute("SELECT a.id, o.points IS NOT NULL FROM annotations a "
+                             "LEFT JOIN outlines o ON o.annotation_id = a.id").fetchall())
     db.close()
     assert packed == {ids[0]: 1, ids[1]: 0}  # a COCO import of small polygons stores each once
     o = store.outlines(img)
     assert o.ring_points.tolist() == [PACK_MIN_POINTS, PACK_MIN_POINTS - 1]
     assert [_rings_of(o, k) for k in range(2)] == _expected(store, img)
+
+
+def test_packed_rings_go_with_their_annotation(store, tmp_path):
+    from annotations.outlines import PACK_MIN_POINTS
+    cat = store.add_category(Category(None, "cat"))
+    dog = store.add_category(Category(None, "dog"))
+    imgs = [store.add_image(ImageRecord(None, f"{k}.jpg", 100, 80)) for k in range(2)]
+    big = [float(v) for k in range(PACK_MIN_POINTS) for v in (50 + 40 * np.cos(k / 5), 40 + 30 * np.sin(k / 5))]
+    a, b, c, d = store.add_annotations([Annotation(None, imgs[0], cat, kind=POLYGON, polygons=[big]),
+                                        Annotation(None, imgs[0], cat, kind=POLYGON, polygons=[big]),
+                                        Annotation(None, imgs[0], dog, kind=POLYGON, polygons=[big]),
+                                        Annotation(None, imgs[1], cat, kind=POLYGON, polygons=[big])])
+
+    def packed():
+        db = sqlite3.connect(tmp_path / "project" / DB_NAME)
+        out = sorted(i for (i,) in db.execute("SELECT annotation_id FROM outlines"))
+        db.close()
+        return out
+    assert packed() == [a, b, c, d]
+    store.update_annotation(Annotation(b, imgs[0], cat, kind=POLYGON, polygons=[[1, 1, 9, 1, 9, 9]]))  # now small
+    store.delete_annotations([a])
+    store.delete_category(dog)
+    assert packed() == [d]
+    store.delete_images([imgs[1]])
+    assert packed() == []
+    assert _rings_of(store.outlines(imgs[0]), 0) == [[1, 1, 9, 1, 9, 9]]
