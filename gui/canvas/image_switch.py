@@ -3,6 +3,8 @@ ahead for the view as it is) and its pixels; and asking for the next ones
 (a mixin of CanvasWidget: it uses the canvas's store, view, layers, caches and session)."""
 from __future__ import annotations
 
+import logging
+import sqlite3
 from typing import Iterable
 
 from PySide6.QtCore import QRectF
@@ -10,6 +12,7 @@ from PySide6.QtGui import QImage
 
 import numpy as np
 
+from annotations.errors import SightlineError
 from annotations.model import MASK, PREDICTION
 
 from . import first_frame
@@ -17,6 +20,9 @@ from .items_sync import BATCH, PendingItems
 from .painting import outline_paths_by_id
 from .shapes_layer import layer_rect, shapes_rastered
 from .shapes_prefetch import Prefetched, RasterSpec, read_shapes
+
+
+log = logging.getLogger(__name__)
 
 
 class ImageSwitch:
@@ -46,11 +52,17 @@ class ImageSwitch:
         self._captions.set_size(w, h)
         spec = self._raster_spec(w, h)  # before the fit: the zoom it predicts is the one the fit sets
         ahead = self._prefetch.take(image_id)
-        if spec is None:  # zoomed in far: the shapes layer draws from the items each frame, made now
-            anns, paths = ahead[:2] if ahead is not None else read_shapes(self.store, image_id)
-            self._build_items(anns, paths, spare)
-        else:
-            raster = self._show_first_frame(image_id, ahead, spec, spare)
+        try:
+            if spec is None:  # zoomed in far: the shapes layer draws from the items each frame, made now
+                anns, paths = ahead[:2] if ahead is not None else read_shapes(self.store, image_id)
+                self._build_items(anns, paths, spare)
+            else:
+                raster = self._show_first_frame(image_id, ahead, spec, spare)
+        except (sqlite3.Error, SightlineError) as e:  # the project cannot be read (locked, damaged)
+            for item in spare:
+                self.scene.removeItem(item)
+            self._shapes_unreadable(rec, e)
+            spec = None
         if self._fitted_size != (w, h):
             self.fit()
             self._fitted_size = (w, h)
@@ -91,6 +103,20 @@ class ImageSwitch:
         if raster is None:
             raster = first_frame.first_raster(outlines, looks, shown, spec.width, spec.height, spec.scale, spec.dpr)
         return raster
+
+    def _shapes_unreadable(self, rec, error: Exception) -> None:
+        """The image's shapes could not be read: none is shown, and the canvas says why."""
+        log.warning("reading the shapes of image %s failed", rec.id, exc_info=error)
+        for item in self._drop_pending():
+            self.scene.removeItem(item)
+        for item in self._item_map.values():
+            self.scene.removeItem(item)
+        self._item_map.clear()
+        self._captions.changed()
+        self._shapes.invalidate_all()
+        self._shapes_failed = True
+        self._show_notice(f"Cannot read the shapes of {rec.file_name}: {error}")
+        self.image_failed.emit(int(rec.id), f"cannot read its shapes: {error}")
 
     def prefetch(self, image_ids: Iterable[int], first: bool = False) -> None:
         """Decode these images in the background (e.g. next and previous) into the small LRU, and

@@ -10,8 +10,10 @@ hit-testing, selection, edits, store changes, visibility, a whole render of the 
 """
 from __future__ import annotations
 
+import sqlite3
 from typing import Callable, Iterable, Iterator
 
+from annotations.errors import SightlineError
 from annotations.model import Annotation
 
 from .items import AnnotationItem, ShapeItem, make_item
@@ -52,7 +54,11 @@ class ItemsSync:
         pending = self._pending_items
         if pending is None:
             return
-        batch = next(pending.batches, None)
+        try:
+            batch = next(pending.batches, None)
+        except (sqlite3.Error, SightlineError) as e:  # the project cannot be read any more
+            self._shapes_unreadable(self.image, e)
+            return
         if batch is None:
             self._pending_items = None
             for item in pending.spare:

@@ -82,6 +82,7 @@ class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps, ImageSwitch):
         self._clipboard: list[Annotation] = []
         self._fitted_size: tuple[int, int] | None = None
         self._fit_mode = True  # the image follows the canvas's size until the user zooms
+        self._shapes_failed = False  # the current image's shapes could not be read (its notice stays)
 
         self._layer = ImageLayer()
         self.scene.addItem(self._layer)
@@ -204,6 +205,7 @@ class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps, ImageSwitch):
         self.image = None
         self._layer.set_size(0, 0)
         self._notice.hide()
+        self._shapes_failed = False
         self._handles.set_shapes([], self.zoom())
         if self._selected:
             self.session.select([])
@@ -211,7 +213,8 @@ class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps, ImageSwitch):
     def _on_image_decoded(self, image_id: int, decoded: DecodedImage) -> None:
         if self.image is not None and self.image.id == image_id:
             self._layer.set_image(decoded)
-            self._notice.hide()
+            if not self._shapes_failed:  # that notice stays: the pixels show, the shapes do not
+                self._notice.hide()
             if (decoded.width, decoded.height) != (self.image.width, self.image.height):
                 self._say(f"{self.image.file_name} is {decoded.width} x {decoded.height} pixels but the project "
                           f"records {self.image.width} x {self.image.height}; shapes use the recorded size.")

@@ -175,3 +175,35 @@ def test_the_captions_of_the_first_frame_are_the_items_captions(make_canvas, sce
     canvas._captions.changed()
     assert canvas._captions.placements(t, clip) == first
     assert len(first) > 20 and {text for _, text, _, _ in first} >= {"cat", "dog", "dog 0.90"}
+
+
+def test_a_project_that_cannot_be_read_leaves_a_notice_not_a_broken_canvas(qtbot, make_canvas, scene, monkeypatch):
+    import sqlite3
+    store, ids, _ = scene
+    canvas = _show(make_canvas, store, ids)
+    canvas.show_image(ids[1])
+    canvas.finish_items()
+    failed = []
+    canvas.image_failed.connect(lambda i, m: failed.append(i))
+
+    def locked(*_a, **_k):
+        raise sqlite3.OperationalError("database is locked")
+    monkeypatch.setattr(store, "outlines", locked)
+    canvas.show_image(ids[2])  # the switch's own read fails
+    assert "Cannot read the shapes of c.png: database is locked" in canvas.notice_text()
+    assert failed == [ids[2]] and canvas.annotations() == []
+    assert not [it for it in canvas.scene.items() if type(it) is ShapeItem]
+    assert canvas.zoom() == pytest.approx(canvas.view.fit_zoom(QRectF(0, 0, W, H)))  # still fitted
+    qtbot.waitUntil(lambda: canvas.image_ready, timeout=5000)
+    assert "Cannot read the shapes" in canvas.notice_text()  # the pixels show; the notice stays
+
+    monkeypatch.undo()
+
+    def batches(*_a, **_k):  # the first frame is read, the items' rows are not
+        raise sqlite3.OperationalError("disk I/O error")
+        yield
+    monkeypatch.setattr(store, "annotation_batches", batches)
+    canvas.show_image(ids[1])
+    assert _pending(canvas)
+    assert canvas.annotations() == []  # asked for the items: the read fails, the canvas says so
+    assert "disk I/O error" in canvas.notice_text() and not _pending(canvas)
