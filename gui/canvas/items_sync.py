@@ -21,6 +21,7 @@ from .painting import appearance
 
 MANY_IDS = 64  # above this many changed ids, re-read the image's annotations in one query
 BATCH = 128  # items made between two frames while an image's items are pending (a few milliseconds)
+FIRST_READ_WAIT_MS = 15  # the pending items wait this long again while a read asked first runs
 
 
 class PendingItems:
@@ -48,6 +49,16 @@ class ItemsSync:
         """Make every pending item now."""
         while self._pending_items is not None:
             self._build_step()
+
+    def _on_items_timer(self) -> None:
+        """The next batch, unless the prefetch worker is reading an image the user is about to open
+        (the row under the pointer, say): the batches would contend with it for the interpreter,
+        while the canvas is not what the user is at (a click on it makes every item at once)."""
+        if self._prefetch.reading_first():
+            self._items_timer.start(FIRST_READ_WAIT_MS)
+            return
+        self._items_timer.setInterval(0)
+        self._build_step()
 
     def _build_step(self) -> None:
         """Make the next batch of pending items (the items timer, started by a frame)."""

@@ -227,6 +227,10 @@ class ShapesPrefetch(QObject):
         self._pool.start(_ReadRunnable(self._relay, self._store, image_id, self._generations(image_id), ticket,
                                        self._free), 1 if ticket.first else 0)
 
+    def reading_first(self) -> bool:
+        """A read asked first (an image the user is about to open) is under way."""
+        return any(t.first for t in self._pending.values())
+
     def take(self, image_id: int) -> Prefetched | None:
         """What was read ahead for `image_id` if it is still current, else None."""
         return self._entries.pop(int(image_id), None)

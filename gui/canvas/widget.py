@@ -74,7 +74,7 @@ class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps, ImageSwitch):
         self._items_timer = QTimer(self)  # makes the next batch of pending items after a frame
         self._items_timer.setSingleShot(True)
         self._items_timer.setInterval(0)
-        self._items_timer.timeout.connect(self._build_step)
+        self._items_timer.timeout.connect(self._on_items_timer)
         self._live: set[int] = set()  # shapes painting themselves (selected), not the cached layer
         self._suppressed: set[int] = set()  # hidden while a tool edits them
         self._ctx = RenderContext()

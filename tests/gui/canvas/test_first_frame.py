@@ -207,3 +207,18 @@ def test_a_project_that_cannot_be_read_leaves_a_notice_not_a_broken_canvas(qtbot
     assert _pending(canvas)
     assert canvas.annotations() == []  # asked for the items: the read fails, the canvas says so
     assert "disk I/O error" in canvas.notice_text() and not _pending(canvas)
+
+
+def test_the_items_wait_while_the_image_the_user_is_about_to_open_is_read(qtbot, make_canvas, scene, monkeypatch):
+    store, ids, _ = scene
+    canvas = _show(make_canvas, store, ids)
+    reading = [True]
+    monkeypatch.setattr(canvas._prefetch, "reading_first", lambda: reading[0])
+    canvas.show_image(ids[1])
+    grab(canvas)
+    qtbot.wait(60)
+    assert _pending(canvas)  # no batch while the read asked first runs (the mask's item is the first frame's)
+    assert [it.ann.kind for it in canvas._item_map.values()] == [MASK]
+    reading[0] = False
+    qtbot.waitUntil(lambda: not _pending(canvas), timeout=5000)
+    assert len(canvas.annotations()) == len(store.annotations(image_id=ids[1]))
