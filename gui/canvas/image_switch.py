@@ -107,12 +107,7 @@ class ImageSwitch:
     def _shapes_unreadable(self, rec, error: Exception) -> None:
         """The image's shapes could not be read: none is shown, and the canvas says why."""
         log.warning("reading the shapes of image %s failed", rec.id, exc_info=error)
-        for item in self._drop_pending():
-            self.scene.removeItem(item)
-        for item in self._item_map.values():
-            self.scene.removeItem(item)
-        self._item_map.clear()
-        self._captions.changed()
+        self._remove_items()
         self._shapes.invalidate_all()
         self._shapes_failed = True
         self._show_notice(f"Cannot read the shapes of {rec.file_name}: {error}")

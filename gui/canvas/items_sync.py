@@ -144,6 +144,15 @@ class ItemsSync:
         self._item_map.clear()
         return spare
 
+    def _remove_items(self) -> None:
+        """Every item of the image leaves the scene, and those still pending are forgotten."""
+        for item in self._drop_pending():
+            self.scene.removeItem(item)
+        for item in self._item_map.values():
+            self.scene.removeItem(item)
+        self._item_map.clear()
+        self._captions.changed()
+
     def _drop_pending(self) -> list[ShapeItem]:
         """Forget the items still pending (another image is shown); their spares are returned."""
         pending, self._pending_items = self._pending_items, None

@@ -194,12 +194,7 @@ class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps, ImageSwitch):
 
     def _clear_image(self) -> None:
         self._tool.cancel()
-        for item in self._drop_pending():
-            self.scene.removeItem(item)
-        for item in self._item_map.values():
-            self.scene.removeItem(item)
-        self._item_map.clear()
-        self._captions.changed()
+        self._remove_items()
         self._live.clear()
         self._suppressed.clear()
         self.image = None
