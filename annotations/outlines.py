@@ -49,8 +49,10 @@ def pack(polygons, holes, least: int = PACK_MIN_POINTS) -> tuple[bytes | None, b
     None) for a shape drawn as its box, one of fewer than `least` points (its JSON is read about as
     fast, and a COCO import of tens of thousands of small polygons neither packs nor stores them
     twice), or one whose coordinates float32 cannot hold. (struct, not numpy: a few microseconds.)"""
+    if not polygons or sum(map(len, polygons)) + (sum(map(len, holes)) if holes else 0) < 2 * least:
+        return None, None  # (counted before the rings are gathered: most shapes of an import stop here)
     rings = drawn_rings(polygons, holes)
-    if not rings or sum(len(r) for r in rings) < 2 * least:
+    if not rings or sum(map(len, rings)) < 2 * least:
         return None, None
     try:
         if len(rings) == 1:
