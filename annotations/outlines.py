@@ -23,16 +23,6 @@ from typing import NamedTuple
 import numpy as np
 
 
-class ShapeRow(NamedTuple):
-    """What drawing a shape needs besides its rings (the attributes of an Annotation of these names)."""
-    id: int
-    category_id: int
-    kind: str
-    status: str
-    score: float | None
-    bbox: tuple[float, float, float, float]
-
-
 def drawn_rings(polygons, holes) -> list:
     """The rings an outline is made of: polygons, then holes, those with at least one point; none
     when there are no polygons (the shape is then drawn as its box)."""

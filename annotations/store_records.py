@@ -162,16 +162,20 @@ class RecordsMixin:
         if between is None:
             return [self._ann(r) for r in rows]
         out: list[Annotation] = []
-        for k in range(0, len(rows), BETWEEN_ROWS):
-            between()
-            out += [self._ann(r) for r in rows[k:k + BETWEEN_ROWS]]
+        for batch in self._records(rows, BETWEEN_ROWS, between):
+            out += batch
         return out
 
     def annotation_batches(self, image_id: int, size: int) -> Iterator[list[Annotation]]:
         """The image's annotations, by id, in lists of `size`: the rows are read at the first step, each
         list is made when asked for (the canvas makes an image's items between frames)."""
-        rows = self._annotation_rows(image_id)
+        yield from self._records(self._annotation_rows(image_id), size)
+
+    def _records(self, rows: list[tuple], size: int,
+                 before: Callable[[], object] = lambda: None) -> Iterator[list[Annotation]]:
+        """The annotations of these rows, `size` at a time, `before()` called before each list is made."""
         for k in range(0, len(rows), size):
+            before()
             yield [self._ann(r) for r in rows[k:k + size]]
 
     def _annotation_rows(self, image_id: int | None = None, category_id: int | None = None,

@@ -14,27 +14,19 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtGui import QImage
 
-from annotations.model import MASK, PREDICTION
-from annotations.outlines import Outlines, ShapeRow
+from annotations.model import MASK
+from annotations.outlines import Outlines
 
-from .painting import Appearance, RenderContext, appearance, box_path, ring_paths, ring_polygons
+from .painting import Appearance, RenderContext, appearance_of, box_path, look_key, ring_paths, ring_polygons
 from .shapes_layer import layer_rect, render_raster
 
 STEP_PX = 2.0  # device pixels of outline per point kept in the first frame's raster
 
 
 def looks_of(outlines: Outlines, ctx: RenderContext) -> list[Appearance]:
-    """Each shape's appearance (memoised by what decides it, as painting.appearance is)."""
-    memo: dict[tuple, Appearance] = {}
-    out = []
-    for k, (cat, kind, status, score) in enumerate(zip(outlines.category_ids.tolist(), outlines.kinds,
-                                                        outlines.statuses, outlines.scores)):
-        key = (cat, kind, status, score if status == PREDICTION else None)
-        look = memo.get(key)
-        if look is None:
-            look = memo[key] = appearance(ShapeRow(0, cat, kind, status, score, (0, 0, 0, 0)), ctx)
-        out.append(look)
-    return out
+    """Each shape's appearance (painting.appearance, from the arrays)."""
+    return [appearance_of(look_key(cat, status, kind, score), ctx) for cat, kind, status, score
+            in zip(outlines.category_ids.tolist(), outlines.kinds, outlines.statuses, outlines.scores)]
 
 
 def shown_rows(outlines: Outlines, hidden_annotations, hidden_categories, all_hidden: bool) -> np.ndarray:

@@ -75,17 +75,21 @@ class Appearance:
 
 def appearance(ann: Annotation, ctx: RenderContext) -> Appearance:
     """How `ann` is drawn in `ctx` (pure; memoised, as every label of a category looks the same)."""
+    return appearance_of(look_key(ann.category_id, ann.status, ann.kind, ann.score), ctx)
+
+
+def appearance_of(key: tuple, ctx: RenderContext) -> Appearance:
+    """appearance() from what decides it (look_key), for shapes read as arrays (first_frame.py)."""
     if ctx is not _CURRENT[0]:  # hashing the context costs more than the rest: once per context
         if len(_APPEARANCES) > 64:
             _APPEARANCES.clear()
         _CURRENT[:] = [ctx, _APPEARANCES.setdefault(ctx, {})]
     table = _CURRENT[1]
-    key = _look_key(ann)
     look = table.get(key)
     if look is None:
         if len(table) > 4096:
             table.clear()
-        look = table[key] = _appearance(ann, ctx)
+        look = table[key] = _appearance(key, ctx)
     return look
 
 
@@ -95,46 +99,47 @@ def own_appearances(ctx: RenderContext):
     table: dict[tuple, Appearance] = {}
 
     def look(ann: Annotation) -> Appearance:
-        key = _look_key(ann)
+        key = look_key(ann.category_id, ann.status, ann.kind, ann.score)
         found = table.get(key)
         if found is None:
-            found = table[key] = _appearance(ann, ctx)
+            found = table[key] = _appearance(key, ctx)
         return found
     return look
 
 
-def _look_key(ann: Annotation) -> tuple:
-    """What decides an annotation's appearance besides the context."""
-    return ann.category_id, ann.status, ann.kind, ann.score if ann.status == PREDICTION else None
+def look_key(category_id: int, status: str, kind: str, score: float | None) -> tuple:
+    """What decides a shape's appearance besides the context (a label's score does not)."""
+    return category_id, status, kind, score if status == PREDICTION else None
 
 
 _APPEARANCES: dict[RenderContext, dict[tuple, Appearance]] = {}
 _CURRENT: list = [None, {}]  # the context asked last and its table
 
 
-def _appearance(ann: Annotation, ctx: RenderContext) -> Appearance:
-    color = ctx.color(ann.category_id)
+def _appearance(key: tuple, ctx: RenderContext) -> Appearance:
+    category_id, status, kind, score = key
+    color = ctx.color(category_id)
     pen = QPen(color, 2)
     pen.setCosmetic(True)  # same width on screen at every zoom
     fill = QColor(color)
     fill.setAlpha(FILL_ALPHA)
-    caption = ctx.name(ann.category_id) if ctx.captions else ""
+    caption = ctx.name(category_id) if ctx.captions else ""
     quiet = False
-    if ann.status == PREDICTION:
+    if status == PREDICTION:
         pen.setStyle(Qt.DashLine)
         fill.setAlpha(FILL_ALPHA // 2)
-        quiet = ann.score is not None and ann.score < ctx.caption_threshold
+        quiet = score is not None and score < ctx.caption_threshold
         if quiet:  # under the threshold: drawn faint, so that the detections that count stand out
             faint = QColor(color)
             faint.setAlpha(QUIET_PEN_ALPHA)
             pen.setColor(faint)
-        if caption and ann.score is not None:
-            caption += f" {ann.score:.2f}"
-    brush = QBrush(Qt.NoBrush) if ann.kind == MASK or quiet else QBrush(fill)
+        if caption and score is not None:
+            caption += f" {score:.2f}"
+    brush = QBrush(Qt.NoBrush) if kind == MASK or quiet else QBrush(fill)
     thin = QPen(pen)
     thin.setWidth(0)
-    key = (pen.color().rgba(), int(pen.style().value), brush.color().rgba(), int(brush.style().value))
-    return Appearance(pen, brush, caption, thin, key, quiet)
+    style_key = (pen.color().rgba(), int(pen.style().value), brush.color().rgba(), int(brush.style().value))
+    return Appearance(pen, brush, caption, thin, style_key, quiet)
 
 
 def outline_path(ann: Annotation) -> QPainterPath:
