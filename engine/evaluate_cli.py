@@ -62,7 +62,8 @@ def _semantic(store, run_id: int, image_ids, json_path) -> int:
 
 def run(args) -> int:
     from annotations.imageio import atomic_write_text
-    from engine.evaluation.inputs import EvaluationError, load_json_file
+    from engine.evaluation.inputs import EvaluationError
+    from engine.evaluation.reader import read_coco_files
     from engine.evaluation.report import evaluate_files_report, evaluate_project_report, format_table
 
     files = args.gt is not None or args.dt is not None
@@ -74,11 +75,10 @@ def run(args) -> int:
                 return _fail("--gt and --dt go together")
             if args.iou_type == "semantic":
                 return _fail("--iou-type semantic evaluates a project run: use --project and --model-run")
-            gt = load_json_file(args.gt, "ground truth")
-            dt = load_json_file(args.dt, "detections")
+            gt, dt, columns = read_coco_files(args.gt, args.dt, args.iou_type)
             try:
                 report = evaluate_files_report(gt, dt, args.iou_type, None, args.max_dets, args.backend,
-                                               args.match_iou, gt_name=str(args.gt))
+                                               args.match_iou, gt_name=str(args.gt), columns=columns)
             except EvaluationError as e:
                 text = str(e)
                 for what, path in (("ground truth", args.gt), ("detections", args.dt)):

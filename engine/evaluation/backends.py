@@ -31,7 +31,18 @@ class Accumulated:
 
 def _copies(dt: list[dict]) -> list[dict]:
     # loadRes writes id/area (and for boxes a polygon) into each result: keep the caller's intact.
-    return [dict(d) for d in dt]
+    from .reader import Record
+
+    return [d.as_dict() if isinstance(d, Record) else dict(d) for d in dt]
+
+
+def _plain(gt: dict) -> dict:
+    """The ground truth with plain dicts for labels (reader.read_coco_files gives records), for an
+    evaluator that walks or writes into them."""
+    from .reader import as_dicts
+
+    anns = gt["annotations"]
+    return gt if not anns or isinstance(anns[0], dict) else {**gt, "annotations": as_dicts(anns)}
 
 
 def _evaluated(ev, image_ids, max_dets, library: str) -> Accumulated:
@@ -58,7 +69,7 @@ def run_pycocotools(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets
 
     with contextlib.redirect_stdout(io.StringIO()):
         coco_gt = COCO()
-        coco_gt.dataset = gt
+        coco_gt.dataset = _plain(gt)
         coco_gt.createIndex()
         coco_dt = coco_gt.loadRes(_copies(dt))
         return _evaluated(COCOeval(coco_gt, coco_dt, iou_type), image_ids, max_dets, library)
@@ -68,7 +79,7 @@ def run_faster(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets) -> 
     from faster_coco_eval import COCO, COCOeval_faster
 
     quiet = lambda *a, **k: None  # noqa: E731
-    coco_gt = COCO(gt, print_function=quiet)
+    coco_gt = COCO(_plain(gt), print_function=quiet)
     coco_dt = coco_gt.loadRes(_copies(dt))
     return _evaluated(COCOeval_faster(coco_gt, coco_dt, iou_type, print_function=quiet), image_ids, max_dets,
                       "faster")
@@ -104,8 +115,10 @@ def run_hotcoco(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets, co
         coco_dt.update_anns(ids=np.arange(1, len(d_rle) + 1), area=hotcoco.mask.area(d_rle).astype(np.float64))
     else:
         # hotcoco copies what it is given (its loadRes writes nothing back into the caller's results).
-        coco_gt = hotcoco.COCO(gt)
-        coco_dt = coco_gt.loadRes(dt)
+        from .reader import as_dicts
+
+        coco_gt = hotcoco.COCO(_plain(gt))
+        coco_dt = coco_gt.loadRes(as_dicts(dt))
     return _evaluated(hotcoco.COCOeval(coco_gt, coco_dt, iou_type), image_ids, max_dets, "hotcoco")
 
 

@@ -196,13 +196,14 @@ def _per_class(acc: backends.Accumulated, gt: dict, cols: Columns, image_ids) ->
 
 
 def evaluate_coco(gt: dict, dt: list[dict], iou_type: str = "bbox", image_ids=None,
-                  max_dets=DEFAULT_MAX_DETS, backend: str | None = None) -> CocoResult:
+                  max_dets=DEFAULT_MAX_DETS, backend: str | None = None, columns: Columns | None = None) -> CocoResult:
     """COCO evaluation of results `dt` (COCO results format) against the COCO dict `gt`.
 
     image_ids: evaluate on this subset only (a split, a filter). max_dets: any ascending list.
-    backend: one of backends.BACKENDS (default: default_backend()). Raises EvaluationError on bad input.
+    backend: one of backends.BACKENDS (default: default_backend()). columns: where the input was read
+    by reader.read_coco_files, the columns it checked. Raises EvaluationError on bad input.
     """
-    return start_coco(gt, dt, iou_type, image_ids, max_dets, backend, background=False).result()
+    return start_coco(gt, dt, iou_type, image_ids, max_dets, backend, background=False, columns=columns).result()
 
 
 class PendingCoco:
@@ -210,10 +211,12 @@ class PendingCoco:
     scores, rising, `max_dets`) and whose evaluator may still be running on a worker thread."""
 
     def __init__(self, gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets, backend: str | None,
-                 background: bool):
+                 background: bool, columns: Columns | None = None):
         self._start = time.perf_counter()
         self.gt, self.iou_type = gt, iou_type
-        cols = read_columns(gt, dt, iou_type) if iou_type in IOU_TYPES else None
+        cols = None
+        if iou_type in IOU_TYPES:  # else check_ground_truth names the IoU type
+            cols = columns if columns is not None else read_columns(gt, dt, iou_type)
         if cols is None:
             check_ground_truth(gt, iou_type)
             check_detections(dt, gt, iou_type)
@@ -260,12 +263,12 @@ class PendingCoco:
 
 
 def start_coco(gt: dict, dt: list[dict], iou_type: str = "bbox", image_ids=None, max_dets=DEFAULT_MAX_DETS,
-               backend: str | None = None, background: bool = True) -> PendingCoco:
+               backend: str | None = None, background: bool = True, columns: Columns | None = None) -> PendingCoco:
     """evaluate_coco in two steps: the input is checked (EvaluationError) before this returns;
     with background (for a report: the per-object passes follow), a thread-friendly evaluator
     (hotcoco) runs on a worker thread until `.result()` is asked for, and for segm reads the masks'
-    RLEs that the passes then reuse (`.rles`)."""
-    return PendingCoco(gt, dt, iou_type, image_ids, max_dets, backend, background)
+    RLEs that the passes then reuse (`.rles`). columns: as evaluate_coco's."""
+    return PendingCoco(gt, dt, iou_type, image_ids, max_dets, backend, background, columns)
 
 
 def evaluate_project(store, run_id: int, iou_type: str = "bbox", image_ids=None,

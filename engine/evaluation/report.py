@@ -159,10 +159,10 @@ def _report(coco: CocoResult, parts: tuple, match_iou: float, image_set: str, im
 
 
 def _overlapped(gt: dict, dt: list[dict], iou_type, image_ids, max_dets, backend, dt_ids=None, difficult_ids=(),
-                match_iou=0.5, cancel=None) -> tuple[CocoResult, tuple]:
+                match_iou=0.5, cancel=None, columns=None) -> tuple[CocoResult, tuple]:
     """The COCO evaluator (on a worker thread where it lets go of the interpreter lock) and the
     per-object passes at the same time; the same figures as evaluate_coco then build_report."""
-    pending = start_coco(gt, dt, iou_type, image_ids, max_dets, backend)
+    pending = start_coco(gt, dt, iou_type, image_ids, max_dets, backend, columns=columns)
     try:
         parts = _per_object(gt, dt, iou_type, pending.image_ids, pending.max_dets[-1], pending.columns,
                             pending.rles, dt_ids, difficult_ids, match_iou, cancel)
@@ -172,9 +172,12 @@ def _overlapped(gt: dict, dt: list[dict], iou_type, image_ids, max_dets, backend
 
 
 def evaluate_files_report(gt: dict, dt: list[dict], iou_type="bbox", image_ids=None, max_dets=(1, 10, 100),
-                          backend=None, match_iou=0.5, gt_name: str = "the ground truth") -> EvaluationReport:
+                          backend=None, match_iou=0.5, gt_name: str = "the ground truth",
+                          columns=None) -> EvaluationReport:
+    """columns: where gt and dt come from reader.read_coco_files, the columns it gives with them."""
     with gc_paused():
-        coco, parts = _overlapped(gt, dt, iou_type, image_ids, max_dets, backend, match_iou=match_iou)
+        coco, parts = _overlapped(gt, dt, iou_type, image_ids, max_dets, backend, match_iou=match_iou,
+                                  columns=columns)
         n = len(coco.image_ids)
         where = f"all {n} images of {gt_name}" if image_ids is None else f"{n} chosen images of {gt_name}"
         return _report(coco, parts, match_iou, where, f"all {n} images" if image_ids is None else f"{n} images")

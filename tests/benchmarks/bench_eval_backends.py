@@ -92,18 +92,20 @@ def bare(module: str, gp, dp, iou_type, extras: bool = False):
 def app_stats(gp, dp, iou_type, backend=None):
     from engine.evaluation import evaluate_coco
     from annotations.formats.common import gc_paused
-    from engine.evaluation.inputs import load_json_file
+    from engine.evaluation.reader import read_coco_files
     with gc_paused():
-        return evaluate_coco(load_json_file(gp, "gt"), load_json_file(dp, "dt"), iou_type, backend=backend).stats
+        gt, dt, columns = read_coco_files(gp, dp, iou_type)
+        return evaluate_coco(gt, dt, iou_type, backend=backend, columns=columns).stats
 
 
 def app_whole(gp, dp, iou_type):
     """What `main.py evaluate --json` computes: the report and its JSON form (not the disk write)."""
     from annotations.formats.common import gc_paused
-    from engine.evaluation.inputs import load_json_file
+    from engine.evaluation.reader import read_coco_files
     from engine.evaluation.report import evaluate_files_report, format_table
     with gc_paused():
-        report = evaluate_files_report(load_json_file(gp, "gt"), load_json_file(dp, "dt"), iou_type)
+        gt, dt, columns = read_coco_files(gp, dp, iou_type)
+        report = evaluate_files_report(gt, dt, iou_type, columns=columns)
         format_table(report)
         report.to_dict()
     return report.coco.stats
@@ -143,11 +145,10 @@ def breakdown(gp: str, dp: str, iou_type: str) -> str:
     """Where the app's time goes, each step alone (no worker thread): seconds per step."""
     from engine.evaluation import backends
     from engine.evaluation.coco import default_backend
-    from engine.evaluation.columns import read_columns
     from engine.evaluation.curves import confidence_curves
     from annotations.formats.common import gc_paused
-    from engine.evaluation.inputs import load_json_file
     from engine.evaluation.matching import match_objects
+    from engine.evaluation.reader import read_coco_files
     from engine.evaluation.pairs import build_pairs, segm_rles
     from engine.evaluation.tide import tide_errors
     from engine.evaluation.voc import evaluate_voc_both
@@ -160,9 +161,7 @@ def breakdown(gp: str, dp: str, iou_type: str) -> str:
         steps.append((name, time.perf_counter() - t0))
         return out
     with gc_paused():
-        gt = step("JSON", lambda: load_json_file(gp, "gt"))
-        dt = step("JSON", lambda: load_json_file(dp, "dt"))
-        cols = step("checks+columns", lambda: read_columns(gt, dt, iou_type))
+        gt, dt, cols = step("typed read+checks+columns", lambda: read_coco_files(gp, dp, iou_type))
         backend = default_backend()
         rles = step("RLEs", lambda: segm_rles(gt, dt, cols)) if iou_type == "segm" and backend == "hotcoco" else None
         step("COCO evaluator", lambda: backends.run(backend, gt, dt, iou_type, None, [1, 10, 100], cols, rles))
