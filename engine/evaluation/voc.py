@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .columns import column
 from .pairs import Pairs, build_pairs
 
 
@@ -101,15 +100,15 @@ def evaluate_voc_both(gt: dict, dt: list[dict], iou: float = 0.5, difficult_ids=
     the overlaps are the masks' (the same rules on mask IoU)."""
     if pairs is None:
         pairs = build_pairs(gt, dt, iou_type, image_ids, difficult_ids)
-    flags, n_pos = _flags(pairs, iou, len(dt)), _positives(pairs)
-    cats = column(dt, "category_id", np.int64)
-    scores = column(dt, "score", np.float64)
+    flags, n_pos = _flags(pairs, iou, len(dt))[pairs.p_src], _positives(pairs)
     names = {c["id"]: c.get("name", str(c["id"])) for c in gt["categories"]}
+    # Each class's results by falling score, equal scores in the results' order (the devkit's).
+    kept = np.nonzero(flags >= FP_FLAG)[0]
+    order = kept[np.lexsort((pairs.p_src[kept], -pairs.p_score[kept], pairs.p_cls[kept]))]
+    bounds = np.searchsorted(pairs.p_cls[order], np.arange(len(pairs.cat_ids) + 1))
     both: tuple[list, list] = ([], [])
-    for cat in sorted(names):
-        sel = np.nonzero((cats == cat) & (flags >= FP_FLAG))[0]
-        sel = sel[np.argsort(-scores[sel], kind="mergesort")]
-        tp = (flags[sel] == TP_FLAG).astype(float)
+    for k, cat in enumerate(pairs.cat_ids):
+        tp = (flags[order[bounds[k]:bounds[k + 1]]] == TP_FLAG).astype(float)
         ctp, cfp = np.cumsum(tp), np.cumsum(1 - tp)
         npos = n_pos.get(cat, 0)
         recall = ctp / npos if npos else np.zeros(len(ctp))
