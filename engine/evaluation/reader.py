@@ -114,12 +114,12 @@ def _read_typed(gt_path: Path, dt_path: Path, iou_type: str):
     gt_decoder, dt_decoder = _DECODERS[iou_type]
     try:
         gt_bytes, dt_bytes = gt_path.read_bytes(), dt_path.read_bytes()
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in the path
         return None  # load_json_file names what is wrong with the path
     try:
         with gc_paused():
             gt, dt = gt_decoder.decode(gt_bytes), dt_decoder.decode(dt_bytes)
-    except (msgspec.DecodeError, UnicodeDecodeError):  # ValidationError is a DecodeError
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):  # ValidationError is a DecodeError
         return None
     cols = _checked_columns(gt, dt, iou_type)
     if cols is None:

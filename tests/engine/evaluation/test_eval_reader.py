@@ -168,8 +168,22 @@ def test_bad_results_files_are_refused_as_before(text, words, tmp_path):
     assert isinstance(fast, str) and fast == plain and words in fast
 
 
+@pytest.mark.parametrize("iou_type", ["bbox", "segm"])
+def test_a_deeply_nested_label_is_refused_as_before(iou_type, tmp_path):
+    """A bbox evaluation skips the segmentation unbuilt, yet the file is refused as orjson refuses it."""
+    gt, dt = make_case(seed=4, masks=iou_type == "segm")
+    gp, dp = _write(tmp_path, gt, dt)
+    text = gp.read_text()
+    cut = text.index('"segmentation": ') + len('"segmentation": ')
+    end = text.index("]]", cut) + 2
+    gp.write_text(text[:cut] + "[" * 100_000 + "]" * 100_000 + text[end:])
+    fast, plain = _outcome(gp, dp, iou_type), _outcome(gp, dp, iou_type, reader=False)
+    assert isinstance(fast, str) and fast == plain and "not valid JSON" in fast
+
+
 def test_a_missing_file_is_named(tmp_path):
     gp, dp = _write(tmp_path, *make_case(seed=4))
     message = _outcome(gp, tmp_path / "nowhere.json", "bbox")
     assert message == f"{tmp_path / 'nowhere.json'}: no such file (detections)"
     assert _outcome(tmp_path, dp, "bbox").endswith("no such file (ground truth)")
+    assert _outcome(str(gp) + "\0x", dp, "bbox").endswith("no such file (ground truth)")
