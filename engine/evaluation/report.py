@@ -5,6 +5,7 @@ Used by `main.py evaluate` and by the evaluation view (which computes it in a ba
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -145,10 +146,15 @@ def build_report(coco: CocoResult, gt: dict, dt: list[dict], dt_ids=None, diffic
 def _per_object(gt, dt, iou_type, image_ids, top_dets, columns, rles, dt_ids, difficult_ids, match_iou,
                 cancel) -> tuple:
     pairs = build_pairs(gt, dt, iou_type, image_ids, difficult_ids, columns, rles)
-    matches = match_objects(gt, dt, match_iou, iou_type, dt_ids, cancel=cancel, pairs=pairs)
-    voc, voc11 = evaluate_voc_both(gt, dt, match_iou, pairs=pairs)
-    tide = tide_errors(pairs, pos_thr=match_iou, max_dets=top_dets)
-    return matches, confidence_curves(matches), voc, voc11, tide
+    # TIDE beside matching, VOC and F1: all read the pairs only, and their array work lets go of
+    # the interpreter lock (at 100k results the passes take 0.2 s instead of 0.35). The pool's exit
+    # waits for TIDE, also when matching is cancelled.
+    with ThreadPoolExecutor(1, thread_name_prefix="tide") as pool:
+        tide = pool.submit(tide_errors, pairs, pos_thr=match_iou, max_dets=top_dets)
+        matches = match_objects(gt, dt, match_iou, iou_type, dt_ids, cancel=cancel, pairs=pairs)
+        voc, voc11 = evaluate_voc_both(gt, dt, match_iou, pairs=pairs)
+        curves = confidence_curves(matches)
+        return matches, curves, voc, voc11, tide.result()
 
 
 def _report(coco: CocoResult, parts: tuple, match_iou: float, image_set: str, image_set_short: str):

@@ -1,4 +1,6 @@
 """evaluate_project reads the store the way the COCO exporter writes it."""
+import threading
+
 import numpy as np
 import pytest
 
@@ -88,3 +90,5 @@ def test_a_cancelled_evaluation_raises_the_one_cancellation_exception(store):
     token.cancel()
     with pytest.raises(Cancelled):
         evaluate_project_report(store, run, "bbox", cancel=token)  # cancelled while matching
+    # The COCO evaluator's worker and TIDE's, which run beside matching, were joined.
+    assert not [t.name for t in threading.enumerate() if t.name.startswith(("coco-eval", "tide"))]
