@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .reader import Record, as_dicts
+
 BACKENDS = ("hotcoco", "pycocotools", "faster", "ultrafast")
 
 
@@ -31,16 +33,12 @@ class Accumulated:
 
 def _copies(dt: list[dict]) -> list[dict]:
     # loadRes writes id/area (and for boxes a polygon) into each result: keep the caller's intact.
-    from .reader import Record
-
     return [d.as_dict() if isinstance(d, Record) else dict(d) for d in dt]
 
 
 def _plain(gt: dict) -> dict:
     """The ground truth with plain dicts for labels (reader.read_coco_files gives records), for an
     evaluator that walks or writes into them."""
-    from .reader import as_dicts
-
     anns = gt["annotations"]
     return gt if not anns or isinstance(anns[0], dict) else {**gt, "annotations": as_dicts(anns)}
 
@@ -115,8 +113,6 @@ def run_hotcoco(gt: dict, dt: list[dict], iou_type: str, image_ids, max_dets, co
         coco_dt.update_anns(ids=np.arange(1, len(d_rle) + 1), area=hotcoco.mask.area(d_rle).astype(np.float64))
     else:
         # hotcoco copies what it is given (its loadRes writes nothing back into the caller's results).
-        from .reader import as_dicts
-
         coco_gt = hotcoco.COCO(_plain(gt))
         coco_dt = coco_gt.loadRes(as_dicts(dt))
     return _evaluated(hotcoco.COCOeval(coco_gt, coco_dt, iou_type), image_ids, max_dets, "hotcoco")
