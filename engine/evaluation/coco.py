@@ -283,6 +283,6 @@ def evaluate_project(store, run_id: int, iou_type: str = "bbox", image_ids=None,
     from .project_data import project_to_coco
 
     data = project_to_coco(store, run_id, iou_type, image_ids, progress, images, scope)
-    result = evaluate_coco(data.gt, data.dt, iou_type, data.image_ids, max_dets, backend)
+    result = evaluate_coco(data.gt, data.dt, iou_type, data.image_ids, max_dets, backend, data.columns)
     result.extra["data"] = data
     return result

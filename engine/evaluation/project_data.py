@@ -21,6 +21,7 @@ from annotations import geometry
 from annotations.model import LABEL, PREDICTION, ImageRecord
 from annotations.store import Store
 
+from .columns import Columns, known_columns
 from .inputs import EvaluationError
 
 IMAGE_SETS = ("covered", "all")
@@ -35,6 +36,7 @@ class ProjectData:
     difficult_ids: set[int] = field(default_factory=set)
     image_set: str = ""  # which images, in words
     image_set_short: str = ""  # the same in a few words, for a status line
+    columns: Columns | None = None  # gt's and dt's columns (columns.known_columns)
 
 
 def ground_truth(store: Store, images: list[ImageRecord], with_masks: bool, category_ids=None,
@@ -163,4 +165,5 @@ def project_to_coco(store: Store, run_id: int, iou_type: str = "bbox", image_ids
         dt_ids.append(a.id)
     if not gt["categories"]:
         raise EvaluationError(f"project {store.root}: no categories")
-    return ProjectData(gt, dt, dt_ids, [im.id for im in kept], difficult, text, short)
+    return ProjectData(gt, dt, dt_ids, [im.id for im in kept], difficult, text, short,
+                       known_columns(gt, dt, iou_type))

@@ -206,7 +206,7 @@ def evaluate_project_report(store, run_id: int, iou_type="bbox", image_ids=None,
         data = project_to_coco(store, run_id, iou_type, image_ids, reading, images, scope)
         step(2, "Matching predictions to labels")
         coco, parts = _overlapped(data.gt, data.dt, iou_type, data.image_ids, max_dets, backend, data.dt_ids,
-                                  data.difficult_ids, match_iou, cancel)
+                                  data.difficult_ids, match_iou, cancel, data.columns)
         coco.extra["data"] = data  # as evaluate_project gives it
         report = _report(coco, parts, match_iou, data.image_set, data.image_set_short)
     step(4, "Done")

@@ -92,3 +92,38 @@ def test_a_cancelled_evaluation_raises_the_one_cancellation_exception(store):
         evaluate_project_report(store, run, "bbox", cancel=token)  # cancelled while matching
     # The COCO evaluator's worker and TIDE's, which run beside matching, were joined.
     assert not [t.name for t in threading.enumerate() if t.name.startswith(("coco-eval", "tide"))]
+
+
+@pytest.mark.parametrize("iou_type", ["bbox", "segm"])
+def test_a_projects_columns_are_read_without_type_checks_and_equal_the_checked_ones(store, iou_type):
+    from engine.evaluation.columns import read_columns
+    from engine.evaluation.project_data import project_to_coco
+    gt, dt = make_case(15)
+    run = store_from_coco(store, gt, dt)
+    data = project_to_coco(store, run, iou_type)
+    checked = read_columns(data.gt, data.dt, iou_type)
+    assert data.columns is not None and checked is not None
+    for name, value in vars(checked).items():
+        mine = getattr(data.columns, name)
+        assert (mine is None and value is None) or (mine.dtype == value.dtype and np.array_equal(mine, value)), name
+
+
+@pytest.mark.parametrize("problem", ["score None", "score NaN", "unknown image", "unknown category", "no box",
+                                     "box of three"])
+def test_columns_of_doubtful_dicts_are_left_to_the_checks(problem):
+    from engine.evaluation.columns import known_columns
+    gt, dt = make_case(16)
+    assert known_columns(gt, dt, "bbox") is not None
+    if problem == "score None":
+        dt[2]["score"] = None
+    elif problem == "score NaN":
+        dt[2]["score"] = float("nan")
+    elif problem == "unknown image":
+        dt[2]["image_id"] = 99999
+    elif problem == "unknown category":
+        gt["annotations"][1]["category_id"] = 99999
+    elif problem == "no box":
+        del dt[2]["bbox"]
+    else:
+        gt["annotations"][1]["bbox"] = [1, 2, 3]
+    assert known_columns(gt, dt, "bbox") is None
