@@ -56,14 +56,13 @@ class VocResult:
 TP_FLAG, FP_FLAG, IGNORED_FLAG = 1, 0, -1
 
 
-def _flags(pairs: Pairs, iou: float, n_results: int) -> np.ndarray:
-    """Each result's fate (TP_FLAG, FP_FLAG, IGNORED_FLAG; -2 outside the subset).
+def _flags(pairs: Pairs, iou: float) -> np.ndarray:
+    """Each prediction's fate (TP_FLAG, FP_FLAG, IGNORED_FLAG), in the pairs' order.
 
     The devkit walks all results of a class by falling score; a result's fate depends only on
     higher-scored results in the same image, so walking each image's results by falling score
     (stable), all images at once (pairs.py), gives the same answer."""
-    flags = np.full(n_results, IGNORED_FLAG - 1, np.int8)
-    flags[pairs.p_src] = FP_FLAG  # including every result on an image without labels
+    flags = np.full(pairs.n_pred, FP_FLAG, np.int8)  # including every result on an image without labels
     for bk in pairs.buckets:
         gvalid = bk.gvalid
         gsafe = np.maximum(bk.gidx, 0)
@@ -82,8 +81,8 @@ def _flags(pairs: Pairs, iou: float, n_results: int) -> np.ndarray:
             is_hard = over & hard[r, j]
             is_new = over & ~is_hard & ~taken[r, j]
             taken[r[is_new], j[is_new]] = True
-            flags[pairs.p_src[p[is_hard]]] = IGNORED_FLAG
-            flags[pairs.p_src[p[is_new]]] = TP_FLAG
+            flags[p[is_hard]] = IGNORED_FLAG
+            flags[p[is_new]] = TP_FLAG
     return flags
 
 
@@ -100,14 +99,13 @@ def evaluate_voc_both(gt: dict, dt: list[dict], iou: float = 0.5, difficult_ids=
     the overlaps are the masks' (the same rules on mask IoU)."""
     if pairs is None:
         pairs = build_pairs(gt, dt, iou_type, image_ids, difficult_ids)
-    flags, n_pos = _flags(pairs, iou, len(dt))[pairs.p_src], _positives(pairs)
-    names = {c["id"]: c.get("name", str(c["id"])) for c in gt["categories"]}
+    flags, n_pos = _flags(pairs, iou), _positives(pairs)
     # Each class's results by falling score, equal scores in the results' order (the devkit's).
     kept = np.nonzero(flags >= FP_FLAG)[0]
     order = kept[np.lexsort((pairs.p_src[kept], -pairs.p_score[kept], pairs.p_cls[kept]))]
     bounds = np.searchsorted(pairs.p_cls[order], np.arange(len(pairs.cat_ids) + 1))
     both: tuple[list, list] = ([], [])
-    for k, cat in enumerate(pairs.cat_ids):
+    for k, (cat, name) in enumerate(zip(pairs.cat_ids, pairs.cat_names)):
         tp = (flags[order[bounds[k]:bounds[k + 1]]] == TP_FLAG).astype(float)
         ctp, cfp = np.cumsum(tp), np.cumsum(1 - tp)
         npos = n_pos.get(cat, 0)
@@ -115,7 +113,7 @@ def evaluate_voc_both(gt: dict, dt: list[dict], iou: float = 0.5, difficult_ids=
         precision = ctp / np.maximum(ctp + cfp, np.finfo(float).eps)
         for out, eleven in zip(both, (False, True)):
             ap = voc_ap(recall, precision, eleven) if npos else float("nan")
-            out.append(VocClass(cat, names[cat], ap, npos, recall, precision))
+            out.append(VocClass(cat, name, ap, npos, recall, precision))
     return VocResult(iou, False, both[0]), VocResult(iou, True, both[1])
 
 
