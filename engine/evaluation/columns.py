@@ -63,33 +63,38 @@ def columns_of(gt: dict, dt: list[dict]) -> Columns:
         boxes(dt) if has_d_box else None)
 
 
+def values_hold(c: Columns, gt, dt, iou_type: str) -> bool:
+    """What every reader of the input checks beyond types, on its columns: finite numbers, ids the
+    ground truth has, a box wherever bbox needs one; for segm the images' sizes and every entry's
+    segmentation (entries read with .get: dicts, or reader.py's records)."""
+    boxes = [b for b in (c.g_box, c.d_box) if b is not None]
+    if not all(np.isfinite(a).all() for a in [c.g_area, c.d_score, *boxes]):
+        return False
+    if not (np.isin(c.g_image, c.image_ids).all() and np.isin(c.g_cat, c.cat_ids).all()
+            and np.isin(c.d_image, c.image_ids).all() and np.isin(c.d_cat, c.cat_ids).all()):
+        return False
+    if iou_type == "bbox":
+        return c.d_box is not None and (not len(c.g_id) or c.g_box is not None)
+    return (all(a.get("segmentation") for a in gt["annotations"])
+            and all(type(d.get("segmentation")) is dict and "counts" in d["segmentation"]
+                    and "size" in d["segmentation"] for d in dt)
+            and all(_numbers([im.get(k) for im in gt["images"]]) is not None for k in ("height", "width")))
+
+
 def known_columns(gt: dict, dt: list[dict], iou_type: str) -> Columns | None:
     """The columns of input whose types are known (project_data builds it from the store: integer
-    ids, four-number boxes), read without the type checks; the values are checked as read_columns
-    checks them (finite, ids the ground truth has, a box wherever bbox needs one). None where
-    anything is off: read_columns and the entry-by-entry checks then decide, and name the entry.
-    Only for such input: numpy reads the text "13" as the id 13, where read_columns refuses it."""
+    ids, four-number boxes), read without the type checks, its values checked (values_hold). None
+    where anything is off: read_columns and the entry-by-entry checks then decide, and name the
+    entry. Only for such input: numpy reads the text "13" as the id 13, where read_columns refuses it."""
     if iou_type not in ("bbox", "segm") or not dt or not gt["images"] or not gt["categories"]:
         return None
+    if any("bbox" in d for d in dt) and not all("bbox" in d for d in dt):
+        return None  # boxes on some results: check_detections names the first that differs
     try:
         c = columns_of(gt, dt)
     except (TypeError, ValueError, OverflowError, KeyError):
         return None
-    boxes = [b for b in (c.g_box, c.d_box) if b is not None]
-    if not all(np.isfinite(a).all() for a in [c.g_area, c.d_score, *boxes]):
-        return None
-    if not (np.isin(c.g_image, c.image_ids).all() and np.isin(c.g_cat, c.cat_ids).all()
-            and np.isin(c.d_image, c.image_ids).all() and np.isin(c.d_cat, c.cat_ids).all()):
-        return None
-    if iou_type == "bbox" and (c.d_box is None or (len(c.g_id) and c.g_box is None)):
-        return None
-    if iou_type == "segm" and not (all(a.get("segmentation") for a in gt["annotations"])
-                                   and all(type(d.get("segmentation")) is dict and "counts" in d["segmentation"]
-                                           and "size" in d["segmentation"] for d in dt)
-                                   and all(_numbers([im.get(k) for im in gt["images"]]) is not None
-                                           for k in ("height", "width"))):
-        return None
-    return c
+    return c if values_hold(c, gt, dt, iou_type) else None
 
 
 def _of_types(values, types) -> bool:
@@ -139,34 +144,19 @@ def read_columns(gt, dt, iou_type: str) -> Columns | None:
     image_ids, cat_ids = _ints(images, "id"), _ints(cats, "id")
     if image_ids is None or cat_ids is None:
         return None
-    if iou_type == "segm" and any(_numbers(list(map(dict.get, images, repeat(k)))) is None
-                                  for k in ("height", "width")):
-        return None
     g = [_ints(anns, k) for k in ("image_id", "category_id", "id")]
     area = _numbers(list(map(dict.get, anns, repeat("area"))))
     if any(c is None for c in g) or area is None:
         return None
-    if not np.isin(g[0], image_ids).all() or not np.isin(g[1], cat_ids).all():
-        return None
     g_box = _boxes(list(map(dict.get, anns, repeat("bbox"))))
-    if iou_type == "bbox" and g_box is None and anns:
-        return None
-    if iou_type == "segm" and not all(map(bool, map(dict.get, anns, repeat("segmentation")))):
-        return None
     d_image, d_cat = _ints(dt, "image_id"), _ints(dt, "category_id")
     d_score = _numbers(list(map(dict.get, dt, repeat("score"))))
     if d_image is None or d_cat is None or d_score is None:
         return None
-    if not np.isin(d_image, image_ids).all() or not np.isin(d_cat, cat_ids).all():
-        return None
     with_box = sum(map(dict.__contains__, dt, repeat("bbox")))
     d_box = _boxes(list(map(itemgetter("bbox"), dt))) if with_box == len(dt) else None
-    if (iou_type == "bbox" and d_box is None) or with_box not in (0, len(dt)) or (with_box and d_box is None):
+    if with_box not in (0, len(dt)) or (with_box and d_box is None):
         return None
-    if iou_type == "segm":
-        segs = list(map(dict.get, dt, repeat("segmentation")))
-        if not (_of_types(segs, {dict}) and all(map(dict.__contains__, segs, repeat("counts")))
-                and all(map(dict.__contains__, segs, repeat("size")))):
-            return None
-    return Columns(image_ids, cat_ids, g[0], g[1], g[2], area, flag(anns, "iscrowd"), flag(anns, "difficult"),
+    cols = Columns(image_ids, cat_ids, g[0], g[1], g[2], area, flag(anns, "iscrowd"), flag(anns, "difficult"),
                    g_box if g_box is not None and len(g_box) == len(anns) else None, d_image, d_cat, d_score, d_box)
+    return cols if values_hold(cols, gt, dt, iou_type) else None

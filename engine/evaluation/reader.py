@@ -24,7 +24,7 @@ import numpy as np
 
 from annotations.formats.common import gc_paused
 
-from .columns import Columns, _ints, _numbers
+from .columns import Columns, _ints, values_hold
 from .inputs import load_json_file
 
 Box = tuple[float, float, float, float]
@@ -124,7 +124,7 @@ def _read_typed(gt_path: Path, dt_path: Path, iou_type: str):
     cols = _checked_columns(gt, dt, iou_type)
     if cols is None:
         return None
-    return {"images": gt.images, "annotations": gt.annotations, "categories": gt.categories}, dt, cols
+    return _as_mapping(gt), dt, cols
 
 
 def _column(rows: list, name: str, dtype) -> np.ndarray | None:
@@ -156,33 +156,23 @@ def _checked_columns(gt, dt: list, iou_type: str) -> Columns | None:
     if not images or not cats or not dt:
         return None
     image_ids, cat_ids = _ints(images, "id"), _ints(cats, "id")
-    if image_ids is None or cat_ids is None:
-        return None
-    if iou_type == "segm" and any(_numbers([im.get(k) for im in images]) is None for k in ("height", "width")):
-        return None
     g = [_column(anns, k, np.int64) for k in ("image_id", "category_id", "id")]
     d_image, d_cat = _column(dt, "image_id", np.int64), _column(dt, "category_id", np.int64)
-    if any(c is None for c in g) or d_image is None or d_cat is None:
-        return None
     area, d_score = _column(anns, "area", np.float64), _column(dt, "score", np.float64)
-    if not (np.isfinite(area).all() and np.isfinite(d_score).all()):
-        return None
-    if not (np.isin(g[0], image_ids).all() and np.isin(g[1], cat_ids).all()
-            and np.isin(d_image, image_ids).all() and np.isin(d_cat, cat_ids).all()):
+    if any(c is None for c in (image_ids, cat_ids, *g, d_image, d_cat, area, d_score)):
         return None
     get_box = attrgetter("bbox")
     g_box = _boxes(anns, len(anns) - list(map(get_box, anns)).count(None))
     d_box = _boxes(dt, len(dt) - list(map(get_box, dt)).count(None))
-    if d_box is False or (iou_type == "bbox" and (d_box is None or (anns and not isinstance(g_box, np.ndarray)))):
+    if d_box is False:  # boxes on some results, or not finite
         return None
-    if iou_type == "segm":
-        if not all(map(bool, map(attrgetter("segmentation"), anns))):
-            return None
-        segs = list(map(attrgetter("segmentation"), dt))
-        if not all(s is not None and "counts" in s and "size" in s for s in segs):
-            return None
-    return Columns(image_ids, cat_ids, g[0], g[1], g[2], area, _flag(anns, "iscrowd"), _flag(anns, "difficult"),
+    cols = Columns(image_ids, cat_ids, g[0], g[1], g[2], area, _flag(anns, "iscrowd"), _flag(anns, "difficult"),
                    g_box if isinstance(g_box, np.ndarray) else None, d_image, d_cat, d_score, d_box)
+    return cols if values_hold(cols, _as_mapping(gt), dt, iou_type) else None
+
+
+def _as_mapping(gt) -> dict:
+    return {"images": gt.images, "annotations": gt.annotations, "categories": gt.categories}
 
 
 def as_dicts(records: list) -> list:

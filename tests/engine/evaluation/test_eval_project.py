@@ -109,11 +109,12 @@ def test_a_projects_columns_are_read_without_type_checks_and_equal_the_checked_o
 
 
 @pytest.mark.parametrize("problem", ["score None", "score NaN", "unknown image", "unknown category", "no box",
-                                     "box of three"])
+                                     "box of three", "a box on one mask result"])
 def test_columns_of_doubtful_dicts_are_left_to_the_checks(problem):
     from engine.evaluation.columns import known_columns
-    gt, dt = make_case(16)
-    assert known_columns(gt, dt, "bbox") is not None
+    iou_type = "segm" if problem == "a box on one mask result" else "bbox"
+    gt, dt = make_case(16, masks=iou_type == "segm")
+    assert known_columns(gt, dt, iou_type) is not None
     if problem == "score None":
         dt[2]["score"] = None
     elif problem == "score NaN":
@@ -124,6 +125,8 @@ def test_columns_of_doubtful_dicts_are_left_to_the_checks(problem):
         gt["annotations"][1]["category_id"] = 99999
     elif problem == "no box":
         del dt[2]["bbox"]
-    else:
+    elif problem == "box of three":
         gt["annotations"][1]["bbox"] = [1, 2, 3]
-    assert known_columns(gt, dt, "bbox") is None
+    else:
+        dt[2]["bbox"] = [1, 2, 3, 4]
+    assert known_columns(gt, dt, iou_type) is None
