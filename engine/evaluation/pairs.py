@@ -194,6 +194,13 @@ def _buckets(pairs: Pairs, gt: dict, dt: list[dict], cols: Columns, rles) -> lis
     return out
 
 
+def _corners(box: np.ndarray) -> tuple[np.ndarray, ...]:
+    """x, y, right, bottom and area of each (x, y, w, h) box, an empty box at the origin appended."""
+    b = np.concatenate([np.asarray(box, np.float64).reshape(-1, 4), np.zeros((1, 4))])
+    x, y, w, h = b.T
+    return x, y, x + w, y + h, w * h
+
+
 def _padded(start: np.ndarray, count: np.ndarray, width: int) -> np.ndarray:
     r = np.arange(width)[None, :]
     return np.where(r < count[:, None], start[:, None] + r, -1)
@@ -214,8 +221,8 @@ class _Geometry:
             self.p_rle = _rles([dt[i]["segmentation"] for i in pairs.p_src], pairs.p_image, sizes)
             self.g_rle = _rles([anns[j]["segmentation"] for j in pairs.g_src], pairs.g_image, sizes)
         else:
-            self.p_box = (cols.d_box if cols.d_box is not None else boxes(dt))[pairs.p_src]
-            self.g_box = (cols.g_box if cols.g_box is not None else boxes(anns))[pairs.g_src]
+            self.p_box = _corners((cols.d_box if cols.d_box is not None else boxes(dt))[pairs.p_src])
+            self.g_box = _corners((cols.g_box if cols.g_box is not None else boxes(anns))[pairs.g_src])
 
     def ious(self, rows, pidx, gidx) -> tuple[np.ndarray, np.ndarray]:
         crowd = np.where(gidx >= 0, self.pairs.g_crowd[np.maximum(gidx, 0)], False)
@@ -224,21 +231,26 @@ class _Geometry:
         return self._box_ious(pidx, gidx, crowd)
 
     def _box_ious(self, pidx, gidx, crowd):
-        d = np.where((pidx >= 0)[..., None], self.p_box[np.maximum(pidx, 0)], 0.0)[:, :, None, :]
-        g = np.where((gidx >= 0)[..., None], self.g_box[np.maximum(gidx, 0)], 0.0)[:, None, :, :]
-        # pycocotools' bbIou: w = min(right) - max(left), i = w * h, u = (da + ga) - i, or da for crowd.
-        iw = np.minimum(d[..., 0] + d[..., 2], g[..., 0] + g[..., 2]) - np.maximum(d[..., 0], g[..., 0])
-        ih = np.minimum(d[..., 1] + d[..., 3], g[..., 1] + g[..., 3]) - np.maximum(d[..., 1], g[..., 1])
-        overlap = (iw > 0) & (ih > 0)
-        inter = np.where(overlap, iw * ih, 0.0)
-        da = d[..., 2] * d[..., 3]
-        ga = g[..., 2] * g[..., 3]
-        union = da + ga - inter
+        # pycocotools' bbIou: w = min(right) - max(left), i = w * h, u = (da + ga) - i, or da for crowd;
+        # each box's right, bottom and area computed once (the same figures). Padding (-1) takes the
+        # last row, an empty box at the origin, which overlaps nothing.
+        dx, dy, dr, db, da = (c[pidx][:, :, None] for c in self.p_box)
+        gx, gy, gr, gb, ga = (c[gidx][:, None, :] for c in self.g_box)
+        iw = np.minimum(dr, gr)
+        iw -= np.maximum(dx, gx)
+        ih = np.minimum(db, gb)
+        ih -= np.maximum(dy, gy)
+        overlap = iw > 0
+        overlap &= ih > 0
+        inter = np.multiply(iw, ih, out=iw)
+        union = np.add(da, ga, out=ih)
+        union -= inter
         with np.errstate(invalid="ignore", divide="ignore"):
-            plain = np.where(overlap, inter / union, 0.0)
+            plain = np.divide(inter, union, out=np.zeros_like(inter), where=overlap)
             if not crowd.any():
                 return plain, plain
-            iou = np.where(crowd[:, None, :], np.where(overlap, inter / da, 0.0), plain)
+            iou = np.where(crowd[:, None, :], np.divide(inter, np.broadcast_to(da, inter.shape),
+                                                        out=np.zeros_like(inter), where=overlap), plain)
         return iou, plain
 
     def _mask_ious(self, pidx, gidx, crowd):

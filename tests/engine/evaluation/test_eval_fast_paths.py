@@ -192,6 +192,32 @@ def test_mask_ious_equal_pycocotools_image_by_image_across_image_sizes():
             assert np.array_equal(bk.iou[b, :len(pi), :len(gi)], want)
 
 
+@pytest.mark.parametrize("seed", [0, 3])
+def test_box_ious_equal_pycocotools_bit_for_bit(seed):
+    """Each bucket's box IoUs (corners and areas computed once per box, padding read from an empty
+    box) are pycocotools' bbIou, crowd regions included, also for boxes that touch, have no width,
+    lie at negative coordinates or are far larger than the image."""
+    gt, dt = make_case(seed)
+    img = gt["images"][1]["id"]
+    odd = [[0.0, 0.0, 0.0, 10.0], [-20.5, -3.0, 25.0, 8.0], [10.0, 10.0, 5.0, 5.0], [15.0, 10.0, 5.0, 5.0],
+           [0.1, 0.2, 1e6, 1e6], [3.3, 4.4, 1e-9, 2.0]]
+    for k, box in enumerate(odd):
+        gt["annotations"].append({"id": 10_000 + k, "image_id": img, "category_id": gt["categories"][0]["id"],
+                                  "bbox": box, "area": box[2] * box[3], "iscrowd": int(k == 4)})
+        dt.append({"image_id": img, "category_id": gt["categories"][0]["id"], "bbox": list(reversed(odd))[k],
+                   "score": 0.5})
+    pairs = build_pairs(gt, dt, "bbox")
+    checked = 0
+    for bk in pairs.buckets:
+        for b in range(len(bk.rows)):
+            pi, gi = bk.pidx[b][bk.pidx[b] >= 0], bk.gidx[b][bk.gidx[b] >= 0]
+            want = _image_ious(gt, dt, pairs.g_src[gi], pairs.p_src[pi], "bbox")
+            assert np.array_equal(bk.iou[b, :len(pi), :len(gi)], want)
+            assert not bk.iou[b, len(pi):].any() and not bk.iou[b, :, len(gi):].any()  # padding
+            checked += len(pi) * len(gi)
+    assert checked > 500
+
+
 def test_hotcoco_reading_the_shared_masks_equals_pycocotools_on_coco_val2014():
     """For a report, hotcoco takes the RLEs the IoUs are computed from (and the results' areas from
     their masks, as loadRes): real masks, more than 255 results, crowd regions."""
