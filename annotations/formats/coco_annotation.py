@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from .. import geometry
 from ..model import BOX, MASK, POLYGON, Annotation
-from .common import (FormatError, check_box, check_box_extent, check_extent, check_number, check_numbers,
-                     check_ring)
+from .common import (FormatError, box_fits, check_box, check_box_extent, check_extent, check_number, check_numbers,
+                     check_ring, ring_fits)
 from .rle_counts import counts_from_string
 from ..errors import SightlineError
 
@@ -50,6 +50,14 @@ def read_rle(seg: dict, where: str, height: int, width: int) -> tuple[dict, bool
 def geometry_from_coco(d: dict, where: str, height: int, width: int) -> dict:
     """kind, bbox, polygons, rle and hints of a COCO annotation or result (checked)."""
     seg = d.get("segmentation")
+    box = d.get("bbox")
+    # The usual entry, polygons or none and a box, all fine: taken in a few passes (ring_fits); anything
+    # else goes through the checks below, which name what is wrong.
+    if box_fits(box, width, height) and (seg is None or (type(seg) is list and seg and all(
+            ring_fits(r, width, height) for r in seg))):
+        if seg is None:
+            return {"kind": BOX, "polygons": None, "rle": None, "bbox": tuple(box), "hints": {}}
+        return {"kind": POLYGON, "polygons": list(seg), "rle": None, "bbox": tuple(box), "hints": {}}
     hints: dict = {}
     out = {"kind": BOX, "polygons": None, "rle": None}
     if isinstance(seg, list):

@@ -217,6 +217,37 @@ def check_ring(ring, where: str, what: str = "polygon") -> list[float]:
     return check_numbers(ring, where, what)
 
 
+def ring_fits(ring, width: int, height: int) -> bool:
+    """True when check_ring and check_extent both take this ring as it is (a list of at least three
+    finite, non-negative x, y pairs near the image): the usual case, tested in a few passes in C.
+    False tells nothing: the checks themselves then find what is wrong, with their messages."""
+    if type(ring) is not list or len(ring) % 2 or len(ring) < 6 or not set(map(type, ring)) <= _NUMBER_TYPES:
+        return False
+    try:
+        if not math.isfinite(sum(ring)):
+            return False
+    except OverflowError:
+        return False
+    xs, ys = ring[0::2], ring[1::2]
+    x0, y0 = min(xs), min(ys)
+    return 0 <= x0 < width and 0 <= y0 < height and max(xs) <= 2 * width + FAR_MARGIN \
+        and max(ys) <= 2 * height + FAR_MARGIN
+
+
+def box_fits(bbox, width: int, height: int) -> bool:
+    """True when check_box and check_box_extent both take this box as it is (as ring_fits)."""
+    if type(bbox) is not list or len(bbox) != 4 or not set(map(type, bbox)) <= _NUMBER_TYPES:
+        return False
+    try:
+        if not math.isfinite(sum(bbox)):
+            return False
+    except OverflowError:
+        return False
+    x, y, w, h = bbox
+    return 0 <= x < width and 0 <= y < height and w >= 0 and h >= 0 and x + w <= 2 * width + FAR_MARGIN \
+        and y + h <= 2 * height + FAR_MARGIN
+
+
 def check_box(bbox, where: str) -> tuple[float, float, float, float]:
     if not isinstance(bbox, (list, tuple)) or len(bbox) != 4:
         raise FormatError(f"{where}: bbox must be 4 numbers [x, y, width, height], got {_short(bbox)}")

@@ -80,7 +80,7 @@ class IdAllocator:
         self.renumbered: list[tuple[object, int]] = []  # (wanted, given)
 
     def take(self, wanted) -> int:
-        if _usable(wanted) and wanted in self.keep:
+        if type(wanted) is int and wanted in self.keep:  # keep holds only usable ids (and no bool is kept)
             self.keep.discard(wanted)
             self.used.add(wanted)
             return wanted
@@ -143,6 +143,7 @@ def commit_import(store: Store, images: list[PendingImage], report: ImportReport
         anns: list[Annotation] = []
         matched: set[int] = set()
         img_map: dict[int, int] = {}
+        id_of: dict[str, int] = {}  # an annotation's category name as given -> its project id
         for p in images:
             rec = known.get(p.name)
             if rec is not None:
@@ -159,7 +160,10 @@ def commit_import(store: Store, images: list[PendingImage], report: ImportReport
                 img_map[p.wanted_id] = rec.id
             for cat_name, a, wanted in p.annotations:
                 a.image_id = rec.id
-                a.category_id = cat_ids.get(cat_name.strip()) or category_id(PendingCategory(cat_name))
+                cid = id_of.get(cat_name)
+                if cid is None:
+                    cid = id_of[cat_name] = cat_ids.get(cat_name.strip()) or category_id(PendingCategory(cat_name))
+                a.category_id = cid
                 a.id = ann_alloc.take(wanted)
                 anns.append(a)
         if new_cats:

@@ -156,3 +156,58 @@ def test_same_file_with_other_size_is_refused(store, tmp_path):
     with pytest.raises(FormatError, match=r"size_clash\.json: images\[0\] \(id 1\): a\.jpg is in the project as 99x99"):
         import_labels(store, "coco", f)
     assert store.image_count() == 1
+
+
+W, H = 50, 40
+_RINGS = [
+    [1, 2, 11, 2, 11, 12], [1.5, 2.25, 11, 2, 11, 12, 1, 12], [0, 0, 49.9, 0, 49.9, 39.9],
+    [0, 0, 2 * W + 64, 0, 2 * W + 64, 2 * H + 64], [0, 0, 2 * W + 64.5, 0, 1, 1],  # up to the far margin, past it
+    [W, 0, W + 1, 0, W + 1, 1], [0, H, 1, H, 1, H + 1],  # wholly outside
+    [-1, 2, 11, 2, 11, 12], [1, 2, 11, 2, 11], [1, 2, 11, 2], [1, 2, True, 2, 11, 12], [1, 2, "3", 2, 11, 12],
+    [1, 2, None, 2, 11, 12], [1, 2, float("nan"), 2, 11, 12], [1, 2, float("inf"), 2, 11, 12],
+    [1, 2, 10 ** 400, 2, 11, 12], [1, 2, 1.0, 2, 10 ** 400, 12.5], [1, 2, [3], 2, 11, 12], (1, 2, 11, 2, 11, 12),
+    "1,2,3,4,5,6", None, [],
+]
+_BOXES = [[1, 2, 10, 10], [0, 0, W, H], [0, 0, 0, 0], [1.5, 2, 2 * W + 60, 1], [1, 2, 2 * W + 64, 1], [W, 0, 1, 1],
+          [-1, 2, 3, 3], [1, 2, -3, 3], [1, 2, 3], [1, 2, 3, True], [1, 2, 3, "4"], [1, 2, 3, float("nan")],
+          [1, 2, 3, 10 ** 400], (1, 2, 3, 4), None, {"x": 1}]
+
+
+def _accepted(check) -> bool:
+    try:
+        check()
+        return True
+    except FormatError:
+        return False
+
+
+@pytest.mark.parametrize("ring", _RINGS, ids=range(len(_RINGS)))
+def test_a_ring_taken_at_once_is_one_the_checks_take(ring):
+    """ring_fits (the import's fast path) takes a ring only when check_ring and check_extent take it,
+    and takes the usual ones."""
+    from annotations.formats.common import check_extent, check_ring, ring_fits
+    by_checks = _accepted(lambda: check_extent(check_ring(ring, "e"), W, H, "e", "polygon"))
+    assert ring_fits(ring, W, H) == (by_checks and type(ring) is list)
+
+
+@pytest.mark.parametrize("box", _BOXES, ids=range(len(_BOXES)))
+def test_a_box_taken_at_once_is_one_the_checks_take(box):
+    from annotations.formats.common import box_fits, check_box, check_box_extent
+    by_checks = _accepted(lambda: check_box_extent(check_box(box, "e"), W, H, "e"))
+    assert box_fits(box, W, H) == (by_checks and type(box) is list)
+
+
+@pytest.mark.parametrize("ring", _RINGS[:8], ids=range(8))
+@pytest.mark.parametrize("box", _BOXES[:6], ids=range(6))
+def test_each_entry_reads_as_the_checks_read_it(monkeypatch, ring, box):
+    """An entry's geometry (or its one-line refusal) is the same with the fast path as with the checks alone."""
+    from annotations.formats import coco_annotation as ca
+
+    def read():
+        try:
+            return ca.geometry_from_coco({"bbox": box, "segmentation": [ring, [1, 2, 11, 2, 11, 12]]}, "e", H, W)
+        except FormatError as e:
+            return str(e)
+    fast = read()
+    monkeypatch.setattr(ca, "box_fits", lambda *a: False)
+    assert fast == read()
