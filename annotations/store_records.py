@@ -13,6 +13,7 @@ from typing import Callable, Iterable, Iterator
 from . import geometry, outlines
 from .errors import StoreError
 from .model import LABEL, PREDICTION, Annotation, ModelRun
+from .store_counts import IN_CHUNK
 
 BETWEEN_ROWS = 64  # annotations(between=...): records made between two calls (about a millisecond)
 _ANN_COLS = ("image_id, category_id, kind, x, y, w, h, polygons, holes, rle, area, iscrowd, score, "
@@ -52,7 +53,10 @@ def _loads(text: str):
 
 def _loads_extra(text: str):
     """The extra column: any JSON a label file had. orjson reads integers beyond 64 bits as floats,
-    so text with 19 digits in a row goes to json, which keeps them exact."""
+    so text with 19 digits in a row goes to json, which keeps them exact. Most rows' extra is empty:
+    not parsed."""
+    if text == "{}":
+        return {}
     return json.loads(text) if _LONG_NUMBER.search(text) else _loads(text)
 
 
@@ -150,7 +154,7 @@ class RecordsMixin:
             polygons=_loads(r[8]) if r[8] else None, holes=_loads(r[9]) if r[9] else None,
             rle=_loads(r[10]) if r[10] else None, area=r[11], iscrowd=r[12], score=r[13],
             status=r[14], source=r[15], run_id=r[16], created_by=r[17], created_at=r[18],
-            extra={} if r[20] == "{}" else _loads_extra(r[20]))  # most rows' extra is empty: not parsed
+            extra=_loads_extra(r[20]))
 
     def annotations(self, image_id: int | None = None, category_id: int | None = None,
                     status: str | None = None, run_id: int | None = None,
@@ -165,6 +169,30 @@ class RecordsMixin:
         for batch in self._records(rows, BETWEEN_ROWS, between):
             out += batch
         return out
+
+    def box_rows(self, status: str, run_id: int | None = None,
+                 image_ids: Iterable[int] | None = None) -> list[tuple]:
+        """(id, image_id, category_id, x, y, w, h, area, iscrowd, score, extra or None when empty) of the
+        annotations that match, by id: what an evaluation of boxes reads, the values of their records,
+        without their outlines (a sixth of the time at 160k annotations). `image_ids` covering most of
+        the project's images are not sent as a filter: all rows are read and picked here (one scan
+        instead of many lookups)."""
+        where, args = ["status=?"], [status]
+        if run_id is not None:
+            where.append("run_id=?")
+            args.append(run_id)
+        picked = None
+        if image_ids is not None:
+            image_ids = set(image_ids)
+            if len(image_ids) > IN_CHUNK and 2 * len(image_ids) >= self._read("SELECT COUNT(*) FROM images")[0][0]:
+                picked, image_ids = image_ids, None
+        rows = self._select("SELECT id, image_id, category_id, x, y, w, h, area, iscrowd, score, "
+                            "CASE WHEN extra = '{}' THEN NULL ELSE extra END FROM annotations",
+                            where, args, "image_id", image_ids)
+        if picked is not None:
+            rows = [r for r in rows if r[1] in picked]
+        rows.sort(key=lambda r: r[0])
+        return [r if r[10] is None else r[:10] + (_loads_extra(r[10]),) for r in rows]
 
     def annotation_batches(self, image_id: int, size: int) -> Iterator[list[Annotation]]:
         """The image's annotations, by id, in lists of `size`: the rows are read at the first step, each

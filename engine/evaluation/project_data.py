@@ -51,18 +51,23 @@ def ground_truth(store: Store, images: list[ImageRecord], with_masks: bool, cate
         wanted_cats = set(category_ids)
         cats = [c for c in cats if c.id in wanted_cats]
     cat_set = {c.id for c in cats}
-    labels = [a for a in store.annotations(status=LABEL, image_ids=list(sizes))
-              if a.image_id in sizes and a.category_id in cat_set]
+    if with_masks:  # the records: their outlines make the masks
+        labels = [a for a in store.annotations(status=LABEL, image_ids=list(sizes))
+                  if a.image_id in sizes and a.category_id in cat_set]
+        rows = [(a.id, a.image_id, a.category_id, a.bbox, a.area, a.iscrowd, a.extra) for a in labels]
+    else:
+        rows = [(r[0], r[1], r[2], r[3:7], r[7], r[8], r[10] or {}) for r in store.box_rows(LABEL, image_ids=sizes)
+                if r[2] in cat_set]
     anns, difficult = [], set()
-    for i, a in enumerate(labels):
-        if progress is not None and i % 500 == 0 and progress(i, len(labels)) is False:
+    for i, (ann_id, image_id, category_id, bbox, area, iscrowd, extra) in enumerate(rows):
+        if progress is not None and i % 500 == 0 and progress(i, len(rows)) is False:
             raise Cancelled("evaluation cancelled")
-        entry = {"id": a.id, "image_id": a.image_id, "category_id": a.category_id, "bbox": list(a.bbox),
-                 "area": float(a.area), "iscrowd": int(a.iscrowd)}
+        entry = {"id": ann_id, "image_id": image_id, "category_id": category_id, "bbox": list(bbox),
+                 "area": float(area), "iscrowd": int(iscrowd)}
         if with_masks:
-            entry["segmentation"] = geometry.annotation_rle(a, *sizes[a.image_id])
-        if a.extra.get("difficult"):
-            difficult.add(a.id)
+            entry["segmentation"] = geometry.annotation_rle(labels[i], *sizes[image_id])
+        if extra.get("difficult"):
+            difficult.add(ann_id)
         anns.append(entry)
     gt = {"images": [{"id": im.id, "width": im.width, "height": im.height, "file_name": im.file_name}
                      for im in images],
@@ -117,9 +122,12 @@ def project_to_coco(store: Store, run_id: int, iou_type: str = "bbox", image_ids
     if not chosen:
         raise EvaluationError(f"project {store.root}: no images to evaluate")
     scope = scope or ("the project" if image_ids is None else "the chosen images")
-    all_preds = store.annotations(status=PREDICTION, run_id=run_id)
+    # Boxes need no outlines: read without them; masks are made from the records.
+    all_preds = store.annotations(status=PREDICTION, run_id=run_id) if iou_type == "segm" else \
+        store.box_rows(PREDICTION, run_id=run_id)
+    image_of = (lambda a: a.image_id) if iou_type == "segm" else (lambda r: r[1])  # noqa: E731
     chosen_ids = {im.id for im in chosen}
-    covered, how = covered_image_ids(store, run_id, {a.image_id for a in all_preds}, len(store.image_ids()))
+    covered, how = covered_image_ids(store, run_id, set(map(image_of, all_preds)), len(store.image_ids()))
     unknown = covered is None
     covered = chosen_ids if unknown else covered & chosen_ids
     if not covered:
@@ -145,7 +153,7 @@ def project_to_coco(store: Store, run_id: int, iou_type: str = "bbox", image_ids
                      "(their labels count as missed)")
             short += f", {len(chosen) - len(covered)} not covered by run #{run_id}"
     sizes = {im.id: (im.height, im.width) for im in kept}
-    preds = [a for a in all_preds if a.image_id in sizes]
+    preds = [a for a in all_preds if image_of(a) in sizes]
     if not preds:
         raise EvaluationError(f"project {store.root}: run {run_id} ({run.model}) has no predictions "
                               f"on the {len(kept)} chosen images")
@@ -154,15 +162,17 @@ def project_to_coco(store: Store, run_id: int, iou_type: str = "bbox", image_ids
     for i, a in enumerate(preds):
         if progress is not None and i % 500 == 0 and progress(i, len(preds)) is False:
             raise Cancelled("evaluation cancelled")
-        entry = {"image_id": a.image_id, "category_id": a.category_id,
-                 "score": float(a.score if a.score is not None else 1.0)}
         if iou_type == "segm":
             # No bbox: pycocotools' loadRes would then take the box area for the area ranges.
-            entry["segmentation"] = geometry.annotation_rle(a, *sizes[a.image_id])
+            entry = {"image_id": a.image_id, "category_id": a.category_id,
+                     "score": float(a.score if a.score is not None else 1.0),
+                     "segmentation": geometry.annotation_rle(a, *sizes[a.image_id])}
+            dt_ids.append(a.id)
         else:
-            entry["bbox"] = list(a.bbox)
+            entry = {"image_id": a[1], "category_id": a[2], "score": float(a[9] if a[9] is not None else 1.0),
+                     "bbox": list(a[3:7])}
+            dt_ids.append(a[0])
         dt.append(entry)
-        dt_ids.append(a.id)
     if not gt["categories"]:
         raise EvaluationError(f"project {store.root}: no categories")
     return ProjectData(gt, dt, dt_ids, [im.id for im in kept], difficult, text, short,

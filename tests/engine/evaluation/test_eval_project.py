@@ -130,3 +130,46 @@ def test_columns_of_doubtful_dicts_are_left_to_the_checks(problem):
     else:
         dt[2]["bbox"] = [1, 2, 3, 4]
     assert known_columns(gt, dt, iou_type) is None
+
+
+@pytest.mark.parametrize("subset", [None, "few", "most"])
+def test_boxes_read_without_outlines_are_the_records_values(store, monkeypatch, subset):
+    """A bbox evaluation reads the store's box columns (Store.box_rows) instead of whole records: the
+    same ground truth and detections, difficult labels included, for every image, a few (one query
+    per chunk of ids) and most of them (one scan, picked in Python); a second run's predictions stay out."""
+    from annotations.model import LABEL, PREDICTION
+    from annotations.store_counts import IN_CHUNK
+    from engine.evaluation import project_data
+    gt, dt = make_case(14, n_images=60)
+    run = store_from_coco(store, gt, dt)
+    store_from_coco(store, {**gt, "annotations": [], "images": [], "categories": []}, dt[:30])  # another run
+    labels = store.annotations(status=LABEL)
+    for a in labels[::4]:
+        a.extra = {**a.extra, "difficult": 1, "note": 2 ** 70}
+    labels[1].extra = {"difficult": 0}
+    store.update_annotations(labels[::4] + [labels[1]])
+    few = store.annotations(run_id=run)[0]
+    few.score = None
+    store.update_annotation(few)
+    ids = {None: None, "few": [im["id"] for im in gt["images"]][::3], "most": [im["id"] for im in gt["images"]][5:]}[subset]
+    monkeypatch.setattr("annotations.store_records.IN_CHUNK", 10)  # so that 20 images are "many" here
+    fast = project_data.project_to_coco(store, run, "bbox", image_ids=ids, images="all")
+
+    records = {"prediction": store.annotations(status=PREDICTION, run_id=run), "label": store.annotations(status=LABEL)}
+    assert {r[0] for r in store.box_rows(PREDICTION, run_id=run)} == {a.id for a in records["prediction"]}
+    for status, anns in records.items():
+        by_id = {a.id: a for a in anns}
+        rows = store.box_rows(status, run_id=run if status == PREDICTION else None, image_ids=ids)
+        assert [r[0] for r in rows] == sorted(a.id for a in anns if ids is None or a.image_id in ids)
+        for r in rows:
+            a = by_id[r[0]]
+            assert r[1:] == (a.image_id, a.category_id, *a.bbox, a.area, a.iscrowd, a.score, a.extra or None)
+    chosen = set(ids) if ids is not None else {im["id"] for im in gt["images"]}
+    want_gt = [{"id": a.id, "image_id": a.image_id, "category_id": a.category_id, "bbox": list(a.bbox),
+                "area": float(a.area), "iscrowd": int(a.iscrowd)} for a in records["label"] if a.image_id in chosen]
+    assert fast.gt["annotations"] == want_gt
+    assert fast.difficult_ids == {a.id for a in records["label"] if a.image_id in chosen and a.extra.get("difficult")}
+    want_dt = [({"image_id": a.image_id, "category_id": a.category_id, "score": 1.0 if a.score is None else a.score,
+                 "bbox": list(a.bbox)}, a.id) for a in records["prediction"] if a.image_id in chosen]
+    assert list(zip(fast.dt, fast.dt_ids)) == want_dt
+    assert IN_CHUNK > 10
