@@ -38,6 +38,7 @@ class CurveChart(QChartView):
         for axis, text in ((self.x_axis, x_title), (self.y_axis, y_title)):
             axis.setRange(0.0, 1.0)
             axis.setTitleText(text)
+            axis.setTickCount(6)  # 0, 0.2, ... 1: each label the value at its tick (5 ticks would say 0.3 at 0.25)
             axis.setLabelFormat("%.1f")
         self._chart.addAxis(self.x_axis, Qt.AlignBottom)
         self._chart.addAxis(self.y_axis, Qt.AlignLeft)
