@@ -64,8 +64,10 @@ class LiveChart(QChartView):
         self._x = [min(self._x[0], x), max(self._x[1], x)]
         self._y = [min(self._y[0], y), max(self._y[1], y)]
         pad = (self._y[1] - self._y[0]) * 0.05 or abs(self._y[1]) * 0.05 or 1e-3
-        self.x_axis.setRange(self._x[0], max(self._x[1], self._x[0] + 1))
+        self.x_axis.setRange(self._x[0], max(self._x[1], self._x[0] + 4))  # at least 4: whole steps
         self.y_axis.setRange(self._y[0] - pad, self._y[1] + pad)
+        for axis in (self.x_axis, self.y_axis):  # ticks at round values: each label the value at its place
+            axis.applyNiceNumbers()              # (iterations 0-37 in five ticks read 0, 9, 18, 27, 37)
 
     def points(self, name: str) -> list[tuple[float, float]]:
         s = self.series.get(name)
