@@ -118,11 +118,27 @@ class MainWindow(QMainWindow):
         dock = self._docks.get(key)
         if dock is None:
             return
+        if dock.isHidden() and not dock.isFloating() and self.dockWidgetArea(dock) == Qt.BottomDockWidgetArea:
+            self._beside_bottom_docks(dock)
         dock.show()
         dock.raise_()
         self._pending_size = (dock, width_fraction)
         if self.isVisible():
             QTimer.singleShot(0, self._size_shown_panel)  # once the dock is laid out
+
+    def _beside_bottom_docks(self, dock: QDockWidget) -> None:
+        """A bottom dock about to be shown while another is open takes the whole width: a tab beside
+        another feature's dock, or a row under the film strip (Qt would put them side by side, and
+        each would get half the width: the Explain dock beside Training cuts its layer list)."""
+        for other in self._docks.values():
+            if other is dock or other.isHidden() or other.isFloating() \
+                    or self.dockWidgetArea(other) != Qt.BottomDockWidgetArea:
+                continue
+            if other.objectName() == "film_strip":  # a thin strip of its own height: stacked, not tabbed
+                self.splitDockWidget(other, dock, Qt.Vertical)
+            else:
+                self.tabifyDockWidget(other, dock)
+            return
 
     def _size_shown_panel(self) -> None:
         pending, self._pending_size = self._pending_size, None

@@ -115,3 +115,27 @@ def test_opening_the_evaluation_dock_leaves_the_canvas_room(qtbot, make_window, 
     qtbot.wait(100)
     assert win.canvas.height() >= 0.6 * win.height(), (win.canvas.height(), win.height())
     assert win.canvas.fit_mode  # and the image refitted to it
+
+
+def test_a_bottom_dock_opened_beside_another_takes_the_whole_width(qtbot, make_window, demo_project):
+    """Explain opened while Training is open becomes a tab beside it (side by side, each got half the
+    width and Explain's layer list was cut); opened under the film strip, it takes a row of its own."""
+    win = make_window(demo_project)
+    docks = win._docks
+    win.show_panel("training")
+    qtbot.waitUntil(lambda: docks["training"].isVisible(), timeout=3000)
+    win.show_panel("explain")
+    qtbot.waitUntil(lambda: docks["explain"].isVisible(), timeout=3000)
+    qtbot.wait(100)
+    assert docks["training"] in win.tabifiedDockWidgets(docks["explain"])
+    assert docks["explain"].width() >= 0.9 * win.width() and not docks["explain"].visibleRegion().isEmpty()
+    docks["explain"].hide()
+    docks["training"].hide()
+    docks["film_strip"].toggleViewAction().trigger()
+    qtbot.waitUntil(lambda: docks["film_strip"].isVisible(), timeout=3000)
+    win.show_panel("live_view")
+    qtbot.waitUntil(lambda: docks["live_view"].isVisible(), timeout=3000)
+    qtbot.wait(100)
+    strip, live = docks["film_strip"].geometry(), docks["live_view"].geometry()
+    assert live.width() >= 0.9 * win.width() and strip.width() >= 0.9 * win.width()
+    assert not strip.intersects(live) and docks["film_strip"].isVisible()
