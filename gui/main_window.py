@@ -108,6 +108,8 @@ class MainWindow(QMainWindow):
         self._docks[key] = dock
         if anchor is not None:
             self.tabifyDockWidget(anchor, dock)
+        if area == Qt.BottomDockWidgetArea:  # shown from the View menu: placed and sized as show_panel does
+            dock.toggleViewAction().triggered.connect(lambda on: self._bottom_dock_shown(dock) if on else None)
         self.menu("&View").addAction(dock.toggleViewAction())
         return dock
 
@@ -126,18 +128,27 @@ class MainWindow(QMainWindow):
         if self.isVisible():
             QTimer.singleShot(0, self._size_shown_panel)  # once the dock is laid out
 
+    def _bottom_dock_shown(self, dock: QDockWidget) -> None:
+        """A bottom dock the View menu showed: beside the others, then sized (as show_panel)."""
+        self._beside_bottom_docks(dock)
+        self._pending_size = (dock, None)
+        QTimer.singleShot(0, self._size_shown_panel)
+
     def _beside_bottom_docks(self, dock: QDockWidget) -> None:
-        """A bottom dock about to be shown while another is open takes the whole width: a tab beside
-        another feature's dock, or a row under the film strip (Qt would put them side by side, and
-        each would get half the width: the Explain dock beside Training cuts its layer list)."""
+        """A bottom dock shown (or about to be) while another is open takes the whole width: a tab
+        beside another feature's dock, a row of its own above or under the film strip (Qt would put
+        them side by side, each with half the width: the Explain dock beside Training cut its layer list)."""
+        if dock.isFloating():
+            return
         for other in self._docks.values():
             if other is dock or other.isHidden() or other.isFloating() \
                     or self.dockWidgetArea(other) != Qt.BottomDockWidgetArea:
                 continue
-            if other.objectName() == "film_strip":  # a thin strip of its own height: stacked, not tabbed
-                self.splitDockWidget(other, dock, Qt.Vertical)
-            else:
+            if "film_strip" in (other.objectName(), dock.objectName()):  # a thin strip: stacked, not tabbed
+                self.addDockWidget(Qt.BottomDockWidgetArea, dock, Qt.Vertical)  # (also out of a tab Qt put it in)
+            elif other not in self.tabifiedDockWidgets(dock):
                 self.tabifyDockWidget(other, dock)
+                dock.raise_()
             return
 
     def _size_shown_panel(self) -> None:
@@ -149,7 +160,17 @@ class MainWindow(QMainWindow):
             return
         dock.raise_()  # again: a tab raised before the window was shown stays behind
         if self.dockWidgetArea(dock) == Qt.BottomDockWidgetArea:
-            self.resizeDocks([dock], [max(200, int(self.height() * 0.42))], Qt.Vertical)
+            # The bottom docks together (the film strip, its own height, and a feature's dock or tabs)
+            # take at most 0.42 of the height, so the canvas keeps the rest.
+            budget = max(200, int(self.height() * 0.42))
+            bottom = [d for d in self._docks.values() if d.isVisible() and not d.isFloating()
+                      and self.dockWidgetArea(d) == Qt.BottomDockWidgetArea]
+            strip = next((d for d in bottom if d.objectName() == "film_strip"), None)
+            features = [d for d in bottom if d is not strip]
+            if strip is None:
+                self.resizeDocks([dock], [budget], Qt.Vertical)
+            elif features:
+                self.resizeDocks(features, [max(160, budget - strip.height())] * len(features), Qt.Vertical)
         elif width_fraction:  # and most of the side's height, above or below the other side docks
             if dock.width() < width_fraction * self.width():
                 self.resizeDocks([dock], [int(width_fraction * self.width())], Qt.Horizontal)

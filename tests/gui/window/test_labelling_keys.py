@@ -139,3 +139,29 @@ def test_a_bottom_dock_opened_beside_another_takes_the_whole_width(qtbot, make_w
     strip, live = docks["film_strip"].geometry(), docks["live_view"].geometry()
     assert live.width() >= 0.9 * win.width() and strip.width() >= 0.9 * win.width()
     assert not strip.intersects(live) and docks["film_strip"].isVisible()
+    # The same from the View menu's toggles: Training beside Live view, the strip shown last.
+    docks["film_strip"].toggleViewAction().trigger()
+    qtbot.waitUntil(lambda: not docks["film_strip"].isVisible(), timeout=3000)
+    docks["training"].toggleViewAction().trigger()
+    qtbot.waitUntil(lambda: docks["training"].isVisible(), timeout=3000)
+    assert docks["live_view"] in win.tabifiedDockWidgets(docks["training"])
+    docks["film_strip"].toggleViewAction().trigger()
+    qtbot.waitUntil(lambda: docks["film_strip"].isVisible(), timeout=3000)
+    qtbot.wait(100)
+    assert docks["film_strip"] not in win.tabifiedDockWidgets(docks["training"])
+    strip, training = docks["film_strip"].geometry(), docks["training"].geometry()
+    assert training.width() >= 0.9 * win.width() and strip.width() >= 0.9 * win.width()
+    assert not strip.intersects(training) and not docks["training"].visibleRegion().isEmpty()
+    assert win.canvas.height() >= 0.45 * win.height()  # the bottom docks together leave the canvas its share
+
+
+def test_bottom_docks_the_view_menu_shows_are_sized_as_show_panel_sizes_them(qtbot, make_window, demo_project):
+    """Shown from the View menu, Training got a strip of about 90 px and Explain, tabbed beside it, the same."""
+    win = make_window(demo_project)
+    docks = win._docks
+    for key in ("training", "explain"):
+        docks[key].toggleViewAction().trigger()
+        qtbot.waitUntil(lambda: docks[key].isVisible(), timeout=3000)
+        qtbot.wait(100)
+        assert docks[key].height() >= 0.35 * win.height() and win.canvas.height() >= 0.45 * win.height()
+    assert docks["training"] in win.tabifiedDockWidgets(docks["explain"])
