@@ -21,7 +21,7 @@ from annotations.applog import log_folder
 from annotations.errors import SightlineError
 from annotations.store import Store, StoreError
 
-from . import app_settings, shortcuts, view_adjust
+from . import app_settings, dock_placement, shortcuts, view_adjust
 from .canvas import CanvasWidget
 from .features import FeatureContext, LazyPanel, Services, install_features
 from .file_menu import FileMenu
@@ -114,14 +114,14 @@ class MainWindow(QMainWindow):
         return dock
 
     def show_panel(self, key: str, width_fraction: float | None = None) -> None:
-        """Show a dock (and bring its tab to the front). A bottom dock takes at most a third of the
-        window's height (0.42), so that the canvas keeps the rest (and refits); a side dock can ask for a
-        share of the window's width (plots and tables that need room)."""
+        """Show a dock (and bring its tab to the front), placed and sized as gui/dock_placement.py says:
+        the bottom docks keep to 0.42 of the window's height, so that the canvas keeps the rest (and
+        refits); a side dock can ask for a share of the window's width (plots and tables that need room)."""
         dock = self._docks.get(key)
         if dock is None:
             return
         if dock.isHidden() and not dock.isFloating() and self.dockWidgetArea(dock) == Qt.BottomDockWidgetArea:
-            self._beside_bottom_docks(dock)
+            dock_placement.beside_bottom_docks(self, list(self._docks.values()), dock)
         dock.show()
         dock.raise_()
         self._pending_size = (dock, width_fraction)
@@ -130,56 +130,14 @@ class MainWindow(QMainWindow):
 
     def _bottom_dock_shown(self, dock: QDockWidget) -> None:
         """A bottom dock the View menu showed: beside the others, then sized (as show_panel)."""
-        self._beside_bottom_docks(dock)
+        dock_placement.beside_bottom_docks(self, list(self._docks.values()), dock)
         self._pending_size = (dock, None)
         QTimer.singleShot(0, self._size_shown_panel)
 
-    def _beside_bottom_docks(self, dock: QDockWidget) -> None:
-        """A bottom dock shown (or about to be) while another is open takes the whole width: a tab
-        beside another feature's dock, a row of its own above or under the film strip (Qt would put
-        them side by side, each with half the width: the Explain dock beside Training cut its layer list)."""
-        if dock.isFloating():
-            return
-        for other in self._docks.values():
-            if other is dock or other.isHidden() or other.isFloating() \
-                    or self.dockWidgetArea(other) != Qt.BottomDockWidgetArea:
-                continue
-            if "film_strip" in (other.objectName(), dock.objectName()):  # a thin strip: stacked, not tabbed
-                self.addDockWidget(Qt.BottomDockWidgetArea, dock, Qt.Vertical)  # (also out of a tab Qt put it in)
-            elif other not in self.tabifiedDockWidgets(dock):
-                self.tabifyDockWidget(other, dock)
-                dock.raise_()
-            return
-
     def _size_shown_panel(self) -> None:
         pending, self._pending_size = self._pending_size, None
-        if pending is None:
-            return
-        dock, width_fraction = pending
-        if dock.isFloating() or dock.isHidden():
-            return
-        dock.raise_()  # again: a tab raised before the window was shown stays behind
-        if self.dockWidgetArea(dock) == Qt.BottomDockWidgetArea:
-            # The bottom docks together (the film strip, its own height, and a feature's dock or tabs)
-            # take at most 0.42 of the height, so the canvas keeps the rest.
-            budget = max(200, int(self.height() * 0.42))
-            bottom = [d for d in self._docks.values() if d.isVisible() and not d.isFloating()
-                      and self.dockWidgetArea(d) == Qt.BottomDockWidgetArea]
-            strip = next((d for d in bottom if d.objectName() == "film_strip"), None)
-            features = [d for d in bottom if d is not strip]
-            if strip is None:
-                self.resizeDocks([dock], [budget], Qt.Vertical)
-            elif features:
-                self.resizeDocks(features, [max(160, budget - strip.height())] * len(features), Qt.Vertical)
-        elif width_fraction:  # and most of the side's height, above or below the other side docks
-            if dock.width() < width_fraction * self.width():
-                self.resizeDocks([dock], [int(width_fraction * self.width())], Qt.Horizontal)
-            area, tabbed = self.dockWidgetArea(dock), set(self.tabifiedDockWidgets(dock))
-            others = [d for d in self._docks.values() if d is not dock and d not in tabbed and d.isVisible()
-                      and not d.isFloating() and self.dockWidgetArea(d) == area]
-            # The docks sharing the side shrink to a few rows (Qt shares out what one dock's size leaves).
-            self.resizeDocks(others + [dock], [max(80, d.minimumSizeHint().height()) for d in others]
-                             + [int(0.85 * self.height())], Qt.Vertical)
+        if pending is not None:
+            dock_placement.size_shown(self, list(self._docks.values()), *pending)
 
     def add_shutdown_hook(self, fn: Callable[[], None]) -> None:
         self._shutdown.append(fn)

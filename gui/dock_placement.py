@@ -1,0 +1,64 @@
+"""Where a dock the window shows goes, and how much room it gets (the window's show_panel and its
+View menu both come here):
+
+- a bottom dock shown while another bottom dock is open takes the whole width: a tab beside another
+  feature's dock, a row of its own beside the film strip (Qt puts them side by side, each with half
+  the width: the Explain dock beside Training cut its layer list);
+- the bottom docks together take at most BOTTOM_SHARE of the window's height, so the canvas keeps
+  the rest (and refits);
+- a side dock can ask for a share of the window's width; the docks sharing its side then shrink to
+  a few rows.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget, QMainWindow
+
+BOTTOM_SHARE = 0.42
+FILM_STRIP = "film_strip"  # a thin strip of its own height: stacked beside, never tabbed
+
+
+def _bottom(window: QMainWindow, docks: list[QDockWidget]) -> list[QDockWidget]:
+    return [d for d in docks if d.isVisible() and not d.isFloating()
+            and window.dockWidgetArea(d) == Qt.BottomDockWidgetArea]
+
+
+def beside_bottom_docks(window: QMainWindow, docks: list[QDockWidget], dock: QDockWidget) -> None:
+    """Place `dock`, a bottom dock shown or about to be, beside the bottom docks already open."""
+    if dock.isFloating():
+        return
+    for other in _bottom(window, docks):
+        if other is dock:
+            continue
+        if FILM_STRIP in (other.objectName(), dock.objectName()):
+            window.addDockWidget(Qt.BottomDockWidgetArea, dock, Qt.Vertical)  # (also out of a tab Qt put it in)
+        elif other not in window.tabifiedDockWidgets(dock):
+            window.tabifyDockWidget(other, dock)
+            dock.raise_()
+        return
+
+
+def size_shown(window: QMainWindow, docks: list[QDockWidget], dock: QDockWidget,
+               width_fraction: float | None) -> None:
+    """Give a dock just shown its room (module docstring), once it is laid out."""
+    if dock.isFloating() or dock.isHidden():
+        return
+    dock.raise_()  # again: a tab raised before the window was shown stays behind
+    if window.dockWidgetArea(dock) == Qt.BottomDockWidgetArea:
+        budget = max(200, int(window.height() * BOTTOM_SHARE))
+        bottom = _bottom(window, docks)
+        strip = next((d for d in bottom if d.objectName() == FILM_STRIP), None)
+        features = [d for d in bottom if d is not strip]
+        if strip is None:
+            window.resizeDocks([dock], [budget], Qt.Vertical)
+        elif features:
+            window.resizeDocks(features, [max(160, budget - strip.height())] * len(features), Qt.Vertical)
+    elif width_fraction:  # and most of the side's height, above or below the other side docks
+        if dock.width() < width_fraction * window.width():
+            window.resizeDocks([dock], [int(width_fraction * window.width())], Qt.Horizontal)
+        area, tabbed = window.dockWidgetArea(dock), set(window.tabifiedDockWidgets(dock))
+        others = [d for d in docks if d is not dock and d not in tabbed and d.isVisible()
+                  and not d.isFloating() and window.dockWidgetArea(d) == area]
+        # The docks sharing the side shrink to a few rows (Qt shares out what one dock's size leaves).
+        window.resizeDocks(others + [dock], [max(80, d.minimumSizeHint().height()) for d in others]
+                           + [int(0.85 * window.height())], Qt.Vertical)
