@@ -122,12 +122,15 @@ def project_to_coco(store: Store, run_id: int, iou_type: str = "bbox", image_ids
     if not chosen:
         raise EvaluationError(f"project {store.root}: no images to evaluate")
     scope = scope or ("the project" if image_ids is None else "the chosen images")
-    # Boxes need no outlines: read without them; masks are made from the records.
-    all_preds = store.annotations(status=PREDICTION, run_id=run_id) if iou_type == "segm" else \
-        store.box_rows(PREDICTION, run_id=run_id)
-    image_of = (lambda a: a.image_id) if iou_type == "segm" else (lambda r: r[1])  # noqa: E731
+    # (id, image, category, score, box or the record): boxes are read without their outlines, masks
+    # are made from the records.
+    if iou_type == "segm":
+        all_preds = [(a.id, a.image_id, a.category_id, a.score, a)
+                     for a in store.annotations(status=PREDICTION, run_id=run_id)]
+    else:
+        all_preds = [(r[0], r[1], r[2], r[9], r[3:7]) for r in store.box_rows(PREDICTION, run_id=run_id)]
     chosen_ids = {im.id for im in chosen}
-    covered, how = covered_image_ids(store, run_id, set(map(image_of, all_preds)), len(store.image_ids()))
+    covered, how = covered_image_ids(store, run_id, {p[1] for p in all_preds}, len(store.image_ids()))
     unknown = covered is None
     covered = chosen_ids if unknown else covered & chosen_ids
     if not covered:
@@ -153,26 +156,23 @@ def project_to_coco(store: Store, run_id: int, iou_type: str = "bbox", image_ids
                      "(their labels count as missed)")
             short += f", {len(chosen) - len(covered)} not covered by run #{run_id}"
     sizes = {im.id: (im.height, im.width) for im in kept}
-    preds = [a for a in all_preds if image_of(a) in sizes]
+    preds = [p for p in all_preds if p[1] in sizes]
     if not preds:
         raise EvaluationError(f"project {store.root}: run {run_id} ({run.model}) has no predictions "
                               f"on the {len(kept)} chosen images")
     gt, difficult = ground_truth(store, kept, iou_type == "segm", progress=progress)
     dt, dt_ids = [], []
-    for i, a in enumerate(preds):
+    for i, (ann_id, image_id, category_id, score, shape) in enumerate(preds):
         if progress is not None and i % 500 == 0 and progress(i, len(preds)) is False:
             raise Cancelled("evaluation cancelled")
+        entry = {"image_id": image_id, "category_id": category_id, "score": float(score if score is not None else 1.0)}
         if iou_type == "segm":
             # No bbox: pycocotools' loadRes would then take the box area for the area ranges.
-            entry = {"image_id": a.image_id, "category_id": a.category_id,
-                     "score": float(a.score if a.score is not None else 1.0),
-                     "segmentation": geometry.annotation_rle(a, *sizes[a.image_id])}
-            dt_ids.append(a.id)
+            entry["segmentation"] = geometry.annotation_rle(shape, *sizes[image_id])
         else:
-            entry = {"image_id": a[1], "category_id": a[2], "score": float(a[9] if a[9] is not None else 1.0),
-                     "bbox": list(a[3:7])}
-            dt_ids.append(a[0])
+            entry["bbox"] = list(shape)
         dt.append(entry)
+        dt_ids.append(ann_id)
     if not gt["categories"]:
         raise EvaluationError(f"project {store.root}: no categories")
     return ProjectData(gt, dt, dt_ids, [im.id for im in kept], difficult, text, short,

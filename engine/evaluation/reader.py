@@ -121,10 +121,9 @@ def _read_typed(gt_path: Path, dt_path: Path, iou_type: str):
             gt, dt = gt_decoder.decode(gt_bytes), dt_decoder.decode(dt_bytes)
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):  # ValidationError is a DecodeError
         return None
+    gt = {"images": gt.images, "annotations": gt.annotations, "categories": gt.categories}
     cols = _checked_columns(gt, dt, iou_type)
-    if cols is None:
-        return None
-    return _as_mapping(gt), dt, cols
+    return None if cols is None else (gt, dt, cols)
 
 
 def _column(rows: list, name: str, dtype) -> np.ndarray | None:
@@ -140,19 +139,19 @@ def _flag(rows: list, name: str) -> np.ndarray:
 
 
 def _boxes(rows: list, n_with: int) -> np.ndarray | None:
-    """N x 4 where every entry has a finite box; None where none has; False where some have."""
+    """N x 4 where every entry has a box; None where none has; False where some have (values_hold
+    checks that they are finite)."""
     if not rows:
         return np.empty((0, 4))
     if n_with == 0:
         return None
     if n_with != len(rows):
         return False
-    b = np.fromiter(chain.from_iterable(map(attrgetter("bbox"), rows)), np.float64, 4 * len(rows)).reshape(-1, 4)
-    return b if np.isfinite(b).all() else False
+    return np.fromiter(chain.from_iterable(map(attrgetter("bbox"), rows)), np.float64, 4 * len(rows)).reshape(-1, 4)
 
 
-def _checked_columns(gt, dt: list, iou_type: str) -> Columns | None:
-    images, cats, anns = gt.images, gt.categories, gt.annotations
+def _checked_columns(gt: dict, dt: list, iou_type: str) -> Columns | None:
+    images, cats, anns = gt["images"], gt["categories"], gt["annotations"]
     if not images or not cats or not dt:
         return None
     image_ids, cat_ids = _ints(images, "id"), _ints(cats, "id")
@@ -164,15 +163,11 @@ def _checked_columns(gt, dt: list, iou_type: str) -> Columns | None:
     get_box = attrgetter("bbox")
     g_box = _boxes(anns, len(anns) - list(map(get_box, anns)).count(None))
     d_box = _boxes(dt, len(dt) - list(map(get_box, dt)).count(None))
-    if d_box is False:  # boxes on some results, or not finite
+    if d_box is False:  # boxes on some results
         return None
     cols = Columns(image_ids, cat_ids, g[0], g[1], g[2], area, _flag(anns, "iscrowd"), _flag(anns, "difficult"),
                    g_box if isinstance(g_box, np.ndarray) else None, d_image, d_cat, d_score, d_box)
-    return cols if values_hold(cols, _as_mapping(gt), dt, iou_type) else None
-
-
-def _as_mapping(gt) -> dict:
-    return {"images": gt.images, "annotations": gt.annotations, "categories": gt.categories}
+    return cols if values_hold(cols, gt, dt, iou_type) else None
 
 
 def as_dicts(records: list) -> list:
