@@ -2,8 +2,9 @@
 View menu both come here):
 
 - a bottom dock shown while another bottom dock is open takes the whole width: a tab beside another
-  feature's dock, a row of its own beside the film strip (Qt puts them side by side, each with half
-  the width: the Explain dock beside Training cut its layer list);
+  feature's dock, a row of its own beside a strip (a dock whose content has a fixed height, as the
+  film strip's) (Qt puts them side by side, each with half the width: the Explain dock beside
+  Training cut its layer list);
 - the bottom docks together take at most BOTTOM_SHARE of the window's height, so the canvas keeps
   the rest (and refits);
 - a side dock can ask for a share of the window's width; the docks sharing its side then shrink to
@@ -15,7 +16,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow
 
 BOTTOM_SHARE = 0.42
-FILM_STRIP = "film_strip"  # a thin strip of its own height: stacked beside, never tabbed
+_NO_LIMIT = (1 << 24) - 1  # QWIDGETSIZE_MAX: a widget's maximum height when none is set
+
+
+def is_strip(dock: QDockWidget) -> bool:
+    """A dock of its own fixed height (its content's maximum height is set): stacked, never tabbed."""
+    return dock.widget() is not None and dock.widget().maximumHeight() < _NO_LIMIT
 
 
 def _bottom(window: QMainWindow, docks: list[QDockWidget]) -> list[QDockWidget]:
@@ -30,7 +36,7 @@ def beside_bottom_docks(window: QMainWindow, docks: list[QDockWidget], dock: QDo
     for other in _bottom(window, docks):
         if other is dock:
             continue
-        if FILM_STRIP in (other.objectName(), dock.objectName()):
+        if is_strip(other) or is_strip(dock):
             window.addDockWidget(Qt.BottomDockWidgetArea, dock, Qt.Vertical)  # (also out of a tab Qt put it in)
         elif other not in window.tabifiedDockWidgets(dock):
             window.tabifyDockWidget(other, dock)
@@ -47,12 +53,12 @@ def size_shown(window: QMainWindow, docks: list[QDockWidget], dock: QDockWidget,
     if window.dockWidgetArea(dock) == Qt.BottomDockWidgetArea:
         budget = max(200, int(window.height() * BOTTOM_SHARE))
         bottom = _bottom(window, docks)
-        strip = next((d for d in bottom if d.objectName() == FILM_STRIP), None)
-        features = [d for d in bottom if d is not strip]
-        if strip is None:
+        strips = sum(d.height() for d in bottom if is_strip(d))
+        others = [d for d in bottom if not is_strip(d)]
+        if not strips:
             window.resizeDocks([dock], [budget], Qt.Vertical)
-        elif features:
-            window.resizeDocks(features, [max(160, budget - strip.height())] * len(features), Qt.Vertical)
+        elif others:
+            window.resizeDocks(others, [max(160, budget - strips)] * len(others), Qt.Vertical)
     elif width_fraction:  # and most of the side's height, above or below the other side docks
         if dock.width() < width_fraction * window.width():
             window.resizeDocks([dock], [int(width_fraction * window.width())], Qt.Horizontal)
