@@ -6,6 +6,7 @@ import json
 import re
 import sqlite3
 import time
+from contextlib import contextmanager
 
 import orjson
 from typing import Callable, Iterable, Iterator
@@ -21,6 +22,10 @@ _ANN_COLS = ("image_id, category_id, kind, x, y, w, h, polygons, holes, rle, are
 
 
 _MAX_ROWID = (1 << 63) - 1
+# A batch at least this large, into a table holding no more rows than it, goes in with the table's
+# indexes dropped and then built again from the sorted rows: a fifth less CPU than keeping three
+# indexes in step row by row (50k COCO labels: 0.54 s -> 0.40 s of SQLite).
+BULK_ROWS = 5000
 _LONG_NUMBER = re.compile(r"\d{19}")
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode  # built once: rows are hot
 
@@ -60,6 +65,33 @@ def _loads_extra(text: str):
     return json.loads(text) if _LONG_NUMBER.search(text) else _loads(text)
 
 
+@contextmanager
+def _indexes_set_aside(c: sqlite3.Connection, table: str, batch: int) -> Iterator[None]:
+    """Inside a write transaction: for a bulk insert (BULK_ROWS above), the table's own indexes are
+    dropped on entry and made again from their stored definitions on exit, within a savepoint: an
+    error rolls the insert and the drop back together, also when an outer transaction goes on."""
+    if batch < BULK_ROWS or c.execute(f"SELECT 1 FROM {table} LIMIT 1 OFFSET ?", (batch,)).fetchone():
+        yield
+        return
+    c.execute("SAVEPOINT bulk_insert")
+    try:
+        indexes = c.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                            "AND sql IS NOT NULL", (table,)).fetchall()
+        for name, _ in indexes:
+            c.execute(f'DROP INDEX "{name}"')
+        yield
+        for _, sql in indexes:
+            c.execute(sql)
+    except BaseException:
+        try:
+            c.execute("ROLLBACK TO bulk_insert")
+            c.execute("RELEASE bulk_insert")
+        except sqlite3.Error:
+            pass  # SQLite rolled the whole transaction back already (a full disk does)
+        raise
+    c.execute("RELEASE bulk_insert")
+
+
 class RecordsMixin:
     # ---- annotations ---------------------------------------------------------------------
     def _ann_row(self, a: Annotation, now: float) -> tuple:
@@ -80,7 +112,7 @@ class RecordsMixin:
         given it row by row (one above the largest id at that point), computed here."""
         anns = list(anns)
         now = time.time()
-        with self.transaction() as c:
+        with self.transaction() as c, _indexes_set_aside(c, "annotations", len(anns)):
             try:
                 ids = [a.id for a in anns]
                 if None in ids:

@@ -89,3 +89,58 @@ def test_lookups_by_category_use_the_category_usage_index_alone(tmp_path):
         store.add_annotations([Annotation(None, img, cat, bbox=(1, 1, 2, 2)), Annotation(None, img, other, bbox=(1, 1, 2, 2))])
         store.delete_category(cat)  # the cascade finds the category's rows through the same index
         assert [a.category_id for a in store.annotations()] == [other]
+
+
+def _indexes(store) -> list[tuple]:
+    return sorted(store._read("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'annotations'"))
+
+
+def _bulk(image, cat, n, first_id=None):
+    return [Annotation(None if first_id is None else first_id + k, image, cat, bbox=(k % 9, 1, 2, 2)) for k in range(n)]
+
+
+def test_a_bulk_insert_sets_the_indexes_aside_and_builds_them_again(tmp_path, monkeypatch):
+    from annotations import store_records
+    monkeypatch.setattr(store_records, "BULK_ROWS", 50)
+    with Store.open(tmp_path / "p") as store:
+        cat = store.add_category(Category(None, "c"))
+        image = store.add_image(ImageRecord(None, "a.png", 10, 10))
+        before = _indexes(store)
+        assert {n for n, _ in before} >= {"ann_image", "ann_run", "ann_category_image"}
+        dropped = []
+        conn = store._conn()
+        conn.set_trace_callback(lambda sql: dropped.append(sql) if sql.startswith("DROP INDEX") else None)
+        ids = store.add_annotations(_bulk(image, cat, 60))
+        conn.set_trace_callback(None)
+        assert len(dropped) == len(before)
+        assert _indexes(store) == before
+        assert store._read("PRAGMA integrity_check") == [("ok",)]
+        assert store.category_usage(cat)[0] == 60 and sorted(a.id for a in store.annotations()) == ids
+        plan = " ".join(r[-1] for r in store._read("EXPLAIN QUERY PLAN SELECT id FROM annotations WHERE image_id = ?",
+                                                   (image,)))
+        assert "ann_image" in plan
+        # A table already holding more rows than the batch keeps its indexes (rebuilding costs more).
+        dropped.clear()
+        conn.set_trace_callback(lambda sql: dropped.append(sql) if sql.startswith("DROP INDEX") else None)
+        store.add_annotations(_bulk(image, cat, 55))
+        conn.set_trace_callback(None)
+        assert dropped == [] and _indexes(store) == before
+
+
+def test_a_refused_bulk_insert_inside_a_transaction_leaves_rows_and_indexes_as_they_were(tmp_path, monkeypatch):
+    from annotations import store_records
+    monkeypatch.setattr(store_records, "BULK_ROWS", 50)
+    with Store.open(tmp_path / "p") as store:
+        cat = store.add_category(Category(None, "c"))
+        image = store.add_image(ImageRecord(None, "a.png", 10, 10))
+        [kept] = store.add_annotations([Annotation(None, image, cat, bbox=(1, 1, 2, 2))])
+        before = _indexes(store)
+        with store.transaction():
+            with pytest.raises(StoreError, match="duplicate id"):
+                store.add_annotations(_bulk(image, cat, 60, first_id=kept - 30))  # one of them is `kept`
+            # the outer transaction goes on and commits: the indexes must be there
+            assert _indexes(store) == before
+            store.add_annotations([Annotation(None, image, cat, bbox=(2, 2, 2, 2))])
+        assert _indexes(store) == before
+        assert len(store.annotations()) == 2
+        assert store._read("PRAGMA integrity_check") == [("ok",)]
