@@ -5,17 +5,18 @@ View menu both come here):
   feature's dock, a row of its own beside a strip (a dock whose content has a fixed height, as the
   film strip's) (Qt puts them side by side, each with half the width: the Explain dock beside
   Training cut its layer list);
-- the bottom docks together take at most BOTTOM_SHARE of the window's height, so the canvas keeps
-  the rest (and refits);
+- the bottom docks together take BOTTOM_SHARE of the window's height, so the canvas keeps the rest
+  (and refits), and up to BOTTOM_MOST when the dock just shown needs that to show its whole form;
 - a side dock can ask for a share of the window's width; the docks sharing its side then shrink to
   a few rows.
 """
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QMainWindow
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QTabBar
 
 BOTTOM_SHARE = 0.42
+BOTTOM_MOST = 0.5  # what the bottom docks may take so that one shows its whole form (its content's minimum)
 _NO_LIMIT = (1 << 24) - 1  # QWIDGETSIZE_MAX: a widget's maximum height when none is set
 
 
@@ -55,10 +56,13 @@ def size_shown(window: QMainWindow, docks: list[QDockWidget], dock: QDockWidget,
         bottom = _bottom(window, docks)
         strips = sum(d.height() for d in bottom if is_strip(d))
         others = [d for d in bottom if not is_strip(d)]
-        if not strips:
-            window.resizeDocks([dock], [budget], Qt.Vertical)
-        elif others:
-            window.resizeDocks(others, [max(160, budget - strips)] * len(others), Qt.Vertical)
+        if strips and not others:
+            return  # the strip alone: its own height
+        rows = [dock] if not strips else others
+        given = budget if not strips else max(160, budget - strips)
+        # A few pixels more, within BOTTOM_MOST, rather than a scroll bar over the dock's form.
+        more = min(_needed_height(window, dock) - given, int(window.height() * BOTTOM_MOST) - budget)
+        window.resizeDocks(rows, [given + max(0, more)] * len(rows), Qt.Vertical)
     elif width_fraction:  # and most of the side's height, above or below the other side docks
         if dock.width() < width_fraction * window.width():
             window.resizeDocks([dock], [int(width_fraction * window.width())], Qt.Horizontal)
@@ -68,3 +72,19 @@ def size_shown(window: QMainWindow, docks: list[QDockWidget], dock: QDockWidget,
         # The docks sharing the side shrink to a few rows (Qt shares out what one dock's size leaves).
         window.resizeDocks(others + [dock], [max(80, d.minimumSizeHint().height()) for d in others]
                            + [int(0.85 * window.height())], Qt.Vertical)
+
+
+def _needed_height(window: QMainWindow, dock: QDockWidget) -> int:
+    """The height to ask resizeDocks for so that the dock shows its whole content without scrolling:
+    its content's minimum, its title, and the tab bar when it is a tab (resizeDocks counts the tab
+    bar in). 0 for a dock not wrapped in a scroll area, and for a strip (its own height)."""
+    scroll = dock.widget()
+    content = scroll.widget() if isinstance(scroll, QScrollArea) else None
+    if content is None or is_strip(dock):
+        return 0
+    title = max(0, dock.height() - scroll.viewport().height())
+    tabs = 0
+    if window.tabifiedDockWidgets(dock):
+        bars = window.findChildren(QTabBar, options=Qt.FindDirectChildrenOnly)
+        tabs = max((b.sizeHint().height() for b in bars), default=0)
+    return content.minimumSizeHint().height() + title + tabs

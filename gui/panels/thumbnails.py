@@ -313,7 +313,7 @@ def install(window) -> FilmStrip:
     strip.image_activated.connect(window.show_image)
     strip.hovered.connect(lambda image_id: window.expect_images([image_id]))
     dock = window.add_panel("film_strip", "Film strip", strip, Qt.BottomDockWidgetArea)
-    dock.widget().setMaximumHeight(strip.height())  # the strip's own height: the canvas keeps the rest
+    dock.widget().setFixedHeight(strip.height())  # its own height: the canvas keeps the rest, the rows above give way
     dock.hide()
     dock.toggleViewAction().triggered.connect(lambda on: dock.raise_() if on else None)  # its tab to the front
     window.add_shutdown_hook(strip.thumbs.shutdown)

@@ -3,6 +3,7 @@ Enter opens the label dialog with completion, the image refits when the canvas i
 mode, a bottom dock leaves the canvas most of the window."""
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
@@ -165,3 +166,42 @@ def test_bottom_docks_the_view_menu_shows_are_sized_as_show_panel_sizes_them(qtb
         qtbot.wait(100)
         assert docks[key].height() >= 0.35 * win.height() and win.canvas.height() >= 0.45 * win.height()
     assert docks["training"] in win.tabifiedDockWidgets(docks["explain"])
+
+
+@pytest.mark.parametrize("height", [640, 700])
+def test_a_bottom_dock_gets_the_few_pixels_its_form_needs_rather_than_a_scroll_bar(qtbot, make_window, demo_project,
+                                                                                   height):
+    """Explain, a tab beside Live view, lost the tab bar's height and scrolled its form at 1280x800 in a
+    real window; it now takes what its form needs, the bottom docks staying within half the window."""
+    from gui import dock_placement
+    win = make_window(demo_project)
+    win.resize(1240, height)
+    qtbot.wait(100)
+    docks = win._docks
+    for key in ("live_view", "explain"):
+        win.show_panel(key)
+        qtbot.waitUntil(lambda: docks[key].isVisible(), timeout=3000)
+        qtbot.wait(100)
+    assert docks["live_view"] in win.tabifiedDockWidgets(docks["explain"])
+    scroll = docks["explain"].widget()
+    assert scroll.viewport().height() >= scroll.widget().minimumSizeHint().height()
+    assert not scroll.verticalScrollBar().isVisible()
+    assert win.height() - docks["explain"].geometry().top() <= dock_placement.BOTTOM_MOST * win.height() + 40
+    assert win.canvas.height() >= 0.38 * win.height()
+
+
+def test_the_film_strip_keeps_its_whole_height_below_two_tabbed_bottom_docks(qtbot, make_window, demo_project):
+    """At 1280x800 the strip was squeezed a few pixels under Live view and Explain and scrolled its
+    thumbnails up and down; its height is now fixed, the rows above give way."""
+    win = make_window(demo_project)
+    win.resize(1240, 700)
+    qtbot.wait(100)
+    docks = win._docks
+    for key in ("live_view", "explain", "film_strip"):
+        win.show_panel(key)
+        qtbot.waitUntil(lambda: docks[key].isVisible(), timeout=3000)
+        qtbot.wait(100)
+    scroll = docks["film_strip"].widget()
+    assert scroll.viewport().height() >= win.film_strip.height()
+    assert not scroll.verticalScrollBar().isVisible()
+    assert win.canvas.height() >= 0.38 * win.height()
