@@ -56,10 +56,12 @@ def size_shown(window: QMainWindow, docks: list[QDockWidget], dock: QDockWidget,
         bottom = _bottom(window, docks)
         strips = sum(d.height() for d in bottom if is_strip(d))
         others = [d for d in bottom if not is_strip(d)]
-        if strips and not others:
+        if not strips:
+            rows, given = [dock], budget
+        elif others:
+            rows, given = others, max(160, budget - strips)
+        else:
             return  # the strip alone: its own height
-        rows = [dock] if not strips else others
-        given = budget if not strips else max(160, budget - strips)
         # A few pixels more, within BOTTOM_MOST, rather than a scroll bar over the dock's form.
         more = min(_needed_height(window, dock) - given, int(window.height() * BOTTOM_MOST) - budget)
         window.resizeDocks(rows, [given + max(0, more)] * len(rows), Qt.Vertical)

@@ -3,8 +3,10 @@ Enter opens the label dialog with completion, the image refits when the canvas i
 mode, a bottom dock leaves the canvas most of the window."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
 from gui.label_dialog import LabelDialog
@@ -168,24 +170,52 @@ def test_bottom_docks_the_view_menu_shows_are_sized_as_show_panel_sizes_them(qtb
     assert docks["training"] in win.tabifiedDockWidgets(docks["explain"])
 
 
+def _bottom_docks_shown(qtbot, make_window, demo_project, height: int, keys: tuple[str, ...]):
+    win = make_window(demo_project)
+    win.resize(1240, height)
+    qtbot.wait(100)
+    for key in keys:
+        win.show_panel(key)
+        qtbot.waitUntil(lambda: win._docks[key].isVisible(), timeout=3000)
+        qtbot.wait(100)
+    return win
+
+
+def _argb(image) -> np.ndarray:
+    """BGRA bytes, one row per line, copied out of the (temporary) converted image."""
+    image = image.convertToFormat(QImage.Format_ARGB32)
+    rows = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    return rows[:, :4 * image.width()].copy()
+
+
+def _drawn_whole(win, widget, inset: int = 3) -> bool:
+    """The window's pixels where `widget` lies are the widget's own painting, nothing covering or
+    cutting it (`inset` pixels at the edges left out: a button's rounded corners show what is behind)."""
+    rect = widget.rect().translated(widget.mapTo(win, widget.rect().topLeft()))
+    if not win.rect().contains(rect):
+        return False
+    inner = np.s_[inset:-inset, 4 * inset:-4 * inset]
+    return bool((_argb(widget.grab().toImage())[inner] == _argb(win.grab(rect).toImage())[inner]).all())
+
+
 @pytest.mark.parametrize("height", [640, 700])
 def test_a_bottom_dock_gets_the_few_pixels_its_form_needs_rather_than_a_scroll_bar(qtbot, make_window, demo_project,
                                                                                    height):
     """Explain, a tab beside Live view, lost the tab bar's height and scrolled its form at 1280x800 in a
     real window; it now takes what its form needs, the bottom docks staying within half the window."""
+    from PySide6.QtWidgets import QPushButton
+
     from gui import dock_placement
-    win = make_window(demo_project)
-    win.resize(1240, height)
-    qtbot.wait(100)
+    win = _bottom_docks_shown(qtbot, make_window, demo_project, height, ("live_view", "explain"))
     docks = win._docks
-    for key in ("live_view", "explain"):
-        win.show_panel(key)
-        qtbot.waitUntil(lambda: docks[key].isVisible(), timeout=3000)
-        qtbot.wait(100)
     assert docks["live_view"] in win.tabifiedDockWidgets(docks["explain"])
     scroll = docks["explain"].widget()
     assert scroll.viewport().height() >= scroll.widget().minimumSizeHint().height()
     assert not scroll.verticalScrollBar().isVisible()
+    panel = scroll.widget()
+    lowest = max((b for b in panel.findChildren(QPushButton) if b.isVisible()),  # the form's last row
+                 key=lambda b: b.mapTo(panel, b.rect().bottomLeft()).y())
+    assert _drawn_whole(win, lowest)
     assert win.height() - docks["explain"].geometry().top() <= dock_placement.BOTTOM_MOST * win.height() + 40
     assert win.canvas.height() >= 0.38 * win.height()
 
@@ -193,15 +223,9 @@ def test_a_bottom_dock_gets_the_few_pixels_its_form_needs_rather_than_a_scroll_b
 def test_the_film_strip_keeps_its_whole_height_below_two_tabbed_bottom_docks(qtbot, make_window, demo_project):
     """At 1280x800 the strip was squeezed a few pixels under Live view and Explain and scrolled its
     thumbnails up and down; its height is now fixed, the rows above give way."""
-    win = make_window(demo_project)
-    win.resize(1240, 700)
-    qtbot.wait(100)
-    docks = win._docks
-    for key in ("live_view", "explain", "film_strip"):
-        win.show_panel(key)
-        qtbot.waitUntil(lambda: docks[key].isVisible(), timeout=3000)
-        qtbot.wait(100)
-    scroll = docks["film_strip"].widget()
+    win = _bottom_docks_shown(qtbot, make_window, demo_project, 700, ("live_view", "explain", "film_strip"))
+    scroll = win._docks["film_strip"].widget()
     assert scroll.viewport().height() >= win.film_strip.height()
     assert not scroll.verticalScrollBar().isVisible()
+    assert _drawn_whole(win, win.film_strip)
     assert win.canvas.height() >= 0.38 * win.height()
