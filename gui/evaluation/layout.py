@@ -27,6 +27,7 @@ ALL = -1  # class-list key of the averaged curve
 # is still in the exported table, and widening the dock shows them again.
 NARROW_DROP = ("VOC11", "APs", "APm", "APl", "AP75", "VOC", "F1 @", "AR")
 CONTROLS_WIDTH = 250
+SLIDER_STEPS = 1000  # threshold slider positions per unit of score
 STACK_HEIGHT = 700  # a narrow dock at least this tall stacks the two plots; a shorter one tabs them
 
 
@@ -61,8 +62,10 @@ class EvaluationLayout:
         self.status.setWordWrap(True)
 
         self.slider = QSlider(Qt.Horizontal)
-        self.slider.setRange(0, 100)
-        self.slider.setValue(50)
+        self.slider.setRange(0, SLIDER_STEPS)  # fine steps for a drag; arrow keys and pages move 0.01 and 0.1
+        self.slider.setSingleStep(SLIDER_STEPS // 100)
+        self.slider.setPageStep(SLIDER_STEPS // 10)
+        self.slider.setValue(SLIDER_STEPS // 2)
         self.slider.valueChanged.connect(self._slider_moved)
         self.threshold_label = QLabel("score >= 0.50")
         self.counts_label = QLabel("")

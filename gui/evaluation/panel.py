@@ -17,7 +17,7 @@ from engine.evaluation.matching import outcome_table, outcomes_to_table
 from engine.evaluation.report import EvaluationReport, evaluate_project_report
 
 from ..jobs import Job
-from .layout import ALL, CLASS_HEADERS, CLASS_SHORT, CONTROLS_WIDTH, SPLITS, EvaluationLayout  # noqa: F401
+from .layout import ALL, CLASS_HEADERS, CLASS_SHORT, CONTROLS_WIDTH, SLIDER_STEPS, SPLITS, EvaluationLayout  # noqa: F401
 from .export import export_widget
 from .tables import ERROR_COLUMNS, ERROR_KINDS, ErrorsModel, fill_table, fill_tide, table_rows, write_csv
 
@@ -36,6 +36,7 @@ class EvaluationPanel(EvaluationLayout, QWidget):
         self._serial = 0
         self.last_update_ms = 0.0
         self._cell: tuple[int, int] | None = None
+        self._threshold = 0.5  # exact (the best F1's score as it is); the slider shows it to 1/SLIDER_STEPS
         self._build()
         self._set_busy(False)
 
@@ -247,22 +248,30 @@ class EvaluationPanel(EvaluationLayout, QWidget):
 
     # ---- the threshold --------------------------------------------------------------------------
     def threshold(self) -> float:
-        return self.slider.value() / 100.0
+        return self._threshold
 
     def set_threshold(self, score: float, force: bool = False) -> None:
-        v = int(round(float(np.clip(score, 0, 1)) * 100))
-        if v == self.slider.value() and force:
-            self._slider_moved(v)
-        else:
-            self.slider.setValue(v)
+        """Apply this score threshold exactly (force: also when it is the current one); the slider
+        moves to the nearest of its positions without changing it."""
+        s = float(np.clip(score, 0.0, 1.0))
+        changed, self._threshold = s != self._threshold, s
+        self.slider.blockSignals(True)
+        self.slider.setValue(round(s * SLIDER_STEPS))
+        self.slider.blockSignals(False)
+        if changed or force:
+            self._apply_threshold()
 
     def go_to_best_threshold(self) -> None:
         if self.report is not None and self.report.curves[None].best_threshold is not None:
             self.set_threshold(self.report.curves[None].best_threshold)
 
     def _slider_moved(self, value: int) -> None:
-        s = value / 100.0
-        self.threshold_label.setText(f"score >= {s:.2f}")
+        self._threshold = value / SLIDER_STEPS
+        self._apply_threshold()
+
+    def _apply_threshold(self) -> None:
+        s = self._threshold
+        self.threshold_label.setText(f"score >= {score_text(s)}")
         if self.report is None:
             return
         start = time.perf_counter()
@@ -374,3 +383,11 @@ def _stat_name(name: str) -> str:
     """"AP50@100" -> "AP50", "AR_small@100" -> "AR small", "AR@10" -> "AR@10" (the detections kept)."""
     name = name.replace("_", " ")
     return name if name.startswith("AR@") else name.split("@")[0]
+
+
+def score_text(s: float) -> str:
+    """A threshold as short as it is exact: 0.50, 0.303, 0.30271 (at most 6 decimals)."""
+    for d in range(2, 6):
+        if abs(round(s, d) - s) < 1e-7:  # a float32 score (a model's) reads as its short form
+            return f"{s:.{d}f}"
+    return f"{s:.6f}"

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "engine" / "evaluation")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tests" / "engine" / "evaluation")]
 
 import numpy as np  # noqa: E402
 from pycocotools.coco import COCO  # noqa: E402
@@ -94,7 +94,7 @@ def panel_slider(coco, gt, dt) -> None:
     from PySide6.QtWidgets import QApplication
 
     from engine.evaluation.report import build_report
-    from gui.evaluation.panel import EvaluationPanel
+    from gui.evaluation.panel import SLIDER_STEPS, EvaluationPanel
 
     qapp = QApplication.instance() or QApplication([])
     t0 = time.perf_counter()
@@ -110,7 +110,7 @@ def panel_slider(coco, gt, dt) -> None:
         ms, handler = [], []
         for v in range(5, 100, 10):
             t0 = time.perf_counter()
-            panel.slider.setValue(v)
+            panel.slider.setValue(v * SLIDER_STEPS // 100)
             qapp.processEvents()  # includes repainting what changed
             ms.append((time.perf_counter() - t0) * 1000)
             handler.append(panel.last_update_ms)

@@ -98,6 +98,31 @@ def test_evaluate_slider_and_confusion_click(qtbot, window_with_panel):
     assert sorted(panel.cell_model.row(i)["gt_id"] for i in range(2)) == [p["labels"][1], p["labels"][3]]
 
 
+
+def test_the_view_opens_at_the_best_f1_score_exactly_not_at_the_slider_step_near_it(qtbot, window_with_panel):
+    """The best F1 lies at score 0.6034; a wrong prediction at 0.601 sits between it and the slider's
+    0.60. The counts are the best F1's (as `main.py evaluate` prints them), before and after the slider
+    moves away and Best F1 brings it back."""
+    win, panel, p = window_with_panel
+    store, (a, _b) = p["store"], p["cats"]
+    tp = store.annotation(p["preds"][2])
+    tp.score = 0.6034
+    store.update_annotation(tp)
+    store.add_annotation(Annotation(None, p["images"][2], a, bbox=(40, 40, 16, 16), score=0.601, status=PREDICTION,
+                                    source="toy-detector", run_id=p["run"]))
+    report = run_evaluation(qtbot, panel)
+    assert report.curves[None].best_threshold == pytest.approx(0.6034)
+    for _ in range(2):
+        assert panel.threshold() == pytest.approx(0.6034)
+        assert "TP 2   FP 1   FN 2" in panel.counts_label.text()
+        assert panel.threshold_label.text() == "score >= 0.6034"
+        assert panel.slider.value() == 603  # the nearest slider position shows it
+        panel.slider.setFocus()
+        qtbot.keyClick(panel.slider, Qt.Key_Left)  # one step (0.01) down: the 0.601 prediction counts
+        assert panel.threshold() == pytest.approx(0.593)
+        assert "TP 2   FP 2   FN 2" in panel.counts_label.text()
+        qtbot.mouseClick(panel.best_button, Qt.LeftButton)
+
 def test_error_browser_opens_images_sorted_by_score(qtbot, window_with_panel):
     win, panel, p = window_with_panel
     run_evaluation(qtbot, panel)
