@@ -8,7 +8,7 @@ View menu both come here):
 - the bottom docks together take BOTTOM_SHARE of the window's height, so the canvas keeps the rest
   (and refits), and up to BOTTOM_MOST when the dock just shown needs that to show its whole form;
 - a side dock can ask for a share of the window's width; the docks sharing its side then shrink to
-  a few rows.
+  a few rows, and the bottom docks (full width, below the side) to BOTTOM_BESIDE_SIDE of the height.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QTabBar
 
 BOTTOM_SHARE = 0.42
 BOTTOM_MOST = 0.5  # what the bottom docks may take so that one shows its whole form (its content's minimum)
+BOTTOM_BESIDE_SIDE = 0.3  # at most what the bottom docks keep when a side dock asking for room is shown
 _NO_LIMIT = (1 << 24) - 1  # QWIDGETSIZE_MAX: a widget's maximum height when none is set
 
 
@@ -74,6 +75,19 @@ def size_shown(window: QMainWindow, docks: list[QDockWidget], dock: QDockWidget,
         # The docks sharing the side shrink to a few rows (Qt shares out what one dock's size leaves).
         window.resizeDocks(others + [dock], [max(80, d.minimumSizeHint().height()) for d in others]
                            + [int(0.85 * window.height())], Qt.Vertical)
+        _lower_bottom(window, docks, int(BOTTOM_BESIDE_SIDE * window.height()))
+
+
+def _lower_bottom(window: QMainWindow, docks: list[QDockWidget], most: int) -> None:
+    """The bottom docks (a strip keeps its own height) down to `most` pixels together, where they
+    are taller: the side docks above them take the rest of the height."""
+    bottom = _bottom(window, docks)
+    rows = [d for d in bottom if not is_strip(d)]
+    if not rows:
+        return
+    given = max(160, most - sum(d.height() for d in bottom if is_strip(d)))
+    if max(d.height() for d in rows) > given:
+        window.resizeDocks(rows, [given] * len(rows), Qt.Vertical)
 
 
 def _needed_height(window: QMainWindow, dock: QDockWidget) -> int:

@@ -98,6 +98,8 @@ class EvaluationLayout:
         self._box.addWidget(self._controls(), 0)
         self._box.addWidget(self.tabs, 1)
         self._wide: bool | None = None
+        self._arrange(True)  # measured once: the controls go beside the tabs only where that fits
+        self._wide_min_width = self.minimumSizeHint().width()
         self._arrange(False)
 
     # Where each control goes: (row, column, column span) in the wide column and in the narrow rows.
@@ -133,8 +135,9 @@ class EvaluationLayout:
             return
         self._wide = wide
         grid = self._grid
-        while grid.count():
-            grid.takeAt(0)
+        while grid.count():  # removeWidget deletes each item: one taken out and kept alive (a Python
+            item = grid.itemAt(0)  # wrapper may outlive the call) keeps the widget's size cache, and a label's
+            grid.removeWidget(item.widget()) if item.widget() else grid.takeAt(0)  # new text would not change its height
         for r in range(grid.rowCount()):
             grid.setRowStretch(r, 0)
         for c in range(grid.columnCount()):
@@ -148,7 +151,6 @@ class EvaluationLayout:
             for c in (1, 2, 3):
                 grid.setColumnStretch(c, 1)
         self._box.setDirection(QBoxLayout.LeftToRight if wide else QBoxLayout.TopToBottom)
-        self._summary_box.setDirection(QBoxLayout.LeftToRight if wide else QBoxLayout.TopToBottom)
         self._summary_box.setDirection(QBoxLayout.LeftToRight if wide else QBoxLayout.TopToBottom)
         self._confusion_split.setOrientation(Qt.Horizontal if wide else Qt.Vertical)
         self._curve_side.setMaximumWidth(200 if wide else 150)
@@ -241,7 +243,7 @@ class EvaluationLayout:
         # Decide by the room the dock gives (the scroll area's viewport around this panel), not by
         # this panel's own size, which its current layout's minimum may hold wider than the dock.
         room = self.parentWidget() if self.parentWidget() is not None else self
-        self._arrange(room.width() >= 1.6 * room.height(), room.height() >= STACK_HEIGHT)
+        self._arrange(room.width() >= max(1.6 * room.height(), self._wide_min_width), room.height() >= STACK_HEIGHT)
 
     def _controls(self) -> QWidget:
         box = QWidget()

@@ -149,3 +149,73 @@ def test_each_axis_label_of_the_plots_says_the_value_at_its_place(qtbot, small_s
             qtbot.wait(50)
         for values in axis_labels(chart):
             assert values[0] == 0.0 and values[-1] == 1.0
+
+
+def test_opened_above_the_training_dock_the_view_keeps_its_form_whole_and_readable(qtbot, small_project,  # noqa: F811
+                                                                                  settings_dir):
+    """At 1280x800 with Training open below: the bottom docks give up height to the dock just opened,
+    the controls stay in rows above the tabs (the column beside them would not fit the dock's width:
+    it scrolled sideways), and the status sentence is drawn whole, not under the counts above it."""
+    from gui.dock_placement import BOTTOM_BESIDE_SIDE
+    from gui.evaluation.panel import EvaluationPanel
+    from gui.main_window import MainWindow
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    win.open_project(small_project["store"])
+    actions = {a.text(): a for a in win.menu("&Model").actions()}
+    training = win.findChild(QDockWidget, "training")
+    actions["Train on this project…"].trigger()
+    qtbot.waitUntil(lambda: training.isVisible())
+    qtbot.wait(50)
+    panel = win.findChild(EvaluationPanel)
+    next(a for t, a in actions.items() if t.startswith("Evaluate predictions")).trigger()
+    qtbot.waitUntil(lambda: panel.isVisible())
+    qtbot.wait(50)
+    try:
+        run_evaluation(qtbot, panel)
+        # As on a project of 300 images: the sentence takes two lines in this dock.
+        panel.status.setText(panel.status.text().replace("4 images", "300 images") + " " + panel.status.text())
+        qtbot.wait(100)
+        assert training.isVisible() and training.height() <= BOTTOM_BESIDE_SIDE * win.height() + 2
+        dock = win.findChild(QDockWidget, "evaluation")
+        assert not dock.widget().horizontalScrollBar().isVisible()
+        assert not panel._wide
+        counts, status = panel.counts_label, panel.status
+        assert status.height() >= status.heightForWidth(status.width())
+        assert status.geometry().top() >= counts.geometry().bottom()
+        controls = status.parentWidget().parentWidget().parentWidget()
+        assert not controls.verticalScrollBar().isVisible()
+        assert controls.viewport().height() >= status.geometry().bottom()
+    finally:
+        panel.shutdown()
+        win.close()
+
+
+def test_a_status_of_two_lines_is_drawn_whole_after_the_layout_changed_its_arrangement(qtbot):
+    """The controls go from rows to a column and back (as a dock is resized); whatever the layout handed
+    out on the way is kept alive (as a Python wrapper can be): the new status still gets its two lines."""
+    from PySide6.QtWidgets import QScrollArea
+    from gui.evaluation.panel import EvaluationPanel
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    panel = EvaluationPanel(None)
+    scroll.setWidget(panel)
+    qtbot.addWidget(scroll)
+    scroll.resize(576, 700)
+    scroll.show()
+    qtbot.waitExposed(scroll)
+    kept, take = [], panel._grid.takeAt
+    panel._grid.takeAt = lambda i: kept.append(take(i)) or kept[-1]
+    for wide in (True, False):
+        panel._arrange(wide)
+        qtbot.wait(20)
+    panel.status.setText("bbox evaluation of 300 images (hotcoco, 0.06 s). AP 0.331, AP50 0.699. Scored: all 300 "
+                         "images, and a few more words so that the sentence takes two lines at this width.")
+    qtbot.wait(50)
+    status = panel.status
+    assert status.heightForWidth(status.width()) > status.fontMetrics().height() * 1.5  # two lines
+    assert status.height() >= status.heightForWidth(status.width())
+    panel.shutdown()
