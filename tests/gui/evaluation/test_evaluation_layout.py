@@ -7,9 +7,9 @@ from PySide6.QtWidgets import QDockWidget
 from test_evaluation_view import run_evaluation, small_project  # noqa: F401 - fixture
 
 
-@pytest.fixture
-def small_screen(qtbot, small_project, settings_dir):  # noqa: F811 - the fixture imported above
-    """The window at 1280x800 with a project, then the Evaluation dock opened from the Model menu."""
+def open_evaluation(qtbot, store, first: tuple[str, str] | None = None):
+    """The window at 1280x800 with a project, then (first: a Model menu item and the dock it opens)
+    that dock, then the Evaluation dock, opened from the Model menu as a person opens them."""
     from gui.evaluation.panel import EvaluationPanel
     from gui.main_window import MainWindow
     win = MainWindow()
@@ -17,10 +17,19 @@ def small_screen(qtbot, small_project, settings_dir):  # noqa: F811 - the fixtur
     win.resize(1280, 800)
     win.show()
     qtbot.waitExposed(win)
-    win.open_project(small_project["store"])
+    win.open_project(store)
     panel = win.findChild(EvaluationPanel)
-    next(a for a in win.menu("&Model").actions() if a.text().startswith("Evaluate predictions")).trigger()
-    qtbot.waitUntil(lambda: panel.isVisible())
+    for prefix, dock in ([first] if first else []) + [("Evaluate predictions", "evaluation")]:
+        next(a for a in win.menu("&Model").actions() if a.text().startswith(prefix)).trigger()
+        qtbot.waitUntil(lambda d=win.findChild(QDockWidget, dock): d.isVisible())
+        qtbot.wait(50)
+    return win, panel
+
+
+@pytest.fixture
+def small_screen(qtbot, small_project, settings_dir):  # noqa: F811 - the fixture imported above
+    """The window at 1280x800 with a project, then the Evaluation dock opened from the Model menu."""
+    win, panel = open_evaluation(qtbot, small_project["store"])
     run_evaluation(qtbot, panel)
     yield win, panel, small_project
     panel.shutdown()
@@ -157,23 +166,8 @@ def test_opened_above_the_training_dock_the_view_keeps_its_form_whole_and_readab
     the controls stay in rows above the tabs (the column beside them would not fit the dock's width:
     it scrolled sideways), and the status sentence is drawn whole, not under the counts above it."""
     from gui.dock_placement import BOTTOM_BESIDE_SIDE
-    from gui.evaluation.panel import EvaluationPanel
-    from gui.main_window import MainWindow
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1280, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    win.open_project(small_project["store"])
-    actions = {a.text(): a for a in win.menu("&Model").actions()}
+    win, panel = open_evaluation(qtbot, small_project["store"], ("Train on this project", "training"))
     training = win.findChild(QDockWidget, "training")
-    actions["Train on this project…"].trigger()
-    qtbot.waitUntil(lambda: training.isVisible())
-    qtbot.wait(50)
-    panel = win.findChild(EvaluationPanel)
-    next(a for t, a in actions.items() if t.startswith("Evaluate predictions")).trigger()
-    qtbot.waitUntil(lambda: panel.isVisible())
-    qtbot.wait(50)
     try:
         run_evaluation(qtbot, panel)
         # As on a project of 300 images: the sentence takes two lines in this dock.
