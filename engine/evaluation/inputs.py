@@ -34,7 +34,22 @@ def load_json_file(path: str | os.PathLike, what: str):
         with gc_paused():
             return orjson.loads(data)
     except ValueError as e:  # json.JSONDecodeError and orjson's, and bad UTF-8
-        raise EvaluationError(f"{p}: not valid JSON ({what}): {e}") from e
+        raise EvaluationError(f"{p}: not valid JSON ({what}): {_non_finite(data, e) or e}") from e
+
+
+def _non_finite(data: bytes, e: ValueError) -> str | None:
+    """Where the parser stopped at NaN or Infinity (Python's json.dump writes them for values that are
+    not finite), that in words; else None."""
+    pos = getattr(e, "pos", None)
+    if pos is None:
+        return None
+    text = data.decode("utf-8", "replace")
+    if not text.startswith(("NaN", "Infinity"), pos):
+        return None
+    sign = text[pos - 1:pos] == "-"  # the parser stops after a minus sign
+    token = "-" * sign + ("NaN" if text.startswith("NaN", pos) else "Infinity")
+    return f"{token} at line {e.lineno}, column {e.colno - sign} is not a number JSON allows; write finite numbers"
+
 
 
 def _is_number(v) -> bool:

@@ -158,7 +158,12 @@ def test_doubtful_input_gets_the_dict_paths_answer(problem, iou_type, tmp_path):
 @pytest.mark.parametrize("text, words", [
     ("", "the file is empty"), ("[{", "not valid JSON"), (b"\xff\xfe[]", "not valid JSON"),
     ("[]", "no detections"), ("{\"images\": [], \"annotations\": []}", "swapped"), ("[1e999]", "not valid JSON"),
-    ("NaN", "not valid JSON"),
+    ("NaN", "not valid JSON (detections): NaN at line 1, column 1 is not a number JSON allows"),
+    # As Python's json.dump writes a score that is not finite: the message says which value and where.
+    ('[{"image_id": 1, "category_id": 1,\n "bbox": [1, 2, 3, 4], "score": -Infinity}]',
+     "-Infinity at line 2, column 33 is not a number JSON allows"),
+    ('[{"image_id": 1, "category_id": 1, "bbox": [NaN, 2, 3, 4], "score": 0.5}]', "NaN at line 1, column 45"),
+    ('[{"image_id": 1, "file": "NaN", "bbox": [1, 2, 3, 4], }]', "not valid JSON"),
 ])
 def test_bad_results_files_are_refused_as_before(text, words, tmp_path):
     gt, _ = make_case(seed=4)
