@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QScrollArea, QTabBar
 BOTTOM_SHARE = 0.42
 BOTTOM_MOST = 0.5  # what the bottom docks may take so that one shows its whole form (its content's minimum)
 BOTTOM_BESIDE_SIDE = 0.3  # at most what the bottom docks keep when a side dock asking for room is shown
+ROW_LEAST = 160  # the least the bottom docks keep beside a strip or below a side dock asking for room
 _NO_LIMIT = (1 << 24) - 1  # QWIDGETSIZE_MAX: a widget's maximum height when none is set
 
 
@@ -29,6 +30,12 @@ def is_strip(dock: QDockWidget) -> bool:
 def _bottom(window: QMainWindow, docks: list[QDockWidget]) -> list[QDockWidget]:
     return [d for d in docks if d.isVisible() and not d.isFloating()
             and window.dockWidgetArea(d) == Qt.BottomDockWidgetArea]
+
+
+def _bottom_rows(window: QMainWindow, docks: list[QDockWidget]) -> tuple[list[QDockWidget], int]:
+    """The open bottom docks that share out their height (not strips), and the strips' own height."""
+    bottom = _bottom(window, docks)
+    return [d for d in bottom if not is_strip(d)], sum(d.height() for d in bottom if is_strip(d))
 
 
 def beside_bottom_docks(window: QMainWindow, docks: list[QDockWidget], dock: QDockWidget) -> None:
@@ -54,13 +61,11 @@ def size_shown(window: QMainWindow, docks: list[QDockWidget], dock: QDockWidget,
     dock.raise_()  # again: a tab raised before the window was shown stays behind
     if window.dockWidgetArea(dock) == Qt.BottomDockWidgetArea:
         budget = max(200, int(window.height() * BOTTOM_SHARE))
-        bottom = _bottom(window, docks)
-        strips = sum(d.height() for d in bottom if is_strip(d))
-        others = [d for d in bottom if not is_strip(d)]
+        others, strips = _bottom_rows(window, docks)
         if not strips:
             rows, given = [dock], budget
         elif others:
-            rows, given = others, max(160, budget - strips)
+            rows, given = others, max(ROW_LEAST, budget - strips)
         else:
             return  # the strip alone: its own height
         # A few pixels more, within BOTTOM_MOST, rather than a scroll bar over the dock's form.
@@ -81,12 +86,9 @@ def size_shown(window: QMainWindow, docks: list[QDockWidget], dock: QDockWidget,
 def _lower_bottom(window: QMainWindow, docks: list[QDockWidget], most: int) -> None:
     """The bottom docks (a strip keeps its own height) down to `most` pixels together, where they
     are taller: the side docks above them take the rest of the height."""
-    bottom = _bottom(window, docks)
-    rows = [d for d in bottom if not is_strip(d)]
-    if not rows:
-        return
-    given = max(160, most - sum(d.height() for d in bottom if is_strip(d)))
-    if max(d.height() for d in rows) > given:
+    rows, strips = _bottom_rows(window, docks)
+    given = max(ROW_LEAST, most - strips)
+    if rows and max(d.height() for d in rows) > given:
         window.resizeDocks(rows, [given] * len(rows), Qt.Vertical)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import re
 from pathlib import Path
 
 import orjson
@@ -17,6 +18,7 @@ from annotations.errors import SightlineError
 from annotations.formats.common import gc_paused
 
 IOU_TYPES = ("bbox", "segm")
+_NON_FINITE = re.compile(r"-?(?:NaN|Infinity)")  # what Python's json.dump writes for values not finite
 
 
 class EvaluationError(SightlineError):
@@ -44,12 +46,12 @@ def _non_finite(data: bytes, e: ValueError) -> str | None:
     if pos is None:
         return None
     text = data.decode("utf-8", "replace")
-    if not text.startswith(("NaN", "Infinity"), pos):
+    start = pos - 1 if pos and text[pos - 1] == "-" else pos  # the parser stops after a minus sign
+    m = _NON_FINITE.match(text, start)
+    if m is None:
         return None
-    sign = text[pos - 1:pos] == "-"  # the parser stops after a minus sign
-    token = "-" * sign + ("NaN" if text.startswith("NaN", pos) else "Infinity")
-    return f"{token} at line {e.lineno}, column {e.colno - sign} is not a number JSON allows; write finite numbers"
-
+    return (f"{m.group()} at line {e.lineno}, column {e.colno - (pos - start)} is not a number JSON allows; "
+            "write finite numbers")
 
 
 def _is_number(v) -> bool:

@@ -135,9 +135,10 @@ class EvaluationLayout:
             return
         self._wide = wide
         grid = self._grid
-        while grid.count():  # removeWidget deletes each item: one taken out and kept alive (a Python
-            item = grid.itemAt(0)  # wrapper may outlive the call) keeps the widget's size cache, and a label's
-            grid.removeWidget(item.widget()) if item.widget() else grid.takeAt(0)  # new text would not change its height
+        # removeWidget deletes each item; one taken out and kept alive (a Python wrapper can outlive the
+        # call) keeps the widget's size cache, and a label's new text would then not change its height.
+        while grid.count():
+            grid.removeWidget(grid.itemAt(0).widget())  # every item is a widget (_places)
         for r in range(grid.rowCount()):
             grid.setRowStretch(r, 0)
         for c in range(grid.columnCount()):
