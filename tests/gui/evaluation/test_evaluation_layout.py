@@ -4,6 +4,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget
 
+from pixels import drawn_whole
 from test_evaluation_view import run_evaluation, small_project  # noqa: F401 - fixture
 
 
@@ -183,6 +184,8 @@ def test_opened_above_the_training_dock_the_view_keeps_its_form_whole_and_readab
         controls = status.parentWidget().parentWidget().parentWidget()
         assert not controls.verticalScrollBar().isVisible()
         assert controls.viewport().height() >= status.geometry().bottom()
+        for label in (counts, status):  # on screen as the labels paint themselves: nothing covers either
+            assert drawn_whole(win, label, inset=0)
     finally:
         panel.shutdown()
         win.close()

@@ -3,14 +3,13 @@ Enter opens the label dialog with completion, the image refits when the canvas i
 mode, a bottom dock leaves the canvas most of the window."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
 from gui.label_dialog import LabelDialog
 
+from pixels import drawn_whole
 from window_helpers import canvas_view, image_point, image_with_shapes, press
 
 
@@ -181,23 +180,6 @@ def _bottom_docks_shown(qtbot, make_window, demo_project, height: int, keys: tup
     return win
 
 
-def _argb(image) -> np.ndarray:
-    """BGRA bytes, one row per line, copied out of the (temporary) converted image."""
-    image = image.convertToFormat(QImage.Format_ARGB32)
-    rows = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
-    return rows[:, :4 * image.width()].copy()
-
-
-def _drawn_whole(win, widget, inset: int = 3) -> bool:
-    """The window's pixels where `widget` lies are the widget's own painting, nothing covering or
-    cutting it (`inset` pixels at the edges left out: a button's rounded corners show what is behind)."""
-    rect = widget.rect().translated(widget.mapTo(win, widget.rect().topLeft()))
-    if not win.rect().contains(rect):
-        return False
-    inner = np.s_[inset:-inset, 4 * inset:-4 * inset]
-    return bool((_argb(widget.grab().toImage())[inner] == _argb(win.grab(rect).toImage())[inner]).all())
-
-
 @pytest.mark.parametrize("height", [640, 700])
 def test_a_bottom_dock_gets_the_few_pixels_its_form_needs_rather_than_a_scroll_bar(qtbot, make_window, demo_project,
                                                                                    height):
@@ -215,7 +197,7 @@ def test_a_bottom_dock_gets_the_few_pixels_its_form_needs_rather_than_a_scroll_b
     panel = scroll.widget()
     lowest = max((b for b in panel.findChildren(QPushButton) if b.isVisible()),  # the form's last row
                  key=lambda b: b.mapTo(panel, b.rect().bottomLeft()).y())
-    assert _drawn_whole(win, lowest)
+    assert drawn_whole(win, lowest)
     assert win.height() - docks["explain"].geometry().top() <= dock_placement.BOTTOM_MOST * win.height() + 40
     assert win.canvas.height() >= 0.38 * win.height()
 
@@ -227,5 +209,5 @@ def test_the_film_strip_keeps_its_whole_height_below_two_tabbed_bottom_docks(qtb
     scroll = win._docks["film_strip"].widget()
     assert scroll.viewport().height() >= win.film_strip.height()
     assert not scroll.verticalScrollBar().isVisible()
-    assert _drawn_whole(win, win.film_strip)
+    assert drawn_whole(win, win.film_strip)
     assert win.canvas.height() >= 0.38 * win.height()
