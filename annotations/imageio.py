@@ -23,6 +23,8 @@ PIXEL_LIMIT_ENV = "SIGHTLINE_MAX_PIXELS"
 Image.MAX_IMAGE_PIXELS = None  # the limit below is ours (with its own message), not PIL's warning
 _ROTATED = {5, 6, 7, 8}  # EXIF orientations that swap width and height
 _EXIF_ORIENTATION = 0x0112
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_MAX_CHUNKS = 1 << 20  # a hostile file of tiny chunks is walked for a second at most
 _limit: list[int | None] = [None]
 
 
@@ -71,12 +73,44 @@ def megapixels(pixels: int) -> str:
 
 
 def _displayed_size(im: Image.Image) -> tuple[int, int]:
+    """The size OpenCV decodes the image at (read_rgb, and so the canvas, predictions and training),
+    from the header alone: EXIF orientation only from the EXIF block itself (PIL also reads one from
+    XMP or from a PNG's text chunks, which OpenCV ignores), a PNG's eXIf chunk also after the pixel
+    data (PIL finds one there only by decoding the whole image), and TIFF as PIL gives it (its
+    TIFF reader turns the size already)."""
     w, h = int(im.width), int(im.height)
+    if im.format == "TIFF":
+        return w, h
     try:
-        orientation = im.getexif().get(_EXIF_ORIENTATION)
+        raw = im.info.get("exif")
+        if raw is None and im.format == "PNG":
+            raw = _png_exif(im.fp)
+        orientation = None
+        if raw:
+            exif = Image.Exif()
+            exif.load(raw)
+            orientation = exif.get(_EXIF_ORIENTATION)
     except Exception:  # noqa: BLE001 - a damaged EXIF block means no orientation
         orientation = None
     return (h, w) if orientation in _ROTATED else (w, h)
+
+
+def _png_exif(fp) -> bytes | None:
+    """A PNG's eXIf chunk wherever it lies, by walking the chunk headers from the start of the file
+    (no pixel is decoded); None without one, or where the file ends early."""
+    fp.seek(0)
+    if fp.read(8) != _PNG_SIGNATURE:
+        return None
+    for _ in range(_PNG_MAX_CHUNKS):
+        head = fp.read(8)
+        if len(head) < 8 or head[4:] == b"IEND":
+            return None
+        length = int.from_bytes(head[:4], "big")
+        if head[4:] == b"eXIf":
+            data = fp.read(length)
+            return data if len(data) == length else None
+        fp.seek(length + 4, os.SEEK_CUR)  # the chunk's data and its CRC
+    return None
 
 
 def image_size(path: str | os.PathLike) -> tuple[int, int]:

@@ -60,6 +60,71 @@ def test_rotated_photo_is_recorded_and_decoded_as_displayed(tmp_path):
     assert rgb[:8, :, 0].mean() > 200 and rgb[-8:, :, 0].mean() < 60  # the band is on top
 
 
+def _png_with_exif_moved_after_pixels(path):
+    """The PNG at `path` rewritten with its eXIf chunk after IDAT (the PNG rules allow it there too)."""
+    raw, pos, chunks = path.read_bytes(), 8, []
+    while pos < len(raw):
+        (n,) = struct.unpack(">I", raw[pos:pos + 4])
+        chunks.append((raw[pos + 4:pos + 8], raw[pos:pos + 12 + n]))
+        pos += 12 + n
+    order = [c for k, c in chunks if k not in (b"eXIf", b"IEND")] + [c for k, c in chunks if k == b"eXIf"]
+    path.write_bytes(raw[:8] + b"".join(order) + chunks[-1][1])
+
+
+def oriented_picture(path, orientation, written):
+    """A picture stored 40x30 with EXIF orientation `orientation`, written into the file as `written`
+    says: its EXIF block, a PNG's eXIf after the pixels, ImageMagick's PNG text chunk, or XMP only."""
+    from PIL import PngImagePlugin
+    rgb = np.zeros((30, 40, 3), np.uint8)
+    rgb[:, :10] = 255
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    im = Image.fromarray(rgb)
+    if written in ("exif", "exif after the pixels"):
+        im.save(path, exif=exif.tobytes())
+        if written != "exif":
+            _png_with_exif_moved_after_pixels(path)
+    elif written == "png text chunk":
+        block = exif.tobytes()
+        info = PngImagePlugin.PngInfo()
+        info.add_text("Raw profile type exif", f"\nexif\n{len(block):8d}\n{block.hex()}\n")
+        im.save(path, pnginfo=info)
+    else:
+        im.save(path, xmp=f'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/'
+                         f'02/22-rdf-syntax-ns#"><rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" '
+                         f'tiff:Orientation="{orientation}"/></rdf:RDF></x:xmpmeta>'.encode())
+    return path
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+@pytest.mark.parametrize("ext, written", [("jpg", "exif"), ("png", "exif"), ("webp", "exif"), ("tiff", "exif"),
+                                          ("png", "exif after the pixels"), ("png", "png text chunk"),
+                                          ("jpg", "xmp"), ("bmp", "exif")])
+def test_recorded_size_is_the_size_the_image_is_shown_at(tmp_path, ext, written, orientation):
+    """The size a project records is the one OpenCV decodes (read_rgb: the canvas, predictions,
+    training), wherever the file keeps or does not keep its orientation: PIL's own rules differ
+    (it turns a TIFF's size itself, and reads orientations OpenCV ignores)."""
+    p = oriented_picture(tmp_path / f"picture.{ext}", orientation, written)
+    shown = read_rgb(p).shape[1::-1]
+    assert image_size(p) == shown
+    if written == "exif" and ext != "bmp":  # the orientations OpenCV follows: turned where they say so
+        assert shown == ((30, 40) if orientation in (6, 8) else (40, 30))
+
+
+def test_png_size_is_read_without_decoding_its_pixels(tmp_path, monkeypatch):
+    """A PNG's size and orientation come from its chunks: PIL would decode the whole image to look
+    for an eXIf chunk after the pixels (6 ms for 640x480, 40 ms for 2048x1024, per image)."""
+    from PIL import PngImagePlugin
+    plain = tmp_path / "plain.png"
+    Image.fromarray(np.zeros((30, 40, 3), np.uint8)).save(plain)
+    late = oriented_picture(tmp_path / "late.png", 6, "exif after the pixels")
+    decoded = []
+    real_load = PngImagePlugin.PngImageFile.load
+    monkeypatch.setattr(PngImagePlugin.PngImageFile, "load", lambda im: decoded.append(im) or real_load(im))
+    assert image_size(plain) == (40, 30) and image_size(late) == (30, 40)
+    assert decoded == []
+
+
 def test_rotated_photo_without_opencv_is_turned_too(tmp_path, monkeypatch):
     import cv2
     p = rotated_photo(tmp_path / "photo.jpg")
