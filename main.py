@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    _quiet_opencv()
     if argv and argv[0] in COMMANDS or argv[:1] in (["-h"], ["--help"]):
         args = build_parser().parse_args(argv)
         if args.command is None:
@@ -58,6 +59,15 @@ def main(argv: list[str] | None = None) -> int:
     args = gui.parse_args(argv)
     from gui.app import run_app
     return run_app(args.project)
+
+
+def _quiet_opencv() -> None:
+    """OpenCV prints its own warnings to the terminal (a camera index that does not open, a TIFF it
+    leaves to PIL), beside the app's one-line messages about the same thing: only its errors, unless
+    the person sets OPENCV_LOG_LEVEL or SIGHTLINE_DEBUG. OpenCV reads the variable when it loads."""
+    import os
+    if not os.environ.get("SIGHTLINE_DEBUG"):
+        os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
 
 
 def _report_uncaught(e: Exception) -> int:

@@ -47,3 +47,29 @@ def test_the_window_arguments_are_named_as_the_installed_command(capsys):
     with pytest.raises(SystemExit):
         main.main(["some/project", "--no-such-option"])
     assert capsys.readouterr().err.startswith("usage: sightline ")
+
+
+@pytest.mark.parametrize("asked", [None, "WARNING"])
+def test_opencv_keeps_its_warnings_to_itself_unless_asked(tmp_path, asked):
+    """A float TIFF, which OpenCV leaves to PIL with a warning of its own on the terminal: the
+    prediction is made and stderr holds the app's lines only, unless OPENCV_LOG_LEVEL asks for more."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+    from PIL import Image
+    images = tmp_path / "images"
+    images.mkdir()
+    Image.fromarray(np.random.default_rng(0).random((48, 64)).astype(np.float32)).save(images / "depth.tiff")
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENCV_LOG_LEVEL", "SIGHTLINE_DEBUG")}
+    env.update({"OPENCV_LOG_LEVEL": asked} if asked else {})
+    root = Path(main.__file__).resolve().parent
+    done = subprocess.run([sys.executable, str(root / "main.py"), "predict", "--model", "fasterrcnn_mobilenet_v3_large_320_fpn",
+                           "--weights", "random", "--device", "cpu", "--min-size", "64", "--max-size", "64",
+                           "--images", str(images), "--out", str(tmp_path / "out.json")],
+                          capture_output=True, text=True, env=env, timeout=240)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out.json").is_file()
+    assert ("[ WARN" in done.stderr) == (asked is not None), done.stderr
