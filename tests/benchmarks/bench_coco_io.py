@@ -4,7 +4,9 @@
 
 Writes a synthetic COCO file (polygons, boxes, some crowd RLE masks), then measures, each in the
 same run: pycocotools COCO(file) (the reference), import_labels into a fresh project, and
-export_labels back to COCO. Times (wall-clock and CPU) are the best of --repeat plain runs, the steps
+export_labels back to COCO; with --with-images also an import from a folder where every image
+exists (each one's header is read and its size checked against the file's, which the plain import,
+its images missing, skips). Times (wall-clock and CPU) are the best of --repeat plain runs, the steps
 taken in turn each round; peak memory from a second run under
 tracemalloc (Python heap, numpy included; SQLite's own cache is not counted), plus the process's
 peak RSS at the end. Prints the figures and the ratios against the reference.
@@ -94,6 +96,8 @@ def main() -> int:
     ap.add_argument("--images", type=int, default=5000)
     ap.add_argument("--annotations", type=int, default=50000)
     ap.add_argument("--repeat", type=int, default=3, help="timings are the best of this many runs")
+    ap.add_argument("--with-images", action="store_true",
+                    help="also import with every image present (one small JPEG, copied under each name)")
     args = ap.parse_args()
     from pycocotools.coco import COCO
 
@@ -114,6 +118,21 @@ def main() -> int:
                 r = import_labels(s, "coco", src)
                 assert r.annotations == args.annotations, r
 
+        image_dir = tmp / "images"
+        if args.with_images:
+            import shutil
+            from PIL import Image
+            image_dir.mkdir()
+            first = image_dir / "img_000001.jpg"
+            Image.new("RGB", (640, 480), (90, 120, 150)).save(first, quality=90)
+            for i in range(2, args.images + 1):
+                shutil.copyfile(first, image_dir / f"img_{i:06d}.jpg")
+
+        def do_import_with_images():
+            with Store.open(tmp / f"p{next(counter)}") as s:
+                r = import_labels(s, "coco", src, image_dir=image_dir)
+                assert r.annotations == args.annotations and not r.warnings, r
+
         export_project = tmp / "export_project"
         with Store.open(export_project) as s:
             import_labels(s, "coco", src)
@@ -126,6 +145,8 @@ def main() -> int:
         rows = []
         steps = (("pycocotools COCO() load", reference), ("import_labels coco", do_import),
                  ("export_labels coco", do_export))
+        if args.with_images:
+            steps += (("import_labels, images there", do_import_with_images),)
         # Steps in turn, round after round (a load that comes and goes on a shared machine then
         # weighs on every step alike); the best wall-clock and CPU time of each.
         times: dict[str, list] = {name: [] for name, _ in steps}
