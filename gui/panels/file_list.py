@@ -22,6 +22,7 @@ from annotations.store_counts import labels_and_predictions
 
 from ..session import Session
 from .resting_pointer import RestingPointer
+from .short_names import NameDelegate, shared_affixes
 
 STATES = (("all", "All images"), ("labelled", "Labelled"), ("unlabelled", "Unlabelled"),
           ("predictions", "With predictions"))
@@ -66,6 +67,7 @@ class ImageListModel(QAbstractTableModel):
         self.text = ""
         self.pinned: int | None = None
         self.scores: dict[int, float] | None = None  # sort by these, best first (None: file order)
+        self._affixes: tuple[int, int] | None = None  # what every shown name shares (name_affixes)
 
     # ---- loading ---------------------------------------------------------------------------
     def set_store(self, store: Store | None) -> None:
@@ -81,6 +83,7 @@ class ImageListModel(QAbstractTableModel):
                 rows.append(ImageRow(rec.id, rec.file_name, rec.split, lab, pred))
         self._rows = rows
         self._by_id = {r.id: r for r in rows}
+        self._affixes = None
         self._tally()
         self._refilter()
 
@@ -195,6 +198,14 @@ class ImageListModel(QAbstractTableModel):
                 "labelled": self._labelled, "unlabelled": len(self._rows) - self._labelled,
                 "predictions": self._predicted}
 
+    def name_affixes(self) -> tuple[int, int]:
+        """Lengths of the start and the end that every image's shown name shares (all images, not
+        only those the filter shows: a name looks the same whatever the filter), measured when first
+        asked after a reload."""
+        if self._affixes is None:
+            self._affixes = shared_affixes([self._text(r, 0) for r in self._rows])
+        return self._affixes
+
     # ---- Qt model --------------------------------------------------------------------------
     def rowCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self._visible)
@@ -277,6 +288,7 @@ class FileListPanel(QWidget):
         self.view.setUniformRowHeights(True)
         self.view.setAlternatingRowColors(True)
         self.view.setTextElideMode(Qt.ElideMiddle)  # names differ at the end (frame numbers)
+        self.view.setItemDelegateForColumn(0, NameDelegate(self.model.name_affixes, self.view))
         self.view.setModel(self.model)
         self.view.setSelectionMode(QTreeView.SingleSelection)
         self.view.setSelectionBehavior(QTreeView.SelectRows)
