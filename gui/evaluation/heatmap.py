@@ -1,6 +1,11 @@
 """The confusion matrix as a heat map: rows are label classes, columns predicted classes, the last
 row and column are "background". Colour is the share of the row; the number is the count.
-Clicking a cell emits cell_clicked(row, col)."""
+Clicking a cell emits cell_clicked(row, col), in the whole matrix's indices.
+
+Every class has a row and a column where their names can be read (a cell at least a line of text
+high); where the classes do not all fit, those with the most errors are shown (confused with another
+class, missed, or predicted on background; in the matrix's order), background always, and a line
+under the matrix says how many of how many. The table export holds the whole matrix."""
 from __future__ import annotations
 
 import numpy as np
@@ -19,6 +24,7 @@ class ConfusionHeatmap(QWidget):
         self.matrix = np.zeros((1, 1), np.int64)
         self.names: list[str] = [BACKGROUND]
         self.selected: tuple[int, int] | None = None
+        self._by_errors: list[int] = []  # class indices, most errors first
         self._measure_names()
         self.setMinimumSize(260, 220)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
@@ -31,6 +37,12 @@ class ConfusionHeatmap(QWidget):
         self.matrix = np.asarray(matrix)
         self.names = list(class_names) + [BACKGROUND]
         self._measure_names()
+        m, n = self.matrix, len(self.names)
+        if m.shape == (n, n):  # errors of each class: its row and column off the diagonal
+            errors, labels = m.sum(1) + m.sum(0) - 2 * np.diag(m), m.sum(1)
+            self._by_errors = sorted(range(n - 1), key=lambda i: (-errors[i], -labels[i], i))
+        else:
+            self._by_errors = list(range(n - 1))
         self.update()
 
     def _measure_names(self) -> None:
@@ -39,42 +51,65 @@ class ConfusionHeatmap(QWidget):
         self._longest = max(fm.horizontalAdvance(name[:16]) for name in self.names)
 
     # ---- geometry ---------------------------------------------------------------------------
-    def _layout(self) -> tuple[int, int, float]:
-        """(left margin, top margin, cell size)."""
-        n = len(self.names)
-        fm = self.fontMetrics()  # room for the longest class name, up to a third of the widget
-        longest = self._longest
+    def _margins(self) -> tuple[int, int, int]:
+        """(left, top, right): room for the longest class name, up to a third of the widget."""
+        fm, longest = self.fontMetrics(), self._longest
         left = min(max(60, longest + 10), self.width() // 3)
         top = min(max(40, int(longest * 0.87) + fm.height()), self.height() // 3)  # names at 60 degrees
         right = max(4, longest // 2 - 10)  # the last column's slanted name reaches past its cell
-        cell = max(4.0, min((self.width() - left - right) / n, (self.height() - top - 4) / n))
-        return left, top, cell
+        return left, top, right
+
+    def shown(self) -> list[int]:
+        """The rows (and columns) drawn, as indices of the whole matrix: every class where all fit at a
+        readable size, else those with the most errors in the matrix's order; background last."""
+        n = len(self.names)
+        left, top, right = self._margins()
+        least = self.fontMetrics().height() + 2  # a cell a name beside it can be read against
+        room = min(self.width() - left - right, self.height() - top - 4)
+        if n <= 1 or room >= n * least:
+            return list(range(n))
+        room = min(self.width() - left - right, self.height() - top - 4 - self.fontMetrics().height())
+        keep = max(1, min(n - 1, room // least - 1))
+        return sorted(self._by_errors[:keep]) + [n - 1]
+
+    def _layout(self) -> tuple[int, int, float, list[int]]:
+        """(left margin, top margin, cell size, the rows shown)."""
+        shown = self.shown()
+        left, top, right = self._margins()
+        note = self.fontMetrics().height() if len(shown) < len(self.names) else 0
+        k = len(shown)
+        cell = max(4.0, min((self.width() - left - right) / k, (self.height() - top - 4 - note) / k))
+        return left, top, cell, shown
 
     def cell_rect(self, row: int, col: int) -> QRect:
-        left, top, cell = self._layout()
-        return QRect(int(left + col * cell), int(top + row * cell), max(1, int(cell) - 1), max(1, int(cell) - 1))
+        """The cell of label class `row` and predicted class `col` (whole-matrix indices); an empty
+        rectangle for a class not shown."""
+        left, top, cell, shown = self._layout()
+        if row not in shown or col not in shown:
+            return QRect()
+        r, c = shown.index(row), shown.index(col)
+        return QRect(int(left + c * cell), int(top + r * cell), max(1, int(cell) - 1), max(1, int(cell) - 1))
 
     def cell_at(self, pos: QPoint) -> tuple[int, int] | None:
-        left, top, cell = self._layout()
-        n = len(self.names)
+        left, top, cell, shown = self._layout()
         col, row = int((pos.x() - left) // cell), int((pos.y() - top) // cell)
-        if pos.x() < left or pos.y() < top or row >= n or col >= n:
+        if pos.x() < left or pos.y() < top or row >= len(shown) or col >= len(shown):
             return None
-        return row, col
+        return shown[row], shown[col]
 
     # ---- painting and input -------------------------------------------------------------------
     def paintEvent(self, event) -> None:
         p = QPainter(self)
         p.fillRect(self.rect(), self.palette().base())
-        left, top, cell = self._layout()
+        left, top, cell, shown = self._layout()
         n = len(self.names)
         m = self.matrix.astype(float)
         share = m / np.maximum(m.sum(1, keepdims=True), 1)
         font = QFont(self.font())
         font.setPointSizeF(max(5.0, min(10.0, cell / 3.2)))
         p.setFont(font)
-        for r in range(n):
-            for c in range(n):
+        for r in shown:
+            for c in shown:
                 rect = self.cell_rect(r, c)
                 v = share[r, c] if r < len(share) and c < len(share) else 0.0
                 hue = QColor.fromHsvF(0.33 if r == c and r < n - 1 else 0.0, min(1.0, 0.15 + 0.85 * v), 0.95) \
@@ -88,15 +123,20 @@ class ConfusionHeatmap(QWidget):
                     p.drawText(rect, Qt.AlignCenter, str(int(m[r, c])))
         p.setPen(self.palette().text().color())
         p.setFont(self.font())
-        for i, name in enumerate(self.names):
-            p.drawText(QRect(2, int(top + i * cell), left - 6, int(cell)), Qt.AlignRight | Qt.AlignVCenter,
-                       name[:16])
+        for i, k in enumerate(shown):
+            name = self.names[k][:16]
+            p.drawText(QRect(2, int(top + i * cell), left - 6, int(cell)), Qt.AlignRight | Qt.AlignVCenter, name)
             p.save()
             p.translate(left + i * cell + cell / 2, top - 4)
             p.rotate(-60)
-            p.drawText(0, 0, name[:16])
+            p.drawText(0, 0, name)
             p.restore()
         p.drawText(QRect(2, 2, left - 4, top - 4), Qt.AlignLeft | Qt.AlignTop | Qt.TextWordWrap, "label \\ predicted")
+        if len(shown) < n:
+            below = int(top + len(shown) * cell) + 2
+            p.drawText(QRect(left, below, self.width() - left - 2, self.fontMetrics().height()),
+                       Qt.AlignLeft | Qt.AlignVCenter,
+                       f"{len(shown) - 1} of {n - 1} classes shown: those with the most errors")
         p.end()
 
     def mousePressEvent(self, event) -> None:
