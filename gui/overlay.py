@@ -78,7 +78,7 @@ def paint_detections(painter: QPainter, pred, scale: float, dx: float, dy: float
 
 def project_colors(categories) -> dict[str, tuple[int, int, int]]:
     """Class name -> (r, g, b) as the canvas draws the project's categories."""
-    from .canvas.painting import category_color
+    from .palette import category_color
     out = {}
     for c in categories:
         q = category_color(c.id, c.color)

@@ -19,17 +19,12 @@ from annotations import geometry
 from annotations.model import MASK, PREDICTION, Annotation
 from annotations.outlines import drawn_rings
 
-PALETTE = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
-           "#fabed4", "#469990", "#dcbeff", "#9a6324", "#fffac8", "#800000", "#aaffc3", "#808000")
+from ..palette import category_color
+
 FILL_ALPHA = 60
 MASK_ALPHA = 110
 QUIET_PEN_ALPHA = 80  # outline of a prediction under the caption threshold (no fill)
 PREDICTION_MASK_ALPHA = 70
-
-
-def category_color(category_id: int, color: str = "") -> QColor:
-    c = QColor(color) if color else QColor()
-    return c if c.isValid() else QColor(PALETTE[(category_id - 1) % len(PALETTE)])
 
 
 @dataclass(frozen=True)

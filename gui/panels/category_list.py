@@ -16,20 +16,18 @@ from annotations.model import Category
 from annotations.store import Store, StoreError
 from annotations.store_counts import labels_by_category
 
+from .. import palette
 from ..session import Session
 
 # Colours for categories without one of their own (a category's id picks one, so it never changes);
-# the same palette and rule as the canvas (gui/canvas/painting.py), so swatches match the shapes.
-PALETTE = ("#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45",
-           "#fabed4", "#469990", "#dcbeff", "#9a6324", "#fffac8", "#800000", "#aaffc3", "#808000")
 COL_KEY, COL_NAME, COL_COUNT = 0, 1, 2
 MANY_IMAGES = 256  # a change touching more images than this recounts the whole project at once
 _USER = int(Qt.UserRole)
 
 
 def category_color(cat: Category) -> QColor:
-    c = QColor(cat.color) if cat.color else QColor()
-    return c if c.isValid() else QColor(PALETTE[((cat.id or 1) - 1) % len(PALETTE)])
+    """The colour the canvas draws the category in (gui/palette.py), for its swatch."""
+    return palette.category_color(cat.id or 1, cat.color)
 
 
 def _swatch(color: QColor) -> QIcon:
