@@ -25,6 +25,7 @@ _ROTATED = {5, 6, 7, 8}  # EXIF orientations that swap width and height
 _EXIF_ORIENTATION = 0x0112
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_MAX_CHUNKS = 1 << 20  # a hostile file of tiny chunks is walked for a second at most
+_PNG_MAX_EXIF = 8 << 20  # an eXIf chunk claiming more is not read (a read allocates what it asks for)
 _limit: list[int | None] = [None]
 
 
@@ -107,6 +108,8 @@ def _png_exif(fp) -> bytes | None:
             return None
         length = int.from_bytes(head[:4], "big")
         if head[4:] == b"eXIf":
+            if length > _PNG_MAX_EXIF:
+                return None
             data = fp.read(length)
             return data if len(data) == length else None
         fp.seek(length + 4, os.SEEK_CUR)  # the chunk's data and its CRC

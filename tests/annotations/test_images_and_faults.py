@@ -125,6 +125,21 @@ def test_png_size_is_read_without_decoding_its_pixels(tmp_path, monkeypatch):
     assert decoded == []
 
 
+def test_a_png_whose_exif_chunk_claims_gigabytes_is_sized_without_reading_it(tmp_path):
+    p = tmp_path / "hostile.png"
+    Image.fromarray(np.zeros((30, 40, 3), np.uint8)).save(p)
+    raw = p.read_bytes()
+    iend = raw.rindex(b"IEND") - 4
+    p.write_bytes(raw[:iend] + struct.pack(">I", 0x7FFFFFF0) + b"eXIf" + b"MM\x00*" + raw[iend:])
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        assert image_size(p) == (40, 30)
+        assert tracemalloc.get_traced_memory()[1] < 50 << 20  # a read of what it claims would take 2 GB
+    finally:
+        tracemalloc.stop()
+
+
 def test_rotated_photo_without_opencv_is_turned_too(tmp_path, monkeypatch):
     import cv2
     p = rotated_photo(tmp_path / "photo.jpg")
