@@ -28,6 +28,7 @@ ALL = -1  # class-list key of the averaged curve
 NARROW_DROP = ("VOC11", "APs", "APm", "APl", "AP75", "VOC", "F1 @", "AR")
 CONTROLS_WIDTH = 250
 SLIDER_STEPS = 1000  # threshold slider positions per unit of score
+NO_PROJECT = "Open a project with predictions, choose a run and press Evaluate."
 STACK_HEIGHT = 700  # a narrow dock at least this tall stacks the two plots; a shorter one tabs them
 
 
@@ -58,7 +59,7 @@ class EvaluationLayout:
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel_evaluation)
         self.progress = QProgressBar()
-        self.status = QLabel("Open a project with predictions, choose a run and press Evaluate.")
+        self.status = QLabel(NO_PROJECT)
         self.status.setWordWrap(True)
 
         self.slider = QSlider(Qt.Horizontal)

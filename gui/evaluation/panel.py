@@ -17,7 +17,8 @@ from engine.evaluation.matching import outcome_table, outcomes_to_table
 from engine.evaluation.report import EvaluationReport, evaluate_project_report
 
 from ..jobs import Job
-from .layout import ALL, CLASS_HEADERS, CLASS_SHORT, CONTROLS_WIDTH, SLIDER_STEPS, SPLITS, EvaluationLayout  # noqa: F401
+from .layout import (ALL, CLASS_HEADERS, CLASS_SHORT, CONTROLS_WIDTH, NO_PROJECT, SLIDER_STEPS, SPLITS,  # noqa: F401
+                     EvaluationLayout)
 from .export import export_widget
 from .tables import ERROR_COLUMNS, ERROR_KINDS, ErrorsModel, fill_table, fill_tide, table_rows, write_csv
 
@@ -63,6 +64,7 @@ class EvaluationPanel(EvaluationLayout, QWidget):
         current = self.run_combo.currentData()
         self.run_combo.clear()
         if self.store is None:
+            self.status.setText(NO_PROJECT)
             return
         for run in self.store.runs():
             if run.kind != "train":
@@ -70,6 +72,10 @@ class EvaluationPanel(EvaluationLayout, QWidget):
         i = self.run_combo.findData(current)
         self.run_combo.setCurrentIndex(i if i >= 0 else self.run_combo.count() - 1)
         self._set_busy(self._job is not None)
+        if self.report is None and self._job is None:  # what to do next, for this project
+            self.status.setText("Choose a run and press Evaluate." if self.run_combo.count() else
+                                "This project has no predictions yet: make some with the Model panel's Predict "
+                                "buttons (or main.py predict, or import a COCO results file), then evaluate them.")
 
     # ---- the background job ------------------------------------------------------------------------
     def start_evaluation(self) -> Job | None:

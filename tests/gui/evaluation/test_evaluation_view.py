@@ -215,3 +215,17 @@ def test_jobs_do_not_pile_up_and_closing_the_project_stops_one(qtbot, window_wit
     win.close_project()
     assert job.wait(30)
     assert panel.store is None and panel.report is None and panel.run_combo.count() == 0
+
+
+def test_the_status_says_what_to_do_next_for_the_open_project(qtbot, window_with_panel, tmp_path):
+    """With a run: choose it and press Evaluate. Without one: how to make predictions. No project: open
+    one. (It said "Open a project with predictions" with such a project open.)"""
+    from annotations.store import Store
+    win, panel, p = window_with_panel
+    assert panel.status.text() == "Choose a run and press Evaluate."
+    with Store.open(tmp_path / "no_runs") as bare:
+        bare.add_image(ImageRecord(None, "a.png", 8, 8))
+        win.open_project(bare)
+        assert "no predictions yet" in panel.status.text() and "Predict" in panel.status.text()
+        panel.set_store(None)
+        assert panel.status.text().startswith("Open a project")
