@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QGroupBox,
                                QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget)
@@ -18,6 +18,7 @@ from annotations.model import PREDICTION
 
 from .bridge import BatchResult, EngineBridge, ImageResult
 from .choices import offer_choice
+from .first_seen import WhenFirstSeen
 from .features import Feature, FeatureContext
 from .session import Session
 from .forms import fit_form
@@ -51,7 +52,8 @@ class ModelPanel(QWidget):
         bridge.result.connect(self._on_result)
         bridge.failed.connect(self._on_failed)
         bridge.progress.connect(self._on_progress)
-        self._described = False
+        # Asking the engine imports torch on the engine thread: only once the panel is really seen.
+        self._seen = WhenFirstSeen(self, lambda: self.bridge.describe_engine())
         self._update_controls()
 
     # ---- layout ----------------------------------------------------------------------------------
@@ -152,18 +154,6 @@ class ModelPanel(QWidget):
         layout.addWidget(model_box)
         layout.addWidget(predict_box)
         layout.addStretch(1)
-
-    def showEvent(self, event) -> None:
-        # Asking the engine imports torch on the engine thread: only once the panel is really seen
-        # (a tabbed dock is shown for a moment while the window lays itself out).
-        super().showEvent(event)
-        if not self._described:
-            QTimer.singleShot(200, self._describe_if_seen)
-
-    def _describe_if_seen(self) -> None:
-        if not self._described and self.isVisible() and not self.visibleRegion().isEmpty():
-            self._described = True
-            self.bridge.describe_engine()
 
     # ---- state -----------------------------------------------------------------------------------
     @property
