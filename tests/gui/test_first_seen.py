@@ -34,3 +34,21 @@ def test_work_is_done_once_when_the_dock_tab_is_picked_after_a_look_that_found_n
     back.raise_()
     qtbot.wait(400)
     assert calls == [1]  # once
+
+
+def test_a_widget_visible_before_its_window_is_on_screen_is_looked_at_again(qtbot):
+    win = QMainWindow()
+    qtbot.addWidget(win)
+    dock = QDockWidget("Only")
+    panel = QLabel("panel")
+    dock.setWidget(panel)
+    win.addDockWidget(Qt.RightDockWidgetArea, dock)
+    calls = []
+    WhenFirstSeen(panel, lambda: calls.append(1))
+    panel.visibleRegion = QRegion  # shown, but the window is not on screen yet
+    win.show()
+    qtbot.waitExposed(win)
+    qtbot.wait(500)
+    assert calls == []
+    del panel.visibleRegion  # the window reaches the screen: no show, no tab pick, a later look sees it
+    qtbot.waitUntil(lambda: calls == [1], timeout=3000)
