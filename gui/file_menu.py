@@ -15,6 +15,7 @@ from .jobs import Job
 
 RECENT_KEY = "recent_projects"
 MAX_RECENT = 10
+REPORT_WARNINGS = 1000  # warnings of an import or export report kept in its message (the rest counted)
 
 
 class FileMenu(QObject):
@@ -159,8 +160,9 @@ class FileMenu(QObject):
         return self.window.run_job(job, title)
 
     def _report(self, what: str, path, report) -> None:
+        """The report in a message: its first lines, every warning (up to REPORT_WARNINGS) under Show Details."""
         warnings = list(report.warnings)
-        text = str(replace(report, warnings=warnings[:20]))
-        if len(warnings) > 20:
-            text += f"\n  ... and {len(warnings) - 20} more warnings"
+        text = str(replace(report, warnings=warnings[:REPORT_WARNINGS]))
+        if len(warnings) > REPORT_WARNINGS:
+            text += f"\n  ... and {len(warnings) - REPORT_WARNINGS} more warnings"
         self.window.inform(what, text)

@@ -27,6 +27,7 @@ from .features import FeatureContext, LazyPanel, Services, install_features
 from .file_menu import FileMenu
 from .jobs import Job
 from .labelling_actions import LabellingActions
+from .messages import open_message
 from .panels.annotation_list import AnnotationListPanel
 from .panels.category_list import CategoryListPanel
 from .panels import thumbnails
@@ -177,17 +178,11 @@ class MainWindow(QMainWindow):
         return job.start()
 
     def warn(self, title: str, text: str) -> QMessageBox:
-        """Show a message without blocking (window-modal; the caller goes on)."""
-        box = QMessageBox(QMessageBox.Warning, title, text, QMessageBox.Ok, self)
-        box.setAttribute(Qt.WA_DeleteOnClose)
-        box.open()
-        return box
+        """Show a message without blocking (window-modal; the caller goes on; gui/messages.py)."""
+        return open_message(self, QMessageBox.Warning, title, text)
 
     def inform(self, title: str, text: str) -> QMessageBox:
-        box = QMessageBox(QMessageBox.Information, title, text, QMessageBox.Ok, self)
-        box.setAttribute(Qt.WA_DeleteOnClose)
-        box.open()
-        return box
+        return open_message(self, QMessageBox.Information, title, text)
 
     # ---- projects ----------------------------------------------------------------------------
     def open_project(self, store: Store) -> None:

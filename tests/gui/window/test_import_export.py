@@ -59,3 +59,24 @@ def test_the_import_and_export_menus_list_every_registered_format(qtbot, make_wi
     titles = lambda menu: [a.text() for a in menu.actions() if not a.isSeparator()]  # noqa: E731
     assert titles(fm.import_menu) == [f"{f.title}\u2026" for f in registry() if f.imports]
     assert titles(fm.export_menu) == [f"{f.title}\u2026" for f in registry()] + ["Include predictions in exports"]
+
+
+def test_an_import_report_with_many_warnings_fits_the_screen_and_keeps_every_line(qtbot, make_window, demo_project,
+                                                                                 tmp_path):
+    """COCO's file names with no image beside them: 20 warnings (and a count of the rest), each long
+    enough to wrap; the box showed them all and reached below a 1280x800 screen, its OK button off it."""
+    win = make_window(demo_project)
+    images = [{"id": i, "file_name": f"COCO_val2014_{i:012d}.jpg", "width": 64, "height": 48} for i in range(1, 31)]
+    src = tmp_path / "far_away" / "instances_with_a_long_name_val2014.json"
+    src.parent.mkdir()
+    src.write_text(json.dumps({"images": images, "categories": [{"id": 1, "name": "thing"}], "annotations": []}))
+    win.file_menu.import_labels("coco", src)
+    qtbot.waitUntil(lambda: not win._jobs, timeout=20000)
+    qtbot.waitUntil(lambda: any("Imported" in m for m in _messages(win)), timeout=3000)
+    box = next(b for b in win.findChildren(QMessageBox) if b.isVisible() and "Imported" in b.text())
+    whole = box.detailedText()
+    assert whole.count("not found") >= 20 and "more images not found" in whole  # every line of the report
+    assert "Show Details" in box.text() and box.text().count("\n") < 10
+    assert box.sizeHint().height() < 800 - 100  # room to spare on a 1280x800 screen
+    ok = box.button(QMessageBox.Ok)
+    assert box.rect().contains(ok.geometry())
