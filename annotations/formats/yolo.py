@@ -8,6 +8,7 @@ import math
 import os
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from .. import geometry
@@ -270,6 +271,9 @@ def _read_labels(label_file: Path, image: PendingImage, names: dict[int, str], r
 
 
 # ---- export -----------------------------------------------------------------------------------
+_NEAREST_CHUNK = 512  # part vertices compared with a ring's at once when joining parts
+
+
 def _fmt(values) -> str:
     return " ".join(f"{v:.6f}" for v in values)
 
@@ -287,9 +291,31 @@ def _lines(a: Annotation, index: int, w: int, h: int, as_polygons: bool, counts:
     else:
         rings, holes = geometry.rle_to_polygons(a.rle)
     counts["holes"] += bool(holes)
-    counts["parts"] += len(rings) > 1
-    return [f"{index} {_fmt(v / (w if i % 2 == 0 else h) for i, v in enumerate(r))}{tail}"
-            for r in rings if len(r) >= 6]
+    rings = [r for r in rings if len(r) >= 6]
+    if len(rings) > 1:
+        counts["parts"] += 1
+        rings = [bridged(rings)]
+    return [f"{index} {_fmt(v / (w if i % 2 == 0 else h) for i, v in enumerate(r))}{tail}" for r in rings]
+
+
+def bridged(rings: list[list[float]]) -> list[float]:
+    """The parts of one shape as one ring: each part joined to the ring so far at their nearest
+    vertices, by a bridge of no width (out and back along one segment). One YOLO line is one object,
+    so a shape of several parts stays one object (Ultralytics' COCO converter joins a segmentation's
+    parts into one line too); a line per part would make one object several."""
+    ring = np.asarray(rings[0], np.float64).reshape(-1, 2)
+    for r in rings[1:]:
+        part = np.asarray(r, np.float64).reshape(-1, 2)
+        best, at = np.inf, (0, 0)
+        for start in range(0, len(part), _NEAREST_CHUNK):  # nearest pair, never an n x m matrix of all
+            chunk = part[start:start + _NEAREST_CHUNK]
+            d = ((ring[:, None, :] - chunk[None, :, :]) ** 2).sum(-1)
+            k = int(np.argmin(d))
+            if d.flat[k] < best:
+                best, at = d.flat[k], (k // len(chunk), start + k % len(chunk))
+        i, j = at
+        ring = np.concatenate([ring[:i + 1], part[j:], part[:j + 1], ring[i:]])
+    return ring.ravel().tolist()
 
 
 def export_yolo(store: Store, out_path: str | os.PathLike, image_ids=None, progress: Progress | None = None,
@@ -346,7 +372,9 @@ def export_yolo(store: Store, out_path: str | os.PathLike, image_ids=None, progr
     if counts["holes"]:
         report.warnings.append(f"{counts['holes']} shape(s) with holes lost their holes (YOLO polygons have none)")
     if counts["parts"]:
-        report.warnings.append(f"{counts['parts']} multi-part shape(s) were written as one line per part")
+        report.warnings.append(f"{counts['parts']} shape(s) of several parts were each written as one polygon, its "
+                               "parts joined at their nearest points (one object, one line, as Ultralytics' COCO "
+                               "converter writes them)")
     if counts["missing"]:
         report.warnings.append(f"{counts['missing']} image file(s) were not found; only their labels were written")
     return report

@@ -203,3 +203,30 @@ def test_data_yaml_with_path_and_image_lists(store, tmp_path):
     report = import_labels(store, "yolo", cfg)
     assert report.images == 3 and report.annotations == 1
     assert {n: r.split for n, r in by_file(store).items()} == {"a.jpg": "train", "b.jpg": "train", "c.jpg": "val"}
+
+
+def test_a_shape_of_several_parts_is_one_object_one_line(store, tmp_path):
+    """A COCO object in two pieces (a person behind a pole) is one YOLO line, its parts joined at
+    their nearest points by a bridge of no width, as Ultralytics' COCO converter writes it; the
+    polygon covers the parts and nothing more. Imported back it is one object."""
+    import numpy as np
+    from pycocotools import mask as mask_utils
+    cid = store.add_category(Category(None, "person"))
+    iid = store.add_image(ImageRecord(None, "p.png", W, H))
+    left, right = [5, 5, 20, 5, 20, 30, 5, 30], [60, 10, 90, 10, 90, 40, 75, 45, 60, 40]
+    store.add_annotation(Annotation(None, iid, cid, kind=POLYGON, polygons=[left, right]))
+    report = export_labels(store, "yolo", tmp_path / "o")
+    lines = (tmp_path / "o/labels/p.txt").read_text().splitlines()
+    assert len(lines) == 1 and any("joined at their nearest points" in w for w in report.warnings)
+    vals = np.array([float(v) for v in lines[0].split()[1:]])
+    ring = np.stack([vals[0::2] * W, vals[1::2] * H], 1).round(4).ravel().tolist()
+    assert len(ring) == len(left) + len(right) + 4  # every vertex, and the two ends of the bridge twice
+    joined = mask_utils.decode(mask_utils.frPyObjects([ring], H, W)).max(2)
+    parts = mask_utils.decode(mask_utils.frPyObjects([left, right], H, W)).max(2)
+    assert abs(int(joined.sum()) - int(parts.sum())) <= 60  # the bridge is a line, not an area
+    assert (joined & ~parts.astype(bool)).sum() <= 60 and (parts.astype(bool) & ~joined.astype(bool)).sum() == 0
+    with Store.open(tmp_path / "back") as back:
+        (tmp_path / "o/images").mkdir(exist_ok=True)
+        write_image(tmp_path / "o/images/p.png", W, H)
+        import_labels(back, "yolo", tmp_path / "o")
+        assert len(back.annotations()) == 1
