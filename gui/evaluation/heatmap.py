@@ -37,12 +37,9 @@ class ConfusionHeatmap(QWidget):
         self.matrix = np.asarray(matrix)
         self.names = list(class_names) + [BACKGROUND]
         self._measure_names()
-        m, n = self.matrix, len(self.names)
-        if m.shape == (n, n):  # errors of each class: its row and column off the diagonal
-            errors, labels = m.sum(1) + m.sum(0) - 2 * np.diag(m), m.sum(1)
-            self._by_errors = sorted(range(n - 1), key=lambda i: (-errors[i], -labels[i], i))
-        else:
-            self._by_errors = list(range(n - 1))
+        m, n = self.matrix, len(self.names)  # n x n: the classes and background
+        errors, labels = m.sum(1) + m.sum(0) - 2 * np.diag(m), m.sum(1)  # off the diagonal, row and column
+        self._by_errors = sorted(range(n - 1), key=lambda i: (-errors[i], -labels[i], i))
         self.update()
 
     def _measure_names(self) -> None:
@@ -51,44 +48,40 @@ class ConfusionHeatmap(QWidget):
         self._longest = max(fm.horizontalAdvance(name[:16]) for name in self.names)
 
     # ---- geometry ---------------------------------------------------------------------------
-    def _margins(self) -> tuple[int, int, int]:
-        """(left, top, right): room for the longest class name, up to a third of the widget."""
-        fm, longest = self.fontMetrics(), self._longest
+    def _layout(self) -> tuple[int, int, float, list[int]]:
+        """(left margin, top margin, cell size, the rows and columns drawn as whole-matrix indices).
+        Margins: room for the longest class name, up to a third of the widget. Drawn: every class
+        where all fit at a readable size, else those with the most errors in the matrix's order (and
+        a line under them says so); background last."""
+        fm, longest, n = self.fontMetrics(), self._longest, len(self.names)
         left = min(max(60, longest + 10), self.width() // 3)
         top = min(max(40, int(longest * 0.87) + fm.height()), self.height() // 3)  # names at 60 degrees
         right = max(4, longest // 2 - 10)  # the last column's slanted name reaches past its cell
-        return left, top, right
+        least = fm.height() + 2  # a cell a name beside it can be read against
+        wide, high = self.width() - left - right, self.height() - top - 4
+        room = min(wide, high)
+        if n <= 1 or room >= n * least:
+            shown = list(range(n))
+        else:
+            room = min(wide, high - fm.height())  # the note goes under the matrix
+            shown = sorted(self._by_errors[:max(1, min(n - 1, room // least - 1))]) + [n - 1]
+        return left, top, max(4.0, room / len(shown)), shown
 
     def shown(self) -> list[int]:
-        """The rows (and columns) drawn, as indices of the whole matrix: every class where all fit at a
-        readable size, else those with the most errors in the matrix's order; background last."""
-        n = len(self.names)
-        left, top, right = self._margins()
-        least = self.fontMetrics().height() + 2  # a cell a name beside it can be read against
-        room = min(self.width() - left - right, self.height() - top - 4)
-        if n <= 1 or room >= n * least:
-            return list(range(n))
-        room = min(self.width() - left - right, self.height() - top - 4 - self.fontMetrics().height())
-        keep = max(1, min(n - 1, room // least - 1))
-        return sorted(self._by_errors[:keep]) + [n - 1]
+        return self._layout()[3]
 
-    def _layout(self) -> tuple[int, int, float, list[int]]:
-        """(left margin, top margin, cell size, the rows shown)."""
-        shown = self.shown()
-        left, top, right = self._margins()
-        note = self.fontMetrics().height() if len(shown) < len(self.names) else 0
-        k = len(shown)
-        cell = max(4.0, min((self.width() - left - right) / k, (self.height() - top - 4 - note) / k))
-        return left, top, cell, shown
+    @staticmethod
+    def _rect(left: int, top: int, cell: float, r: int, c: int) -> QRect:
+        """The cell at drawn row r and column c."""
+        return QRect(int(left + c * cell), int(top + r * cell), max(1, int(cell) - 1), max(1, int(cell) - 1))
 
     def cell_rect(self, row: int, col: int) -> QRect:
         """The cell of label class `row` and predicted class `col` (whole-matrix indices); an empty
-        rectangle for a class not shown."""
+        rectangle for a class not drawn."""
         left, top, cell, shown = self._layout()
         if row not in shown or col not in shown:
             return QRect()
-        r, c = shown.index(row), shown.index(col)
-        return QRect(int(left + c * cell), int(top + r * cell), max(1, int(cell) - 1), max(1, int(cell) - 1))
+        return self._rect(left, top, cell, shown.index(row), shown.index(col))
 
     def cell_at(self, pos: QPoint) -> tuple[int, int] | None:
         left, top, cell, shown = self._layout()
@@ -108,9 +101,9 @@ class ConfusionHeatmap(QWidget):
         font = QFont(self.font())
         font.setPointSizeF(max(5.0, min(10.0, cell / 3.2)))
         p.setFont(font)
-        for r in shown:
-            for c in shown:
-                rect = self.cell_rect(r, c)
+        for i, r in enumerate(shown):
+            for j, c in enumerate(shown):
+                rect = self._rect(left, top, cell, i, j)
                 v = share[r, c] if r < len(share) and c < len(share) else 0.0
                 hue = QColor.fromHsvF(0.33 if r == c and r < n - 1 else 0.0, min(1.0, 0.15 + 0.85 * v), 0.95) \
                     if m[r, c] else QColor(245, 245, 245)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QModelIndex, Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QSizePolicy, QStyle,
-                               QTreeView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QSizePolicy, QTreeView,
+                               QVBoxLayout, QWidget)
 
 from annotations.scores import SCORES_TABLE, find_set, image_scores, score_sets
 from annotations.store import Store
@@ -22,7 +22,7 @@ from annotations.store_counts import labels_and_predictions
 
 from ..session import Session
 from .resting_pointer import RestingPointer
-from .short_names import NameDelegate, shared_affixes
+from .short_names import NameDelegate, shared_affixes, text_margins
 
 STATES = (("all", "All images"), ("labelled", "Labelled"), ("unlabelled", "Unlabelled"),
           ("predictions", "With predictions"))
@@ -398,7 +398,7 @@ class FileListPanel(QWidget):
         view, header = self.view, self.view.header()
         fm = view.fontMetrics()
         if not grow_only:
-            self._pad = 2 * (view.style().pixelMetric(QStyle.PM_FocusFrameHMargin, None, view) + 1)
+            self._pad = text_margins(view)
         for col, texts in self.model.widest_texts(first, last).items():
             width = max([fm.horizontalAdvance(t) + self._pad for t in texts if t], default=0)
             if grow_only:  # the header's own width was taken at the last full fit

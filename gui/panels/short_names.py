@@ -15,6 +15,11 @@ _MARGIN = QStyle.PM_FocusFrameHMargin
 _PIECE = 3  # the fewest characters of a shared part kept beside its ellipsis
 
 
+def text_margins(view) -> int:
+    """The width of a view cell's text margins, left and right together (Qt's item text margin)."""
+    return 2 * (view.style().pixelMetric(_MARGIN, None, view) + 1)
+
+
 def shared_affixes(names: list[str]) -> tuple[int, int]:
     """Lengths of the start and of the end that every name shares; (0, 0) for fewer than two names."""
     if len(names) < 2:
@@ -78,10 +83,7 @@ class NameDelegate(QStyledItemDelegate):
     def initStyleOption(self, option, index) -> None:
         super().initStyleOption(option, index)
         fm, text = option.fontMetrics, option.text
-        widget = option.widget
-        style = widget.style() if widget is not None else None
-        margin = 2 * (style.pixelMetric(_MARGIN, None, widget) + 1) if style is not None else 4
-        room = option.rect.width() - margin
+        room = option.rect.width() - (text_margins(option.widget) if option.widget is not None else 4)
         if not text or fm.horizontalAdvance(text) <= room:
             return
         option.text = fitted_name(text, *self._affixes(), lambda t: fm.horizontalAdvance(t) <= room,
