@@ -14,7 +14,7 @@ from typing import Callable
 
 from ..imageio import write_failure
 from ..model import ImageRecord
-from ..errors import Cancelled, SightlineError  # noqa: F401 - Cancelled is re-exported
+from ..errors import Cancelled, SightlineError, counted  # noqa: F401 - Cancelled is re-exported
 
 Progress = Callable[[int, int], "bool | None"]
 # Folder names that mean a split (Roboflow writes valid/, others validation/).
@@ -77,8 +77,8 @@ class ImportReport:
     def __str__(self) -> str:
         if self.cancelled:
             return "Import cancelled; the project is unchanged."
-        s = (f"Imported {self.annotations} annotations on {self.images} new images"
-             f" ({self.images_matched} already in the project), {self.categories} new categories.")
+        s = (f"Imported {counted(self.annotations, 'annotation')} on {counted(self.images, 'new image')}"
+             f" ({self.images_matched} already in the project), {counted(self.categories, 'new category', 'new categories')}.")
         return s + "".join(f"\n  warning: {w}" for w in self.warnings)
 
 
@@ -95,8 +95,8 @@ class ExportReport:
     def __str__(self) -> str:
         if self.cancelled:
             return "Export cancelled; nothing was written."
-        s = (f"Exported {self.annotations} annotations on {self.images} images, {self.categories} categories "
-             f"to {self.path} ({self.files} files).")
+        s = (f"Exported {counted(self.annotations, 'annotation')} on {counted(self.images, 'image')}, "
+             f"{counted(self.categories, 'category', 'categories')} to {self.path} ({counted(self.files, 'file')}).")
         return s + "".join(f"\n  warning: {w}" for w in self.warnings)
 
 

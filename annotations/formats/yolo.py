@@ -1,7 +1,8 @@
 """YOLO txt (Ultralytics layout): images/<split>/x.jpg beside labels/<split>/x.txt, one object per
 line, normalised coordinates. A line is `class cx cy w h` (a box) or `class x1 y1 x2 y2 ...` (a
 polygon), optionally followed by a confidence. Class names come from data.yaml (names as a list or
-a {index: name} dict, splits from train/val/test) or classes.txt."""
+a {index: name} dict, splits from train/val/test), classes.txt, or darknet's obj.names (CVAT's
+"YOLO 1.1" and datumaro's yolo export), whose obj.data names the list file of each subset."""
 from __future__ import annotations
 
 import math
@@ -111,8 +112,41 @@ def _layout(path: Path) -> tuple[Path, dict[int, str], dict, Path]:
             return _layout(path / name)
     for candidate in (path / "classes.txt", path / "labels" / "classes.txt", path / "obj.names"):
         if candidate.is_file():
-            return path, _names_from_txt(candidate), {}, candidate
+            return path, _names_from_txt(candidate), _darknet_data(path / "obj.data"), candidate
     raise FormatError(f"{path}: no data.yaml or classes.txt naming the classes")
+
+
+def _darknet_data(path: Path) -> dict:
+    """obj.data's `key = value` lines as data.yaml's split entries: `train = data/train.txt`,
+    `valid = data/valid.txt` (darknet reads its files from its own data/ folder, which the data set
+    is; the prefix is dropped as datumaro does). Other keys (classes, names, backup) are not splits."""
+    if not path.is_file():
+        return {}
+    try:
+        if path.stat().st_size > MAX_YAML_BYTES:
+            raise FormatError(f"{path}: larger than {MAX_YAML_BYTES >> 20} MB; not a darknet data file")
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise FormatError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except OSError as e:
+        raise FormatError(f"{path}: cannot be read ({e.strerror or e})") from None
+    out = {}
+    for line in lines:
+        key, eq, value = line.partition("=")
+        split = SPLIT_NAMES.get(key.strip().lower())  # CVAT's subsets: Train, Validation, Test
+        if eq and split and value.strip() and not line.lstrip().startswith("#"):
+            out.setdefault(split, [])
+            out[split].append(_darknet_local(path.parent, value.strip()))
+    return out
+
+
+def _darknet_local(root: Path, entry: str) -> str:
+    """A darknet path relative to darknet's folder ("data/obj_train_data/1.jpg"): relative to the data
+    set once its "data/" is dropped, unless the data set itself holds a data/ folder with it."""
+    entry = entry.replace("\\", "/")
+    if entry.startswith("data/") and not (root / entry).exists():
+        return entry[len("data/"):]
+    return entry
 
 
 def _images_in(target: Path, paths: ImagePaths) -> list[Path]:
@@ -124,7 +158,8 @@ def _images_in(target: Path, paths: ImagePaths) -> list[Path]:
             raise FormatError(f"{target}: cannot be read ({e})") from None
         for n, line in enumerate(lines, 1):
             if line.strip():
-                out.append(paths.resolve(target.parent, line.strip(), f"{target}: line {n}"))
+                entry = _darknet_local(target.parent, line.strip())
+                out.append(paths.resolve(target.parent, entry, f"{target}: line {n}"))
         return out
     if target.is_dir():
         return sorted(p for p in target.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
@@ -189,7 +224,11 @@ def import_yolo(store: Store, path: str | os.PathLike, image_dir: str | os.PathL
     found = 0
     try:
         for label_file, image_file in labels.items():
-            w, h = paths.size(image_file, str(label_file), why="its image cannot be decoded: ")
+            size = paths.size(image_file, str(label_file), required=False, why="its image cannot be decoded: ")
+            if size is None:  # listed in a subset's list file but absent: without its size, no box can be placed
+                ticker.step()
+                continue
+            w, h = size
             image = PendingImage(resolver.name(image_file), w, h, split=images[image_file], source=str(label_file))
             if label_file.is_file():
                 found += 1
@@ -198,6 +237,11 @@ def import_yolo(store: Store, path: str | os.PathLike, image_dir: str | os.PathL
             ticker.step()
     except Cancelled:
         return ImportReport(cancelled=True)
+    if not pending:
+        raise FormatError(f"{path}: none of the {len(images)} images it lists were found (YOLO coordinates are "
+                          "fractions of each image's size, so the images must be there; an export without its images "
+                          "cannot be imported)")
+    paths.report_missing(report.warnings)
     if not found:
         report.warnings.append(f"{path}: no label file was found for any of the {len(images)} images (expected "
                                "labels/ beside images/, or Annotations/ beside Images/)")

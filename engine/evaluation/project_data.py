@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from annotations.errors import Cancelled
+from annotations.errors import Cancelled, counted
 from annotations import geometry
 from annotations.model import LABEL, PREDICTION, ImageRecord
 from annotations.store import Store
@@ -77,7 +77,7 @@ def ground_truth(store: Store, images: list[ImageRecord], with_masks: bool, cate
 
 
 def _images(n: int) -> str:
-    return f"{n} image" if n == 1 else f"{n} images"
+    return counted(n, "image")
 
 
 def covered_image_ids(store: Store, run_id: int, predicted: set[int] | None = None,

@@ -1,6 +1,7 @@
 """Files in the exact layouts other tools write: labelme (imageData), Pascal VOC (devkit lists,
-person layout, labelme2voc's 0-based boxes), YOLO (datumaro's Images/+Annotations/, Roboflow's
-../train/images, what Ultralytics' check_det_dataset resolves)."""
+person layout, labelme2voc's 0-based boxes), YOLO (datumaro's Images/+Annotations/ and its darknet
+obj.data layout that CVAT exports, Roboflow's ../train/images, what Ultralytics' check_det_dataset
+resolves)."""
 import base64
 import glob
 import io
@@ -236,6 +237,70 @@ def test_yolo_datumaro_loose_layout(store, tmp_path):
     report = import_labels(store, "yolo", root)
     assert report.images == 1 and report.annotations == 2
     assert sorted(store.category(a.category_id).name for a in store.annotations()) == ["label_2", "label_4"]
+
+
+def _darknet(root, subsets, names=("label_0", "label_1")):
+    """datumaro's yolo exporter (CVAT's "YOLO 1.1"): obj.names, obj.data naming each subset's list
+    file under darknet's data/ folder, <subset>.txt listing data/obj_<subset>_data/<image>, and each
+    image's txt beside it in obj_<subset>_data/."""
+    root.mkdir(parents=True)
+    (root / "obj.names").write_text("".join(n + "\n" for n in names))
+    data = f"classes = {len(names)}\n"
+    for subset, images in subsets.items():
+        lines = []
+        for i, (name, w, h) in enumerate(images):
+            write_image(root / f"obj_{subset}_data" / name, w, h)
+            (root / f"obj_{subset}_data" / name).with_suffix(".txt").write_text(f"{i % len(names)} 0.5 0.5 0.2 0.4\n")
+            lines.append(f"data/obj_{subset}_data/{name}\n")
+        (root / f"{subset}.txt").write_text("".join(lines))
+        data += f"{subset} = data/{subset}.txt\n"
+    (root / "obj.data").write_text(data + "names = data/obj.names\nbackup = backup/\n")
+
+
+def test_yolo_darknet_layout_keeps_its_subsets(store, tmp_path):
+    root = tmp_path / "cvat"
+    _darknet(root, {"Train": [("1.jpg", 100, 50), ("sub/2.png", 80, 40)], "Validation": [("3.jpg", 60, 30)]})
+    report = import_labels(store, "yolo", root)
+    assert report.images == 3 and report.annotations == 3
+    splits = {Path(r.file_name).name: (r.split, r.width, r.height) for r in store.images()}
+    assert splits == {"1.jpg": ("train", 100, 50), "2.png": ("train", 80, 40), "3.jpg": ("val", 60, 30)}
+    boxes = sorted(a.bbox for a in store.annotations())
+    assert boxes[-1] == pytest.approx((40.0, 15.0, 20.0, 20.0))  # 100x50 image: w 0.2, h 0.4
+
+
+def test_yolo_darknet_images_missing_from_the_export(store, tmp_path):
+    """CVAT exports without images on request: the lists still name them, only their txt files are there."""
+    root = tmp_path / "cvat"
+    _darknet(root, {"train": [("1.jpg", 40, 20), ("2.jpg", 40, 20)]})
+    (root / "obj_train_data" / "2.jpg").unlink()
+    report = import_labels(store, "yolo", root)
+    assert report.images == 1 and [Path(r.file_name).name for r in store.images()] == ["1.jpg"]
+    assert any(w.endswith("2.jpg not found") for w in report.warnings)
+    assert str(report).startswith("Imported 1 annotation on 1 new image (0 already in the project), 2 new categories.")
+    (root / "obj_train_data" / "1.jpg").unlink()
+    before = snapshot(store)
+    with pytest.raises(FormatError, match=r"cvat: none of the 2 images it lists were found .*an export without its "
+                                          r"images cannot be imported"):
+        import_labels(store, "yolo", root)
+    assert snapshot(store) == before
+
+
+def test_yolo_darknet_list_leading_outside_is_refused(store, tmp_path):
+    root = tmp_path / "cvat"
+    _darknet(root, {"train": [("1.jpg", 40, 20)]})
+    outside = tmp_path / "elsewhere.jpg"
+    write_image(outside, 40, 20)
+    (root / "train.txt").write_text("data/obj_train_data/1.jpg\n../elsewhere.jpg\n")
+    with pytest.raises(FormatError, match=r"train\.txt: line 2: the image path '\.\./elsewhere\.jpg' leads outside"):
+        import_labels(store, "yolo", root)
+    (root / "train.txt").write_text("data/obj_train_data/1.jpg\n")
+    (root / "obj.data").write_text("train = ../../../etc/passwd\n")
+    with pytest.raises(FormatError, match=r"leads outside"):
+        import_labels(store, "yolo", root)
+    (root / "obj.data").write_bytes(b"train = data/train\xff.txt\n")
+    with pytest.raises(FormatError, match=r"obj\.data: not UTF-8 text"):
+        import_labels(store, "yolo", root)
+    assert store.image_count() == 0
 
 
 def test_yolo_no_label_found_is_said(store, tmp_path):
