@@ -55,7 +55,3 @@ class CancelToken:
     def reset(self) -> None:
         self._event.clear()
 
-
-def counted(n: int, singular: str, plural: str | None = None) -> str:
-    """A count and its noun as a message says it: "1 annotation", "2 annotations", "0 categories"."""
-    return f"{n} {singular if n == 1 else plural or singular + 's'}"

@@ -17,6 +17,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton,
                                QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
+from annotations.wording import duration
 from engine.training.runs import RunInfo, list_runs, new_run_dir
 
 from .features import Feature, FeatureContext, LazyPanel
@@ -26,13 +27,6 @@ from .training.process import TrainingProcess
 from .training.runs_table import RunsTable
 
 FORM_WIDTH = 380
-
-
-def _duration(seconds) -> str:
-    if seconds is None:
-        return "?"
-    s = int(round(seconds))
-    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
 
 
 class TrainingView(QWidget):
@@ -214,7 +208,7 @@ class TrainingView(QWidget):
             self.progress.setValue(ev["iteration"])
             self.status.setText(f"Epoch {ev['epoch']}/{ev['epochs']}, iteration {ev['iteration']}/"
                                 f"{ev['total_iterations']}: loss {ev['loss']:.4f}, lr {ev['lr']:.2e}, "
-                                f"{ev['images_per_s']:.1f} images/s, ETA {_duration(ev.get('eta_s'))}")
+                                f"{ev['images_per_s']:.1f} images/s, ETA {duration(ev.get('eta_s'))}")
         elif kind == "validation":
             self.log.appendPlainText(f"Validation after epoch {ev['epoch']}: " + ", ".join(
                 f"{k} {ev[k]:.3f}" for k in ("map", "map50", "segm_map", "miou") if k in ev))

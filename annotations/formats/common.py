@@ -14,7 +14,8 @@ from typing import Callable
 
 from ..imageio import write_failure
 from ..model import ImageRecord
-from ..errors import Cancelled, SightlineError, counted  # noqa: F401 - Cancelled is re-exported
+from ..wording import counted
+from ..errors import Cancelled, SightlineError  # noqa: F401 - Cancelled is re-exported
 
 Progress = Callable[[int, int], "bool | None"]
 # Folder names that mean a split (Roboflow writes valid/, others validation/).

@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from annotations.errors import Cancelled, counted
+from annotations.errors import Cancelled
+from annotations.wording import counted
 from annotations import geometry
 from annotations.model import LABEL, PREDICTION, ImageRecord
 from annotations.store import Store

@@ -48,8 +48,9 @@ def family_of(model: torch.nn.Module, family: str = "") -> str:
     if family in DETECTOR_FAMILIES:
         return family
     from torchvision.models import detection as d
+    from torchvision.models.detection.ssd import SSD  # not exported by torchvision.models.detection
     for cls, name in ((d.MaskRCNN, "maskrcnn"), (d.FasterRCNN, "fasterrcnn"), (d.RetinaNet, "retinanet"),
-                      (d.FCOS, "fcos"), (d.SSD, "ssd")):
+                      (d.FCOS, "fcos"), (SSD, "ssd")):
         if isinstance(model, cls):
             return name
     return ""

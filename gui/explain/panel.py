@@ -10,9 +10,13 @@ same button pressed again starts it.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QSlider, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+
+from annotations.wording import duration
 
 from ..bridge import EngineBridge
 from ..canvas.heatmap_layer import HeatmapLayer
@@ -41,6 +45,7 @@ class ExplainPanel(QWidget):
         self._show_image = show_image
         self.outline: ModelOutline | None = None
         self._confirmed: tuple[ExplainRequest, int] | None = None  # estimated: the next press starts it
+        self._quickest_batch = 1  # of the confirmed request, as its estimate measured
         self.auc_steps = 16  # points of the deletion/insertion curves (each costs two forward passes)
         self.sanity_stages = 2  # randomisation steps: the top half of the layers, then all of them
         self.predicted_seconds: float | None = None  # of the last slow method estimated
@@ -275,19 +280,22 @@ class ExplainPanel(QWidget):
         if req.method in SLOW_METHODS and self._confirmed != (req, slot):
             return self.runner.start(estimate_task(req), lambda est: self._estimated(req, slot, est),
                                      f"Predicting the cost of {req.method}")
+        if req.method in SLOW_METHODS:  # in the batches the estimate found quickest here
+            req = replace(req, params={**req.params, "batch_size": self._quickest_batch})
         self._confirmed = None
         self._reset_buttons()
         return self.runner.start(explain_task(req), lambda o: self._explained(slot, o),
                                  f"{self.method_combo.currentText()} for the {req.target.text()}")
 
-    def _estimated(self, req: ExplainRequest, slot: int, est: tuple[int, float]) -> None:
-        passes, seconds = est
+    def _estimated(self, req: ExplainRequest, slot: int, est: tuple[int, float, float, int]) -> None:
+        passes, seconds, unchecked, self._quickest_batch = est
         self._confirmed = (req, slot)
         self.predicted_seconds = seconds
-        self.explain_buttons[slot].setText(f"Start (about {seconds:.0f} s)")
-        self._say(f"{req.method} costs {passes} forward passes, about {seconds:.1f} s on this machine "
-                  f"(plus the AUC curves{' and the sanity check' if req.sanity else ''}). "
-                  f"Press Start to run it.", False)
+        self.explain_buttons[slot].setText(f"Start (about {duration(seconds)})")
+        checks = "its AUC curves and the sanity check" if req.sanity else "its AUC curves"
+        self._say(f"{req.method} with {checks} costs {passes} forward passes, about {duration(seconds)} on "
+                  "this machine. Press Start to run it." + (f" Without the sanity check: about {duration(unchecked)}."
+                                                           if req.sanity and seconds > 60 else ""), False)
 
     def _reset_buttons(self) -> None:
         for slot, b in zip(SLOTS, self.explain_buttons):

@@ -60,3 +60,12 @@ def test_segmenter_class_over_a_region_is_explained_at_the_image_size():
         assert result.layer == "backbone" and result.heatmap.shape == (60, 90)
         assert result.input_map.shape == tuple(model.to_input(image).shape[-2:]) != (60, 90)  # the model's input size
         assert 0 <= result.deletion_auc <= 1 and 0 <= result.insertion_auc <= 1
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_a_bare_torchvision_detector_is_recognised(name):
+    """A model handed over without its registry family (a person's own nn.Module) is recognised by
+    its torchvision class, SSD among them."""
+    loaded = load_model(name, "random", "cpu", min_size=128, max_size=160)
+    found = Explainable(loaded.model, "detector").family
+    assert found == ("ssd" if loaded.spec.family == "ssdlite" else loaded.spec.family)  # one target code for both

@@ -1,6 +1,8 @@
 """Methods on a model whose answer is known by construction (known_model.RegionClassifier): class 0's
 score depends only on the pixels of region R_0, so a map that explains it must peak inside R_0 and
 deleting its most important pixels must hurt the score more than inserting them helps a blurred image."""
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -92,6 +94,39 @@ def test_every_registered_method_runs_reports_progress_and_can_be_cancelled(mode
 def test_occlusion_cost_is_known_before_it_starts(model):
     est = estimate(model, region_image(), ClassTarget(0), "occlusion", params={"window": 16, "stride": 8})
     assert est.cost.forward == 1 + 7 * 7 and est.seconds > 0
+
+
+class _Paced(RegionClassifier):
+    """Forward passes that take `seconds(batch)`, counted: a stand-in for a large model on some machine."""
+
+    def __init__(self, seconds):
+        super().__init__()
+        self.seconds, self.images = seconds, 0
+
+    def forward(self, x):
+        self.images += x.shape[0]
+        time.sleep(self.seconds(x.shape[0]))
+        return super().forward(x)
+
+
+@pytest.mark.parametrize("seconds, batch", [
+    (lambda n: 0.25 * n ** 1.4, 1),  # slower per image in a batch (a detector on a CPU): one at a time
+    (lambda n: 0.01 + 0.002 * n, 16),  # quicker per image in a batch (a GPU): the method's batches
+])
+def test_the_estimate_costs_a_few_passes_and_finds_the_quicker_batch(seconds, batch):
+    paced = _Paced(seconds)
+    model = Explainable(paced, categories=CATEGORIES)
+    params = {"window": 8, "stride": 4, "batch_size": 16}
+    t0 = time.perf_counter()
+    est = estimate(model, region_image(), ClassTarget(0), "occlusion", params=params)
+    spent = time.perf_counter() - t0
+    assert est.batch_size == batch and est.cost.forward == 1 + 15 * 15
+    assert paced.images <= 17 and spent < 2.5  # a whole batch of 16 slow passes twice: 33 images, 30 s
+    per_image = seconds(batch) / batch
+    assert est.per_pass == pytest.approx(per_image, rel=0.5)
+    assert est.seconds == pytest.approx(est.per_pass * est.cost.forward)
+    passes, total = est.with_checks(auc_steps=16, sanity_stages=2)
+    assert passes == 3 * est.cost.forward + 34 and total == pytest.approx(passes * est.per_pass)
 
 
 def test_eigencam_needs_no_target_the_others_do(model):
