@@ -293,7 +293,8 @@ class ExplainPanel(QWidget):
         self.predicted_seconds = seconds
         self.explain_buttons[slot].setText(f"Start (about {duration(seconds)})")
         checks = "its AUC curves and the sanity check" if req.sanity else "its AUC curves"
-        self._say(f"{req.method} with {checks} costs {passes} forward passes, about {duration(seconds)} on "
+        title = self.method_combo.itemText(max(0, self.method_combo.findData(req.method))) or req.method
+        self._say(f"{title} with {checks} costs {passes} forward passes, about {duration(seconds)} on "
                   "this machine. Press Start to run it." + (f" Without the sanity check: about {duration(unchecked)}."
                                                            if req.sanity and seconds > 60 else ""), False)
 

@@ -127,7 +127,7 @@ def test_a_slow_method_shows_its_cost_first_and_cancel_leaves_nothing(qtbot, exp
     with qtbot.waitSignal(runner.ended, timeout=60000):
         qtbot.mouseClick(panel.explain_buttons[0], Qt.LeftButton)
     assert panel.explain_buttons[0].text().startswith("Start (about ")
-    assert "with its AUC curves and the sanity check costs" in panel.status.text()  # all that Start runs
+    assert "Occlusion sensitivity with its AUC curves and the sanity check costs" in panel.status.text()  # all Start runs
     assert "forward passes" in panel.status.text() and "Press Start" in panel.status.text()
     assert panel.cards[0].outcome is None and not layer.has_map  # nothing has run yet
 
