@@ -59,7 +59,7 @@ class Estimate:
     cost: Cost
     seconds: float  # of the method's passes, predicted on this machine
     per_pass: float  # seconds of one image's forward pass, in batches of batch_size
-    batch_size: int  # the quickest here: the method's own, or 1 where batching is slower
+    batch_size: int  # the method runs at: its own, or 1 where batches are slower here
 
     def with_checks(self, auc_steps: int = 0, sanity_stages: int = 0) -> tuple[int, float]:
         """(forward passes, seconds) of the method with what `explain_task` runs beside it: the
@@ -98,30 +98,22 @@ def _timed_passes(ctx: Context, n: int) -> float:
     return (time.perf_counter() - t0) / n
 
 
-def _best_batch(ctx: Context, batch: int, budget: float = 1.0, cancel=None) -> tuple[float, int]:
-    """(seconds per image, batch size to run with), measured in a few passes: one alone, then a
-    batch of up to `batch` that fits the `budget` in seconds (at least 2). A GPU runs a batch far
-    faster than its images one by one; a CPU with a detector's 800-pixel activations runs it slower
-    (fasterrcnn_resnet50_fpn: 3.3 s per image in batches of 16, 1.9 s alone), and then the method
-    runs one image at a time. Timing a whole batch there took as long as half the method."""
-    alone = _timed_passes(ctx, 1)  # also the warm-up
-    if batch < 2:
-        return alone, 1
-    if cancel is not None:
-        cancel.check()
-    n = max(2, min(batch, int(budget / max(alone, 1e-6))))
-    batched = _timed_passes(ctx, n)
-    return (alone, 1) if batched >= alone else (batched, batch)
-
-
 def estimate(model: Explainable, image: np.ndarray, target: Target, method: str, layer: str | None = None,
-             params: dict | None = None, cancel=None) -> Estimate:
-    """The method's cost before it runs: passes, and seconds from about a second of timed forward
-    passes (a backward pass is counted as two forward passes), with the batch size that is quickest
-    on this machine."""
+             params: dict | None = None, budget: float = 1.0, cancel=None) -> Estimate:
+    """The method's cost before it runs: passes, and seconds from a few timed forward passes (a
+    backward pass is counted as two forward passes) at the batch size the method will run at:
+    Explainable.pace's pair, then a batch that fits `budget` seconds where batches pay. Timing two
+    whole batches of 16 took as long as half of an AblationCAM of fasterrcnn on a CPU."""
     ctx = prepare(model, image, target, method, layer, params)
     cost = get_method(method).passes(ctx)
-    per_pass, batch = _best_batch(ctx, max(1, min(cost.batch_size, cost.forward)), cancel=cancel)
+    alone, paired = model.pace(ctx.x)
+    batch = ctx.model.batch_size(ctx.x, min(cost.batch_size, cost.forward))
+    per_pass = alone if batch == 1 else paired
+    n = min(batch, int(budget / max(paired, 1e-6)))
+    if n > 2:
+        if cancel is not None:
+            cancel.check()
+        per_pass = _timed_passes(ctx, n)
     return Estimate(cost, per_pass * (cost.forward + 2 * cost.backward), per_pass, batch)
 
 
@@ -151,7 +143,7 @@ def explain(model: Explainable, image: np.ndarray, target: Target | None, method
         def forward_progress(done, _total):
             return None if progress is None else progress(cost.forward + done, total)
         curves = deletion_insertion(model, ctx.x, target, input_map, auc_steps,  # in the method's batches
-                                    batch_size=max(1, int(ctx.param("batch_size", 16))),
+                                    batch_size=ctx.batch(16),
                                     progress=forward_progress, cancel=cancel)
         prob = curves.deletion[0]  # nothing deleted yet: the unchanged image
     if cost.forward > 1 or curves is not None:  # batched passes: give their memory back (CPU heap, CUDA cache)

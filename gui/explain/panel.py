@@ -10,8 +10,6 @@ same button pressed again starts it.
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QSlider, QSplitter, QTabWidget, QVBoxLayout, QWidget)
@@ -45,7 +43,6 @@ class ExplainPanel(QWidget):
         self._show_image = show_image
         self.outline: ModelOutline | None = None
         self._confirmed: tuple[ExplainRequest, int] | None = None  # estimated: the next press starts it
-        self._quickest_batch = 1  # of the confirmed request, as its estimate measured
         self.auc_steps = 16  # points of the deletion/insertion curves (each costs two forward passes)
         self.sanity_stages = 2  # randomisation steps: the top half of the layers, then all of them
         self.predicted_seconds: float | None = None  # of the last slow method estimated
@@ -280,15 +277,13 @@ class ExplainPanel(QWidget):
         if req.method in SLOW_METHODS and self._confirmed != (req, slot):
             return self.runner.start(estimate_task(req), lambda est: self._estimated(req, slot, est),
                                      f"Predicting the cost of {req.method}")
-        if req.method in SLOW_METHODS:  # in the batches the estimate found quickest here
-            req = replace(req, params={**req.params, "batch_size": self._quickest_batch})
         self._confirmed = None
         self._reset_buttons()
         return self.runner.start(explain_task(req), lambda o: self._explained(slot, o),
                                  f"{self.method_combo.currentText()} for the {req.target.text()}")
 
-    def _estimated(self, req: ExplainRequest, slot: int, est: tuple[int, float, float, int]) -> None:
-        passes, seconds, unchecked, self._quickest_batch = est
+    def _estimated(self, req: ExplainRequest, slot: int, est: tuple[int, float, float]) -> None:
+        passes, seconds, unchecked = est
         self._confirmed = (req, slot)
         self.predicted_seconds = seconds
         self.explain_buttons[slot].setText(f"Start (about {duration(seconds)})")

@@ -175,8 +175,7 @@ def thumbnail(image: np.ndarray, heat: np.ndarray, box_xywh=None, width: int = T
 
 def estimate_task(req: ExplainRequest):
     """(single-image forward passes, predicted seconds) of all that Explain will run for the request:
-    the method, its AUC curves and, when asked, the sanity check; then the seconds without that check,
-    and the batch size that is quickest on this machine (the one the run then uses)."""
+    the method, its AUC curves and, when asked, the sanity check; then the seconds without that check."""
     def run(loaded, token, progress):
         from engine.explain import estimate
         model = explainable(loaded)
@@ -184,7 +183,7 @@ def estimate_task(req: ExplainRequest):
         est = estimate(model, image, engine_target(model, image, req.target), req.method, req.layer or None,
                        req.params, cancel=token)
         passes, seconds = est.with_checks(req.auc_steps, req.sanity_stages if req.sanity else 0)
-        return passes, seconds, est.with_checks(req.auc_steps, 0)[1], est.batch_size
+        return passes, seconds, est.with_checks(req.auc_steps, 0)[1]
     return run
 
 

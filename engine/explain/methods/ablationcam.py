@@ -28,7 +28,7 @@ class AblationCAM(Method):
         return Cost(1 + k, 0, int(ctx.param("batch_size", 16)))
 
     def run(self, ctx: Context) -> torch.Tensor:
-        ratio, bs = float(ctx.param("channel_ratio", 0.25)), max(1, int(ctx.param("batch_size", 16)))
+        ratio, bs = float(ctx.param("channel_ratio", 0.25)), ctx.batch(16)
         with torch.no_grad(), ctx.model.capture(ctx.layer) as seen:
             base = ctx.target.score(ctx.model.forward(ctx.x)).float()[0]
         acts = [a.detach() for a in seen]

@@ -31,6 +31,11 @@ class Context:
     def param(self, name: str, default):
         return self.params.get(name, default)
 
+    def batch(self, default: int = 16) -> int:
+        """The batch size to run at: the `batch_size` parameter, or 1 where batches are slower here
+        (Explainable.batch_size)."""
+        return self.model.batch_size(self.x, int(self.param("batch_size", default)))
+
     def scores(self, xb: torch.Tensor, batch_size: int, kind: str = "probability") -> torch.Tensor:
         """The target's value for each image of xb, in batches (no gradient), stepping progress."""
         out = []

@@ -23,5 +23,5 @@ class IntegratedGradients(Method):
         base = baseline(ctx.x, ctx.param("baseline", "zero"))
         alphas = ((torch.arange(n, device=ctx.x.device, dtype=ctx.x.dtype) + 0.5) / n).view(-1, 1, 1, 1)
         path = base + alphas * (ctx.x - base)
-        grads = input_gradients(ctx, path, max(1, int(ctx.param("batch_size", 8))))
+        grads = input_gradients(ctx, path, ctx.batch(8))
         return ((ctx.x - base)[0] * grads.mean(0)).abs().sum(0)

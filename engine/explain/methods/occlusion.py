@@ -41,7 +41,7 @@ class Occlusion(Method):
     def run(self, ctx: Context) -> torch.Tensor:
         h, w = ctx.x.shape[-2:]
         win, stride = window_and_stride(ctx, h, w)
-        bs = max(1, int(ctx.param("batch_size", 16)))
+        bs = ctx.batch(16)
         fill = baseline(ctx.x, ctx.param("baseline", "mean"))
         base = ctx.scores(ctx.x, 1)[0]
         drop = torch.zeros((h, w), device=ctx.x.device)

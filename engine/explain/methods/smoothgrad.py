@@ -22,5 +22,5 @@ class SmoothGrad(Method):
         gen = torch.Generator().manual_seed(int(ctx.param("seed", 0)))
         sigma = noise * float(ctx.x.max() - ctx.x.min())
         eps = torch.randn((n, *ctx.x.shape[1:]), generator=gen).to(ctx.x.device) * sigma
-        grads = input_gradients(ctx, ctx.x + eps, max(1, int(ctx.param("batch_size", 8))))
+        grads = input_gradients(ctx, ctx.x + eps, ctx.batch(8))
         return channel_max(grads.mean(0))

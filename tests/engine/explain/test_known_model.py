@@ -101,10 +101,10 @@ class _Paced(RegionClassifier):
 
     def __init__(self, seconds):
         super().__init__()
-        self.seconds, self.images = seconds, 0
+        self.seconds, self.batches = seconds, []
 
     def forward(self, x):
-        self.images += x.shape[0]
+        self.batches.append(x.shape[0])
         time.sleep(self.seconds(x.shape[0]))
         return super().forward(x)
 
@@ -121,12 +121,26 @@ def test_the_estimate_costs_a_few_passes_and_finds_the_quicker_batch(seconds, ba
     est = estimate(model, region_image(), ClassTarget(0), "occlusion", params=params)
     spent = time.perf_counter() - t0
     assert est.batch_size == batch and est.cost.forward == 1 + 15 * 15
-    assert paced.images <= 17 and spent < 2.5  # a whole batch of 16 slow passes twice: 33 images, 30 s
+    assert sum(paced.batches) <= 20 and spent < 2.5  # two whole batches of 16 slow passes: 33 images, 30 s
     per_image = seconds(batch) / batch
     assert est.per_pass == pytest.approx(per_image, rel=0.5)
     assert est.seconds == pytest.approx(est.per_pass * est.cost.forward)
     passes, total = est.with_checks(auc_steps=16, sanity_stages=2)
     assert passes == 3 * est.cost.forward + 34 and total == pytest.approx(passes * est.per_pass)
+
+
+def test_a_method_runs_one_image_at_a_time_where_batches_are_slower():
+    paced = _Paced(lambda n: 0.01 * n ** 1.5)
+    model = Explainable(paced, categories=CATEGORIES)
+    result = explain(model, region_image(), ClassTarget(0), "occlusion", params={"window": 16, "stride": 16},
+                     auc_steps=4)
+    assert paced.batches[:3] == [1, 1, 2]  # the pace: a warm-up, one alone, a pair
+    assert set(paced.batches[3:]) == {1} and len(paced.batches) == 3 + 1 + 16 + 2 * 5  # base, spots, curves
+    assert result.deletion_auc < result.insertion_auc
+    quick = _Paced(lambda n: 0.02 + 0.001 * n)  # a GPU: a batch costs little more than one image
+    explain(Explainable(quick, categories=CATEGORIES), region_image(), ClassTarget(0), "occlusion",
+            params={"window": 16, "stride": 16}, auc_steps=4)
+    assert quick.batches[3:] == [1, 16, 5, 5]  # base, the 16 spots in one batch, each curve in one
 
 
 def test_eigencam_needs_no_target_the_others_do(model):
