@@ -12,6 +12,7 @@ import contextlib
 import sys
 from pathlib import Path
 
+from .cli_numbers import BIG, number
 from .cli_pixels import add_max_pixels_argument, apply_max_pixels
 
 class FormatChoices:
@@ -49,7 +50,7 @@ def add_arguments(p, name):
         p.add_argument("--split", choices=("train", "val", "test"), help="only the images of this split")
         p.add_argument("--with-predictions", action="store_true",
                        help="also export model predictions (with scores where the format has a place)")
-        p.add_argument("--predictions", type=int, metavar="RUN",
+        p.add_argument("--predictions", type=number(int, 1, BIG), metavar="RUN",
                        help="with --format coco: write the predictions of model run RUN as COCO results")
     add_max_pixels_argument(p)
 

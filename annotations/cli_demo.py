@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import sys
 
+from .cli_numbers import BIG, number
+
 
 def add_arguments(p, name):
     p.add_argument("path", help="folder to create (must not hold a project yet)")
-    p.add_argument("--images", type=int, default=300, help="number of images (default 300)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--images", type=number(int, 1, 100_000), default=300, help="number of images (default 300)")
+    p.add_argument("--seed", type=number(int, 0, BIG), default=0)
 
 
 def run(args) -> int:

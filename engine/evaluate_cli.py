@@ -14,25 +14,28 @@ from __future__ import annotations
 import json
 import sys
 
+from annotations.cli_numbers import BIG, number
+
 
 def add_arguments(p, name):
     src = p.add_argument_group("what to evaluate (either files or a project)")
     src.add_argument("--gt", help="ground truth, COCO JSON")
     src.add_argument("--dt", help="detections, COCO results JSON (a list)")
     src.add_argument("--project", help="project folder: its labels are the ground truth")
-    src.add_argument("--model-run", type=int, help="with --project: the run whose predictions are evaluated")
+    src.add_argument("--model-run", type=number(int, 1, BIG), help="with --project: the run whose predictions are evaluated")
     src.add_argument("--split", choices=["train", "val", "test"], help="with --project: only this split")
     src.add_argument("--all-images", action="store_true",
                      help="with --project: score every chosen image, also those the run did not predict on "
                           "(default: only the images the run covers)")
     p.add_argument("--iou-type", choices=["bbox", "segm", "semantic"], default="bbox",
                    help="bbox or segm: COCO; semantic (with --project): pixel accuracy, IoU, mIoU, Dice")
-    p.add_argument("--max-dets", type=int, nargs="+", default=[1, 10, 100], metavar="N",
+    p.add_argument("--max-dets", type=number(int, 1, 1_000_000), nargs="+", default=[1, 10, 100], metavar="N",
                    help="maxDets list (default 1 10 100)")
-    p.add_argument("--match-iou", type=float, default=0.5, help="IoU for VOC AP, F1 and matching (default 0.5)")
+    p.add_argument("--match-iou", type=number(float, 0, 1, above=True), default=0.5,
+                   help="IoU for VOC AP, F1 and matching (default 0.5)")
     p.add_argument("--backend", choices=["hotcoco", "faster", "pycocotools", "ultrafast"], default=None,
                    help="COCO evaluator (default: hotcoco; all give pycocotools' figures)")
-    p.add_argument("--score-threshold", type=float, default=None, metavar="S",
+    p.add_argument("--score-threshold", type=number(float, 0, 1), default=None, metavar="S",
                    help="score threshold of the TP/FP/FN counts and confusion matrix in --json "
                         "(default: the best F1's)")
     p.add_argument("--json", metavar="OUT", help="also write every figure to this JSON file")

@@ -17,6 +17,7 @@ import json
 import sys
 from pathlib import Path
 
+from annotations.cli_numbers import number
 from annotations.cli_pixels import add_max_pixels_argument, apply_max_pixels
 
 EXIT_BAD_INPUT = 2
@@ -32,11 +33,13 @@ def add_arguments(p, name):
     p.add_argument("--layer", default=None, help="module name for layer methods (default: the family's)")
     p.add_argument("--target-box", default=None, metavar="X,Y,W,H", help="explain this box (a label: why missed?)")
     p.add_argument("--target-class", default=None, metavar="NAME", help="explain this class")
-    p.add_argument("--target-index", type=int, default=None, metavar="I", help="explain the I-th detection (0 = top)")
+    p.add_argument("--target-index", type=number(int, 0, 100_000), default=None, metavar="I",
+                   help="explain the I-th detection (0 = top)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="a method parameter")
     p.add_argument("--out", default=None, help="heat map overlaid on the image (PNG)")
     p.add_argument("--npy", default=None, help="the raw map, float32 H x W in [0, 1]")
-    p.add_argument("--auc-steps", type=int, default=32, help="steps of the deletion/insertion curves (0 = none)")
+    p.add_argument("--auc-steps", type=number(int, 0, 1000), default=32,
+                   help="steps of the deletion/insertion curves (0 = none)")
     p.add_argument("--project", default=None, help="project folder (pointing-game report)")
     p.add_argument("--model-run", default=None, metavar="R", help="training run (name or folder) or prediction run id")
     p.add_argument("--split", default="val", help="with --project: the split to report on (default: val)")

@@ -22,6 +22,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
+from annotations.cli_numbers import BIG, number
 from annotations.cli_pixels import add_max_pixels_argument, apply_max_pixels
 from annotations.errors import SightlineError
 
@@ -34,13 +35,14 @@ def add_arguments(p, name):
                    help="checkpoint FILE, 'default' (torchvision's pretrained weights) or 'random' (default: default)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: auto = CUDA when present)")
     p.add_argument("--fp16", action="store_true", help="fp16 autocast (CUDA only)")
-    p.add_argument("--score", type=float, default=None, help="score threshold (default: the model's)")
+    p.add_argument("--score", type=number(float, 0, 1), default=None, help="score threshold (default: the model's)")
     p.add_argument("--classes", default=None, help="comma-separated class names to keep (default: all)")
-    p.add_argument("--nms", type=float, default=None, metavar="IOU", help="extra class-wise NMS at this IoU")
-    p.add_argument("--batch-size", type=int, default=4)
-    p.add_argument("--min-size", type=int, default=None,
+    p.add_argument("--nms", type=number(float, 0, 1, above=True), default=None, metavar="IOU",
+                   help="extra class-wise NMS at this IoU")
+    p.add_argument("--batch-size", type=number(int, 1, 4096), default=4)
+    p.add_argument("--min-size", type=number(int, 16, 8192), default=None,
                    help="shorter side the model sees (detectors; semantic models: input size)")
-    p.add_argument("--max-size", type=int, default=None, help="longer side limit (detectors)")
+    p.add_argument("--max-size", type=number(int, 16, 16384), default=None, help="longer side limit (detectors)")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--project", help="project folder: predictions are stored in it as a new run")
     src.add_argument("--images", help="folder of images (searched recursively)")
@@ -49,7 +51,7 @@ def add_arguments(p, name):
     p.add_argument("--add-categories", action="store_true",
                    help="with --project: predicted classes the project has no category for become categories "
                         "(default: they stay in the run, out of the category list, until accepted)")
-    p.add_argument("--resume", type=int, default=None, metavar="RUN",
+    p.add_argument("--resume", type=number(int, 1, BIG), default=None, metavar="RUN",
                    help="with --project: predict the images run RUN is missing (an interrupted run); "
                         "the same command as an interrupted run resumes it by itself")
     add_max_pixels_argument(p)

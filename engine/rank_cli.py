@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import sys
 
+from annotations.cli_numbers import BIG, number
 from annotations.cli_pixels import add_max_pixels_argument, apply_max_pixels
 
 EXIT_BAD_INPUT = 2
@@ -26,23 +27,24 @@ def add_arguments(p, name):
     from .rank.strategies import strategy_names
 
     p.add_argument("--project", required=True, help="project folder")
-    p.add_argument("--run", type=int, required=True, help="id of the model run whose predictions are scored")
+    p.add_argument("--run", type=number(int, 1, BIG), required=True, help="id of the model run whose predictions are scored")
     p.add_argument("--strategy", required=True, choices=strategy_names())
     p.add_argument("--run2", default=None, help="disagreement: the second run's id, or 'flip'")
-    p.add_argument("--diverse", type=int, default=None, metavar="N", help="pick N images, near-duplicates penalised")
+    p.add_argument("--diverse", type=number(int, 1, 10_000_000), default=None, metavar="N",
+                   help="pick N images, near-duplicates penalised")
     p.add_argument("--json", default=None, metavar="OUT", help="write the ranking as JSON to OUT")
     p.add_argument("--aggregate", default="max", choices=AGGREGATES, help="image score from object scores")
     p.add_argument("--split", default=None, help="only images of this split (train, val, test)")
-    p.add_argument("--threshold", type=float, default=0.5, help="decision threshold for 'near the threshold'")
-    p.add_argument("--missing-confidence", type=float, default=None,
+    p.add_argument("--threshold", type=number(float, 0, 1), default=0.5, help="decision threshold for 'near the threshold'")
+    p.add_argument("--missing-confidence", type=number(float, 0, 1), default=None,
                    help="mistakenness: a prediction above this is confident (a possibly missing label, or a "
                         "possibly wrong class); default: the run's median confidence where it is right, at most 0.5")
-    p.add_argument("--neighbours", type=int, default=10, help="--diverse: nearest neighbours per image")
+    p.add_argument("--neighbours", type=number(int, 1, 1000), default=10, help="--diverse: nearest neighbours per image")
     p.add_argument("--weights", default=None,
                    help="checkpoint of the run's model, for --run2 flip and --diverse (default: the run's own)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda, for --run2 flip and --diverse")
-    p.add_argument("--batch-size", type=int, default=4)
-    p.add_argument("--top", type=int, default=20, help="rows to print")
+    p.add_argument("--batch-size", type=number(int, 1, 4096), default=4)
+    p.add_argument("--top", type=number(int, 0, BIG), default=20, help="rows to print")
     add_max_pixels_argument(p)
 
 

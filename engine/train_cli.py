@@ -14,6 +14,7 @@ import json
 import signal
 import sys
 
+from annotations.cli_numbers import number
 from annotations.cli_pixels import add_max_pixels_argument, apply_max_pixels
 from annotations.errors import CancelToken
 
@@ -59,13 +60,14 @@ def add_arguments(p, name):
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR where it stopped")
     for opt, (typ, help_text) in _OPTIONS.items():
         p.add_argument("--" + opt.replace("_", "-"), type=typ, default=None, help=help_text)
-    p.add_argument("--step-epochs", type=int, nargs="*", default=None, help="step schedule: epochs where lr drops")
+    p.add_argument("--step-epochs", type=number(int, 1, 1_000_000), nargs="*", default=None,
+                   help="step schedule: epochs where lr drops")
     p.add_argument("--negatives", action="store_true", default=None, help="train on unlabelled images as background")
     p.add_argument("--no-augment", dest="augment", action="store_false", default=None, help="no augmentation")
     p.add_argument("--amp", "--fp16", dest="amp", action="store_true", default=None,
                    help="mixed precision: fp16 on CUDA, bfloat16 on CPUs that have it (else fp32)")
     p.add_argument("--no-amp", dest="amp", action="store_false", default=None, help="fp32 throughout")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads for this process")
+    p.add_argument("--threads", type=number(int, 1, 1024), default=None, help="CPU threads for this process")
     add_max_pixels_argument(p)
 
 
@@ -126,6 +128,7 @@ def run(args) -> int:
         if args.resume:
             run_dir = Path(args.resume)
             opts = resume_options(run_dir, **{k: given.get(k) for k in _RESUME_OVERRIDES})
+            opts.check()
             stale = remove_stale_temporaries(run_dir)
             if stale:
                 print(f"note: removed {len(stale)} half-written checkpoint file(s) a killed run left in {run_dir}",
@@ -140,6 +143,7 @@ def run(args) -> int:
             project = args.project
             source = given.pop("source", "random")
             opts = default_options(args.model, source, **given)
+            opts.check()  # before the run folder is made
             run_dir = Path(args.out) if args.out else new_run_dir(project, args.model)
             if (run_dir / "last.pt").exists():
                 return fail(f"{run_dir} already holds a run; use --resume {run_dir} or another --out.", 2)

@@ -73,3 +73,25 @@ def test_opencv_keeps_its_warnings_to_itself_unless_asked(tmp_path, asked):
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out.json").is_file()
     assert ("[ WARN" in done.stderr) == (asked is not None), done.stderr
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["predict", "--project", "P", "--model", "m", "--score", "2"], "argument --score: 2: expected 0 to 1"),
+    (["predict", "--project", "P", "--model", "m", "--score", "nan"], "argument --score: 'nan' is not a finite number"),
+    (["predict", "--project", "P", "--model", "m", "--max-size", "-3"], "argument --max-size: -3: expected 16 to 16384"),
+    (["predict", "--project", "P", "--model", "m", "--batch-size", "0"], "argument --batch-size: 0: expected 1 to 4096"),
+    (["predict", "--project", "P", "--model", "m", "--nms", "0"], "argument --nms: 0: expected more than 0 and at most 1"),
+    (["evaluate", "--project", "P", "--model-run", "1", "--match-iou", "inf"], "argument --match-iou: 'inf' is not a finite"),
+    (["evaluate", "--project", "P", "--model-run", "0"], "argument --model-run: 0: expected 1 to"),
+    (["rank", "--project", "P", "--run", "1", "--strategy", "entropy", "--top", "-1"], "argument --top: -1: expected 0 to"),
+    (["demo", "D", "--images", "1.5"], "argument --images: '1.5' is not a whole number"),
+    (["train", "--project", "P", "--model", "m", "--threads", "0"], "argument --threads: 0: expected 1 to 1024"),
+    (["explain", "--image", "x.jpg", "--method", "gradcam", "--model", "m", "--auc-steps", "-1"],
+     "argument --auc-steps: -1: expected 0 to 1000"),
+])
+def test_numbers_out_of_range_are_refused_before_anything_runs(tmp_path, monkeypatch, capsys, argv, message):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as e:
+        main.main(argv)
+    assert e.value.code == 2 and message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []  # no project, no run folder, no demo

@@ -12,7 +12,7 @@ import importlib
 
 _EXPORTS = {
     "TrainingDataError": "data", "TrainingError": "loop", "TrainResult": "loop", "train": "loop",
-    "ModelSourceError": "models", "TrainOptions": "options", "default_options": "options",
+    "ModelSourceError": "models", "OptionsError": "options", "TrainOptions": "options", "default_options": "options",
     "family_defaults": "options", "RunInfo": "runs", "list_runs": "runs", "read_run": "runs",
     "new_run_dir": "runs", "resume_options": "runs",
 }

@@ -410,6 +410,7 @@ def train(project, options: TrainOptions, run_dir, emit: Emit | None = None,
     the run carries on with the very batches, RNG states and optimizer state it stopped with. Raises TrainingError or
     TrainingDataError with a readable message; the last good checkpoint stays where it was.
     """
+    options.check()  # before anything is written
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     devices = [torch.cuda.current_device()] if torch.cuda.is_available() and options.device != "cpu" else []

@@ -1,8 +1,30 @@
 """Training options: one dataclass, defaults that suit each model family, JSON round trip."""
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+
+from annotations.errors import SightlineError
+
+
+class OptionsError(SightlineError):
+    """A training option of the wrong type or out of its range (from the command line, the form or
+    a run folder's options.json)."""
+
+
+# name -> (type, lowest, highest); None = no bound. Floats must be finite.
+_RANGES: dict[str, tuple[type, float | None, float | None]] = {
+    "image_size": (int, 32, 8192), "epochs": (int, 1, 1_000_000), "batch_size": (int, 1, 4096),
+    "lr": (float, 1e-12, 1e6), "momentum": (float, 0.0, 1.0), "weight_decay": (float, 0.0, 10.0),
+    "warmup_iters": (int, 0, 10_000_000), "gamma": (float, 1e-12, 1.0), "freeze_backbone_epochs": (int, 0, 1_000_000),
+    "trainable_layers": (int, -1, 1000), "roi_batch_size": (int, 0, 100_000), "grad_clip": (float, 0.0, 1e12),
+    "early_stopping": (int, 0, 1_000_000), "val_every": (int, 1, 1_000_000), "seed": (int, 0, 2**63 - 1),
+    "workers": (int, 0, 256), "log_every": (int, 1, 10_000_000), "checkpoint_every": (int, 0, 10_000_000_000),
+    "max_iterations": (int, 0, 10_000_000_000), "max_minutes": (float, 0.0, 1e9),
+}
+_CHOICES = {"optimizer": ("sgd", "adamw"), "schedule": ("cosine", "step", "constant")}
 
 
 @dataclass
@@ -44,6 +66,37 @@ class TrainOptions:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def check(self) -> None:
+        """OptionsError naming the first option of the wrong type or out of range (NaN, infinity, -3 epochs)."""
+        for name, (kind, lo, hi) in _RANGES.items():
+            v = getattr(self, name)
+            ok = not isinstance(v, bool) and isinstance(v, numbers.Integral if kind is int else numbers.Real)
+            if not ok:
+                raise OptionsError(f"training option {name}: expected {'an integer' if kind is int else 'a number'}, "
+                                   f"got {v!r}")
+            if kind is float and not math.isfinite(v):
+                raise OptionsError(f"training option {name}: {v!r} is not a finite number")
+            if (lo is not None and v < lo) or (hi is not None and v > hi):
+                span = f"{lo}..{hi}" if kind is int else f"{lo:g}..{hi:g}"
+                raise OptionsError(f"training option {name}: {v!r} is outside {span}")
+        for name, allowed in _CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise OptionsError(f"training option {name}: {getattr(self, name)!r} is not one of {', '.join(allowed)}")
+        for name in ("negatives", "augment", "amp"):
+            if not isinstance(getattr(self, name), bool):
+                raise OptionsError(f"training option {name}: expected true or false, got {getattr(self, name)!r}")
+        for name in ("model", "source", "train_split", "val_split", "monitor", "device"):
+            if not isinstance(getattr(self, name), str):
+                raise OptionsError(f"training option {name}: expected text, got {getattr(self, name)!r}")
+        for name in ("step_epochs", "train_image_ids", "val_image_ids"):
+            v = getattr(self, name)
+            if v is None and name != "step_epochs":
+                continue
+            whole = isinstance(v, (list, tuple)) and all(
+                isinstance(i, numbers.Integral) and not isinstance(i, bool) and 0 <= i < 2**63 for i in v)
+            if not whole:
+                raise OptionsError(f"training option {name}: expected a list of whole numbers of 0 or more")
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "TrainOptions":

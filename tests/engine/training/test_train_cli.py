@@ -152,3 +152,34 @@ def test_an_unknown_model_is_named_with_the_known_ones(demo_project, tmp_path, c
     out = capsys.readouterr()
     assert code == 2 and "error: Unknown model 'no_such_model'. Known models: " in out.err
     assert _events(out.out)[-1]["event"] == "error" and not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--epochs", "-3", "training option epochs: -3 is outside 1..1000000"),
+    ("--lr", "inf", "training option lr: inf is not a finite number"),
+    ("--lr", "nan", "training option lr: nan is not a finite number"),
+    ("--momentum", "1.5", "training option momentum: 1.5 is outside 0..1"),
+    ("--optimizer", "adam", "training option optimizer: 'adam' is not one of sgd, adamw"),
+    ("--image-size", "5", "training option image_size: 5 is outside 32..8192"),
+])
+def test_training_options_out_of_range_write_nothing(demo_project, tmp_path, capsys, option, value, message):
+    """-3 epochs "finished" at once with a checkpoint, and lr inf was written to the JSON lines as
+    Infinity (no JSON reader takes it); now each is one line and no run folder."""
+    import main
+    runs = demo_project / "runs"
+    before = sorted(runs.iterdir()) if runs.exists() else []
+    code = main.main(["train", "--project", str(demo_project), *SMALL, option, value])
+    out = capsys.readouterr()
+    assert code == 2 and out.err.strip() == f"error: {message}"
+    assert _events(out.out) == [{"event": "error", "message": message}]
+    assert (sorted(runs.iterdir()) if runs.exists() else []) == before
+
+
+def test_option_values_of_the_wrong_type_are_refused_as_from_a_run_folder():
+    from engine.training import OptionsError, TrainOptions
+    for field, value in [("epochs", True), ("batch_size", 2.5), ("lr", float("nan")), ("step_epochs", [1, -2]),
+                         ("train_image_ids", "1,2"), ("augment", "yes"), ("device", 0), ("seed", 2**64)]:
+        opts = TrainOptions(**{field: value})
+        with pytest.raises(OptionsError, match=f"training option {field}: "):
+            opts.check()
+    TrainOptions().check()
