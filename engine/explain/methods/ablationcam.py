@@ -8,7 +8,7 @@ import math
 
 import torch
 
-from .base import Context, Cost, Method, register
+from .base import BATCH, Context, Cost, Method, register
 from ._cam import combine, weighted
 
 
@@ -20,6 +20,7 @@ def _channels(ctx: Context) -> int:
 class AblationCAM(Method):
     name, title, group, uses_layer = "ablationcam", "AblationCAM", "cam", True
     defaults = {"channel_ratio": 0.25, "batch_size": 16}
+    limits = {"channel_ratio": (float, 1e-6, 1.0), "batch_size": BATCH}
 
     def passes(self, ctx: Context) -> Cost:
         with torch.no_grad():

@@ -7,6 +7,8 @@ methods can be shown -- and checked against the time it really takes.
 """
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +65,7 @@ class Method:
     uses_layer = False
     needs_target = True  # False: class-agnostic (EigenCAM), runs with target=None (the live view)
     defaults: dict[str, Any] = {}
+    limits: dict[str, tuple[type, float, float]] = {}  # number parameters: (int or float, lowest, highest)
 
     def check_params(self, params: dict) -> dict:
         bad = sorted(set(params) - set(self.defaults))
@@ -70,6 +73,8 @@ class Method:
             known = ", ".join(self.defaults) or "none"
             raise ExplainError(f"{self.name} has no parameter {', '.join(bad)} (its parameters: {known})")
         full = {**self.defaults, **params}
+        for name, (kind, lo, hi) in self.limits.items():
+            full[name] = _checked(self.name, name, full[name], kind, lo, hi)
         if "baseline" in full:  # checked before any pass runs, like every other parameter
             if full["baseline"] not in BASELINES:
                 raise ExplainError(f"Unknown baseline {full['baseline']!r} (one of: {', '.join(BASELINES)})")
@@ -80,6 +85,19 @@ class Method:
 
     def run(self, ctx: Context) -> torch.Tensor:
         raise NotImplementedError
+
+
+BATCH = (int, 1, 4096)
+SEED = (int, 0, 2**63 - 1)
+
+
+def _checked(method: str, name: str, value, kind: type, lo: float, hi: float):
+    """value as `kind`, or ExplainError naming the parameter (a word, NaN, infinity, out of range)."""
+    number = not isinstance(value, bool) and isinstance(value, numbers.Integral if kind is int else numbers.Real)
+    if not number or (kind is float and not math.isfinite(value)) or not lo <= value <= hi:
+        what = "a whole number" if kind is int else "a number"
+        raise ExplainError(f"{method} parameter {name}: expected {what} from {lo:g} to {hi:g}, got {value!r}")
+    return kind(value)
 
 
 METHODS: dict[str, Method] = {}

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ..baselines import baseline
-from .base import Context, Cost, Method, register
+from .base import BATCH, Context, Cost, Method, SEED, register
 
 
 def mask_draws(n: int, grid: int, p: float, h: int, w: int, generator: torch.Generator):
@@ -36,6 +36,8 @@ def random_masks(n: int, grid: int, p: float, h: int, w: int, generator: torch.G
 class DRISE(Method):
     name, title, group = "drise", "D-RISE", "perturbation"
     defaults = {"masks": 500, "grid": 16, "p": 0.5, "batch_size": 16, "baseline": "zero", "seed": 0}
+    limits = {"masks": (int, 1, 100_000), "grid": (int, 1, 256), "p": (float, 1e-6, 1.0), "batch_size": BATCH,
+              "seed": SEED}
 
     def passes(self, ctx: Context) -> Cost:
         return Cost(int(ctx.param("masks", 500)), 0, int(ctx.param("batch_size", 16)))

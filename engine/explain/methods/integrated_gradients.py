@@ -6,13 +6,14 @@ import torch
 
 from ..baselines import baseline
 from ._grad import input_gradients
-from .base import Context, Cost, Method, register
+from .base import BATCH, Context, Cost, Method, register
 
 
 @register
 class IntegratedGradients(Method):
     name, title, group = "integrated_gradients", "Integrated gradients", "gradient"
     defaults = {"steps": 32, "baseline": "zero", "batch_size": 8}
+    limits = {"steps": (int, 1, 10_000), "batch_size": BATCH}
 
     def passes(self, ctx: Context) -> Cost:
         n = int(ctx.param("steps", 32))

@@ -7,7 +7,7 @@ import torch
 
 from ..baselines import baseline
 from ..errors import ExplainError
-from .base import Context, Cost, Method, register
+from .base import BATCH, Context, Cost, Method, register
 
 
 def window_and_stride(ctx: Context, h: int, w: int) -> tuple[int, int]:
@@ -32,6 +32,7 @@ def positions(h: int, w: int, window: int, stride: int) -> list[tuple[int, int]]
 class Occlusion(Method):
     name, title, group = "occlusion", "Occlusion sensitivity", "perturbation"
     defaults = {"window": 0, "stride": 0, "baseline": "mean", "batch_size": 16}  # 0 = from the image size
+    limits = {"window": (int, 0, 100_000), "stride": (int, 0, 100_000), "batch_size": BATCH}
 
     def passes(self, ctx: Context) -> Cost:
         h, w = ctx.x.shape[-2:]

@@ -5,13 +5,14 @@ from __future__ import annotations
 import torch
 
 from ._grad import channel_max, input_gradients
-from .base import Context, Cost, Method, register
+from .base import BATCH, Context, Cost, Method, SEED, register
 
 
 @register
 class SmoothGrad(Method):
     name, title, group = "smoothgrad", "SmoothGrad", "gradient"
     defaults = {"samples": 25, "noise": 0.15, "batch_size": 8, "seed": 0}
+    limits = {"samples": (int, 1, 10_000), "noise": (float, 0.0, 10.0), "batch_size": BATCH, "seed": SEED}
 
     def passes(self, ctx: Context) -> Cost:
         n = int(ctx.param("samples", 25))

@@ -149,3 +149,21 @@ def test_eigencam_needs_no_target_the_others_do(model):
     assert r.heatmap.shape == (64, 64) and r.curves is None and r.target == {}
     with pytest.raises(ExplainError, match="gradcam explains a target"):
         explain(model, image, None, "gradcam", LAYER)
+
+
+@pytest.mark.parametrize("method, params, message", [
+    ("occlusion", {"window": -8}, r"occlusion parameter window: expected a whole number from 0 to 100000, got -8"),
+    ("occlusion", {"batch_size": 0}, r"batch_size: expected a whole number from 1 to 4096, got 0"),
+    ("drise", {"masks": float("nan")}, r"drise parameter masks: expected a whole number .* got nan"),
+    ("drise", {"p": 2.0}, r"drise parameter p: expected a number from 1e-06 to 1, got 2.0"),
+    ("smoothgrad", {"noise": float("inf")}, r"noise: expected a number .* got inf"),
+    ("smoothgrad", {"samples": 10**9}, r"samples: expected a whole number from 1 to 10000"),
+    ("integrated_gradients", {"steps": "many"}, r"steps: expected a whole number .* got 'many'"),
+    ("ablationcam", {"channel_ratio": True}, r"channel_ratio: expected a number .* got True"),
+])
+def test_method_parameters_out_of_range_are_refused_before_a_pass(method, params, message):
+    """What `explain --param KEY=VALUE` reads as JSON (NaN, 1e999, a word) reaches the method's checks."""
+    paced = _Paced(lambda n: 0.0)
+    with pytest.raises(ExplainError, match=message):
+        explain(Explainable(paced, categories=CATEGORIES), region_image(), ClassTarget(0), method, LAYER, params)
+    assert paced.batches == []
