@@ -11,8 +11,8 @@ same button pressed again starts it.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton,
-                               QSlider, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QProgressBar,
+                               QPushButton, QScrollArea, QSlider, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from annotations.wording import duration
 
@@ -120,8 +120,6 @@ class ExplainPanel(QWidget):
         opacity.addWidget(self.clear_button)
         form.addRow("Opacity", opacity)
         form.addRow(self.status)
-        controls.setMinimumWidth(CONTROLS_WIDTH)
-        controls.setMaximumWidth(CONTROLS_WIDTH + 80)
 
         layers = QWidget()  # column 2: the model's modules
         layers_lay = QVBoxLayout(layers)
@@ -148,10 +146,16 @@ class ExplainPanel(QWidget):
         self.tabs.addTab(self.feature_view, "Feature maps")
         self.tabs.addTab(self.filter_view, "Filter")
 
-        self._controls = controls
+        self._controls = scroll = QScrollArea()  # a short dock scrolls the column: no message is cut off
+        scroll.setWidget(controls)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(CONTROLS_WIDTH)
+        scroll.setMaximumWidth(CONTROLS_WIDTH + 80)
         self.columns = columns = QSplitter(Qt.Horizontal)
         columns.setChildrenCollapsible(False)
-        for w in (controls, layers, self.tabs):
+        for w in (scroll, layers, self.tabs):
             columns.addWidget(w)
         columns.setStretchFactor(1, 1)
         columns.setStretchFactor(2, 3)
@@ -289,9 +293,9 @@ class ExplainPanel(QWidget):
         self.explain_buttons[slot].setText(f"Start (about {duration(seconds)})")
         checks = "its AUC curves and the sanity check" if req.sanity else "its AUC curves"
         title = self.method_combo.itemText(max(0, self.method_combo.findData(req.method))) or req.method
-        self._say(f"{title} with {checks} costs {passes} forward passes, about {duration(seconds)} on "
-                  "this machine. Press Start to run it." + (f" Without the sanity check: about {duration(unchecked)}."
-                                                           if req.sanity and seconds > 60 else ""), False)
+        without = f" (about {duration(unchecked)} without the check)" if req.sanity and seconds > 60 else ""
+        self._say(f"{title} with {checks}: {passes} forward passes, about {duration(seconds)} here{without}. "
+                  "Press Start to run it.", False)
 
     def _reset_buttons(self) -> None:
         for slot, b in zip(SLOTS, self.explain_buttons):

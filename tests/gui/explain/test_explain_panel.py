@@ -127,9 +127,17 @@ def test_a_slow_method_shows_its_cost_first_and_cancel_leaves_nothing(qtbot, exp
     with qtbot.waitSignal(runner.ended, timeout=60000):
         qtbot.mouseClick(panel.explain_buttons[0], Qt.LeftButton)
     assert panel.explain_buttons[0].text().startswith("Start (about ")
-    assert "Occlusion sensitivity with its AUC curves and the sanity check costs" in panel.status.text()  # all Start runs
+    assert "Occlusion sensitivity with its AUC curves and the sanity check: " in panel.status.text()  # all Start runs
     assert "forward passes" in panel.status.text() and "Press Start" in panel.status.text()
     assert panel.cards[0].outcome is None and not layer.has_map  # nothing has run yet
+    panel.resize(1100, 300)  # a dock under the canvas of a 1280x800 window: the column scrolls, nothing cut off
+    qtbot.wait(50)
+    panel._controls.ensureWidgetVisible(panel.status)
+    qtbot.wait(50)
+    status = panel.status
+    assert status.height() >= status.heightForWidth(status.width())
+    assert status.visibleRegion().boundingRect().height() == status.height()
+    panel.resize(1100, 340)
 
     progressed = []
     runner.progress.connect(lambda d, t: progressed.append(d))
