@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QBoxLayout, QComboBox, QDoubleSpinBox, QFrame, QG
                                QHeaderView, QLabel, QListWidget, QMenu, QProgressBar, QPushButton, QScrollArea,
                                QSlider, QSplitter, QStackedWidget, QTableView, QTableWidget, QTabWidget, QVBoxLayout, QWidget)
 
+from ..run_hints import no_project
 from .charts import CurveChart, f1_tooltip, pr_tooltip
 from .heatmap import ConfusionHeatmap
 from .tables import ERROR_COLUMNS, ErrorsModel
@@ -28,7 +29,7 @@ ALL = -1  # class-list key of the averaged curve
 NARROW_DROP = ("VOC11", "APs", "APm", "APl", "AP75", "VOC", "F1 @", "AR")
 CONTROLS_WIDTH = 250
 SLIDER_STEPS = 1000  # threshold slider positions per unit of score
-NO_PROJECT = "Open a project with predictions, choose a run and press Evaluate."
+NO_PROJECT = no_project("Evaluate")
 STACK_HEIGHT = 700  # a narrow dock at least this tall stacks the two plots; a shorter one tabs them
 
 

@@ -17,6 +17,7 @@ from engine.evaluation.matching import outcome_table, outcomes_to_table
 from engine.evaluation.report import EvaluationReport, evaluate_project_report
 
 from ..jobs import Job
+from ..run_hints import no_predictions
 from .layout import (ALL, CLASS_HEADERS, CLASS_SHORT, CONTROLS_WIDTH, NO_PROJECT, SLIDER_STEPS, SPLITS,  # noqa: F401
                      EvaluationLayout)
 from .export import export_widget
@@ -74,8 +75,7 @@ class EvaluationPanel(EvaluationLayout, QWidget):
         self._set_busy(self._job is not None)
         if self.report is None and self._job is None:  # what to do next, for this project
             self.status.setText("Choose a run and press Evaluate." if self.run_combo.count() else
-                                "This project has no predictions yet: make some with the Model panel's Predict "
-                                "buttons (or main.py predict, or import a COCO results file), then evaluate them.")
+                                no_predictions("evaluate"))
 
     # ---- the background job ------------------------------------------------------------------------
     def start_evaluation(self) -> Job | None:

@@ -26,6 +26,7 @@ from annotations.scores import find_set, load_scores
 from engine.rank import AGGREGATES, FLIP, RankOptions, RankRequest, get_strategy, strategy_names, why
 
 from ..jobs import Job
+from ..run_hints import no_predictions, no_project
 from .lists import ranked_list
 from .ranker import RankResult, rank_job
 
@@ -84,7 +85,7 @@ class RankPanel(QWidget):
         buttons = QHBoxLayout()
         for w in (self.rank_button, self.cancel_button, self.progress, self.next_button):
             buttons.addWidget(w)
-        self.status = QLabel("Open a project with predictions, choose a run and press Rank.")
+        self.status = QLabel(no_project("Rank"))
         self.status.setWordWrap(True)
 
         self.list = ranked_list(COLUMNS)
@@ -155,6 +156,7 @@ class RankPanel(QWidget):
         req = self.request()
         if req is None:
             self._fill([], {})
+            self.status.setText(no_project("Rank") if self.store is None else no_predictions("rank"))
             return
         stored = None if req.run2 == FLIP else find_set(self.store, strategy.name, req.run_id, req.run2)
         if stored is None:

@@ -304,3 +304,19 @@ def test_find_wrong_labels_from_the_review_tab_ranks_and_lists_them(qtbot, make_
     kinds = [it.obj.kind for it in view.review.items]
     assert kinds == ["missing", "wrong_class", "loose_box", "spurious"]
     assert find_set(win.store, "mistakenness", rank_project["run"]) is not None
+
+
+def test_the_status_says_what_to_do_next_for_the_open_project(qtbot, make_window, tmp_path):
+    """A project without predictions is told how to make some (it said "Open a project with
+    predictions" with that project open, as the Evaluation dock did)."""
+    with Store.open(tmp_path / "no_runs") as bare:
+        write_rgb(bare.root / "a.png", np.zeros((8, 8, 3), np.uint8))
+        bare.add_image(ImageRecord(None, "a.png", 8, 8))
+    win = make_window(tmp_path / "no_runs")
+    view = win.feature("label_next")
+    next(a for a in win.menu("&Model").findChildren(QAction) if a.text().startswith("Rank images and review")).trigger()
+    qtbot.waitUntil(lambda: view.isVisible(), timeout=3000)
+    text = view.rank.status.text()
+    assert "no predictions yet" in text and "Predict" in text and "then rank them" in text
+    view.rank.set_store(None)
+    assert view.rank.status.text() == "Open a project with predictions, choose a run and press Rank."
