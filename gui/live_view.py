@@ -205,6 +205,7 @@ class LiveView(QWidget):
         if src is not None:
             src.stop(timeout=1.0)  # a camera read that hangs ends on its own (daemon thread)
             self.bridge.drop_pending_frame()  # of no use now; a batch of the Model panel goes on
+            self._no_longer_opening()
             message = f"Stopped {src.name} after {src.frames_read} frames."
             self._message(message, False)
             self.stopped.emit(message, False)
@@ -294,9 +295,16 @@ class LiveView(QWidget):
         source.stop(timeout=1.0)
         self._stats_timer.stop()
         self._show_stats()
+        self._no_longer_opening()
         self._message(message, failed)
         self.stopped.emit(message, failed)
         self._update_controls()
+
+    def _no_longer_opening(self) -> None:
+        """A source that ended before its first frame: the picture no longer says "Opening ...";
+        one that showed frames keeps its last."""
+        if self.view.frame is None:
+            self.view.clear()
 
     def _message(self, text: str, failed: bool) -> None:
         self.message_label.setStyleSheet("color: #d04040;" if failed else "")

@@ -158,6 +158,7 @@ def test_bad_sources_give_messages(qtbot, make_live, tmp_path):
         view.start(str(bad))
     assert ended.args[1] and "Could not open" in ended.args[0] and "garbage.avi" in ended.args[0]
     assert view.source is None and view.start_button.text() == "Start"
+    assert view.view.placeholder == "No video"  # the picture said "Opening garbage.avi..." for good
 
 
 def test_camera_that_disappears_stops_the_view(qtbot, make_live, monkeypatch):
