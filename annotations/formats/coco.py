@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Iterable
@@ -14,8 +15,8 @@ from ..model import LABEL, PREDICTION, Annotation, ModelRun
 from ..store import Store
 from .coco_annotation import (Rejected, annotation_from_coco, annotation_to_coco, geometry_from_coco,
                               result_from_annotation)
-from .common import (Cancelled, ExportReport, FormatError, FormatInfo, ImportReport, Progress, Ticker, check_id, check_numbers,
-                     check_side, gc_paused, refused_value)
+from .common import (SPLIT_NAMES, Cancelled, ExportReport, FormatError, FormatInfo, ImportReport, Progress, Ticker,
+                     check_id, check_numbers, check_side, gc_paused, refused_value)
 from .paths import ImagePaths
 from .pending import NameResolver, PendingCategory, PendingImage, commit_import, file_id_map, remember_id_map
 
@@ -99,8 +100,50 @@ def import_coco(store: Store, path: str | os.PathLike, image_dir: str | os.PathL
     already registered under the same name receives the annotations. Ids are kept where free in
     the project; a clash or id 0 is renumbered (the report says which) and remembered, so a
     results file keyed to this file's ids lands on the same images and classes."""
+    path = Path(path)
     with gc_paused():
-        return _import_coco(store, Path(path), image_dir, progress)
+        if path.is_dir():
+            return _import_folder(store, path, image_dir, progress)
+        return _import_coco(store, path, image_dir, progress)
+
+
+# A data set's annotation files, as CVAT and datumaro write them (annotations/instances_<subset>.json
+# beside images/<subset>/) and as COCO itself ships (annotations/instances_val2017.json beside val2017/).
+_SUBSET_FILE = re.compile(r"^(?:instances|person_keypoints|image_info|panoptic|labels)_(.+)\.json$")
+
+
+def _subset(path: Path) -> str | None:
+    m = _SUBSET_FILE.match(path.name)
+    return m.group(1) if m and path.parent.name == "annotations" else None
+
+
+def _split_of(subset: str) -> str:
+    """train2017 -> train, Validation -> val, default -> ''."""
+    return SPLIT_NAMES.get(re.sub(r"\d+$", "", subset).lower(), "")
+
+
+def _import_folder(store: Store, folder: Path, image_dir, progress: Progress | None) -> ImportReport:
+    """Every annotations/instances_<subset>.json of a data set folder, all or nothing."""
+    files = sorted(f for f in (folder / "annotations").glob("instances_*.json") if f.is_file())
+    if not files:
+        raise FormatError(f"{folder}: a folder with no annotations/instances_<subset>.json (the layout CVAT, datumaro "
+                          "and COCO itself write); choose the COCO file itself")
+    total = ImportReport()
+    try:
+        with store.transaction():
+            for f in files:
+                r = _import_coco(store, f, image_dir, progress)
+                if r.cancelled:
+                    raise Cancelled("import cancelled")
+                total.images += r.images
+                total.annotations += r.annotations
+                total.categories += r.categories
+                total.images_matched += r.images_matched
+                total.warnings += r.warnings
+                total.id_map = r.id_map
+    except Cancelled:
+        return ImportReport(cancelled=True)
+    return total
 
 
 def _import_coco(store: Store, path: Path, image_dir, progress: Progress | None) -> ImportReport:
@@ -118,11 +161,16 @@ def _import_coco(store: Store, path: Path, image_dir, progress: Progress | None)
     report = ImportReport()
     ticker = Ticker(progress, len(data["images"]) + len(anns_in), every=2000)
     paths = ImagePaths(store.root, image_dir)
-    # No --images: an image the project lacks is looked for beside the file (Roboflow's layout).
-    beside = ImagePaths(store.root, path.parent) if image_dir is None else None
+    # No --images: an image the project lacks is looked for beside the file (Roboflow's layout) or
+    # in its subset's folder (CVAT's and datumaro's images/<subset>/, COCO's own <subset>/).
+    beside = [path.parent] if image_dir is None else []
+    subset = _subset(path)
+    if subset and image_dir is None:
+        beside += [path.parent.parent / "images" / subset, path.parent.parent / subset]
     try:
         categories = _read_categories(path, cats_in)
-        images = _read_images(path, data["images"], root, NameResolver(store), paths, ticker, beside, report)
+        images = _read_images(path, data["images"], root, NameResolver(store), paths, ticker, beside, report,
+                              _split_of(subset) if subset else "")
         _read_annotations(path, anns_in, images, {c.wanted_id: c.name for c in categories}, report, ticker)
         ticker.done = ticker.total  # rejected entries count as done
         ticker.report()
@@ -161,10 +209,13 @@ def _read_categories(path: Path, cats_in: list) -> list[PendingCategory]:
 
 
 def _read_images(path: Path, images_in: list, root: Path, names: NameResolver, paths: ImagePaths,
-                 ticker: Ticker, beside: ImagePaths | None = None,
-                 report: ImportReport | None = None) -> dict[int, PendingImage]:
+                 ticker: Ticker, beside: list[Path] = (), report: ImportReport | None = None,
+                 split: str = "") -> dict[int, PendingImage]:
+    """beside: folders (the file's own, its subset's) where an image the project lacks is looked for,
+    each of them the only folder that image may be in; split: of every image (the file's subset)."""
     out: dict[int, PendingImage] = {}
-    found_beside = 0
+    found_in: dict[Path, int] = {}  # folder -> images of the file found there
+    near_paths = [(folder, ImagePaths(Path(paths.roots[0]), folder)) for folder in beside]
     for i, im in enumerate(images_in):
         where = _Where(path, "images", i, im)
         if not isinstance(im, dict):
@@ -178,12 +229,14 @@ def _read_images(path: Path, images_in: list, root: Path, names: NameResolver, p
         image_file = paths.resolve_str(root, file_name, where)
         base = root
         exists = None
-        if beside is not None and not os.path.exists(image_file):
+        if near_paths and not os.path.exists(image_file):
             exists = False
-            near = _beside(beside, path.parent, file_name, where)
-            if near is not None:
-                image_file, base, exists = near, path.parent, True
-                found_beside += 1
+            for folder, folder_paths in near_paths:
+                near = _beside(folder_paths, folder, file_name, where)
+                if near is not None:
+                    image_file, base, exists = near, folder, True
+                    found_in[folder] = found_in.get(folder, 0) + 1
+                    break
         w, h = im.get("width"), im.get("height")
         given = w is not None and h is not None
         if given:
@@ -199,11 +252,11 @@ def _read_images(path: Path, images_in: list, root: Path, names: NameResolver, p
                               "(as displayed)")
         w, h = (w, h) if given else size
         extra = {k: v for k, v in im.items() if k not in IMAGE_FIELDS}
-        out[iid] = PendingImage(names.name_under(base, file_name), w, h, extra=extra, wanted_id=iid, source=where)
+        out[iid] = PendingImage(names.name_under(base, file_name), w, h, split, extra=extra, wanted_id=iid, source=where)
         ticker.step()
-    if found_beside and report is not None:
-        report.warnings.append(f"{path}: {found_beside} image(s) not in the project were found beside the file and "
-                           "taken from there")
+    for folder, n in found_in.items() if report is not None else ():
+        where_found = "beside the file" if folder == path.parent else f"in {folder}"
+        report.warnings.append(f"{path}: {n} image(s) not in the project were found {where_found} and taken from there")
     return out
 
 

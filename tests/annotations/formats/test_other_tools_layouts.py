@@ -1,4 +1,5 @@
-"""Files in the exact layouts other tools write: labelme (imageData), Pascal VOC (devkit lists,
+"""Files in the exact layouts other tools write: COCO (CVAT's and datumaro's annotations/ beside
+images/<subset>/, COCO's own <subset>/), labelme (imageData), Pascal VOC (devkit lists,
 person layout, labelme2voc's 0-based boxes), YOLO (datumaro's Images/+Annotations/ and its darknet
 obj.data layout that CVAT exports, Roboflow's ../train/images, what Ultralytics' check_det_dataset
 resolves)."""
@@ -222,6 +223,74 @@ def test_voc_roboflow_split_folders_with_images_beside_their_xml(store, tmp_path
         assert store.image_path(r).read_bytes() == (root / Path(r.file_name).parent.name / Path(r.file_name).name
                                                     ).read_bytes()
     assert any("0-based" in w for w in report.warnings)
+
+
+# ---- COCO ----------------------------------------------------------------------------------------
+def _datumaro_coco(root, subset, images, first_image_id=1):
+    """datumaro's coco exporter (CVAT's "COCO 1.0"): annotations/instances_<subset>.json whose
+    file_name is the bare name, the image in images/<subset>/, licenses/info as it writes them,
+    annotation ids from 1 in every file."""
+    doc = {"licenses": [{"name": "", "id": 0, "url": ""}],
+           "info": {"contributor": "", "date_created": "", "description": "", "url": "", "version": "", "year": ""},
+           "categories": [{"id": 1, "name": "a", "supercategory": ""}, {"id": 2, "name": "b", "supercategory": ""}],
+           "images": [], "annotations": []}
+    for i, (name, w, h) in enumerate(images):
+        write_image(root / "images" / subset / name, w, h)
+        iid = first_image_id + i
+        doc["images"].append({"id": iid, "width": w, "height": h, "file_name": name, "license": 0, "flickr_url": "",
+                              "coco_url": "", "date_captured": 0})
+        doc["annotations"].append({"id": i + 1, "image_id": iid, "category_id": 1 + i % 2, "segmentation": [],
+                                   "area": 6.0, "bbox": [1.0, 1.0, 3.0, 2.0], "iscrowd": 0,
+                                   "attributes": {"occluded": False}})
+    (root / "annotations").mkdir(parents=True, exist_ok=True)
+    (root / "annotations" / f"instances_{subset}.json").write_text(json.dumps(doc, indent=4))
+
+
+def test_coco_cvat_layout_finds_each_subset_s_images_and_split(store, tmp_path):
+    root = tmp_path / "cvat"
+    _datumaro_coco(root, "train", [("a.jpg", 40, 20), ("b.jpg", 30, 20)])
+    _datumaro_coco(root, "Validation", [("c.jpg", 20, 40)], first_image_id=10)
+    report = import_labels(store, "coco", root / "annotations" / "instances_train.json")
+    assert report.images == 2 and not any("not found" in w for w in report.warnings)
+    assert {(Path(r.file_name).name, r.split) for r in store.images()} == {("a.jpg", "train"), ("b.jpg", "train")}
+    report = import_labels(store, "coco", root)  # the whole folder: every subset, one transaction
+    assert report.images == 1 and report.images_matched == 2
+    assert {Path(r.file_name).name: r.split for r in store.images()}["c.jpg"] == "val"
+    assert {r.id for r in store.images()} == {1, 2, 10}  # the files' ids kept
+
+
+def test_coco_own_layout_annotations_beside_the_images_folder(store, tmp_path):
+    """COCO 2017 as downloaded: annotations/instances_val2017.json beside val2017/."""
+    root = tmp_path / "coco"
+    _datumaro_coco(root, "val2017", [("000000000139.jpg", 64, 48)])
+    (root / "images" / "val2017").rename(root / "val2017")
+    report = import_labels(store, "coco", root / "annotations" / "instances_val2017.json")
+    (rec,) = store.images()
+    assert report.images == 1 and rec.split == "val" and store.image_path(rec) == root / "val2017" / "000000000139.jpg"
+
+
+def test_coco_folder_import_is_all_or_nothing_and_stays_in_the_subset(store, tmp_path):
+    root = tmp_path / "cvat"
+    _datumaro_coco(root, "train", [("a.jpg", 40, 20)])
+    _datumaro_coco(root, "val", [("c.jpg", 20, 40)], first_image_id=10)
+    bad = json.loads((root / "annotations" / "instances_val.json").read_text())
+    bad["annotations"][0]["bbox"] = [1, 1, "wide", 2]
+    (root / "annotations" / "instances_val.json").write_text(json.dumps(bad))
+    before = snapshot(store)
+    with pytest.raises(FormatError, match=r"instances_val\.json"):
+        import_labels(store, "coco", root)
+    assert snapshot(store) == before  # the train file, read first, was not kept either
+    outside = root / "secret.jpg"
+    write_image(outside, 40, 20)
+    escape = json.loads((root / "annotations" / "instances_train.json").read_text())
+    escape["images"][0]["file_name"] = "../../secret.jpg"  # out of the project, and out of images/train/
+    (root / "annotations" / "instances_train.json").write_text(json.dumps(escape))
+    with pytest.raises(FormatError, match=r"the image path '\.\./\.\./secret\.jpg' leads outside"):
+        import_labels(store, "coco", root / "annotations" / "instances_train.json")
+    assert snapshot(store) == before
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FormatError, match=r"a folder with no annotations/instances_<subset>\.json"):
+        import_labels(store, "coco", tmp_path / "empty")
 
 
 # ---- YOLO ----------------------------------------------------------------------------------------
