@@ -27,10 +27,10 @@ COMMANDS = {
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sightline", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, exit_on_error=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(name, help=help_text, description=help_text, exit_on_error=False)
         importlib.import_module(module).add_arguments(p, name)
     return parser
 
@@ -39,7 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     _quiet_opencv()
     if argv and argv[0] in COMMANDS or argv[:1] in (["-h"], ["--help"]):
-        args = build_parser().parse_args(argv)
+        try:
+            args = build_parser().parse_args(argv)
+        except argparse.ArgumentError as e:  # a value refused (cli_numbers): one line, as every refusal
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         if args.command is None:
             build_parser().print_help()
             return 0
