@@ -10,7 +10,7 @@ same button pressed again starts it.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QProgressBar,
                                QPushButton, QScrollArea, QSlider, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
@@ -46,6 +46,7 @@ class ExplainPanel(QWidget):
         self.auc_steps = 16  # points of the deletion/insertion curves (each costs two forward passes)
         self.sanity_stages = 2  # randomisation steps: the top half of the layers, then all of them
         self.predicted_seconds: float | None = None  # of the last slow method estimated
+        self.quick_start_s = 10.0  # a slow method estimated under this starts without asking
         self.runner = TaskRunner(bridge, self)
         self._outline_runner = TaskRunner(bridge, self)
         self._outline_runner.ended.connect(lambda msg, failed: failed and self._model_note(msg, True))
@@ -274,7 +275,8 @@ class ExplainPanel(QWidget):
                               auc_steps=self.auc_steps)
 
     def explain(self, slot: int = 0, target: TargetSpec | None = None) -> int | None:
-        """Explain into map A (0) or B (1); a slow method is estimated first, started on the next press."""
+        """Explain into map A (0) or B (1); a slow method is estimated first, started on the next press
+        (at once when the estimate is under quick_start_s)."""
         req = self.request(target)
         if req is None:
             return None
@@ -290,6 +292,9 @@ class ExplainPanel(QWidget):
         passes, seconds, unchecked = est
         self._confirmed = (req, slot)
         self.predicted_seconds = seconds
+        if seconds < self.quick_start_s:  # not worth a second press
+            QTimer.singleShot(0, lambda: self.explain(slot, req.target))
+            return
         self.explain_buttons[slot].setText(f"Start (about {duration(seconds)})")
         checks = "its AUC curves and the sanity check" if req.sanity else "its AUC curves"
         title = self.method_combo.itemText(max(0, self.method_combo.findData(req.method))) or req.method

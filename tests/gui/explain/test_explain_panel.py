@@ -123,6 +123,7 @@ def test_a_slow_method_shows_its_cost_first_and_cancel_leaves_nothing(qtbot, exp
     _, _, pred_id, _ = project
     canvas.session.select([pred_id])
     assert panel.select_method("occlusion")
+    panel.quick_start_s = 0  # however quick this machine runs it
     runner = panel.runner
     with qtbot.waitSignal(runner.ended, timeout=60000):
         qtbot.mouseClick(panel.explain_buttons[0], Qt.LeftButton)
@@ -208,3 +209,15 @@ def test_feature_grid_shows_k_tiles_with_the_layer_statistics(qtbot, explain_doc
         qtbot.mouseClick(fv.run_button, Qt.LeftButton)
     assert fv.image is not None and fv.image.shape == (48, 48, 3) and fv.image.std() > FLAT
     assert f"What most activates channel 2 of {first_conv}" in fv.note.text() and not fv.picture.pixmap().isNull()
+
+
+def test_a_slow_method_estimated_as_quick_starts_at_once(qtbot, explain_dock, project):
+    panel, canvas, layer = explain_dock
+    _, _, pred_id, _ = project
+    canvas.session.select([pred_id])
+    assert panel.select_method("occlusion")
+    panel.quick_start_s = 1e9  # every estimate is "quick"
+    with qtbot.waitSignal(panel.explained, timeout=120000):
+        qtbot.mouseClick(panel.explain_buttons[0], Qt.LeftButton)  # one press: estimated, then run
+    assert panel.cards[0].outcome is not None and layer.has_map
+    assert panel.explain_buttons[0].text() == "Explain into A"
