@@ -14,6 +14,7 @@ tens of milliseconds, and the window imports this module for the Live view's for
 """
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections import deque
@@ -62,6 +63,22 @@ def describe_source(spec: int | str) -> str:
     if str(spec).lower().startswith(URL_SCHEMES):
         return f"stream {spec}"
     return f"video file {spec}"
+
+
+def why_not_opened(spec: int | str, devices: str = "/dev/video*") -> str:
+    """Why OpenCV could not open `spec`, as far as can be told: the cameras this machine has (Linux),
+    a file that is no video OpenCV can decode (parse_source found the file), a stream that did not answer."""
+    if isinstance(spec, int):
+        import glob
+        found = sorted(glob.glob(devices))
+        if sys.platform.startswith("linux"):
+            if not found:
+                return "this machine has no camera (no /dev/video device)"
+            return f"no camera {spec} here, or it is in use (cameras: {', '.join(found)})"
+        return f"no camera {spec} here, or it is in use by another program"
+    if str(spec).lower().startswith(URL_SCHEMES):
+        return "the stream did not answer (check the address, the network and the camera's login)"
+    return "not a video OpenCV can decode (unknown format, or a damaged file)"
 
 
 class VideoSource:
@@ -155,7 +172,7 @@ class VideoSource:
             self._on_end(f"Could not open {self.name}: {e}", True)
             return
         if cap is None or not cap.isOpened():
-            self._on_end(f"Could not open {self.name} (no such device, unreadable file or unreachable URL).", True)
+            self._on_end(f"Could not open {self.name}: {why_not_opened(self.spec)}.", True)
             return
         try:
             self._read_loop(cap)

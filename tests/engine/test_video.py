@@ -114,6 +114,18 @@ def test_unopenable_source_is_reported(tmp_path):
     VideoSource(str(bad), c.frame, c.end).start()
     assert c.done.wait(10)
     assert c.frames == [] and c.ends[0][1] and "Could not open" in c.ends[0][0] and "not_a_video.avi" in c.ends[0][0]
+    assert "not a video OpenCV can decode" in c.ends[0][0]
+
+
+def test_why_a_source_did_not_open_is_said_for_its_kind(tmp_path, monkeypatch):
+    from engine import video
+    monkeypatch.setattr(video.sys, "platform", "linux")
+    assert video.why_not_opened(5, str(tmp_path / "video*")) == "this machine has no camera (no /dev/video device)"
+    for n in (0, 1):
+        (tmp_path / f"video{n}").touch()
+    assert video.why_not_opened(5, str(tmp_path / "video*")) == (
+        f"no camera 5 here, or it is in use (cameras: {tmp_path / 'video0'}, {tmp_path / 'video1'})")
+    assert video.why_not_opened("rtsp://10.0.0.9/x").startswith("the stream did not answer")
 
 
 class VanishingCamera:
