@@ -106,7 +106,7 @@ def estimate(model: Explainable, image: np.ndarray, target: Target, method: str,
     whole batches of 16 took as long as half of an AblationCAM of fasterrcnn on a CPU."""
     ctx = prepare(model, image, target, method, layer, params)
     cost = get_method(method).passes(ctx)
-    alone, paired = model.pace(ctx.x)
+    alone, paired = ctx.model.pace(ctx.x)
     batch = ctx.model.batch_size(ctx.x, min(cost.batch_size, cost.forward))
     per_pass = alone if batch == 1 else paired
     n = min(batch, int(budget / max(paired, 1e-6)))

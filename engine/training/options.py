@@ -1,12 +1,11 @@
 """Training options: one dataclass, defaults that suit each model family, JSON round trip."""
 from __future__ import annotations
 
-import math
-import numbers
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from annotations.errors import SightlineError
+from annotations.ranges import problem
 
 
 class OptionsError(SightlineError):
@@ -71,15 +70,15 @@ class TrainOptions:
         """OptionsError naming the first option of the wrong type or out of range (NaN, infinity, -3 epochs)."""
         for name, (kind, lo, hi) in _RANGES.items():
             v = getattr(self, name)
-            ok = not isinstance(v, bool) and isinstance(v, numbers.Integral if kind is int else numbers.Real)
-            if not ok:
+            wrong = problem(v, kind, lo, hi)
+            if wrong == "type":
                 raise OptionsError(f"training option {name}: expected {'an integer' if kind is int else 'a number'}, "
                                    f"got {v!r}")
-            if kind is float and not math.isfinite(v):
+            if wrong == "finite":
                 raise OptionsError(f"training option {name}: {v!r} is not a finite number")
-            if (lo is not None and v < lo) or (hi is not None and v > hi):
-                span = f"{lo}..{hi}" if kind is int else f"{lo:g}..{hi:g}"
-                raise OptionsError(f"training option {name}: {v!r} is outside {span}")
+            if wrong == "range":
+                bounds = f"{lo}..{hi}" if kind is int else f"{lo:g}..{hi:g}"
+                raise OptionsError(f"training option {name}: {v!r} is outside {bounds}")
         for name, allowed in _CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise OptionsError(f"training option {name}: {getattr(self, name)!r} is not one of {', '.join(allowed)}")
@@ -93,8 +92,7 @@ class TrainOptions:
             v = getattr(self, name)
             if v is None and name != "step_epochs":
                 continue
-            whole = isinstance(v, (list, tuple)) and all(
-                isinstance(i, numbers.Integral) and not isinstance(i, bool) and 0 <= i < 2**63 for i in v)
+            whole = isinstance(v, (list, tuple)) and all(problem(i, int, 0, 2**63 - 1) is None for i in v)
             if not whole:
                 raise OptionsError(f"training option {name}: expected a list of whole numbers of 0 or more")
 

@@ -7,12 +7,12 @@ methods can be shown -- and checked against the time it really takes.
 """
 from __future__ import annotations
 
-import math
-import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+
+from annotations.ranges import problem
 
 from ..baselines import BASELINES
 from ..errors import ExplainError, unknown
@@ -93,8 +93,7 @@ SEED = (int, 0, 2**63 - 1)
 
 def _checked(method: str, name: str, value, kind: type, lo: float, hi: float):
     """value as `kind`, or ExplainError naming the parameter (a word, NaN, infinity, out of range)."""
-    number = not isinstance(value, bool) and isinstance(value, numbers.Integral if kind is int else numbers.Real)
-    if not number or (kind is float and not math.isfinite(value)) or not lo <= value <= hi:
+    if problem(value, kind, lo, hi) is not None:
         what = "a whole number" if kind is int else "a number"
         raise ExplainError(f"{method} parameter {name}: expected {what} from {lo:g} to {hi:g}, got {value!r}")
     return kind(value)
