@@ -170,13 +170,15 @@ def make_item(ann: Annotation, ctx: RenderContext, layer: "ShapesLayer", path: Q
 class HandlesItem(QGraphicsItem):
     """The selection drawn over the selected shapes: their outline emphasised (a dark halo under a
     white line, never a fill, so the shape and the image stay visible through it) and the handles
-    on top: box corners and edges, polygon vertices. A mask is outlined by its bounding box."""
+    on top: box corners and edges, polygon vertices, except on a shape too small on screen for them
+    (shapes.handles_have_room). A mask is outlined by its bounding box."""
 
     def __init__(self):
         super().__init__()
         self.setZValue(Z_HANDLES)
         self._anns: list[Annotation] = []
         self._paths: list[QPainterPath] = []
+        self._roomy: list[bool] = []
         self._scale = 1.0
         self._rect = QRectF()
 
@@ -185,6 +187,7 @@ class HandlesItem(QGraphicsItem):
         self._anns = list(anns)
         self._paths = outline_paths(self._anns) if self._anns else []
         self._scale = max(scale, 1e-6)
+        self._roomy = [shapes.handles_have_room(a, HANDLE_PX / self._scale) for a in self._anns]
         rect = QRectF()
         for a in anns:
             rect = rect.united(QRectF(*a.bbox))
@@ -203,11 +206,13 @@ class HandlesItem(QGraphicsItem):
         line = cosmetic_pen("#ffffff", width=1.5)
         dashed = cosmetic_pen("#ffffff", Qt.DashLine, 1.5)
         handle = cosmetic_pen("#ffffff", width=1)
-        for a, path in zip(self._anns, self._paths):
+        for a, path, roomy in zip(self._anns, self._paths, self._roomy):
             painter.setBrush(Qt.NoBrush)
             for pen in (halo, dashed if a.kind == MASK else line):
                 painter.setPen(pen)
                 painter.drawPath(path)
+            if not roomy:
+                continue  # too small on screen for its handles: it is moved whole (shapes.handles_have_room)
             painter.setPen(handle)
             painter.setBrush(QBrush(QColor(30, 30, 30)))
             for x, y in handle_points(a):

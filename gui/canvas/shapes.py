@@ -90,6 +90,44 @@ def _ring_points(ring) -> np.ndarray:
     return np.asarray(ring, float).reshape(-1, 2)
 
 
+_GRID = (np.arange(7) + 0.5) / 7  # where handles_have_room looks for a free spot, as fractions of the box
+ROOMY = 4  # a shape this many tolerances wide and high has room, whatever its outline
+
+
+def handles_have_room(ann: Annotation, tol: float) -> bool:
+    """Whether the shape keeps a spot clear of its handles (farther than `tol` from every vertex or
+    box handle and than tol / 2 from every polygon edge, as the select tool grabs them), where a
+    press moves it. A small shape at a low zoom has none: its handles cover it, so it is moved
+    whole, and its handles are neither drawn nor grabbed until a closer zoom gives them room."""
+    x, y, w, h = ann.bbox
+    if w > ROOMY * tol and h > ROOMY * tol:
+        return True
+    gx, gy = np.meshgrid(x + _GRID * w, y + _GRID * h)
+    px, py = gx.ravel(), gy.ravel()
+    if ann.kind == BOX:
+        hx, hy = np.asarray(box_handles(ann.bbox)).T
+        return bool((np.hypot(px[:, None] - hx, py[:, None] - hy).min(1) > tol).any())
+    if ann.kind != POLYGON or not ann.polygons:
+        return True
+    inside = np.zeros(px.shape, bool)
+    free = np.ones(px.shape, bool)
+    outer = len(ann.polygons)
+    for k, ring in enumerate(ann.polygons + (ann.holes or [])):
+        a = _ring_points(ring)
+        b = np.roll(a, -1, axis=0)
+        ab = b - a
+        crosses = (a[:, 1] > py[:, None]) != (b[:, 1] > py[:, None])
+        x_at = a[:, 0] + (py[:, None] - a[:, 1]) * ab[:, 0] / np.where(ab[:, 1] == 0, 1, ab[:, 1])
+        inside ^= (crosses & (px[:, None] < x_at)).sum(1) % 2 == 1
+        if k >= outer:
+            continue  # a hole's outline has no handles
+        free &= np.hypot(px[:, None] - a[:, 0], py[:, None] - a[:, 1]).min(1) > tol
+        t = np.clip(((px[:, None] - a[:, 0]) * ab[:, 0] + (py[:, None] - a[:, 1]) * ab[:, 1])
+                    / np.maximum((ab ** 2).sum(1), 1e-12), 0, 1)
+        free &= np.hypot(a[:, 0] + t * ab[:, 0] - px[:, None], a[:, 1] + t * ab[:, 1] - py[:, None]).min(1) > tol / 2
+    return bool((inside & free).any())
+
+
 def _with_rings(ann: Annotation, rings: list[list[float]]) -> Annotation:
     rings = [[round(v, 3) for v in r] for r in rings]
     return copy_annotation(ann, polygons=rings, bbox=geometry.polygon_bbox(rings), area=None)

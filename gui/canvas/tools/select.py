@@ -1,6 +1,7 @@
 """Select and edit: click/Shift-click/rubber band to select; drag to move; drag handles to resize a
 box or move a polygon vertex; press on a polygon edge to insert a vertex there (and drag it);
-Alt-click a vertex to delete it."""
+Alt-click a vertex to delete it. A shape too small on screen for its handles (shapes.handles_have_room)
+is moved whole by a press anywhere on it."""
 from __future__ import annotations
 
 import math
@@ -40,7 +41,7 @@ class SelectTool(Tool):
         for ann in editable:
             if ann.kind == POLYGON:
                 v = shapes.vertex_at(ann, x, y, tol)
-                if v is not None:
+                if v is not None and shapes.handles_have_room(ann, tol):
                     if mods & Qt.AltModifier:
                         self._delete_vertex(ann, *v)
                     else:
@@ -48,13 +49,13 @@ class SelectTool(Tool):
                     return
             elif ann.kind == BOX:
                 for i, (hx, hy) in enumerate(shapes.box_handles(ann.bbox)):
-                    if math.hypot(hx - x, hy - y) <= tol:
+                    if math.hypot(hx - x, hy - y) <= tol and shapes.handles_have_room(ann, tol):
                         self._drag = {"mode": "resize", "before": ann, "handle": i, "now": ann}
                         return
         for ann in editable:
             if ann.kind == POLYGON:
                 e = shapes.edge_at(ann, x, y, tol / 2)
-                if e is not None:
+                if e is not None and shapes.handles_have_room(ann, tol):
                     ring, after, px, py = e
                     base = shapes.inserted_vertex(ann, ring, after, px, py)
                     self._drag = {"mode": "vertex", "before": ann, "base": base, "vertex": (ring, after + 1),
@@ -159,9 +160,11 @@ class SelectTool(Tool):
         cursor = Qt.ArrowCursor
         for ann in c.selected_annotations(editable=True):
             if ann.kind == POLYGON and (shapes.vertex_at(ann, x, y, tol) or shapes.edge_at(ann, x, y, tol / 2)):
-                cursor = Qt.CrossCursor
+                if shapes.handles_have_room(ann, tol):
+                    cursor = Qt.CrossCursor
             elif ann.kind == BOX and any(math.hypot(hx - x, hy - y) <= tol for hx, hy in shapes.box_handles(ann.bbox)):
-                cursor = Qt.SizeAllCursor
+                if shapes.handles_have_room(ann, tol):
+                    cursor = Qt.SizeAllCursor
         if cursor == Qt.ArrowCursor and c.hit(pos) is not None:
             cursor = Qt.OpenHandCursor
         c.set_view_cursor(cursor)

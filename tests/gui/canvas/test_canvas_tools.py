@@ -1,11 +1,12 @@
 """Drawing and editing with real mouse and key events on the real canvas; results read from the store."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
 from annotations.model import BOX, POLYGON, Annotation
-from canvas_helpers import click, drag, key, move, press, release
+from canvas_helpers import click, drag, grab, key, move, press, release, vp
 
 
 def test_rectangle_drag_creates_a_box_of_the_current_category(qtbot, project, make_canvas):
@@ -223,3 +224,49 @@ def test_space_drag_pans_instead_of_drawing(qtbot, project, make_canvas):
     assert store.annotations() == []
     drag(qtbot, canvas, (10, 10), (30, 30))  # space released: draws again
     assert len(store.annotations()) == 1
+
+
+def _disc(cx, cy, r, n=50):
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    return np.column_stack([cx + r * np.cos(t), cy + r * np.sin(t)]).ravel().round(3).tolist()
+
+
+def test_a_shape_too_small_for_its_handles_is_moved_whole_and_shows_none(qtbot, project, make_canvas):
+    """At a low zoom a small 50-vertex polygon's handles cover all of it: a press on it used to
+    grab a vertex, so it could not be moved. It is moved whole, its handles are not drawn, and a
+    closer zoom gives them back."""
+    store, ids, (cat, _) = project
+    pid = store.add_annotation(Annotation(None, ids[0], cat, kind=POLYGON, polygons=[_disc(60, 60, 6)]))
+    bid = _box(store, ids[0], cat, (110, 30, 8, 8))
+    canvas = make_canvas(store, ids[0])
+    canvas.set_zoom(1.0)
+    canvas.view.centerOn(80, 60)
+    qtbot.wait(50)
+    canvas.select_annotations([pid])
+    qtbot.wait(50)
+    port = canvas.view.viewport()
+    move(qtbot, canvas, 61, 60)
+    assert port.cursor().shape() == Qt.OpenHandCursor  # not a vertex's cross
+    # nothing drawn just outside the outline's halo, where the vertex squares reached
+    shown = grab(canvas).astype(int)
+    centre = vp(canvas, 60, 60)
+    yy, xx = np.mgrid[:shown.shape[0], :shown.shape[1]]
+    ring = (np.abs(np.hypot(xx - centre.x(), yy - centre.y()) - 9.5) < 0.7) & (yy > centre.y())  # the name is above
+    image_grey = (np.abs(shown[ring] - 80) < 12).all(1).mean()
+    assert image_grey > 0.9, f"vertex handles drawn over a shape too small for them ({image_grey:.0%} image)"
+    before = store.annotation(pid).polygons[0]
+    drag(qtbot, canvas, (61, 60), (81, 70))
+    after = store.annotation(pid).polygons[0]
+    assert np.allclose(np.subtract(after, before).reshape(-1, 2), (20, 10), atol=0.3)
+    drag(qtbot, canvas, (113, 33), (103, 43))  # the tiny box: moved, not resized
+    assert store.annotation(bid).bbox == pytest.approx((100, 40, 8, 8), abs=0.3)
+    # close up the handles are back: a drag on a vertex moves that vertex only
+    canvas.set_zoom(8.0)
+    canvas.view.centerOn(80, 70)
+    qtbot.wait(50)
+    canvas.select_annotations([pid])
+    qtbot.wait(50)
+    x0, y0 = after[0], after[1]
+    drag(qtbot, canvas, (x0, y0), (x0 + 2, y0))
+    moved = np.subtract(store.annotation(pid).polygons[0], after).reshape(-1, 2)
+    assert moved[0] == pytest.approx((2, 0), abs=0.2) and np.abs(moved[1:]).max() < 1e-6
