@@ -277,16 +277,39 @@ class CaptionsLayer(QGraphicsItem):
                 if k not in emphasised:
                     out.append((k, QRectF(x[row], y[row], placed[row, 3], h)))
         for k in sorted(emphasised):
-            item = self._items.get(int(self._ids[k]))
-            if item is None:
-                continue
-            bx, by, _, bh = self._boxes[k]
-            below = bool(self._below[k])
-            anchor = t.map(QPointF(bx, by + bh * below) + item.pos())  # pos: a shape being dragged
-            rect = QRectF(anchor.x(), anchor.y() if below else anchor.y() - h, self._width(self._texts[k]), h)
-            if rect.intersects(clip):
+            rect = self._emphasised_rect(k, t)
+            if rect is not None and rect.intersects(clip):
                 out.append((k, rect))
         return [(int(self._ids[k]), self._texts[k], self._ctx.color(self._cats[k]), rect) for k, rect in out]
+
+    def _emphasised_rect(self, k: int, t: QTransform) -> QRectF | None:
+        """Device rectangle of row k's caption drawn on top (hovered or selected), where its item is
+        now: a shape being dragged is shown moved by its item's pos."""
+        item = self._items.get(int(self._ids[k]))
+        if item is None:
+            return None
+        bx, by, _, bh = self._boxes[k]
+        below, h = bool(self._below[k]), self._height
+        anchor = t.map(QPointF(bx, by + bh * below) + item.pos())
+        return QRectF(anchor.x(), anchor.y() if below else anchor.y() - h, self._width(self._texts[k]), h)
+
+    def follow(self, ids: Iterable[int]) -> None:
+        """Shapes `ids` are drawn moved (a drag): where their captions were drawn and where they go
+        are painted again. The scene repaints only the moved items' own areas, and a caption wider
+        or higher than its shape left a piece of itself behind and showed cut at its new place."""
+        views = self.scene().views() if self.scene() is not None else []
+        if not views or self._dirty:
+            return
+        t = views[0].viewportTransform()
+        back = t.inverted()[0]
+        for i in ids:
+            k = self._row_of.get(i)
+            if k is None or i not in self._emphasised:
+                continue
+            rects = [self._emphasised_rect(k, t)] + ([self._shown[i][2]] if i in self._shown else [])
+            for r in rects:
+                if r is not None:
+                    self.update(back.mapRect(r.adjusted(-PAD, -PAD, PAD, PAD)))
 
     # ---- QGraphicsItem -----------------------------------------------------------------------------
     def boundingRect(self) -> QRectF:

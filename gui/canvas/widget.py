@@ -315,10 +315,12 @@ class CanvasWidget(QWidget, EditActions, ItemsSync, ViewOps, ImageSwitch):
 
     def offset_items(self, ids: Iterable[int], dx: float, dy: float) -> None:
         """Show items moved by (dx, dy) without touching the store (drag preview)."""
+        ids = list(ids)
         for i in ids:
             if i in self._items:
                 self._items[i].setPos(dx, dy)
         self._handles.setPos(dx, dy)
+        self._captions.follow(ids)
 
     def preview_annotation(self, ann: Annotation) -> None:
         """Show `ann` in place of its stored version until the next refresh (drag preview)."""
