@@ -12,7 +12,8 @@ import contextlib
 import sys
 from pathlib import Path
 
-from .cli_numbers import BIG, number
+from .cli_numbers import number
+from .ranges import BIG
 from .cli_pixels import add_max_pixels_argument, apply_max_pixels
 
 class FormatChoices:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import sys
 
-from .cli_numbers import BIG, number
+from .cli_numbers import number
+from .ranges import BIG
 
 
 def add_arguments(p, name):

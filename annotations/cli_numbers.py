@@ -7,8 +7,6 @@ import argparse
 
 from .ranges import problem, span
 
-BIG = 2**63 - 1  # what SQLite and the seeds take
-
 
 def number(kind: type, lo: float | None = None, hi: float | None = None, above: bool = False):
     """An argparse type: `kind` (int or float) in lo..hi (`above`: more than lo, not lo itself)."""

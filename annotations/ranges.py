@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 import numbers
 
+BIG = 2**63 - 1  # the largest whole number SQLite (ids), numpy and torch (seeds) take
+
 
 def span(lo, hi, above: bool = False) -> str:
     """ "0 to 1", "1 or more", "more than 0 and at most 1"."""

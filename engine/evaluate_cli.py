@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import sys
 
-from annotations.cli_numbers import BIG, number
+from annotations.cli_numbers import number
+from annotations.ranges import BIG
 
 
 def add_arguments(p, name):

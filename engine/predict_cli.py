@@ -22,7 +22,8 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from annotations.cli_numbers import BIG, number
+from annotations.cli_numbers import number
+from annotations.ranges import BIG
 from annotations.cli_pixels import add_max_pixels_argument, apply_max_pixels
 from annotations.errors import SightlineError
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 import sys
 
-from annotations.cli_numbers import BIG, number
+from annotations.cli_numbers import number
+from annotations.ranges import BIG
 from annotations.cli_pixels import add_max_pixels_argument, apply_max_pixels
 
 EXIT_BAD_INPUT = 2

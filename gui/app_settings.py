@@ -1,12 +1,17 @@
 """The general settings (File > Settings > General), kept in QSettings and applied at once and at
 start: the tool a window starts with, the default score threshold of the Model dock (used by
-"Accept all above threshold"), whether the window layout is saved on close, and the theme."""
+"Accept all above threshold"), whether the window layout is saved on close, and the theme.
+
+QSettings is a file a person may edit or another version may have written: every value read from it
+is checked (`stored_number` for numbers), and anything unreadable falls back to its default."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QSettings
 from PySide6.QtGui import QGuiApplication
+
+from annotations.ranges import problem
 
 from .session import TOOLS
 from .theme import THEMES
@@ -30,15 +35,22 @@ def _bool(raw, default: bool) -> bool:
     return str(raw).strip().lower() in ("1", "true", "yes", "on")
 
 
+def stored_number(key: str, default: float, lo: float, hi: float, settings: QSettings | None = None) -> float:
+    """The number kept under `key`, clamped to lo..hi; `default` where it is not a finite number."""
+    raw = (settings or QSettings()).value(key, default)
+    try:
+        value = float(raw)
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return default if problem(value, float) else min(max(value, lo), hi)
+
+
 def load(settings: QSettings | None = None) -> GeneralSettings:
     """What is stored, each value checked; anything unreadable falls back to its default."""
     s = settings or QSettings()
     d = GeneralSettings()
     tool = str(s.value(f"{GROUP}/default_tool", d.default_tool))
-    try:
-        threshold = min(max(float(s.value(f"{GROUP}/threshold", d.threshold)), 0.0), 1.0)
-    except (TypeError, ValueError):
-        threshold = d.threshold
+    threshold = stored_number(f"{GROUP}/threshold", d.threshold, 0.0, 1.0, s)
     theme = str(s.value(f"{GROUP}/theme", d.theme))
     return GeneralSettings(tool if tool in TOOLS else d.default_tool, threshold,
                            _bool(s.value(f"{GROUP}/autosave_layout"), d.autosave_layout),

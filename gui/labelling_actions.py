@@ -16,7 +16,8 @@ from annotations.store import copy_annotation
 from . import shortcuts
 from .canvas.captions import make_caption_action
 from .commands import ChangeAnnotations, RemoveAnnotations
-from .session import BRUSH_DEFAULT, TOOLS
+from .app_settings import stored_number
+from .session import BRUSH_DEFAULT, BRUSH_MAX, BRUSH_MIN, TOOLS
 
 EDIT_GROUPS = ("edit", "view", "nav", "category", "tool", "brush")
 
@@ -27,7 +28,7 @@ class LabellingActions:
         self.session = window.session
         self.canvas = window.canvas
         self.actions: dict[str, QAction] = window.actions
-        self.session.set_brush_radius(float(QSettings().value("canvas/brush_radius", BRUSH_DEFAULT)))
+        self.session.set_brush_radius(stored_number("canvas/brush_radius", BRUSH_DEFAULT, BRUSH_MIN, BRUSH_MAX))
         self._build()
         self._build_status_bar()
         self._connect()

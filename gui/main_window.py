@@ -13,12 +13,13 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Callable
 
-from PySide6.QtCore import QSettings, Qt, QTimer, QUrl
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QMenu, QMessageBox, QProgressDialog, QScrollArea, QWidget
 
 from annotations.applog import log_folder
 from annotations.errors import SightlineError
+from annotations.ranges import BIG, problem
 from annotations.store import Store, StoreError
 
 from . import app_settings, dock_placement, shortcuts, view_adjust
@@ -258,10 +259,11 @@ class MainWindow(QMainWindow):
     def _last_image(self, store: Store) -> int | None:
         last = QSettings().value(f"last_image/{store.root.as_posix()}")
         try:
-            if last is not None and store.image(int(last)) is not None:
-                return int(last)
-        except (TypeError, ValueError):
-            pass
+            last = int(last)
+        except (TypeError, ValueError, OverflowError):
+            last = None
+        if last is not None and problem(last, int, 1, BIG) is None and store.image(last) is not None:
+            return last
         ids = self.file_list.model.visible_ids()
         return ids[0] if ids else None
 
@@ -353,11 +355,13 @@ class MainWindow(QMainWindow):
     # ---- layout and shutdown -----------------------------------------------------------------
     def _restore_layout(self) -> None:
         s = QSettings()
-        geometry, state = s.value("window/geometry"), s.value("window/state")
+        # Qt refuses (returns False for) bytes that are no layout it wrote; anything else is ignored too
+        geometry, state = (v if isinstance(v, (QByteArray, bytes)) else None
+                           for v in (s.value("window/geometry"), s.value("window/state")))
         if geometry is not None:
             self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state)
+        if state is not None and not self.restoreState(state):
+            state = None
         self._default_layout = state is None
         self._update_enabled()
 

@@ -12,6 +12,7 @@ Hide and lock are kept in the project (store.view_flags), so they survive a rest
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -290,6 +291,8 @@ class Session(QObject):
             self.tool_changed.emit(name)
 
     def set_brush_radius(self, px: float) -> None:
+        if not math.isfinite(px):
+            return
         px = float(min(max(px, BRUSH_MIN), BRUSH_MAX))
         if px != self.brush_radius:
             self.brush_radius = px

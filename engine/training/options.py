@@ -5,7 +5,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from annotations.errors import SightlineError
-from annotations.ranges import problem
+from annotations.ranges import BIG, problem
 
 
 class OptionsError(SightlineError):
@@ -19,7 +19,7 @@ _RANGES: dict[str, tuple[type, float | None, float | None]] = {
     "lr": (float, 1e-12, 1e6), "momentum": (float, 0.0, 1.0), "weight_decay": (float, 0.0, 10.0),
     "warmup_iters": (int, 0, 10_000_000), "gamma": (float, 1e-12, 1.0), "freeze_backbone_epochs": (int, 0, 1_000_000),
     "trainable_layers": (int, -1, 1000), "roi_batch_size": (int, 0, 100_000), "grad_clip": (float, 0.0, 1e12),
-    "early_stopping": (int, 0, 1_000_000), "val_every": (int, 1, 1_000_000), "seed": (int, 0, 2**63 - 1),
+    "early_stopping": (int, 0, 1_000_000), "val_every": (int, 1, 1_000_000), "seed": (int, 0, BIG),
     "workers": (int, 0, 256), "log_every": (int, 1, 10_000_000), "checkpoint_every": (int, 0, 10_000_000_000),
     "max_iterations": (int, 0, 10_000_000_000), "max_minutes": (float, 0.0, 1e9),
 }
@@ -92,7 +92,7 @@ class TrainOptions:
             v = getattr(self, name)
             if v is None and name != "step_epochs":
                 continue
-            whole = isinstance(v, (list, tuple)) and all(problem(i, int, 0, 2**63 - 1) is None for i in v)
+            whole = isinstance(v, (list, tuple)) and all(problem(i, int, 0, BIG) is None for i in v)
             if not whole:
                 raise OptionsError(f"training option {name}: expected a list of whole numbers of 0 or more")
 

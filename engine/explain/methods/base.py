@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from annotations.ranges import problem
+from annotations.ranges import BIG, problem
 
 from ..baselines import BASELINES
 from ..errors import ExplainError, unknown
@@ -88,7 +88,7 @@ class Method:
 
 
 BATCH = (int, 1, 4096)
-SEED = (int, 0, 2**63 - 1)
+SEED = (int, 0, BIG)
 
 
 def _checked(method: str, name: str, value, kind: type, lo: float, hi: float):

@@ -142,3 +142,30 @@ def test_the_app_starts_with_the_light_style_sheet_the_theme_reads():
         assert theme.style_sheet(dark=True).startswith(sheet) and len(theme.style_sheet(dark=True)) > len(sheet)
     finally:
         app.setStyleSheet(before)
+
+
+@pytest.mark.parametrize("brush, threshold, geometry, last", [
+    ("abc", "nan", "hello", "1" + "0" * 30),
+    ("nan", "1e999", 5, "-3"),
+    ("1e999", "inf", b"\x01\xd9\xd0\xcb\x00", "2.5"),
+])
+def test_a_settings_file_with_unreadable_values_opens_the_window_with_the_defaults(make_window, demo_project,
+                                                                                    brush, threshold, geometry, last):
+    """The settings file is a file a person may edit: a brush radius of "abc", a window geometry
+    that is a word or an image id past SQLite's integers each ended the start in a traceback."""
+    from PySide6.QtCore import QByteArray
+    from annotations.store import Store
+    from gui.session import BRUSH_DEFAULT
+    s = QSettings()
+    s.setValue("canvas/brush_radius", brush)
+    s.setValue("general/threshold", threshold)
+    s.setValue("window/geometry", geometry)
+    s.setValue("window/state", QByteArray(b"\x00\x00\x00\xff garbage"))
+    with Store.open(demo_project, create=False) as store:
+        s.setValue(f"last_image/{store.root.as_posix()}", last)
+    s.sync()
+    win = make_window(demo_project)
+    assert win.session.brush_radius == BRUSH_DEFAULT
+    assert app_settings.load().threshold == 0.5
+    assert win.canvas.current_image_id == win.file_list.model.visible_ids()[0]
+    assert win.isVisible() and win.width() >= 640
