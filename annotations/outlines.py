@@ -86,6 +86,10 @@ def outlines_from_rows(rows: list[tuple]) -> Outlines:
     multi = [k for k in has.tolist() if rings[k]]
     if multi:
         counts = {k: np.frombuffer(rings[k], "<i4").astype(np.int64) for k in multi}
+        wrong = [k for k, c in counts.items() if c.sum() != per_row[k] or (c <= 0).any()]
+        if wrong:  # ring counts that do not add up to its points (a foreign row): drawn as its box
+            rows = [(*r[:9], None, None) if k in wrong else r for k, r in enumerate(rows)]
+            return outlines_from_rows(rows)
         ring_points = np.concatenate([counts[k] if k in counts else per_row[k:k + 1] for k in has.tolist()])
         ring_rows = np.repeat(has, [len(counts[k]) if k in counts else 1 for k in has.tolist()])
     return Outlines(

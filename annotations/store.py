@@ -20,9 +20,10 @@ from typing import Callable, Iterable, Iterator
 from .model import Annotation, Category, ImageRecord
 from .errors import StoreError
 from .store_open import disk_full, read_only_connection, verify_database, writable
+from .store_check import refuse_foreign_rows
 from .store_records import _ANN_COLS, _ENCODE, RecordsMixin, _dumps  # noqa: F401 - used by the formats
 from .store_counts import IN_CHUNK, StoreCounts
-from .store_schema import MIGRATIONS, SCHEMA_VERSION  # noqa: F401 - tests and tools read them here
+from .store_schema import MIGRATIONS, SCHEMA_VERSION, schema_version  # noqa: F401 - tests and tools read them here
 
 DB_NAME = "project.sightline"
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
@@ -96,7 +97,7 @@ class Store(RecordsMixin, StoreCounts):
             except OSError as e:
                 raise StoreError(f"{root}: cannot create the project folder ({e.strerror or e})") from e
         else:
-            verify_database(db, StoreError)
+            checked = verify_database(db, StoreError, lambda c: refuse_foreign_rows(c, db, StoreError, SCHEMA_VERSION))
             if read_only is None:
                 read_only = not writable(root, db)
             elif read_only is False and not writable(root, db):
@@ -104,6 +105,8 @@ class Store(RecordsMixin, StoreCounts):
         store = cls(root, db, bool(read_only))
         try:
             store._migrate()
+            if existed and not checked:  # an older schema: its rows once migrated
+                refuse_foreign_rows(store._conn(), db, StoreError)
         except sqlite3.DatabaseError as e:
             store.close()
             if not disk_full(e, root):
@@ -159,17 +162,11 @@ class Store(RecordsMixin, StoreCounts):
             self._conns.append(conn)
         return conn
 
-    def _schema_version(self, conn) -> int:
-        if not conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone():
-            return 0
-        row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        return int(row[0]) if row else 0
-
     def _migrate(self) -> None:
         """Bring the schema up to date; writes nothing when it already is (a read-only project
         opens only when it needs no migration)."""
         conn = self._conn()
-        version = self._schema_version(conn)
+        version = schema_version(conn)
         if version > SCHEMA_VERSION:
             raise StoreError(f"This project was written by a newer version (schema {version}).")
         if version == SCHEMA_VERSION:
@@ -178,7 +175,7 @@ class Store(RecordsMixin, StoreCounts):
             raise StoreError(f"{self.db_path} is read-only and needs an upgrade (schema {version} to "
                              f"{SCHEMA_VERSION}); open it once with write access.")
         with self.transaction():
-            version = self._schema_version(conn)  # another process may have migrated meanwhile
+            version = schema_version(conn)  # another process may have migrated meanwhile
             for v in range(version, SCHEMA_VERSION):
                 for stmt in _statements(MIGRATIONS[v]):
                     conn.execute(stmt)

@@ -44,12 +44,14 @@ def read_only_connection(db: Path, busy_timeout_ms: int = 60_000) -> sqlite3.Con
     raise AssertionError("unreachable")
 
 
-def verify_database(db: Path, error: type[Exception]) -> None:
-    """Read-only look at an existing database before anything writes to it."""
+def verify_database(db: Path, error: type[Exception], rows=None):
+    """Read-only look at an existing database before anything writes to it; `rows(connection)`, when
+    given, looks further on the same connection once the file holds (its result is returned)."""
     try:
         conn = read_only_connection(db)
         try:
             result = [r[0] for r in conn.execute("PRAGMA quick_check").fetchall()]
+            looked = rows(conn) if rows is not None and result == ["ok"] else None
         finally:
             conn.close()
     except sqlite3.DatabaseError as e:
@@ -58,3 +60,4 @@ def verify_database(db: Path, error: type[Exception]) -> None:
     if result != ["ok"]:
         raise error(f"{db} is damaged ({'; '.join(result[:3])}); it was left as it was. Restore it from a "
                          "backup, or copy its images to a new project.")
+    return looked

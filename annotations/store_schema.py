@@ -124,3 +124,15 @@ CREATE TABLE IF NOT EXISTS outlines (
 MIGRATIONS: list[str] = [_SCHEMA_V1, _VIEW_FLAGS, _SCORES, _PREDICTION_RUN_PROGRESS, _CATEGORY_USAGE_INDEX,
                          _REVIEW_MARKS, _DROP_CATEGORY_INDEX, _OUTLINES]
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(conn) -> int:
+    """The schema version the database says it has (0: none yet); -1 when its meta row is no whole
+    number (a database this project did not write)."""
+    if not conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'").fetchone():
+        return 0
+    row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    try:
+        return int(row[0]) if row else 0
+    except (TypeError, ValueError):
+        return -1

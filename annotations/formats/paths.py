@@ -79,6 +79,21 @@ class ImagePaths:
             warnings.append(f"... and {len(self.missing) - limit} more images not found")
 
 
+def exportable(src: Path, project: Path) -> bool:
+    """Whether an export writes the image file `src`: it exists and, outside the project (`project`:
+    the store's root), its header reads as an image. A project's database is a file from outside too,
+    and an absolute path in it ('/etc/passwd') must not be copied into an export the person shares."""
+    if not src.is_file():
+        return False
+    if is_inside(src.resolve(), project):
+        return True
+    try:
+        image_size(src)
+    except ImageReadError:
+        return False
+    return True
+
+
 def export_image(out: StagedFolder, relative: str, src: Path, project: Path) -> None:
     """The image `src` as the file `relative` of the export `out`, for every format that writes
     images: a hard link only for an image inside the project (`project`: the store's root, resolved

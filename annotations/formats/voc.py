@@ -16,7 +16,7 @@ from ..model import BOX, LABEL, PREDICTION, Annotation
 from ..store import Store
 from .common import (SPLIT_NAMES, Cancelled, ExportReport, FormatError, FormatInfo, ImportReport, Progress,
                      StagedFolder, Ticker, check_extent, unique_stems)
-from .paths import ImagePaths, export_image
+from .paths import ImagePaths, export_image, exportable
 from .pending import NameResolver, PendingImage, commit_import
 
 FORMAT = FormatInfo("voc", "Pascal VOC (XML folder)", order=20)
@@ -318,7 +318,7 @@ def export_voc(store: Store, out_path: str | os.PathLike, image_ids=None, progre
                 src = store.image_path(rec)
                 suffix = ".jpg" if src.suffix.lower() in JPEG_SUFFIXES else src.suffix
                 image_name = stems[rec.id] + suffix
-                if src.is_file():
+                if exportable(src, store.root):
                     export_image(out, f"{IMAGES_DIR}/{image_name}", src, store.root)
                     if suffix != ".jpg":
                         not_jpeg.append(image_name)
@@ -336,7 +336,8 @@ def export_voc(store: Store, out_path: str | os.PathLike, image_ids=None, progre
         report.warnings.append(f"{len(not_jpeg)} image(s) are not JPEG and keep their suffix in {IMAGES_DIR}/ "
                                f"(e.g. {not_jpeg[0]}); torchvision's VOCDetection opens <id>.jpg only")
     if missing:
-        report.warnings.append(f"{missing} image file(s) were not found; only their XML files were written")
+        report.warnings.append(f"{missing} image file(s) were not found (or, outside the project, are not "
+                               "images); only their XML files were written")
     return report
 
 

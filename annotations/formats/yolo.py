@@ -17,7 +17,7 @@ from ..model import BOX, LABEL, POLYGON, PREDICTION, Annotation
 from ..store import IMAGE_EXTENSIONS, Store
 from .common import (SPLIT_NAMES, Cancelled, ExportReport, FormatError, FormatInfo, ImportReport, Progress,
                      StagedFolder, Ticker, refused_value, unique_stems)
-from .paths import ImagePaths, export_image
+from .paths import ImagePaths, export_image, exportable
 from .pending import NameResolver, PendingCategory, PendingImage, commit_import
 
 FORMAT = FormatInfo("yolo", "YOLO (txt folder)", order=30)
@@ -398,7 +398,7 @@ def export_yolo(store: Store, out_path: str | os.PathLike, image_ids=None, progr
                          for ln in _lines(a, index[a.category_id], rec.width, rec.height, as_polygons, counts)]
                 out.write_text(f"labels/{sub}{stems[rec.id]}.txt", "".join(ln + "\n" for ln in lines))
                 src = store.image_path(rec)
-                if src.is_file():
+                if exportable(src, store.root):
                     export_image(out, f"images/{sub}{stems[rec.id]}{src.suffix}", src, store.root)
                 else:
                     counts["missing"] += 1
@@ -420,7 +420,8 @@ def export_yolo(store: Store, out_path: str | os.PathLike, image_ids=None, progr
                                "parts joined at their nearest points (one object, one line, as Ultralytics' COCO "
                                "converter writes them)")
     if counts["missing"]:
-        report.warnings.append(f"{counts['missing']} image file(s) were not found; only their labels were written")
+        report.warnings.append(f"{counts['missing']} image file(s) were not found (or, outside the project, are not images); "
+                               "only their labels were written")
     return report
 
 
