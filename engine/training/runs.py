@@ -10,7 +10,9 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
+
+import msgspec
 
 from annotations.imageio import atomic_write_text
 
@@ -78,23 +80,47 @@ class RunInfo:
         return self.best_checkpoint or self.last_checkpoint
 
 
+class _Best(msgspec.Struct):
+    value: Optional[float] = None
+    epoch: Optional[int] = None
+    monitor: str = ""
+
+
+class _Position(msgspec.Struct):
+    epoch: int = 0
+    iteration: int = 0
+
+
+class _Summary(msgspec.Struct):
+    """What the window and resume read of run.json, each field's type checked: a run folder lies in
+    the project folder, which may come from someone else."""
+    status: str = "?"
+    model: str = "?"
+    options: dict[str, Any] = {}
+    best: Optional[_Best] = None
+    position: Optional[_Position] = None
+    total_iterations: Optional[int] = None
+    history: list[dict[str, Any]] = []
+    updated_at: float = 0.0
+    error: str = ""
+    categories: list[str] = []
+
+
 def read_run(run_dir: str | os.PathLike) -> RunInfo | None:
-    """A run folder's summary; None when it holds none (or an unreadable one)."""
+    """A run folder's summary; None when it holds none, or one that is not what a run writes."""
     files = RunFiles(run_dir)
     try:
-        s = json.loads(files.summary.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        s = msgspec.convert(json.loads(files.summary.read_text(encoding="utf-8")), _Summary)
+    except (OSError, ValueError, RecursionError, msgspec.ValidationError):
         return None
-    best = s.get("best") or {}
-    pos = s.get("position") or {}
+    best, pos = s.best or _Best(), s.position or _Position()
     return RunInfo(
-        path=files.dir, status=s.get("status", "?"), model=s.get("model", "?"), options=s.get("options", {}),
-        best_metric=best.get("value"), best_epoch=best.get("epoch"), monitor=best.get("monitor", ""),
-        epoch=int(pos.get("epoch", 0)), iteration=int(pos.get("iteration", 0)),
-        total_iterations=s.get("total_iterations"), history=s.get("history", []),
+        path=files.dir, status=s.status, model=s.model, options=s.options,
+        best_metric=best.value, best_epoch=best.epoch, monitor=best.monitor,
+        epoch=pos.epoch, iteration=pos.iteration, total_iterations=s.total_iterations, history=s.history,
         last_checkpoint=files.last if files.last.exists() else None,
         best_checkpoint=files.best if files.best.exists() else None,
-        updated_at=float(s.get("updated_at", 0.0)), error=s.get("error", ""), categories=s.get("categories", []))
+        updated_at=s.updated_at if 0 <= s.updated_at < 1e11 else 0.0, error=s.error, categories=s.categories)
 
 
 def list_runs(project_root: str | os.PathLike) -> list[RunInfo]:
