@@ -12,7 +12,9 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any, Optional, Union
 
+import msgspec
 import numpy as np
 
 from . import run_progress
@@ -31,9 +33,30 @@ def _encode(image_id: int, pred: ImagePrediction) -> dict:
             "labels": list(pred.labels), "masks": pred.masks}
 
 
-def _decode(line: dict) -> ImagePrediction:
-    return ImagePrediction(np.asarray(line["boxes"], np.float32).reshape(-1, 4),
-                           np.asarray(line["scores"], np.float32), list(line["labels"]), line.get("masks"))
+class _Line(msgspec.Struct):
+    """A results line as _encode writes it, its types checked: the files lie in the project folder."""
+    image_id: int
+    boxes: list[tuple[float, float, float, float]] = []
+    scores: list[float] = []
+    labels: list[Union[int, str]] = []
+    masks: Optional[list[Any]] = None
+    problem: Optional[str] = None
+
+
+def _checked(raw: bytes) -> _Line | None:
+    """The line, or None for a torn one (a killed rank) or one that is not what a rank writes."""
+    try:
+        line = msgspec.convert(json.loads(raw), _Line)
+    except (ValueError, RecursionError, msgspec.ValidationError):
+        return None
+    n = len(line.boxes)
+    same = len(line.scores) == n and len(line.labels) == n and (line.masks is None or len(line.masks) == n)
+    return line if same else None
+
+
+def _decode(line: _Line) -> ImagePrediction:
+    return ImagePrediction(np.asarray(line.boxes, np.float32).reshape(-1, 4),
+                           np.asarray(line.scores, np.float32), list(line.labels), line.masks)
 
 
 class ShardWriter:
@@ -70,7 +93,7 @@ class ShardMerger:
         self.folder = shard_dir(store.root, run_id)
         self._offsets: dict[Path, int] = {}
 
-    def _new_lines(self) -> list[dict]:
+    def _new_lines(self) -> list[_Line]:
         lines = []
         for path in sorted(self.folder.glob("rank-*.jsonl")) if self.folder.is_dir() else []:
             with open(path, "rb") as f:
@@ -79,11 +102,10 @@ class ShardMerger:
             end = data.rfind(b"\n") + 1  # a line still being written waits for the next merge
             self._offsets[path] = self._offsets.get(path, 0) + end
             for raw in data[:end].splitlines():
-                try:
-                    lines.append(json.loads(raw))
-                except ValueError:
-                    continue  # a torn line of a killed rank: that image stays missing
-        return [line for line in lines if "image_id" in line]
+                line = _checked(raw)  # None: a torn line of a killed rank; that image stays missing
+                if line is not None:
+                    lines.append(line)
+        return lines
 
     def merge(self) -> StoredPredictions:
         lines = self._new_lines()
@@ -92,11 +114,11 @@ class ShardMerger:
         done = run_progress.done_ids(self.store, self.run_id)
         items, problems = {}, {}
         for line in lines:
-            image_id = int(line["image_id"])
+            image_id = line.image_id
             if image_id in done:
                 continue
-            if "problem" in line:
-                problems[image_id] = str(line["problem"])
+            if line.problem is not None:
+                problems[image_id] = line.problem
             else:
                 items[image_id] = _decode(line)
         with self.store.transaction():

@@ -292,3 +292,30 @@ def test_a_killed_rank_loses_and_duplicates_nothing_and_a_rerun_fills_the_run(pr
     with Store.open(project, create=False) as store:
         assert len(store.runs()) == 1 and run_progress.run_status(store, run.id).status == "complete"
         assert rows(store) == reference[0] and pending_classes(store, run.id) == reference[1]
+
+
+def test_results_lines_that_are_not_what_a_rank_writes_are_skipped_like_torn_ones(project):
+    """The results files lie in the project folder: a line whose image id is a word, whose boxes are
+    not four numbers or whose scores and boxes differ in number used to end the merge in a traceback.
+    Such a line is skipped as a torn one is (its image stays missing); a good line is stored."""
+    import json
+
+    from engine.predict_shards import ShardMerger, ShardWriter, shard_dir
+    from annotations.model import ModelRun
+    with Store.open(project, create=False) as store:
+        run = store.add_run(ModelRun(None, "fasterrcnn_resnet50_fpn", "random"))
+        images = [r.id for r in store.images()][:2]
+        folder = shard_dir(store.root, run)
+        writer = ShardWriter(folder, 1)
+        writer.add([images[0]], [ImagePrediction(np.array([[1, 2, 30, 40]], np.float32), np.array([0.9], np.float32),
+                                                 ["circle"], None)], {})
+        writer.close()
+        with open(folder / "rank-2.jsonl", "w") as f:
+            for bad in ({"image_id": "abc", "boxes": [], "scores": [], "labels": []},
+                        {"image_id": images[1], "boxes": [[1, 2, 3]], "scores": [0.5], "labels": ["circle"]},
+                        {"image_id": images[1], "boxes": [[1, 2, 3, 4]], "scores": [], "labels": ["circle"]},
+                        {"image_id": images[1], "boxes": "x"}, [1, 2], "text"):
+                f.write(json.dumps(bad) + "\n")
+        ShardMerger(store, run, "fasterrcnn_resnet50_fpn", add_categories=True).merge()
+        stored = store.annotations(run_id=run)
+        assert [(a.image_id, a.bbox) for a in stored] == [(images[0], (1.0, 2.0, 30.0, 40.0))]
