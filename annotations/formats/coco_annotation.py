@@ -119,7 +119,8 @@ def annotation_from_coco(d: dict, where: str, image_id: int, category_id: int, h
 def segmentation_of(a: Annotation, height: int, width: int, results: bool = False):
     """(COCO segmentation or None, converted_with_holes). Polygons with holes become RLE;
     a results file gets RLE for every mask-like annotation (pycocotools' loadRes wants it)."""
-    hints = a.extra.get(HINT, {})
+    hints = a.extra.get(HINT)
+    hints = hints if isinstance(hints, dict) else {}
     if a.kind == POLYGON and a.polygons:
         if a.holes or results:
             return geometry.polygon_to_rle(a.polygons, height, width, a.holes), bool(a.holes)

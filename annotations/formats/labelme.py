@@ -279,10 +279,17 @@ def _object(parts: list, h: int, w: int) -> Annotation:
 
 
 # ---- export -----------------------------------------------------------------------------------
+def _group(a: Annotation) -> int | None:
+    """The annotation's labelme group_id where it is one (extra holds any JSON an imported file had)."""
+    g = a.extra.get("group_id")
+    return g if isinstance(g, int) and not isinstance(g, bool) else None
+
+
 def _shape(label: str, kind: str, points, a: Annotation, group_id, mask: str | None = None) -> dict:
+    description, flags = a.extra.get("description", ""), a.extra.get("flags", {})
     d = {"label": label, "points": [[float(x), float(y)] for x, y in points], "group_id": group_id,
-         "description": a.extra.get("description", ""), "shape_type": kind, "flags": a.extra.get("flags", {}),
-         "mask": mask}
+         "description": description if isinstance(description, str) else "", "shape_type": kind,
+         "flags": flags if isinstance(flags, dict) else {}, "mask": mask}
     if a.status == PREDICTION and a.score is not None:
         d["score"] = a.score
     return d
@@ -291,20 +298,20 @@ def _shape(label: str, kind: str, points, a: Annotation, group_id, mask: str | N
 def labelme_shapes(a: Annotation, label: str, h: int, w: int, next_group: list[int]) -> tuple[list[dict], bool]:
     """(labelme shapes of one annotation, whether holes forced a mask)."""
     if a.kind == POLYGON and a.polygons and not a.holes:
-        gid = a.extra.get("group_id")
+        gid = _group(a)
         if len(a.polygons) > 1 and gid is None:
             next_group[0] += 1
             gid = next_group[0]
         return [_shape(label, "polygon", zip(r[0::2], r[1::2]), a, gid) for r in a.polygons], False
     if a.kind == BOX or not (a.polygons or a.rle is not None):
         x, y, bw, bh = a.bbox
-        return [_shape(label, "rectangle", [(x, y), (x + bw, y + bh)], a, a.extra.get("group_id"))], False
+        return [_shape(label, "rectangle", [(x, y), (x + bw, y + bh)], a, _group(a))], False
     rle = a.rle if a.rle is not None else geometry.polygon_to_rle(a.polygons, h, w, a.holes)
     x0, y0, crop = geometry.crop_rle(rle)
     if crop.size == 0:
         return [], False
     ch, cw = crop.shape
-    return [_shape(label, "mask", [(x0, y0), (x0 + cw - 1, y0 + ch - 1)], a, a.extra.get("group_id"),
+    return [_shape(label, "mask", [(x0, y0), (x0 + cw - 1, y0 + ch - 1)], a, _group(a),
                    _array_to_png(crop))], a.kind == POLYGON
 
 
@@ -325,13 +332,13 @@ def export_labelme(store: Store, out_path: str | os.PathLike, image_ids=None, pr
     try:
         with StagedFolder(out_dir) as out:
             for rec in records:
-                shapes, next_group = [], [max([a.extra.get("group_id") or 0 for a in by_image.get(rec.id, [])],
-                                             default=0)]
+                shapes, next_group = [], [max([_group(a) or 0 for a in by_image.get(rec.id, [])], default=0)]
                 for a in by_image.get(rec.id, []):
                     s, had_holes = labelme_shapes(a, names[a.category_id], rec.height, rec.width, next_group)
                     shapes += s
                     holes += had_holes
-                doc = {"version": LABELME_VERSION, "flags": rec.extra.get("flags", {}), "shapes": shapes,
+                flags = rec.extra.get("flags", {})
+                doc = {"version": LABELME_VERSION, "flags": flags if isinstance(flags, dict) else {}, "shapes": shapes,
                        "imagePath": os.path.relpath(store.image_path(rec), out_dir).replace(os.sep, "/"),
                        "imageData": None, "imageHeight": rec.height, "imageWidth": rec.width}
                 name = f"{stems[rec.id]}.json"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -256,11 +257,12 @@ def voc_xml(rec, image_name: str, anns: list[Annotation], names: dict[int, str])
     for a in anns:
         obj = ET.SubElement(root, "object")
         _sub(obj, "name", names[a.category_id])
-        _sub(obj, "pose", a.extra.get("pose", "Unspecified"))
-        _sub(obj, "truncated", int(a.extra.get("truncated", 0)))
-        _sub(obj, "difficult", int(a.extra.get("difficult", 0)))
+        pose = a.extra.get("pose", "Unspecified")
+        _sub(obj, "pose", pose if isinstance(pose, str) else "Unspecified")
+        _sub(obj, "truncated", _whole(a.extra.get("truncated", 0)))
+        _sub(obj, "difficult", _whole(a.extra.get("difficult", 0)))
         if "occluded" in a.extra:
-            _sub(obj, "occluded", int(a.extra["occluded"]))
+            _sub(obj, "occluded", _whole(a.extra["occluded"]))
         if a.status == PREDICTION and a.score is not None:
             _sub(obj, "score", f"{a.score:.6g}")
         x, y, w, h = a.bbox
@@ -274,17 +276,41 @@ def voc_xml(rec, image_name: str, anns: list[Annotation], names: dict[int, str])
     return ET.tostring(root, encoding="unicode") + "\n"
 
 
+_TAG = re.compile(r"[A-Za-z_][A-Za-z0-9._-]*")  # an XML element name (an action is written as one)
+
+
+def _whole(v, default: int = 0) -> int:
+    """A VOC flag or count from an annotation's extra, which holds any JSON an imported file had
+    (true, "1", 0.0): a finite number or a numeric string, else `default`."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return int(f) if math.isfinite(f) else default
+
+
 def _write_parts_and_actions(obj, extra: dict) -> None:
-    for part in extra.get("parts") or []:
+    parts = extra.get("parts")
+    for part in parts if isinstance(parts, list) else []:
+        box = part.get("bndbox") if isinstance(part, dict) else None
+        if not (isinstance(box, list) and len(box) == 4 and all(_finite(v) for v in box)):
+            continue  # not a part as the VOC import keeps one
         el = ET.SubElement(obj, "part")
-        _sub(el, "name", part.get("name", ""))
-        box = ET.SubElement(el, "bndbox")
-        for k, v in zip(("xmin", "ymin", "xmax", "ymax"), part.get("bndbox", ())):
-            _sub(box, k, f"{v:g}")
-    if extra.get("actions"):
+        name = part.get("name", "")
+        _sub(el, "name", name if isinstance(name, str) else "")
+        box_el = ET.SubElement(el, "bndbox")
+        for k, v in zip(("xmin", "ymin", "xmax", "ymax"), box):
+            _sub(box_el, k, f"{v:g}")
+    actions = extra.get("actions")
+    if isinstance(actions, dict) and actions:
         el = ET.SubElement(obj, "actions")
-        for name, v in extra["actions"].items():
-            _sub(el, name, int(v))
+        for name, v in actions.items():
+            if _TAG.fullmatch(name):
+                _sub(el, name, _whole(v))
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def export_voc(store: Store, out_path: str | os.PathLike, image_ids=None, progress: Progress | None = None,

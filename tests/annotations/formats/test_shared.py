@@ -124,3 +124,37 @@ def test_reading_a_big_file_does_not_hold_the_write_lock(store, tmp_path):
     other.close()
     assert writes and report.annotations == 839
     assert store.get_meta("probe") == writes[-1]
+
+
+def test_fields_a_coco_file_carried_into_extra_export_whatever_their_type(store, tmp_path):
+    """A COCO entry's unknown fields are kept in the annotation's extra as any JSON; the VOC and
+    labelme exports read some of them by name (truncated, parts, actions, group_id, flags) and the
+    COCO export its own hints ("_coco"). Values of another type ended those exports in a traceback
+    (int("yes"), "abc".get, [1].items); now each takes what holds and its default otherwise, and
+    the files are what the other tools read."""
+    import xml.etree.ElementTree as ET
+    write_image(tmp_path / "a.jpg", 64, 48)
+    odd = {"truncated": "yes", "difficult": True, "occluded": "0.0", "pose": 5, "parts": "abc",
+           "actions": [1], "group_id": "g", "flags": "x", "description": 3, "_coco": "x"}
+    coco = {"images": [{"id": 1, "file_name": "a.jpg", "width": 64, "height": 48}],
+            "categories": [{"id": 1, "name": "cat"}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [2, 3, 10, 12], "area": 120,
+                             "iscrowd": 0, **odd},
+                            {"id": 2, "image_id": 1, "category_id": 1, "bbox": [20, 3, 10, 12], "area": 120,
+                             "iscrowd": 0, "difficult": 1, "actions": {"jumping": "1", "bad name": 1},
+                             "parts": [{"name": "head", "bndbox": [21, 4, 25, 8]}, {"bndbox": "x"}]}]}
+    (tmp_path / "a.json").write_text(json.dumps(coco))
+    import_labels(store, "coco", tmp_path / "a.json")
+    assert store.annotations()[0].extra["truncated"] == "yes"  # kept as the file had it
+    export_labels(store, "voc", tmp_path / "voc")
+    root = ET.parse(next((tmp_path / "voc" / "Annotations").glob("*.xml"))).getroot()
+    first, second = root.findall("object")
+    assert [first.findtext(k) for k in ("pose", "truncated", "difficult", "occluded")] == ["Unspecified", "0", "1", "0"]
+    assert first.find("part") is None and first.find("actions") is None
+    assert [p.findtext("name") for p in second.findall("part")] == ["head"]
+    assert [el.tag for el in second.find("actions")] == ["jumping"] and second.findtext("actions/jumping") == "1"
+    export_labels(store, "labelme", tmp_path / "labelme")
+    shape = json.loads(next((tmp_path / "labelme").glob("*.json")).read_text())["shapes"][0]
+    assert shape["group_id"] is None and shape["flags"] == {} and shape["description"] == ""
+    export_labels(store, "coco", tmp_path / "out.json")
+    assert json.loads((tmp_path / "out.json").read_text())["annotations"][0]["bbox"] == [2, 3, 10, 12]
