@@ -17,7 +17,7 @@ from annotations.model import Annotation, ModelRun
 from annotations.store import DB_NAME, Store, StoreError
 
 HOSTILE = [
-    ("UPDATE annotations SET polygons='not json' WHERE id=1", "annotation 1: polygons not JSON"),
+    ("UPDATE annotations SET polygons='not json' WHERE id=1", "annotation 1: its geometry does not hold"),
     ("UPDATE annotations SET polygons='[[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\"]]' WHERE id=1",
      "annotation 1: its geometry does not hold"),
     ("UPDATE annotations SET polygons='[[1,[2,3]]]' WHERE id=1", "annotation 1: its geometry does not hold"),
@@ -35,7 +35,7 @@ HOSTILE = [
     ("UPDATE images SET extra='[1,2]' WHERE id=1", "image 1: extra not a JSON object"),
     ("UPDATE images SET file_name='../../../../etc/passwd' WHERE id=1", "image 1: its path '../../../../etc/passwd' leads"),
     ("UPDATE images SET file_name='images/../../x.jpg' WHERE id=1", "leads outside the project"),
-    ("UPDATE categories SET name='' WHERE id=1", "category 1: name not text"),
+    ("UPDATE categories SET name=x'41' WHERE id=1", "category 1: name not text"),
     ("UPDATE runs SET params='nope' WHERE id=1", "model run 1: params not a JSON object"),
     ("INSERT INTO outlines VALUES (1, x'010203', NULL)", "outline 1: its packed rings are cut short"),
     ("UPDATE meta SET value='abc' WHERE key='schema_version'", "holds no schema version Sightline wrote"),
@@ -145,3 +145,26 @@ def test_packed_ring_counts_that_do_not_add_up_draw_the_shape_as_its_box():
             (3, 1, "polygon", "label", None, 0, 0, 4, 4, good, struct.pack("<2i", 2, 2))]
     o = outlines_from_rows(rows)
     assert o.ring_rows.tolist() == [0, 2, 2] and o.ring_points.tolist() == [4, 2, 2] and len(o.points) == 8
+
+
+def test_what_the_store_writes_from_an_odd_label_file_opens_again(tmp_path):
+    """A COCO file may carry NaN and Infinity in fields the store keeps in extra; the store writes
+    them as Python's json does (NaN, Infinity: not JSON to SQLite). Such a project must open again,
+    and so must a ring holding NaN as an earlier version could have written it."""
+    from annotations.formats import import_labels
+    from annotations.imageio import write_rgb
+    write_rgb(tmp_path / "a.jpg", np.zeros((48, 64, 3), np.uint8))
+    (tmp_path / "a.json").write_text(
+        '{"images": [{"id": 1, "file_name": "a.jpg", "width": 64, "height": 48, "foo": NaN}],'
+        ' "categories": [{"id": 1, "name": "c", "bar": Infinity}],'
+        ' "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 2, 3, 4], "area": 12,'
+        ' "iscrowd": 0, "baz": -Infinity}]}')
+    with Store.open(tmp_path / "p") as store:
+        import_labels(store, "coco", tmp_path / "a.json")
+        store.add_annotation(Annotation(None, 1, 1, kind="polygon", polygons=[[1, 1, 9, 1, 9, 9]]))
+    conn = sqlite3.connect(tmp_path / "p" / DB_NAME)
+    conn.execute("UPDATE annotations SET polygons='[[1, 1, 9, NaN, 9, 9]]' WHERE id=2")
+    conn.commit()
+    conn.close()
+    with Store.open(tmp_path / "p", create=False) as store:
+        assert store.annotation(1).extra == {"baz": float("-inf")}
