@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import pickle
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -26,6 +27,7 @@ from .registry import (BACKGROUND, SEMANTIC, ModelSpec, UnknownModel, build_mode
                        get_spec)
 from .weight_cache import OFFLINE_ENV, WeightsUnavailable  # noqa: F401 - part of this module's API
 from annotations.errors import SightlineError
+from annotations.ranges import problem as problem_of
 
 CHECKPOINT_FORMAT = "sightline-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -135,7 +137,9 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     if not p.is_file():
         raise CheckpointError(f"{p}: file not found")
     try:
-        with torch.serialization.safe_globals([argparse.Namespace]):
+        with torch.serialization.safe_globals([argparse.Namespace]), warnings.catch_warnings():
+            # torch warns on stderr about a file of another pickle protocol before it refuses it
+            warnings.simplefilter("ignore", UserWarning)
             obj = torch.load(p, map_location="cpu", weights_only=True)
     except Exception as e:
         if isinstance(e, pickle.UnpicklingError):
@@ -147,11 +151,18 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
             why = f"{e.__class__.__name__}: {first[:200]}"
         raise CheckpointError(f"{p}: not a readable checkpoint ({why})") from e
     if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT:
-        if int(obj.get("version", 0)) > CHECKPOINT_VERSION:
-            raise CheckpointError(f"{p}: written by a newer version of this app (checkpoint version {obj['version']})")
+        version = obj.get("version", 0)
+        if problem_of(version, int, 0) is not None:
+            raise CheckpointError(f"{p}: its checkpoint version is not a whole number ({str(version)[:40]!r})")
+        if version > CHECKPOINT_VERSION:
+            raise CheckpointError(f"{p}: written by a newer version of this app (checkpoint version {version})")
         for key in ("model_name", "categories", "model"):
             if key not in obj:
                 raise CheckpointError(f"{p}: checkpoint has no {key!r} entry")
+        cats = obj["categories"]
+        if not (isinstance(obj["model_name"], str) or obj["model_name"] is None) \
+                or not (isinstance(cats, list) and all(isinstance(c, str) for c in cats)):
+            raise CheckpointError(f"{p}: its model name or class names are not text")
         if not _is_state_dict(obj["model"]):
             raise CheckpointError(f"{p}: the 'model' entry is not a state dict")
         problem = checksum_problem(obj)

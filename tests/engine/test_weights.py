@@ -251,3 +251,27 @@ def test_build_model_with_pretrained_weights_and_other_class_count(empty_torch_h
             assert v.shape[0] == 3
         else:
             assert torch.equal(v, ref[k]), k
+
+
+def test_a_checkpoint_from_elsewhere_is_refused_in_one_line_with_nothing_else_on_the_terminal(tmp_path, capfd):
+    """A checkpoint is a file from outside (downloaded, shared). A file of another pickle protocol
+    made torch print a two-line UserWarning before our one-line refusal; an app checkpoint whose
+    version is a word or whose class names are a number got past the checks."""
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"\x80\x04garbage")
+    sd = {"w": torch.zeros(2)}
+    cases = {garbage: "not a readable checkpoint",
+             tmp_path / "v.pt": {"format": W.CHECKPOINT_FORMAT, "version": "abc", "model_name": FAST,
+                                 "categories": [BACKGROUND], "model": sd},
+             tmp_path / "c.pt": {"format": W.CHECKPOINT_FORMAT, "version": 1, "model_name": FAST,
+                                 "categories": 5, "model": sd}}
+    for path, obj in cases.items():
+        if isinstance(obj, dict):
+            torch.save(obj, path)
+    capfd.readouterr()
+    for path, why in zip(cases, ("not a readable checkpoint", "version is not a whole number", "are not text")):
+        with pytest.raises(CheckpointError, match=why) as e:
+            load_checkpoint(path)
+        assert str(path) in str(e.value) and "\n" not in str(e.value)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""
