@@ -1,11 +1,16 @@
-"""PNG masks export (no import): per image a semantic PNG and an instance PNG.
+"""PNG masks export (no import): the devkit's segmentation layout, as torchvision's VOCSegmentation
+(point it at OUT as its VOCdevkit/VOC2012) and datumaro's voc_segmentation (CVAT's "Segmentation
+mask 1.1") read it.
 
+    OUT/JPEGImages/<stem>.jpg          the images, placed as the VOC export places them
     OUT/SegmentationClass/<stem>.png   palette PNG, one class index per pixel: 0 background,
                                        1..N the categories in id order, 255 ignore (crowd regions)
     OUT/SegmentationObject/<stem>.png  one index per object (1..K in annotation order), 0 background,
                                        ignore value for crowd; 8-bit with 255 = ignore, or 16-bit
                                        with 65535 = ignore when an image has more than 254 objects
-    OUT/labelmap.txt                   class index and name, one per line
+    OUT/ImageSets/Segmentation/        <split>.txt, trainval.txt, default.txt (images of no split)
+    OUT/labelmap.txt                   datumaro's and CVAT's: "name:r,g,b::" a line, in class index
+                                       order (background first), the colour the PNG's palette gives
     OUT/objects.json                   per image stem: object index -> annotation id and category
 Larger objects are painted first so that a small object on top of a big one stays visible."""
 from __future__ import annotations
@@ -21,6 +26,7 @@ from .. import geometry
 from ..model import LABEL, Annotation
 from ..store import Store
 from .common import Cancelled, ExportReport, FormatError, FormatInfo, Progress, StagedFolder, Ticker, unique_stems
+from .voc import DevkitImages, write_image_sets
 
 FORMAT = FormatInfo("masks", "PNG masks (folder)", imports=False, order=50)
 
@@ -43,6 +49,24 @@ def palette(n: int = 256) -> list[int]:
         out += [r, g, b]
     out[255 * 3:256 * 3] = [255, 255, 255]
     return out
+
+
+def label_map(names: list[str], warnings: list[str]) -> str:
+    """labelmap.txt as datumaro writes and parses it (and CVAT with it): a line per class in index
+    order, "name:r,g,b:parts:actions", the colour the palette gives the index. A ':' would split
+    a name's line into more fields than the reader takes: it is written as '_', with a warning."""
+    colours = palette(max(256, len(names)))
+    lines = ["# label:color_rgb:parts:actions\n"]
+    for k, name in enumerate(names):
+        if ":" in name or "\n" in name:
+            warnings.append(f"category {name!r} is written as {_label_safe(name)!r} in labelmap.txt "
+                            "(a ':' would split its line)")
+        lines.append(f"{_label_safe(name)}:{','.join(map(str, colours[3 * k:3 * k + 3]))}::\n")
+    return "".join(lines)
+
+
+def _label_safe(name: str) -> str:
+    return name.replace(":", "_").replace("\n", " ").replace("\r", " ")
 
 
 def _png(arr: np.ndarray, with_palette: bool) -> bytes:
@@ -89,12 +113,14 @@ def export_masks(store: Store, out_path: str | os.PathLike, image_ids=None, prog
     objects: dict[str, list[dict]] = {}
     wide = 0
     ticker = Ticker(progress, len(records), every=50)
+    images = DevkitImages(store)
     try:
         with StagedFolder(out_path) as out:
             for rec in records:
                 stem = stems[rec.id]
                 semantic, instance, order = render(by_image.get(rec.id, []), rec.height, rec.width, class_index)
                 wide += instance.dtype == np.uint16
+                images.place(out, rec, stem)
                 out.write_bytes(f"SegmentationClass/{stem}.png", _png(semantic, semantic.dtype == np.uint8))
                 out.write_bytes(f"SegmentationObject/{stem}.png", _png(instance, instance.dtype == np.uint8))
                 objects[stem] = [{"index": k + 1, "annotation_id": a.id, "category_id": a.category_id,
@@ -102,12 +128,13 @@ def export_masks(store: Store, out_path: str | os.PathLike, image_ids=None, prog
                                   "image": rec.file_name}
                                  for k, a in enumerate(order)]
                 ticker.step()
-            out.write_text("labelmap.txt", "0 __background__\n" + "".join(
-                f"{class_index[c.id]} {c.name}\n" for c in cats) + "255 __ignore__\n")
+            write_image_sets(out, "Segmentation", records, stems)
+            out.write_text("labelmap.txt", label_map(["background"] + [c.name for c in cats], report.warnings))
             out.write_text("objects.json", json.dumps(objects, ensure_ascii=False, indent=1))
             report.files = out.files
     except Cancelled:
         return ExportReport(cancelled=True)
+    images.report(report.warnings, "VOCSegmentation", "their masks")
     if wide:
         report.warnings.append(f"{wide} image(s) have more than {MAX_CLASSES_8} objects: their instance PNGs "
                                "are 16-bit (65535 = ignore)")

@@ -337,34 +337,56 @@ def export_voc(store: Store, out_path: str | os.PathLike, image_ids=None, progre
     if shapes:
         report.warnings.append(f"{shapes} polygon(s)/mask(s) were written as their bounding boxes")
     ticker = Ticker(progress, len(records), every=200)
-    missing, not_jpeg = 0, []
+    images = DevkitImages(store)
     try:
         with StagedFolder(out_path) as out:
             for rec in records:
-                src = store.image_path(rec)
-                suffix = ".jpg" if src.suffix.lower() in JPEG_SUFFIXES else src.suffix
-                image_name = stems[rec.id] + suffix
-                if exportable(src, store.root):
-                    export_image(out, f"{IMAGES_DIR}/{image_name}", src, store.root)
-                    if suffix != ".jpg":
-                        not_jpeg.append(image_name)
-                else:
-                    missing += 1
+                image_name = images.place(out, rec, stems[rec.id])
                 out.write_text(f"Annotations/{stems[rec.id]}.xml", voc_xml(rec, image_name, by_image.get(rec.id, []),
                                                                           names))
                 ticker.step()
-            for split, stems_in in _image_sets(records, stems).items():
-                out.write_text(f"ImageSets/Main/{split}.txt", "".join(f"{stem}\n" for stem in stems_in))
+            write_image_sets(out, "Main", records, stems)
             report.files = out.files
     except Cancelled:
         return ExportReport(cancelled=True)
-    if not_jpeg:
-        report.warnings.append(f"{len(not_jpeg)} image(s) are not JPEG and keep their suffix in {IMAGES_DIR}/ "
-                               f"(e.g. {not_jpeg[0]}); torchvision's VOCDetection opens <id>.jpg only")
-    if missing:
-        report.warnings.append(f"{missing} image file(s) were not found (or, outside the project, are not "
-                               "images); only their XML files were written")
+    images.report(report.warnings, "VOCDetection", "their XML files")
     return report
+
+
+class DevkitImages:
+    """JPEGImages/ of a devkit-layout export (detection here, segmentation in masks.py): JPEG files
+    named <id>.jpg whatever their suffix, other images keeping theirs, each placed by the one export
+    policy (paths.export_image); what was not found or is not an image outside the project is counted."""
+
+    def __init__(self, store: Store):
+        self.store, self.missing, self.not_jpeg = store, 0, []
+
+    def place(self, out, rec, stem: str) -> str:
+        """The image's name in JPEGImages/ (written there when it can be)."""
+        src = self.store.image_path(rec)
+        suffix = ".jpg" if src.suffix.lower() in JPEG_SUFFIXES else src.suffix
+        name = stem + suffix
+        if exportable(src, self.store.root):
+            export_image(out, f"{IMAGES_DIR}/{name}", src, self.store.root)
+            if suffix != ".jpg":
+                self.not_jpeg.append(name)
+        else:
+            self.missing += 1
+        return name
+
+    def report(self, warnings: list[str], reader: str, written: str) -> None:
+        if self.not_jpeg:
+            warnings.append(f"{len(self.not_jpeg)} image(s) are not JPEG and keep their suffix in {IMAGES_DIR}/ "
+                            f"(e.g. {self.not_jpeg[0]}); torchvision's {reader} opens <id>.jpg only")
+        if self.missing:
+            warnings.append(f"{self.missing} image file(s) were not found (or, outside the project, are not "
+                            f"images); only {written} were written")
+
+
+def write_image_sets(out, task: str, records, stems: dict[int, str]) -> None:
+    """ImageSets/<task>/<split>.txt, trainval.txt and default.txt (images of no split)."""
+    for split, stems_in in _image_sets(records, stems).items():
+        out.write_text(f"ImageSets/{task}/{split}.txt", "".join(f"{stem}\n" for stem in stems_in))
 
 
 def _image_sets(records, stems: dict[int, str]) -> dict[str, list[str]]:

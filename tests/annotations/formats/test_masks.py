@@ -29,7 +29,7 @@ def test_semantic_and_instance_pngs(store, tmp_path):
         Annotation(None, iid, b, kind=MASK, rle=geometry.encode_mask(crowd), iscrowd=1),
     ])
     report = export_labels(store, "masks", tmp_path / "m")
-    assert report.files == 4
+    assert report.files == 6  # two PNGs, labelmap, objects, ImageSets/Segmentation val and trainval (no image file)
     sem_img = Image.open(tmp_path / "m/SegmentationClass/scene.png")
     assert sem_img.mode == "P"
     pal = sem_img.getpalette()
@@ -46,7 +46,7 @@ def test_semantic_and_instance_pngs(store, tmp_path):
     assert [o["annotation_id"] for o in objects] == ids
     assert [o["index"] for o in objects] == [1, 2, 3] and objects[2]["iscrowd"] == 1
     labelmap = (tmp_path / "m/labelmap.txt").read_text().splitlines()
-    assert labelmap == ["0 __background__", "1 c0", "2 c1", "255 __ignore__"]
+    assert labelmap == ["# label:color_rgb:parts:actions", "background:0,0,0::", "c0:128,0,0::", "c1:0,128,0::"]
 
 
 def test_more_than_254_objects_gives_16_bit(store, tmp_path):
@@ -85,3 +85,42 @@ def test_cancelled_folder_export_writes_nothing(store, tmp_path):
     assert report.cancelled
     assert not (tmp_path / "m").exists()
     assert not [p for p in tmp_path.iterdir() if "partial" in p.name]
+
+
+def test_the_export_is_read_by_torchvision_and_by_datumaros_rules(store, tmp_path):
+    """The devkit's segmentation layout: torchvision's VOCSegmentation (root/VOCdevkit/VOC2012:
+    ImageSets/Segmentation/<set>.txt, JPEGImages/<id>.jpg, SegmentationClass/<id>.png) reads image
+    and mask; datumaro's voc_segmentation (CVAT's "Segmentation mask 1.1") needs labelmap.txt as
+    "name:r,g,b:parts:actions" lines (its parse_label_map refuses any other number of fields) and
+    finds each class by the colour the PNG shows. Before, labelmap.txt was "index name" lines and
+    there was no ImageSets/ and no JPEGImages/: neither reader found anything."""
+    from torchvision.datasets import VOCSegmentation
+    from fmt_helpers import write_image
+    cat, dog = store.add_categories([Category(None, "cat"), Category(None, "hot:dog")])
+    write_image(store.root / "a.jpg", 40, 30)
+    iid = store.add_image(ImageRecord(None, "a.jpg", 40, 30, split="train"))
+    store.add_annotations([Annotation(None, iid, cat, bbox=(2, 2, 10, 10)),
+                           Annotation(None, iid, dog, kind=POLYGON, polygons=[[20, 5, 35, 5, 35, 25, 20, 25]])])
+    out = tmp_path / "tv" / "VOCdevkit" / "VOC2012"
+    report = export_labels(store, "masks", out)
+    assert any("hot_dog" in w for w in report.warnings)
+    train = VOCSegmentation(str(tmp_path / "tv"), year="2012", image_set="train", download=False)
+    assert len(train) == 1
+    image, mask = train[0]
+    assert image.size == (40, 30) and mask.mode == "P"
+    classes = np.asarray(mask)
+    assert classes[5, 5] == 1 and classes[15, 30] == 2 and classes[28, 2] == 0
+    # datumaro's reading: the label map's fields, then each pixel's colour looked up in it
+    names, colours = [], {}
+    for line in (out / "labelmap.txt").read_text().splitlines():
+        if not line or line.startswith("#"):
+            continue
+        fields = line.split(":")
+        assert len(fields) == 4, line
+        colours[tuple(int(c) for c in fields[1].split(","))] = len(names)
+        names.append(fields[0])
+    assert names == ["background", "cat", "hot_dog"]
+    rgb = np.asarray(mask.convert("RGB")).reshape(-1, 3)
+    looked_up = np.array([colours[tuple(c)] for c in rgb.tolist()]).reshape(classes.shape)
+    assert np.array_equal(looked_up, classes)
+    assert (out / "ImageSets" / "Segmentation" / "trainval.txt").read_text() == "a\n"
