@@ -1,6 +1,11 @@
 """labelme JSON: one file per image with its shapes (rectangle, polygon, circle, mask; points and
 lines cannot be represented and are skipped with a warning). Shapes sharing a label and a
-group_id are one object. imagePath is relative to the JSON file; imageData is optional."""
+group_id are one object. imagePath is relative to the JSON file; imageData is optional.
+
+X-AnyLabeling, labelme's most used fork, writes the same files with more shapes: a rectangle as its
+four corners (since its v2.2.0; labelme writes two), a rotated box ("rotation", four corners and a
+direction) and a "quadrilateral" (four points), both read as polygons; its "cuboid" (two faces of a
+box in perspective) is skipped with a warning, as points and lines are."""
 from __future__ import annotations
 
 import base64
@@ -27,7 +32,8 @@ FORMAT = FormatInfo("labelme", "labelme (JSON folder)", order=40)
 LABELME_VERSION = "5.5.0"
 CIRCLE_POINTS = 64
 SHAPE_FIELDS = ("label", "points", "group_id", "shape_type", "mask", "flags", "description")
-SKIPPED_TYPES = ("point", "points", "line", "linestrip")
+SKIPPED_TYPES = ("point", "points", "line", "linestrip", "cuboid")
+FOUR_CORNERS = ("rotation", "quadrilateral")  # X-AnyLabeling's: read as polygons
 
 
 def _png_to_array(b64: str, where: str, h: int, w: int) -> np.ndarray:
@@ -74,11 +80,15 @@ def _shape_geometry(shape: dict, where: str, h: int, w: int) -> tuple[str, objec
     if flat:
         check_extent(flat, w, h, where, "points")
     if kind == "rectangle":
-        if len(flat) != 4:
-            raise FormatError(f"{where}: a rectangle needs 2 points, it has {len(flat) // 2}")
-        x0, x1 = sorted(flat[0::2])
-        y0, y1 = sorted(flat[1::2])
-        return BOX, (x0, y0, x1 - x0, y1 - y0)
+        if len(flat) not in (4, 8):
+            raise FormatError(f"{where}: a rectangle needs 2 points (labelme) or its 4 corners (X-AnyLabeling), "
+                              f"it has {len(flat) // 2}")
+        xs, ys = flat[0::2], flat[1::2]
+        return BOX, (min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys))
+    if kind in FOUR_CORNERS:
+        if len(flat) != 8:
+            raise FormatError(f"{where}: a {kind} shape needs 4 points, it has {len(flat) // 2}")
+        return POLYGON, flat
     if kind == "polygon":
         if len(flat) < 6:
             raise ValueError(f"polygon has {len(flat) // 2} point(s); a polygon needs at least 3")

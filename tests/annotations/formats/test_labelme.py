@@ -165,3 +165,32 @@ def test_malformed_json_missing_image_and_bad_image_data(store, tmp_path):
     with pytest.raises(FormatError, match=r"lost\.json: imageData: not a decodable image"):
         import_labels(store, "labelme", d)
     assert store.image_count() == 0 and not (store.root / "labelme_images").exists()
+
+
+def test_x_anylabeling_files_import(store, tmp_path):
+    """X-AnyLabeling (labelme's most used fork; its label_file.py and shape.py) writes a rectangle as
+    its four corners since v2.2.0, a rotated box as "rotation" (four corners and a direction), and
+    "quadrilateral" and "cuboid" shapes, each with score, difficult, attributes and kie_linking, a
+    description of null, and "checked" and "text" beside the shapes. A four-corner rectangle used to
+    refuse the whole import ("a rectangle needs 2 points") and a rotated box was dropped."""
+    def xshape(label, points, shape_type, **more):
+        d = {"label": label, "score": None, "points": points, "group_id": None, "description": None,
+             "difficult": False, "shape_type": shape_type, "flags": {}, "attributes": {}, "kie_linking": []}
+        d.update(more)
+        return d
+    write_image(tmp_path / "x" / "shot.jpg", W, H)
+    doc = {"version": "3.0.0", "flags": {}, "checked": False, "shapes": [
+        xshape("car", [[10, 5], [30, 5], [30, 25], [10, 25]], "rectangle", score=0.86),
+        xshape("ship", [[20, 2], [40, 12], [35, 22], [15, 12]], "rotation", direction=0.46),
+        xshape("sign", [[1, 1], [9, 2], [8, 9], [2, 8]], "quadrilateral"),
+        xshape("box", [[1, 1], [5, 1], [5, 5], [1, 5], [2, 2], [6, 2], [6, 6], [2, 6]], "cuboid"),
+    ], "imagePath": "shot.jpg", "imageData": None, "imageHeight": H, "imageWidth": W, "text": ""}
+    (tmp_path / "x" / "shot.json").write_text(json.dumps(doc, indent=2))
+    report = import_labels(store, "labelme", tmp_path / "x")
+    assert report.annotations == 3
+    assert any("shape 3 ('box')" in w and "cuboid" in w for w in report.warnings)
+    anns = {store.category(a.category_id).name: a for a in store.annotations()}
+    assert anns["car"].kind == BOX and anns["car"].bbox == (10, 5, 20, 20) and anns["car"].score == pytest.approx(0.86)
+    assert anns["ship"].kind == POLYGON and anns["ship"].polygons == [[20, 2, 40, 12, 35, 22, 15, 12]]
+    assert anns["ship"].extra["direction"] == 0.46
+    assert anns["sign"].kind == POLYGON and len(anns["sign"].polygons[0]) == 8
