@@ -112,9 +112,36 @@ def import_coco(store: Store, path: str | os.PathLike, image_dir: str | os.PathL
 _SUBSET_FILE = re.compile(r"^(?:instances|person_keypoints|image_info|panoptic|labels)_(.+)\.json$")
 
 
+ROBOFLOW_FILE = "_annotations.coco.json"  # Roboflow: <split>/_annotations.coco.json beside the split's images
+FIFTYONE_FILE, FIFTYONE_IMAGES = "labels.json", "data"  # FiftyOne's COCO export and zoo: labels.json beside data/
+
+
 def _subset(path: Path) -> str | None:
     m = _SUBSET_FILE.match(path.name)
     return m.group(1) if m and path.parent.name == "annotations" else None
+
+
+def _fiftyone(path: Path) -> bool:
+    return path.name == FIFTYONE_FILE and (path.parent / FIFTYONE_IMAGES).is_dir()
+
+
+def _folder_split(path: Path) -> str:
+    """The split a file's own folder names, for the layouts that put one file in each split's folder
+    (Roboflow's train/ valid/ test/, FiftyOne zoo's train/ validation/ test/): '' for any other file."""
+    return SPLIT_NAMES.get(path.parent.name.lower(), "") if path.name == ROBOFLOW_FILE or _fiftyone(path) else ""
+
+
+def _dataset_files(folder: Path) -> list[Path]:
+    """The annotation files of a data set folder: annotations/instances_<subset>.json (CVAT, datumaro,
+    COCO itself), else each split folder's _annotations.coco.json (Roboflow) or labels.json beside
+    data/ (FiftyOne's zoo), else the folder's own labels.json beside data/ (a FiftyOne export)."""
+    for found in (sorted((folder / "annotations").glob("instances_*.json")), sorted(folder.glob(f"*/{ROBOFLOW_FILE}")),
+                  sorted(f for f in folder.glob(f"*/{FIFTYONE_FILE}") if _fiftyone(f)),
+                  [f for f in (folder / FIFTYONE_FILE,) if _fiftyone(f)]):
+        found = [f for f in found if f.is_file()]
+        if found:
+            return found
+    return []
 
 
 def _split_of(subset: str) -> str:
@@ -123,11 +150,12 @@ def _split_of(subset: str) -> str:
 
 
 def _import_folder(store: Store, folder: Path, image_dir, progress: Progress | None) -> ImportReport:
-    """Every annotations/instances_<subset>.json of a data set folder, all or nothing."""
-    files = sorted(f for f in (folder / "annotations").glob("instances_*.json") if f.is_file())
+    """Every annotation file of a data set folder (_dataset_files), all or nothing."""
+    files = _dataset_files(folder)
     if not files:
-        raise FormatError(f"{folder}: a folder with no annotations/instances_<subset>.json (the layout CVAT, datumaro "
-                          "and COCO itself write); choose the COCO file itself")
+        raise FormatError(f"{folder}: a folder with no annotations/instances_<subset>.json (CVAT, datumaro, COCO "
+                          f"itself), <split>/{ROBOFLOW_FILE} (Roboflow) or {FIFTYONE_FILE} beside {FIFTYONE_IMAGES}/ "
+                          "(FiftyOne); choose the COCO file itself")
     total = ImportReport()
     try:
         with store.transaction():
@@ -161,16 +189,19 @@ def _import_coco(store: Store, path: Path, image_dir, progress: Progress | None)
     report = ImportReport()
     ticker = Ticker(progress, len(data["images"]) + len(anns_in), every=2000)
     paths = ImagePaths(store.root, image_dir)
-    # No --images: an image the project lacks is looked for beside the file (Roboflow's layout) or
-    # in its subset's folder (CVAT's and datumaro's images/<subset>/, COCO's own <subset>/).
+    # No --images: an image the project lacks is looked for beside the file (Roboflow's layout), in
+    # its subset's folder (CVAT's and datumaro's images/<subset>/, COCO's own <subset>/) or in data/
+    # beside FiftyOne's labels.json.
     beside = [path.parent] if image_dir is None else []
     subset = _subset(path)
     if subset and image_dir is None:
         beside += [path.parent.parent / "images" / subset, path.parent.parent / subset]
+    elif image_dir is None and _fiftyone(path):
+        beside.append(path.parent / FIFTYONE_IMAGES)
     try:
         categories = _read_categories(path, cats_in)
         images = _read_images(path, data["images"], root, NameResolver(store), paths, ticker, beside, report,
-                              _split_of(subset) if subset else "")
+                              _split_of(subset) if subset else _folder_split(path))
         _read_annotations(path, anns_in, images, {c.wanted_id: c.name for c in categories}, report, ticker)
         ticker.done = ticker.total  # rejected entries count as done
         ticker.report()

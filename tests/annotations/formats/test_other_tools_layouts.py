@@ -293,6 +293,71 @@ def test_coco_folder_import_is_all_or_nothing_and_stays_in_the_subset(store, tmp
         import_labels(store, "coco", tmp_path / "empty")
 
 
+
+def _roboflow_coco(root, split, names):
+    """Roboflow's COCO export: <split>/_annotations.coco.json beside the split's images, every file
+    numbering images and annotations from 0, and a first category 0 that is the supercategory."""
+    doc = {"info": {"year": "2026", "version": "1", "description": "Exported from roboflow.com"},
+           "licenses": [{"id": 1, "url": "https://creativecommons.org/licenses/by/4.0/", "name": "CC BY 4.0"}],
+           "categories": [{"id": 0, "name": "cells", "supercategory": "none"},
+                          {"id": 1, "name": "Platelets", "supercategory": "cells"}],
+           "images": [], "annotations": []}
+    for i, name in enumerate(names):
+        write_image(root / split / name, 32, 24)
+        doc["images"].append({"id": i, "license": 1, "file_name": name, "height": 24, "width": 32,
+                              "date_captured": "2026-01-01T00:00:00+00:00"})
+        doc["annotations"].append({"id": i, "image_id": i, "category_id": 1, "bbox": [2, 3, 10, 8], "area": 80,
+                                   "segmentation": [], "iscrowd": 0})
+    (root / split / "_annotations.coco.json").write_text(json.dumps(doc))
+
+
+def test_coco_roboflow_split_folders_import_as_one_data_set(store, tmp_path):
+    """A Roboflow COCO export is train/, valid/, test/, each with its _annotations.coco.json beside its
+    images. The folder used to be refused (no annotations/instances_*.json) and a single file lost
+    its split; now the folder imports in one transaction and each folder gives its split."""
+    root = tmp_path / "rf"
+    _roboflow_coco(root, "train", ["a_jpg.rf.1.jpg", "b_jpg.rf.2.jpg"])
+    _roboflow_coco(root, "valid", ["c_jpg.rf.3.jpg"])
+    _roboflow_coco(root, "test", ["d_jpg.rf.4.jpg"])
+    report = import_labels(store, "coco", root)
+    assert report.images == 4 and report.annotations == 4 and not any("not found" in w for w in report.warnings)
+    assert {Path(r.file_name).name: r.split for r in store.images()} == {
+        "a_jpg.rf.1.jpg": "train", "b_jpg.rf.2.jpg": "train", "c_jpg.rf.3.jpg": "val", "d_jpg.rf.4.jpg": "test"}
+
+
+def _fiftyone_coco(root, names):
+    """FiftyOne's COCODetectionDataset (its export, and its zoo's COCO download): labels.json beside
+    data/, file_name relative to data/, nulls where it has no value."""
+    doc = {"info": {"year": "", "version": "", "description": "", "contributor": "", "url": "",
+                    "date_created": "2026-01-01T00:00:00"},
+           "licenses": [], "categories": [{"id": 1, "name": "cat", "supercategory": None}],
+           "images": [], "annotations": []}
+    for i, name in enumerate(names, 1):
+        write_image(root / "data" / name, 32, 24)
+        doc["images"].append({"id": i, "file_name": name, "height": 24, "width": 32, "license": None,
+                              "coco_url": None})
+        doc["annotations"].append({"id": i, "image_id": i, "category_id": 1, "bbox": [1, 1, 5, 5], "area": 25,
+                                   "iscrowd": 0, "supercategory": None})
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "labels.json").write_text(json.dumps(doc))
+
+
+def test_coco_fiftyone_layout_finds_its_images_in_data(store, tmp_path):
+    """FiftyOne writes labels.json beside data/; its zoo puts one such folder per split
+    (validation/, train/). Before, every image was reported not found."""
+    _fiftyone_coco(tmp_path / "export", ["a.jpg", "b.jpg"])
+    report = import_labels(store, "coco", tmp_path / "export" / "labels.json")
+    assert report.images == 2 and not any("not found" in w for w in report.warnings)
+    assert all(store.image_path(r).parent == tmp_path / "export" / "data" for r in store.images())
+    zoo = tmp_path / "coco-2017"
+    _fiftyone_coco(zoo / "validation", ["000000000139.jpg"])
+    _fiftyone_coco(zoo / "train", ["000000000009.jpg"])
+    report = import_labels(store, "coco", zoo)
+    assert report.images == 2
+    assert {Path(r.file_name).name: r.split for r in store.images()}["000000000139.jpg"] == "val"
+    assert {Path(r.file_name).name: r.split for r in store.images()}["000000000009.jpg"] == "train"
+
+
 # ---- YOLO ----------------------------------------------------------------------------------------
 def test_yolo_datumaro_loose_layout(store, tmp_path):
     """datumaro's yolo_loose: obj.names, Images/<subset>/x.jpg, Annotations/<subset>/x.txt."""
