@@ -49,6 +49,9 @@ class FileMenu(QObject):
             if info.imports:
                 act = self.import_menu.addAction(f"{info.title}\u2026")
                 act.triggered.connect(lambda _=False, f=info.name: self.choose_import(f))
+            if info.imports and info.folder_title:  # CVAT's, datumaro's, Roboflow's, FiftyOne's data-set folders
+                act = self.import_menu.addAction(f"{info.folder_title}\u2026")
+                act.triggered.connect(lambda _=False, f=info.name: self.choose_import(f, folder=True))
             act = QAction(f"{info.title}\u2026", self.export_menu)
             act.triggered.connect(lambda _=False, f=info.name: self.choose_export(f))
             self.export_menu.insertAction(first_export, act)
@@ -114,9 +117,10 @@ class FileMenu(QObject):
         QSettings().setValue("file_dialog/last_dir", str(Path(path).parent if Path(path).is_file() else path))
 
     # ---- import and export ---------------------------------------------------------------------
-    def choose_import(self, fmt: str) -> None:
-        title = f"Import {format_info(fmt).title}"
-        if format_info(fmt).single_file:
+    def choose_import(self, fmt: str, folder: bool = False) -> None:
+        info = format_info(fmt)
+        title = f"Import {info.folder_title if folder else info.title}"
+        if info.single_file and not folder:
             path, _ = QFileDialog.getOpenFileName(self.window, title, self._last_dir(), "JSON (*.json);;All files (*)")
         else:
             path = QFileDialog.getExistingDirectory(self.window, title, self._last_dir())

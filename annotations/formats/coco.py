@@ -20,7 +20,7 @@ from .common import (SPLIT_NAMES, Cancelled, ExportReport, FormatError, FormatIn
 from .paths import ImagePaths
 from .pending import NameResolver, PendingCategory, PendingImage, commit_import, file_id_map, remember_id_map
 
-FORMAT = FormatInfo("coco", "COCO JSON", single_file=True, order=10)
+FORMAT = FormatInfo("coco", "COCO JSON", single_file=True, order=10, folder_title="COCO data set (folder)")
 
 IMAGE_FIELDS = ("id", "file_name", "width", "height")
 CATEGORY_FIELDS = ("id", "name", "supercategory")

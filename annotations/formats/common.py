@@ -45,6 +45,7 @@ class FormatInfo:
     imports: bool = True  # has import_<name>
     single_file: bool = False  # one file (else a folder)
     order: int = 100  # place in menus and lists (then by name)
+    folder_title: str = ""  # a one-file format that also imports a data-set folder: its menu title
 
 
 class FormatError(SightlineError):

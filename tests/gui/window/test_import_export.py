@@ -57,7 +57,9 @@ def test_the_import_and_export_menus_list_every_registered_format(qtbot, make_wi
         fm.import_menu.aboutToShow.emit()
         fm.export_menu.aboutToShow.emit()
     titles = lambda menu: [a.text() for a in menu.actions() if not a.isSeparator()]  # noqa: E731
-    assert titles(fm.import_menu) == [f"{f.title}\u2026" for f in registry() if f.imports]
+    assert titles(fm.import_menu) == [t + "\u2026" for f in registry() if f.imports
+                                      for t in (f.title, f.folder_title) if t]
+    assert "COCO data set (folder)\u2026" in titles(fm.import_menu)
     assert titles(fm.export_menu) == [f"{f.title}\u2026" for f in registry()] + ["Include predictions in exports"]
 
 
@@ -80,3 +82,35 @@ def test_an_import_report_with_many_warnings_fits_the_screen_and_keeps_every_lin
     assert box.sizeHint().height() < 800 - 100  # room to spare on a 1280x800 screen
     ok = box.button(QMessageBox.Ok)
     assert box.rect().contains(ok.geometry())
+
+
+def test_a_coco_data_set_folder_imports_from_the_menu(qtbot, make_window, demo_project, tmp_path, monkeypatch):
+    """File > Import > COCO data set (folder) asks for a folder and imports every split of it: here
+    Roboflow's train/ and valid/, each with its _annotations.coco.json beside its images. The menu
+    had only the one-file entry, so a data set's splits came in one file at a time."""
+    from pathlib import Path
+
+    import numpy as np
+    from PySide6.QtWidgets import QFileDialog
+
+    from annotations.imageio import write_rgb
+    root = tmp_path / "roboflow"
+    for split, name in (("train", "a.jpg"), ("valid", "b.jpg")):
+        (root / split).mkdir(parents=True)
+        write_rgb(root / split / name, np.full((24, 32, 3), 120, np.uint8))
+        (root / split / "_annotations.coco.json").write_text(json.dumps({
+            "images": [{"id": 0, "file_name": name, "width": 32, "height": 24}],
+            "categories": [{"id": 0, "name": "cells", "supercategory": "none"},
+                           {"id": 1, "name": "Platelets", "supercategory": "cells"}],
+            "annotations": [{"id": 0, "image_id": 0, "category_id": 1, "bbox": [1, 1, 5, 5], "area": 25,
+                             "iscrowd": 0, "segmentation": []}]}))
+    win = make_window(demo_project)
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: asked.append(a[1]) or str(root))
+    fm = win.file_menu
+    fm.import_menu.aboutToShow.emit()
+    next(a for a in fm.import_menu.actions() if a.text().startswith("COCO data set")).trigger()
+    qtbot.waitUntil(lambda: not win._jobs, timeout=20000)
+    assert asked == ["Import COCO data set (folder)"]
+    splits = {Path(r.file_name).name: r.split for r in win.store.images()}
+    assert splits.get("a.jpg") == "train" and splits.get("b.jpg") == "val"
