@@ -16,7 +16,7 @@ from ..store import Store
 from .coco_annotation import (Rejected, annotation_from_coco, annotation_to_coco, geometry_from_coco,
                               result_from_annotation)
 from .common import (SPLIT_NAMES, Cancelled, ExportReport, FormatError, FormatInfo, ImportReport, Progress, Ticker,
-                     check_id, check_numbers, check_side, gc_paused, refused_value)
+                     check_id, check_numbers, check_side, gc_paused, read_regular, refused_value)
 from .paths import ImagePaths
 from .pending import NameResolver, PendingCategory, PendingImage, commit_import, file_id_map, remember_id_map
 
@@ -27,7 +27,6 @@ CATEGORY_FIELDS = ("id", "name", "supercategory")
 TOP_FIELDS = ("images", "annotations", "categories", "info", "licenses")
 
 
-MAX_JSON_BYTES = 4 << 30
 ORJSON_MAX_BYTES = 32 << 20  # orjson holds about 12x the file while it parses: json for larger files
 _DIGITS_AS_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
 
@@ -52,11 +51,7 @@ def load_json(path: str | os.PathLike):
     try:
         if "\0" in os.fspath(p):
             raise FormatError(f"{os.fspath(p)!r}: a file name cannot hold a NUL byte")
-        with open(p, "rb") as f:
-            if os.fstat(f.fileno()).st_size > MAX_JSON_BYTES:
-                raise FormatError(f"{p}: larger than {MAX_JSON_BYTES >> 30} GB; refused")
-            raw = f.read()
-        return parse_json(raw)
+        return parse_json(read_regular(p))
     except FileNotFoundError:
         raise FormatError(f"{p}: file not found") from None
     except json.JSONDecodeError as e:

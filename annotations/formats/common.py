@@ -3,11 +3,13 @@ writing a folder of outputs atomically. (Mapping onto the project's ids lives in
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import math
 import os
 import re
 import shutil
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -16,6 +18,7 @@ from ..imageio import write_failure
 from ..model import ImageRecord
 from ..wording import counted
 from ..errors import Cancelled, SightlineError  # noqa: F401 - Cancelled is re-exported
+from ..ranges import BIG
 
 Progress = Callable[[int, int], "bool | None"]
 # Folder names that mean a split (Roboflow writes valid/, others validation/).
@@ -53,6 +56,28 @@ class FormatError(SightlineError):
 
 
 _DIGITS = re.compile(r"limit \((\d+) digits\).*value has (\d+) digits")
+
+
+MAX_FILE_BYTES = 4 << 30  # a label or results file larger than this is refused before it is read
+
+
+def read_regular(path: str | os.PathLike, limit: int = MAX_FILE_BYTES) -> bytes:
+    """A file's bytes, or OSError saying why not: a device, a pipe or a folder is no label file
+    (/dev/zero would be read until memory ran out, and opening a pipe waits for a writer), and one
+    over `limit` is refused."""
+    not_regular = OSError(errno.EINVAL, "not a regular file (a device, a pipe or a folder)")
+    if not stat.S_ISREG(os.stat(path).st_mode):  # looked at before it is opened
+        raise not_regular
+    with open(path, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):  # replaced in between
+            raise not_regular
+        if st.st_size > limit:
+            raise OSError(errno.EFBIG, f"larger than {limit >> 30} GB; refused")
+        data = f.read(limit + 1)
+    if len(data) > limit:  # it grew while being read
+        raise OSError(errno.EFBIG, f"larger than {limit >> 30} GB; refused")
+    return data
 
 
 def refused_value(e: ValueError) -> str:
@@ -122,7 +147,7 @@ class Ticker:
 
 # ---- checks ---------------------------------------------------------------------------------
 _NUMBER_TYPES = {int, float}  # exact types: a JSON true/false or "3" is not a coordinate
-MAX_ID = (1 << 63) - 1  # SQLite's INTEGER
+MAX_ID = BIG  # SQLite's INTEGER
 FAR_MARGIN = 64  # pixels: coordinates up to 2 x the image size + this are rounding or sloppy tools
 MAX_SIDE = 1 << 20  # widths/heights above a million pixels a side are not images
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from ..model import BOX, LABEL, PREDICTION, Annotation
 from ..store import Store
 from .common import (SPLIT_NAMES, Cancelled, ExportReport, FormatError, FormatInfo, ImportReport, Progress,
-                     StagedFolder, Ticker, check_extent, unique_stems)
+                     StagedFolder, Ticker, check_extent, read_regular, unique_stems)
 from .paths import ImagePaths, export_image, exportable
 from .pending import NameResolver, PendingImage, commit_import
 
@@ -45,7 +45,7 @@ def _files(path: Path) -> tuple[list[Path], Path, Path | None]:
 
 def _read_list(f: Path) -> list[str]:
     try:
-        text = f.read_text(encoding="utf-8")
+        text = read_regular(f).decode("utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise FormatError(f"{f}: cannot be read ({e})") from None
     return [line.split()[0] for line in text.split("\n") if line.split()]
@@ -79,7 +79,7 @@ def _text(el, tag: str, default: str | None = None) -> str | None:
 
 def _parse(xml_path: Path) -> ET.Element:
     try:
-        root = ET.parse(xml_path).getroot()
+        root = ET.fromstring(read_regular(xml_path))
     except ET.ParseError as e:
         raise FormatError(f"{xml_path}: malformed XML ({e})") from None
     except (OSError, ValueError) as e:

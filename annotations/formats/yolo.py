@@ -16,7 +16,7 @@ from .. import geometry
 from ..model import BOX, LABEL, POLYGON, PREDICTION, Annotation
 from ..store import IMAGE_EXTENSIONS, Store
 from .common import (SPLIT_NAMES, Cancelled, ExportReport, FormatError, FormatInfo, ImportReport, Progress,
-                     StagedFolder, Ticker, refused_value, unique_stems)
+                     StagedFolder, Ticker, read_regular, refused_value, unique_stems)
 from .paths import ImagePaths, export_image, exportable
 from .pending import NameResolver, PendingCategory, PendingImage, commit_import
 
@@ -48,7 +48,7 @@ def _read_yaml(path: Path) -> dict:
     try:
         if path.stat().st_size > MAX_YAML_BYTES:
             raise FormatError(f"{path}: larger than {MAX_YAML_BYTES >> 20} MB; not a data set description")
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_NoAliasLoader)  # a SafeLoader
+        data = yaml.load(read_regular(path).decode("utf-8"), Loader=_NoAliasLoader)  # a SafeLoader
     except _AliasRefused as e:
         raise FormatError(f"{path}: {e}") from None
     except yaml.YAMLError as e:
@@ -88,7 +88,7 @@ def _names_from_yaml(data: dict, where: Path) -> dict[int, str]:
 
 def _names_from_txt(path: Path) -> dict[int, str]:
     try:
-        lines = [ln.strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+        lines = [ln.strip() for ln in read_regular(path).decode("utf-8").splitlines()]
     except (OSError, UnicodeDecodeError) as e:
         raise FormatError(f"{path}: cannot be read ({e})") from None
     return {i: n for i, n in enumerate(ln for ln in lines if ln)}
@@ -125,7 +125,7 @@ def _darknet_data(path: Path) -> dict:
     try:
         if path.stat().st_size > MAX_YAML_BYTES:
             raise FormatError(f"{path}: larger than {MAX_YAML_BYTES >> 20} MB; not a darknet data file")
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = read_regular(path).decode("utf-8").splitlines()
     except UnicodeDecodeError as e:
         raise FormatError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     except OSError as e:
@@ -153,7 +153,7 @@ def _images_in(target: Path, paths: ImagePaths) -> list[Path]:
     if target.is_file() and target.suffix == ".txt":  # a list of image paths
         out = []
         try:
-            lines = target.read_text(encoding="utf-8").splitlines()
+            lines = read_regular(target).decode("utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as e:
             raise FormatError(f"{target}: cannot be read ({e})") from None
         for n, line in enumerate(lines, 1):
@@ -266,7 +266,7 @@ def _check_orphan_labels(root: Path, labels: dict[Path, Path], names_file: Path)
 
 def _read_labels(label_file: Path, image: PendingImage, names: dict[int, str], report: ImportReport) -> None:
     try:
-        text = label_file.read_text(encoding="utf-8")
+        text = read_regular(label_file).decode("utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise FormatError(f"{label_file}: cannot be read ({e})") from None
     w, h = image.width, image.height

@@ -15,7 +15,7 @@ from pathlib import Path
 import orjson
 
 from annotations.errors import SightlineError
-from annotations.formats.common import gc_paused
+from annotations.formats.common import gc_paused, read_regular
 
 IOU_TYPES = ("bbox", "segm")
 _NON_FINITE = re.compile(r"-?(?:NaN|Infinity)")  # what Python's json.dump writes for values not finite
@@ -27,9 +27,12 @@ class EvaluationError(SightlineError):
 
 def load_json_file(path: str | os.PathLike, what: str):
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise EvaluationError(f"{p}: no such file ({what})")
-    data = p.read_bytes()
+    try:
+        data = read_regular(p)
+    except (OSError, ValueError) as e:  # ValueError: a NUL in the path
+        raise EvaluationError(f"{p}: cannot be read ({what}): {getattr(e, 'strerror', None) or e}") from None
     if not data.strip():
         raise EvaluationError(f"{p}: the file is empty ({what})")
     try:

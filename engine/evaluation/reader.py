@@ -22,7 +22,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from annotations.formats.common import gc_paused
+from annotations.formats.common import gc_paused, read_regular
 
 from .columns import Columns, _ints, values_hold
 from .inputs import load_json_file
@@ -113,7 +113,7 @@ def read_coco_files(gt_path: str | os.PathLike, dt_path: str | os.PathLike, iou_
 def _read_typed(gt_path: Path, dt_path: Path, iou_type: str):
     gt_decoder, dt_decoder = _DECODERS[iou_type]
     try:
-        gt_bytes, dt_bytes = gt_path.read_bytes(), dt_path.read_bytes()
+        gt_bytes, dt_bytes = read_regular(gt_path), read_regular(dt_path)
     except (OSError, ValueError):  # ValueError: a NUL in the path
         return None  # load_json_file names what is wrong with the path
     try:

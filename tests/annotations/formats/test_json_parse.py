@@ -41,3 +41,27 @@ def test_large_files_and_long_numbers_go_to_json(monkeypatch):
     monkeypatch.setattr(coco, "ORJSON_MAX_BYTES", 8)
     assert coco.parse_json(b'[1, 2, 3]') == [1, 2, 3]  # over the size orjson may take: json
     assert calls == [9]
+
+
+@pytest.mark.parametrize("reader", ["coco", "evaluate", "labelme"])
+def test_a_device_or_a_pipe_is_refused_in_one_line_without_being_read(tmp_path, reader, capsys):
+    """/dev/zero as a label file was read until memory ran out ("error: MemoryError"), and a named
+    pipe (also one named *.json in a labelme folder) waited forever for a writer: neither is a file
+    a tool wrote."""
+    import os
+    import main
+    project = tmp_path / "p"
+    (tmp_path / "dt.json").write_text("[]")
+    folder = tmp_path / "lm"
+    folder.mkdir()
+    os.mkfifo(folder / "a.json")
+    sources = {"coco": ["/dev/zero", str(folder / "a.json")], "evaluate": ["/dev/zero", str(folder / "a.json")],
+               "labelme": [str(folder)]}[reader]
+    for source in sources:
+        if reader == "evaluate":
+            args = ["evaluate", "--gt", source, "--dt", str(tmp_path / "dt.json")]
+        else:
+            args = ["import", "--project", str(project), "--format", reader, source]
+        assert main.main(args) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "not a regular file" in err[0], err

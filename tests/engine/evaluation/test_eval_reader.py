@@ -190,5 +190,6 @@ def test_a_missing_file_is_named(tmp_path):
     gp, dp = _write(tmp_path, *make_case(seed=4))
     message = _outcome(gp, tmp_path / "nowhere.json", "bbox")
     assert message == f"{tmp_path / 'nowhere.json'}: no such file (detections)"
-    assert _outcome(tmp_path, dp, "bbox").endswith("no such file (ground truth)")
+    assert _outcome(tmp_path, dp, "bbox").endswith("cannot be read (ground truth): not a regular file "
+                                                   "(a device, a pipe or a folder)")  # a folder
     assert _outcome(str(gp) + "\0x", dp, "bbox").endswith("no such file (ground truth)")
