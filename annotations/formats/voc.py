@@ -4,7 +4,9 @@ Coordinates follow VOC: 1-based pixel indices, inclusive, so the box x0 = xmin -
 x1 = xmax (files written 0-based, as some tools do, clamp at the border). A data-set folder in VOC
 layout (Annotations/, JPEGImages/, ImageSets/Main/<split>.txt) gives images and splits; a plain
 folder of XML files beside their images works too, with subfolders named for a split (Roboflow's
-train/, valid/, test/, each holding its images and their XML files)."""
+train/, valid/, test/, each holding its images and their XML files). Label Studio's export
+(Annotations/ beside images/, <filename> without its suffix, 0-based boxes, Label Studio as
+<owner>) is read as it writes it."""
 from __future__ import annotations
 
 import math
@@ -14,7 +16,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from ..model import BOX, LABEL, PREDICTION, Annotation
-from ..store import Store
+from ..store import IMAGE_EXTENSIONS, Store
+from ..wording import counted
 from .common import (SPLIT_NAMES, Cancelled, ExportReport, FormatError, FormatInfo, ImportReport, Progress,
                      StagedFolder, Ticker, check_extent, read_regular, unique_stems)
 from .paths import ImagePaths, export_image, exportable
@@ -126,12 +129,19 @@ def import_voc(store: Store, path: str | os.PathLike, image_dir: str | os.PathLi
     names = NameResolver(store)
     paths = ImagePaths(store.root, path if path.is_dir() else path.parent, image_dir)
     images: list[tuple[PendingImage, list]] = []
+    label_studio = 0
     try:
         for xml_path in xmls:
-            images.append(_read_one(xml_path, image_root, splits, names, paths, report, beside))
+            image, objects, by_label_studio = _read_one(xml_path, image_root, splits, names, paths, report, beside)
+            images.append((image, objects))
+            label_studio += by_label_studio
             ticker.step()
     except Cancelled:
         return ImportReport(cancelled=True)
+    if zero_based is None and label_studio:
+        zero_based = True
+        report.warnings.append(f"{counted(label_studio, 'file')} written by Label Studio, whose boxes are 0-based "
+                               "(its converter writes xmin = x, xmax = x + width): boxes were read that way")
     if zero_based is None:
         zero_based = any(c[0] == 0 or c[1] == 0 for _, objects in images for _, c, _ in objects)
         if zero_based:
@@ -145,6 +155,24 @@ def import_voc(store: Store, path: str | os.PathLike, image_dir: str | os.PathLi
                                        extra=extra))
     commit_import(store, [i for i, _ in images], report)
     return report
+
+
+def _label_studio_image(root: ET.Element, image_root: Path, filename: str, paths: ImagePaths,
+                        where: str) -> Path | None:
+    """Label Studio's VOC export names the image without its suffix (<filename>photo</filename>)
+    and keeps it in the folder <folder> names (images/, beside Annotations/): the one image of that
+    name in either folder, else None."""
+    folder = _text(root, "folder")
+    folders = [image_root] + ([image_root / folder] if folder and folder == Path(folder).name
+                              and folder not in (".", "..") and (image_root / folder).is_dir() else [])
+    names = [filename] if Path(filename).suffix else [filename + s for s in sorted(IMAGE_EXTENSIONS)]
+    found = []
+    for f in folders:
+        for name in names:
+            p = paths.resolve(f, name, f"{where}: <filename>")
+            if p.is_file() and p not in found:
+                found.append(p)
+    return found[0] if len(found) == 1 else None
 
 
 def _read_one(xml_path: Path, image_root: Path, splits: dict, names: NameResolver, paths: ImagePaths,
@@ -164,6 +192,8 @@ def _read_one(xml_path: Path, image_root: Path, splits: dict, names: NameResolve
         other = paths.resolve(image_root, recorded, f"{where}: <path>")
         if other.is_file():
             image_file = other
+    if not image_file.is_file():
+        image_file = _label_studio_image(root, image_root, filename, paths, where) or image_file
     if not image_file.is_file():
         near = " or beside the XML file" if beside and xml_path.parent != image_root else ""
         raise FormatError(f"{xml_path}: its image {filename} was not found in {image_root}{near}")
@@ -199,7 +229,7 @@ def _read_one(xml_path: Path, image_root: Path, splits: dict, names: NameResolve
             raise FormatError(f"{where}: <bndbox> has xmax < xmin or ymax < ymin")
         check_extent(corners, w + 1, h + 1, where, "bndbox")  # 1-based: xmax may be the width
         objects.append((name, corners, _object_extra(obj, where)))
-    return image, objects
+    return image, objects, _text(root, "owner/name") == "Label Studio"
 
 
 def _object_extra(obj, where: str) -> dict:

@@ -225,6 +225,37 @@ def test_voc_roboflow_split_folders_with_images_beside_their_xml(store, tmp_path
     assert any("0-based" in w for w in report.warnings)
 
 
+def _label_studio_voc(root, stem, w, h, boxes):
+    """label-studio-converter's convert_to_voc: Annotations/<stem>.xml, the image in images/ (its
+    <folder>), <filename> the stem without its suffix, boxes as int(x% * width) and xmax = x + w
+    (0-based), and Label Studio as <owner>."""
+    objects = "".join(f"<object><name>{n}</name><pose>Unspecified</pose><truncated>0</truncated>"
+                      f"<difficult>0</difficult><bndbox><xmin>{x}</xmin><ymin>{y}</ymin><xmax>{x + bw}</xmax>"
+                      f"<ymax>{y + bh}</ymax></bndbox></object>" for n, x, y, bw, bh in boxes)
+    (root / "Annotations").mkdir(parents=True, exist_ok=True)
+    (root / "Annotations" / f"{stem}.xml").write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n<annotation><folder>images</folder>'
+        f"<filename>{stem}</filename><source><database>MyDatabase</database><annotation>COCO2017</annotation>"
+        "<image>flickr</image><flickrid>NULL</flickrid><annotator>ann@example.com</annotator></source>"
+        "<owner><flickrid>NULL</flickrid><name>Label Studio</name></owner>"
+        f"<size><width>{w}</width><height>{h}</height><depth>3</depth></size><segmented>0</segmented>"
+        f"{objects}</annotation>\n")
+
+
+def test_voc_label_studio_export_finds_its_images_and_reads_0_based_boxes(store, tmp_path):
+    """Before, every file was refused: "its image a1b2-photo was not found" (no suffix, and the
+    image in images/). And with no box at 0 its boxes were read 1-based, a pixel off."""
+    root = tmp_path / "ls"
+    write_image(root / "images" / "a1b2-photo.jpg", 50, 40)
+    write_image(root / "images" / "c3d4-other.png", 50, 40)
+    _label_studio_voc(root, "a1b2-photo", 50, 40, [("car", 3, 4, 10, 12)])
+    _label_studio_voc(root, "c3d4-other", 50, 40, [("dog", 20, 5, 15, 20)])
+    report = import_labels(store, "voc", root)
+    assert report.images == 2 and any("Label Studio" in w for w in report.warnings)
+    boxes = {Path(store.image(a.image_id).file_name).name: a.bbox for a in store.annotations()}
+    assert boxes == {"a1b2-photo.jpg": (3, 4, 10, 12), "c3d4-other.png": (20, 5, 15, 20)}
+
+
 # ---- COCO ----------------------------------------------------------------------------------------
 def _datumaro_coco(root, subset, images, first_image_id=1):
     """datumaro's coco exporter (CVAT's "COCO 1.0"): annotations/instances_<subset>.json whose
