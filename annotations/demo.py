@@ -86,6 +86,8 @@ def generate_demo(path: str | Path, n_images: int = 300, seed: int = 0, size: tu
     path = Path(path)
     if Store.exists(path):
         raise FileExistsError(f"{path} already holds a project")
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise FileExistsError(f"{path} is not an empty folder: the demo is written into a new or empty one")
     created = not path.exists()
     store = Store.open(path)
     try:

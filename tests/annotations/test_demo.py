@@ -55,3 +55,23 @@ def test_demo_command_line(tmp_path):
                            capture_output=True, text=True, timeout=120)
     assert again.returncode == 2 and "already holds a project" in again.stderr
     assert "Traceback" not in again.stderr
+
+
+def test_the_demo_is_written_only_into_a_new_or_empty_folder(tmp_path, capsys):
+    """`demo /etc` wrote project.sightline and images/ among the system's files: the docstring said
+    the folder must be empty or absent, and only an existing project was refused."""
+    import main
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "notes.txt").write_text("mine")
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    for target in (full, a_file):
+        assert main.main(["demo", str(target), "--images", "2"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "is not an empty folder" in err[0]
+    assert sorted(p.name for p in full.iterdir()) == ["notes.txt"] and a_file.read_text() == "x"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main.main(["demo", str(empty), "--images", "2"]) == 0
+    assert (empty / "project.sightline").is_file()
