@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import gc
+import json
 import math
 import os
 import re
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from ..imageio import write_failure
+from ..imageio import atomic_write_bytes, write_failure
 from ..model import ImageRecord
 from ..wording import counted
 from ..errors import Cancelled, SightlineError  # noqa: F401 - Cancelled is re-exported
@@ -283,9 +284,17 @@ def check_box(bbox, where: str) -> tuple[float, float, float, float]:
 
 
 # ---- writing a folder of files all at once ----------------------------------------------------
+EXPORT_MANIFEST = ".sightline-export.json"  # in a folder export: the files it wrote
+
+
 class StagedFolder:
     """Files are written under a hidden sibling folder, then moved into place one by one with
-    os.replace (each atomic). A cancelled or failed export leaves the target untouched."""
+    os.replace (each atomic). A cancelled or failed export leaves the target untouched.
+
+    The files an export wrote are listed in the target's EXPORT_MANIFEST; exporting into the same
+    folder again removes those of the last export that this one does not write (an image moved
+    from train to val would otherwise stay in both splits' folders, and Ultralytics would train on
+    a validation image). Files no export of this app wrote are left as they are."""
 
     def __init__(self, target: str | os.PathLike):
         self.target = Path(target)
@@ -293,6 +302,7 @@ class StagedFolder:
             raise FormatError(f"{self.target}: exists and is not a folder")
         self.stage = self.target.parent / f".{self.target.name}.partial-{os.getpid()}"
         self.files = 0
+        self.removed = 0  # files of the last export here that this one no longer writes
 
     def __enter__(self) -> "StagedFolder":
         shutil.rmtree(self.stage, ignore_errors=True)
@@ -334,9 +344,65 @@ class StagedFolder:
                         os.replace(src, dst)
                     except OSError as e:
                         raise write_failure(dst, e) from e
+                self._replace_manifest([dst.relative_to(self.target).as_posix() for _, dst in files])
         finally:
             shutil.rmtree(self.stage, ignore_errors=True)
         return False
+
+
+    def _replace_manifest(self, written: list[str]) -> None:
+        """Remove what the last export here wrote and this one did not; list this one's files."""
+        manifest = self.target / EXPORT_MANIFEST
+        keep = set(written)
+        self.removed = 0
+        for rel, stamp in _manifest_files(manifest).items():
+            p = self.target / rel
+            try:
+                if rel in keep or _stamp(p) != stamp:  # edited since, or not the file that export wrote
+                    continue
+                p.unlink()
+                self.removed += 1
+                for parent in p.parents:  # folders it leaves empty go too, up to the target
+                    if parent == self.target or any(parent.iterdir()):
+                        break
+                    parent.rmdir()
+            except OSError:
+                continue  # a file that cannot be removed stays; the export itself is complete
+        stamps = {}
+        for rel in written:
+            try:
+                stamps[rel] = _stamp(self.target / rel)
+            except OSError:
+                continue
+        try:
+            atomic_write_bytes(manifest, json.dumps({"written_by": "Sightline", "files": stamps}).encode())
+        except SightlineError:
+            pass  # no list: the next export into this folder removes nothing
+
+
+def _stamp(p: Path) -> list[int]:
+    """What identifies the file an export wrote (size, modification time, inode): a list naming a
+    file is no reason to remove it; only the very file it wrote, unchanged, is removed."""
+    st = p.lstat()
+    if not stat.S_ISREG(st.st_mode):
+        raise OSError(errno.EINVAL, "not a regular file")
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def _manifest_files(manifest: Path) -> dict[str, list[int]]:
+    """relative path -> stamp of each file a manifest lists inside its folder; {} for none."""
+    try:
+        data = json.loads(read_regular(manifest, 64 << 20))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    files = data.get("files") if isinstance(data, dict) else None
+    out = {}
+    for rel, stamp in files.items() if isinstance(files, dict) else ():
+        if isinstance(rel, str) and rel and "\0" not in rel and not os.path.isabs(rel) \
+                and ".." not in Path(rel).parts and rel != EXPORT_MANIFEST \
+                and isinstance(stamp, list) and len(stamp) == 3 and all(type(v) is int for v in stamp):
+            out[rel] = stamp
+    return out
 
 
 def safe_stem(file_name: str) -> str:

@@ -114,7 +114,8 @@ def _files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
     if path.is_dir():
-        return sorted(path.rglob("*.json"))
+        # hidden files are no label files: this app's export list, macOS's ._name.json copies
+        return sorted(p for p in path.rglob("*.json") if not p.name.startswith("."))
     raise FormatError(f"{path}: no such file or folder")
 
 

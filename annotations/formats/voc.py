@@ -42,8 +42,13 @@ def _files(path: Path) -> tuple[list[Path], Path, Path | None]:
     if (path / "Annotations").is_dir():
         images = path / IMAGES_DIR if (path / IMAGES_DIR).is_dir() else path
         sets = path / "ImageSets" / "Main"
-        return sorted((path / "Annotations").glob("*.xml")), images, sets if sets.is_dir() else None
-    return sorted(path.rglob("*.xml")), path, None
+        return _visible((path / "Annotations").glob("*.xml")), images, sets if sets.is_dir() else None
+    return _visible(path.rglob("*.xml")), path, None
+
+
+def _visible(files) -> list[Path]:
+    """Hidden files are no label files (macOS's ._name.xml copies beside each file of an archive)."""
+    return sorted(p for p in files if not p.name.startswith("."))
 
 
 def _read_list(f: Path) -> list[str]:

@@ -158,3 +158,49 @@ def test_fields_a_coco_file_carried_into_extra_export_whatever_their_type(store,
     assert shape["group_id"] is None and shape["flags"] == {} and shape["description"] == ""
     export_labels(store, "coco", tmp_path / "out.json")
     assert json.loads((tmp_path / "out.json").read_text())["annotations"][0]["bbox"] == [2, 3, 10, 12]
+
+
+def test_exporting_again_into_the_same_folder_removes_what_the_last_export_wrote_and_this_one_does_not(
+        store, tmp_path):
+    """An image moved from train to val and exported again into the same folder stayed in both
+    splits' folders: Ultralytics then trained on a validation image. The files an export wrote
+    are listed in the folder; the next export removes those it no longer writes, and leaves
+    files no export wrote (and anything a forged list names outside the folder) alone."""
+    from dataclasses import replace
+
+    from annotations.formats.common import EXPORT_MANIFEST
+    cat = store.add_category(Category(None, "cat"))
+    ids = []
+    for name, split in (("a.jpg", "train"), ("b.jpg", "val")):
+        write_image(store.root / name, 40, 30)
+        ids.append(store.add_image(ImageRecord(None, name, 40, 30, split)))
+        store.add_annotation(Annotation(None, ids[-1], cat, bbox=(1, 1, 5, 5)))
+    out = tmp_path / "yolo"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    export_labels(store, "yolo", out)
+    assert (out / "images" / "train" / "a.jpg").is_file() and (out / "labels" / "train" / "a.txt").is_file()
+    store.update_image(replace(store.image(ids[0]), split="val"))
+    export_labels(store, "yolo", out)
+    assert not (out / "images" / "train").exists() and not (out / "labels" / "train").exists()
+    assert (out / "images" / "val" / "a.jpg").is_file() and (out / "labels" / "val" / "a.txt").is_file()
+    assert (out / "notes.txt").read_text() == "mine"
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep")
+    stamp = [3, 0, 0]
+    (out / EXPORT_MANIFEST).write_text(json.dumps({"files": {"../outside.txt": stamp, "/etc/hostname": stamp,
+                                                              "notes.txt": stamp}}))
+    export_labels(store, "yolo", out)
+    assert outside.read_text() == "keep" and (out / "notes.txt").read_text() == "mine"  # named, but not this export's
+    label = out / "labels" / "val" / "b.txt"
+    label.write_text(label.read_text() + "\n")  # edited by hand since: kept when b.jpg is no longer exported
+    store.delete_images([ids[1]])
+    export_labels(store, "yolo", out)
+    assert label.is_file() and not (out / "images" / "val" / "b.jpg").exists()
+    # a labelme export folder, with its list, imports again
+    export_labels(store, "labelme", tmp_path / "lm")
+    assert (tmp_path / "lm" / EXPORT_MANIFEST).is_file()
+    from annotations.store import Store
+    with Store.open(tmp_path / "again") as again:
+        report = import_labels(again, "labelme", tmp_path / "lm", image_dir=store.root)
+        assert report.images == 1
