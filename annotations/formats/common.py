@@ -302,7 +302,6 @@ class StagedFolder:
             raise FormatError(f"{self.target}: exists and is not a folder")
         self.stage = self.target.parent / f".{self.target.name}.partial-{os.getpid()}"
         self.files = 0
-        self.removed = 0  # files of the last export here that this one no longer writes
 
     def __enter__(self) -> "StagedFolder":
         shutil.rmtree(self.stage, ignore_errors=True)
@@ -354,14 +353,12 @@ class StagedFolder:
         """Remove what the last export here wrote and this one did not; list this one's files."""
         manifest = self.target / EXPORT_MANIFEST
         keep = set(written)
-        self.removed = 0
         for rel, stamp in _manifest_files(manifest).items():
             p = self.target / rel
             try:
                 if rel in keep or _stamp(p) != stamp:  # edited since, or not the file that export wrote
                     continue
                 p.unlink()
-                self.removed += 1
                 for parent in p.parents:  # folders it leaves empty go too, up to the target
                     if parent == self.target or any(parent.iterdir()):
                         break
