@@ -59,9 +59,17 @@ _CATEGORY_RULES = (
 _RUN_RULES = (("params not a JSON object", _NOT_OBJECT.format(c="params")),)
 _OUTLINE_RULES = (("its packed rings are cut short", "typeof(points) != 'blob' OR length(points) % 8 != 0 "
                    "OR (rings IS NOT NULL AND (typeof(rings) != 'blob' OR length(rings) % 4 != 0))"),)
+# Rankings and pending predictions: numbers (a ranking may store an infinite score), JSON as JSON.
+_A_NUMBER = "typeof({c}) NOT IN ('real', 'integer')"
+_SCORE_RULES = (("score not a number", _A_NUMBER.format(c="score")),
+                ("extra not a JSON object", _NOT_OBJECT.format(c="extra")))
+_PENDING_RULES = (*((f"{c} not a number", _A_NUMBER.format(c=c)) for c in ("x", "y", "w", "h")),
+                  ("score not a number", f"score IS NOT NULL AND {_A_NUMBER.format(c='score')}"),
+                  ("rle not JSON", f"rle IS NOT NULL AND NOT json_valid({_TOKENS.format(c='rle')})"))
 SHOWN = 3  # problems named in the refusal
 _ONE = {"annotations": "annotation", "images": "image", "categories": "category", "runs": "model run",
-        "outlines": "outline"}
+        "outlines": "outline", "image_scores": "image score", "object_scores": "object score",
+        "review_marks": "review mark", "run_pending": "pending prediction"}
 
 
 class _Rle(msgspec.Struct):
@@ -95,7 +103,9 @@ def row_problems(conn: sqlite3.Connection, limit: int = SHOWN) -> list[str]:
     `limit` found; [] when every row holds."""
     found: list[str] = []
     for table, rules in (("annotations", _ANNOTATION_RULES), ("images", _IMAGE_RULES),
-                         ("categories", _CATEGORY_RULES), ("runs", _RUN_RULES), ("outlines", _OUTLINE_RULES)):
+                         ("categories", _CATEGORY_RULES), ("runs", _RUN_RULES), ("outlines", _OUTLINE_RULES),
+                         ("image_scores", _SCORE_RULES), ("object_scores", _SCORE_RULES),
+                         ("review_marks", _SCORE_RULES), ("run_pending", _PENDING_RULES)):
         cases = " ".join(f"WHEN {cond} THEN ?" for _, cond in rules)
         sql = (f"SELECT rowid, CASE {cases} END AS why FROM {table} WHERE why IS NOT NULL "
                f"ORDER BY rowid LIMIT {int(limit)}")

@@ -39,6 +39,8 @@ HOSTILE = [
     ("UPDATE runs SET params='nope' WHERE id=1", "model run 1: params not a JSON object"),
     ("INSERT INTO outlines VALUES (1, x'010203', NULL)", "outline 1: its packed rings are cut short"),
     ("UPDATE meta SET value='abc' WHERE key='schema_version'", "holds no schema version Sightline wrote"),
+    ("INSERT INTO score_sets (id, run_id, strategy, params, created_at) VALUES (1, 1, 'uncertainty', '{}', 0);"
+     "INSERT INTO image_scores (set_id, image_id, score) VALUES (1, 1, 'high')", "image score 1: score not a number"),
     ("PRAGMA journal_mode=DELETE; UPDATE annotations SET kind='weird' WHERE id=1", "annotation 1: kind not"),
 ]
 
