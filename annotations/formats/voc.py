@@ -19,7 +19,7 @@ from ..model import BOX, LABEL, PREDICTION, Annotation
 from ..store import IMAGE_EXTENSIONS, Store
 from ..wording import counted
 from .common import (SPLIT_NAMES, Cancelled, ExportReport, FormatError, FormatInfo, ImportReport, Progress,
-                     StagedFolder, Ticker, check_extent, read_regular, unique_stems)
+                     StagedFolder, Ticker, check_extent, check_side, read_regular, unique_stems)
 from .paths import ImagePaths, export_image, exportable
 from .pending import NameResolver, PendingImage, commit_import
 
@@ -158,6 +158,7 @@ def import_voc(store: Store, path: str | os.PathLike, image_dir: str | os.PathLi
             score = extra.pop("score", None)
             image.add(name, Annotation(None, 0, 0, kind=BOX, bbox=(x0, y0, xmax - x0, ymax - y0), score=score,
                                        extra=extra))
+    paths.report_missing(report.warnings)
     commit_import(store, [i for i, _ in images], report)
     return report
 
@@ -199,18 +200,26 @@ def _read_one(xml_path: Path, image_root: Path, splits: dict, names: NameResolve
             image_file = other
     if not image_file.is_file():
         image_file = _label_studio_image(root, image_root, filename, paths, where) or image_file
-    if not image_file.is_file():
-        near = " or beside the XML file" if beside and xml_path.parent != image_root else ""
-        raise FormatError(f"{xml_path}: its image {filename} was not found in {image_root}{near}")
     size = root.find("size")
     try:
         w = int(float(_text(size, "width", "0"))) if size is not None else 0
         h = int(float(_text(size, "height", "0"))) if size is not None else 0
     except (ValueError, OverflowError):
         raise FormatError(f"{xml_path}: <size> holds a width or height that is not a number") from None
-    why = "no <size> and the image cannot be decoded: " if w <= 0 or h <= 0 else ""
-    actual = paths.size(image_file, where, why=why)
-    if why == "" and (w, h) != actual:
+    if not image_file.is_file():
+        near = " or beside the XML file" if beside and xml_path.parent != image_root else ""
+        if w <= 0 or h <= 0:
+            raise FormatError(f"{xml_path}: its image {filename} was not found in {image_root}{near}, and it has "
+                              "no <size> to place its boxes by")
+        # An export without its images (CVAT's "annotations only"): <size> places the boxes; the
+        # image is listed as not found, as a COCO file's is, and can be added later.
+        w, h = check_side(w, where, "<size> width"), check_side(h, where, "<size> height")
+        paths.missing.append((where, image_file))
+        actual = (w, h)
+    else:
+        actual = paths.size(image_file, where, why="no <size> and the image cannot be decoded: " if w <= 0 or h <= 0
+                            else "")
+    if w > 0 and h > 0 and (w, h) != actual:
         report.warnings.append(f"{xml_path}: <size> says {w}x{h}, the image is {actual[0]}x{actual[1]} "
                                "(as displayed); the image's size was kept")
     w, h = actual

@@ -157,9 +157,19 @@ def test_malformed_xml(store, tmp_path):
 
 
 def test_missing_image_and_undecodable_image(store, tmp_path):
-    d = _one(tmp_path, obj("x", (1, 1, 5, 5)), make_image=False)
-    with pytest.raises(FormatError, match=r"a\.xml: its image a\.jpg was not found"):
+    """An export without its images (CVAT's "annotations only", datumaro's voc without JPEGImages/):
+    <size> places the boxes and the image is listed as not found, as a COCO file's is. Without
+    <size> nothing places them: refused, nothing changed."""
+    d = _one(tmp_path, obj("x", (1, 1, 5, 5)), make_image=False, size=(0, 0))
+    with pytest.raises(FormatError, match=r"a\.xml: its image a\.jpg was not found in .*, and it has no <size>"):
         import_labels(store, "voc", d)
+    assert store.image_count() == 0
+    d = _one(tmp_path, obj("x", (1, 1, 5, 5)), make_image=False)
+    report = import_labels(store, "voc", d)
+    assert report.images == 1 and any("a.jpg not found" in w for w in report.warnings)
+    (rec,) = store.images()
+    assert (rec.width, rec.height) == (30, 20) and store.annotations()[0].bbox == (0, 0, 5, 5)
+    store.delete_images([rec.id])
     (d / "a.jpg").write_bytes(b"\x00garbage")
     (d / "a.xml").write_text(XML.format(filename="a.jpg", w=0, h=0, objects=""))
     with pytest.raises(FormatError, match=r"a\.xml: no <size> and the image cannot be decoded"):
