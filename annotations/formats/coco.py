@@ -128,9 +128,13 @@ def _folder_split(path: Path) -> str:
 
 def _dataset_files(folder: Path) -> list[Path]:
     """The annotation files of a data set folder: annotations/instances_<subset>.json (CVAT, datumaro,
-    COCO itself), else each split folder's _annotations.coco.json (Roboflow) or labels.json beside
-    data/ (FiftyOne's zoo), else the folder's own labels.json beside data/ (a FiftyOne export)."""
-    for found in (sorted((folder / "annotations").glob("instances_*.json")), sorted(folder.glob(f"*/{ROBOFLOW_FILE}")),
+    COCO itself), else its person_keypoints_<subset>.json (their boxes and outlines: with the
+    instances files beside them, the same persons again), else each split folder's
+    _annotations.coco.json (Roboflow) or labels.json beside data/ (FiftyOne's zoo), else the folder's
+    own labels.json beside data/ (a FiftyOne export)."""
+    for found in (sorted((folder / "annotations").glob("instances_*.json")),
+                  sorted((folder / "annotations").glob("person_keypoints_*.json")),
+                  sorted(folder.glob(f"*/{ROBOFLOW_FILE}")),
                   sorted(f for f in folder.glob(f"*/{FIFTYONE_FILE}") if _fiftyone(f)),
                   [f for f in (folder / FIFTYONE_FILE,) if _fiftyone(f)]):
         found = [f for f in found if f.is_file()]

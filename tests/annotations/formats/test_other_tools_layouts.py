@@ -590,3 +590,20 @@ def test_yolo_hostile_yaml_names_the_file(store, tmp_path, text, message):
     with pytest.raises(FormatError, match=message):
         import_labels(store, "yolo", root)
     assert store.image_count() == 0
+
+
+def test_coco_folder_of_person_keypoints_files_imports_and_is_not_doubled_beside_instances(store, tmp_path):
+    """datumaro's coco_person_keypoints layout: annotations/person_keypoints_<subset>.json only (their
+    persons' boxes and outlines); the folder was refused. Beside instances files (COCO's download
+    has both) only the instances are read, or every person would come in twice."""
+    root = tmp_path / "kp"
+    _datumaro_coco(root, "train", [("a.jpg", 40, 20)])
+    (root / "annotations" / "instances_train.json").rename(root / "annotations" / "person_keypoints_train.json")
+    report = import_labels(store, "coco", root)
+    assert report.images == 1 and report.annotations == 1
+    both = tmp_path / "both"
+    _datumaro_coco(both, "val", [("b.jpg", 40, 20)])
+    (both / "annotations" / "person_keypoints_val.json").write_text(
+        (both / "annotations" / "instances_val.json").read_text())
+    report = import_labels(store, "coco", both)
+    assert report.images == 1 and report.annotations == 1
