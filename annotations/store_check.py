@@ -27,7 +27,7 @@ _NUMBER = "typeof({c}) IN ('real', 'integer') AND abs({c}) <= 1.7976931348623157
 # The store writes a label file's NaN and Infinity into extra as Python's json does (NaN, Infinity),
 # which SQLite's JSON does not take: they are read as numbers for the test.
 _TOKENS = "replace(replace(replace({c}, '-Infinity', '0'), 'Infinity', '0'), 'NaN', '0')"
-_NOT_OBJECT = f"NOT json_valid({_TOKENS}) OR json_type({_TOKENS}) != 'object'"
+_NOT_OBJECT = f"{{c}} != '{{{{}}}}' AND (NOT json_valid({_TOKENS}) OR json_type({_TOKENS}) != 'object')"  # '{{}}': most rows
 
 
 def _one_of(names) -> str:
@@ -107,8 +107,8 @@ def row_problems(conn: sqlite3.Connection, limit: int = SHOWN) -> list[str]:
                          ("image_scores", _SCORE_RULES), ("object_scores", _SCORE_RULES),
                          ("review_marks", _SCORE_RULES), ("run_pending", _PENDING_RULES)):
         cases = " ".join(f"WHEN {cond} THEN ?" for _, cond in rules)
-        sql = (f"SELECT rowid, CASE {cases} END AS why FROM {table} WHERE why IS NOT NULL "
-               f"ORDER BY rowid LIMIT {int(limit)}")
+        fails = " OR ".join(f"({cond})" for _, cond in rules)  # each row's test once; the reason for the few that fail
+        sql = f"SELECT rowid, CASE {cases} END FROM {table} WHERE {fails} ORDER BY rowid LIMIT {int(limit)}"
         found += [f"{_ONE[table]} {i}: {why}" for i, why in conn.execute(sql, [name for name, _ in rules])]
     for table, i, parent, _ in conn.execute("PRAGMA foreign_key_check").fetchmany(limit):
         found.append(f"{_ONE.get(table, table)} {i}: its {_ONE.get(parent, parent)} does not exist")
