@@ -348,7 +348,6 @@ class StagedFolder:
             shutil.rmtree(self.stage, ignore_errors=True)
         return False
 
-
     def _replace_manifest(self, written: list[str]) -> None:
         """Remove what the last export here wrote and this one did not; list this one's files."""
         manifest = self.target / EXPORT_MANIFEST

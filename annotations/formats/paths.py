@@ -79,37 +79,34 @@ class ImagePaths:
             warnings.append(f"... and {len(self.missing) - limit} more images not found")
 
 
-def exportable(src: Path, project: Path) -> bool:
-    """Whether an export writes the image file `src`: it exists and, outside the project (`project`:
-    the store's root), its header reads as an image. A project's database is a file from outside too,
-    and an absolute path in it ('/etc/passwd') must not be copied into an export the person shares."""
+def export_image(out: StagedFolder, relative: str, src: Path, project: Path) -> bool:
+    """The image `src` as the file `relative` of the export `out`, for every format that writes
+    images; False (nothing written) when there is no such file or, outside the project (`project`:
+    the store's root, resolved when it was opened), its header does not read as an image: a
+    project's database is a file from outside too, and an absolute path in it ('/etc/passwd') must
+    not be copied into an export the person shares. A hard link only for an image inside the
+    project (writing to the export then writes the project's own image, which is the person's), a
+    copy of anything else (a hard link to a file outside would let the export write it) and when
+    linking fails. A failed write is WriteError naming the exported file."""
     if not src.is_file():
         return False
-    if is_inside(src.resolve(), project):
-        return True
-    try:
-        image_size(src)
-    except ImageReadError:
-        return False
-    return True
-
-
-def export_image(out: StagedFolder, relative: str, src: Path, project: Path) -> None:
-    """The image `src` as the file `relative` of the export `out`, for every format that writes
-    images: a hard link only for an image inside the project (`project`: the store's root, resolved
-    when it was opened; writing to the export then writes the project's own image, which is the
-    person's), a copy of anything else (a hard link to a file outside would let the export write it)
-    and when linking fails. A failed write is WriteError naming the exported file."""
+    inside = is_inside(src.resolve(), project)
+    if not inside:
+        try:
+            image_size(src)
+        except ImageReadError:
+            return False
     dst = out.path(relative)
     try:
-        if is_inside(src.resolve(), project):
+        if inside:
             try:
                 os.link(src, dst)
                 out.files += 1
-                return
+                return True
             except OSError:
                 pass
         shutil.copy2(src, dst)
     except OSError as e:
         raise write_failure(out.target / relative, e) from e
     out.files += 1
+    return True

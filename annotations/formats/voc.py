@@ -16,11 +16,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from ..model import BOX, LABEL, PREDICTION, Annotation
+from ..ranges import problem
 from ..store import IMAGE_EXTENSIONS, Store
 from ..wording import counted
 from .common import (SPLIT_NAMES, Cancelled, ExportReport, FormatError, FormatInfo, ImportReport, Progress,
                      StagedFolder, Ticker, check_extent, check_side, read_regular, unique_stems)
-from .paths import ImagePaths, export_image, exportable
+from .paths import ImagePaths, export_image
 from .pending import NameResolver, PendingImage, commit_import
 
 FORMAT = FormatInfo("voc", "Pascal VOC (XML folder)", order=20)
@@ -182,7 +183,8 @@ def _label_studio_image(root: ET.Element, image_root: Path, filename: str, paths
 
 
 def _read_one(xml_path: Path, image_root: Path, splits: dict, names: NameResolver, paths: ImagePaths,
-              report: ImportReport, beside: bool = False) -> tuple[PendingImage, list]:
+              report: ImportReport, beside: bool = False) -> tuple[PendingImage, list, bool]:
+    """(the image, its objects, whether Label Studio wrote the file)."""
     root = _parse(xml_path)
     filename = _text(root, "filename")
     if not filename:
@@ -337,7 +339,7 @@ def _write_parts_and_actions(obj, extra: dict) -> None:
     parts = extra.get("parts")
     for part in parts if isinstance(parts, list) else []:
         box = part.get("bndbox") if isinstance(part, dict) else None
-        if not (isinstance(box, list) and len(box) == 4 and all(_finite(v) for v in box)):
+        if not (isinstance(box, list) and len(box) == 4 and all(problem(v, float) is None for v in box)):
             continue  # not a part as the VOC import keeps one
         el = ET.SubElement(obj, "part")
         name = part.get("name", "")
@@ -352,9 +354,6 @@ def _write_parts_and_actions(obj, extra: dict) -> None:
             if _TAG.fullmatch(name):
                 _sub(el, name, _whole(v))
 
-
-def _finite(v) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def export_voc(store: Store, out_path: str | os.PathLike, image_ids=None, progress: Progress | None = None,
@@ -410,12 +409,10 @@ class DevkitImages:
         src = self.store.image_path(rec)
         suffix = ".jpg" if src.suffix.lower() in JPEG_SUFFIXES else src.suffix
         name = stem + suffix
-        if exportable(src, self.store.root):
-            export_image(out, f"{IMAGES_DIR}/{name}", src, self.store.root)
-            if suffix != ".jpg":
-                self.not_jpeg.append(name)
-        else:
+        if not export_image(out, f"{IMAGES_DIR}/{name}", src, self.store.root):
             self.missing += 1
+        elif suffix != ".jpg":
+            self.not_jpeg.append(name)
         return name
 
     def report(self, warnings: list[str], reader: str, written: str) -> None:

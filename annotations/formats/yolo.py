@@ -17,7 +17,7 @@ from ..model import BOX, LABEL, POLYGON, PREDICTION, Annotation
 from ..store import IMAGE_EXTENSIONS, Store
 from .common import (SPLIT_NAMES, Cancelled, ExportReport, FormatError, FormatInfo, ImportReport, Progress,
                      StagedFolder, Ticker, read_regular, refused_value, unique_stems)
-from .paths import ImagePaths, export_image, exportable
+from .paths import ImagePaths, export_image
 from .pending import NameResolver, PendingCategory, PendingImage, commit_import
 
 FORMAT = FormatInfo("yolo", "YOLO (txt folder)", order=30)
@@ -398,9 +398,7 @@ def export_yolo(store: Store, out_path: str | os.PathLike, image_ids=None, progr
                          for ln in _lines(a, index[a.category_id], rec.width, rec.height, as_polygons, counts)]
                 out.write_text(f"labels/{sub}{stems[rec.id]}.txt", "".join(ln + "\n" for ln in lines))
                 src = store.image_path(rec)
-                if exportable(src, store.root):
-                    export_image(out, f"images/{sub}{stems[rec.id]}{src.suffix}", src, store.root)
-                else:
+                if not export_image(out, f"images/{sub}{stems[rec.id]}{src.suffix}", src, store.root):
                     counts["missing"] += 1
                 ticker.step()
             out.write_text("data.yaml", _data_yaml(cats, set(folder.values())))
