@@ -208,19 +208,17 @@ def _read_one(xml_path: Path, image_root: Path, splits: dict, names: NameResolve
         h = int(float(_text(size, "height", "0"))) if size is not None else 0
     except (ValueError, OverflowError):
         raise FormatError(f"{xml_path}: <size> holds a width or height that is not a number") from None
-    if not image_file.is_file():
-        near = " or beside the XML file" if beside and xml_path.parent != image_root else ""
-        if w <= 0 or h <= 0:
+    if w <= 0 or h <= 0:
+        if not image_file.is_file():
+            near = " or beside the XML file" if beside and xml_path.parent != image_root else ""
             raise FormatError(f"{xml_path}: its image {filename} was not found in {image_root}{near}, and it has "
                               "no <size> to place its boxes by")
-        # An export without its images (CVAT's "annotations only"): <size> places the boxes; the
-        # image is listed as not found, as a COCO file's is, and can be added later.
-        w, h = check_side(w, where, "<size> width"), check_side(h, where, "<size> height")
-        paths.missing.append((where, image_file))
-        actual = (w, h)
+        actual = paths.size(image_file, where, why="no <size> and the image cannot be decoded: ")
     else:
-        actual = paths.size(image_file, where, why="no <size> and the image cannot be decoded: " if w <= 0 or h <= 0
-                            else "")
+        # None: an export without its images (CVAT's "annotations only"): <size> places the boxes, and
+        # the image is listed as not found, as a COCO file's is, to be added later.
+        actual = paths.size(image_file, where, required=False) or (check_side(w, where, "<size> width"),
+                                                                    check_side(h, where, "<size> height"))
     if w > 0 and h > 0 and (w, h) != actual:
         report.warnings.append(f"{xml_path}: <size> says {w}x{h}, the image is {actual[0]}x{actual[1]} "
                                "(as displayed); the image's size was kept")
