@@ -67,6 +67,8 @@ def read_regular(path: str | os.PathLike, limit: int = MAX_FILE_BYTES) -> bytes:
     (/dev/zero would be read until memory ran out, and opening a pipe waits for a writer), and one
     over `limit` is refused."""
     not_regular = OSError(errno.EINVAL, "not a regular file (a device, a pipe or a folder)")
+    too_big = OSError(errno.EFBIG, f"larger than {f'{limit >> 30} GB' if limit >= 1 << 30 else f'{limit >> 20} MB'}; "
+                                   "refused")
     if not stat.S_ISREG(os.stat(path).st_mode):  # looked at before it is opened
         raise not_regular
     with open(path, "rb") as f:
@@ -74,10 +76,10 @@ def read_regular(path: str | os.PathLike, limit: int = MAX_FILE_BYTES) -> bytes:
         if not stat.S_ISREG(st.st_mode):  # replaced in between
             raise not_regular
         if st.st_size > limit:
-            raise OSError(errno.EFBIG, f"larger than {limit >> 30} GB; refused")
+            raise too_big
         data = f.read(limit + 1)
     if len(data) > limit:  # it grew while being read
-        raise OSError(errno.EFBIG, f"larger than {limit >> 30} GB; refused")
+        raise too_big
     return data
 
 
