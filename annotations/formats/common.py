@@ -83,6 +83,12 @@ def read_regular(path: str | os.PathLike, limit: int = MAX_FILE_BYTES) -> bytes:
     return data
 
 
+def visible(files) -> list[Path]:
+    """Sorted, without hidden files, which are no label files: an export's list of what it wrote,
+    macOS's ._name copies beside each file of an archive."""
+    return sorted(p for p in files if not p.name.startswith("."))
+
+
 def refused_value(e: ValueError) -> str:
     """A parser's ValueError in words: Python refuses integers of thousands of digits (the limit
     keeps a 5000-digit "id" from costing seconds of CPU), other values say what they say."""

@@ -23,7 +23,7 @@ from ..model import BOX, LABEL, MASK, POLYGON, PREDICTION, Annotation
 from ..store import IMAGE_EXTENSIONS, Store
 from .coco import load_json, strict_json
 from .common import (Cancelled, ExportReport, FormatError, FormatInfo, ImportReport, Progress, StagedFolder, Ticker,
-                     check_extent, check_numbers, check_side, unique_stems)
+                     check_extent, check_numbers, check_side, unique_stems, visible)
 from .paths import ImagePaths
 from .pending import NameResolver, PendingImage, commit_import
 
@@ -114,8 +114,7 @@ def _files(path: Path) -> list[Path]:
     if path.is_file():
         return [path]
     if path.is_dir():
-        # hidden files are no label files: this app's export list, macOS's ._name.json copies
-        return sorted(p for p in path.rglob("*.json") if not p.name.startswith("."))
+        return visible(path.rglob("*.json"))
     raise FormatError(f"{path}: no such file or folder")
 
 

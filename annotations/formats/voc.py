@@ -20,7 +20,7 @@ from ..ranges import problem
 from ..store import IMAGE_EXTENSIONS, Store
 from ..wording import counted
 from .common import (SPLIT_NAMES, Cancelled, ExportReport, FormatError, FormatInfo, ImportReport, Progress,
-                     StagedFolder, Ticker, check_extent, check_side, read_regular, unique_stems)
+                     StagedFolder, Ticker, check_extent, check_side, read_regular, unique_stems, visible)
 from .paths import ImagePaths, export_image
 from .pending import NameResolver, PendingImage, commit_import
 
@@ -43,13 +43,8 @@ def _files(path: Path) -> tuple[list[Path], Path, Path | None]:
     if (path / "Annotations").is_dir():
         images = path / IMAGES_DIR if (path / IMAGES_DIR).is_dir() else path
         sets = path / "ImageSets" / "Main"
-        return _visible((path / "Annotations").glob("*.xml")), images, sets if sets.is_dir() else None
-    return _visible(path.rglob("*.xml")), path, None
-
-
-def _visible(files) -> list[Path]:
-    """Hidden files are no label files (macOS's ._name.xml copies beside each file of an archive)."""
-    return sorted(p for p in files if not p.name.startswith("."))
+        return visible((path / "Annotations").glob("*.xml")), images, sets if sets.is_dir() else None
+    return visible(path.rglob("*.xml")), path, None
 
 
 def _read_list(f: Path) -> list[str]:
